@@ -1,0 +1,102 @@
+package whispeer_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// counter is a handler that signals once it has seen n messages.
+type counter struct {
+	n, want atomic.Int64
+	done    chan struct{}
+}
+
+func newCounter(want int) *counter {
+	c := &counter{done: make(chan struct{})}
+	c.want.Store(int64(want))
+	return c
+}
+
+func (c *counter) handle(context.Context, *whispeer.Message) error {
+	if c.n.Add(1) == c.want.Load() {
+		close(c.done)
+	}
+	return nil
+}
+
+// lossless makes async subscriptions apply backpressure instead of
+// dropping, so a benchmark measures delivered messages.
+var lossless = []whispeer.SubscribeOption{
+	whispeer.WithOverflow(whispeer.Block), whispeer.WithBlockTimeout(time.Hour), whispeer.WithQueueSize(8192),
+}
+
+func BenchmarkPublish_NoSubscribers(b *testing.B) {
+	br := newBroker(b)
+	ctx, payload := context.Background(), make([]byte, 128)
+	b.ReportAllocs()
+	for b.Loop() {
+		br.Publish(ctx, "bench/topic", payload)
+	}
+}
+
+func BenchmarkPublish_1Sync(b *testing.B) {
+	br := newBroker(b)
+	c := newCounter(-1)
+	br.Subscribe("bench/topic", c.handle, whispeer.WithSync())
+	ctx, payload := context.Background(), make([]byte, 128)
+	b.ReportAllocs()
+	for b.Loop() {
+		br.Publish(ctx, "bench/topic", payload)
+	}
+}
+
+// BenchmarkPublish_Async publishes to n async subscriptions of one topic and
+// waits until every copy is handled. deliveries/s and ns/delivery are the
+// figures to compare.
+func BenchmarkPublish_Async(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			br := newBroker(b)
+			counters := make([]*counter, n)
+			for i := range counters {
+				counters[i] = newCounter(b.N)
+				if _, err := br.Subscribe("bench/topic", counters[i].handle, lossless...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx, payload := context.Background(), make([]byte, 128)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				br.Publish(ctx, "bench/topic", payload)
+			}
+			for _, c := range counters {
+				<-c.done
+			}
+			b.StopTimer()
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N)/sec, "msgs/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+		})
+	}
+}
+
+func BenchmarkPublish_Parallel(b *testing.B) {
+	br := newBroker(b)
+	c := newCounter(-1)
+	br.Subscribe("bench/#", c.handle, lossless...)
+	payload := make([]byte, 128)
+	var topic atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		name, ctx := fmt.Sprintf("bench/%d", topic.Add(1)), context.Background()
+		for pb.Next() {
+			br.Publish(ctx, name, payload)
+		}
+	})
+}

@@ -1,0 +1,51 @@
+// Package whispeer is a publish/subscribe broker whose payloads can be
+// end-to-end encrypted per topic. This package is the embeddable core: an
+// in-memory broker with topics and wildcards, sync and async subscribers,
+// typed topics and functional options.
+//
+// # Topics and patterns
+//
+// A topic is a name of '/'-separated levels, such as "sensor/kitchen/temperature".
+// Subscriptions take a pattern: "+" and "*" match exactly one level, and "#"
+// as the last level matches that level's parent and everything below it, so
+// "chat/#" matches "chat", "chat/a" and "chat/a/b". Topics are limited in
+// bytes and levels (see [WithTopicLimits]); empty levels, invalid UTF-8 and
+// control characters are rejected, and a topic to publish to may not
+// contain a wildcard character.
+//
+// # Delivery
+//
+// A subscription is asynchronous by default: it has a bounded queue and a
+// goroutine of its own, and its handler receives a context that is canceled
+// when the subscription ends. When the queue is full, the subscription's
+// [Overflow] policy decides: drop the oldest message (the default), drop the
+// newest, or block the publisher up to a timeout. Every drop is counted in
+// [Subscription.Stats] and [Broker.Stats] and reported to [WithDropHandler].
+// A sync subscription ([WithSync]) runs its handler in the publisher's
+// goroutine instead.
+//
+// Messages one publisher publishes to one topic reach each subscription in
+// the order they were published. Every message carries a per-topic sequence
+// number; async subscriptions receive a topic's messages in sequence order.
+// An [AtLeastOnce] message whose async handler returns an error is
+// redelivered with doubling delays, up to a limit ([WithMaxRedeliveries]).
+//
+// # Typed topics
+//
+// [NewTopic] gives a [Topic] whose payloads are values of a Go type, encoded
+// with a [Codec] ([JSON] by default); [Publish] and [Subscribe] are the
+// package-level equivalents. [Bind] or [WithTypeEnforcement] make the broker
+// reject any publish whose payload does not decode into the bound type.
+//
+// # Errors
+//
+// Errors wrap the sentinel values of this package (test with [errors.Is]),
+// each an [*Error] whose [Code] transports map to wire error codes.
+//
+// # Concurrency
+//
+// A [Broker], its [Subscription]s and [Topic]s are safe for concurrent use.
+// The broker hands one *[Message] to every subscriber: handlers must not
+// modify it. [Broker.Close] drains async queues and returns once every
+// goroutine the broker started has exited.
+package whispeer

@@ -1,0 +1,96 @@
+package whispeer
+
+import (
+	"crypto/rand"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// QoS is a delivery guarantee.
+type QoS uint8
+
+// The delivery guarantees.
+const (
+	// AtMostOnce delivers a message zero or one time (QoS 0).
+	AtMostOnce QoS = 0
+	// AtLeastOnce redelivers until the subscriber accepts it (QoS 1). In the
+	// library, an async handler's error triggers a redelivery.
+	AtLeastOnce QoS = 1
+	// ExactlyOnce delivers once, deduplicated by message id (QoS 2).
+	ExactlyOnce QoS = 2
+)
+
+// Valid reports whether q is one of the three levels.
+func (q QoS) Valid() bool { return q <= ExactlyOnce }
+
+// Message is one published message. The broker hands the same *Message to
+// every subscriber: treat it, its Payload and its Headers as read-only.
+type Message struct {
+	// Topic is the concrete topic the message was published to.
+	Topic string
+	// ID identifies the message; the broker generates a unique one when the
+	// publisher gives none.
+	ID string
+	// Payload is the message body. With encryption on, subscribers see the
+	// opened plaintext while everything in between sees the envelope.
+	Payload []byte
+	// Headers are optional metadata; nil when there are none.
+	Headers map[string]string
+	// QoS is the delivery guarantee the publisher asked for.
+	QoS QoS
+	// Seq is the message's sequence number within its topic, from 1.
+	Seq uint64
+	// Time is when the broker accepted the message.
+	Time time.Time
+}
+
+// idLen is the length of a generated id: a 12-character random prefix fixed
+// per broker and a 10-character counter, both in base 62, like NUID.
+const (
+	idLen       = 22
+	idPrefixLen = 12
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// boxedMessage lets a Message and its generated id share one allocation: the
+// id string points into the box, which the string keeps alive.
+type boxedMessage struct {
+	Message
+	id [idLen]byte
+}
+
+// idGen generates unique message ids without locks or per-id randomness.
+type idGen struct {
+	prefix [idPrefixLen]byte
+	n      atomic.Uint64
+}
+
+func newIDGen() *idGen {
+	g := new(idGen)
+	var seed [idPrefixLen + 8]byte
+	rand.Read(seed[:]) // never fails (crypto/rand)
+	for i := range g.prefix {
+		g.prefix[i] = base62[int(seed[i])%len(base62)]
+	}
+	var start uint64
+	for _, c := range seed[idPrefixLen:] {
+		start = start<<8 | uint64(c)
+	}
+	// Start the counter at a random point so that two brokers sharing a
+	// prefix by chance still differ; 62^10 leaves room for 2^59 ids.
+	g.n.Store(start % (1 << 40))
+	return g
+}
+
+// fill writes the next id into box and points box.ID at it.
+func (g *idGen) fill(box *boxedMessage) {
+	copy(box.id[:], g.prefix[:])
+	n := g.n.Add(1)
+	for i := idLen - 1; i >= idPrefixLen; i-- {
+		box.id[i] = base62[n%62]
+		n /= 62
+	}
+	box.ID = unsafe.String(&box.id[0], idLen)
+}

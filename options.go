@@ -1,0 +1,241 @@
+package whispeer
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults for the broker's limits. Each can be changed with an [Option].
+const (
+	DefaultMaxTopicBytes    = 1024
+	DefaultMaxTopicLevels   = 32
+	DefaultMaxPayload       = 8 << 20
+	DefaultMaxTopics        = 1 << 20
+	DefaultMaxSubscriptions = 1 << 20
+	DefaultMatchCacheSize   = 64 << 10
+	DefaultDrainTimeout     = 10 * time.Second
+)
+
+// Option configures a [Broker]; pass options to [New], which validates them.
+type Option func(*config)
+
+type config struct {
+	logger           *slog.Logger
+	maxTopicBytes    int
+	maxTopicLevels   int
+	maxPayload       int
+	maxTopics        int
+	maxSubscriptions int
+	matchCacheSize   int
+	drainTimeout     time.Duration
+	onDrop           func(Drop)
+	onError          func(*Subscription, *Message, error)
+	subDefaults      []SubscribeOption
+}
+
+func defaultConfig() config {
+	return config{
+		maxTopicBytes:    DefaultMaxTopicBytes,
+		maxTopicLevels:   DefaultMaxTopicLevels,
+		maxPayload:       DefaultMaxPayload,
+		maxTopics:        DefaultMaxTopics,
+		maxSubscriptions: DefaultMaxSubscriptions,
+		matchCacheSize:   DefaultMatchCacheSize,
+		drainTimeout:     DefaultDrainTimeout,
+	}
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.maxTopicBytes < 1:
+		return fmt.Errorf("%w: topic byte limit %d < 1", ErrInvalidOption, c.maxTopicBytes)
+	case c.maxTopicLevels < 1:
+		return fmt.Errorf("%w: topic level limit %d < 1", ErrInvalidOption, c.maxTopicLevels)
+	case c.maxPayload < 0:
+		return fmt.Errorf("%w: payload limit %d < 0", ErrInvalidOption, c.maxPayload)
+	case c.maxTopics < 1:
+		return fmt.Errorf("%w: topic limit %d < 1", ErrInvalidOption, c.maxTopics)
+	case c.maxSubscriptions < 1:
+		return fmt.Errorf("%w: subscription limit %d < 1", ErrInvalidOption, c.maxSubscriptions)
+	case c.drainTimeout < 0:
+		return fmt.Errorf("%w: drain timeout %v < 0", ErrInvalidOption, c.drainTimeout)
+	}
+	_, err := newSubConfig(c.subDefaults, nil)
+	return err
+}
+
+// WithLogger sets the logger for handler errors and shutdown. The default is
+// [slog.Default].
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithTopicLimits bounds topic names and patterns: at most maxBytes bytes
+// and maxLevels levels. The defaults are 1024 bytes and 32 levels.
+func WithTopicLimits(maxBytes, maxLevels int) Option {
+	return func(c *config) { c.maxTopicBytes, c.maxTopicLevels = maxBytes, maxLevels }
+}
+
+// WithMaxPayload bounds the payload of a publish, in bytes (default 8 MiB).
+func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } }
+
+// WithMaxTopics bounds the number of distinct topics published to (default
+// 1Mi); a publish that would create one more fails with [ErrTooManyTopics].
+func WithMaxTopics(n int) Option { return func(c *config) { c.maxTopics = n } }
+
+// WithMaxSubscriptions bounds the number of live subscriptions (default 1Mi).
+func WithMaxSubscriptions(n int) Option { return func(c *config) { c.maxSubscriptions = n } }
+
+// WithMatchCacheSize sets how many topics' match results are cached (default
+// 64Ki); 0 disables the cache.
+func WithMatchCacheSize(n int) Option { return func(c *config) { c.matchCacheSize = n } }
+
+// WithDrainTimeout bounds how long [Broker.Close] waits for async
+// subscribers to drain their queues (default 10s). Past it, pending messages
+// are dropped and handler contexts are canceled.
+func WithDrainTimeout(d time.Duration) Option { return func(c *config) { c.drainTimeout = d } }
+
+// WithDropHandler registers f to be called for every message a subscription
+// drops. It runs in the goroutine that dropped the message, often a
+// publisher's: keep it fast and don't block.
+func WithDropHandler(f func(Drop)) Option { return func(c *config) { c.onDrop = f } }
+
+// WithErrorHandler registers f to be called when a handler returns an error
+// or panics. The default logs the error at warning level.
+func WithErrorHandler(f func(*Subscription, *Message, error)) Option {
+	return func(c *config) { c.onError = f }
+}
+
+// WithSubscriberDefaults sets options applied to every subscription before
+// the subscription's own options.
+func WithSubscriberDefaults(opts ...SubscribeOption) Option {
+	return func(c *config) { c.subDefaults = append(c.subDefaults, opts...) }
+}
+
+// Overflow is what an async subscription does with a message when its queue
+// is full.
+type Overflow uint8
+
+// The overflow policies.
+const (
+	// DropOldest discards the oldest queued message to make room (default).
+	DropOldest Overflow = iota
+	// DropNewest discards the message being delivered.
+	DropNewest
+	// Block makes the publisher wait for room, up to the block timeout, then
+	// drops the message being delivered.
+	Block
+)
+
+func (o Overflow) String() string {
+	switch o {
+	case DropOldest:
+		return "drop-oldest"
+	case DropNewest:
+		return "drop-newest"
+	case Block:
+		return "block"
+	}
+	return fmt.Sprintf("overflow(%d)", uint8(o))
+}
+
+// Defaults for subscriptions.
+const (
+	DefaultQueueSize       = 1024
+	DefaultBlockTimeout    = 100 * time.Millisecond
+	DefaultMaxRedeliveries = 5
+	DefaultRedeliveryDelay = 10 * time.Millisecond
+	maxRedeliveryDelay     = time.Second
+	maxQueueSize           = 1 << 24
+)
+
+// SubscribeOption configures one subscription.
+type SubscribeOption func(*subConfig)
+
+type subConfig struct {
+	sync            bool
+	queueSize       int
+	overflow        Overflow
+	blockTimeout    time.Duration
+	maxRedeliveries int
+	redeliveryDelay time.Duration
+	subscriber      string
+}
+
+func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
+	sc := subConfig{
+		queueSize:       DefaultQueueSize,
+		blockTimeout:    DefaultBlockTimeout,
+		maxRedeliveries: DefaultMaxRedeliveries,
+		redeliveryDelay: DefaultRedeliveryDelay,
+	}
+	for _, o := range defaults {
+		o(&sc)
+	}
+	for _, o := range opts {
+		o(&sc)
+	}
+	switch {
+	case sc.queueSize < 1 || sc.queueSize > maxQueueSize:
+		return sc, fmt.Errorf("%w: queue size %d not in [1, %d]", ErrInvalidOption, sc.queueSize, maxQueueSize)
+	case sc.overflow > Block:
+		return sc, fmt.Errorf("%w: unknown overflow policy %d", ErrInvalidOption, sc.overflow)
+	case sc.blockTimeout <= 0:
+		return sc, fmt.Errorf("%w: block timeout %v <= 0", ErrInvalidOption, sc.blockTimeout)
+	case sc.maxRedeliveries < 0:
+		return sc, fmt.Errorf("%w: max redeliveries %d < 0", ErrInvalidOption, sc.maxRedeliveries)
+	case sc.redeliveryDelay <= 0:
+		return sc, fmt.Errorf("%w: redelivery delay %v <= 0", ErrInvalidOption, sc.redeliveryDelay)
+	}
+	return sc, nil
+}
+
+// WithSync makes the handler run in the publisher's goroutine, with the
+// publisher's context, before Publish returns. Sync handlers suit tests and
+// pipelines; a slow one slows its publishers.
+func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
+
+// WithQueueSize sets an async subscription's queue capacity, in messages
+// (default 1024).
+func WithQueueSize(n int) SubscribeOption { return func(c *subConfig) { c.queueSize = n } }
+
+// WithOverflow sets what an async subscription does when its queue is full
+// (default [DropOldest]).
+func WithOverflow(o Overflow) SubscribeOption { return func(c *subConfig) { c.overflow = o } }
+
+// WithBlockTimeout bounds how long a publisher waits for room under the
+// [Block] policy (default 100ms).
+func WithBlockTimeout(d time.Duration) SubscribeOption {
+	return func(c *subConfig) { c.blockTimeout = d }
+}
+
+// WithMaxRedeliveries bounds how many times an async subscription redelivers
+// an [AtLeastOnce] message whose handler returned an error (default 5). The
+// delay doubles from the redelivery delay up to one second.
+func WithMaxRedeliveries(n int) SubscribeOption {
+	return func(c *subConfig) { c.maxRedeliveries = n }
+}
+
+// WithRedeliveryDelay sets the first delay before a redelivery (default 10ms).
+func WithRedeliveryDelay(d time.Duration) SubscribeOption {
+	return func(c *subConfig) { c.redeliveryDelay = d }
+}
+
+// WithSubscriber names the subscriber a subscription belongs to, such as a
+// connection id. A subscriber subscribing again to a pattern it already has
+// gets [ErrDuplicateSubscription] and is not delivered the message twice.
+func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.subscriber = id } }
+
+// PublishOption configures one publish.
+type PublishOption func(*Message)
+
+// WithID sets the message id; without it the broker generates one.
+func WithID(id string) PublishOption { return func(m *Message) { m.ID = id } }
+
+// WithQoS sets the delivery guarantee (default [AtMostOnce]).
+func WithQoS(q QoS) PublishOption { return func(m *Message) { m.QoS = q } }
+
+// WithHeaders attaches headers to the message. The broker keeps the map:
+// don't modify it after Publish.
+func WithHeaders(h map[string]string) PublishOption {
+	return func(m *Message) { m.Headers = h }
+}

@@ -1,0 +1,236 @@
+package whispeer
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Handler handles one message. It must treat m as read-only. For an async
+// subscription ctx is canceled when the subscription ends; for a sync one it
+// is the publisher's context.
+type Handler func(ctx context.Context, m *Message) error
+
+// Subscription is one pattern subscribed with one handler. Its methods are
+// safe for concurrent use.
+type Subscription struct {
+	b       *Broker
+	pattern string
+	handler Handler
+	cfg     subConfig
+	q       *queue // nil for a sync subscription
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	closed  atomic.Bool
+
+	delivered atomic.Uint64
+	failed    atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+// SubscriptionStats counts what happened to a subscription's messages.
+type SubscriptionStats struct {
+	Delivered uint64 // handler calls that returned nil
+	Failed    uint64 // handler calls that returned an error or panicked
+	Dropped   uint64 // messages discarded without a handler call
+	Pending   int    // messages queued now (async only)
+}
+
+// Pattern returns the pattern the subscription was made with.
+func (s *Subscription) Pattern() string { return s.pattern }
+
+// Subscriber returns the subscriber id given with [WithSubscriber], or "".
+func (s *Subscription) Subscriber() string { return s.cfg.subscriber }
+
+// Stats returns the subscription's counters.
+func (s *Subscription) Stats() SubscriptionStats {
+	st := SubscriptionStats{
+		Delivered: s.delivered.Load(),
+		Failed:    s.failed.Load(),
+		Dropped:   s.dropped.Load(),
+	}
+	if s.q != nil {
+		st.Pending = s.q.len()
+	}
+	return st
+}
+
+// Done returns a channel closed once the subscription has stopped: after
+// Unsubscribe, or after [Broker.Close], and after its last handler call.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Unsubscribe stops the subscription: no handler call starts after it
+// returns, except one already under way, and queued messages are dropped
+// with [DropUnsubscribed]. It does not wait for a running handler; use Done
+// for that. Unsubscribing twice is a no-op.
+func (s *Subscription) Unsubscribe() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.b.remove(s)
+	if s.q == nil {
+		close(s.done)
+		return nil
+	}
+	s.cancel()
+	for _, m := range s.q.close(true) {
+		s.drop(m, DropUnsubscribed)
+	}
+	return nil
+}
+
+// Close is Unsubscribe, so that a Subscription is an io.Closer.
+func (s *Subscription) Close() error { return s.Unsubscribe() }
+
+// enqueue hands m to an async subscription's queue. It runs in the
+// publisher's goroutine.
+func (s *Subscription) enqueue(ctx context.Context, m *Message) {
+	res, old := s.q.push(ctx, m, s.cfg.overflow, s.cfg.blockTimeout)
+	switch res {
+	case pushedOldest:
+		s.drop(old, DropEvicted)
+	case rejected:
+		s.drop(m, DropQueueFull)
+	case timedOut:
+		s.drop(m, DropTimeout)
+	case queueClosed:
+		s.drop(m, s.stopReason())
+	}
+}
+
+// deliverSync runs the handler in the publisher's goroutine.
+func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
+	if s.closed.Load() {
+		return
+	}
+	if err := s.call(ctx, m); err != nil {
+		s.failed.Add(1)
+		s.b.reportError(s, m, err)
+		return
+	}
+	s.delivered.Add(1)
+}
+
+// run is an async subscription's worker: it pops batches and calls the
+// handler until the queue is closed and drained, or the subscription is
+// stopped.
+func (s *Subscription) run() {
+	defer s.b.wg.Done()
+	defer close(s.done)
+	var batch []*Message
+	for {
+		var done bool
+		batch, done = s.q.popAll(batch[:0])
+		if done {
+			return
+		}
+		if len(batch) == 0 {
+			<-s.q.wake
+			continue
+		}
+		for i, m := range batch {
+			if s.ctx.Err() != nil {
+				for _, m := range batch[i:] {
+					s.drop(m, s.stopReason())
+				}
+				break
+			}
+			s.handle(m)
+		}
+		clear(batch)
+	}
+}
+
+// handle calls the handler for m, redelivering an at-least-once message
+// whose handler failed, with doubling delays.
+func (s *Subscription) handle(m *Message) {
+	delay := s.cfg.redeliveryDelay
+	for attempt := 0; ; attempt++ {
+		err := s.call(s.ctx, m)
+		if err == nil {
+			s.delivered.Add(1)
+			return
+		}
+		s.failed.Add(1)
+		s.b.reportError(s, m, err)
+		if m.QoS == AtMostOnce || attempt >= s.cfg.maxRedeliveries || !s.sleep(delay) {
+			return
+		}
+		delay = min(2*delay, maxRedeliveryDelay)
+	}
+}
+
+// sleep waits for d or until the subscription stops; it reports whether the
+// full delay passed.
+func (s *Subscription) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// call runs the handler, turning a panic into an error.
+func (s *Subscription) call(ctx context.Context, m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrHandlerPanic, r)
+		}
+	}()
+	return s.b.invoke(ctx, s.handler, m)
+}
+
+func (s *Subscription) stopReason() DropReason {
+	if s.closed.Load() {
+		return DropUnsubscribed
+	}
+	return DropShutdown
+}
+
+func (s *Subscription) drop(m *Message, reason DropReason) {
+	s.dropped.Add(1)
+	s.b.dropped.Add(1)
+	if s.b.cfg.onDrop != nil {
+		s.b.cfg.onDrop(Drop{Subscription: s, Message: m, Reason: reason})
+	}
+}
+
+// DropReason says why a message was dropped.
+type DropReason uint8
+
+// The reasons for a drop.
+const (
+	DropQueueFull    DropReason = iota // the queue was full under DropNewest
+	DropEvicted                        // evicted as the oldest under DropOldest
+	DropTimeout                        // the queue stayed full for the block timeout
+	DropUnsubscribed                   // the subscription ended first
+	DropShutdown                       // the broker closed before delivery
+)
+
+var dropReasons = [...]string{
+	DropQueueFull:    "queue_full",
+	DropEvicted:      "evicted",
+	DropTimeout:      "timeout",
+	DropUnsubscribed: "unsubscribed",
+	DropShutdown:     "shutdown",
+}
+
+// String returns the reason's name, such as "queue_full".
+func (r DropReason) String() string {
+	if int(r) < len(dropReasons) {
+		return dropReasons[r]
+	}
+	return fmt.Sprintf("drop(%d)", uint8(r))
+}
+
+// Drop describes one dropped message, for [WithDropHandler].
+type Drop struct {
+	Subscription *Subscription
+	Message      *Message
+	Reason       DropReason
+}

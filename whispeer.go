@@ -1,0 +1,326 @@
+package whispeer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer/internal/match"
+)
+
+// Broker routes published messages to the subscriptions whose patterns
+// match their topics. Its methods are safe for concurrent use.
+type Broker struct {
+	cfg    config
+	log    *slog.Logger
+	limits match.Limits
+	ids    *idGen
+	subs   *match.Sublist[*Subscription]
+
+	topics  sync.Map // topic name → *topicState
+	ntopics atomic.Int64
+
+	// mu guards the fields below it. Lock order: Broker.mu before any
+	// topicState.mu or queue.mu; it is never held while a handler runs.
+	mu       sync.Mutex
+	all      map[*Subscription]struct{}
+	bySub    map[subKey]*Subscription // subscriptions made WithSubscriber
+	bindings []binding
+
+	bound     atomic.Pointer[[]binding] // a copy of bindings for Publish; nil when empty
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup // async workers
+
+	published atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+// subKey identifies a subscriber's subscription to a pattern.
+type subKey struct{ subscriber, pattern string }
+
+// topicState is what the broker keeps per topic. Its lock orders the
+// assignment of sequence numbers with the hand-off to async queues, so every
+// async subscriber sees a topic's messages in sequence order.
+type topicState struct {
+	mu  sync.Mutex
+	seq uint64
+}
+
+// New returns a broker configured by opts. With no options it is a working
+// in-memory broker.
+func New(opts ...Option) (*Broker, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		cfg:    cfg,
+		log:    cfg.logger,
+		limits: match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
+		ids:    newIDGen(),
+		subs:   match.New[*Subscription](cfg.matchCacheSize),
+		all:    make(map[*Subscription]struct{}),
+		bySub:  make(map[subKey]*Subscription),
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	return b, nil
+}
+
+// Publish sends payload to every subscription whose pattern matches topic.
+// It returns once the message is handed to every async subscription's queue
+// and every sync handler has returned. The broker keeps payload: don't
+// modify it after Publish.
+func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	if len(payload) > b.cfg.maxPayload {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), b.cfg.maxPayload)
+	}
+	ts, err := b.topic(topic)
+	if err != nil {
+		return err
+	}
+	box := &boxedMessage{Message: Message{Topic: topic, Payload: payload}}
+	m := &box.Message
+	for _, o := range opts {
+		o(m)
+	}
+	if !m.QoS.Valid() {
+		return fmt.Errorf("%w: qos %d", ErrInvalidOption, m.QoS)
+	}
+	if m.ID == "" {
+		b.ids.fill(box)
+	}
+	if bs := b.bound.Load(); bs != nil {
+		if err := checkBindings(*bs, m); err != nil {
+			return err
+		}
+	}
+	return b.route(ctx, ts, m)
+}
+
+// route stamps m and hands it to the matching subscriptions.
+func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
+	m.Time = time.Now()
+	subs := b.subs.Match(m.Topic)
+	sync := false
+	ts.mu.Lock()
+	ts.seq++
+	m.Seq = ts.seq
+	for _, s := range subs {
+		if s.q == nil {
+			sync = true
+			continue
+		}
+		s.enqueue(ctx, m)
+	}
+	ts.mu.Unlock()
+	b.published.Add(1)
+	if sync {
+		for _, s := range subs {
+			if s.q == nil {
+				s.deliverSync(ctx, m)
+			}
+		}
+	}
+	return nil
+}
+
+// topic returns the state of a topic, creating it on its first publish.
+func (b *Broker) topic(name string) (*topicState, error) {
+	if v, ok := b.topics.Load(name); ok {
+		return v.(*topicState), nil
+	}
+	if err := match.ValidateTopic(name, b.limits); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidTopic, truncate(name), err)
+	}
+	if b.ntopics.Add(1) > int64(b.cfg.maxTopics) {
+		b.ntopics.Add(-1)
+		return nil, fmt.Errorf("%w: limit %d", ErrTooManyTopics, b.cfg.maxTopics)
+	}
+	v, loaded := b.topics.LoadOrStore(name, new(topicState))
+	if loaded {
+		b.ntopics.Add(-1)
+	}
+	return v.(*topicState), nil
+}
+
+// Subscribe registers handler for the topics matching pattern. By default
+// the handler runs asynchronously, in a goroutine of the subscription's own,
+// fed by a bounded queue; see [WithSync] and the other [SubscribeOption]s.
+func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOption) (*Subscription, error) {
+	if handler == nil {
+		return nil, fmt.Errorf("%w: nil handler", ErrInvalidOption)
+	}
+	if err := match.ValidatePattern(pattern, b.limits); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPattern, truncate(pattern), err)
+	}
+	sc, err := newSubConfig(b.cfg.subDefaults, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscription{b: b, pattern: pattern, handler: handler, cfg: sc, done: make(chan struct{})}
+	if !sc.sync {
+		s.q = newQueue(sc.queueSize)
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+	if err := b.add(s); err != nil {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// add registers s and starts its worker.
+func (b *Broker) add(s *Subscription) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	if len(b.all) >= b.cfg.maxSubscriptions {
+		return fmt.Errorf("%w: limit %d", ErrTooManySubscriptions, b.cfg.maxSubscriptions)
+	}
+	if id := s.cfg.subscriber; id != "" {
+		k := subKey{id, s.pattern}
+		if _, ok := b.bySub[k]; ok {
+			return fmt.Errorf("%w: subscriber %q to %q", ErrDuplicateSubscription, truncate(id), truncate(s.pattern))
+		}
+		b.bySub[k] = s
+	}
+	b.all[s] = struct{}{}
+	b.subs.Insert(s.pattern, s)
+	if s.q != nil {
+		b.wg.Add(1)
+		go s.run()
+	}
+	return nil
+}
+
+// remove unregisters s.
+func (b *Broker) remove(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if id := s.cfg.subscriber; id != "" {
+		delete(b.bySub, subKey{id, s.pattern})
+	}
+	delete(b.all, s)
+	b.subs.Remove(s.pattern, s)
+}
+
+// Close stops the broker: publishes and subscribes fail with [ErrClosed],
+// async subscriptions drain their queues for up to the drain timeout (see
+// [WithDrainTimeout]), and Close returns once every goroutine the broker
+// started has exited. Handlers must return once their context is canceled.
+func (b *Broker) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.drainTimeout)
+	defer cancel()
+	err := b.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		b.log.Warn("whispeer: drain timeout passed, pending messages dropped", "timeout", b.cfg.drainTimeout)
+		return nil
+	}
+	return err
+}
+
+// Shutdown is Close with a context bounding the drain: when ctx is done,
+// pending messages are dropped with [DropShutdown], handler contexts are
+// canceled, and Shutdown returns ctx's error once the workers have exited.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	b.closeOnce.Do(func() { b.closeErr = b.shutdown(ctx) })
+	return b.closeErr
+}
+
+func (b *Broker) shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed.Store(true)
+	subs := make([]*Subscription, 0, len(b.all))
+	for s := range b.all {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		if s.q != nil {
+			s.q.close(false)
+		} else if !s.closed.Swap(true) {
+			close(s.done)
+		}
+	}
+	drained := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, s := range subs {
+		if s.q != nil {
+			s.cancel()
+			for _, m := range s.q.close(true) {
+				s.drop(m, DropShutdown)
+			}
+		}
+	}
+	<-drained
+	return ctx.Err()
+}
+
+// invoke calls a handler for one delivery.
+func (b *Broker) invoke(ctx context.Context, h Handler, m *Message) error {
+	return h(ctx, m)
+}
+
+func (b *Broker) reportError(s *Subscription, m *Message, err error) {
+	if b.cfg.onError != nil {
+		b.cfg.onError(s, m, err)
+		return
+	}
+	b.log.Warn("whispeer: handler failed", "pattern", s.pattern, "topic", m.Topic, "id", m.ID, "error", err)
+}
+
+// Stats counts the broker's traffic and state.
+type Stats struct {
+	Published     uint64 // messages accepted by Publish
+	Dropped       uint64 // messages dropped by any subscription
+	Topics        int    // distinct topics published to
+	Subscriptions int    // live subscriptions
+}
+
+// Stats returns the broker's counters.
+func (b *Broker) Stats() Stats {
+	b.mu.Lock()
+	n := len(b.all)
+	b.mu.Unlock()
+	return Stats{
+		Published:     b.published.Load(),
+		Dropped:       b.dropped.Load(),
+		Topics:        int(b.ntopics.Load()),
+		Subscriptions: n,
+	}
+}
+
+// truncate shortens a client-supplied string for an error message.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
