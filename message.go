@@ -43,6 +43,36 @@ type Message struct {
 	Seq uint64
 	// Time is when the broker accepted the message.
 	Time time.Time
+
+	memo [MemoSlots]atomic.Pointer[[]byte]
+}
+
+// Clone returns a copy of m that shares its payload and headers but none
+// of its memoized encodings: the way to derive a changed message, since a
+// Message must not be copied by value once the broker has handed it out.
+func (m *Message) Clone() *Message {
+	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
+		QoS: m.QoS, Seq: m.Seq, Time: m.Time}
+}
+
+// MemoSlots is the number of encodings [Message.Memo] can keep per message.
+const MemoSlots = 4
+
+// Memo returns encode(m), calling encode at most once per slot for as long
+// as the first result is kept; concurrent first calls may both encode, and
+// one result wins. Transports use it to encode a delivery frame once per
+// message and hand the same bytes to every connection, each transport with
+// a slot of its own (0 to MemoSlots-1). The bytes must be treated as
+// read-only.
+func (m *Message) Memo(slot int, encode func(*Message) []byte) []byte {
+	if p := m.memo[slot].Load(); p != nil {
+		return *p
+	}
+	b := encode(m)
+	if m.memo[slot].CompareAndSwap(nil, &b) {
+		return b
+	}
+	return *m.memo[slot].Load()
 }
 
 // idLen is the length of a generated id: a 12-character random prefix fixed

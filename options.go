@@ -15,6 +15,7 @@ const (
 	DefaultMaxSubscriptions = 1 << 20
 	DefaultMatchCacheSize   = 64 << 10
 	DefaultDrainTimeout     = 10 * time.Second
+	maxHistory              = 1 << 16
 )
 
 // Option configures a [Broker]; pass options to [New], which validates them.
@@ -29,6 +30,7 @@ type config struct {
 	maxSubscriptions int
 	matchCacheSize   int
 	drainTimeout     time.Duration
+	history          int
 	onDrop           func(Drop)
 	onError          func(*Subscription, *Message, error)
 	subDefaults      []SubscribeOption
@@ -58,6 +60,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: topic limit %d < 1", ErrInvalidOption, c.maxTopics)
 	case c.maxSubscriptions < 1:
 		return fmt.Errorf("%w: subscription limit %d < 1", ErrInvalidOption, c.maxSubscriptions)
+	case c.history < 0 || c.history > maxHistory:
+		return fmt.Errorf("%w: history %d not in [0, %d]", ErrInvalidOption, c.history, maxHistory)
 	case c.drainTimeout < 0:
 		return fmt.Errorf("%w: drain timeout %v < 0", ErrInvalidOption, c.drainTimeout)
 	}
@@ -93,6 +97,10 @@ func WithMatchCacheSize(n int) Option { return func(c *config) { c.matchCacheSiz
 // subscribers to drain their queues (default 10s). Past it, pending messages
 // are dropped and handler contexts are canceled.
 func WithDrainTimeout(d time.Duration) Option { return func(c *config) { c.drainTimeout = d } }
+
+// WithHistory makes the broker keep the last n messages of every topic in
+// memory, for subscriptions made [WithReplay] (default 0: none).
+func WithHistory(n int) Option { return func(c *config) { c.history = n } }
 
 // WithDropHandler registers f to be called for every message a subscription
 // drops. It runs in the goroutine that dropped the message, often a
@@ -159,6 +167,7 @@ type subConfig struct {
 	maxRedeliveries int
 	redeliveryDelay time.Duration
 	subscriber      string
+	replay          int
 }
 
 func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
@@ -183,6 +192,8 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 		return sc, fmt.Errorf("%w: block timeout %v <= 0", ErrInvalidOption, sc.blockTimeout)
 	case sc.maxRedeliveries < 0:
 		return sc, fmt.Errorf("%w: max redeliveries %d < 0", ErrInvalidOption, sc.maxRedeliveries)
+	case sc.replay < 0:
+		return sc, fmt.Errorf("%w: replay %d < 0", ErrInvalidOption, sc.replay)
 	case sc.redeliveryDelay <= 0:
 		return sc, fmt.Errorf("%w: redelivery delay %v <= 0", ErrInvalidOption, sc.redeliveryDelay)
 	}
@@ -224,6 +235,14 @@ func WithRedeliveryDelay(d time.Duration) SubscribeOption {
 // connection id. A subscriber subscribing again to a pattern it already has
 // gets [ErrDuplicateSubscription] and is not delivered the message twice.
 func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.subscriber = id } }
+
+// WithReplay makes a new subscription receive the last n messages of each
+// matching topic, as far as the broker's history reaches (see
+// [WithHistory]), before any live message, with no gap and no duplicate
+// between the two. A sync subscription's handler gets the replayed messages
+// before Subscribe returns, while the broker holds those topics' locks: it
+// must not publish to them.
+func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }
 
 // PublishOption configures one publish.
 type PublishOption func(*Message)

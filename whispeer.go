@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +25,14 @@ type Broker struct {
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
+	// topicsMu is read-locked to create a topic and write-locked by a
+	// subscribe that replays history, so no topic appears while it looks.
+	topicsMu sync.RWMutex
 
-	// mu guards the fields below it. Lock order: Broker.mu before any
-	// topicState.mu or queue.mu; it is never held while a handler runs.
+	// mu guards the fields below it. The lock order is topicsMu, then
+	// topicState.mu (several in name order), then mu, then the Sublist's and
+	// queue.mu. Handlers run under no lock, except for history replayed to a
+	// sync subscription (see WithReplay).
 	mu       sync.Mutex
 	all      map[*Subscription]struct{}
 	bySub    map[subKey]*Subscription // subscriptions made WithSubscriber
@@ -45,11 +52,15 @@ type Broker struct {
 type subKey struct{ subscriber, pattern string }
 
 // topicState is what the broker keeps per topic. Its lock orders the
-// assignment of sequence numbers with the hand-off to async queues, so every
-// async subscriber sees a topic's messages in sequence order.
+// assignment of sequence numbers with matching and the hand-off to async
+// queues, so every async subscriber sees a topic's messages in sequence
+// order, and a replaying subscribe sees history and live messages meet
+// without a gap or an overlap.
 type topicState struct {
-	mu  sync.Mutex
-	seq uint64
+	name string
+	mu   sync.Mutex
+	seq  uint64
+	hist history
 }
 
 // New returns a broker configured by opts. With no options it is a working
@@ -114,11 +125,12 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 // route stamps m and hands it to the matching subscriptions.
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	m.Time = time.Now()
-	subs := b.subs.Match(m.Topic)
 	sync := false
 	ts.mu.Lock()
 	ts.seq++
 	m.Seq = ts.seq
+	ts.hist.add(m, b.cfg.history)
+	subs := b.subs.Match(m.Topic)
 	for _, s := range subs {
 		if s.q == nil {
 			sync = true
@@ -146,11 +158,13 @@ func (b *Broker) topic(name string) (*topicState, error) {
 	if err := match.ValidateTopic(name, b.limits); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidTopic, truncate(name), err)
 	}
+	b.topicsMu.RLock()
+	defer b.topicsMu.RUnlock()
 	if b.ntopics.Add(1) > int64(b.cfg.maxTopics) {
 		b.ntopics.Add(-1)
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyTopics, b.cfg.maxTopics)
 	}
-	v, loaded := b.topics.LoadOrStore(name, new(topicState))
+	v, loaded := b.topics.LoadOrStore(name, &topicState{name: name})
 	if loaded {
 		b.ntopics.Add(-1)
 	}
@@ -176,13 +190,61 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 		s.q = newQueue(sc.queueSize)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}
-	if err := b.add(s); err != nil {
+	if err := b.addReplaying(s); err != nil {
 		if s.cancel != nil {
 			s.cancel()
 		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// addReplaying registers s and, when it asks for replay, hands it the
+// history of every matching topic before any live message.
+func (b *Broker) addReplaying(s *Subscription) error {
+	if s.cfg.replay == 0 || b.cfg.history == 0 {
+		return b.add(s)
+	}
+	b.topicsMu.Lock()
+	defer b.topicsMu.Unlock()
+	topics := b.matchingTopics(s.pattern)
+	for _, ts := range topics {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+	}
+	if err := b.add(s); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for _, ts := range topics {
+		for _, m := range ts.hist.last(s.cfg.replay) {
+			if s.q != nil {
+				s.enqueue(ctx, m)
+			} else {
+				s.deliverSync(ctx, m)
+			}
+		}
+	}
+	return nil
+}
+
+// matchingTopics returns the topics matching pattern, sorted by name.
+func (b *Broker) matchingTopics(pattern string) []*topicState {
+	if !match.IsPattern(pattern) {
+		if v, ok := b.topics.Load(pattern); ok {
+			return []*topicState{v.(*topicState)}
+		}
+		return nil
+	}
+	var topics []*topicState
+	b.topics.Range(func(k, v any) bool {
+		if match.Matches(pattern, k.(string)) {
+			topics = append(topics, v.(*topicState))
+		}
+		return true
+	})
+	slices.SortFunc(topics, func(a, b *topicState) int { return strings.Compare(a.name, b.name) })
+	return topics
 }
 
 // add registers s and starts its worker.
