@@ -1,0 +1,146 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// DefaultJWTSecret is the JWT signing secret shipped in the built-in
+// defaults and in config/default.toml. It is public, so [Config.Security]
+// refuses it whenever the server listens on a non-loopback address.
+const DefaultJWTSecret = "whispeer-insecure-default-jwt-secret-change-me"
+
+// Config is the whole configuration of a whispeer server. The koanf tags
+// are the TOML keys; see docs/configuration.md for every key.
+type Config struct {
+	Server Server `koanf:"server"`
+	Auth   Auth   `koanf:"auth"`
+	QoS    QoS    `koanf:"qos"`
+	Replay Replay `koanf:"replay"`
+	TLS    TLS    `koanf:"tls"`
+	Log    Log    `koanf:"log"`
+}
+
+// Server holds the [server] section: listeners, limits and timeouts.
+type Server struct {
+	Host             string        `koanf:"host"`              // address to bind; "127.0.0.1" by default
+	Port             int           `koanf:"port"`              // WebSocket port, 1–65535
+	TCPPort          int           `koanf:"tcp_port"`          // native TCP port; 0 disables the TCP listener
+	JWTSecret        Secret        `koanf:"jwt_secret"`        // HS256 signing key for login tokens
+	MaxConnections   int           `koanf:"max_connections"`   // concurrent client connections
+	MaxMessageBytes  int           `koanf:"max_message_bytes"` // largest accepted frame
+	MaxSubscriptions int           `koanf:"max_subscriptions"` // subscriptions per connection
+	PingInterval     time.Duration `koanf:"ping_interval"`     // keep-alive ping period
+	WriteTimeout     time.Duration `koanf:"write_timeout"`     // deadline for one write to a client
+}
+
+// Auth holds the [auth] section: token lifetime and the user list.
+type Auth struct {
+	TokenTTL time.Duration `koanf:"token_ttl"` // lifetime of issued login tokens
+	Users    []User        `koanf:"users"`     // accounts allowed to log in
+}
+
+// User is one [[auth.users]] entry. Password is either plain text or an
+// argon2id PHC string ("$argon2id$v=19$m=…,t=…,p=…$salt$hash") as printed
+// by `whispeer passwd`. Publish and Subscribe are topic patterns: the user
+// may publish to a topic matched by one of Publish and subscribe to a
+// pattern whose topics are all matched by Subscribe.
+type User struct {
+	Username  string   `koanf:"username"`
+	Password  Secret   `koanf:"password"`
+	Publish   []string `koanf:"publish"`
+	Subscribe []string `koanf:"subscribe"`
+}
+
+// QoS holds the [qos] section: redelivery of QoS 1 and 2 messages.
+type QoS struct {
+	AckTimeout  time.Duration `koanf:"ack_timeout"`  // wait for an ack before resending
+	MaxRetries  int           `koanf:"max_retries"`  // resends per subscriber before giving up; 0 never resends
+	MaxInflight int           `koanf:"max_inflight"` // unacknowledged messages per subscriber
+}
+
+// Replay holds the [replay] section.
+type Replay struct {
+	Size int `koanf:"size"` // messages kept per topic for replay; 0 disables replay
+}
+
+// TLS holds the [tls] section. Both files are set, or neither.
+type TLS struct {
+	CertFile string `koanf:"cert_file"` // PEM certificate chain
+	KeyFile  string `koanf:"key_file"`  // PEM private key
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Log holds the [log] section.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn or error (slog level syntax)
+	Format string `koanf:"format"` // text or json
+}
+
+// SlogLevel returns Level as a slog.Level, or slog.LevelInfo when Level does
+// not parse (Validate reports that case).
+func (l Log) SlogLevel() slog.Level {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(l.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return lvl
+}
+
+// Default returns the built-in configuration: the lowest layer of [Load]
+// and the same values as the shipped config/default.toml.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Host:             "127.0.0.1",
+			Port:             8080,
+			TCPPort:          4250,
+			JWTSecret:        DefaultJWTSecret,
+			MaxConnections:   10000,
+			MaxMessageBytes:  1 << 20,
+			MaxSubscriptions: 1000,
+			PingInterval:     30 * time.Second,
+			WriteTimeout:     10 * time.Second,
+		},
+		Auth: Auth{
+			TokenTTL: 24 * time.Hour,
+			Users: []User{{
+				Username:  "admin",
+				Password:  "password",
+				Publish:   []string{"#"},
+				Subscribe: []string{"#"},
+			}},
+		},
+		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000},
+		Replay: Replay{Size: 10},
+		Log:    Log{Level: "info", Format: "text"},
+	}
+}
+
+// LogValue renders c for log/slog with secrets masked and users reduced to
+// their names, so the whole configuration can be logged at start-up.
+func (c *Config) LogValue() slog.Value {
+	names := make([]string, len(c.Auth.Users))
+	for i, u := range c.Auth.Users {
+		names[i] = u.Username
+	}
+	s := c.Server
+	return slog.GroupValue(
+		slog.Group("server",
+			"host", s.Host, "port", s.Port, "tcp_port", s.TCPPort,
+			"jwt_secret", s.JWTSecret,
+			"max_connections", s.MaxConnections, "max_message_bytes", s.MaxMessageBytes,
+			"max_subscriptions", s.MaxSubscriptions,
+			"ping_interval", s.PingInterval, "write_timeout", s.WriteTimeout),
+		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "users", names),
+		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
+			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight),
+		slog.Group("replay", "size", c.Replay.Size),
+		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
+		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+	)
+}
+
+var _ slog.LogValuer = (*Config)(nil)

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Names of the flags that RegisterFlags adds besides the configuration keys.
+const (
+	// FlagConfig names the flag that selects the TOML file.
+	FlagConfig = "config"
+	// FlagEnvFile names the flag that selects the .env file.
+	FlagEnvFile = "env-file"
+)
+
+// EnvPrefix starts every environment variable that sets a key.
+const EnvPrefix = "WHISPEER_"
+
+// usage describes every scalar key, for flag help. A test keeps it in step
+// with the struct tags.
+var usage = map[string]string{
+	"server.host":              "address to listen on",
+	"server.port":              "WebSocket port",
+	"server.tcp_port":          "native TCP port (0 disables the TCP listener)",
+	"server.jwt_secret":        "secret that signs login tokens (HS256)",
+	"server.max_connections":   "maximum concurrent client connections",
+	"server.max_message_bytes": "largest accepted frame, in bytes",
+	"server.max_subscriptions": "maximum subscriptions per connection",
+	"server.ping_interval":     "keep-alive ping period",
+	"server.write_timeout":     "deadline for one write to a client",
+	"auth.token_ttl":           "lifetime of issued login tokens",
+	"qos.ack_timeout":          "wait for an ack before resending a QoS 1 message",
+	"qos.max_retries":          "resends per subscriber before giving up",
+	"qos.max_inflight":         "unacknowledged messages per subscriber",
+	"replay.size":              "messages kept per topic for replay (0 disables replay)",
+	"tls.cert_file":            "PEM certificate chain file",
+	"tls.key_file":             "PEM private key file",
+	"log.level":                "log level: debug, info, warn or error",
+	"log.format":               "log format: text or json",
+}
+
+// noFlag lists keys that RegisterFlags leaves out: a secret on the command
+// line is visible to every user of the machine.
+var noFlag = map[string]bool{"server.jwt_secret": true}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// Keys returns every scalar configuration key ("server.port", …) in the
+// order of the Config struct. auth.users, a list of tables, is not among
+// them.
+func Keys() []string {
+	var keys []string
+	walkScalars(reflect.ValueOf(Default()).Elem(), func(key string, _ reflect.Value) {
+		keys = append(keys, key)
+	})
+	return keys
+}
+
+// EnvVar returns the environment variable that sets key, such as
+// WHISPEER_SERVER_JWT_SECRET for "server.jwt_secret".
+func EnvVar(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// RegisterFlags adds to fs the flag --config, the flag --env-file and one
+// flag per scalar key named after the key, such as --server.port or
+// --log.level, except server.jwt_secret. Load applies only the flags the
+// user set, so the defaults shown in help never override the file or the
+// environment.
+func RegisterFlags(fs *pflag.FlagSet) {
+	fs.String(FlagConfig, "", "TOML configuration file (default "+DefaultConfigFile+")")
+	fs.String(FlagEnvFile, "", "file of WHISPEER_* variables (default "+DefaultEnvFile+")")
+	walkScalars(reflect.ValueOf(Default()).Elem(), func(key string, v reflect.Value) {
+		if noFlag[key] {
+			return
+		}
+		switch {
+		case v.Type() == durationType:
+			fs.Duration(key, time.Duration(v.Int()), usage[key])
+		case v.Kind() == reflect.Int:
+			fs.Int(key, int(v.Int()), usage[key])
+		default:
+			fs.String(key, v.String(), usage[key])
+		}
+	})
+}
+
+// walkScalars calls fn for every scalar field of the sections of c (a
+// reflect.Value of a Config), with its dotted key.
+func walkScalars(c reflect.Value, fn func(key string, v reflect.Value)) {
+	for i := range c.NumField() {
+		section := c.Type().Field(i).Tag.Get("koanf")
+		sv := c.Field(i)
+		for j := range sv.NumField() {
+			if f := sv.Field(j); f.Kind() != reflect.Slice {
+				fn(section+"."+sv.Type().Field(j).Tag.Get("koanf"), f)
+			}
+		}
+	}
+}
+
+// defaultMap returns Default() as the nested map that a TOML file with the
+// same values would produce, the lowest layer of Load.
+func defaultMap() map[string]any {
+	return plain(reflect.ValueOf(Default()).Elem()).(map[string]any)
+}
+
+// plain converts v to TOML-like values: structs become maps keyed by their
+// koanf tags, durations strings, named strings plain strings.
+func plain(v reflect.Value) any {
+	if v.Type() == durationType {
+		return time.Duration(v.Int()).String()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		m := make(map[string]any, v.NumField())
+		for i := range v.NumField() {
+			m[v.Type().Field(i).Tag.Get("koanf")] = plain(v.Field(i))
+		}
+		return m
+	case reflect.Slice:
+		s := make([]any, v.Len())
+		for i := range s {
+			s[i] = plain(v.Index(i))
+		}
+		return s
+	case reflect.String:
+		return v.String()
+	case reflect.Int:
+		return v.Int()
+	}
+	return v.Interface()
+}

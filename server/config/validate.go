@@ -1,0 +1,173 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/whispeer-io/whispeer/internal/match"
+)
+
+// HashPrefix starts every password hash that whispeer accepts: an argon2id
+// PHC string. A password without it is plain text.
+const HashPrefix = "$argon2id$"
+
+// MinSecretBytes is the JWT secret length below which Security warns.
+const MinSecretBytes = 32
+
+// Validate reports every value that cannot work, joined in one error whose
+// lines each start with the key at fault. It does not check that password
+// hashes parse; auth.NewUsers does.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	s := c.Server
+	if s.Port < 1 || s.Port > 65535 {
+		bad("server.port", "must be between 1 and 65535, got %d", s.Port)
+	}
+	if s.TCPPort < 0 || s.TCPPort > 65535 {
+		bad("server.tcp_port", "must be between 1 and 65535, or 0 to disable, got %d", s.TCPPort)
+	} else if s.TCPPort == s.Port {
+		bad("server.tcp_port", "must differ from server.port (%d)", s.Port)
+	}
+	for _, p := range []struct {
+		key string
+		v   int
+		min int
+	}{
+		{"server.max_connections", s.MaxConnections, 1},
+		{"server.max_message_bytes", s.MaxMessageBytes, 1},
+		{"server.max_subscriptions", s.MaxSubscriptions, 1},
+		{"qos.max_retries", c.QoS.MaxRetries, 0},
+		{"qos.max_inflight", c.QoS.MaxInflight, 1},
+		{"replay.size", c.Replay.Size, 0},
+	} {
+		if p.v < p.min {
+			bad(p.key, "must be at least %d, got %d", p.min, p.v)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"server.ping_interval", s.PingInterval},
+		{"server.write_timeout", s.WriteTimeout},
+		{"auth.token_ttl", c.Auth.TokenTTL},
+		{"qos.ack_timeout", c.QoS.AckTimeout},
+	} {
+		if d.v <= 0 {
+			bad(d.key, "must be a positive duration, got %s", d.v)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "cert_file and key_file must be set together")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	errs = append(errs, c.validateUsers()...)
+	return errors.Join(errs...)
+}
+
+// validateUsers checks each [[auth.users]] entry.
+func (c *Config) validateUsers() []error {
+	var errs []error
+	seen := make(map[string]bool, len(c.Auth.Users))
+	for i, u := range c.Auth.Users {
+		key := fmt.Sprintf("auth.users[%d]", i)
+		if u.Username != "" {
+			key = fmt.Sprintf("auth.users[%d] (%q)", i, u.Username)
+		}
+		switch {
+		case u.Username == "":
+			errs = append(errs, fmt.Errorf("%s: username is empty", key))
+		case strings.IndexFunc(u.Username, unicode.IsControl) >= 0:
+			errs = append(errs, fmt.Errorf("%s: username contains a control character", key))
+		case seen[u.Username]:
+			errs = append(errs, fmt.Errorf("%s: duplicate username", key))
+		}
+		seen[u.Username] = true
+		pw := u.Password.Reveal()
+		switch {
+		case pw == "":
+			errs = append(errs, fmt.Errorf("%s: password is empty", key))
+		case strings.HasPrefix(pw, "$") && !strings.HasPrefix(pw, HashPrefix):
+			errs = append(errs, fmt.Errorf("%s: password looks like a hash but is not argon2id (%s…); hash it with `whispeer passwd`", key, HashPrefix))
+		}
+		for _, list := range []struct {
+			name     string
+			patterns []string
+		}{{"publish", u.Publish}, {"subscribe", u.Subscribe}} {
+			for _, p := range list.patterns {
+				if err := match.ValidatePattern(p, match.DefaultLimits); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %s pattern %q: %w", key, list.name, p, err))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// Security reports the settings that are unsafe on a network. While
+// server.host is a loopback address (127.0.0.0/8, ::1 or "localhost") they
+// are allowed and returned as warnings; on any other host they make err
+// non-nil, naming each setting that must change. Some findings, such as a
+// short JWT secret or a public listener without TLS, are only ever
+// warnings.
+func (c *Config) Security() (warnings []string, err error) {
+	var unsafe []string
+	secret := c.Server.JWTSecret.Reveal()
+	secretVar := EnvVar("server.jwt_secret")
+	switch {
+	case secret == "":
+		unsafe = append(unsafe, "server.jwt_secret is empty: set it (or "+secretVar+") to a random value of at least 32 bytes")
+	case secret == DefaultJWTSecret:
+		unsafe = append(unsafe, "server.jwt_secret is the shipped default: set it (or "+secretVar+") to a random value of at least 32 bytes")
+	case len(secret) < MinSecretBytes:
+		warnings = append(warnings, fmt.Sprintf("server.jwt_secret is %d bytes; use at least %d random bytes", len(secret), MinSecretBytes))
+	}
+	var plain []string
+	for _, u := range c.Auth.Users {
+		if !strings.HasPrefix(u.Password.Reveal(), HashPrefix) {
+			plain = append(plain, fmt.Sprintf("%q", u.Username))
+		}
+	}
+	if len(plain) > 0 {
+		unsafe = append(unsafe, "auth.users "+strings.Join(plain, ", ")+
+			" have plain-text passwords: replace each with the hash printed by `whispeer passwd`")
+	}
+	loopback := IsLoopback(c.Server.Host)
+	if !loopback && !c.TLS.Enabled() {
+		warnings = append(warnings, fmt.Sprintf("server.host %q is not loopback and TLS is off: tokens and passwords cross the network in clear unless a proxy terminates TLS", c.Server.Host))
+	}
+	if loopback {
+		return append(unsafe, warnings...), nil
+	}
+	if len(unsafe) > 0 {
+		return warnings, fmt.Errorf("config: server.host %q is not a loopback address, so these must change:\n  %s",
+			c.Server.Host, strings.Join(unsafe, "\n  "))
+	}
+	return warnings, nil
+}
+
+// IsLoopback reports whether host names only the local machine:
+// "localhost", an address in 127.0.0.0/8, or ::1. An empty host, which
+// binds every interface, is not loopback.
+func IsLoopback(host string) bool {
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
