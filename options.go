@@ -34,6 +34,7 @@ type config struct {
 	onDrop           func(Drop)
 	onError          func(*Subscription, *Message, error)
 	subDefaults      []SubscribeOption
+	plugins          []Plugin
 }
 
 func defaultConfig() config {

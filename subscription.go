@@ -182,7 +182,7 @@ func (s *Subscription) call(ctx context.Context, m *Message) (err error) {
 			err = fmt.Errorf("%w: %v", ErrHandlerPanic, r)
 		}
 	}()
-	return s.b.invoke(ctx, s.handler, m)
+	return s.b.invoke(ctx, s, m)
 }
 
 func (s *Subscription) stopReason() DropReason {

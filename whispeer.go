@@ -22,6 +22,7 @@ type Broker struct {
 	limits match.Limits
 	ids    *idGen
 	subs   *match.Sublist[*Subscription]
+	hooks  hooks
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -42,6 +43,7 @@ type Broker struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+	pluginErr error // what closing the plugins returned
 	wg        sync.WaitGroup // async workers
 
 	published atomic.Uint64
@@ -73,7 +75,12 @@ func New(opts ...Option) (*Broker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	h, err := newHooks(cfg.plugins)
+	if err != nil {
+		return nil, err
+	}
 	b := &Broker{
+		hooks:  h,
 		cfg:    cfg,
 		log:    cfg.logger,
 		limits: match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
@@ -99,10 +106,6 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 	if len(payload) > b.cfg.maxPayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), b.cfg.maxPayload)
 	}
-	ts, err := b.topic(topic)
-	if err != nil {
-		return err
-	}
 	box := &boxedMessage{Message: Message{Topic: topic, Payload: payload}}
 	m := &box.Message
 	for _, o := range opts {
@@ -118,6 +121,16 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 		if err := checkBindings(*bs, m); err != nil {
 			return err
 		}
+	}
+	if len(b.hooks.publish) > 0 {
+		var err error
+		if m, err = b.onPublish(ctx, m); err != nil {
+			return err
+		}
+	}
+	ts, err := b.topic(m.Topic)
+	if err != nil {
+		return err
 	}
 	return b.route(ctx, ts, m)
 }
@@ -186,6 +199,11 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 		return nil, err
 	}
 	s := &Subscription{b: b, pattern: pattern, handler: handler, cfg: sc, done: make(chan struct{})}
+	if len(b.hooks.subscribe) > 0 {
+		if err := b.onSubscribe(s); err != nil {
+			return nil, err
+		}
+	}
 	if !sc.sync {
 		s.q = newQueue(sc.queueSize)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -294,7 +312,7 @@ func (b *Broker) Close() error {
 	err := b.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		b.log.Warn("whispeer: drain timeout passed, pending messages dropped", "timeout", b.cfg.drainTimeout)
-		return nil
+		return b.pluginErr
 	}
 	return err
 }
@@ -329,7 +347,8 @@ func (b *Broker) shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-drained:
-		return nil
+		b.pluginErr = b.closePlugins()
+		return b.pluginErr
 	case <-ctx.Done():
 	}
 	for _, s := range subs {
@@ -341,12 +360,16 @@ func (b *Broker) shutdown(ctx context.Context) error {
 		}
 	}
 	<-drained
-	return ctx.Err()
+	b.pluginErr = b.closePlugins()
+	return errors.Join(ctx.Err(), b.pluginErr)
 }
 
-// invoke calls a handler for one delivery.
-func (b *Broker) invoke(ctx context.Context, h Handler, m *Message) error {
-	return h(ctx, m)
+// invoke calls s's handler for one delivery.
+func (b *Broker) invoke(ctx context.Context, s *Subscription, m *Message) error {
+	if len(b.hooks.deliver) > 0 {
+		b.onDeliver(s, m)
+	}
+	return s.handler(ctx, m)
 }
 
 func (b *Broker) reportError(s *Subscription, m *Message, err error) {
