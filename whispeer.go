@@ -43,7 +43,7 @@ type Broker struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
-	pluginErr error // what closing the plugins returned
+	pluginErr error          // what closing the plugins returned
 	wg        sync.WaitGroup // async workers
 
 	published atomic.Uint64
