@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -405,6 +406,47 @@ func TestSublist_Concurrent(t *testing.T) {
 		for range 2 {
 			if got, w := sortedCopy(s.Match(topic)), bruteMatch(want, topic); !slices.Equal(got, w) {
 				t.Fatalf("after the storm: Match(%q) = %v, want %v", topic, got, w)
+			}
+		}
+	}
+}
+
+// TestSublist_NoStaleCacheAfterWrite races each write against Matches that
+// compute and cache answers for the topics it changes: once the write has
+// returned, no answer from before it may be served as fresh. The reader
+// cycles through more topics than the cache holds, so it is always
+// computing when the write lands.
+func TestSublist_NoStaleCacheAfterWrite(t *testing.T) {
+	s := New[int](8)
+	topics := make([]string, 16)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("a/%d", i)
+	}
+	for round := range 1000 {
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		started := make(chan struct{})
+		wg.Go(func() {
+			for i := 0; i == 0 || !stop.Load(); i++ {
+				s.Match(topics[i%len(topics)])
+				if i == len(topics) {
+					close(started)
+				}
+			}
+		})
+		<-started
+		want := []int{round}
+		if round%2 == 0 {
+			s.Insert("a/+", round)
+		} else {
+			s.Remove("a/+", round-1)
+			want = nil
+		}
+		stop.Store(true)
+		wg.Wait()
+		for _, topic := range topics {
+			if got := s.Match(topic); !slices.Equal(got, want) {
+				t.Fatalf("round %d: Match(%q) = %v after the write, want %v", round, topic, got, want)
 			}
 		}
 	}
