@@ -48,7 +48,8 @@ type node[T comparable] struct {
 
 // New returns an empty Sublist that caches the results of up to cacheSize
 // distinct topics (rounded down to a multiple of 8 when larger than 8). A
-// cacheSize <= 0 disables the cache.
+// cacheSize <= 0 disables the cache. The cache's slots, 8 bytes each, are
+// allocated here; its entries as topics are matched.
 func New[T comparable](cacheSize int) *Sublist[T] {
 	s := new(Sublist[T])
 	if cacheSize > 0 {
