@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// Medians of go test -run '^$' -bench . -benchmem -count 5 ./internal/match/
+// on 2 cores (Intel Xeon, GOMAXPROCS=2), with 100,000 subscriptions:
+//
+//	BenchmarkMatch_Cached-2      8.9 ns/op     0 B/op   0 allocs/op
+//	BenchmarkMatch_Uncached-2    121 ns/op    16 B/op   1 allocs/op
+//	BenchmarkMatch_CacheMiss-2   338 ns/op    95 B/op   2 allocs/op
+//	BenchmarkInsertRemove-2      324 ns/op   208 B/op   4 allocs/op
+//	BenchmarkMatch_Parallel-2   10.3 ns/op     0 B/op   0 allocs/op
+
 // benchSubs is the number of subscriptions in the benchmark Sublists.
 const benchSubs = 100_000
 

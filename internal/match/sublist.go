@@ -22,7 +22,8 @@ type Sublist[T comparable] struct {
 	cache *matchCache[T] // nil when disabled; set only by New
 	// gen counts changes to the trie. It is written only with mu held for
 	// writing and read by a computing Match with mu held for reading, so a
-	// result and the generation stored with it always describe one state.
+	// result and the generation cached with it always describe one state;
+	// a cache hit compares an entry's generation with gen without the lock.
 	gen   atomic.Uint64
 	count atomic.Int64 // (pattern, value) pairs
 
