@@ -1,0 +1,140 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Errors returned by [Issuer.Verify]. Every error from Verify wraps exactly
+// one of them.
+var (
+	// ErrTokenInvalid reports a token that is malformed, signed with
+	// another key or algorithm, or missing a required claim.
+	ErrTokenInvalid = errors.New("whispeer: invalid token")
+	// ErrTokenExpired reports a well-signed token past its "exp".
+	ErrTokenExpired = errors.New("whispeer: token expired")
+	// ErrTokenNotYetValid reports a well-signed token whose "nbf" or "iat"
+	// lies in the future.
+	ErrTokenNotYetValid = errors.New("whispeer: token not yet valid")
+)
+
+// MaxTokenBytes is the longest token Verify parses; longer ones are
+// refused before any decoding.
+const MaxTokenBytes = 4096
+
+// Claims are the verified contents of a token.
+type Claims struct {
+	Subject   string    // the user name
+	IssuedAt  time.Time // zero if the token has no "iat"
+	ExpiresAt time.Time
+}
+
+// Issuer signs and verifies HS256 login tokens with one secret.
+type Issuer struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+	leeway time.Duration
+	parser *jwt.Parser
+}
+
+// Option configures an [Issuer].
+type Option func(*Issuer)
+
+// WithClock makes the Issuer read the time from now instead of time.Now,
+// for issuing and for checking "exp", "nbf" and "iat".
+func WithClock(now func() time.Time) Option {
+	return func(i *Issuer) { i.now = now }
+}
+
+// WithLeeway tolerates clock skew of up to d when checking "exp", "nbf"
+// and "iat". The default is none, right for tokens that the same server
+// issues and verifies.
+func WithLeeway(d time.Duration) Option {
+	return func(i *Issuer) { i.leeway = d }
+}
+
+// NewIssuer returns an Issuer that signs with secret and issues tokens
+// valid for ttl. The secret is copied. It fails when the secret is empty
+// or ttl is not positive.
+func NewIssuer(secret []byte, ttl time.Duration, opts ...Option) (*Issuer, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("whispeer: empty JWT secret")
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("whispeer: token lifetime must be positive, got %s", ttl)
+	}
+	i := &Issuer{secret: append([]byte(nil), secret...), ttl: ttl, now: time.Now}
+	for _, o := range opts {
+		o(i)
+	}
+	i.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithStrictDecoding(),
+		jwt.WithLeeway(i.leeway),
+		jwt.WithTimeFunc(i.now),
+	)
+	return i, nil
+}
+
+// Issue returns a signed token for username with "sub", "iat" and "exp"
+// set, "exp" being the issuer's ttl from now (whole seconds).
+func (i *Issuer) Issue(username string) (string, error) {
+	if username == "" {
+		return "", errors.New("whispeer: token for an empty user name")
+	}
+	now := i.now()
+	claims := jwt.RegisteredClaims{
+		Subject:   username,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(i.ttl)),
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(i.secret)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks token's signature, algorithm (HS256 only), expiry and
+// issue time, and returns its claims. The error wraps ErrTokenExpired,
+// ErrTokenNotYetValid or, for every other failure, ErrTokenInvalid; its
+// text says why but never repeats the token.
+func (i *Issuer) Verify(token string) (Claims, error) {
+	if len(token) > MaxTokenBytes {
+		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrTokenInvalid, MaxTokenBytes)
+	}
+	var rc jwt.RegisteredClaims
+	if _, err := i.parser.ParseWithClaims(token, &rc, i.key); err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			return Claims{}, ErrTokenExpired
+		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+			return Claims{}, ErrTokenNotYetValid
+		}
+		return Claims{}, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	if rc.Subject == "" {
+		return Claims{}, fmt.Errorf("%w: no subject", ErrTokenInvalid)
+	}
+	c := Claims{Subject: rc.Subject, ExpiresAt: rc.ExpiresAt.Time}
+	if rc.IssuedAt != nil {
+		c.IssuedAt = rc.IssuedAt.Time
+	}
+	return c, nil
+}
+
+// key is the jwt.Keyfunc: it returns the secret for HS256 tokens only. The
+// parser already refuses other algorithms; this check keeps that true
+// whatever the parser options become.
+func (i *Issuer) key(t *jwt.Token) (any, error) {
+	if t.Method != jwt.SigningMethodHS256 {
+		return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
+	}
+	return i.secret, nil
+}

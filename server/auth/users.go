@@ -1,0 +1,172 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/server/config"
+)
+
+// ErrBadCredentials is returned by [Users.Authenticate] for an unknown user
+// and for a wrong password alike.
+var ErrBadCredentials = errors.New("whispeer: authentication failed")
+
+// Users is the set of accounts that may log in. It is immutable after
+// [NewUsers]; to change accounts, build a new Users.
+type Users struct {
+	byName     map[string]*User
+	dummy      hash          // verified in place of a missing or plain-text user's hash
+	dummyPlain [32]byte      // compared in place of a missing user's plain password
+	slots      chan struct{} // bounds concurrent argon2id computations
+}
+
+// User is one account and its topic permissions.
+type User struct {
+	name      string
+	hash      *hash    // nil for a plain-text password
+	plain     [32]byte // SHA-256 of a plain-text password
+	publish   []string
+	subscribe [][]string // subscribe patterns split into levels
+}
+
+// NewUsers builds the account set from configuration entries. It fails,
+// naming the entry, on an empty or duplicate user name, an unusable
+// password hash or an invalid topic pattern.
+func NewUsers(entries []config.User) (*Users, error) {
+	us := &Users{
+		byName: make(map[string]*User, len(entries)),
+		slots:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
+	var dummyParams *Params
+	for i, e := range entries {
+		u, err := newUser(e)
+		if err != nil {
+			return nil, fmt.Errorf("auth.users[%d] (%q): %w", i, e.Username, err)
+		}
+		if us.byName[u.name] != nil {
+			return nil, fmt.Errorf("auth.users[%d] (%q): duplicate username", i, e.Username)
+		}
+		us.byName[u.name] = u
+		if u.hash != nil && dummyParams == nil {
+			dummyParams = &u.hash.Params
+		}
+	}
+	// Users without a hash of their own are checked against a dummy with
+	// the parameters of the first real hash, so that all logins cost alike.
+	p := DefaultParams
+	if dummyParams != nil {
+		p = *dummyParams
+	}
+	us.dummy = hash{Params: p, salt: make([]byte, p.SaltLen), tag: make([]byte, p.KeyLen)}
+	for _, b := range [][]byte{us.dummy.salt, us.dummy.tag, us.dummyPlain[:]} {
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("dummy hash: %w", err)
+		}
+	}
+	return us, nil
+}
+
+// newUser checks and converts one configuration entry.
+func newUser(e config.User) (*User, error) {
+	if e.Username == "" {
+		return nil, errors.New("empty username")
+	}
+	u := &User{name: e.Username, publish: append([]string(nil), e.Publish...)}
+	pw := e.Password.Reveal()
+	switch {
+	case pw == "":
+		return nil, errors.New("empty password")
+	case strings.HasPrefix(pw, config.HashPrefix):
+		h, err := parseHash(pw)
+		if err != nil {
+			return nil, err
+		}
+		u.hash = &h
+	default:
+		u.plain = sha256.Sum256([]byte(pw))
+	}
+	for _, p := range e.Publish {
+		if err := match.ValidatePattern(p, match.DefaultLimits); err != nil {
+			return nil, fmt.Errorf("publish pattern %q: %w", p, err)
+		}
+	}
+	for _, p := range e.Subscribe {
+		if err := match.ValidatePattern(p, match.DefaultLimits); err != nil {
+			return nil, fmt.Errorf("subscribe pattern %q: %w", p, err)
+		}
+		u.subscribe = append(u.subscribe, strings.Split(p, "/"))
+	}
+	return u, nil
+}
+
+// Authenticate returns the user named username if password is theirs, and
+// ErrBadCredentials otherwise. Every call computes one argon2id hash and
+// one constant-time comparison whether or not the user exists, and whether
+// their password is hashed or plain text, so that timing does not tell
+// which user names exist. It blocks while GOMAXPROCS other hashes are
+// being computed.
+func (us *Users) Authenticate(username, password string) (*User, error) {
+	u := us.byName[username]
+	us.slots <- struct{}{}
+	defer func() { <-us.slots }()
+
+	// The same steps run for every kind of account: one argon2id
+	// verification and one comparison of SHA-256 sums.
+	h, plain := &us.dummy, &us.dummyPlain
+	if u != nil {
+		plain = &u.plain
+		if u.hash != nil {
+			h = u.hash
+		}
+	}
+	hashOK := h.verify(password)
+	sum := sha256.Sum256([]byte(password))
+	plainOK := subtle.ConstantTimeCompare(sum[:], plain[:]) == 1
+	ok := u != nil && (u.hash != nil && hashOK || u.hash == nil && plainOK)
+	if u == nil || !ok {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// Lookup returns the user named username, for a client that presents a
+// token instead of a password.
+func (us *Users) Lookup(username string) (*User, bool) {
+	u, ok := us.byName[username]
+	return u, ok
+}
+
+// Len returns the number of users.
+func (us *Users) Len() int { return len(us.byName) }
+
+// Name returns the user's name.
+func (u *User) Name() string { return u.name }
+
+// CanPublish reports whether the user may publish to topic: topic has no
+// wildcard level and one of the user's publish patterns matches it. The
+// topic is expected to be valid (see match.ValidateTopic).
+func (u *User) CanPublish(topic string) bool {
+	if match.IsPattern(topic) {
+		return false
+	}
+	for _, p := range u.publish {
+		if match.Matches(p, topic) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanSubscribe reports whether the user may subscribe to pattern: every
+// topic that pattern can match is matched by one of the user's subscribe
+// patterns (see [Covers]). The pattern is expected to be valid (see
+// match.ValidatePattern).
+func (u *User) CanSubscribe(pattern string) bool {
+	return covers(u.subscribe, strings.Split(pattern, "/"))
+}
