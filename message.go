@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 // QoS is a delivery guarantee.
@@ -44,7 +46,10 @@ type Message struct {
 	// Time is when the broker accepted the message.
 	Time time.Time
 
-	memo [MemoSlots]atomic.Pointer[[]byte]
+	memo   [MemoSlots]atomic.Pointer[[]byte]
+	engine *envelope.Engine        // set when the broker sealed the payload
+	plain  atomic.Pointer[Message] // the opened message, once opened
+	sealed bool                    // the publisher sealed the payload itself
 }
 
 // Clone returns a copy of m that shares its payload and headers but none
@@ -52,7 +57,7 @@ type Message struct {
 // Message must not be copied by value once the broker has handed it out.
 func (m *Message) Clone() *Message {
 	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
-		QoS: m.QoS, Seq: m.Seq, Time: m.Time}
+		QoS: m.QoS, Seq: m.Seq, Time: m.Time, engine: m.engine}
 }
 
 // MemoSlots is the number of encodings [Message.Memo] can keep per message.

@@ -16,6 +16,7 @@ const (
 	DefaultMatchCacheSize   = 64 << 10
 	DefaultDrainTimeout     = 10 * time.Second
 	maxHistory              = 1 << 16
+	maxMatchCacheSize       = 1 << 24
 )
 
 // Option configures a [Broker]; pass options to [New], which validates them.
@@ -35,6 +36,8 @@ type config struct {
 	onError          func(*Subscription, *Message, error)
 	subDefaults      []SubscribeOption
 	plugins          []Plugin
+	engine           engineSettings
+	overrides        []engineOverride
 }
 
 func defaultConfig() config {
@@ -63,6 +66,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: subscription limit %d < 1", ErrInvalidOption, c.maxSubscriptions)
 	case c.history < 0 || c.history > maxHistory:
 		return fmt.Errorf("%w: history %d not in [0, %d]", ErrInvalidOption, c.history, maxHistory)
+	case c.matchCacheSize < 0 || c.matchCacheSize > maxMatchCacheSize:
+		return fmt.Errorf("%w: match cache size %d not in [0, %d]", ErrInvalidOption, c.matchCacheSize, maxMatchCacheSize)
 	case c.drainTimeout < 0:
 		return fmt.Errorf("%w: drain timeout %v < 0", ErrInvalidOption, c.drainTimeout)
 	}
@@ -169,6 +174,7 @@ type subConfig struct {
 	redeliveryDelay time.Duration
 	subscriber      string
 	replay          int
+	raw             bool
 }
 
 func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
@@ -245,6 +251,11 @@ func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.s
 // must not publish to them.
 func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }
 
+// WithRawPayload makes the subscription receive payloads as routed: the
+// envelopes, when the broker seals them. Transports that forward messages
+// to remote subscribers use it.
+func WithRawPayload() SubscribeOption { return func(c *subConfig) { c.raw = true } }
+
 // PublishOption configures one publish.
 type PublishOption func(*Message)
 
@@ -253,6 +264,12 @@ func WithID(id string) PublishOption { return func(m *Message) { m.ID = id } }
 
 // WithQoS sets the delivery guarantee (default [AtMostOnce]).
 func WithQoS(q QoS) PublishOption { return func(m *Message) { m.QoS = q } }
+
+// WithSealedPayload marks the payload as an envelope sealed by the
+// publisher itself (end-to-end encryption): the broker routes it untouched,
+// without sealing or compressing it again, and subscribers receive it as it
+// is.
+func WithSealedPayload() PublishOption { return func(m *Message) { m.sealed = true } }
 
 // WithHeaders attaches headers to the message. The broker keeps the map:
 // don't modify it after Publish.

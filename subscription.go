@@ -155,7 +155,7 @@ func (s *Subscription) handle(m *Message) {
 		}
 		s.failed.Add(1)
 		s.b.reportError(s, m, err)
-		if m.QoS == AtMostOnce || attempt >= s.cfg.maxRedeliveries || !s.sleep(delay) {
+		if m.QoS == AtMostOnce || attempt >= s.cfg.maxRedeliveries || isOpenError(err) || !s.sleep(delay) {
 			return
 		}
 		delay = min(2*delay, maxRedeliveryDelay)

@@ -22,7 +22,8 @@ type Broker struct {
 	limits match.Limits
 	ids    *idGen
 	subs   *match.Sublist[*Subscription]
-	hooks  hooks
+	hooks   hooks
+	engines engines
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -79,8 +80,13 @@ func New(opts ...Option) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	engs, err := newEngines(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	b := &Broker{
-		hooks:  h,
+		hooks:   h,
+		engines: engs,
 		cfg:    cfg,
 		log:    cfg.logger,
 		limits: match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
@@ -119,6 +125,14 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 	}
 	if bs := b.bound.Load(); bs != nil {
 		if err := checkBindings(*bs, m); err != nil {
+			return err
+		}
+	}
+	if !m.sealed && (b.engines.def != nil || len(b.engines.overrides) > 0) {
+		if err := b.checkTopic(topic); err != nil {
+			return err
+		}
+		if err := b.seal(m); err != nil {
 			return err
 		}
 	}
@@ -163,13 +177,24 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	return nil
 }
 
+// checkTopic validates a topic name without creating the topic.
+func (b *Broker) checkTopic(name string) error {
+	if _, ok := b.topics.Load(name); ok {
+		return nil
+	}
+	if err := match.ValidateTopic(name, b.limits); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidTopic, truncate(name), err)
+	}
+	return nil
+}
+
 // topic returns the state of a topic, creating it on its first publish.
 func (b *Broker) topic(name string) (*topicState, error) {
 	if v, ok := b.topics.Load(name); ok {
 		return v.(*topicState), nil
 	}
-	if err := match.ValidateTopic(name, b.limits); err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrInvalidTopic, truncate(name), err)
+	if err := b.checkTopic(name); err != nil {
+		return nil, err
 	}
 	b.topicsMu.RLock()
 	defer b.topicsMu.RUnlock()
@@ -368,6 +393,12 @@ func (b *Broker) shutdown(ctx context.Context) error {
 func (b *Broker) invoke(ctx context.Context, s *Subscription, m *Message) error {
 	if len(b.hooks.deliver) > 0 {
 		b.onDeliver(s, m)
+	}
+	if m.engine != nil && !s.cfg.raw {
+		var err error
+		if m, err = m.opened(); err != nil {
+			return err
+		}
 	}
 	return s.handler(ctx, m)
 }
