@@ -17,11 +17,11 @@ import (
 // Broker routes published messages to the subscriptions whose patterns
 // match their topics. Its methods are safe for concurrent use.
 type Broker struct {
-	cfg    config
-	log    *slog.Logger
-	limits match.Limits
-	ids    *idGen
-	subs   *match.Sublist[*Subscription]
+	cfg     config
+	log     *slog.Logger
+	limits  match.Limits
+	ids     *idGen
+	subs    *match.Sublist[*Subscription]
 	hooks   hooks
 	engines engines
 
@@ -87,13 +87,13 @@ func New(opts ...Option) (*Broker, error) {
 	b := &Broker{
 		hooks:   h,
 		engines: engs,
-		cfg:    cfg,
-		log:    cfg.logger,
-		limits: match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
-		ids:    newIDGen(),
-		subs:   match.New[*Subscription](cfg.matchCacheSize),
-		all:    make(map[*Subscription]struct{}),
-		bySub:  make(map[subKey]*Subscription),
+		cfg:     cfg,
+		log:     cfg.logger,
+		limits:  match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
+		ids:     newIDGen(),
+		subs:    match.New[*Subscription](cfg.matchCacheSize),
+		all:     make(map[*Subscription]struct{}),
+		bySub:   make(map[subKey]*Subscription),
 	}
 	if b.log == nil {
 		b.log = slog.Default()
