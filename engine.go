@@ -160,6 +160,13 @@ func (b *Broker) seal(m *Message) error {
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
+	if eng.AEAD() == envelope.Unsealed {
+		// Compression only: a payload that did not compress stays bare, so
+		// plaintext topics carry plain payloads whenever they can.
+		if h, err := envelope.ParseHeader(env); err == nil && h.Compression == envelope.CompressNone {
+			return nil
+		}
+	}
 	m.Payload, m.engine = env, eng
 	return nil
 }

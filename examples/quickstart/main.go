@@ -1,5 +1,6 @@
-// Command quickstart is whispeer's "simple example": an in-memory broker,
-// a typed subscriber and a typed publish.
+// Command quickstart is whispeer's "simple example" written the Go way: a
+// broker with encryption and compression, a typed subscriber, and typed
+// publishes.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"log"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 // MyData is the payload type of the "some-event" topic.
@@ -17,7 +19,19 @@ type MyData struct {
 }
 
 func main() {
-	b, err := whispeer.New()
+	// A keyring with one random master key; real deployments load a key
+	// file written by `whispeer keygen` with envelope.LoadKeyFile.
+	keys := envelope.NewKeyring()
+	if _, err := keys.Generate(); err != nil {
+		log.Fatal(err)
+	}
+
+	// The builder of the plan, as functional options. whispeer.New() alone
+	// is a working in-memory broker.
+	b, err := whispeer.New(
+		whispeer.WithEncryption(keys),
+		whispeer.WithCompression(envelope.CompressZstd),
+	)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -27,10 +41,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	received := make(chan struct{})
+	received := make(chan struct{}, 2)
 	_, err = events.Subscribe(func(ctx context.Context, d MyData, m *whispeer.Message) error {
 		fmt.Printf("received %+v on %s (seq %d)\n", d, m.Topic, m.Seq)
-		close(received)
+		received <- struct{}{}
 		return nil
 	})
 	if err != nil {
@@ -38,8 +52,15 @@ func main() {
 	}
 
 	ctx := context.Background()
-	if err := events.Publish(ctx, MyData{Name: "myname", ID: 123}); err != nil {
+	myData := MyData{Name: "myname", ID: 123}
+	// broker.publish("some-event", my_data)
+	if err := events.Publish(ctx, myData); err != nil {
 		log.Fatal(err)
 	}
+	// broker.publish::<MyData>("some-event", my_data)
+	if err := whispeer.Publish[MyData](ctx, b, "some-event", myData); err != nil {
+		log.Fatal(err)
+	}
+	<-received
 	<-received
 }
