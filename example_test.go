@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 func ExampleBroker_Subscribe() {
@@ -48,4 +49,28 @@ func ExampleNewTopic() {
 	// Output:
 	// order 7: tea (seq 1)
 	// true
+}
+
+func ExampleWithEncryption() {
+	keys := envelope.NewKeyring()
+	keys.Generate()
+	b, _ := whispeer.New(whispeer.WithEncryption(keys), whispeer.ForTopics("public/#", whispeer.Plaintext()))
+	defer b.Close()
+
+	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
+		fmt.Printf("subscriber: %s\n", m.Payload)
+		return nil
+	}, whispeer.WithSync())
+	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
+		fmt.Printf("transport sees an envelope: %v\n", envelope.IsEnvelope(m.Payload))
+		return nil
+	}, whispeer.WithSync(), whispeer.WithRawPayload())
+
+	b.Publish(context.Background(), "chat/lobby", []byte("sealed in transit"))
+	b.Publish(context.Background(), "public/news", []byte("plaintext"))
+	// Output:
+	// subscriber: sealed in transit
+	// transport sees an envelope: true
+	// subscriber: plaintext
+	// transport sees an envelope: false
 }
