@@ -63,7 +63,8 @@ func (s *snapshot) clone() *snapshot {
 //
 // A topic is sealed with the first explicit key whose pattern matches it
 // (an exact topic first, then the pattern with more literal levels, then
-// the one with more levels, then the lexically smaller); when none matches,
+// one without a trailing "#", then the one with more levels, then the
+// lexically smaller); when none matches,
 // with a key derived by HKDF-SHA256 from the current master key and the
 // topic name. Rotation makes a new id current for sealing; older ids keep
 // opening what they sealed. Ids are unique across masters and explicit keys,

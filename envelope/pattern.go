@@ -64,7 +64,8 @@ func (p *pattern) match(topic string) bool {
 
 // before reports whether p takes precedence over q when both match a
 // topic: an exact topic first, then the pattern with more literal levels,
-// then the one with more levels, then the lexically smaller.
+// then one without a trailing "#", then the one with more levels, then the
+// lexically smaller.
 func (p *pattern) before(q *pattern) bool {
 	if p.exact != q.exact {
 		return p.exact
@@ -72,8 +73,14 @@ func (p *pattern) before(q *pattern) bool {
 	if p.literals != q.literals {
 		return p.literals > q.literals
 	}
+	if ph, qh := p.multi(), q.multi(); ph != qh {
+		return qh
+	}
 	if len(p.levels) != len(q.levels) {
 		return len(p.levels) > len(q.levels)
 	}
 	return p.text < q.text
 }
+
+// multi reports whether p ends with "#".
+func (p *pattern) multi() bool { return p.levels[len(p.levels)-1] == "#" }
