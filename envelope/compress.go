@@ -111,6 +111,11 @@ func appendDecompressed(dst []byte, c Compression, body []byte, limit int) ([]by
 		return dst, fmt.Errorf("%w: bad length prefix", ErrCorrupt)
 	}
 	src := body[k:]
+	if size == 0 {
+		// Seal never compresses an empty plaintext (it cannot shrink), and
+		// the LZ4 decoder must not see an empty destination.
+		return dst, fmt.Errorf("%w: compressed body declares 0 bytes", ErrCorrupt)
+	}
 	if size > uint64(limit) {
 		return dst, fmt.Errorf("%w: body declares %d bytes, limit is %d", ErrTooLarge, size, limit)
 	}

@@ -85,3 +85,11 @@ func short(b []byte) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
