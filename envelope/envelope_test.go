@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -406,6 +408,7 @@ func TestEngine_NoAllocs(t *testing.T) {
 func TestEngine_ConcurrentRotation(t *testing.T) {
 	kr := newTestKeyring(t)
 	e := newTestEngine(t, WithKeyring(kr), WithKeyCacheSize(8))
+	var ops atomic.Int64
 	done := make(chan struct{})
 	errc := make(chan error, 4)
 	for g := range 4 {
@@ -430,10 +433,14 @@ func TestEngine_ConcurrentRotation(t *testing.T) {
 					errc <- err
 					return
 				}
+				ops.Add(1)
 			}
 		}()
 	}
-	for range 50 {
+	for range 30 {
+		for start := ops.Load(); ops.Load() < start+20 && len(errc) == 0; {
+			runtime.Gosched()
+		}
 		if _, err := kr.Rotate(); err != nil {
 			t.Fatal(err)
 		}
