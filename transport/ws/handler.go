@@ -1,0 +1,336 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gws "github.com/gobwas/ws"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxConnections  = 10000
+	DefaultMaxMessageBytes = 1 << 20
+	DefaultMaxPendingBytes = 4 << 20
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultPingInterval    = 30 * time.Second
+	DefaultCloseTimeout    = 5 * time.Second
+)
+
+// Options configures a Handler. Zero fields take the defaults above.
+type Options struct {
+	// MaxConnections bounds the connections open at once; a further
+	// upgrade request is refused with 503 Service Unavailable.
+	MaxConnections int
+	// MaxMessageBytes bounds a message, fragments included. A frame that
+	// declares more is refused before its payload is read, and the
+	// connection is closed with 1009.
+	MaxMessageBytes int
+	// MaxPendingBytes bounds the bytes queued for one connection; a client
+	// that falls that far behind is disconnected as a slow consumer.
+	MaxPendingBytes int
+	// WriteTimeout bounds one write; a client slower than that is
+	// disconnected as a slow consumer.
+	WriteTimeout time.Duration
+	// PingInterval is how often connections that sent nothing since the
+	// last tick are pinged; one that stays silent, not even answering the
+	// ping, for another interval is closed. Negative disables keepalive.
+	PingInterval time.Duration
+	// CloseTimeout is how long a closing connection waits for the client
+	// to answer its close frame.
+	CloseTimeout time.Duration
+	// Logger receives slow-consumer disconnects and other notable events;
+	// the default is slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	setDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&o.PingInterval, DefaultPingInterval)
+	setDefault(&o.CloseTimeout, DefaultCloseTimeout)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// Session is the protocol spoken over one connection.
+type Session interface {
+	// Receive handles one complete data message. It runs in the
+	// connection's reader goroutine, one call at a time, and data is valid
+	// only until it returns: keep a copy of what must outlive the call.
+	// Frames sent during a batch of messages read together are written
+	// together once the batch is handled.
+	Receive(t MessageType, data []byte)
+	// Closed is called once, after the last Receive, with the reason the
+	// connection ended.
+	Closed(err error)
+}
+
+// Rejecter is an optional interface of a Session that wants to answer a
+// message the connection refuses (one over MaxMessageBytes, a broken frame,
+// text that is not UTF-8) before the connection is closed because of it:
+// frames sent from Reject are written before the close frame.
+type Rejecter interface {
+	Reject(err error)
+}
+
+// AcceptFunc returns the Session of a new connection. It is called once the
+// upgrade has succeeded, before anything is read.
+type AcceptFunc func(c *Conn) Session
+
+// Handler is an http.Handler that upgrades requests to WebSocket
+// connections and serves each with a Session. Its methods are safe for
+// concurrent use.
+type Handler struct {
+	accept   AcceptFunc
+	opts     Options
+	log      *slog.Logger
+	upgrader gws.HTTPUpgrader
+	nextID   atomic.Uint64
+	count    atomic.Int64   // connections open or being upgraded
+	down     atomic.Bool    // Shutdown has begun
+	wg       sync.WaitGroup // readers, writers and the pinger
+	stats    counters
+
+	// mu guards the fields below. Lock order: mu, then Conn.mu.
+	mu       sync.Mutex
+	conns    map[*Conn]struct{}
+	closing  bool
+	pingStop chan struct{} // nil until the pinger starts
+}
+
+// NewHandler returns a Handler serving each connection with the Session
+// that accept returns.
+func NewHandler(accept AcceptFunc, opts Options) *Handler {
+	opts.setDefaults()
+	return &Handler{
+		accept: accept,
+		opts:   opts,
+		log:    opts.Logger,
+		conns:  make(map[*Conn]struct{}),
+	}
+}
+
+// ServeHTTP upgrades the request and serves the connection until it ends.
+// It returns as soon as the connection is set up; the connection lives on
+// in goroutines of its own.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.down.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if n := h.count.Add(1); n > int64(h.opts.MaxConnections) {
+		h.count.Add(-1)
+		h.stats.rejected.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	nc, rw, _, err := h.upgrader.Upgrade(r, w)
+	if err != nil {
+		h.count.Add(-1)
+		if nc != nil {
+			nc.Close()
+		}
+		return
+	}
+	c := newConn(h, nc, h.nextID.Add(1))
+	if n := rw.Reader.Buffered(); n > 0 {
+		// Frames the client sent right behind its handshake.
+		p, _ := rw.Reader.Peek(n)
+		c.rd.acquire()
+		c.rd.room(n)
+		c.rd.w = copy(c.rd.buf, p)
+	}
+	c.session = h.accept(c)
+	if !h.register(c) {
+		c.rd.release()
+		c.session.Closed(ErrShutdown)
+		nc.Close()
+		h.count.Add(-1)
+		return
+	}
+	h.stats.accepted.Add(1)
+	go c.readLoop()
+}
+
+// register adds c to the open connections unless the handler is shutting
+// down, and starts the pinger with the first connection.
+func (h *Handler) register(c *Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1) // the reader
+	if h.pingStop == nil && h.opts.PingInterval > 0 {
+		h.pingStop = make(chan struct{})
+		h.wg.Add(1)
+		go h.pinger(h.pingStop)
+	}
+	return true
+}
+
+// remove forgets c; its reader calls it on the way out.
+func (h *Handler) remove(c *Conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.count.Add(-1)
+}
+
+// Shutdown refuses new connections, closes every open one gracefully with
+// 1001 after writing what is queued for it, and waits for them to end.
+// When ctx is done first, the connections left are dropped and Shutdown
+// returns ctx's error once their goroutines have exited.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	conns := h.stop()
+	for _, c := range conns {
+		c.Close(CloseGoingAway, "server shutting down", ErrShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, c := range conns {
+		c.kill(ErrShutdown)
+	}
+	<-done
+	return fmt.Errorf("websocket shutdown: %w", ctx.Err())
+}
+
+// stop marks the handler closing, stops the pinger and returns the open
+// connections.
+func (h *Handler) stop() []*Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closing && h.pingStop != nil {
+		close(h.pingStop)
+	}
+	h.closing = true
+	h.down.Store(true)
+	conns := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// Len returns the number of open connections.
+func (h *Handler) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// pingFrame is an empty ping, shared by every connection.
+var pingFrame = []byte{0x80 | opPing, 0}
+
+// pinger pings connections that have been silent for a tick and drops
+// those silent for two.
+func (h *Handler) pinger(stop <-chan struct{}) {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			h.tick()
+		}
+	}
+}
+
+func (h *Handler) tick() {
+	var ping, dead []*Conn
+	h.mu.Lock()
+	for c := range h.conns {
+		if c.active.Load() {
+			c.active.Store(false)
+			c.idle = 0
+			continue
+		}
+		c.idle++
+		if c.idle == 1 {
+			ping = append(ping, c)
+		} else {
+			dead = append(dead, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range ping {
+		c.Send(pingFrame)
+	}
+	for _, c := range dead {
+		c.kill(ErrIdle)
+	}
+}
+
+// noteKill counts and logs a connection dropped because of err.
+func (h *Handler) noteKill(c *Conn, err error) {
+	switch {
+	case errors.Is(err, ErrSlowConsumer):
+		h.stats.slowConsumers.Add(1)
+		c.logger().Warn("whispeer: slow consumer disconnected", "reason", err)
+	case errors.Is(err, ErrIdle):
+		h.stats.idleClosed.Add(1)
+		c.logger().Debug("whispeer: idle connection closed")
+	}
+}
+
+// counters are the Handler's statistics.
+type counters struct {
+	accepted, rejected        atomic.Uint64
+	slowConsumers, idleClosed atomic.Uint64
+	violations                atomic.Uint64
+	messagesIn, framesOut     atomic.Uint64
+}
+
+// Stats counts a Handler's connections and traffic.
+type Stats struct {
+	Open          int    // connections open now
+	Accepted      uint64 // connections upgraded
+	Rejected      uint64 // upgrades refused for MaxConnections
+	SlowConsumers uint64 // connections dropped as slow consumers
+	IdleClosed    uint64 // connections dropped for silence
+	Violations    uint64 // connections closed for breaking the protocol
+	MessagesIn    uint64 // data messages received
+	FramesOut     uint64 // frames written
+}
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() Stats {
+	return Stats{
+		Open:          h.Len(),
+		Accepted:      h.stats.accepted.Load(),
+		Rejected:      h.stats.rejected.Load(),
+		SlowConsumers: h.stats.slowConsumers.Load(),
+		IdleClosed:    h.stats.idleClosed.Load(),
+		Violations:    h.stats.violations.Load(),
+		MessagesIn:    h.stats.messagesIn.Load(),
+		FramesOut:     h.stats.framesOut.Load(),
+	}
+}

@@ -1,0 +1,277 @@
+package ws
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+	"unicode/utf8"
+
+	gws "github.com/gobwas/ws"
+)
+
+// readBufSize is the size of the pooled read buffers. A frame that does not
+// fit gets a larger buffer of its own, grown as its bytes arrive.
+const readBufSize = 4 << 10
+
+// maxHeaderSize is the longest header of a masked client frame.
+const maxHeaderSize = 14
+
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, readBufSize)
+	return &b
+}}
+
+// reader is the reader goroutine's state. It holds a read buffer only while
+// it has bytes in hand: an idle connection holds none.
+type reader struct {
+	c      *Conn
+	pooled *[]byte // the pool's buffer, when buf is one
+	buf    []byte  // nil while no bytes are in hand
+	r, w   int     // unread bytes are buf[r:w]
+	skip   int64   // bytes of a refused frame still to discard
+	drain  bool    // the stream broke the protocol: discard everything
+
+	msgOp byte   // opcode of the fragmented message being assembled, or 0
+	msg   []byte // its payload so far
+
+	readFn func(fd uintptr) bool // readRaw's callback, made once
+	n      int                   // its results
+	rerr   error
+}
+
+// run reads and handles frames until the connection ends, and returns why.
+func (rd *reader) run() error {
+	for {
+		if err := rd.parse(); err != nil {
+			return err
+		}
+		n, err := rd.read()
+		if n > 0 {
+			rd.w += n
+			rd.c.active.Store(true)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// read reads what the socket has into buf[w:], taking a buffer first if
+// none is held.
+func (rd *reader) read() (int, error) {
+	if rd.c.raw != nil {
+		return rd.readRaw()
+	}
+	if rd.buf == nil {
+		rd.acquire()
+	}
+	return rd.c.nc.Read(rd.buf[rd.w:])
+}
+
+func (rd *reader) acquire() {
+	rd.pooled = readBufs.Get().(*[]byte)
+	rd.buf, rd.r, rd.w = *rd.pooled, 0, 0
+}
+
+// release drops the read buffer, returning it to the pool if it came from
+// there.
+func (rd *reader) release() {
+	if rd.pooled != nil {
+		readBufs.Put(rd.pooled)
+	}
+	rd.pooled, rd.buf, rd.r, rd.w = nil, nil, 0, 0
+}
+
+// room makes buf able to hold need bytes from r: it moves the unread bytes
+// to the front, then grows the buffer, at most doubling it, so that memory
+// follows the bytes that arrive rather than the length a header declares.
+func (rd *reader) room(need int) {
+	if rd.r > 0 {
+		n := copy(rd.buf, rd.buf[rd.r:rd.w])
+		rd.r, rd.w = 0, n
+	}
+	if need <= len(rd.buf) {
+		return
+	}
+	nb := make([]byte, min(need, 2*len(rd.buf)))
+	copy(nb, rd.buf[:rd.w])
+	w := rd.w
+	rd.release()
+	rd.buf, rd.w = nb, w
+}
+
+// parse handles every complete frame in hand, with the writer corked so that
+// the replies go out together, and makes room for the rest of a partial one.
+func (rd *reader) parse() error {
+	if rd.r == rd.w {
+		rd.release()
+		return nil
+	}
+	rd.c.cork()
+	defer rd.c.uncork()
+	for rd.r < rd.w {
+		if rd.drain {
+			rd.r = rd.w
+			break
+		}
+		if rd.skip > 0 {
+			n := min(rd.skip, int64(rd.w-rd.r))
+			rd.r += int(n)
+			rd.skip -= n
+			continue
+		}
+		done, err := rd.next()
+		if err != nil || !done {
+			return err
+		}
+	}
+	rd.release()
+	return nil
+}
+
+// next handles the frame at r. It reports false when the frame is not all
+// in hand yet.
+func (rd *reader) next() (bool, error) {
+	p := rd.buf[rd.r:rd.w]
+	h, ok, err := parseHeader(p)
+	if err != nil {
+		return false, rd.violation(err)
+	}
+	if !ok {
+		rd.room(maxHeaderSize)
+		return false, nil
+	}
+	if limit := int64(rd.c.h.opts.MaxMessageBytes); h.length > limit || int64(len(rd.msg))+h.length > limit {
+		rd.skip = int64(h.size) + h.length
+		rd.msgOp, rd.msg = 0, nil
+		return true, rd.violation(ErrMessageTooLarge)
+	}
+	need := h.size + int(h.length)
+	if len(p) < need {
+		rd.room(need)
+		return false, nil
+	}
+	payload := p[h.size:need]
+	gws.Cipher(payload, h.mask, 0)
+	rd.r += need
+	return true, rd.frame(h, payload)
+}
+
+// frame handles one complete, unmasked frame.
+func (rd *reader) frame(h header, payload []byte) error {
+	switch h.op {
+	case opPing:
+		rd.c.Send(appendFrame(make([]byte, 0, 2+len(payload)), opPong, payload))
+	case opPong:
+	case opClose:
+		return rd.closeFrame(payload)
+	case opContinuation:
+		if rd.msgOp == 0 {
+			return rd.violation(errProtocol("continuation without a message"))
+		}
+		rd.msg = append(rd.msg, payload...)
+		if h.fin {
+			op, msg := rd.msgOp, rd.msg
+			rd.msgOp, rd.msg = 0, nil
+			return rd.deliver(op, msg)
+		}
+	default:
+		if rd.msgOp != 0 {
+			return rd.violation(errProtocol("new message inside a fragmented one"))
+		}
+		if !h.fin {
+			rd.msgOp, rd.msg = h.op, append([]byte(nil), payload...)
+			return nil
+		}
+		return rd.deliver(h.op, payload)
+	}
+	return nil
+}
+
+// deliver hands a complete message to the session, unless the connection
+// is closing.
+func (rd *reader) deliver(op byte, data []byte) error {
+	if op == opText && !utf8.Valid(data) {
+		return rd.violation(&ProtocolError{Code: CloseInvalidPayload, Reason: "text message is not UTF-8"})
+	}
+	if rd.c.closing() {
+		return nil
+	}
+	rd.c.h.stats.messagesIn.Add(1)
+	rd.c.session.Receive(MessageType(op), data)
+	return nil
+}
+
+// closeFrame handles the client's close frame: it answers one the server
+// did not start, and ends reading.
+func (rd *reader) closeFrame(p []byte) error {
+	ce := &CloseError{}
+	switch {
+	case len(p) == 1:
+		return rd.fail(errProtocol("close frame of one byte"))
+	case len(p) >= 2:
+		ce.Code = CloseCode(binary.BigEndian.Uint16(p))
+		ce.Reason = string(p[2:])
+		if !validCloseCode(ce.Code) {
+			return rd.fail(errProtocol("invalid close code"))
+		}
+		if !utf8.ValidString(ce.Reason) {
+			return rd.fail(&ProtocolError{Code: CloseInvalidPayload, Reason: "close reason is not UTF-8"})
+		}
+	}
+	code := ce.Code
+	if code == 0 {
+		code = CloseNormal
+	}
+	rd.c.Close(code, "", ce)
+	return ce
+}
+
+// violation tells the session about a client's violation and starts a
+// graceful close with the matching code. Reading goes on, discarding data,
+// until the client answers the close or CloseTimeout passes; where the
+// stream can no longer be parsed it is drained.
+func (rd *reader) violation(err error) error {
+	var pe *ProtocolError
+	if errors.As(err, &pe) && pe.Code == CloseProtocolError {
+		rd.drain = true
+	}
+	if rj, ok := rd.c.session.(Rejecter); ok && !rd.c.closing() {
+		rj.Reject(err)
+	}
+	rd.c.Close(closeCode(err), err.Error(), err)
+	rd.c.h.stats.violations.Add(1)
+	return nil
+}
+
+// fail closes the connection because of err and ends reading.
+func (rd *reader) fail(err error) error {
+	rd.c.Close(closeCode(err), err.Error(), err)
+	rd.c.h.stats.violations.Add(1)
+	return err
+}
+
+// validCloseCode reports whether a client may send code (RFC 6455 section
+// 7.4).
+func validCloseCode(code CloseCode) bool {
+	switch {
+	case code >= 3000 && code <= 4999:
+		return true
+	case code < 1000 || code > 1014:
+		return false
+	case code == 1004 || code == 1005 || code == 1006:
+		return false
+	}
+	return true
+}
+
+// readLoop is the reader goroutine.
+func (c *Conn) readLoop() {
+	defer c.h.wg.Done()
+	err := c.rd.run()
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	c.teardown(err)
+}
