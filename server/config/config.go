@@ -30,6 +30,8 @@ type Server struct {
 	MaxConnections   int           `koanf:"max_connections"`   // concurrent client connections
 	MaxMessageBytes  int           `koanf:"max_message_bytes"` // largest accepted frame
 	MaxSubscriptions int           `koanf:"max_subscriptions"` // subscriptions per connection
+	MaxPendingBytes  int           `koanf:"max_pending_bytes"` // bytes queued for one client before it is dropped as a slow consumer
+	MaxPublishRate   int           `koanf:"max_publish_rate"`  // publishes per second per connection; 0 means unlimited
 	PingInterval     time.Duration `koanf:"ping_interval"`     // keep-alive ping period
 	WriteTimeout     time.Duration `koanf:"write_timeout"`     // deadline for one write to a client
 }
@@ -57,6 +59,7 @@ type QoS struct {
 	AckTimeout  time.Duration `koanf:"ack_timeout"`  // wait for an ack before resending
 	MaxRetries  int           `koanf:"max_retries"`  // resends per subscriber before giving up; 0 never resends
 	MaxInflight int           `koanf:"max_inflight"` // unacknowledged messages per subscriber
+	MaxQueued   int           `koanf:"max_queued"`   // messages waiting for a free in-flight slot, per subscriber
 }
 
 // Replay holds the [replay] section.
@@ -101,6 +104,8 @@ func Default() *Config {
 			MaxConnections:   10000,
 			MaxMessageBytes:  1 << 20,
 			MaxSubscriptions: 1000,
+			MaxPendingBytes:  4 << 20,
+			MaxPublishRate:   10000,
 			PingInterval:     30 * time.Second,
 			WriteTimeout:     10 * time.Second,
 		},
@@ -113,7 +118,7 @@ func Default() *Config {
 				Subscribe: []string{"#"},
 			}},
 		},
-		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000},
+		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
 		Replay: Replay{Size: 10},
 		Log:    Log{Level: "info", Format: "text"},
 	}
@@ -132,11 +137,13 @@ func (c *Config) LogValue() slog.Value {
 			"host", s.Host, "port", s.Port, "tcp_port", s.TCPPort,
 			"jwt_secret", s.JWTSecret,
 			"max_connections", s.MaxConnections, "max_message_bytes", s.MaxMessageBytes,
-			"max_subscriptions", s.MaxSubscriptions,
+			"max_subscriptions", s.MaxSubscriptions, "max_pending_bytes", s.MaxPendingBytes,
+			"max_publish_rate", s.MaxPublishRate,
 			"ping_interval", s.PingInterval, "write_timeout", s.WriteTimeout),
 		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "users", names),
 		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
-			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight),
+			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,
+			"max_queued", c.QoS.MaxQueued),
 		slog.Group("replay", "size", c.Replay.Size),
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),

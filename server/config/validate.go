@@ -44,8 +44,11 @@ func (c *Config) Validate() error {
 		{"server.max_connections", s.MaxConnections, 1},
 		{"server.max_message_bytes", s.MaxMessageBytes, 1},
 		{"server.max_subscriptions", s.MaxSubscriptions, 1},
+		{"server.max_pending_bytes", s.MaxPendingBytes, 1},
+		{"server.max_publish_rate", s.MaxPublishRate, 0},
 		{"qos.max_retries", c.QoS.MaxRetries, 0},
 		{"qos.max_inflight", c.QoS.MaxInflight, 1},
+		{"qos.max_queued", c.QoS.MaxQueued, 0},
 		{"replay.size", c.Replay.Size, 0},
 	} {
 		if p.v < p.min {
