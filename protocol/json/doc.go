@@ -1,0 +1,139 @@
+// Package json implements the PopSub JSON protocol, the text protocol that
+// browser and PopSub clients speak to a whispeer server over WebSocket. It
+// is a codec only: [Parse] turns a client frame into a [Frame], and the
+// Append functions write server frames into a byte slice. Networking,
+// sessions and authorization belong to the server.
+//
+// Every frame is one JSON object in one WebSocket text message, with a
+// "type" field naming its kind. Field names are matched exactly (they are
+// case-sensitive); fields a frame's type does not use are ignored, as are
+// unknown fields, so clients may send extra fields.
+//
+// # Client frames
+//
+// login asks for a token. username must be non-empty; password must be
+// present (the server decides whether an empty one can match):
+//
+//	{"type":"login","username":"admin","password":"password"}
+//
+// auth presents a token, from a login or from `whispeer token`; it must be
+// done before subscribe, unsubscribe and publish:
+//
+//	{"type":"auth","token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…"}
+//
+// subscribe starts delivery of a topic or pattern ("+" or "*" for one
+// level, a last "#" for a level and everything below it). Three optional
+// fields ask for history: "last" (a non-negative integer) replays the last
+// N messages; "offset" (a non-negative integer) resumes after that offset
+// of the topic's history, and "epoch" (a string) names the history the
+// offset belongs to:
+//
+//	{"type":"subscribe","topic":"chat"}
+//	{"type":"subscribe","topic":"chat","last":10}
+//	{"type":"subscribe","topic":"chat","offset":42,"epoch":"b7f3"}
+//
+// unsubscribe stops it:
+//
+//	{"type":"unsubscribe","topic":"chat"}
+//
+// publish sends a payload to a topic. payload is required and may be any
+// JSON value — string, number, object, array, true, false or null — and is
+// delivered to subscribers byte for byte as the publisher wrote it. qos is
+// 0 (at most once, the default), 1 (at least once) or 2 (exactly once);
+// message_id is optional at QoS 0 and required at QoS 1 and 2, where it
+// names the message in acks and retries:
+//
+//	{"type":"publish","topic":"chat","payload":"Hello world!"}
+//	{"type":"publish","topic":"my_critical_topic","payload":"Important message!",
+//	 "message_id":"some_unique_message_id_123","qos":1}
+//
+// ack confirms a QoS 1 delivery, by the message_id of the message frame:
+//
+//	{"type":"ack","message_id":"some_unique_message_id_123"}
+//
+// ping asks for a pong, to keep the connection alive or measure latency:
+//
+//	{"type":"ping"}
+//
+// A field set to null counts as absent, except payload, where null is a
+// value. A required string field that is empty counts as missing, except
+// password.
+//
+// # Server frames
+//
+// The server answers with these frames, written by the Append functions.
+// login_response carries the token ([AppendLoginResponse]):
+//
+//	{"type":"login_response","token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…"}
+//
+// authenticated confirms an auth; "status" is there for clients written
+// against PopSub's first README ([AppendAuthenticated]):
+//
+//	{"type":"authenticated","status":"authenticated"}
+//
+// error reports any failure, the text under both "error" and "message" so
+// that either kind of client finds it ([AppendError]):
+//
+//	{"type":"error","error":"authentication failed","message":"authentication failed"}
+//
+// message delivers a publication ([AppendMessage], [AppendMessageOffset]):
+// payload as published, timestamp in Unix seconds, the publisher's
+// message_id or one the server generated, the delivery's qos, and, for a
+// topic with history, the message's offset in it:
+//
+//	{"type":"message","topic":"chat","payload":"Hello world!","timestamp":1689475200,
+//	 "message_id":"generated_or_provided_id","qos":0}
+//	{"type":"message","topic":"chat","payload":{"t":21.5},"timestamp":1689475200,
+//	 "message_id":"m-7","qos":1,"offset":42}
+//
+// puback accepts a QoS 1 or 2 publish ([AppendPubAck]); subscribed and
+// unsubscribed confirm those requests ([AppendSubscribed],
+// [AppendUnsubscribed]); pong answers a ping ([AppendPong]):
+//
+//	{"type":"puback","message_id":"some_unique_message_id_123"}
+//	{"type":"subscribed","topic":"chat"}
+//	{"type":"unsubscribed","topic":"chat"}
+//	{"type":"pong"}
+//
+// # Payloads
+//
+// A payload parsed from a client is always one complete, valid JSON value
+// in UTF-8, so a server can copy it into message frames unchanged. Bytes
+// that reach the server another way, such as from a client of the binary
+// protocol, may be anything; [AppendPayload] writes them so the frame stays
+// valid JSON: valid JSON as it is, other UTF-8 text as a JSON string, and
+// anything else as {"base64":"<standard base64>"}.
+//
+// # Errors
+//
+// Parse returns an [*Error] whose Kind is one of [ErrSyntax],
+// [ErrNotObject], [ErrUnknownType], [ErrMissingField], [ErrFieldType],
+// [ErrDuplicateField], [ErrQoS] and [ErrMessageIDRequired], and whose text
+// can be sent back to the client as it is (it repeats no field value except
+// a shortened unknown type name):
+//
+//	invalid JSON at byte 17: unexpected '}', want a JSON value
+//	frame must be a JSON object, got an array
+//	unknown frame type "publsh"
+//	missing field "topic" (required by "subscribe")
+//	field "qos" must be 0, 1 or 2, got 3
+//	message_id required for qos 1
+//
+// Strings must be valid UTF-8, as WebSocket text requires; numbers and
+// escapes follow RFC 8259 strictly; nesting is limited to [MaxDepth].
+//
+// # Performance
+//
+// Parse is a single pass over the frame that checks the whole of it,
+// skips unknown fields without decoding them, and costs one allocation
+// (the string fields share it); Payload is a sub-slice of the input, not a
+// copy. The Append functions use no reflection and do not allocate beyond
+// growing dst. BenchmarkParse_Publish128, BenchmarkParse_EncodingJSON (the
+// encoding/json baseline) and BenchmarkAppendMessage measure them.
+//
+// # Concurrency
+//
+// All functions are safe for concurrent use; they keep no state between
+// calls. A Frame's Payload shares memory with the data given to Parse,
+// which the caller must not modify while the Frame is in use.
+package json
