@@ -78,7 +78,7 @@ func checkParseError(t *testing.T, data []byte, err error) {
 	valid := stdjson.Valid(data) && utf8.Valid(data)
 	switch {
 	case errors.Is(err, ErrSyntax):
-		deep := bytes.Count(data, []byte("[")) + bytes.Count(data, []byte("{")) >= MaxDepth
+		deep := bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) >= MaxDepth
 		if valid && !deep {
 			t.Fatalf("Parse(%q) reports a syntax error in valid JSON: %v", data, err)
 		}
