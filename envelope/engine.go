@@ -9,8 +9,9 @@ import (
 	"sync/atomic"
 )
 
-// Engine seals and opens envelopes. Create one with [NewEngine]; it is safe
-// for concurrent use, and Seal and Open take no locks.
+// Engine seals and opens envelopes. Create one with [NewEngine] (the zero
+// value is not usable); it is safe for concurrent use, and Seal and Open
+// take no locks.
 type Engine struct {
 	cfg    config
 	kr     *Keyring
