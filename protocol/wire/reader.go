@@ -35,10 +35,15 @@ type Reader struct {
 // length prefix is over maxFrame bytes, or over [DefaultMaxFrame] when
 // maxFrame is 0 or less. A maxFrame over [MaxFrameSize] counts as that.
 func NewReader(rd io.Reader, maxFrame int) *Reader {
+	return newReaderSize(rd, maxFrame, ReaderSize)
+}
+
+// newReaderSize is NewReader with a buffer of size bytes, at least 4.
+func newReaderSize(rd io.Reader, maxFrame, size int) *Reader {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	b := make([]byte, ReaderSize)
+	b := make([]byte, max(size, 4))
 	return &Reader{rd: rd, max: min(maxFrame, MaxFrameSize), small: b, buf: b}
 }
 
