@@ -57,7 +57,7 @@ func (m *Mosquitto) start(ctx context.Context, persist bool) (string, string, er
 		return "", "", err
 	}
 	m.addr = "127.0.0.1:" + strconv.Itoa(port)
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n", port)
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\nset_tcp_nodelay true\n", port)
 	if os.Geteuid() == 0 {
 		conf += "user root\n" // stay able to write dir, which root owns
 	}

@@ -28,7 +28,7 @@ func Percentile(sorted []float64, p float64) float64 {
 	if n == 0 {
 		return math.NaN()
 	}
-	rank := int(math.Ceil(p / 100 * float64(n)))
+	rank := int(math.Ceil(p/100*float64(n) - 1e-9)) // 1e-9: 99.9% of 1000 is 999, not 999.0000000001
 	rank = min(max(rank, 1), n)
 	return sorted[rank-1]
 }
