@@ -49,7 +49,8 @@ func TestAppend_Allocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := wire.AppendMessageHead(body[len(body):], m, len(body)); err != nil {
+		var head [wire.MessageHeadLen]byte
+		if _, err := wire.AppendMessageHead(head[:0], m, len(body)); err != nil {
 			t.Fatal(err)
 		}
 	})

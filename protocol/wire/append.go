@@ -74,7 +74,8 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	if err := checkRoute(m.Topic, m.ID); err != nil {
 		return dst, err
 	}
-	b, err := AppendMessageHead(dst, m, messageBodySize(m))
+	size := messageBodySize(m)
+	b, err := AppendMessageHead(slices.Grow(dst, MessageHeadLen+size), m, size)
 	if err != nil {
 		return dst, err
 	}
@@ -92,10 +93,11 @@ func AppendMessageHead(dst []byte, m *Message, bodyLen int) ([]byte, error) {
 	if err := checkMessage(m.QoS, m.Topic, m.ID); err != nil {
 		return dst, err
 	}
-	b, err := begin(dst, TypeMessage, MessageHeadLen-HeaderLen+bodyLen)
-	if err != nil {
+	size := MessageHeadLen - HeaderLen + bodyLen
+	if err := checkSize(size); err != nil {
 		return dst, err
 	}
+	b := appendHead(slices.Grow(dst, MessageHeadLen), TypeMessage, size)
 	b = append(b, flags(m.QoS, m.Envelope, m.Dup, m.Replay))
 	return binary.BigEndian.AppendUint32(b, m.SID), nil
 }
@@ -195,12 +197,26 @@ func appendRoute(b, topic, id []byte, h Headers, payload []byte) []byte {
 // MaxFrameSize, grows dst to hold it and appends the length prefix and
 // the type.
 func begin(dst []byte, t Type, size int) ([]byte, error) {
-	if size > MaxFrameSize-1 {
-		return dst, fmt.Errorf("%w: %d bytes", ErrTooLarge, 1+size)
+	if err := checkSize(size); err != nil {
+		return dst, err
 	}
-	b := slices.Grow(dst, HeaderLen+size)
+	return appendHead(slices.Grow(dst, HeaderLen+size), t, size), nil
+}
+
+// checkSize reports whether a body of size bytes makes a frame within
+// MaxFrameSize.
+func checkSize(size int) error {
+	if size > MaxFrameSize-1 {
+		return fmt.Errorf("%w: %d bytes", ErrTooLarge, 1+size)
+	}
+	return nil
+}
+
+// appendHead appends the length prefix and the type of a frame whose body
+// is size bytes.
+func appendHead(b []byte, t Type, size int) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+size))
-	return append(b, byte(t)), nil
+	return append(b, byte(t))
 }
 
 // fits reports whether a field of n bytes fits a length prefix of max.

@@ -37,6 +37,27 @@ func mustAppend(tb testing.TB, f *wire.Frame) []byte {
 var sinkFrame wire.Frame
 
 func BenchmarkParse_Publish(b *testing.B) {
+	benchParse(b, &wire.Frame{Type: wire.TypePublish, Publish: *benchPublish()})
+}
+
+func BenchmarkParse_Message(b *testing.B) {
+	benchParse(b, &wire.Frame{Type: wire.TypeMessage, Message: *benchMessage()})
+}
+
+// benchParse parses f's encoding into a reused Frame.
+func benchParse(b *testing.B, f *wire.Frame) {
+	buf := mustAppend(b, f)
+	var got wire.Frame
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := got.Parse(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParse_PublishByValue(b *testing.B) {
 	buf := mustAppend(b, &wire.Frame{Type: wire.TypePublish, Publish: *benchPublish()})
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
@@ -46,19 +67,6 @@ func BenchmarkParse_Publish(b *testing.B) {
 			b.Fatal(err)
 		}
 		sinkFrame.Publish.Payload = f.Publish.Payload
-	}
-}
-
-func BenchmarkParse_Message(b *testing.B) {
-	buf := mustAppend(b, &wire.Frame{Type: wire.TypeMessage, Message: *benchMessage()})
-	b.SetBytes(int64(len(buf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		f, _, err := wire.Parse(buf)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sinkFrame.Message.Payload = f.Message.Payload
 	}
 }
 
@@ -86,6 +94,21 @@ func BenchmarkAppend_Publish(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkAppend_MessageHead(b *testing.B) {
+	m := benchMessage()
+	body, err := wire.AppendMessageBody(nil, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var head [wire.MessageHeadLen]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wire.AppendMessageHead(head[:0], m, len(body)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // loopReader replays one stream forever.

@@ -24,7 +24,8 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 func TestParse_Errors(t *testing.T) {
 	hello := []byte("WSPR\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 	pubQoS1 := []byte{1, 0, 1, 't', 0, 0, 0} // QoS 1, topic "t", no id, no headers
-	msg := func(sid byte) []byte { return append([]byte{0, 0, 0, 0, sid}, make([]byte, 16)...) }
+	// fixed is a MSG's flags, sid, offset and time.
+	fixed := func(sid byte) []byte { return append([]byte{0, 0, 0, 0, sid}, make([]byte, 16)...) }
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -98,12 +99,12 @@ func TestParse_Errors(t *testing.T) {
 		{"pub header value missing", raw(wire.TypePublish, 0, 0, 1, 't', 0, 0, 1, 0, 1, 'k'), wire.ErrTruncated},
 		{"pub header value past end", raw(wire.TypePublish, 0, 0, 1, 't', 0, 0, 1, 0, 1, 'k', 0, 2, 'v'), wire.ErrTruncated},
 		{"pub header empty key", raw(wire.TypePublish, 0, 0, 1, 't', 0, 0, 1, 0, 0, 0, 1, 'v'), wire.ErrHeader},
-		{"msg truncated", raw(wire.TypeMessage, msg(1)[:20]...), wire.ErrTruncated},
-		{"msg sid 0", raw(wire.TypeMessage, append(msg(0), 0, 1, 't', 0, 0, 0)...), wire.ErrSID},
-		{"msg reserved flag", raw(wire.TypeMessage, append(append([]byte{0x40}, msg(1)[1:]...), 0, 1, 't', 0, 0, 0)...), wire.ErrFlags},
-		{"msg empty topic", raw(wire.TypeMessage, append(msg(1), 0, 0, 0, 0, 0)...), wire.ErrEmptyTopic},
-		{"msg qos 1 without id", raw(wire.TypeMessage, append(append([]byte{1}, msg(1)[1:]...), 0, 1, 't', 0, 0, 0)...), wire.ErrMissingID},
-		{"msg topic past end", raw(wire.TypeMessage, append(msg(1), 0, 9, 't')...), wire.ErrTruncated},
+		{"msg truncated", raw(wire.TypeMessage, fixed(1)[:20]...), wire.ErrTruncated},
+		{"msg sid 0", raw(wire.TypeMessage, append(fixed(0), 0, 1, 't', 0, 0, 0)...), wire.ErrSID},
+		{"msg reserved flag", raw(wire.TypeMessage, append(append([]byte{0x40}, fixed(1)[1:]...), 0, 1, 't', 0, 0, 0)...), wire.ErrFlags},
+		{"msg empty topic", raw(wire.TypeMessage, append(fixed(1), 0, 0, 0, 0, 0)...), wire.ErrEmptyTopic},
+		{"msg qos 1 without id", raw(wire.TypeMessage, append(append([]byte{1}, fixed(1)[1:]...), 0, 1, 't', 0, 0, 0)...), wire.ErrMissingID},
+		{"msg topic past end", raw(wire.TypeMessage, append(fixed(1), 0, 9, 't')...), wire.ErrTruncated},
 		{"ack truncated", raw(wire.TypePubAck, 0, 0, 0, 0, 0), wire.ErrTruncated},
 		{"ack no id", raw(wire.TypePubAck, 0, 0, 0, 0, 0, 0), wire.ErrMissingID},
 		{"ack id past end", raw(wire.TypePubRec, 0, 0, 0, 0, 0, 2, 'i'), wire.ErrTruncated},
@@ -133,57 +134,57 @@ func TestParse_Errors(t *testing.T) {
 
 func TestAppend_Errors(t *testing.T) {
 	long := func(n int) []byte { return bytes.Repeat([]byte{'a'}, n) }
+	tp := []byte("t")
 	for _, tc := range []struct {
 		name   string
 		append func([]byte) ([]byte, error)
 		want   error
 	}{
-		{"frame of no type", func(b []byte) ([]byte, error) { return wire.AppendFrame(b, &wire.Frame{}) }, wire.ErrUnknownType},
+		{"frame of no type", frame(wire.Frame{}), wire.ErrUnknownType},
 		{"pub empty topic", pub(wire.Publish{}), wire.ErrEmptyTopic},
-		{"pub qos 3", pub(wire.Publish{QoS: 3, Topic: []byte("t"), ID: []byte("i")}), wire.ErrQoS},
-		{"pub qos 1 without id", pub(wire.Publish{QoS: 1, Topic: []byte("t")}), wire.ErrMissingID},
+		{"pub qos 3", pub(wire.Publish{QoS: 3, Topic: tp, ID: tp}), wire.ErrQoS},
+		{"pub qos 1 without id", pub(wire.Publish{QoS: 1, Topic: tp}), wire.ErrMissingID},
 		{"pub topic too long", pub(wire.Publish{Topic: long(1 << 16)}), wire.ErrTooLong},
-		{"pub id too long", pub(wire.Publish{Topic: []byte("t"), ID: long(256)}), wire.ErrTooLong},
-		{"pub too large", pub(wire.Publish{Topic: []byte("t"), Payload: long(wire.MaxFrameSize)}), wire.ErrTooLarge},
-		{"msg sid 0", msgFrame(wire.Message{Topic: []byte("t")}), wire.ErrSID},
-		{"msg empty topic", msgFrame(wire.Message{SID: 1}), wire.ErrEmptyTopic},
-		{"msg id too long", msgFrame(wire.Message{SID: 1, Topic: []byte("t"), ID: long(256)}), wire.ErrTooLong},
-		{"msg too large", msgFrame(wire.Message{SID: 1, Topic: []byte("t"), Payload: long(wire.MaxFrameSize - 27)}), wire.ErrTooLarge},
-		{"msg body empty topic", func(b []byte) ([]byte, error) { return wire.AppendMessageBody(b, &wire.Message{}) }, wire.ErrEmptyTopic},
-		{"msg body too large", func(b []byte) ([]byte, error) {
-			return wire.AppendMessageBody(b, &wire.Message{Topic: []byte("t"), Payload: long(wire.MaxFrameSize)})
-		}, wire.ErrTooLarge},
-		{"msg body topic too long", func(b []byte) ([]byte, error) {
-			return wire.AppendMessageBody(b, &wire.Message{Topic: long(1 << 16)})
-		}, wire.ErrTooLong},
+		{"pub id too long", pub(wire.Publish{Topic: tp, ID: long(256)}), wire.ErrTooLong},
+		{"pub too large", pub(wire.Publish{Topic: tp, Payload: long(wire.MaxFrameSize)}), wire.ErrTooLarge},
+		{"msg sid 0", msg(wire.Message{Topic: tp}), wire.ErrSID},
+		{"msg empty topic", msg(wire.Message{SID: 1}), wire.ErrEmptyTopic},
+		{"msg id too long", msg(wire.Message{SID: 1, Topic: tp, ID: long(256)}), wire.ErrTooLong},
+		{"msg too large", msg(wire.Message{SID: 1, Topic: tp, Payload: long(wire.MaxFrameSize - 27)}), wire.ErrTooLarge},
+		{"msg body empty topic", msgBody(wire.Message{}), wire.ErrEmptyTopic},
+		{"msg body too large", msgBody(wire.Message{Topic: tp, Payload: long(wire.MaxFrameSize)}), wire.ErrTooLarge},
+		{"msg body topic too long", msgBody(wire.Message{Topic: long(1 << 16)}), wire.ErrTooLong},
 		{"msg head body too large", func(b []byte) ([]byte, error) {
-			return wire.AppendMessageHead(b, &wire.Message{SID: 1, Topic: []byte("t")}, wire.MaxFrameSize)
+			return wire.AppendMessageHead(b, &wire.Message{SID: 1, Topic: tp}, wire.MaxFrameSize)
 		}, wire.ErrTooLarge},
-		{"ack of type PUB", func(b []byte) ([]byte, error) { return wire.AppendAck(b, wire.TypePublish, &wire.Ack{ID: []byte("i")}) }, wire.ErrUnknownType},
-		{"ack without id", func(b []byte) ([]byte, error) { return wire.AppendAck(b, wire.TypePubAck, &wire.Ack{}) }, wire.ErrMissingID},
-		{"ack id too long", func(b []byte) ([]byte, error) { return wire.AppendAck(b, wire.TypePubAck, &wire.Ack{ID: long(256)}) }, wire.ErrTooLong},
-		{"hello version 0", func(b []byte) ([]byte, error) { return wire.AppendHello(b, &wire.Hello{}) }, wire.ErrVersion},
-		{"hello v1 with ext", func(b []byte) ([]byte, error) { return wire.AppendHello(b, &wire.Hello{Version: 1, Ext: []byte{1}}) }, wire.ErrTrailing},
-		{"hello session too long", func(b []byte) ([]byte, error) { return wire.AppendHello(b, &wire.Hello{Version: 1, Session: long(256)}) }, wire.ErrTooLong},
-		{"hello name too long", func(b []byte) ([]byte, error) { return wire.AppendHello(b, &wire.Hello{Version: 1, Name: long(256)}) }, wire.ErrTooLong},
-		{"hello too large", func(b []byte) ([]byte, error) {
-			return wire.AppendHello(b, &wire.Hello{Version: 2, Ext: long(wire.MaxFrameSize)})
-		}, wire.ErrTooLarge},
-		{"welcome version 0", func(b []byte) ([]byte, error) { return wire.AppendWelcome(b, &wire.Welcome{}) }, wire.ErrVersion},
-		{"welcome server too long", func(b []byte) ([]byte, error) { return wire.AppendWelcome(b, &wire.Welcome{Version: 1, Server: long(256)}) }, wire.ErrTooLong},
-		{"auth token too long", func(b []byte) ([]byte, error) { return wire.AppendAuth(b, &wire.Auth{Token: long(1 << 16)}) }, wire.ErrTooLong},
-		{"login user too long", func(b []byte) ([]byte, error) { return wire.AppendLogin(b, &wire.Login{User: long(256)}) }, wire.ErrTooLong},
-		{"login password too long", func(b []byte) ([]byte, error) { return wire.AppendLogin(b, &wire.Login{Password: long(1 << 16)}) }, wire.ErrTooLong},
-		{"authok token too long", func(b []byte) ([]byte, error) { return wire.AppendAuthOK(b, &wire.AuthOK{Token: long(1 << 16)}) }, wire.ErrTooLong},
-		{"error code 0", func(b []byte) ([]byte, error) { return wire.AppendError(b, &wire.Error{}) }, wire.ErrCode},
-		{"error unknown ref", func(b []byte) ([]byte, error) { return wire.AppendError(b, &wire.Error{Code: 1, Ref: 0x30}) }, wire.ErrCode},
-		{"sub sid 0", sub(wire.Subscribe{Topic: []byte("t")}), wire.ErrSID},
-		{"sub qos 3", sub(wire.Subscribe{SID: 1, QoS: 3, Topic: []byte("t")}), wire.ErrQoS},
-		{"sub resume mode 3", sub(wire.Subscribe{SID: 1, Resume: wire.Resume{Mode: 3}, Topic: []byte("t")}), wire.ErrResume},
+		{"ack of type PUB", func(b []byte) ([]byte, error) {
+			return wire.AppendAck(b, wire.TypePublish, &wire.Ack{ID: tp})
+		}, wire.ErrUnknownType},
+		{"ack without id", frame(wire.Frame{Type: wire.TypePubAck}), wire.ErrMissingID},
+		{"ack id too long", frame(wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: long(256)}}), wire.ErrTooLong},
+		{"hello version 0", frame(wire.Frame{Type: wire.TypeHello}), wire.ErrVersion},
+		{"hello v1 with ext", hello(wire.Hello{Version: 1, Ext: []byte{1}}), wire.ErrTrailing},
+		{"hello session too long", hello(wire.Hello{Version: 1, Session: long(256)}), wire.ErrTooLong},
+		{"hello name too long", hello(wire.Hello{Version: 1, Name: long(256)}), wire.ErrTooLong},
+		{"hello too large", hello(wire.Hello{Version: 2, Ext: long(wire.MaxFrameSize)}), wire.ErrTooLarge},
+		{"welcome version 0", frame(wire.Frame{Type: wire.TypeWelcome}), wire.ErrVersion},
+		{"welcome server too long", frame(wire.Frame{Type: wire.TypeWelcome,
+			Welcome: wire.Welcome{Version: 1, Server: long(256)}}), wire.ErrTooLong},
+		{"auth token too long", frame(wire.Frame{Type: wire.TypeAuth, Auth: wire.Auth{Token: long(1 << 16)}}), wire.ErrTooLong},
+		{"login user too long", frame(wire.Frame{Type: wire.TypeLogin, Login: wire.Login{User: long(256)}}), wire.ErrTooLong},
+		{"login password too long", frame(wire.Frame{Type: wire.TypeLogin,
+			Login: wire.Login{Password: long(1 << 16)}}), wire.ErrTooLong},
+		{"authok token too long", frame(wire.Frame{Type: wire.TypeAuthOK,
+			AuthOK: wire.AuthOK{Token: long(1 << 16)}}), wire.ErrTooLong},
+		{"error code 0", frame(wire.Frame{Type: wire.TypeError}), wire.ErrCode},
+		{"error unknown ref", frame(wire.Frame{Type: wire.TypeError, Error: wire.Error{Code: 1, Ref: 0x30}}), wire.ErrCode},
+		{"sub sid 0", sub(wire.Subscribe{Topic: tp}), wire.ErrSID},
+		{"sub qos 3", sub(wire.Subscribe{SID: 1, QoS: 3, Topic: tp}), wire.ErrQoS},
+		{"sub resume mode 3", sub(wire.Subscribe{SID: 1, Resume: wire.Resume{Mode: 3}, Topic: tp}), wire.ErrResume},
 		{"sub empty topic", sub(wire.Subscribe{SID: 1}), wire.ErrEmptyTopic},
 		{"sub topic too long", sub(wire.Subscribe{SID: 1, Topic: long(1 << 16)}), wire.ErrTooLong},
-		{"unsub sid 0", func(b []byte) ([]byte, error) { return wire.AppendUnsubscribe(b, &wire.Unsubscribe{}) }, wire.ErrSID},
-		{"suback sid 0", func(b []byte) ([]byte, error) { return wire.AppendSubAck(b, &wire.SubAck{}) }, wire.ErrSID},
+		{"unsub sid 0", frame(wire.Frame{Type: wire.TypeUnsubscribe}), wire.ErrSID},
+		{"suback sid 0", frame(wire.Frame{Type: wire.TypeSubAck}), wire.ErrSID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := []byte("keep")
@@ -201,19 +202,34 @@ func TestAppend_Errors(t *testing.T) {
 	}
 }
 
-// pub returns an append of p for TestAppend_Errors.
+// frame returns an AppendFrame of f, for TestAppend_Errors.
+func frame(f wire.Frame) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) { return wire.AppendFrame(b, &f) }
+}
+
+// pub returns an AppendPublish of p.
 func pub(p wire.Publish) func([]byte) ([]byte, error) {
-	return func(b []byte) ([]byte, error) { return wire.AppendPublish(b, &p) }
+	return frame(wire.Frame{Type: wire.TypePublish, Publish: p})
 }
 
-// msgFrame returns an append of m for TestAppend_Errors.
-func msgFrame(m wire.Message) func([]byte) ([]byte, error) {
-	return func(b []byte) ([]byte, error) { return wire.AppendMessage(b, &m) }
+// msg returns an AppendMessage of m.
+func msg(m wire.Message) func([]byte) ([]byte, error) {
+	return frame(wire.Frame{Type: wire.TypeMessage, Message: m})
 }
 
-// sub returns an append of s for TestAppend_Errors.
+// msgBody returns an AppendMessageBody of m.
+func msgBody(m wire.Message) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) { return wire.AppendMessageBody(b, &m) }
+}
+
+// hello returns an AppendHello of h.
+func hello(h wire.Hello) func([]byte) ([]byte, error) {
+	return frame(wire.Frame{Type: wire.TypeHello, Hello: h})
+}
+
+// sub returns an AppendSubscribe of s.
 func sub(s wire.Subscribe) func([]byte) ([]byte, error) {
-	return func(b []byte) ([]byte, error) { return wire.AppendSubscribe(b, &s) }
+	return frame(wire.Frame{Type: wire.TypeSubscribe, Subscribe: s})
 }
 
 // TestAppend_LongTextIsCut checks that ERROR and SUBACK texts too long

@@ -39,7 +39,7 @@ func TestGolden(t *testing.T) {
 			00000009 22 00000000 00 02 6d31`},
 		{"SUB", wire.Frame{Type: wire.TypeSubscribe, Subscribe: wire.Subscribe{SID: 7, QoS: wire.AtLeastOnce,
 			Resume: wire.Resume{Mode: wire.ResumeOffset, Epoch: 0x1122334455667788, Offset: 41},
-			Topic: []byte("chat/room1")}}, `
+			Topic:  []byte("chat/room1")}}, `
 			00000023 10 00000007 01 02 1122334455667788 0000000000000029
 			000a 636861742f726f6f6d31`},
 		{"PING", wire.Frame{Type: wire.TypePing}, `00000001 06`},

@@ -42,13 +42,22 @@ func frameLen(buf []byte, limit int) (int, error) {
 	size := binary.BigEndian.Uint32(buf)
 	switch {
 	case size > uint32(limit):
-		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
+		return 0, tooLarge(size, limit)
 	case size == 0:
-		return 0, fmt.Errorf("%w: zero length", ErrTruncated)
+		return 0, errZeroLength
 	case len(buf)-4 < int(size):
 		return 0, ErrShort
 	}
 	return 4 + int(size), nil
+}
+
+// errZeroLength is the error of a zero length prefix.
+var errZeroLength = fmt.Errorf("%w: zero length", ErrTruncated)
+
+// tooLarge is the error of a length prefix of size over limit; kept out
+// of frameLen so that frameLen can be inlined.
+func tooLarge(size uint32, limit int) error {
+	return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
 }
 
 // decode parses one frame, type byte first, without its length prefix.
@@ -155,8 +164,11 @@ func decodeRoute(b []byte, i int) (int, []byte, []byte, Headers, error) {
 		return 0, nil, nil, Headers{}, ErrTruncated
 	}
 	id, i, ok := str8(b, i)
-	if !ok {
+	if !ok || len(b)-i < 2 {
 		return 0, nil, nil, Headers{}, ErrTruncated
+	}
+	if b[i] == 0 && b[i+1] == 0 { // no headers, the usual case
+		return i + 2, topic, id, Headers{}, nil
 	}
 	h, n, err := parseHeaders(b[i:])
 	return i + n, topic, id, h, err
