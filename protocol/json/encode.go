@@ -128,7 +128,7 @@ func Valid(b []byte) bool {
 // trimmedValue returns b without surrounding whitespace if b is one valid
 // JSON value.
 func trimmedValue(b []byte) ([]byte, bool) {
-	p := parser{data: b}
+	p := parser{data: b, quiet: true}
 	p.ws()
 	start := p.i
 	if p.value(0) != nil {

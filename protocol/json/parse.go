@@ -212,7 +212,7 @@ func unknownType(name string) *Error {
 func (p *parser) object() error {
 	p.ws()
 	if p.i == len(p.data) {
-		return syntaxError(p.i, "empty frame")
+		return p.syntax(p.i, "empty frame")
 	}
 	if p.data[p.i] != '{' {
 		return p.notObject()

