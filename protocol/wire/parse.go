@@ -54,8 +54,7 @@ func frameLen(buf []byte, limit int) (int, error) {
 // errZeroLength is the error of a zero length prefix.
 var errZeroLength = fmt.Errorf("%w: zero length", ErrTruncated)
 
-// tooLarge is the error of a length prefix of size over limit; kept out
-// of frameLen so that frameLen can be inlined.
+// tooLarge is the error of a length prefix of size over limit.
 func tooLarge(size uint32, limit int) error {
 	return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
 }

@@ -82,8 +82,8 @@ func (r *Reader) Next() (*Frame, error) {
 	}
 }
 
-// Ready reports whether the next frame is already buffered, so that Next
-// returns without reading. A server flushes what it has to write when the
+// Ready reports whether Next would return without reading: the next frame
+// is already buffered (or its length prefix is already known to be bad). A server flushes what it has to write when the
 // next frame is not ready, once per batch of frames read.
 func (r *Reader) Ready() bool {
 	_, err := frameLen(r.buf[r.r:r.w], r.max)
