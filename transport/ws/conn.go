@@ -34,13 +34,15 @@ type Conn struct {
 	// Handler.mu, then Conn.mu.
 	mu      sync.Mutex
 	queue   [][]byte // frames waiting for the writer
+	spare   [][]byte // the writer's batch, kept for reuse when small
 	pending int      // bytes in queue
 	writing bool     // a writer goroutine is running
 	corked  bool     // the reader is handling a batch; it starts the writer after
 	state   connState
 	err     error // why the connection is closing; the first reason wins
 
-	rd reader // the reader goroutine's state
+	wbufs net.Buffers // the writer goroutine's batch being written
+	rd    reader      // the reader goroutine's state
 }
 
 type connState uint8
@@ -81,14 +83,15 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // bytes to any number of connections. Send never blocks on the network.
 // It returns ErrClosed once the connection is closing, and ErrSlowConsumer
 // when the frame would take the queued bytes past MaxPendingBytes, in which
-// case the connection is dropped.
+// case the connection is dropped; a frame is always accepted into an empty
+// queue, however large.
 func (c *Conn) Send(frame []byte) error {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if c.pending+len(frame) > c.h.opts.MaxPendingBytes {
+	if c.pending > 0 && c.pending+len(frame) > c.h.opts.MaxPendingBytes {
 		c.mu.Unlock()
 		err := fmt.Errorf("%w: more than %d bytes pending", ErrSlowConsumer, c.h.opts.MaxPendingBytes)
 		c.kill(err)
@@ -171,16 +174,14 @@ func (c *Conn) startWriter() {
 	go c.writeLoop()
 }
 
-// writeLoop writes batches until the queue is empty, then exits.
+// writeLoop writes batches until the queue is empty, then exits. It swaps
+// the queue with a spare slice, so that batches reuse two slices.
 func (c *Conn) writeLoop() {
 	defer c.h.wg.Done()
-	var batch [][]byte
-	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 {
-			c.writerExit()
-			return
-		}
+	c.mu.Lock()
+	batch := c.spare
+	c.spare = nil
+	for len(c.queue) > 0 {
 		batch, c.queue = c.queue, batch[:0]
 		c.pending = 0
 		c.mu.Unlock()
@@ -188,7 +189,12 @@ func (c *Conn) writeLoop() {
 			c.kill(err)
 		}
 		clear(batch)
+		c.mu.Lock()
 	}
+	if cap(batch) <= keepQueue {
+		c.spare = batch[:0]
+	}
+	c.writerExit()
 }
 
 // writerExit marks the writer stopped and closes what is left to close;
@@ -213,8 +219,9 @@ func (c *Conn) writerExit() {
 // deadline.
 func (c *Conn) write(batch [][]byte) error {
 	c.nc.SetWriteDeadline(time.Now().Add(c.h.opts.WriteTimeout))
-	bufs := net.Buffers(batch)
-	_, err := bufs.WriteTo(c.nc)
+	c.wbufs = batch // a field, so that WriteTo's receiver does not escape
+	_, err := c.wbufs.WriteTo(c.nc)
+	c.wbufs = nil
 	if err != nil {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			return fmt.Errorf("%w: write took over %v", ErrSlowConsumer, c.h.opts.WriteTimeout)

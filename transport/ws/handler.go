@@ -33,7 +33,8 @@ type Options struct {
 	// connection is closed with 1009.
 	MaxMessageBytes int
 	// MaxPendingBytes bounds the bytes queued for one connection; a client
-	// that falls that far behind is disconnected as a slow consumer.
+	// that falls that far behind is disconnected as a slow consumer. One
+	// frame is always accepted into an empty queue, however large.
 	MaxPendingBytes int
 	// WriteTimeout bounds one write; a client slower than that is
 	// disconnected as a slow consumer.
