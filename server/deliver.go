@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/protocol/json"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// memoJSONFrame is the Message.Memo slot of the PopSub JSON delivery frame,
+// WebSocket header included.
+const memoJSONFrame = 0
+
+// brokerSubscribe subscribes the session to pattern. The subscription is
+// sync: its handler runs in the publisher's goroutine and only queues
+// bytes. It is raw: with the broker sealing payloads, clients get the
+// envelopes, which only they can open.
+func (s *session) brokerSubscribe(pattern string, replay int) (*whispeer.Subscription, error) {
+	return s.srv.broker.Subscribe(pattern, s.deliver,
+		whispeer.WithSync(),
+		whispeer.WithRawPayload(),
+		whispeer.WithSubscriber(s.id),
+		whispeer.WithReplay(replay),
+	)
+}
+
+// deliver is the handler of every subscription of the session: it queues
+// the message's frame, encoded once for all connections, and at QoS 1
+// tracks the copy until the client acks it.
+func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
+	frame := m.Memo(memoJSONFrame, encodeMessage)
+	if m.QoS == whispeer.AtMostOnce {
+		s.send(frame)
+		return nil
+	}
+	s.window.deliver(m.ID, frame)
+	return nil
+}
+
+// encodeMessage encodes m as a complete WebSocket text frame carrying
+// {"type":"message",…}. A payload that is not JSON, such as an envelope or
+// bytes from a binary client, is written as json.AppendPayload describes.
+func encodeMessage(m *whispeer.Message) []byte {
+	payload := m.Payload
+	if !json.Valid(payload) {
+		payload = json.AppendPayload(make([]byte, 0, 16+len(payload)*4/3), payload)
+	}
+	buf := newFrame(96 + len(m.Topic) + len(m.ID) + len(payload))
+	buf = json.AppendMessage(buf, m.Topic, payload, m.Time.Unix(), m.ID, uint8(min(m.QoS, whispeer.AtLeastOnce)))
+	return ws.Frame(ws.Text, buf)
+}

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"sync"
+	"time"
+)
+
+// maxBackoff caps the wait between resends, unless ack_timeout is longer.
+const maxBackoff = time.Minute
+
+// inflight is one connection's QoS 1 window: the copies sent and not yet
+// acked, each resent when its deadline passes, with the wait doubling, up
+// to maxRetries times; and, behind a full window, a bounded queue of copies
+// waiting for a free slot. One timer per connection is set to the earliest
+// deadline. The copies of one connection are independent of every other
+// connection's: an ack clears only the acking connection's copy.
+type inflight struct {
+	s           *session
+	ackTimeout  time.Duration
+	maxRetries  int
+	maxInflight int
+	maxQueued   int
+
+	mu      sync.Mutex
+	byID    map[string]*pending
+	due     []*pending // a min-heap by deadline
+	queued  []queuedCopy
+	timer   *time.Timer
+	armedAt time.Time // when the timer fires; zero when it is not set
+	closed  bool
+}
+
+// pending is a copy sent and awaiting its ack.
+type pending struct {
+	id       string
+	frame    []byte
+	deadline time.Time
+	retries  int
+	index    int // in inflight.due
+}
+
+// queuedCopy is a copy waiting for a slot in the window.
+type queuedCopy struct {
+	id    string
+	frame []byte
+}
+
+func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, maxQueued int) *inflight {
+	return &inflight{
+		s: s, ackTimeout: ackTimeout, maxRetries: maxRetries,
+		maxInflight: maxInflight, maxQueued: maxQueued,
+		byID: make(map[string]*pending),
+	}
+}
+
+// deliver sends a QoS 1 copy and tracks it, or queues it behind a full
+// window, or drops it when the queue is full too. A copy whose id is
+// already in flight (the same message through two overlapping
+// subscriptions) is sent again but tracked once.
+func (q *inflight) deliver(id string, frame []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.closed:
+	case q.byID[id] != nil:
+		q.s.send(frame)
+	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
+		q.start(id, frame, time.Now())
+	case len(q.queued) < q.maxQueued:
+		q.queued = append(q.queued, queuedCopy{id, frame})
+	default:
+		q.s.srv.stats.qosDropped.Add(1)
+	}
+}
+
+// start sends a copy and tracks it; q.mu is held.
+func (q *inflight) start(id string, frame []byte, now time.Time) {
+	p := &pending{id: id, frame: frame, deadline: now.Add(q.ackTimeout)}
+	q.byID[id] = p
+	q.push(p)
+	q.arm(p.deadline)
+	q.s.send(frame)
+}
+
+// ack clears the copy with id, if it is in flight, and lets a queued copy
+// take its slot. Unknown ids are ignored: an ack may come after the copy
+// was given up, or twice.
+func (q *inflight) ack(id string) {
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p := q.byID[id]
+	if p == nil {
+		return
+	}
+	delete(q.byID, id)
+	q.remove(p.index)
+	q.fill(time.Now())
+}
+
+// fill moves queued copies into free slots; q.mu is held.
+func (q *inflight) fill(now time.Time) {
+	for len(q.queued) > 0 && len(q.byID) < q.maxInflight && !q.closed {
+		c := q.queued[0]
+		q.queued[0] = queuedCopy{}
+		q.queued = q.queued[1:]
+		if q.byID[c.id] != nil {
+			q.s.send(c.frame)
+			continue
+		}
+		q.start(c.id, c.frame, now)
+	}
+	if len(q.queued) == 0 {
+		q.queued = nil
+	}
+}
+
+// fire is the timer's function: it resends the copies that are due, gives
+// up those resent maxRetries times, and sets the timer again.
+func (q *inflight) fire() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.armedAt = time.Time{}
+	if q.closed {
+		return
+	}
+	now := time.Now()
+	for len(q.due) > 0 && !q.due[0].deadline.After(now) {
+		p := q.due[0]
+		if p.retries >= q.maxRetries {
+			q.remove(0)
+			delete(q.byID, p.id)
+			q.s.srv.stats.expired.Add(1)
+			if h := q.s.srv.hooks.expired; h != nil {
+				h(p.id)
+			}
+			continue
+		}
+		p.retries++
+		p.deadline = now.Add(q.backoff(p.retries))
+		q.down(0)
+		q.s.srv.stats.retries.Add(1)
+		q.s.send(p.frame)
+	}
+	q.fill(now)
+	if len(q.due) > 0 {
+		q.arm(q.due[0].deadline)
+	}
+}
+
+// backoff returns the wait after the n-th resend: ackTimeout doubled n
+// times, capped at maxBackoff (or ackTimeout, if longer).
+func (q *inflight) backoff(n int) time.Duration {
+	limit := max(q.ackTimeout, maxBackoff)
+	d := q.ackTimeout
+	for range n {
+		if d >= limit/2 {
+			return limit
+		}
+		d *= 2
+	}
+	return d
+}
+
+// arm makes the timer fire by deadline; q.mu is held.
+func (q *inflight) arm(deadline time.Time) {
+	if !q.armedAt.IsZero() && !deadline.Before(q.armedAt) {
+		return
+	}
+	q.armedAt = deadline
+	d := time.Until(deadline)
+	if q.timer == nil {
+		q.timer = time.AfterFunc(d, q.fire)
+		return
+	}
+	q.timer.Reset(d)
+}
+
+// close drops every copy and stops the timer.
+func (q *inflight) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+	q.byID, q.due, q.queued = nil, nil, nil
+}
+
+// len returns the number of copies in flight and queued.
+func (q *inflight) len() (inFlight, queued int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.byID), len(q.queued)
+}
+
+// The heap of q.due, ordered by deadline; q.mu is held.
+
+func (q *inflight) push(p *pending) {
+	p.index = len(q.due)
+	q.due = append(q.due, p)
+	q.up(p.index)
+}
+
+func (q *inflight) remove(i int) {
+	last := len(q.due) - 1
+	if i != last {
+		q.swap(i, last)
+	}
+	q.due[last] = nil
+	q.due = q.due[:last]
+	if i != last {
+		q.down(i)
+		q.up(i)
+	}
+}
+
+func (q *inflight) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q.due[i].deadline.Before(q.due[parent].deadline) {
+			return
+		}
+		q.swap(i, parent)
+		i = parent
+	}
+}
+
+func (q *inflight) down(i int) {
+	n := len(q.due)
+	for {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < n && q.due[l].deadline.Before(q.due[least].deadline) {
+			least = l
+		}
+		if r < n && q.due[r].deadline.Before(q.due[least].deadline) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		q.swap(i, least)
+		i = least
+	}
+}
+
+func (q *inflight) swap(i, j int) {
+	q.due[i], q.due[j] = q.due[j], q.due[i]
+	q.due[i].index = i
+	q.due[j].index = j
+}

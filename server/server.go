@@ -1,0 +1,295 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// DefaultShutdownTimeout bounds the graceful shutdown that ListenAndServe
+// starts when its context is done.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// Server serves a broker to WebSocket clients speaking the PopSub JSON
+// protocol. Its methods are safe for concurrent use.
+type Server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	broker    *whispeer.Broker
+	ownBroker bool
+	users     *auth.Users
+	issuer    *auth.Issuer
+	limiter   *auth.Limiter
+	ws        *ws.Handler
+	mux       *http.ServeMux
+	http      *http.Server
+	stats     counters
+	hooks     hooks
+
+	mu           sync.Mutex
+	addr         net.Addr
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	broker *whispeer.Broker
+}
+
+// WithLogger sets the server's logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithBroker makes the server serve b, a broker the caller owns and closes,
+// instead of creating one. Replay then reaches as far as b's history (see
+// whispeer.WithHistory).
+func WithBroker(b *whispeer.Broker) Option { return func(o *options) { o.broker = b } }
+
+// New returns a server for cfg. It validates cfg, refuses the settings that
+// Config.Security rejects for the configured host and logs the warnings it
+// returns, and builds the user set, the token issuer and, unless WithBroker
+// gives one, a broker keeping cfg.Replay.Size messages per topic.
+func New(cfg *config.Config, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	warnings, err := cfg.Security()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	for _, w := range warnings {
+		o.logger.Warn("whispeer: insecure setting", "warning", w)
+	}
+	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, limiter: auth.NewLimiter(auth.LimiterConfig{})}
+	if s.users, err = auth.NewUsers(cfg.Auth.Users); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	if s.issuer, err = auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL); err != nil {
+		return nil, fmt.Errorf("token issuer: %w", err)
+	}
+	if s.broker == nil {
+		s.broker, err = whispeer.New(
+			whispeer.WithHistory(cfg.Replay.Size),
+			whispeer.WithMaxPayload(cfg.Server.MaxMessageBytes),
+			whispeer.WithLogger(s.log),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		s.ownBroker = true
+	}
+	s.ws = ws.NewHandler(s.accept, ws.Options{
+		MaxConnections:  cfg.Server.MaxConnections,
+		MaxMessageBytes: cfg.Server.MaxMessageBytes,
+		MaxPendingBytes: cfg.Server.MaxPendingBytes,
+		WriteTimeout:    cfg.Server.WriteTimeout,
+		PingInterval:    cfg.Server.PingInterval,
+		Logger:          s.log,
+	})
+	s.mux = http.NewServeMux()
+	s.mux.Handle("GET /{$}", s.ws)
+	s.mux.Handle("GET /ws", s.ws)
+	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler: WebSocket upgrades at "/" and
+// "/ws". Mount it on a mux of your own to add endpoints on the same port,
+// or use Listen and Serve.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Broker returns the broker the server serves.
+func (s *Server) Broker() *whispeer.Broker { return s.broker }
+
+// Listen opens the listener that the configuration names, server.host and
+// server.port, with TLS when tls.cert_file and tls.key_file are set.
+func (s *Server) Listen() (net.Listener, error) {
+	addr := net.JoinHostPort(s.cfg.Server.Host, strconv.Itoa(s.cfg.Server.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if !s.cfg.TLS.Enabled() {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}), nil
+}
+
+// URL returns the WebSocket URL of a listener made by Listen, such as
+// "ws://127.0.0.1:8080": the configured host with the listener's port.
+func (s *Server) URL(ln net.Listener) string {
+	scheme := "ws"
+	if s.cfg.TLS.Enabled() {
+		scheme = "wss"
+	}
+	host := s.cfg.Server.Host
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	port := s.cfg.Server.Port
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Serve serves connections accepted from ln until Shutdown, and returns nil
+// once Shutdown has begun, or the error that stopped it accepting.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.addr = ln.Addr()
+	s.mu.Unlock()
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("serve: %w", err)
+}
+
+// ListenAndServe listens as Listen does and serves until ctx is done,
+// then shuts down gracefully within DefaultShutdownTimeout and returns the
+// shutdown's error. It returns early with any error from listening or
+// serving.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	s.log.Info("whispeer: listening", "url", s.URL(ln))
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	err = s.Shutdown(sctx)
+	return errors.Join(err, <-served)
+}
+
+// Addr returns the address Serve is serving on, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Shutdown stops accepting connections, closes every connection with close
+// code 1001 after writing what is queued for it, waits for the connections
+// to end, and closes the broker if the server created it. When ctx is done
+// first, the remaining connections are dropped and ctx's error is returned.
+// Calling Shutdown again returns the first call's result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	errHTTP := s.http.Shutdown(ctx)
+	errWS := s.ws.Shutdown(ctx)
+	var errBroker error
+	if s.ownBroker {
+		errBroker = s.broker.Shutdown(ctx)
+	}
+	if err := errors.Join(errHTTP, errWS, errBroker); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// accept starts the session of a new connection.
+func (s *Server) accept(c *ws.Conn) ws.Session {
+	s.stats.connections.Add(1)
+	sess := newSession(s, c)
+	if s.hooks.session != nil {
+		s.hooks.session(sess)
+	}
+	return sess
+}
+
+// hooks let tests observe what the protocol does not show. They are nil
+// outside tests.
+type hooks struct {
+	session func(*session)  // a session starts
+	expired func(id string) // a QoS 1 copy is given up
+}
+
+// counters are the server's statistics; see Stats.
+type counters struct {
+	connections   atomic.Uint64
+	published     atomic.Uint64
+	loginFailures atomic.Uint64
+	authFailures  atomic.Uint64
+	denied        atomic.Uint64
+	rateLimited   atomic.Uint64
+	badFrames     atomic.Uint64
+	retries       atomic.Uint64
+	expired       atomic.Uint64
+	qosDropped    atomic.Uint64
+}
+
+// Stats counts a server's traffic, failures and QoS 1 work.
+type Stats struct {
+	WebSocket     ws.Stats
+	Connections   uint64 // connections accepted
+	Published     uint64 // publishes routed to the broker
+	LoginFailures uint64 // logins refused: bad credentials or throttled
+	AuthFailures  uint64 // tokens refused
+	Denied        uint64 // publishes and subscribes refused by a user's permissions
+	RateLimited   uint64 // publishes refused by max_publish_rate
+	BadFrames     uint64 // frames answered with an error for their form or content
+	Retries       uint64 // QoS 1 copies resent for want of an ack
+	Expired       uint64 // QoS 1 copies given up after max_retries resends
+	QoSDropped    uint64 // QoS 1 copies dropped because max_queued was full
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		WebSocket:     s.ws.Stats(),
+		Connections:   s.stats.connections.Load(),
+		Published:     s.stats.published.Load(),
+		LoginFailures: s.stats.loginFailures.Load(),
+		AuthFailures:  s.stats.authFailures.Load(),
+		Denied:        s.stats.denied.Load(),
+		RateLimited:   s.stats.rateLimited.Load(),
+		BadFrames:     s.stats.badFrames.Load(),
+		Retries:       s.stats.retries.Load(),
+		Expired:       s.stats.expired.Load(),
+		QoSDropped:    s.stats.qosDropped.Load(),
+	}
+}
