@@ -78,7 +78,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	}
 	warnings, err := cfg.Security()
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err // it names the settings to change
 	}
 	for _, w := range warnings {
 		o.logger.Warn("whispeer: insecure setting", "warning", w)

@@ -1,0 +1,24 @@
+// Command whispeer runs and manages whispeer servers: `whispeer serve`
+// starts the WebSocket server, `whispeer passwd` hashes a password for the
+// configuration, `whispeer version` prints the build.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one stops the process at once.
+	context.AfterFunc(ctx, stop)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "whispeer:", err)
+		os.Exit(1)
+	}
+}
