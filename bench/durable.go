@@ -34,10 +34,8 @@ func (Durability) Metrics() []Metric {
 
 // Run implements Workload.
 func (w Durability) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) {
-	if l, ok := t.(Limiter); ok {
-		if err := l.Skip(w.Name()); err != nil {
-			return Outcome{}, err
-		}
+	if err := skip(t, w.Name()); err != nil {
+		return Outcome{}, err
 	}
 	d, ok := t.(Durable)
 	if !ok {

@@ -31,6 +31,9 @@ func (Idle) Metrics() []Metric {
 
 // Run implements Workload.
 func (w Idle) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) {
+	if err := skip(t, w.Name()); err != nil {
+		return Outcome{}, err
+	}
 	p, ok := t.(Process)
 	if !ok {
 		return Outcome{}, fmt.Errorf("%w: the server does not run as its own process", ErrNotApplicable)

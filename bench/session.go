@@ -14,12 +14,18 @@ type session struct {
 	clients []Client
 }
 
+// skip returns why t cannot run workload w, or nil.
+func skip(t Target, w string) error {
+	if l, ok := t.(Limiter); ok {
+		return l.Skip(w)
+	}
+	return nil
+}
+
 // open checks that workload w can run on t, and starts t.
 func open(ctx context.Context, t Target, w string) (*session, error) {
-	if l, ok := t.(Limiter); ok {
-		if err := l.Skip(w); err != nil {
-			return nil, err
-		}
+	if err := skip(t, w); err != nil {
+		return nil, err
 	}
 	_, v, err := t.Start(ctx)
 	if err != nil {

@@ -45,6 +45,9 @@ func (w *WhispeerJSON) binary() (string, error) {
 
 // buildWhispeer builds cmd/whispeer from root into a temporary directory.
 func buildWhispeer(root string) (string, error) {
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	if _, err := os.Stat(filepath.Join(root, "cmd", "whispeer")); err != nil {
 		return "", fmt.Errorf("%w yet: no cmd/whispeer in %s", ErrUnavailable, root)
 	}

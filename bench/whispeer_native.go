@@ -25,7 +25,16 @@ func (w *WhispeerNative) Name() string {
 
 // Start implements Target.
 func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
-	return "", "", fmt.Errorf("%w yet: needs the native binary protocol and the Go client package", ErrUnavailable)
+	return "", "", w.Skip("")
+}
+
+// Skip implements Limiter: every workload is unavailable for now.
+func (w *WhispeerNative) Skip(workload string) error {
+	need := "the native binary protocol and the Go client package"
+	if w.E2E {
+		need += " with end-to-end sealing"
+	}
+	return fmt.Errorf("%w yet: needs %s", ErrUnavailable, need)
 }
 
 // Stop implements Target.
@@ -36,4 +45,7 @@ func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
 	return nil, fmt.Errorf("%w yet", ErrUnavailable)
 }
 
-var _ Target = (*WhispeerNative)(nil)
+var (
+	_ Target  = (*WhispeerNative)(nil)
+	_ Limiter = (*WhispeerNative)(nil)
+)

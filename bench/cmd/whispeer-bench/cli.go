@@ -71,14 +71,18 @@ func (m *Main) Run(ctx context.Context) error {
 		defer f.Close()
 		r.Records = f
 	}
+	before := bench.ThisMachine()
 	sums, err := r.Run(ctx)
-	return errors.Join(err, m.report(workloads, sums))
+	return errors.Join(err, m.report(workloads, sums, before, bench.ThisMachine()))
 }
 
 // report prints the markdown report, and writes it to -md when set.
-func (m *Main) report(workloads []bench.Workload, sums []*bench.Summary) error {
+func (m *Main) report(workloads []bench.Workload, sums []*bench.Summary, before, after bench.Machine) error {
 	var sb strings.Builder
 	bench.Report(&sb, workloads, sums, m.cfg)
+	fmt.Fprintln(&sb)
+	before.Write(&sb)
+	fmt.Fprintf(&sb, "Load average at the end: %s. Command: `%s`.\n", after.LoadAvg, strings.Join(append([]string{"whispeer-bench"}, os.Args[1:]...), " "))
 	fmt.Print(sb.String())
 	if m.markdown == "" {
 		return nil
