@@ -160,9 +160,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.session = h.accept(c)
 	if !h.register(c) {
+		// Shutdown began during the upgrade: say so before closing.
 		c.rd.release()
-		c.session.Closed(ErrShutdown)
+		nc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		nc.Write(appendFrame(nil, opClose, closePayload(CloseGoingAway, "server shutting down")))
 		nc.Close()
+		c.session.Closed(ErrShutdown)
 		h.count.Add(-1)
 		return
 	}
