@@ -21,7 +21,8 @@ type Runner struct {
 }
 
 // Run measures and returns one summary per (workload, target) pair, in
-// workload order then target order.
+// workload order then target order. Targets that implement io.Closer are
+// closed at the end, to remove what they built.
 func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
 	sums := make([]*Summary, 0, len(r.Targets)*len(r.Workloads))
 	for _, w := range r.Workloads {
@@ -38,6 +39,11 @@ func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
 				}
 				i++
 			}
+		}
+	}
+	for _, t := range r.Targets {
+		if c, ok := t.(io.Closer); ok {
+			c.Close()
 		}
 	}
 	for _, s := range sums {

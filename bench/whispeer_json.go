@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +20,12 @@ import (
 // reached with a Go WebSocket client that batches its writes.
 type WhispeerJSON struct {
 	Root string // repository root; cmd/whispeer is built from here
+	Rev  string // commit to build, "HEAD" for the last; "" builds the working tree
 	Bin  string // prebuilt binary; built from Root when empty
 
 	build    sync.Once
 	bin      string
+	commit   string // Rev resolved, once built
 	buildErr error
 	srv      *server
 	url      string
@@ -38,30 +42,80 @@ func (w *WhispeerJSON) binary() (string, error) {
 			w.bin = w.Bin
 			return
 		}
-		w.bin, w.buildErr = buildWhispeer(w.Root)
+		if w.Rev != "" {
+			out, err := exec.Command("git", "-C", w.Root, "rev-parse", "--short=12", w.Rev).Output()
+			if err != nil {
+				w.buildErr = fmt.Errorf("%w: git rev-parse %s: %v", ErrUnavailable, w.Rev, err)
+				return
+			}
+			w.commit = strings.TrimSpace(string(out))
+		}
+		w.bin, w.buildErr = buildWhispeer(w.Root, w.commit)
 	})
 	return w.bin, w.buildErr
 }
 
-// buildWhispeer builds cmd/whispeer from root into a temporary directory.
-func buildWhispeer(root string) (string, error) {
+// buildWhispeer builds cmd/whispeer as committed at rev in the repository
+// at root (the working tree when rev is empty) into a temporary directory,
+// so that other work in progress in the checkout is not measured.
+func buildWhispeer(root, rev string) (bin string, err error) {
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
-	}
-	if _, err := os.Stat(filepath.Join(root, "cmd", "whispeer")); err != nil {
-		return "", fmt.Errorf("%w yet: no cmd/whispeer in %s", ErrUnavailable, root)
 	}
 	dir, err := os.MkdirTemp("", "whispeer-bench-bin-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "whispeer")
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	src := root
+	if rev != "" {
+		src = filepath.Join(dir, "src")
+		if err := exportTree(root, rev, src); err != nil {
+			return "", err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(src, "cmd", "whispeer")); err != nil {
+		return "", fmt.Errorf("%w yet: no cmd/whispeer in %s at %s", ErrUnavailable, root, cmp.Or(rev, "the working tree"))
+	}
+	bin = filepath.Join(dir, "whispeer")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/whispeer")
-	cmd.Dir = root
+	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%w: build cmd/whispeer: %v: %s", ErrUnavailable, err, lastLines(string(out), 3))
 	}
 	return bin, nil
+}
+
+// exportTree writes the files of rev in the repository at root to dst.
+func exportTree(root, rev, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	var stderr strings.Builder
+	archive := exec.Command("git", "-C", root, "archive", "--format=tar", rev)
+	archive.Stderr = &stderr
+	untar := exec.Command("tar", "-x", "-C", dst)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	untar.Stdin = pipe
+	untar.Stderr = &stderr
+	if err := untar.Start(); err != nil {
+		return err
+	}
+	if err := archive.Run(); err != nil {
+		untar.Wait()
+		return fmt.Errorf("git archive %s: %v: %s", rev, err, stderr.String())
+	}
+	if err := untar.Wait(); err != nil {
+		return fmt.Errorf("untar %s: %v: %s", rev, err, stderr.String())
+	}
+	return nil
 }
 
 // Start implements Target.
@@ -78,7 +132,7 @@ func (w *WhispeerJSON) Start(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	conf := fmt.Sprintf("[server]\nhost = \"127.0.0.1\"\nport = %d\ntcp_port = 0\nmax_connections = 20000\n\n[log]\nlevel = \"warn\"\n", port)
+	conf := fmt.Sprintf(whispeerConfig, port)
 	if err := os.WriteFile(filepath.Join(dir, "whispeer.toml"), []byte(conf), 0o600); err != nil {
 		return "", "", err
 	}
@@ -99,11 +153,22 @@ func (w *WhispeerJSON) revision() string {
 	if w.Bin != "" {
 		return strings.TrimSpace(commandOutput(w.Bin, "version"))
 	}
+	if w.commit != "" {
+		return w.commit
+	}
 	out, err := exec.Command("git", "-C", w.Root, "describe", "--always", "--dirty").Output()
 	if err != nil {
 		return "(unknown)"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// Close removes the binary that Start built.
+func (w *WhispeerJSON) Close() error {
+	if w.Bin == "" && w.bin != "" {
+		return os.RemoveAll(filepath.Dir(w.bin))
+	}
+	return nil
 }
 
 // Stop implements Target.
@@ -142,7 +207,23 @@ func (w *WhispeerJSON) Skip(workload string) error {
 const controlTimeout = 10 * time.Second
 
 var (
-	_ Target  = (*WhispeerJSON)(nil)
-	_ Process = (*WhispeerJSON)(nil)
-	_ Limiter = (*WhispeerJSON)(nil)
+	_ Target    = (*WhispeerJSON)(nil)
+	_ Process   = (*WhispeerJSON)(nil)
+	_ Limiter   = (*WhispeerJSON)(nil)
+	_ io.Closer = (*WhispeerJSON)(nil)
 )
+
+// whispeerConfig is the server's configuration for a run: the shipped
+// defaults, but on a free port, without the TCP listener, with room for the
+// idle workload's connections and without the per-connection publish rate
+// limit (10,000/s by default), which would cap every throughput figure.
+const whispeerConfig = `[server]
+host = "127.0.0.1"
+port = %d
+tcp_port = 0
+max_connections = 20000
+max_publish_rate = 0
+
+[log]
+level = "warn"
+`

@@ -20,6 +20,7 @@ type Main struct {
 	out, markdown      string
 	forward            string
 	whispeerRoot       string
+	whispeerRev        string
 	whispeerBin        string
 	cfg                bench.Config
 }
@@ -44,6 +45,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.out, "out", "", "file to append JSON lines to")
 	fs.StringVar(&m.markdown, "md", "", "file to write the markdown report to, besides standard output")
 	fs.StringVar(&m.whispeerRoot, "whispeer-root", "..", "whispeer repository root, where cmd/whispeer is built from")
+	fs.StringVar(&m.whispeerRev, "whispeer-rev", "HEAD", "whispeer commit to build; empty builds the working tree as it is")
 	fs.StringVar(&m.whispeerBin, "whispeer-bin", "", "prebuilt whispeer binary (instead of building one)")
 	fs.StringVar(&m.forward, "forward", "", "run only the limit row's forwarder on this address")
 	return fs.Parse(args)

@@ -20,7 +20,7 @@ func (m *Main) allTargets() []bench.Target {
 		limit,
 		&bench.WhispeerNative{Transport: "tcp"},
 		&bench.WhispeerNative{Transport: "ws"},
-		&bench.WhispeerJSON{Root: m.whispeerRoot, Bin: m.whispeerBin},
+		&bench.WhispeerJSON{Root: m.whispeerRoot, Rev: m.whispeerRev, Bin: m.whispeerBin},
 		&bench.WhispeerNative{Transport: "tcp", E2E: true},
 		&bench.NATS{},
 		&bench.NATS{WebSocket: true},
