@@ -6,7 +6,7 @@ package wire
 // Headers included, views the buffer it was parsed from: it is valid only
 // until that buffer is reused, and must be copied to be kept.
 type Frame struct {
-	Type        Type
+	Type        Type // the frame's type; it names the member that is set
 	Hello       Hello
 	Welcome     Welcome
 	Auth        Auth
@@ -61,14 +61,14 @@ type Welcome struct {
 
 // Auth is the AUTH frame: a JWT.
 type Auth struct {
-	Token []byte
+	Token []byte // a JWT
 }
 
 // Login is the LOGIN frame: a username and password, answered with a
 // token in AUTHOK.
 type Login struct {
-	User     []byte
-	Password []byte
+	User     []byte // the username
+	Password []byte // the password, in clear: send it over TLS only
 }
 
 // AuthOK is the AUTHOK frame: the connection is authenticated.
@@ -80,7 +80,8 @@ type AuthOK struct {
 	Token []byte
 }
 
-// Error is the ERROR frame.
+// Error is the ERROR frame. It is not a Go error: its Text views the
+// frame's buffer, so a receiver that returns it as one copies it first.
 type Error struct {
 	// Code is the error class; never CodeOK.
 	Code Code
@@ -106,6 +107,7 @@ type Subscribe struct {
 
 // Resume is a subscription's starting point.
 type Resume struct {
+	// Mode says which of the other fields count.
 	Mode ResumeMode
 	// Last is the number of messages ResumeLast replays.
 	Last uint32
@@ -119,7 +121,7 @@ type Resume struct {
 
 // Unsubscribe is the UNSUB frame.
 type Unsubscribe struct {
-	SID uint32
+	SID uint32 // the subscription's id, from its SUB
 }
 
 // SubAck is the SUBACK frame, the result of a SUB.
