@@ -42,7 +42,7 @@ func (w Fanout) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) 
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	return s.outcome(measureFlow(ctx, f, pub, topics[:1], cfg))
+	return s.outcome(measureFlow(ctx, f, pub, topics[:1], cfg, serverPID(t)))
 }
 
 var _ Workload = Fanout{}

@@ -12,12 +12,15 @@ var flowMetrics = []Metric{
 	{Key: "loss_pct", Label: "loss %"},
 	{Key: "pub_per_sec", Label: "publishes/s", HigherBetter: true},
 	{Key: "stalls", Label: "stalls"},
+	{Key: "server_cores", Label: "server cores"},
+	{Key: "client_cores", Label: "harness cores"},
 }
 
 // measureFlow drives f with pub for the warm-up and the measured window,
 // then drains and counts losses. msgs/s counts deliveries at the
-// subscribers during the window.
-func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg Config) (Metrics, error) {
+// subscribers during the window; the cores used by the server (pid, when
+// not 0) and by this process are measured over the same window.
+func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pid int) (Metrics, error) {
 	if err := f.await(ctx, pub, 20*time.Second); err != nil {
 		return nil, err
 	}
@@ -35,9 +38,12 @@ func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		return nil, err
 	}
+	cpu := startCPU(pid)
 	t0, r0, p0 := time.Now(), f.received(), f.published.Load()
 	sleep(ctx, cfg.Duration)
 	t1, r1, p1 := time.Now(), f.received(), f.published.Load()
+	m := Metrics{}
+	cpu.record(m)
 	close(stop)
 	res := <-done
 	if res.err != nil {
@@ -46,12 +52,10 @@ func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg
 	flushClient(ctx, pub)
 	got, want := f.drain(ctx)
 	dt := t1.Sub(t0).Seconds()
-	m := Metrics{
-		"msgs_per_sec": float64(r1-r0) / dt,
-		"pub_per_sec":  float64(p1-p0) / dt,
-		"stalls":       float64(res.stalls),
-		"loss_pct":     lossPct(got, want),
-	}
+	m["msgs_per_sec"] = float64(r1-r0) / dt
+	m["pub_per_sec"] = float64(p1-p0) / dt
+	m["stalls"] = float64(res.stalls)
+	m["loss_pct"] = lossPct(got, want)
 	if got > want {
 		m["dup_pct"] = 100 * float64(got-want) / float64(want)
 	}

@@ -24,6 +24,7 @@ type Runner struct {
 // workload order then target order. Targets that implement io.Closer are
 // closed at the end, to remove what they built.
 func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
+	defer r.close()
 	sums := make([]*Summary, 0, len(r.Targets)*len(r.Workloads))
 	for _, w := range r.Workloads {
 		for _, t := range r.Targets {
@@ -39,11 +40,6 @@ func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
 				}
 				i++
 			}
-		}
-	}
-	for _, t := range r.Targets {
-		if c, ok := t.(io.Closer); ok {
-			c.Close()
 		}
 	}
 	for _, s := range sums {
@@ -95,5 +91,14 @@ func (r *Runner) runOne(ctx context.Context, w Workload, t Target, run int, s *S
 func (r *Runner) logf(format string, args ...any) {
 	if r.Log != nil {
 		fmt.Fprintf(r.Log, format+"\n", args...)
+	}
+}
+
+// close closes the targets that implement io.Closer.
+func (r *Runner) close() {
+	for _, t := range r.Targets {
+		if c, ok := t.(io.Closer); ok {
+			c.Close()
+		}
 	}
 }

@@ -40,7 +40,7 @@ func (w Throughput) Run(ctx context.Context, t Target, cfg Config) (Outcome, err
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	return s.outcome(measureFlow(ctx, f, pub, topics, cfg))
+	return s.outcome(measureFlow(ctx, f, pub, topics, cfg, serverPID(t)))
 }
 
 var _ Workload = Throughput{}

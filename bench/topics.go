@@ -59,7 +59,7 @@ func (w Topics) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) 
 		return s.outcome(nil, err)
 	}
 	setup := time.Since(start).Seconds()
-	m, err := measureFlow(ctx, f, pub, topics, cfg)
+	m, err := measureFlow(ctx, f, pub, topics, cfg, serverPID(t))
 	if m != nil {
 		m["subscribe_sec"] = setup
 	}
