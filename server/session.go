@@ -166,4 +166,7 @@ func (s *session) release(first []byte) {
 	s.holding.Store(false)
 }
 
-var _ ws.Rejecter = (*session)(nil)
+var (
+	_ ws.Session  = (*session)(nil)
+	_ ws.Rejecter = (*session)(nil)
+)

@@ -338,3 +338,5 @@ func (h *Handler) Stats() Stats {
 		FramesOut:     h.stats.framesOut.Load(),
 	}
 }
+
+var _ http.Handler = (*Handler)(nil)

@@ -3,7 +3,9 @@ package ws
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"unicode/utf8"
 
@@ -269,9 +271,22 @@ func validCloseCode(code CloseCode) bool {
 // readLoop is the reader goroutine.
 func (c *Conn) readLoop() {
 	defer c.h.wg.Done()
-	err := c.rd.run()
+	err := c.read()
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	c.teardown(err)
+}
+
+// read runs the reader. A panic, a bug in the session or here, ends only
+// this connection, with 1011; it is logged with its stack.
+func (c *Conn) read() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.h.log.Error("whispeer: panic serving a connection", "conn", c.id, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("whispeer: panic serving a connection: %v", r)
+			c.Close(CloseInternalError, "internal error", err)
+		}
+	}()
+	return c.rd.run()
 }

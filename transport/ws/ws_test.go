@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,8 +30,13 @@ type echo struct {
 	rejected chan error
 }
 
-func (e *echo) Receive(t MessageType, data []byte) { e.c.Send(AppendFrame(nil, t, data)) }
-func (e *echo) Closed(err error)                   { e.closed <- err }
+func (e *echo) Receive(t MessageType, data []byte) {
+	if string(data) == "panic" {
+		panic("echo: asked to panic")
+	}
+	e.c.Send(AppendFrame(nil, t, data))
+}
+func (e *echo) Closed(err error) { e.closed <- err }
 func (e *echo) Reject(err error) {
 	e.rejected <- err
 	e.c.SendText([]byte("rejected: " + err.Error()))
@@ -259,6 +266,29 @@ func TestHandler_Violations(t *testing.T) {
 				t.Fatal("Closed(nil)")
 			}
 		})
+	}
+}
+
+func TestHandler_PanicEndsOnlyItsConnection(t *testing.T) {
+	hs := newHarness(t, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, other := hs.dial(t), hs.dial(t)
+	e := hs.session(t)
+	hs.session(t)
+	ctx := testCtx(t)
+	if err := c.Write(ctx, websocket.MessageText, []byte("panic")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusInternalError {
+		t.Fatalf("want close 1011, got %v", err)
+	}
+	if err := <-e.closed; err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("Closed(%v)", err)
+	}
+	if err := other.Write(ctx, websocket.MessageText, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err := other.Read(ctx); err != nil || string(data) != "still here" {
+		t.Fatalf("%q, %v", data, err)
 	}
 }
 
