@@ -47,4 +47,6 @@
 // A Handler and its Conns are safe for concurrent use. A Session's Receive
 // calls for one connection run one at a time in that connection's reader
 // goroutine; Closed follows the last of them. No lock is held during I/O.
+// A panic in a Session's Receive is recovered and logged, and closes only
+// that connection, with 1011.
 package ws
