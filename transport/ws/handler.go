@@ -155,7 +155,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Frames the client sent right behind its handshake.
 		p, _ := rw.Reader.Peek(n)
 		c.rd.acquire()
-		c.rd.room(n)
+		for len(c.rd.buf) < n {
+			c.rd.room(n)
+		}
 		c.rd.w = copy(c.rd.buf, p)
 	}
 	c.session = h.accept(c)
