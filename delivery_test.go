@@ -243,6 +243,7 @@ func TestBroker_Redelivery(t *testing.T) {
 	publish(t, b, "a", "qos1", whispeer.WithQoS(whispeer.AtLeastOnce))
 	publish(t, b, "a", "end")
 	<-done
+	b.Close() // wait for the handler's last call to be counted
 	if attempts["qos0"] != 1 || attempts["qos1"] != 3 {
 		t.Fatalf("attempts %v, want qos0 once and qos1 three times", attempts)
 	}
