@@ -17,7 +17,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPasswdCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newPasswdCmd(), newKeygenCmd(), newVersionCmd())
 	return root
 }
 
