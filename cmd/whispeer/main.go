@@ -1,6 +1,7 @@
 // Command whispeer runs and manages whispeer servers: `whispeer serve`
-// starts the WebSocket server, `whispeer passwd` hashes a password for the
-// configuration, `whispeer version` prints the build.
+// starts the server, `whispeer passwd` hashes a password for the
+// configuration, `whispeer keygen` writes or rotates a key file for
+// end-to-end encryption, `whispeer version` prints the build.
 package main
 
 import (
