@@ -42,6 +42,9 @@ type keyFileTopic struct {
 
 // MarshalKeyFile encodes kr in the key file format.
 func MarshalKeyFile(kr *Keyring) ([]byte, error) {
+	if kr == nil {
+		return nil, fmt.Errorf("%w: nil keyring", ErrKeyFile)
+	}
 	s := kr.load()
 	kf := keyFile{Version: KeyFileVersion, Current: s.current, Keys: []keyFileKey{}}
 	for _, id := range slices.Sorted(maps.Keys(s.byID)) {
