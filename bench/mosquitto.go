@@ -65,6 +65,7 @@ func (m *Mosquitto) start(ctx context.Context, persist bool) (string, string, er
 		conf += "persistence true\npersistence_location " + dir + "/\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
+		os.RemoveAll(dir)
 		return "", "", err
 	}
 	m.srv, err = startServer(ctx, dir, m.addr, bin, "-c", filepath.Join(dir, "mosquitto.conf"))

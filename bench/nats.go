@@ -47,11 +47,15 @@ func (n *NATS) start(ctx context.Context, jetStream bool) (string, string, error
 	if err != nil {
 		return "", "", err
 	}
-	dir, err := os.MkdirTemp("", "whispeer-bench-nats-")
+	port, err := freePort()
 	if err != nil {
 		return "", "", err
 	}
-	port, err := freePort()
+	wsPort, err := freePort()
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := os.MkdirTemp("", "whispeer-bench-nats-")
 	if err != nil {
 		return "", "", err
 	}
@@ -59,10 +63,6 @@ func (n *NATS) start(ctx context.Context, jetStream bool) (string, string, error
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	n.url = "nats://" + addr
 	if n.WebSocket {
-		wsPort, err := freePort()
-		if err != nil {
-			return "", "", err
-		}
 		conf += fmt.Sprintf("websocket { listen: \"127.0.0.1:%d\", no_tls: true }\n", wsPort)
 		addr = "127.0.0.1:" + strconv.Itoa(wsPort)
 		n.url = "ws://" + addr
@@ -71,6 +71,7 @@ func (n *NATS) start(ctx context.Context, jetStream bool) (string, string, error
 		conf += fmt.Sprintf("jetstream { store_dir: %q }\n", filepath.Join(dir, "js"))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(conf), 0o600); err != nil {
+		os.RemoveAll(dir)
 		return "", "", err
 	}
 	n.srv, err = startServer(ctx, dir, addr, bin, "-c", "nats.conf")

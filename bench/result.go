@@ -36,9 +36,10 @@ type Record struct {
 
 // Summary is the outcome of every run of one (target, workload) pair.
 type Summary struct {
-	Target, Workload, Version string
-	Runs                      []Metrics
-	Err                       error // set when no run succeeded
+	Target, Workload string
+	Version          string    // as the last run reported it
+	Runs             []Metrics // one per successful run
+	Err              error     // set when no run succeeded
 }
 
 // Median returns the median of key over the runs that reported it.

@@ -134,6 +134,7 @@ func (w *WhispeerJSON) Start(ctx context.Context) (string, string, error) {
 	}
 	conf := fmt.Sprintf(whispeerConfig, port)
 	if err := os.WriteFile(filepath.Join(dir, "whispeer.toml"), []byte(conf), 0o600); err != nil {
+		os.RemoveAll(dir)
 		return "", "", err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
