@@ -1,13 +1,11 @@
 package ws
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
 // Conn is one WebSocket connection. Its reader goroutine hands complete
@@ -18,56 +16,18 @@ import (
 type Conn struct {
 	h       *Handler
 	nc      net.Conn
-	raw     syscall.RawConn // nil when nc does not expose its descriptor
 	id      uint64
 	session Session
-
-	// active is set by the reader whenever bytes arrive and cleared by the
-	// pinger; idle counts the pinger's ticks without activity (pinger only).
-	active atomic.Bool
-	idle   uint8
-	// shut is set once the connection leaves stateOpen, for the reader to
-	// check without the lock.
-	shut atomic.Bool
-
-	// mu guards the fields below. It is never held during I/O. Lock order:
-	// Handler.mu, then Conn.mu.
-	mu      sync.Mutex
-	queue   [][]byte // frames waiting for the writer
-	spare   [][]byte // the writer's batch, kept for reuse when small
-	pending int      // bytes in queue
-	writing bool     // a writer goroutine is running
-	corked  bool     // the reader is handling a batch; it starts the writer after
-	state   connState
-	err     error // why the connection is closing; the first reason wins
-
-	wbufs net.Buffers // the writer goroutine's batch being written
-	rd    reader      // the reader goroutine's state
+	act     netconn.Activity
+	q       netconn.Queue
+	rd      reader // the reader goroutine's state
 }
-
-type connState uint8
-
-const (
-	stateOpen    connState = iota
-	stateClosing           // a close frame is queued or sent; Send refuses
-	stateClosed            // the reader has exited
-)
-
-// keepQueue is the largest queue capacity kept while a connection is idle.
-const keepQueue = 8
 
 func newConn(h *Handler, nc net.Conn, id uint64) *Conn {
 	c := &Conn{h: h, nc: nc, id: id}
-	c.active.Store(true) // the handshake counts as activity
-	if sc, ok := nc.(syscall.Conn); ok && rawReads {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-		}
-	}
+	c.q.Init(nc, &h.qcfg, (*connEvents)(c))
 	c.rd.c = c
-	if c.raw != nil {
-		c.rd.readFn = c.rd.rawRead
-	}
+	c.rd.b.Init(nc)
 	return c
 }
 
@@ -85,41 +45,19 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // when the frame would take the queued bytes past MaxPendingBytes, in which
 // case the connection is dropped; a frame is always accepted into an empty
 // queue, however large.
-func (c *Conn) Send(frame []byte) error {
-	c.mu.Lock()
-	if c.state != stateOpen {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	if c.pending > 0 && c.pending+len(frame) > c.h.opts.MaxPendingBytes {
-		c.mu.Unlock()
-		err := fmt.Errorf("%w: more than %d bytes pending", ErrSlowConsumer, c.h.opts.MaxPendingBytes)
-		c.kill(err)
-		return err
-	}
-	start := c.push(frame)
-	c.mu.Unlock()
-	if start {
-		c.startWriter()
-	}
-	return nil
-}
+func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
+
+// SendHead queues a frame made of head, its first bytes, and body, the
+// rest, written as two buffers of one vectored write: a message whose body
+// is the same for many connections is queued behind a head of its own on
+// each, and its body is never copied. head, at most a few hundred bytes,
+// is copied and may be reused once SendHead returns; body is kept like
+// Send's frame. Errors are Send's.
+func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
 // SendText frames a copy of payload as a text message and queues it.
 func (c *Conn) SendText(payload []byte) error {
 	return c.Send(AppendFrame(make([]byte, 0, HeaderRoom+len(payload)), Text, payload))
-}
-
-// push queues frame; c.mu is held. It reports whether the caller must start
-// the writer, which it marks as running.
-func (c *Conn) push(frame []byte) bool {
-	c.queue = append(c.queue, frame)
-	c.pending += len(frame)
-	if c.writing || c.corked {
-		return false
-	}
-	c.writing = true
-	return true
 }
 
 // Close closes the connection gracefully: frames already queued are
@@ -131,145 +69,21 @@ func (c *Conn) Close(code CloseCode, reason string, err error) {
 	if err == nil {
 		err = ErrClosed
 	}
-	c.mu.Lock()
-	if c.state != stateOpen {
-		c.mu.Unlock()
+	if c.q.Closing() {
 		return
 	}
-	c.state = stateClosing
-	c.shut.Store(true)
-	c.err = err
-	start := c.push(frame(opClose, append(make([]byte, HeaderRoom, HeaderRoom+maxControlPayload),
-		closePayload(code, reason)...)))
-	c.mu.Unlock()
-	if start {
-		c.startWriter()
-	}
+	c.q.Close(frame(opClose, append(make([]byte, HeaderRoom, HeaderRoom+maxControlPayload),
+		closePayload(code, reason)...)), err)
 }
 
 // kill closes the connection at once, dropping what is queued.
-func (c *Conn) kill(err error) {
-	c.mu.Lock()
-	first := c.err == nil
-	if first {
-		c.err = err
-	}
-	if c.state == stateOpen {
-		c.state = stateClosing
-		c.shut.Store(true)
-	}
-	clear(c.queue)
-	c.queue, c.pending = c.queue[:0], 0
-	c.mu.Unlock()
-	if first {
-		c.h.noteKill(c, err)
-	}
-	c.nc.Close()
-}
-
-// startWriter runs the writer in a goroutine of its own; the caller has set
-// c.writing.
-func (c *Conn) startWriter() {
-	c.h.wg.Add(1)
-	go c.writeLoop()
-}
-
-// writeLoop writes batches until the queue is empty, then exits. It swaps
-// the queue with a spare slice, so that batches reuse two slices.
-func (c *Conn) writeLoop() {
-	defer c.h.wg.Done()
-	c.mu.Lock()
-	batch := c.spare
-	c.spare = nil
-	for len(c.queue) > 0 {
-		batch, c.queue = c.queue, batch[:0]
-		c.pending = 0
-		c.mu.Unlock()
-		if err := c.write(batch); err != nil {
-			c.kill(err)
-		}
-		clear(batch)
-		c.mu.Lock()
-	}
-	if cap(batch) <= keepQueue {
-		c.spare = batch[:0]
-	}
-	c.writerExit()
-}
-
-// writerExit marks the writer stopped and closes what is left to close;
-// c.mu is held and is released.
-func (c *Conn) writerExit() {
-	c.writing = false
-	if cap(c.queue) > keepQueue {
-		c.queue = nil
-	}
-	state := c.state
-	c.mu.Unlock()
-	switch state {
-	case stateClosed:
-		c.nc.Close() // the reader has gone: the writer was the last user
-	case stateClosing:
-		// The close frame is out: give the client CloseTimeout to answer.
-		c.nc.SetReadDeadline(time.Now().Add(c.h.opts.CloseTimeout))
-	}
-}
-
-// write writes one batch with a single vectored write under the write
-// deadline.
-func (c *Conn) write(batch [][]byte) error {
-	c.nc.SetWriteDeadline(time.Now().Add(c.h.opts.WriteTimeout))
-	c.wbufs = batch // a field, so that WriteTo's receiver does not escape
-	_, err := c.wbufs.WriteTo(c.nc)
-	c.wbufs = nil
-	if err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			return fmt.Errorf("%w: write took over %v", ErrSlowConsumer, c.h.opts.WriteTimeout)
-		}
-		return err
-	}
-	c.h.stats.framesOut.Add(uint64(len(batch)))
-	return nil
-}
-
-// cork holds back the writer while the reader handles a batch of frames,
-// so that the replies to the batch go out in one write.
-func (c *Conn) cork() {
-	c.mu.Lock()
-	c.corked = true
-	c.mu.Unlock()
-}
-
-// uncork starts the writer for what was queued during the batch.
-func (c *Conn) uncork() {
-	c.mu.Lock()
-	c.corked = false
-	start := len(c.queue) > 0 && !c.writing
-	if start {
-		c.writing = true
-	}
-	c.mu.Unlock()
-	if start {
-		c.startWriter()
-	}
-}
+func (c *Conn) kill(err error) { c.q.Kill(err) }
 
 // teardown runs when the reader exits: it records err, marks the
 // connection closed and tells the session.
 func (c *Conn) teardown(err error) {
-	c.rd.release()
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
-	}
-	err = c.err
-	c.state = stateClosed
-	c.shut.Store(true)
-	closeNow := !c.writing
-	c.mu.Unlock()
-	if closeNow {
-		c.nc.Close()
-	}
+	c.rd.b.Release()
+	err = c.q.Teardown(err)
 	if c.session != nil {
 		c.session.Closed(err)
 	}
@@ -277,9 +91,25 @@ func (c *Conn) teardown(err error) {
 }
 
 // closing reports whether the connection has left the open state.
-func (c *Conn) closing() bool { return c.shut.Load() }
+func (c *Conn) closing() bool { return c.q.Closing() }
 
 // logger returns the handler's logger with the connection's attributes.
 func (c *Conn) logger() *slog.Logger {
 	return c.h.log.With("conn", c.id, "remote", c.nc.RemoteAddr().String())
 }
+
+// connEvents is a Conn seen as its queue's netconn.Owner, which keeps the
+// Owner's methods out of Conn's own.
+type connEvents Conn
+
+// Dropped counts and logs a connection dropped because of err.
+func (e *connEvents) Dropped(err error) { e.h.noteKill((*Conn)(e), err) }
+
+// Flushed gives the client CloseTimeout to answer the close frame, now
+// written.
+func (e *connEvents) Flushed() { e.nc.SetReadDeadline(time.Now().Add(e.h.opts.CloseTimeout)) }
+
+// Wrote counts frames written.
+func (e *connEvents) Wrote(frames int) { e.h.stats.framesOut.Add(uint64(frames)) }
+
+var _ netconn.Owner = (*connEvents)(nil)

@@ -3,17 +3,19 @@ package ws
 import (
 	"errors"
 	"fmt"
+
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
 // Errors a connection reports to its Session, and that Conn.Send returns.
 var (
 	// ErrClosed is returned by Send on a connection that is closing or
 	// closed.
-	ErrClosed = errors.New("whispeer: connection closed")
+	ErrClosed = netconn.ErrClosed
 	// ErrSlowConsumer reports a client that did not read fast enough: its
 	// queued frames passed MaxPendingBytes or one write took longer than
 	// WriteTimeout.
-	ErrSlowConsumer = errors.New("whispeer: slow consumer")
+	ErrSlowConsumer = netconn.ErrSlowConsumer
 	// ErrMessageTooLarge reports a message over MaxMessageBytes.
 	ErrMessageTooLarge = errors.New("whispeer: message too large")
 	// ErrIdle reports a client that sent nothing, not even a pong, for two

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	gws "github.com/gobwas/ws"
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
 // Defaults for Options.
@@ -106,26 +107,26 @@ type Handler struct {
 	count    atomic.Int64   // connections open or being upgraded
 	down     atomic.Bool    // Shutdown has begun
 	wg       sync.WaitGroup // readers, writers and the pinger
+	qcfg     netconn.Config // the connections' writer settings
+	conns    *netconn.Set[*Conn]
 	stats    counters
-
-	// mu guards the fields below. Lock order: mu, then Conn.mu.
-	mu       sync.Mutex
-	conns    map[*Conn]struct{}
-	closing  bool
-	pingStop chan struct{} // nil until the pinger starts
 }
 
 // NewHandler returns a Handler serving each connection with the Session
 // that accept returns.
 func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	opts.setDefaults()
-	return &Handler{
-		accept: accept,
-		opts:   opts,
-		log:    opts.Logger,
-		conns:  make(map[*Conn]struct{}),
-	}
+	h := &Handler{accept: accept, opts: opts, log: opts.Logger}
+	h.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg}
+	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn)
+	return h
 }
+
+// pingConn pings a connection silent for one interval.
+func pingConn(c *Conn) { c.Send(pingFrame) }
+
+// expireConn drops a connection silent for two intervals.
+func expireConn(c *Conn) { c.kill(ErrIdle) }
 
 // ServeHTTP upgrades the request and serves the connection until it ends.
 // It returns as soon as the connection is set up; the connection lives on
@@ -154,16 +155,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n := rw.Reader.Buffered(); n > 0 {
 		// Frames the client sent right behind its handshake.
 		p, _ := rw.Reader.Peek(n)
-		c.rd.acquire()
-		for len(c.rd.buf) < n {
-			c.rd.room(n)
-		}
-		c.rd.w = copy(c.rd.buf, p)
+		c.rd.b.Preload(p)
 	}
 	c.session = h.accept(c)
-	if !h.register(c) {
+	if !h.conns.Add(c, &c.act) {
 		// Shutdown began during the upgrade: say so before closing.
-		c.rd.release()
+		c.rd.b.Release()
 		nc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 		nc.Write(appendFrame(nil, opClose, closePayload(CloseGoingAway, "server shutting down")))
 		nc.Close()
@@ -175,29 +172,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop()
 }
 
-// register adds c to the open connections unless the handler is shutting
-// down, and starts the pinger with the first connection.
-func (h *Handler) register(c *Conn) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return false
-	}
-	h.conns[c] = struct{}{}
-	h.wg.Add(1) // the reader
-	if h.pingStop == nil && h.opts.PingInterval > 0 {
-		h.pingStop = make(chan struct{})
-		h.wg.Add(1)
-		go h.pinger(h.pingStop)
-	}
-	return true
-}
-
 // remove forgets c; its reader calls it on the way out.
 func (h *Handler) remove(c *Conn) {
-	h.mu.Lock()
-	delete(h.conns, c)
-	h.mu.Unlock()
+	h.conns.Remove(c)
 	h.count.Add(-1)
 }
 
@@ -206,94 +183,21 @@ func (h *Handler) remove(c *Conn) {
 // When ctx is done first, the connections left are dropped and Shutdown
 // returns ctx's error once their goroutines have exited.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	conns := h.stop()
-	for _, c := range conns {
-		c.Close(CloseGoingAway, "server shutting down", ErrShutdown)
-	}
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-	}
-	for _, c := range conns {
-		c.kill(ErrShutdown)
-	}
-	<-done
-	return fmt.Errorf("websocket shutdown: %w", ctx.Err())
-}
-
-// stop marks the handler closing, stops the pinger and returns the open
-// connections.
-func (h *Handler) stop() []*Conn {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.closing && h.pingStop != nil {
-		close(h.pingStop)
-	}
-	h.closing = true
 	h.down.Store(true)
-	conns := make([]*Conn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
+	err := h.conns.Shutdown(ctx, func(c *Conn) {
+		c.Close(CloseGoingAway, "server shutting down", ErrShutdown)
+	}, func(c *Conn) { c.kill(ErrShutdown) })
+	if err != nil {
+		return fmt.Errorf("websocket shutdown: %w", err)
 	}
-	return conns
+	return nil
 }
 
 // Len returns the number of open connections.
-func (h *Handler) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.conns)
-}
+func (h *Handler) Len() int { return h.conns.Len() }
 
 // pingFrame is an empty ping, shared by every connection.
 var pingFrame = []byte{0x80 | opPing, 0}
-
-// pinger pings connections that have been silent for a tick and drops
-// those silent for two.
-func (h *Handler) pinger(stop <-chan struct{}) {
-	defer h.wg.Done()
-	t := time.NewTicker(h.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			h.tick()
-		}
-	}
-}
-
-func (h *Handler) tick() {
-	var ping, dead []*Conn
-	h.mu.Lock()
-	for c := range h.conns {
-		if c.active.Load() {
-			c.active.Store(false)
-			c.idle = 0
-			continue
-		}
-		c.idle++
-		if c.idle == 1 {
-			ping = append(ping, c)
-		} else {
-			dead = append(dead, c)
-		}
-	}
-	h.mu.Unlock()
-	for _, c := range ping {
-		c.Send(pingFrame)
-	}
-	for _, c := range dead {
-		c.kill(ErrIdle)
-	}
-}
 
 // noteKill counts and logs a connection dropped because of err.
 func (h *Handler) noteKill(c *Conn, err error) {

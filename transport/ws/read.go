@@ -6,40 +6,25 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"sync"
 	"unicode/utf8"
 
 	gws "github.com/gobwas/ws"
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
-
-// readBufSize is the size of the pooled read buffers. A frame that does not
-// fit gets a larger buffer of its own, grown as its bytes arrive.
-const readBufSize = 4 << 10
 
 // maxHeaderSize is the longest header of a masked client frame.
 const maxHeaderSize = 14
 
-var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, readBufSize)
-	return &b
-}}
-
-// reader is the reader goroutine's state. It holds a read buffer only while
-// it has bytes in hand: an idle connection holds none.
+// reader is the reader goroutine's state. Its buffer is held only while it
+// has bytes in hand: an idle connection holds none.
 type reader struct {
-	c      *Conn
-	pooled *[]byte // the pool's buffer, when buf is one
-	buf    []byte  // nil while no bytes are in hand
-	r, w   int     // unread bytes are buf[r:w]
-	skip   int64   // bytes of a refused frame still to discard
-	drain  bool    // the stream broke the protocol: discard everything
+	c     *Conn
+	b     netconn.ReadBuffer
+	skip  int64 // bytes of a refused frame still to discard
+	drain bool  // the stream broke the protocol: discard everything
 
 	msgOp byte   // opcode of the fragmented message being assembled, or 0
 	msg   []byte // its payload so far
-
-	readFn func(fd uintptr) bool // readRaw's callback, made once
-	n      int                   // its results
-	rerr   error
 }
 
 // run reads and handles frames until the connection ends, and returns why.
@@ -48,10 +33,9 @@ func (rd *reader) run() error {
 		if err := rd.parse(); err != nil {
 			return err
 		}
-		n, err := rd.read()
+		n, err := rd.b.Fill()
 		if n > 0 {
-			rd.w += n
-			rd.c.active.Store(true)
+			rd.c.act.Touch()
 		}
 		if err != nil {
 			return err
@@ -59,67 +43,24 @@ func (rd *reader) run() error {
 	}
 }
 
-// read reads what the socket has into buf[w:], taking a buffer first if
-// none is held.
-func (rd *reader) read() (int, error) {
-	if rd.c.raw != nil {
-		return rd.readRaw()
-	}
-	if rd.buf == nil {
-		rd.acquire()
-	}
-	return rd.c.nc.Read(rd.buf[rd.w:])
-}
-
-func (rd *reader) acquire() {
-	rd.pooled = readBufs.Get().(*[]byte)
-	rd.buf, rd.r, rd.w = *rd.pooled, 0, 0
-}
-
-// release drops the read buffer, returning it to the pool if it came from
-// there.
-func (rd *reader) release() {
-	if rd.pooled != nil {
-		readBufs.Put(rd.pooled)
-	}
-	rd.pooled, rd.buf, rd.r, rd.w = nil, nil, 0, 0
-}
-
-// room makes buf able to hold need bytes from r: it moves the unread bytes
-// to the front, then grows the buffer, at most doubling it, so that memory
-// follows the bytes that arrive rather than the length a header declares.
-func (rd *reader) room(need int) {
-	if rd.r > 0 {
-		n := copy(rd.buf, rd.buf[rd.r:rd.w])
-		rd.r, rd.w = 0, n
-	}
-	if need <= len(rd.buf) {
-		return
-	}
-	nb := make([]byte, min(need, 2*len(rd.buf)))
-	copy(nb, rd.buf[:rd.w])
-	w := rd.w
-	rd.release()
-	rd.buf, rd.w = nb, w
-}
-
 // parse handles every complete frame in hand, with the writer corked so that
 // the replies go out together, and makes room for the rest of a partial one.
 func (rd *reader) parse() error {
-	if rd.r == rd.w {
-		rd.release()
+	b := &rd.b
+	if b.R == b.W {
+		b.Release()
 		return nil
 	}
-	rd.c.cork()
-	defer rd.c.uncork()
-	for rd.r < rd.w {
+	rd.c.q.Cork()
+	defer rd.c.q.Uncork()
+	for b.R < b.W {
 		if rd.drain {
-			rd.r = rd.w
+			b.R = b.W
 			break
 		}
 		if rd.skip > 0 {
-			n := min(rd.skip, int64(rd.w-rd.r))
-			rd.r += int(n)
+			n := min(rd.skip, int64(b.W-b.R))
+			b.R += int(n)
 			rd.skip -= n
 			continue
 		}
@@ -128,20 +69,20 @@ func (rd *reader) parse() error {
 			return err
 		}
 	}
-	rd.release()
+	b.Release()
 	return nil
 }
 
 // next handles the frame at r. It reports false when the frame is not all
 // in hand yet.
 func (rd *reader) next() (bool, error) {
-	p := rd.buf[rd.r:rd.w]
+	p := rd.b.Unread()
 	h, ok, err := parseHeader(p)
 	if err != nil {
 		return false, rd.violation(err)
 	}
 	if !ok {
-		rd.room(maxHeaderSize)
+		rd.b.Room(maxHeaderSize)
 		return false, nil
 	}
 	if limit := int64(rd.c.h.opts.MaxMessageBytes); h.length > limit || int64(len(rd.msg))+h.length > limit {
@@ -151,12 +92,12 @@ func (rd *reader) next() (bool, error) {
 	}
 	need := h.size + int(h.length)
 	if len(p) < need {
-		rd.room(need)
+		rd.b.Room(need)
 		return false, nil
 	}
 	payload := p[h.size:need]
 	gws.Cipher(payload, h.mask, 0)
-	rd.r += need
+	rd.b.R += need
 	return true, rd.frame(h, payload)
 }
 

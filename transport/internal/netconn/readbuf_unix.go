@@ -1,6 +1,6 @@
 //go:build unix
 
-package ws
+package netconn
 
 import (
 	"errors"
@@ -8,42 +8,42 @@ import (
 	"syscall"
 )
 
-// rawReads tells newConn that readRaw works here.
+// rawReads tells Init that readRaw works here.
 const rawReads = true
 
 // readRaw waits for the socket to be readable without holding a buffer,
 // then takes one and reads what is there with one system call. This is what
 // keeps an idle connection free of read buffers.
-func (rd *reader) readRaw() (int, error) {
-	rd.n, rd.rerr = 0, nil
-	if err := rd.c.raw.Read(rd.readFn); err != nil {
+func (b *ReadBuffer) readRaw() (int, error) {
+	b.n, b.rerr = 0, nil
+	if err := b.raw.Read(b.readFn); err != nil {
 		return 0, err
 	}
-	return rd.n, rd.rerr
+	return b.n, b.rerr
 }
 
 // rawRead is readRaw's callback: it reports false, asking to wait, when the
 // socket has nothing to read.
-func (rd *reader) rawRead(fd uintptr) bool {
-	if rd.buf == nil {
-		rd.acquire()
+func (b *ReadBuffer) rawRead(fd uintptr) bool {
+	if b.Buf == nil {
+		b.Acquire()
 	}
-	n, err := syscall.Read(int(fd), rd.buf[rd.w:])
+	n, err := syscall.Read(int(fd), b.Buf[b.W:])
 	for errors.Is(err, syscall.EINTR) {
-		n, err = syscall.Read(int(fd), rd.buf[rd.w:])
+		n, err = syscall.Read(int(fd), b.Buf[b.W:])
 	}
 	switch {
 	case errors.Is(err, syscall.EAGAIN):
-		if rd.r == rd.w {
-			rd.release()
+		if b.R == b.W {
+			b.Release()
 		}
 		return false
 	case err != nil:
-		rd.rerr = err
+		b.rerr = err
 	case n == 0:
-		rd.rerr = io.EOF
+		b.rerr = io.EOF
 	default:
-		rd.n = n
+		b.n = n
 	}
 	return true
 }

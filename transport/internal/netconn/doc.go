@@ -1,0 +1,34 @@
+// Package netconn is what whispeer's transports share about a connection,
+// whatever its framing: the outbound [Queue] with its writer goroutine, the
+// pooled [ReadBuffer] that keeps idle connections free of buffers, and the
+// [Set] of a listener's connections with keepalive and shutdown.
+//
+// # Writing
+//
+// [Queue.Send] queues a complete frame and never blocks on the network.
+// A writer goroutine runs only while the queue is not empty: it takes
+// everything queued and writes it with one vectored write (net.Buffers)
+// under the write timeout, then exits when the queue is empty. Between
+// [Queue.Cork] and [Queue.Uncork], which a reader calls around a batch of
+// frames read together, the writer is held back, so that the replies to a
+// batch go out in one write. A queue whose bytes pass MaxPendingBytes, or
+// whose write times out, drops its connection as a slow consumer.
+//
+// [Queue.SendHead] queues a frame made of a small head, copied into an
+// arena the queue owns, and a body that the queue keeps: a delivery encoded
+// once is written to every subscriber behind a head of its own, as two
+// buffers of the same vectored write, without copying the body.
+//
+// # Reading
+//
+// On Unix a [ReadBuffer] waits for the socket to be readable before taking
+// a buffer from a pool, reads what is there with one system call, and
+// gives the buffer back once the bytes in hand are handled: an idle
+// connection holds a parked goroutine and no buffer. A buffer for a large
+// frame grows with the bytes that arrive, never to a declared length.
+//
+// # Concurrency
+//
+// A Queue and a Set are safe for concurrent use, and no lock is held during
+// I/O. A ReadBuffer belongs to its connection's reader goroutine.
+package netconn
