@@ -1,0 +1,242 @@
+package client
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer/protocol/wire"
+)
+
+// maxIdleBuffer is the largest write buffer the writer keeps between
+// batches; a larger one, grown by a burst, is left to the collector.
+const maxIdleBuffer = 1 << 20
+
+// conn is one authenticated connection. Its reader and writer goroutines
+// end when done is closed (by lost or terminate) or when its link fails.
+type conn struct {
+	link     *link
+	rd       *wire.Reader
+	gen      uint64        // the connection's number, from 1
+	caps     wire.Caps     // granted by WELCOME
+	maxFrame int           // the largest frame the server accepts
+	ping     time.Duration // keep-alive interval; 0 for none
+	server   string        // the server software, from WELCOME
+	wake     chan struct{} // tells the writer that frames are queued
+	done     chan struct{} // closed when the connection is given up
+	rx       atomic.Uint64 // frames received
+
+	// pongs, under Client.mu, holds one entry per PING sent and not yet
+	// answered, oldest first: a Flush's channel, or nil for a keep-alive.
+	pongs []chan struct{}
+}
+
+// readLoop reads and dispatches frames until the connection fails.
+func (c *Client) readLoop(cn *conn) {
+	defer c.wg.Done()
+	for {
+		f, err := cn.rd.Next()
+		if err != nil {
+			c.lost(cn, readError("frame", err))
+			return
+		}
+		cn.rx.Add(1)
+		if err := c.dispatch(cn, f); err != nil {
+			c.lost(cn, err)
+			return
+		}
+	}
+}
+
+// dispatch handles one frame from the server. An error closes the
+// connection.
+func (c *Client) dispatch(cn *conn, f *wire.Frame) error {
+	switch f.Type {
+	case wire.TypeMessage:
+		c.onMessage(cn, &f.Message)
+	case wire.TypePubAck:
+		if f.Ack.SID != 0 {
+			return protocolError(fmt.Errorf("PUBACK for subscription %d", f.Ack.SID))
+		}
+		c.onPubAck(&f.Ack)
+	case wire.TypeSubAck:
+		c.onSubAck(cn, &f.SubAck)
+	case wire.TypePing:
+		c.mu.Lock()
+		c.queueLocked(cn, wire.AppendPong(nil))
+		c.mu.Unlock()
+	case wire.TypePong:
+		c.onPong(cn)
+	case wire.TypeError:
+		e := serverError(f.Error.Code, f.Error.Fatal, f.Error.Ref, f.Error.Text)
+		if e.Fatal {
+			return e
+		}
+		c.report(e)
+	default:
+		return protocolError(fmt.Errorf("unexpected %v frame", f.Type))
+	}
+	return nil
+}
+
+// onPong answers the oldest PING.
+func (c *Client) onPong(cn *conn) {
+	c.mu.Lock()
+	if len(cn.pongs) > 0 {
+		if ch := cn.pongs[0]; ch != nil {
+			close(ch)
+		}
+		cn.pongs = cn.pongs[1:]
+	}
+	c.mu.Unlock()
+}
+
+// queueLocked queues control frames b on cn, if cn is still the current
+// connection. c.mu is held.
+func (c *Client) queueLocked(cn *conn, b []byte) {
+	if c.cur != cn {
+		return
+	}
+	if len(c.pend) == 0 {
+		c.wakeLocked()
+	}
+	c.pend = append(c.pend, b...)
+}
+
+// wakeLocked tells the current connection's writer that frames are queued.
+// c.mu is held.
+func (c *Client) wakeLocked() {
+	if c.cur != nil {
+		select {
+		case c.cur.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// readError describes a failed read of the frame named what.
+func readError(what string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: connection closed by the server", ErrDisconnected)
+	case wire.ErrorCode(err) != wire.CodeInternal:
+		return protocolError(fmt.Errorf("reading %s: %w", what, err))
+	default:
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+}
+
+// keepalive is the writer's view of a connection's liveness.
+type keepalive struct {
+	lastRx   uint64 // frames received at the previous tick
+	rxAtPing uint64 // frames received when the last PING was sent
+	pinged   bool   // a PING was sent at the previous tick
+	wrote    bool   // frames were written since the previous tick
+}
+
+// tick runs once per ping interval: a PING sent at the previous tick with
+// nothing received since means the connection is dead; a connection idle
+// in either direction gets a PING.
+func (c *Client) tick(cn *conn, k *keepalive) error {
+	rx := cn.rx.Load()
+	if k.pinged && rx == k.rxAtPing {
+		return fmt.Errorf("%w: no answer to PING within %v", ErrTimeout, cn.ping)
+	}
+	k.pinged = false
+	if rx == k.lastRx || !k.wrote {
+		c.mu.Lock()
+		if c.cur == cn {
+			cn.pongs = append(cn.pongs, nil)
+			c.queueLocked(cn, wire.AppendPing(nil))
+		}
+		c.mu.Unlock()
+		k.pinged, k.rxAtPing = true, rx
+	}
+	k.lastRx = rx
+	return nil
+}
+
+// writeLoop writes queued frames in batches until the connection fails or
+// is given up, and keeps it alive.
+func (c *Client) writeLoop(cn *conn) {
+	defer c.wg.Done()
+	var tick <-chan time.Time
+	if cn.ping > 0 {
+		t := time.NewTicker(cn.ping)
+		defer t.Stop()
+		tick = t.C
+	}
+	var (
+		buf []byte
+		k   keepalive
+		err error
+	)
+	for {
+		ticked := false
+		select {
+		case <-cn.wake:
+		case <-tick:
+			if err := c.tick(cn, &k); err != nil {
+				c.lost(cn, err)
+				return
+			}
+			k.wrote, ticked = false, true
+		case <-cn.done:
+			return
+		}
+		wrote := false
+		if buf, wrote, err = c.flushQueue(cn, buf); err != nil {
+			c.lost(cn, err)
+			return
+		}
+		// A keep-alive PING is not traffic that makes the next one needless.
+		k.wrote = k.wrote || (wrote && !ticked)
+	}
+}
+
+// flushQueue writes what is queued, batch after batch, until the queue is
+// empty; each batch is what accumulated while the previous one was being
+// written.
+func (c *Client) flushQueue(cn *conn, buf []byte) (_ []byte, wrote bool, _ error) {
+	for {
+		c.mu.Lock()
+		if c.cur != cn || len(c.pend) == 0 {
+			if c.cur == cn {
+				c.writing = false
+				c.notifyLocked()
+			}
+			c.mu.Unlock()
+			return buf, wrote, nil
+		}
+		buf, c.pend = c.pend, buf[:0]
+		c.taken = c.qseq
+		c.writing = true
+		c.notifyLocked()
+		c.mu.Unlock()
+		if err := cn.link.write(buf); err != nil {
+			return buf, wrote, fmt.Errorf("write: %w", err)
+		}
+		wrote = true
+		if cap(buf) > maxIdleBuffer {
+			buf = nil
+		}
+	}
+}
+
+// keepPublishes removes from b, frames queued for a lost connection, all
+// but the PUB frames: acknowledgements, PINGs and PONGs belonged to that
+// connection, and subscriptions are renewed by the next one.
+func keepPublishes(b []byte) []byte {
+	out := b[:0]
+	for len(b) >= wire.HeaderLen {
+		n := 4 + int(binary.BigEndian.Uint32(b))
+		if wire.Type(b[4]) == wire.TypePublish {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
+}

@@ -1,0 +1,248 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+)
+
+// onMessage hands a MSG to its subscription's queue without waiting.
+func (c *Client) onMessage(cn *conn, m *wire.Message) {
+	s := c.lookup(m.SID)
+	if s == nil || s.draining.Load() {
+		return
+	}
+	if s.concrete && m.Offset > s.seq.Load() {
+		s.seq.Store(m.Offset)
+	}
+	msg := newMessage(m, cn.gen)
+	select {
+	case s.q <- msg:
+	default:
+		c.stats.dropped.Add(1)
+		c.report(&DeliveryError{Pattern: s.pattern, Topic: msg.Topic, ID: msg.ID, Err: ErrSlowConsumer})
+	}
+}
+
+// onSubAck records the answer to a SUB: the first one completes
+// Subscribe; a refusal after a reconnection ends the subscription.
+func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
+	s := c.lookup(a.SID)
+	if s == nil {
+		return
+	}
+	if a.Code != wire.CodeOK {
+		err := serverError(a.Code, false, wire.TypeSubscribe, a.Text)
+		select {
+		case s.acked <- err:
+		default:
+			c.report(fmt.Errorf("subscription %q refused after reconnecting: %w", s.pattern, err))
+			s.unsubscribe(false)
+			s.end(err)
+		}
+		return
+	}
+	mode := wire.ResumeMode(s.mode.Load())
+	if s.concrete && a.Epoch != 0 {
+		newEpoch := s.epoch.Swap(a.Epoch) != a.Epoch
+		switch {
+		case mode == wire.ResumeLast && !s.positioned.Load():
+			s.seq.Store(a.Offset - min(a.Offset, uint64(s.cfg.resume.Last)))
+		case mode != wire.ResumeLast && (newEpoch || !s.positioned.Load()):
+			s.seq.Store(a.Offset)
+		}
+		s.positioned.Store(true)
+	}
+	if mode == wire.ResumeOffset && !a.Recovered {
+		c.report(fmt.Errorf("subscription %q: %w", s.pattern, ErrGap))
+	}
+	select {
+	case s.acked <- nil:
+	default:
+	}
+}
+
+// run is the subscription's goroutine: it calls the handler for each
+// queued delivery until the subscription ends, or finishes the queue and
+// exits when Close drains it.
+func (s *Subscription) run() {
+	defer s.c.wg.Done()
+	defer close(s.done)
+	for {
+		select {
+		case m := <-s.q:
+			s.handle(m)
+		case <-s.drain:
+			for {
+				select {
+				case m := <-s.q:
+					s.handle(m)
+				default:
+					return
+				}
+				if s.ctx.Err() != nil {
+					return
+				}
+			}
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// handle opens a delivery, calls the handler and acknowledges it. A
+// delivery that does not open is reported and acknowledged anyway, since
+// sending it again would not help; a handler's error is reported and
+// leaves the delivery unacknowledged.
+func (s *Subscription) handle(m *Message) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	c := s.c
+	if err := s.open(m); err != nil {
+		s.fail(m, fmt.Errorf("%w: %w", whispeer.ErrOpen, err))
+		s.ack(m)
+		return
+	}
+	if err := s.call(m); err != nil {
+		s.fail(m, err)
+		if errors.As(err, new(final)) {
+			s.ack(m)
+		}
+		return
+	}
+	c.stats.delivered.Add(1)
+	s.ack(m)
+}
+
+// final marks a handler error that a redelivery cannot cure, such as a
+// payload that does not decode: the delivery is acknowledged regardless.
+type final struct{ error }
+
+func (e final) Unwrap() error { return e.error }
+
+// call runs the handler, turning a panic into an error.
+func (s *Subscription) call(m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", whispeer.ErrHandlerPanic, r)
+		}
+	}()
+	return s.handler(s.ctx, m)
+}
+
+// open replaces a sealed payload by its plaintext. With a keyring, an
+// unsealed payload is refused unless WithAcceptPlaintext.
+func (s *Subscription) open(m *Message) error {
+	c := s.c
+	if s.cfg.raw {
+		m.Sealed = m.envelope
+		return nil
+	}
+	if !m.envelope {
+		if c.seal && !c.cfg.acceptPlain {
+			return envelope.ErrNotSealed
+		}
+		return nil
+	}
+	p, err := c.engine.Open(nil, m.Topic, m.ID, m.Payload)
+	if err != nil {
+		return err
+	}
+	m.Payload = p
+	return nil
+}
+
+func (s *Subscription) fail(m *Message, err error) {
+	s.c.stats.failed.Add(1)
+	s.c.report(&DeliveryError{Pattern: s.pattern, Topic: m.Topic, ID: m.ID, Err: err})
+}
+
+// ack acknowledges a QoS 1 delivery on the connection it arrived on; after
+// a reconnection the ack has nobody to go to.
+func (s *Subscription) ack(m *Message) {
+	if m.QoS != AtLeastOnce {
+		return
+	}
+	c := s.c
+	c.mu.Lock()
+	if cn := c.cur; cn != nil && cn.gen == m.gen {
+		n := len(c.pend)
+		var err error
+		c.pend, err = wire.AppendAck(c.pend, wire.TypePubAck, &wire.Ack{SID: s.sid, ID: bytesOf(m.ID)})
+		if n == 0 && err == nil {
+			c.wakeLocked()
+		}
+	}
+	c.mu.Unlock()
+}
+
+// Pattern returns the pattern the subscription was made with.
+func (s *Subscription) Pattern() string { return s.pattern }
+
+// Done returns a channel closed once the subscription has ended and its
+// goroutine exited.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns why the subscription ended: nil while it runs and after
+// Unsubscribe, ErrClosed after the client closed, or the server's refusal
+// when renewing it after a reconnection.
+func (s *Subscription) Err() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Position returns the topic's epoch and the offset of the latest message
+// received, for WithResume; zeros for a pattern, or before the server
+// reported them.
+func (s *Subscription) Position() (epoch, offset uint64) {
+	return s.epoch.Load(), s.seq.Load()
+}
+
+// Unsubscribe ends the subscription: the server is told, no handler call
+// starts after it returns (one under way finishes) and queued deliveries
+// are dropped. Unsubscribing twice is a no-op.
+func (s *Subscription) Unsubscribe() error {
+	s.unsubscribe(true)
+	s.end(nil)
+	return nil
+}
+
+// Close is Unsubscribe, so that a Subscription is an io.Closer.
+func (s *Subscription) Close() error { return s.Unsubscribe() }
+
+// unsubscribe unregisters s and, with tell, sends UNSUB.
+func (s *Subscription) unsubscribe(tell bool) {
+	c := s.c
+	if !c.remove(s) || !tell {
+		return
+	}
+	c.mu.Lock()
+	if c.cur != nil {
+		b, _ := wire.AppendUnsubscribe(nil, &wire.Unsubscribe{SID: s.sid})
+		c.queueLocked(c.cur, b)
+	}
+	c.mu.Unlock()
+}
+
+// stopForDrain unregisters s and lets its goroutine finish the queue.
+func (s *Subscription) stopForDrain() {
+	s.c.remove(s)
+	s.draining.Store(true)
+	s.drainOn.Do(func() { close(s.drain) })
+}
+
+// end stops the subscription's goroutine; err is what Err reports.
+func (s *Subscription) end(err error) {
+	s.endOnce.Do(func() {
+		if err != nil {
+			s.err.Store(&err)
+		}
+		s.cancel()
+	})
+}

@@ -1,0 +1,73 @@
+// Package client is whispeer's Go client. It speaks the native binary
+// protocol (docs/protocol-native.md, package protocol/wire) over TCP, TLS
+// or WebSocket, and offers the broker's API across the network: Publish
+// at QoS 0 or 1, Subscribe with wildcards and automatic acknowledgement,
+// typed topics (NewTopic), and end-to-end encryption.
+//
+//	c, err := client.Dial(ctx, "tls://broker.example:4250",
+//		client.WithCredentials("alice", password),
+//		client.WithKeyring(keys))
+//	sub, err := c.Subscribe("chat/#", func(ctx context.Context, m *client.Message) error {
+//		fmt.Printf("%s: %s\n", m.Topic, m.Payload)
+//		return nil // acknowledges a QoS 1 delivery
+//	})
+//	err = c.Publish(ctx, "chat/lobby", []byte("hello"), client.WithQoS(client.AtLeastOnce))
+//
+// # End-to-end encryption
+//
+// With WithKeyring the client seals every payload with the topic's key
+// before it leaves the process (envelope.Engine.Seal, binding the topic and
+// the message id) and opens what it receives; the server routes, stores
+// and replays envelopes it cannot read. A delivery that does not open — a
+// wrong or missing key, a tampered envelope, a plaintext payload when
+// plaintext is not accepted — goes to the error handler as a
+// [*DeliveryError] wrapping whispeer.ErrOpen, is not delivered, and is
+// acknowledged all the same (a redelivery would not open either); the
+// subscription goes on. Headers and topic names are not encrypted.
+//
+// # Connections
+//
+// One goroutine reads each connection and dispatches frames; another
+// writes: Publish encodes a frame into the client's queue and returns, and
+// the writer sends whatever accumulated as one write (one WebSocket
+// message per frame). The client answers the server's PINGs and, at the
+// interval the server asks for, pings an idle server and treats a PING
+// without answer as a dead connection.
+//
+// When the connection is lost the client reconnects with exponential
+// backoff and full jitter (WithReconnect), authenticates again (with the
+// token a LOGIN earned), renews every subscription — one to a concrete
+// topic resumes after the last message it received, when the server
+// offers resume — and sends again, flagged dup, every QoS 1 publish not
+// yet acknowledged. Meanwhile Publish buffers up to WithPublishBuffer
+// bytes, or fails fast with ErrDisconnected. Close flushes; Drain also
+// waits out a reconnection.
+//
+// # Delivery
+//
+// Each subscription has a goroutine and a bounded queue (WithQueueSize):
+// handlers of one subscription run one at a time, in order, and never
+// hold up the connection. A delivery that finds the queue full is dropped
+// and reported (ErrSlowConsumer). A QoS 1 delivery is acknowledged after
+// the handler returns nil; an error leaves it unacknowledged, so that the
+// server delivers it again. Errors that no call returns go to the error
+// handler (WithErrorHandler).
+//
+// # Concurrency
+//
+// A Client, its Subscriptions and Topics are safe for concurrent use.
+// Handlers run in their subscription's goroutine; the error, connect and
+// disconnect handlers run in the client's goroutines and must not block.
+// Close and Drain return once every goroutine the client started has
+// exited.
+//
+// # Errors
+//
+// The client's sentinels (ErrClosed, ErrDisconnected, ErrBufferFull,
+// ErrTimeout, ErrAuth, ErrProtocol, ...) are [*whispeer.Error] values. A
+// refusal from the server is a [*ServerError] that unwraps to the
+// broker's sentinel for it (whispeer.ErrPayloadTooLarge, ...) or to a
+// [*whispeer.Error] with its code, so errors.Is and whispeer.ErrorCode
+// work on both sides of the network. A frame from the server that does
+// not parse closes that connection with ErrProtocol; the client reconnects.
+package client

@@ -1,0 +1,138 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// link is one transport connection: a stream of frames to read, and a way
+// to write whole frames.
+type link struct {
+	net.Conn
+	ws      *websocket.Conn // nil for TCP and TLS
+	timeout time.Duration
+}
+
+// write writes b, whole frames back to back, under the write timeout: in
+// one write on a stream, or one WebSocket binary message per frame.
+func (l *link) write(b []byte) error {
+	if err := l.SetWriteDeadline(time.Now().Add(l.timeout)); err != nil {
+		return err
+	}
+	if l.ws == nil {
+		_, err := l.Write(b)
+		return err
+	}
+	for len(b) > 0 {
+		n := 4 + int(binary.BigEndian.Uint32(b))
+		if _, err := l.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// abort closes the connection at once, without a closing handshake.
+func (l *link) abort() {
+	if l.ws != nil {
+		l.ws.CloseNow()
+		return
+	}
+	l.Close()
+}
+
+// close ends the connection politely: a WebSocket close handshake, a TLS
+// close_notify, bounded by the write timeout.
+func (l *link) close() {
+	if l.ws != nil {
+		l.ws.Close(websocket.StatusNormalClosure, "")
+		return
+	}
+	l.SetWriteDeadline(time.Now().Add(l.timeout))
+	l.Close()
+}
+
+// endpoint is a parsed server URL.
+type endpoint struct {
+	scheme string // tcp, tls, ws or wss
+	addr   string // host:port, for tcp and tls
+	url    string // the WebSocket URL, without user info
+	host   string // the host name, for TLS
+	shown  string // the URL without a password, for errors
+}
+
+func parseEndpoint(raw string) (endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("%w: url: %w", whispeer.ErrInvalidOption, err)
+	}
+	e := endpoint{scheme: u.Scheme, host: u.Hostname(), shown: u.Redacted()}
+	if e.host == "" {
+		return endpoint{}, fmt.Errorf("%w: url %q has no host", whispeer.ErrInvalidOption, e.shown)
+	}
+	switch u.Scheme {
+	case "tcp", "tls":
+		port := u.Port()
+		if port == "" {
+			port = DefaultPort
+		}
+		e.addr = net.JoinHostPort(e.host, port)
+	case "ws", "wss":
+		v := *u
+		v.User = nil
+		if v.Path == "" {
+			v.Path = DefaultPath
+		}
+		e.url = v.String()
+	default:
+		return endpoint{}, fmt.Errorf("%w: url scheme %q (want tcp, tls, ws or wss)", whispeer.ErrInvalidOption, u.Scheme)
+	}
+	return e, nil
+}
+
+// dial opens a transport connection to e.
+func (c *Client) dial(ctx context.Context) (*link, error) {
+	e := &c.ep
+	l := &link{timeout: c.cfg.timeout}
+	var err error
+	switch e.scheme {
+	case "tcp":
+		var d net.Dialer
+		l.Conn, err = d.DialContext(ctx, "tcp", e.addr)
+	case "tls":
+		d := tls.Dialer{Config: c.cfg.tls}
+		l.Conn, err = d.DialContext(ctx, "tcp", e.addr)
+	default:
+		opts := &websocket.DialOptions{HTTPClient: c.http}
+		l.ws, _, err = websocket.Dial(ctx, e.url, opts)
+		if err == nil {
+			l.Conn = websocket.NetConn(context.Background(), l.ws, websocket.MessageBinary)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", e.shown, err)
+	}
+	return l, nil
+}
+
+// httpClient returns the HTTP client for WebSocket handshakes: nil (the
+// library's default) unless a TLS configuration was given.
+func httpClient(e endpoint, cfg *tls.Config) *http.Client {
+	if e.scheme != "wss" || cfg == nil {
+		return nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	return &http.Client{Transport: t}
+}

@@ -1,0 +1,221 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+)
+
+// SubscribeOption configures one subscription.
+type SubscribeOption func(*subConfig)
+
+type subConfig struct {
+	queue  int
+	qos    QoS
+	raw    bool
+	resume wire.Resume
+}
+
+// WithLast makes the subscription start with the newest n messages of
+// each matching topic that the server's history holds, then continue
+// live. The server must grant the resume capability.
+func WithLast(n uint32) SubscribeOption {
+	return func(s *subConfig) { s.resume = wire.Resume{Mode: wire.ResumeLast, Last: n} }
+}
+
+// WithResume makes a subscription to a concrete topic continue after
+// offset (a Message.Seq) of the topic's epoch (Subscription.Position): the
+// messages published since are delivered first, without a gap or a
+// duplicate. If the server's history no longer reaches back, or the epoch
+// changed, the error handler gets ErrGap. The server must grant the resume
+// capability.
+func WithResume(epoch, offset uint64) SubscribeOption {
+	return func(s *subConfig) {
+		s.resume = wire.Resume{Mode: wire.ResumeOffset, Epoch: epoch, Offset: offset}
+	}
+}
+
+// WithQueueSize sets the subscription's queue capacity, in messages
+// (default 1024). A delivery that finds the queue full is dropped and
+// reported as ErrSlowConsumer; at QoS 1 it is not acknowledged, so the
+// server delivers it again. Make the queue at least as large as the
+// server's window of unacknowledged deliveries.
+func WithQueueSize(n int) SubscribeOption { return func(s *subConfig) { s.queue = n } }
+
+// WithMaxQoS sets the highest QoS at which the subscription wants
+// deliveries (default AtLeastOnce); each delivery has the lower of this
+// and the publish's. QoS 2 counts as 1 until the client implements it.
+func WithMaxQoS(q QoS) SubscribeOption { return func(s *subConfig) { s.qos = q } }
+
+// WithRawPayload delivers payloads as they arrive, envelopes unopened
+// (Message.Sealed set), for programs that store or forward them.
+func WithRawPayload() SubscribeOption { return func(s *subConfig) { s.raw = true } }
+
+// Subscription is one pattern subscribed with one handler. Its handler
+// runs in a goroutine of the subscription's own, fed by a bounded queue,
+// so a slow handler never holds up the connection. Its methods are safe
+// for concurrent use.
+type Subscription struct {
+	c        *Client
+	sid      uint32
+	pattern  string
+	concrete bool
+	handler  Handler
+	cfg      subConfig
+	q        chan *Message
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the goroutine has exited
+	drain    chan struct{} // closed by Close: finish the queue and exit
+	drainOn  sync.Once
+	draining atomic.Bool
+	acked    chan error // the answer to the first SUB, once
+
+	// Where the subscription stands in its topic, for resuming: written by
+	// the connection's reader, read when a connection is installed.
+	epoch      atomic.Uint64
+	seq        atomic.Uint64
+	positioned atomic.Bool   // epoch and seq are known
+	mode       atomic.Uint32 // the resume mode of the latest SUB
+
+	endOnce sync.Once
+	err     atomic.Pointer[error]
+}
+
+// Subscribe subscribes h to pattern ("+" and "*" match one level, a final
+// "#" any number) and returns once the server has confirmed it, or fails
+// after the client's timeout (ErrTimeout). The subscription is renewed
+// after every reconnection; a subscription to a concrete topic resumes
+// after the last message it received, when the server keeps history.
+// A QoS 1 delivery is acknowledged after h returns nil.
+func (c *Client) Subscribe(pattern string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	s, err := c.newSubscription(pattern, h, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if cn := c.cur; cn != nil && s.cfg.resume.Mode != wire.ResumeNone && !cn.caps.Has(wire.CapResume) {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: the server does not offer resume", ErrUnsupported)
+	}
+	c.sid++
+	if c.sid == 0 {
+		c.sid = 1
+	}
+	s.sid = c.sid
+	c.smu.Lock()
+	c.subs[s.sid] = s
+	c.smu.Unlock()
+	if c.cur != nil {
+		c.queueLocked(c.cur, s.appendSub(nil, c.cur.caps))
+	}
+	c.wg.Add(1)
+	go s.run()
+	c.mu.Unlock()
+
+	t := time.NewTimer(c.cfg.timeout)
+	defer t.Stop()
+	select {
+	case err = <-s.acked:
+	case <-t.C:
+		err = fmt.Errorf("%w: no SUBACK for %q", ErrTimeout, pattern)
+	case <-s.ctx.Done():
+		err = ErrClosed
+	}
+	if err != nil {
+		s.unsubscribe(!errors.As(err, new(*ServerError)))
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOption) (*Subscription, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil handler", whispeer.ErrInvalidOption)
+	}
+	if err := match.ValidatePattern(pattern, topicLimits); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", whispeer.ErrInvalidPattern, pattern, err)
+	}
+	cfg := subConfig{queue: DefaultQueueSize, qos: AtLeastOnce}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.queue < 1 || !cfg.qos.Valid() {
+		return nil, fmt.Errorf("%w: queue size %d, qos %d", whispeer.ErrInvalidOption, cfg.queue, cfg.qos)
+	}
+	cfg.qos = min(cfg.qos, AtLeastOnce)
+	s := &Subscription{
+		c: c, pattern: pattern, concrete: !match.IsPattern(pattern), handler: h, cfg: cfg,
+		q:     make(chan *Message, cfg.queue),
+		done:  make(chan struct{}),
+		drain: make(chan struct{}),
+		acked: make(chan error, 1),
+	}
+	if cfg.resume.Mode == wire.ResumeOffset {
+		if !s.concrete {
+			return nil, fmt.Errorf("%w: resuming from an offset needs a concrete topic, not %q", whispeer.ErrInvalidOption, pattern)
+		}
+		s.epoch.Store(cfg.resume.Epoch)
+		s.seq.Store(cfg.resume.Offset)
+		s.positioned.Store(true)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// appendSub appends the SUB that (re)starts the subscription on a
+// connection with capabilities caps: resuming after the last message seen
+// when the subscription is to a concrete topic with known position.
+func (s *Subscription) appendSub(b []byte, caps wire.Caps) []byte {
+	sub := wire.Subscribe{SID: s.sid, QoS: wire.QoS(s.cfg.qos), Topic: bytesOf(s.pattern)}
+	if caps.Has(wire.CapResume) {
+		sub.Resume = s.cfg.resume
+		if s.concrete && s.positioned.Load() && s.epoch.Load() != 0 {
+			sub.Resume = wire.Resume{Mode: wire.ResumeOffset, Epoch: s.epoch.Load(), Offset: s.seq.Load()}
+		}
+	}
+	s.mode.Store(uint32(sub.Resume.Mode))
+	b, _ = wire.AppendSubscribe(b, &sub) // the pattern was validated
+	return b
+}
+
+// lookup returns the live subscription with id sid, or nil.
+func (c *Client) lookup(sid uint32) *Subscription {
+	c.smu.RLock()
+	s := c.subs[sid]
+	c.smu.RUnlock()
+	return s
+}
+
+// liveSubs returns the registered subscriptions.
+func (c *Client) liveSubs() []*Subscription {
+	c.smu.RLock()
+	defer c.smu.RUnlock()
+	subs := make([]*Subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	return subs
+}
+
+// remove unregisters s; it reports false when s was not registered.
+func (c *Client) remove(s *Subscription) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.subs[s.sid] != s {
+		return false
+	}
+	delete(c.subs, s.sid)
+	return true
+}
