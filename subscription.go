@@ -3,6 +3,7 @@ package whispeer
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -120,6 +121,7 @@ func (s *Subscription) run() {
 	defer s.b.wg.Done()
 	defer close(s.done)
 	var batch []*Message
+	yielded := false
 	for {
 		var done bool
 		batch, done = s.q.popAll(batch[:0])
@@ -127,9 +129,17 @@ func (s *Subscription) run() {
 			return
 		}
 		if len(batch) == 0 {
+			if !yielded {
+				// Give the publisher a turn before parking: under load the
+				// next pop then finds a batch, and no wake-up is needed.
+				yielded = true
+				runtime.Gosched()
+				continue
+			}
 			<-s.q.wake
 			continue
 		}
+		yielded = false
 		for i, m := range batch {
 			if s.ctx.Err() != nil {
 				for _, m := range batch[i:] {
