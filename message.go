@@ -41,6 +41,8 @@ type Message struct {
 	Headers map[string]string
 	// QoS is the delivery guarantee the publisher asked for.
 	QoS QoS
+	// sealed is set when the publisher sealed the payload itself.
+	sealed bool
 	// Seq is the message's sequence number within its topic, from 1.
 	Seq uint64
 	// Time is when the broker accepted the message.
@@ -49,7 +51,6 @@ type Message struct {
 	memo   [MemoSlots]atomic.Pointer[[]byte]
 	engine *envelope.Engine        // set when the broker sealed the payload
 	plain  atomic.Pointer[Message] // the opened message, once opened
-	sealed bool                    // the publisher sealed the payload itself
 }
 
 // Clone returns a copy of m that shares its payload and headers but none
@@ -61,12 +62,12 @@ func (m *Message) Clone() *Message {
 }
 
 // MemoSlots is the number of encodings [Message.Memo] can keep per message.
-const MemoSlots = 4
+const MemoSlots = 2
 
 // Memo returns encode(m), calling encode at most once per slot for as long
 // as the first result is kept; concurrent first calls may both encode, and
 // one result wins. Transports use it to encode a delivery frame once per
-// message and hand the same bytes to every connection, each transport with
+// message and hand the same bytes to every connection, each protocol with
 // a slot of its own (0 to MemoSlots-1). The bytes must be treated as
 // read-only.
 func (m *Message) Memo(slot int, encode func(*Message) []byte) []byte {
