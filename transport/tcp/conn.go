@@ -1,0 +1,114 @@
+package tcp
+
+import (
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
+)
+
+// Conn is one TCP connection. Its reader goroutine hands every frame to the
+// connection's Session; frames to the client go through Send and SendHead,
+// which queue them for a writer goroutine that runs only while there is
+// something to write and flushes each batch with one vectored write. Its
+// methods are safe for concurrent use.
+type Conn struct {
+	s       *Server
+	nc      net.Conn
+	id      uint64
+	session Session     // set by the reader once the connection is native
+	native  atomic.Bool // the first bytes were a HELLO's
+	act     netconn.Activity
+	q       netconn.Queue
+	rd      reader // the reader goroutine's state
+}
+
+func newConn(s *Server, nc net.Conn, id uint64) *Conn {
+	c := &Conn{s: s, nc: nc, id: id}
+	c.q.Init(nc, &s.qcfg, (*connEvents)(c))
+	c.rd.c = c
+	c.rd.b.Init(nc)
+	return c
+}
+
+// ID returns the connection's number, unique within its Server.
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr returns the client's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Send queues frame, one or more complete frames, to be written after the
+// frames queued before it. The connection keeps frame until it is written:
+// the caller must not modify it, and may hand the same bytes to any number
+// of connections. Send never blocks on the network. It returns ErrClosed
+// once the connection is closing, and ErrSlowConsumer when the frame would
+// take the queued bytes past MaxPendingBytes, in which case the connection
+// is dropped; a frame is always accepted into an empty queue, however
+// large.
+func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
+
+// SendHead queues a frame made of head, its first bytes, and body, the
+// rest, written as two buffers of one vectored write: a MSG whose body is
+// encoded once (wire.AppendMessageBody) is queued behind each subscriber's
+// head (wire.AppendMessageHead) and never copied. head, at most a few
+// hundred bytes, is copied and may be reused once SendHead returns; body is
+// kept like Send's frame. Errors are Send's.
+func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
+
+// Close closes the connection gracefully because of err: frames already
+// queued are written, then the connection's write side is closed, and the
+// connection ends once the client closes its side or CloseTimeout passes.
+// Send fails from now on. The Session's Closed reports err, or ErrClosed
+// when err is nil. A session that closes a connection for a protocol error
+// sends the fatal ERROR first. Closing twice is a no-op.
+func (c *Conn) Close(err error) { c.closeWith(nil, err) }
+
+// closeWith closes the connection gracefully with final as its last frame.
+func (c *Conn) closeWith(final []byte, err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	c.q.Close(final, err)
+}
+
+// teardown runs when the reader exits: it records err, marks the
+// connection closed and tells the session.
+func (c *Conn) teardown(err error) {
+	c.rd.b.Release()
+	err = c.q.Teardown(err)
+	if c.session != nil {
+		c.session.Closed(err)
+	}
+	c.s.remove(c)
+}
+
+// logger returns the server's logger with the connection's attributes.
+func (c *Conn) logger() *slog.Logger {
+	return c.s.log.With("conn", c.id, "remote", c.nc.RemoteAddr().String())
+}
+
+// connEvents is a Conn seen as its queue's netconn.Owner, which keeps the
+// Owner's methods out of Conn's own.
+type connEvents Conn
+
+// Dropped counts and logs a connection dropped because of err.
+func (e *connEvents) Dropped(err error) { e.s.noteDrop((*Conn)(e), err) }
+
+// Flushed closes the write side of a closing connection, now that its last
+// frame is written, so that the client reads an end of stream behind it,
+// and gives the client CloseTimeout to close its own side. Reading goes on
+// until then: closing a socket with unread bytes would reset it and could
+// destroy the frames just written before the client reads them.
+func (e *connEvents) Flushed() {
+	if cw, ok := e.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	e.nc.SetReadDeadline(time.Now().Add(e.s.opts.CloseTimeout))
+}
+
+// Wrote counts frames written.
+func (e *connEvents) Wrote(frames int) { e.s.stats.framesOut.Add(uint64(frames)) }
+
+var _ netconn.Owner = (*connEvents)(nil)

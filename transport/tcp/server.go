@@ -1,0 +1,344 @@
+package tcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport/internal/netconn"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxConnections   = 10000
+	DefaultMaxFrameBytes    = wire.DefaultMaxFrame
+	DefaultMaxPendingBytes  = 4 << 20
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultPingInterval     = 30 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// Options configures a Server. Zero fields take the defaults above.
+type Options struct {
+	// MaxConnections bounds the connections open at once; a further
+	// connection gets a fatal ERROR "limit" and is closed.
+	MaxConnections int
+	// MaxFrameBytes bounds a frame's length prefix (the type byte and the
+	// fields); a larger frame is refused before its body is read.
+	MaxFrameBytes int
+	// MaxPendingBytes bounds the bytes queued for one connection; a client
+	// that falls that far behind is disconnected as a slow consumer. One
+	// frame is always accepted into an empty queue, however large.
+	MaxPendingBytes int
+	// WriteTimeout bounds one write; a client slower than that is
+	// disconnected as a slow consumer.
+	WriteTimeout time.Duration
+	// PingInterval is how often native connections that sent nothing
+	// since the last tick get a PING; one that stays silent for another
+	// interval is closed. Negative disables keepalive.
+	PingInterval time.Duration
+	// CloseTimeout is how long a closing connection waits for the client
+	// to close its side once everything queued is written.
+	CloseTimeout time.Duration
+	// HandshakeTimeout bounds the wait for a client's first bytes, the TLS
+	// handshake included.
+	HandshakeTimeout time.Duration
+	// Logger receives slow-consumer disconnects and other notable events;
+	// the default is slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	setDefault(&o.MaxFrameBytes, DefaultMaxFrameBytes)
+	o.MaxFrameBytes = min(o.MaxFrameBytes, wire.MaxFrameSize)
+	setDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&o.PingInterval, DefaultPingInterval)
+	setDefault(&o.CloseTimeout, DefaultCloseTimeout)
+	setDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// Session is the native protocol spoken over one connection.
+type Session interface {
+	// Receive handles one frame. It runs in the connection's reader
+	// goroutine, one call at a time; f and every slice in it are valid
+	// only until it returns. Frames sent during a batch of frames read
+	// together are written together once the batch is handled.
+	Receive(f *wire.Frame)
+	// Closed is called once, after the last Receive, with the reason the
+	// connection ended.
+	Closed(err error)
+}
+
+// Rejecter is an optional interface of a Session that wants to know of a
+// frame that does not parse before the connection answers it with a fatal
+// ERROR and closes: frames sent from Reject are written before that ERROR.
+type Rejecter interface {
+	Reject(err error)
+}
+
+// AcceptFunc returns the Session of a new connection. It is called once the
+// connection's first bytes have shown it to be native, before its first
+// frame is handled.
+type AcceptFunc func(c *Conn) Session
+
+// Errors a connection reports to its Session, and that Conn.Send returns.
+var (
+	// ErrClosed is returned by Send on a connection that is closing or
+	// closed.
+	ErrClosed = netconn.ErrClosed
+	// ErrSlowConsumer reports a client that did not read fast enough.
+	ErrSlowConsumer = netconn.ErrSlowConsumer
+	// ErrIdle reports a client that sent nothing, not even a PONG, for two
+	// ping intervals.
+	ErrIdle = errors.New("whispeer: idle connection")
+	// ErrShutdown reports a connection closed because the server is shutting
+	// down.
+	ErrShutdown = errors.New("whispeer: server shutting down")
+	// ErrServerClosed is returned by Serve once Shutdown has begun.
+	ErrServerClosed = errors.New("whispeer: server closed")
+)
+
+// Server serves the native protocol on the listeners given to Serve. Its
+// methods are safe for concurrent use.
+type Server struct {
+	accept AcceptFunc
+	opts   Options
+	log    *slog.Logger
+	nextID atomic.Uint64
+	count  atomic.Int64   // connections open
+	down   atomic.Bool    // Shutdown has begun
+	done   chan struct{}  // closed when Shutdown begins
+	wg     sync.WaitGroup // readers, writers, refusals and the pinger
+	qcfg   netconn.Config // the connections' writer settings
+	conns  *netconn.Set[*Conn]
+	stats  counters
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+}
+
+// NewServer returns a Server serving each native connection with the
+// Session that accept returns.
+func NewServer(accept AcceptFunc, opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{accept: accept, opts: opts, log: opts.Logger, done: make(chan struct{}),
+		listeners: make(map[net.Listener]struct{})}
+	s.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &s.wg}
+	s.conns = netconn.NewSet(opts.PingInterval, &s.wg, pingConn, expireConn)
+	return s
+}
+
+// Serve accepts connections from ln and serves each in goroutines of its
+// own, until Shutdown or an error from ln. It closes ln before returning,
+// and returns ErrServerClosed once Shutdown has begun.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.down.Load() {
+				return ErrServerClosed
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("whispeer: accept failed; retrying", "error", err, "in", backoff)
+				if !s.pause(backoff) {
+					return ErrServerClosed
+				}
+				continue
+			}
+			ln.Close()
+			return fmt.Errorf("accept: %w", err)
+		}
+		backoff = 0
+		s.serveConn(nc)
+	}
+}
+
+// pause waits d, or until Shutdown begins, which it reports with false.
+func (s *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// track records a listener for Shutdown to close; it reports false once
+// Shutdown has begun.
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down.Load() {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+}
+
+// serveConn starts serving a new connection, or refuses it past
+// MaxConnections or during shutdown.
+func (s *Server) serveConn(nc net.Conn) {
+	if n := s.count.Add(1); n > int64(s.opts.MaxConnections) {
+		s.stats.rejected.Add(1)
+		s.refuse(nc, wire.CodeLimit, "whispeer: too many connections")
+		return
+	}
+	c := newConn(s, nc, s.nextID.Add(1))
+	if !s.conns.Add(c, &c.act) {
+		s.refuse(nc, wire.CodeUnavailable, ErrShutdown.Error())
+		return
+	}
+	s.stats.accepted.Add(1)
+	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	go c.readLoop()
+}
+
+// refuse writes a fatal ERROR to a connection that will not be served and
+// closes it, in a goroutine: with TLS, the write waits for the handshake.
+func (s *Server) refuse(nc net.Conn, code wire.Code, text string) {
+	frame, _ := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte(text)})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.count.Add(-1)
+		nc.SetDeadline(time.Now().Add(s.opts.WriteTimeout))
+		nc.Write(frame)
+		nc.Close()
+	}()
+}
+
+// remove forgets c; its reader calls it on the way out.
+func (s *Server) remove(c *Conn) {
+	s.conns.Remove(c)
+	s.count.Add(-1)
+}
+
+// Shutdown closes the listeners, then closes every connection gracefully:
+// what is queued for it is written, then a fatal ERROR "unavailable", and
+// the client is given CloseTimeout to close. It waits for the connections
+// to end; when ctx is done first, the connections left are dropped and
+// Shutdown returns ctx's error once their goroutines have exited.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.down.Swap(true) {
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	err := s.conns.Shutdown(ctx, func(c *Conn) { c.closeWith(shutdownFrame, ErrShutdown) },
+		func(c *Conn) { c.q.Kill(ErrShutdown) })
+	if err != nil {
+		return fmt.Errorf("tcp shutdown: %w", err)
+	}
+	return nil
+}
+
+// Len returns the number of open connections.
+func (s *Server) Len() int { return s.conns.Len() }
+
+// shutdownFrame is the fatal ERROR every connection gets at shutdown.
+var shutdownFrame = mustError(wire.CodeUnavailable, ErrShutdown.Error())
+
+// pingFrame is a PING, shared by every connection.
+var pingFrame = wire.AppendPing(nil)
+
+func mustError(code wire.Code, text string) []byte {
+	b, err := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte(text)})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// pingConn pings a native connection silent for one interval.
+func pingConn(c *Conn) {
+	if c.native.Load() {
+		c.Send(pingFrame)
+	}
+}
+
+// expireConn drops a connection silent for two intervals.
+func expireConn(c *Conn) { c.q.Kill(ErrIdle) }
+
+// noteDrop counts and logs a connection dropped because of err.
+func (s *Server) noteDrop(c *Conn, err error) {
+	switch {
+	case errors.Is(err, ErrSlowConsumer):
+		s.stats.slowConsumers.Add(1)
+		c.logger().Warn("whispeer: slow consumer disconnected", "reason", err)
+	case errors.Is(err, ErrIdle):
+		s.stats.idleClosed.Add(1)
+		c.logger().Debug("whispeer: idle connection closed")
+	}
+}
+
+// counters are the Server's statistics.
+type counters struct {
+	accepted, rejected, refused atomic.Uint64
+	slowConsumers, idleClosed   atomic.Uint64
+	violations                  atomic.Uint64
+	framesIn, framesOut         atomic.Uint64
+}
+
+// Stats counts a Server's connections and traffic.
+type Stats struct {
+	Open          int    // connections open now
+	Accepted      uint64 // connections accepted
+	Rejected      uint64 // connections refused for MaxConnections
+	Refused       uint64 // connections whose first bytes were not native
+	SlowConsumers uint64 // connections dropped as slow consumers
+	IdleClosed    uint64 // connections dropped for silence
+	Violations    uint64 // connections closed for a frame that does not parse
+	FramesIn      uint64 // frames received
+	FramesOut     uint64 // frames written
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Open:          s.Len(),
+		Accepted:      s.stats.accepted.Load(),
+		Rejected:      s.stats.rejected.Load(),
+		Refused:       s.stats.refused.Load(),
+		SlowConsumers: s.stats.slowConsumers.Load(),
+		IdleClosed:    s.stats.idleClosed.Load(),
+		Violations:    s.stats.violations.Load(),
+		FramesIn:      s.stats.framesIn.Load(),
+		FramesOut:     s.stats.framesOut.Load(),
+	}
+}
