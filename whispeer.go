@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/whispeer-io/whispeer/internal/match"
 )
@@ -21,6 +20,7 @@ type Broker struct {
 	log     *slog.Logger
 	limits  match.Limits
 	ids     *idGen
+	clock   clock
 	subs    *match.Sublist[*Subscription]
 	hooks   hooks
 	engines engines
@@ -151,7 +151,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 
 // route stamps m and hands it to the matching subscriptions.
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
-	m.Time = time.Now()
+	m.Time = b.clock.now()
 	sync := false
 	ts.mu.Lock()
 	ts.seq++
