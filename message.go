@@ -2,6 +2,7 @@ package whispeer
 
 import (
 	"crypto/rand"
+	"fmt"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -129,4 +130,32 @@ func (g *idGen) fill(box *boxedMessage) {
 		n /= 62
 	}
 	box.ID = unsafe.String(&box.id[0], idLen)
+}
+
+// Limits on what a publisher controls besides the payload.
+const (
+	MaxIDBytes     = 256  // a message id
+	MaxHeaders     = 64   // header entries per message
+	MaxHeaderBytes = 8192 // all header keys and values together
+)
+
+// checkPublished validates the fields a publisher set with options.
+func checkPublished(m *Message) error {
+	if !m.QoS.Valid() {
+		return fmt.Errorf("%w: qos %d", ErrInvalidOption, m.QoS)
+	}
+	if len(m.ID) > MaxIDBytes {
+		return fmt.Errorf("%w: message id of %d bytes, limit %d", ErrInvalidOption, len(m.ID), MaxIDBytes)
+	}
+	if len(m.Headers) > MaxHeaders {
+		return fmt.Errorf("%w: %d headers, limit %d", ErrInvalidOption, len(m.Headers), MaxHeaders)
+	}
+	n := 0
+	for k, v := range m.Headers {
+		n += len(k) + len(v)
+	}
+	if n > MaxHeaderBytes {
+		return fmt.Errorf("%w: headers of %d bytes, limit %d", ErrInvalidOption, n, MaxHeaderBytes)
+	}
+	return nil
 }

@@ -117,8 +117,8 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 	for _, o := range opts {
 		o(m)
 	}
-	if !m.QoS.Valid() {
-		return fmt.Errorf("%w: qos %d", ErrInvalidOption, m.QoS)
+	if err := checkPublished(m); err != nil {
+		return err
 	}
 	if m.ID == "" {
 		b.ids.fill(box)
@@ -152,7 +152,7 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 // route stamps m and hands it to the matching subscriptions.
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	m.Time = b.clock.now()
-	sync := false
+	hasSync := false
 	ts.mu.Lock()
 	ts.seq++
 	m.Seq = ts.seq
@@ -160,14 +160,14 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	subs := b.subs.Match(m.Topic)
 	for _, s := range subs {
 		if s.q == nil {
-			sync = true
+			hasSync = true
 			continue
 		}
 		s.enqueue(ctx, m)
 	}
 	ts.mu.Unlock()
 	b.published.Add(1)
-	if sync {
+	if hasSync {
 		for _, s := range subs {
 			if s.q == nil {
 				s.deliverSync(ctx, m)

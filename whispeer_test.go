@@ -300,8 +300,19 @@ func TestBroker_Limits(t *testing.T) {
 	if _, err := b.Subscribe("b", (&collector{}).handle); !errors.Is(err, whispeer.ErrTooManySubscriptions) {
 		t.Errorf("second subscription: %v, want ErrTooManySubscriptions", err)
 	}
-	if err := b.Publish(ctx, "a", nil, whispeer.WithQoS(3)); !errors.Is(err, whispeer.ErrInvalidOption) {
-		t.Errorf("qos 3: %v, want ErrInvalidOption", err)
+	bigHeaders := map[string]string{}
+	for i := range whispeer.MaxHeaders + 1 {
+		bigHeaders[fmt.Sprint(i)] = ""
+	}
+	for name, opt := range map[string]whispeer.PublishOption{
+		"qos 3":         whispeer.WithQoS(3),
+		"long id":       whispeer.WithID(strings.Repeat("i", whispeer.MaxIDBytes+1)),
+		"many headers":  whispeer.WithHeaders(bigHeaders),
+		"large headers": whispeer.WithHeaders(map[string]string{"k": strings.Repeat("v", whispeer.MaxHeaderBytes)}),
+	} {
+		if err := b.Publish(ctx, "a", nil, opt); !errors.Is(err, whispeer.ErrInvalidOption) {
+			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
+		}
 	}
 }
 
