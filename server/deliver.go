@@ -12,29 +12,19 @@ import (
 // WebSocket header included.
 const memoJSONFrame = 0
 
-// brokerSubscribe subscribes the session to pattern. The subscription is
-// sync: its handler runs in the publisher's goroutine and only queues
-// bytes. It is raw: with the broker sealing payloads, clients get the
-// envelopes, which only they can open.
-func (s *session) brokerSubscribe(pattern string, replay int) (*whispeer.Subscription, error) {
-	return s.srv.broker.Subscribe(pattern, s.deliver,
-		whispeer.WithSync(),
-		whispeer.WithRawPayload(),
-		whispeer.WithSubscriber(s.id),
-		whispeer.WithReplay(replay),
-	)
-}
-
-// deliver is the handler of every subscription of the session: it queues
-// the message's frame, encoded once for all connections, and at QoS 1
-// tracks the copy until the client acks it.
+// deliver is the handler of every subscription of a JSON session: it
+// queues the message's frame, encoded once for all connections, and at
+// QoS 1 tracks the copy until the client acks it. Subscriptions are sync:
+// the handler runs in the publisher's goroutine and only queues bytes. They
+// are raw: with the broker sealing payloads, clients get the envelopes,
+// which only they can open.
 func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
 	frame := m.Memo(memoJSONFrame, encodeMessage)
 	if m.QoS == whispeer.AtMostOnce {
 		s.send(frame)
 		return nil
 	}
-	s.window.deliver(m.ID, frame)
+	s.window.deliver(ackKey{id: m.ID}, nil, frame, -1)
 	return nil
 }
 

@@ -13,7 +13,8 @@ const maxBackoff = time.Minute
 // to maxRetries times; and, behind a full window, a bounded queue of copies
 // waiting for a free slot. One timer per connection is set to the earliest
 // deadline. The copies of one connection are independent of every other
-// connection's: an ack clears only the acking connection's copy.
+// connection's: an ack clears only the acking connection's copy. Copies are
+// named by message id and, in the native protocol, subscription id.
 type inflight struct {
 	s           *session
 	ackTimeout  time.Duration
@@ -22,7 +23,7 @@ type inflight struct {
 	maxQueued   int
 
 	mu      sync.Mutex
-	byID    map[string]*pending
+	byID    map[ackKey]*pending
 	due     []*pending // a min-heap by deadline
 	queued  []queuedCopy
 	timer   *time.Timer
@@ -30,10 +31,46 @@ type inflight struct {
 	closed  bool
 }
 
+// ackKey names a copy: a JSON ack names its message id, a native PUBACK
+// the subscription id too (0 for JSON).
+type ackKey struct {
+	sid uint32
+	id  string
+}
+
+// maxHead is the longest per-connection head of a delivery: a WebSocket
+// header and a native MSG head.
+const maxHead = 20
+
+// delivery is one copy of a message: a per-connection head, if any, and
+// the body shared by every connection.
+type delivery struct {
+	head  [maxHead]byte
+	n     uint8 // bytes of head used
+	dupAt int8  // the head's byte holding the native dup flag, or -1
+	body  []byte
+}
+
+func newDelivery(head, body []byte, dupAt int) delivery {
+	d := delivery{n: uint8(len(head)), dupAt: int8(dupAt), body: body}
+	copy(d.head[:], head)
+	return d
+}
+
+// send queues the copy on s.
+func (d *delivery) send(s *session) { s.sendHead(d.head[:d.n], d.body) }
+
+// markDup marks a native copy as a redelivery.
+func (d *delivery) markDup() {
+	if d.dupAt >= 0 {
+		d.head[d.dupAt] |= msgFlagDup
+	}
+}
+
 // pending is a copy sent and awaiting its ack.
 type pending struct {
-	id       string
-	frame    []byte
+	key      ackKey
+	copy     delivery
 	deadline time.Time
 	retries  int
 	index    int // in inflight.due
@@ -41,61 +78,62 @@ type pending struct {
 
 // queuedCopy is a copy waiting for a slot in the window.
 type queuedCopy struct {
-	id    string
-	frame []byte
+	key  ackKey
+	copy delivery
 }
 
 func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, maxQueued int) *inflight {
 	return &inflight{
 		s: s, ackTimeout: ackTimeout, maxRetries: maxRetries,
 		maxInflight: maxInflight, maxQueued: maxQueued,
-		byID: make(map[string]*pending),
+		byID: make(map[ackKey]*pending),
 	}
 }
 
-// deliver sends a QoS 1 copy and tracks it, or queues it behind a full
-// window, or drops it when the queue is full too. A copy whose id is
-// already in flight (the same message through two overlapping
-// subscriptions) is sent again but tracked once.
-func (q *inflight) deliver(id string, frame []byte) {
+// deliver sends a QoS 1 copy, head (copied) and body, and tracks it, or
+// queues it behind a full window, or drops it when the queue is full too.
+// dupAt is the index in head of the native flags byte, or -1. A copy whose
+// key is already in flight (a JSON client's message through two
+// overlapping subscriptions) is sent again but tracked once.
+func (q *inflight) deliver(key ackKey, head, body []byte, dupAt int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
-	case q.byID[id] != nil:
-		q.s.send(frame)
+	case q.byID[key] != nil:
+		q.s.sendHead(head, body)
 	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
-		q.start(id, frame, time.Now())
+		q.start(key, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued:
-		q.queued = append(q.queued, queuedCopy{id, frame})
+		q.queued = append(q.queued, queuedCopy{key, newDelivery(head, body, dupAt)})
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
 	}
 }
 
 // start sends a copy and tracks it; q.mu is held.
-func (q *inflight) start(id string, frame []byte, now time.Time) {
-	p := &pending{id: id, frame: frame, deadline: now.Add(q.ackTimeout)}
-	q.byID[id] = p
+func (q *inflight) start(key ackKey, d delivery, now time.Time) {
+	p := &pending{key: key, copy: d, deadline: now.Add(q.ackTimeout)}
+	q.byID[key] = p
 	q.push(p)
 	q.arm(p.deadline)
-	q.s.send(frame)
+	p.copy.send(q.s)
 }
 
-// ack clears the copy with id, if it is in flight, and lets a queued copy
-// take its slot. Unknown ids are ignored: an ack may come after the copy
-// was given up, or twice.
-func (q *inflight) ack(id string) {
+// ack clears the copy named key, if it is in flight, and lets a queued
+// copy take its slot. Unknown keys are ignored: an ack may come after the
+// copy was given up, or twice. The map keeps no reference to key.
+func (q *inflight) ack(key ackKey) {
 	if q == nil {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	p := q.byID[id]
+	p := q.byID[key]
 	if p == nil {
 		return
 	}
-	delete(q.byID, id)
+	delete(q.byID, key)
 	q.remove(p.index)
 	q.fill(time.Now())
 }
@@ -106,11 +144,11 @@ func (q *inflight) fill(now time.Time) {
 		c := q.queued[0]
 		q.queued[0] = queuedCopy{}
 		q.queued = q.queued[1:]
-		if q.byID[c.id] != nil {
-			q.s.send(c.frame)
+		if q.byID[c.key] != nil {
+			c.copy.send(q.s)
 			continue
 		}
-		q.start(c.id, c.frame, now)
+		q.start(c.key, c.copy, now)
 	}
 	if len(q.queued) == 0 {
 		q.queued = nil
@@ -131,10 +169,10 @@ func (q *inflight) fire() {
 		p := q.due[0]
 		if p.retries >= q.maxRetries {
 			q.remove(0)
-			delete(q.byID, p.id)
+			delete(q.byID, p.key)
 			q.s.srv.stats.expired.Add(1)
 			if h := q.s.srv.hooks.expired; h != nil {
-				h(p.id)
+				h(p.key.id)
 			}
 			continue
 		}
@@ -142,7 +180,8 @@ func (q *inflight) fire() {
 		p.deadline = now.Add(q.backoff(p.retries))
 		q.down(0)
 		q.s.srv.stats.retries.Add(1)
-		q.s.send(p.frame)
+		p.copy.markDup()
+		p.copy.send(q.s)
 	}
 	q.fill(now)
 	if len(q.due) > 0 {

@@ -161,9 +161,15 @@ func TestREADME_WSPath(t *testing.T) {
 // window returns the in-flight window of c's session on the server.
 func (ts *testServer) window(t *testing.T, c *client) *inflight {
 	t.Helper()
-	c.sess.mu.Lock()
-	w := c.sess.window
-	c.sess.mu.Unlock()
+	return windowOf(t, c.sess)
+}
+
+// windowOf returns the in-flight window of a session.
+func windowOf(t *testing.T, s *session) *inflight {
+	t.Helper()
+	s.mu.Lock()
+	w := s.window
+	s.mu.Unlock()
 	if w == nil {
 		t.Fatal("no window: the client never subscribed")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/transport/tcp"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
 
@@ -23,8 +24,9 @@ import (
 // starts when its context is done.
 const DefaultShutdownTimeout = 10 * time.Second
 
-// Server serves a broker to WebSocket clients speaking the PopSub JSON
-// protocol. Its methods are safe for concurrent use.
+// Server serves a broker to clients speaking the PopSub JSON protocol over
+// WebSocket and the native protocol over WebSocket and TCP. Its methods are
+// safe for concurrent use.
 type Server struct {
 	cfg       *config.Config
 	log       *slog.Logger
@@ -34,6 +36,7 @@ type Server struct {
 	issuer    *auth.Issuer
 	limiter   *auth.Limiter
 	ws        *ws.Handler
+	tcp       *tcp.Server
 	mux       *http.ServeMux
 	http      *http.Server
 	stats     counters
@@ -109,6 +112,14 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		PingInterval:    cfg.Server.PingInterval,
 		Logger:          s.log,
 	})
+	s.tcp = tcp.NewServer(s.acceptTCP, tcp.Options{
+		MaxConnections:  cfg.Server.MaxConnections,
+		MaxFrameBytes:   cfg.Server.MaxMessageBytes,
+		MaxPendingBytes: cfg.Server.MaxPendingBytes,
+		WriteTimeout:    cfg.Server.WriteTimeout,
+		PingInterval:    cfg.Server.PingInterval,
+		Logger:          s.log,
+	})
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /{$}", s.ws)
 	s.mux.Handle("GET /ws", s.ws)
@@ -132,6 +143,12 @@ func (s *Server) Listen() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	return s.withTLS(ln, "http/1.1")
+}
+
+// withTLS wraps ln in TLS when tls.cert_file and tls.key_file are set,
+// offering the ALPN protocols protos.
+func (s *Server) withTLS(ln net.Listener, protos ...string) (net.Listener, error) {
 	if !s.cfg.TLS.Enabled() {
 		return ln, nil
 	}
@@ -143,7 +160,7 @@ func (s *Server) Listen() (net.Listener, error) {
 	return tls.NewListener(ln, &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		NextProtos:   protos,
 	}), nil
 }
 
@@ -154,11 +171,16 @@ func (s *Server) URL(ln net.Listener) string {
 	if s.cfg.TLS.Enabled() {
 		scheme = "wss"
 	}
+	return s.url(scheme, ln, s.cfg.Server.Port)
+}
+
+// url returns scheme://host:port for a listener: the configured host with
+// the listener's port, or port when the listener has none.
+func (s *Server) url(scheme string, ln net.Listener, port int) string {
 	host := s.cfg.Server.Host
 	if host == "" {
 		host = "0.0.0.0"
 	}
-	port := s.cfg.Server.Port
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
 		port = ta.Port
 	}
@@ -178,27 +200,40 @@ func (s *Server) Serve(ln net.Listener) error {
 	return fmt.Errorf("serve: %w", err)
 }
 
-// ListenAndServe listens as Listen does and serves until ctx is done,
-// then shuts down gracefully within DefaultShutdownTimeout and returns the
-// shutdown's error. It returns early with any error from listening or
-// serving.
+// ListenAndServe listens as Listen and ListenTCP do (the latter unless
+// server.tcp_port is 0) and serves until ctx is done, then shuts down
+// gracefully within DefaultShutdownTimeout and returns the shutdown's
+// error. It returns early with any error from listening or serving.
 func (s *Server) ListenAndServe(ctx context.Context) error {
 	ln, err := s.Listen()
 	if err != nil {
 		return err
 	}
-	s.log.Info("whispeer: listening", "url", s.URL(ln))
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- s.Serve(ln) }()
+	s.log.Info("whispeer: listening", "url", s.URL(ln))
+	serving := 1
+	if s.cfg.Server.TCPPort != 0 {
+		tln, err := s.ListenTCP()
+		if err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()), <-served)
+		}
+		go func() { served <- s.ServeTCP(tln) }()
+		s.log.Info("whispeer: listening", "url", s.TCPURL(tln))
+		serving++
+	}
 	select {
-	case err := <-served:
-		return err
+	case err = <-served:
+		serving--
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
 	defer cancel()
-	err = s.Shutdown(sctx)
-	return errors.Join(err, <-served)
+	err = errors.Join(err, s.Shutdown(sctx))
+	for range serving {
+		err = errors.Join(err, <-served)
+	}
+	return err
 }
 
 // Addr returns the address Serve is serving on, or nil before Serve.
@@ -220,21 +255,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	errHTTP := s.http.Shutdown(ctx)
-	errWS := s.ws.Shutdown(ctx)
+	var errWS, errTCP error
+	var wg sync.WaitGroup
+	wg.Go(func() { errWS = s.ws.Shutdown(ctx) })
+	wg.Go(func() { errTCP = s.tcp.Shutdown(ctx) })
+	wg.Wait()
 	var errBroker error
 	if s.ownBroker {
 		errBroker = s.broker.Shutdown(ctx)
 	}
-	if err := errors.Join(errHTTP, errWS, errBroker); err != nil {
+	if err := errors.Join(errHTTP, errWS, errTCP, errBroker); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
 }
 
-// accept starts the session of a new connection.
+// accept starts the session of a new WebSocket connection, which its
+// first message tells the protocol of.
 func (s *Server) accept(c *ws.Conn) ws.Session {
+	sess := s.newSession(link{ws: c}, "ws:"+strconv.FormatUint(c.ID(), 10))
+	return sess
+}
+
+// acceptTCP starts the session of a new native TCP connection.
+func (s *Server) acceptTCP(c *tcp.Conn) tcp.Session {
+	sess := s.newSession(link{tcp: c}, "tcp:"+strconv.FormatUint(c.ID(), 10))
+	sess.native = newNative(sess, false)
+	return (*tcpSession)(sess)
+}
+
+// newSession starts a session and counts its connection.
+func (s *Server) newSession(l link, id string) *session {
 	s.stats.connections.Add(1)
-	sess := newSession(s, c)
+	sess := newSession(s, l, id)
 	if s.hooks.session != nil {
 		s.hooks.session(sess)
 	}
@@ -260,11 +313,13 @@ type counters struct {
 	retries       atomic.Uint64
 	expired       atomic.Uint64
 	qosDropped    atomic.Uint64
+	undeliverable atomic.Uint64
 }
 
 // Stats counts a server's traffic, failures and QoS 1 work.
 type Stats struct {
 	WebSocket     ws.Stats
+	TCP           tcp.Stats
 	Connections   uint64 // connections accepted
 	Published     uint64 // publishes routed to the broker
 	LoginFailures uint64 // logins refused: bad credentials or throttled
@@ -275,12 +330,14 @@ type Stats struct {
 	Retries       uint64 // QoS 1 copies resent for want of an ack
 	Expired       uint64 // QoS 1 copies given up after max_retries resends
 	QoSDropped    uint64 // QoS 1 copies dropped because max_queued was full
+	Undeliverable uint64 // native deliveries not sent: over the client's frame limit or not encodable
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
 	return Stats{
 		WebSocket:     s.ws.Stats(),
+		TCP:           s.tcp.Stats(),
 		Connections:   s.stats.connections.Load(),
 		Published:     s.stats.published.Load(),
 		LoginFailures: s.stats.loginFailures.Load(),
@@ -291,5 +348,6 @@ func (s *Server) Stats() Stats {
 		Retries:       s.stats.retries.Load(),
 		Expired:       s.stats.expired.Load(),
 		QoSDropped:    s.stats.qosDropped.Load(),
+		Undeliverable: s.stats.undeliverable.Load(),
 	}
 }

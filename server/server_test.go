@@ -27,10 +27,13 @@ var testUsers = []config.User{
 	{Username: "bob", Password: "bob-pw", Publish: []string{"chat/#"}, Subscribe: []string{"chat/bob"}},
 }
 
-// testServer is a Server serving on a loopback port for one test.
+// testServer is a Server serving WebSocket and native TCP clients on
+// loopback ports for one test, with TLS on both when the configuration
+// names a certificate.
 type testServer struct {
 	*Server
-	url      string
+	url      string // ws:// or wss://
+	tcpAddr  string // host:port of the native TCP listener
 	logs     *syncBuffer
 	sessions chan *session // each new session, in connection order
 }
@@ -38,6 +41,13 @@ type testServer struct {
 // newTestServer starts a server with the default configuration changed by
 // edit, and shuts it down when the test ends.
 func newTestServer(t testing.TB, edit func(*config.Config), opts ...Option) *testServer {
+	t.Helper()
+	return newWrappedTestServer(t, edit, nil, opts...)
+}
+
+// newWrappedTestServer is newTestServer with both listeners wrapped by
+// wrap, when it is not nil.
+func newWrappedTestServer(t testing.TB, edit func(*config.Config), wrap func(net.Listener) net.Listener, opts ...Option) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Auth.Users = testUsers
@@ -52,23 +62,44 @@ func newTestServer(t testing.TB, edit func(*config.Config), opts ...Option) *tes
 	}
 	sessions := make(chan *session, 1)
 	srv.hooks.session = func(s *session) { sessions <- s }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ln, tln := loopback(t, srv, "http/1.1"), loopback(t, srv)
+	if wrap != nil {
+		ln, tln = wrap(ln), wrap(tln)
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.ServeTCP(tln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
+		for range 2 {
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
 		}
 	})
-	return &testServer{Server: srv, url: "ws://" + ln.Addr().String(), logs: logs, sessions: sessions}
+	scheme := "ws://"
+	if cfg.TLS.Enabled() {
+		scheme = "wss://"
+	}
+	return &testServer{Server: srv, url: scheme + ln.Addr().String(), tcpAddr: tln.Addr().String(), logs: logs, sessions: sessions}
+}
+
+// loopback returns a listener on a free loopback port, with TLS when srv's
+// configuration asks for it.
+func loopback(t testing.TB, srv *Server, protos ...string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln, err = srv.withTLS(ln, protos...); err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.

@@ -1,33 +1,70 @@
 package server
 
 import (
-	"errors"
 	"log/slog"
-	"strconv"
-	"strings"
+	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/protocol/json"
+	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/transport/tcp"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
 
-// session is the PopSub JSON protocol spoken over one connection.
+// link is the connection under a session: exactly one of ws and tcp is
+// set. It holds the concrete types rather than an interface so that the
+// heads of deliveries, built on the stack, stay there.
+type link struct {
+	ws  *ws.Conn
+	tcp *tcp.Conn
+}
+
+// send queues a complete frame, which the connection keeps.
+func (l link) send(frame []byte) {
+	if l.tcp != nil {
+		l.tcp.Send(frame)
+		return
+	}
+	l.ws.Send(frame)
+}
+
+// sendHead queues head, copied, followed by body, kept.
+func (l link) sendHead(head, body []byte) {
+	if l.tcp != nil {
+		l.tcp.SendHead(head, body)
+		return
+	}
+	l.ws.SendHead(head, body)
+}
+
+func (l link) remoteAddr() net.Addr {
+	if l.tcp != nil {
+		return l.tcp.RemoteAddr()
+	}
+	return l.ws.RemoteAddr()
+}
+
+// session is one client connection's state, whatever protocol it speaks:
+// its user, its subscriptions, its QoS 1 window and its publish rate. The
+// protocol's own state and dispatch live in json.go and native.go; a
+// WebSocket connection picks its protocol with its first data message.
 //
 // The fields above mu belong to the connection's reader goroutine, which
-// runs Receive and then Closed: they need no lock. Deliveries run in
-// publishers' goroutines and touch only conn, holding, the fields under mu
-// and the in-flight window, which has a lock of its own. Lock order:
-// inflight.mu, then session.mu, then the connection's.
+// handles the client's frames and then calls closed: they need no lock.
+// Deliveries run in publishers' goroutines and touch only link, holding,
+// the fields under mu and the in-flight window, which has a lock of its
+// own. Lock order: inflight.mu, then session.mu, then the connection's.
 type session struct {
-	srv  *Server
-	conn *ws.Conn
-	id   string                            // subscriber id for the broker
-	user *auth.User                        // nil until auth succeeds
-	subs map[string]*whispeer.Subscription // by pattern; nil until the first subscribe
-	rate bucket
+	srv    *Server
+	link   link
+	id     string     // subscriber id for the broker, such as "ws:7"
+	user   *auth.User // nil until authentication succeeds
+	subs   map[subKey]*whispeer.Subscription
+	rate   bucket
+	json   bool    // a WebSocket connection that speaks PopSub JSON
+	native *native // the native protocol's state; nil for JSON
 	// window holds the QoS 1 copies awaiting acks; nil until the first
 	// subscribe, which sets it under mu.
 	window *inflight
@@ -36,64 +73,27 @@ type session struct {
 	// back, so that the confirmation goes out before the replayed history.
 	holding atomic.Bool
 	mu      sync.Mutex
-	held    [][]byte
+	held    []heldFrame
 }
 
-func newSession(srv *Server, c *ws.Conn) *session {
-	s := &session{srv: srv, conn: c, id: "ws:" + strconv.FormatUint(c.ID(), 10)}
+// subKey names a subscription within its session: by pattern for JSON,
+// by subscription id for the native protocol.
+type subKey struct {
+	sid     uint32
+	pattern string
+}
+
+// heldFrame is a frame held back during a subscribe.
+type heldFrame struct{ head, body []byte }
+
+func newSession(srv *Server, l link, id string) *session {
+	s := &session{srv: srv, link: l, id: id}
 	s.rate.init(srv.cfg.Server.MaxPublishRate)
 	return s
 }
 
-// Receive handles one client frame.
-func (s *session) Receive(t ws.MessageType, data []byte) {
-	if t != ws.Text {
-		s.fail("binary frames are not supported: send JSON in text frames")
-		return
-	}
-	f, err := json.Parse(data)
-	if err != nil {
-		s.fail(err.Error())
-		return
-	}
-	switch f.Type {
-	case json.TypeLogin:
-		s.login(&f)
-		return
-	case json.TypeAuth:
-		s.auth(&f)
-		return
-	}
-	if s.user == nil {
-		s.fail("not authenticated")
-		return
-	}
-	switch f.Type {
-	case json.TypePublish:
-		s.publish(&f)
-	case json.TypeSubscribe:
-		s.subscribe(&f)
-	case json.TypeUnsubscribe:
-		s.unsubscribe(&f)
-	case json.TypeAck:
-		s.window.ack(f.MessageID)
-	case json.TypePing:
-		s.reply(json.AppendPong(newFrame(16)))
-	}
-}
-
-// Reject answers a frame the connection refuses before closing it.
-func (s *session) Reject(err error) {
-	s.srv.stats.badFrames.Add(1)
-	if errors.Is(err, ws.ErrMessageTooLarge) {
-		s.sendError("message too large: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxMessageBytes) + " bytes")
-		return
-	}
-	s.sendError(strings.TrimPrefix(err.Error(), "whispeer: "))
-}
-
-// Closed ends the session's subscriptions and QoS 1 state.
-func (s *session) Closed(err error) {
+// closed ends the session's subscriptions and QoS 1 state.
+func (s *session) closed(err error) {
 	for _, sub := range s.subs {
 		sub.Unsubscribe()
 	}
@@ -105,52 +105,34 @@ func (s *session) Closed(err error) {
 
 // log returns the server's logger with the connection's attributes.
 func (s *session) log() *slog.Logger {
-	l := s.srv.log.With("conn", s.id, "remote", s.conn.RemoteAddr().String())
+	l := s.srv.log.With("conn", s.id, "remote", s.link.remoteAddr().String())
 	if s.user != nil {
 		l = l.With("user", s.user.Name())
 	}
 	return l
 }
 
-// newFrame returns a buffer for a server frame: room for the WebSocket
-// header, then capacity for n bytes of JSON.
-func newFrame(n int) []byte { return make([]byte, ws.HeaderRoom, ws.HeaderRoom+n) }
+// send queues a complete frame, behind the deliveries held during a
+// subscribe. The connection keeps frame.
+func (s *session) send(frame []byte) { s.sendHead(nil, frame) }
 
-// reply sends a frame built on newFrame.
-func (s *session) reply(buf []byte) { s.send(ws.Frame(ws.Text, buf)) }
-
-// fail answers a bad frame with an error frame and counts it.
-func (s *session) fail(msg string) {
-	s.srv.stats.badFrames.Add(1)
-	s.sendError(msg)
-}
-
-// sendError sends {"type":"error",…} with msg.
-func (s *session) sendError(msg string) {
-	s.reply(json.AppendError(newFrame(40+2*len(msg)), msg))
-}
-
-// errorText turns a broker error into the text of an error frame.
-func errorText(err error) string {
-	return strings.TrimPrefix(err.Error(), "whispeer: ")
-}
-
-// send queues a frame, behind the deliveries held during a subscribe.
-func (s *session) send(frame []byte) {
-	if s.holding.Load() && s.hold(frame) {
+// sendHead queues head, which it copies, and body, which the connection
+// keeps, behind the deliveries held during a subscribe.
+func (s *session) sendHead(head, body []byte) {
+	if s.holding.Load() && s.hold(head, body) {
 		return
 	}
-	s.conn.Send(frame)
+	s.link.sendHead(head, body)
 }
 
-// hold keeps frame back if a subscribe is still under way.
-func (s *session) hold(frame []byte) bool {
+// hold keeps a frame back if a subscribe is still under way.
+func (s *session) hold(head, body []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.holding.Load() {
 		return false
 	}
-	s.held = append(s.held, frame)
+	s.held = append(s.held, heldFrame{append([]byte(nil), head...), body})
 	return true
 }
 
@@ -158,15 +140,44 @@ func (s *session) hold(frame []byte) bool {
 func (s *session) release(first []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.conn.Send(first)
+	s.link.send(first)
 	for _, f := range s.held {
-		s.conn.Send(f)
+		s.link.sendHead(f.head, f.body)
 	}
 	s.held = nil
 	s.holding.Store(false)
 }
 
+// prepare makes the state that deliveries need, before the first
+// subscription exists, and starts holding deliveries back.
+func (s *session) prepare() {
+	if s.subs == nil {
+		s.subs = make(map[subKey]*whispeer.Subscription)
+		q := s.srv.cfg.QoS
+		w := newInflight(s, q.AckTimeout, q.MaxRetries, q.MaxInflight, q.MaxQueued)
+		s.mu.Lock() // for observers outside the reader goroutine
+		s.window = w
+		s.mu.Unlock()
+	}
+	s.holding.Store(true)
+}
+
+// tcpSession is a session seen as a tcp.Session: the native protocol over
+// TCP.
+type tcpSession session
+
+// Receive handles one native frame.
+func (t *tcpSession) Receive(f *wire.Frame) { t.native.handle(f) }
+
+// Reject counts a frame that does not parse; the connection answers it.
+func (t *tcpSession) Reject(error) { t.srv.stats.badFrames.Add(1) }
+
+// Closed ends the session.
+func (t *tcpSession) Closed(err error) { (*session)(t).closed(err) }
+
 var (
-	_ ws.Session  = (*session)(nil)
-	_ ws.Rejecter = (*session)(nil)
+	_ ws.Session   = (*session)(nil)
+	_ ws.Rejecter  = (*session)(nil)
+	_ tcp.Session  = (*tcpSession)(nil)
+	_ tcp.Rejecter = (*tcpSession)(nil)
 )

@@ -71,6 +71,18 @@ func AppendFrame(dst []byte, t MessageType, payload []byte) []byte {
 	return appendFrame(dst, byte(t), payload)
 }
 
+// AppendHeader appends to dst the header of an unmasked, final frame of
+// type t whose payload, n bytes, the caller writes after it: with
+// Conn.SendHead, the header and a per-connection prefix of the payload make
+// the head, and the rest of the payload, shared by many connections, the
+// body.
+func AppendHeader(dst []byte, t MessageType, n int) []byte {
+	var hdr [HeaderRoom]byte
+	h := headerSize(n)
+	putHeader(hdr[:h], byte(t), n)
+	return append(dst, hdr[:h]...)
+}
+
 func frame(op byte, buf []byte) []byte {
 	n := len(buf) - HeaderRoom
 	h := headerSize(n)

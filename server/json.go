@@ -1,0 +1,184 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/protocol/json"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// The PopSub JSON protocol over WebSocket text messages
+// (docs/protocol.md).
+
+// Receive handles one WebSocket data message. The first one decides the
+// connection's protocol: text for PopSub JSON, binary for the native
+// protocol; a message of the other kind afterwards ends the connection.
+func (s *session) Receive(t ws.MessageType, data []byte) {
+	switch {
+	case s.native != nil:
+		s.native.receiveMessage(t, data)
+	case s.json && t != ws.Text:
+		s.srv.stats.badFrames.Add(1)
+		s.sendError("binary message on a JSON connection: the first message chose JSON")
+		s.link.ws.Close(ws.CloseUnsupported, "binary message on a JSON connection", errMixed)
+	case s.json || t == ws.Text:
+		s.json = true
+		s.receiveJSON(data)
+	default:
+		s.native = newNative(s, true)
+		s.native.receiveMessage(t, data)
+	}
+}
+
+// errMixed ends a WebSocket connection that mixes the protocols.
+var errMixed = errors.New("whispeer: text and binary messages on one connection")
+
+// Reject answers a message the connection refuses before closing it.
+func (s *session) Reject(err error) {
+	s.srv.stats.badFrames.Add(1)
+	text := strings.TrimPrefix(err.Error(), "whispeer: ")
+	if errors.Is(err, ws.ErrMessageTooLarge) {
+		text = "message too large: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxMessageBytes) + " bytes"
+	}
+	if s.native != nil {
+		s.native.sendError(&opError{whispeer.CodeTooLarge, text}, true, 0)
+		return
+	}
+	s.sendError(text)
+}
+
+// Closed ends the session.
+func (s *session) Closed(err error) { s.closed(err) }
+
+// receiveJSON handles one PopSub JSON frame.
+func (s *session) receiveJSON(data []byte) {
+	f, err := json.Parse(data)
+	if err != nil {
+		s.fail(err.Error())
+		return
+	}
+	switch f.Type {
+	case json.TypeLogin:
+		s.jsonLogin(&f)
+		return
+	case json.TypeAuth:
+		s.jsonAuth(&f)
+		return
+	}
+	if s.user == nil {
+		s.fail("not authenticated")
+		return
+	}
+	switch f.Type {
+	case json.TypePublish:
+		s.jsonPublish(&f)
+	case json.TypeSubscribe:
+		s.jsonSubscribe(&f)
+	case json.TypeUnsubscribe:
+		s.jsonUnsubscribe(&f)
+	case json.TypeAck:
+		s.window.ack(ackKey{id: f.MessageID})
+	case json.TypePing:
+		s.reply(json.AppendPong(newFrame(16)))
+	}
+}
+
+// newFrame returns a buffer for a server frame: room for the WebSocket
+// header, then capacity for n bytes of JSON.
+func newFrame(n int) []byte { return make([]byte, ws.HeaderRoom, ws.HeaderRoom+n) }
+
+// reply sends a frame built on newFrame.
+func (s *session) reply(buf []byte) { s.send(ws.Frame(ws.Text, buf)) }
+
+// fail answers a bad frame with an error frame and counts it.
+func (s *session) fail(msg string) {
+	s.srv.stats.badFrames.Add(1)
+	s.sendError(msg)
+}
+
+// sendError sends {"type":"error",…} with msg.
+func (s *session) sendError(msg string) { s.reply(errorFrame(msg)) }
+
+// errorFrame returns {"type":"error",…} with msg, ready to send.
+func errorFrame(msg string) []byte {
+	return json.AppendError(newFrame(40+2*len(msg)), msg)
+}
+
+// jsonLogin answers a login with a token; it does not authenticate the
+// connection.
+func (s *session) jsonLogin(f *json.Frame) {
+	_, token, e := s.login(f.Username, f.Password)
+	if e != nil {
+		s.sendError(e.text)
+		return
+	}
+	s.reply(json.AppendLoginResponse(newFrame(32+len(token)), token))
+}
+
+// jsonAuth authenticates the connection with a token.
+func (s *session) jsonAuth(f *json.Frame) {
+	if _, e := s.authenticate(f.Token); e != nil {
+		s.sendError(e.text)
+		return
+	}
+	s.reply(json.AppendAuthenticated(newFrame(48)))
+}
+
+// jsonPublish publishes and, at QoS 1 and above, confirms with a puback.
+func (s *session) jsonPublish(f *json.Frame) {
+	p := publication{
+		topic:   f.Topic,
+		payload: bytes.Clone(f.Payload),
+		id:      f.MessageID,
+		qos:     whispeer.QoS(min(f.QoS, 1)), // QoS 2 is served as QoS 1
+	}
+	if e := s.publish(&p); e != nil {
+		s.sendError(e.text)
+		return
+	}
+	if p.qos > whispeer.AtMostOnce {
+		s.reply(json.AppendPubAck(newFrame(32+len(f.MessageID)), f.MessageID))
+	}
+}
+
+// jsonSubscribe subscribes the connection to a topic or pattern: the
+// confirmation first, then the replayed history, then live messages.
+func (s *session) jsonSubscribe(f *json.Frame) {
+	pattern := f.Topic
+	if e := s.checkSubscribe(pattern); e != nil {
+		s.sendError(e.text)
+		return
+	}
+	if f.HasOffset || f.Epoch != "" {
+		s.fail("resuming from an offset is not supported yet: use \"last\"")
+		return
+	}
+	key := subKey{pattern: pattern}
+	if _, ok := s.subs[key]; ok {
+		s.fail("already subscribed to " + quote(pattern))
+		return
+	}
+	replay := s.srv.cfg.Replay.Size
+	if f.HasLast {
+		replay = min(f.Last, replay)
+	}
+	e := s.subscribe(&subscription{key: key, pattern: pattern, replay: replay, handler: s.deliver, subscriber: s.id})
+	if e != nil {
+		s.release(ws.Frame(ws.Text, errorFrame(e.text)))
+		return
+	}
+	s.release(ws.Frame(ws.Text, json.AppendSubscribed(newFrame(32+len(pattern)), pattern)))
+}
+
+// jsonUnsubscribe ends a subscription.
+func (s *session) jsonUnsubscribe(f *json.Frame) {
+	if !s.unsubscribe(subKey{pattern: f.Topic}) {
+		s.fail("not subscribed to " + quote(f.Topic))
+		return
+	}
+	s.reply(json.AppendUnsubscribed(newFrame(32+len(f.Topic)), f.Topic))
+}

@@ -1,0 +1,339 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// The native binary protocol (docs/protocol-native.md), over TCP and in
+// WebSocket binary messages.
+
+// serverCaps are the capabilities the server grants when a client asks:
+// end-to-end envelopes, which it routes without opening. It does not speak
+// QoS 2 or resume from an offset yet, nor compress deliveries.
+const serverCaps = wire.CapE2E
+
+// serverName names the server software in WELCOME.
+const serverName = "whispeer"
+
+// native is a session's native protocol state. It belongs to the
+// connection's reader goroutine, except ws and maxOut, which deliveries
+// read and which do not change once HELLO has been handled.
+type native struct {
+	s      *session
+	ws     bool        // frames travel in WebSocket binary messages
+	frame  *wire.Frame // the frame being handled, for WebSocket messages
+	hello  bool        // HELLO has been handled
+	done   bool        // a fatal ERROR was sent: ignore the rest
+	caps   wire.Caps   // the capabilities granted
+	maxOut int         // the largest frame the client accepts
+	topic  string      // the last topic published, reused while it repeats
+}
+
+func newNative(s *session, overWS bool) *native {
+	n := &native{s: s, ws: overWS, maxOut: wire.MaxFrameSize}
+	if overWS {
+		n.frame = new(wire.Frame)
+	}
+	return n
+}
+
+// receiveMessage handles one WebSocket message: one or more whole frames.
+func (n *native) receiveMessage(t ws.MessageType, data []byte) {
+	if t != ws.Binary {
+		n.s.srv.stats.badFrames.Add(1)
+		n.fatal(&opError{whispeer.CodeInvalid, "text message on a native connection: the first message chose the native protocol"}, 0)
+		return
+	}
+	for len(data) > 0 && !n.done {
+		size, err := n.frame.Parse(data)
+		if err != nil {
+			if errors.Is(err, wire.ErrShort) {
+				err = fmt.Errorf("%w: a frame runs past the end of its WebSocket message", wire.ErrTruncated)
+			}
+			n.s.srv.stats.badFrames.Add(1)
+			n.fatal(&opError{fromWire(wire.ErrorCode(err)), errorText(err)}, 0)
+			return
+		}
+		data = data[size:]
+		n.handle(n.frame)
+	}
+}
+
+// fromWire returns the broker's class of a native error code.
+func fromWire(c wire.Code) whispeer.Code {
+	if c == wire.CodeInternal || c > wire.CodeInternal {
+		return whispeer.CodeInternal
+	}
+	return whispeer.Code(c)
+}
+
+// handle handles one frame from the client.
+func (n *native) handle(f *wire.Frame) {
+	if n.done {
+		return
+	}
+	if !n.hello {
+		n.welcome(f)
+		return
+	}
+	switch f.Type {
+	case wire.TypeHello:
+		n.refuse(&opError{whispeer.CodeInvalid, "HELLO sent twice"}, f.Type, true)
+	case wire.TypeAuth:
+		n.auth(&f.Auth)
+	case wire.TypeLogin:
+		n.login(&f.Login)
+	case wire.TypePing:
+		var a [16]byte
+		n.sendSmall(wire.AppendPong(n.onto(a[:])))
+	case wire.TypePong:
+	case wire.TypeError:
+		n.peerError(&f.Error)
+	default:
+		n.authed(f)
+	}
+}
+
+// authed handles the frames that need an authenticated connection.
+func (n *native) authed(f *wire.Frame) {
+	if n.s.user == nil {
+		n.refuse(&opError{whispeer.CodeUnauthorized, "not authenticated"}, f.Type, false)
+		return
+	}
+	switch f.Type {
+	case wire.TypeSubscribe:
+		n.subscribe(&f.Subscribe)
+	case wire.TypeUnsubscribe:
+		n.unsubscribe(&f.Unsubscribe)
+	case wire.TypePublish:
+		n.publish(&f.Publish)
+	case wire.TypePubAck:
+		n.ack(&f.Ack)
+	case wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
+		n.refuse(&opError{whispeer.CodeInvalid, "QoS 2 was not granted"}, f.Type, false)
+	default:
+		n.refuse(&opError{whispeer.CodeInvalid, f.Type.String() + " is sent by servers only"}, f.Type, false)
+	}
+}
+
+// welcome answers the client's first frame, which must be a HELLO.
+func (n *native) welcome(f *wire.Frame) {
+	if f.Type != wire.TypeHello {
+		n.refuse(&opError{whispeer.CodeInvalid, "the first frame must be HELLO, not " + f.Type.String()}, f.Type, true)
+		return
+	}
+	h := &f.Hello
+	v, err := wire.Negotiate(h.Version)
+	if err != nil {
+		text := fmt.Sprintf("unsupported protocol version %d: the server speaks %d to %d", h.Version, wire.MinVersion, wire.Version)
+		n.refuse(&opError{whispeer.CodeInvalid, text}, f.Type, true)
+		return
+	}
+	n.hello = true
+	n.caps = h.Caps & serverCaps
+	if h.MaxFrame > 0 {
+		n.maxOut = int(h.MaxFrame)
+	}
+	cfg := n.s.srv.cfg.Server
+	w := wire.Welcome{
+		Version:      v,
+		Caps:         n.caps,
+		MaxFrame:     uint32(cfg.MaxMessageBytes),
+		PingInterval: uint32(max(cfg.PingInterval, 0) / time.Millisecond),
+		Session:      []byte(n.s.id),
+		Server:       []byte(serverName),
+	}
+	b, _ := wire.AppendWelcome(n.newBuf(64+len(n.s.id)), &w)
+	n.s.send(n.finish(b))
+}
+
+// auth authenticates the connection with a JWT.
+func (n *native) auth(a *wire.Auth) {
+	claims, e := n.s.authenticate(string(a.Token))
+	if e != nil {
+		n.sendError(e, false, wire.TypeAuth)
+		return
+	}
+	n.authOK(claims.ExpiresAt, "")
+}
+
+// login authenticates the connection with a user name and password, and
+// answers with a token for later connections.
+func (n *native) login(l *wire.Login) {
+	u, token, e := n.s.login(string(l.User), string(l.Password))
+	if e != nil {
+		n.sendError(e, false, wire.TypeLogin)
+		return
+	}
+	n.s.user = u
+	var expires time.Time
+	if claims, err := n.s.srv.issuer.Verify(token); err == nil {
+		expires = claims.ExpiresAt
+	}
+	n.authOK(expires, token)
+}
+
+// authOK confirms authentication.
+func (n *native) authOK(expires time.Time, token string) {
+	ok := wire.AuthOK{Token: []byte(token)}
+	if !expires.IsZero() {
+		ok.Expires = expires.UnixNano()
+	}
+	b, _ := wire.AppendAuthOK(n.newBuf(16+len(token)), &ok)
+	n.s.send(n.finish(b))
+}
+
+// publish routes a PUB through the broker and, at QoS 1, confirms it with
+// a PUBACK once the broker has accepted it.
+func (n *native) publish(p *wire.Publish) {
+	if p.QoS == wire.ExactlyOnce {
+		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
+		return
+	}
+	if p.Envelope && !envelope.IsEnvelope(p.Payload) {
+		n.refusePublish(p, n.s.invalid("the envelope flag is set but the payload is not an envelope"))
+		return
+	}
+	pub := publication{
+		topic:   n.topicOf(p.Topic),
+		payload: bytes.Clone(p.Payload),
+		id:      string(p.ID),
+		qos:     whispeer.QoS(p.QoS),
+		sealed:  p.Envelope,
+	}
+	if p.Headers.Len() > 0 {
+		pub.headers = p.Headers.Map()
+	}
+	if e := n.s.publish(&pub); e != nil {
+		n.refusePublish(p, e)
+		return
+	}
+	if p.QoS == wire.AtLeastOnce {
+		n.sendAck(wire.TypePubAck, 0, wire.CodeOK, p.ID)
+	}
+}
+
+// topicOf returns topic as a string, reusing the last one while a client
+// publishes to the same topic.
+func (n *native) topicOf(topic []byte) string {
+	if string(topic) != n.topic {
+		n.topic = string(topic)
+	}
+	return n.topic
+}
+
+// refusePublish answers a refused PUB: an ERROR at QoS 0, its
+// acknowledgement with the code otherwise.
+func (n *native) refusePublish(p *wire.Publish, e *opError) {
+	switch p.QoS {
+	case wire.AtMostOnce:
+		n.sendError(e, false, wire.TypePublish)
+	case wire.AtLeastOnce:
+		n.sendAck(wire.TypePubAck, 0, e.wireCode(), p.ID)
+	default:
+		n.sendAck(wire.TypePubRec, 0, e.wireCode(), p.ID)
+	}
+}
+
+// ack clears the in-flight copy that a PUBACK names.
+func (n *native) ack(a *wire.Ack) {
+	if a.SID == 0 {
+		n.refuse(&opError{whispeer.CodeInvalid, "PUBACK with subscription id 0: clients acknowledge deliveries"}, wire.TypePubAck, false)
+		return
+	}
+	// The window looks the key up and keeps nothing of it, so the id may
+	// view the read buffer.
+	n.s.window.ack(ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))})
+}
+
+// peerError logs an ERROR from the client, and closes the connection when
+// the client says it does.
+func (n *native) peerError(e *wire.Error) {
+	n.s.log().Info("whispeer: error from client", "code", e.Code.String(), "fatal", e.Fatal, "text", string(e.Text))
+	if e.Fatal {
+		n.done = true
+		n.close(errors.New("whispeer: client ended the connection: " + string(e.Text)))
+	}
+}
+
+// refuse answers a frame with an ERROR and counts it; a fatal one ends the
+// connection.
+func (n *native) refuse(e *opError, ref wire.Type, fatal bool) {
+	n.s.srv.stats.badFrames.Add(1)
+	if fatal {
+		n.fatal(e, ref)
+		return
+	}
+	n.sendError(e, false, ref)
+}
+
+// fatal sends a fatal ERROR and closes the connection after it.
+func (n *native) fatal(e *opError, ref wire.Type) {
+	n.sendError(e, true, ref)
+	n.done = true
+	n.close(errors.New("whispeer: " + e.text))
+}
+
+// close closes the connection gracefully, after what is queued.
+func (n *native) close(err error) {
+	if n.ws {
+		n.s.link.ws.Close(ws.ClosePolicyViolation, errorText(err), err)
+		return
+	}
+	n.s.link.tcp.Close(err)
+}
+
+// sendError sends an ERROR frame.
+func (n *native) sendError(e *opError, fatal bool, ref wire.Type) {
+	text := "whispeer: " + e.text
+	b, _ := wire.AppendError(n.newBuf(16+len(text)), &wire.Error{Code: e.wireCode(), Fatal: fatal, Ref: ref, Text: []byte(text)})
+	n.s.send(n.finish(b))
+}
+
+// sendAck sends an acknowledgement frame.
+func (n *native) sendAck(t wire.Type, sid uint32, code wire.Code, id []byte) {
+	var a [64]byte
+	b, _ := wire.AppendAck(n.onto(a[:]), t, &wire.Ack{SID: sid, Code: code, ID: id})
+	n.sendSmall(b)
+}
+
+// newBuf returns a buffer for a frame of about size bytes, with room for
+// the WebSocket header in front on a WebSocket connection.
+func (n *native) newBuf(size int) []byte {
+	if n.ws {
+		return make([]byte, ws.HeaderRoom, ws.HeaderRoom+size)
+	}
+	return make([]byte, 0, size)
+}
+
+// onto is newBuf on a buffer of the caller's, usually on its stack.
+func (n *native) onto(a []byte) []byte {
+	if n.ws {
+		return a[:ws.HeaderRoom]
+	}
+	return a[:0]
+}
+
+// finish completes a frame built on newBuf or onto.
+func (n *native) finish(b []byte) []byte {
+	if n.ws {
+		return ws.Frame(ws.Binary, b)
+	}
+	return b
+}
+
+// sendSmall sends a frame built on onto: the connection copies it.
+func (n *native) sendSmall(b []byte) { n.s.sendHead(n.finish(b), nil) }
+
+// sidText returns a subscription id for an error text.
+func sidText(sid uint32) string { return strconv.FormatUint(uint64(sid), 10) }

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// memoNativeBody is the Message.Memo slot of a MSG frame's body, the part
+// that is the same for every subscriber over TCP and WebSocket alike.
+const memoNativeBody = 1
+
+// msgFlagDup is the dup bit of a MSG frame's flags, the fifth byte from the
+// end of its head (docs/protocol-native.md, MSG).
+const msgFlagDup = 1 << 3
+
+// nativeSub is one native subscription: its id on the connection and the
+// most QoS its client asked for.
+type nativeSub struct {
+	s   *session
+	n   *native
+	sid uint32
+	qos whispeer.QoS // 0 or 1: QoS 2 is not granted
+	// replaying is set while the broker replays history to the
+	// subscription; messages accepted before since are then replays.
+	replaying atomic.Bool
+	since     time.Time
+}
+
+// subscribe starts a subscription: SUBACK first, then the replayed
+// history, then live messages.
+func (n *native) subscribe(sub *wire.Subscribe) {
+	pattern := string(sub.Topic)
+	if e := n.s.checkSubscribe(pattern); e != nil {
+		n.s.send(n.subAck(sub.SID, e))
+		return
+	}
+	key := subKey{sid: sub.SID}
+	if _, ok := n.s.subs[key]; ok {
+		n.s.send(n.subAck(sub.SID, n.s.invalidCode(whispeer.CodeConflict, "subscription id "+sidText(sub.SID)+" is in use")))
+		return
+	}
+	replay := 0
+	switch sub.Resume.Mode {
+	case wire.ResumeLast:
+		replay = min(int(sub.Resume.Last), n.s.srv.cfg.Replay.Size)
+	case wire.ResumeOffset:
+		if match.IsPattern(pattern) {
+			n.s.send(n.subAck(sub.SID, n.s.invalid("resuming from an offset needs a topic, not a pattern")))
+			return
+		}
+		// Without epochs the server cannot tell whether the history
+		// reaches back: live messages only, and SUBACK says not recovered.
+	}
+	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, wire.AtLeastOnce)), since: time.Now()}
+	ns.replaying.Store(replay > 0)
+	e := n.s.subscribe(&subscription{
+		key: key, pattern: pattern, replay: replay, handler: ns.deliver,
+		subscriber: n.s.id + "/" + sidText(sub.SID),
+	})
+	ns.replaying.Store(false)
+	n.s.release(n.subAck(sub.SID, e))
+}
+
+// subAck returns the SUBACK frame answering a SUB: success when e is nil.
+func (n *native) subAck(sid uint32, e *opError) []byte {
+	a := wire.SubAck{SID: sid}
+	if e != nil {
+		a.Code, a.Text = e.wireCode(), []byte("whispeer: "+e.text)
+	}
+	b, _ := wire.AppendSubAck(n.newBuf(32+len(a.Text)), &a)
+	return n.finish(b)
+}
+
+// unsubscribe ends a subscription; it has no answer unless it fails.
+func (n *native) unsubscribe(u *wire.Unsubscribe) {
+	if !n.s.unsubscribe(subKey{sid: u.SID}) {
+		n.s.srv.stats.badFrames.Add(1)
+		n.sendError(&opError{whispeer.CodeNotFound, "no subscription with id " + sidText(u.SID)}, false, wire.TypeUnsubscribe)
+	}
+}
+
+// deliver is the handler of a native subscription. It runs in the
+// publisher's goroutine and queues the message's body, encoded once for
+// every native connection, behind a head of this subscription's own; at
+// QoS 1 the copy is tracked until the client acks it.
+func (ns *nativeSub) deliver(_ context.Context, m *whispeer.Message) error {
+	body := m.Memo(memoNativeBody, encodeBody)
+	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
+		ns.s.srv.stats.undeliverable.Add(1)
+		return nil
+	}
+	msg := wire.Message{
+		QoS:      wire.QoS(min(m.QoS, ns.qos)),
+		Envelope: envelope.IsEnvelope(m.Payload),
+		Replay:   ns.replaying.Load() && m.Time.Before(ns.since),
+		SID:      ns.sid,
+		Topic:    bytesOf(m.Topic),
+		ID:       bytesOf(m.ID),
+	}
+	var h [maxHead]byte
+	head, ok := ns.n.head(h[:0], &msg, len(body))
+	if !ok {
+		ns.s.srv.stats.undeliverable.Add(1)
+		return nil
+	}
+	if msg.QoS == wire.AtMostOnce {
+		ns.s.sendHead(head, body)
+		return nil
+	}
+	ns.s.window.deliver(ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
+	return nil
+}
+
+// head appends the per-subscriber head of a MSG whose body has bodyLen
+// bytes, behind a WebSocket header on a WebSocket connection.
+func (n *native) head(dst []byte, m *wire.Message, bodyLen int) ([]byte, bool) {
+	if n.ws {
+		dst = ws.AppendHeader(dst, ws.Binary, wire.MessageHeadLen+bodyLen)
+	}
+	out, err := wire.AppendMessageHead(dst, m, bodyLen)
+	return out, err == nil
+}
+
+// encodeBody encodes the body of m's MSG frame: everything but the
+// per-subscriber head. It returns nil for a message the native protocol
+// cannot carry, such as one with an id over 255 bytes from a JSON client.
+func encodeBody(m *whispeer.Message) []byte {
+	var h wire.Headers
+	if len(m.Headers) > 0 {
+		var err error
+		if h, err = wire.HeadersFromMap(m.Headers); err != nil {
+			return nil
+		}
+	}
+	b, err := wire.AppendMessageBody(nil, &wire.Message{
+		Offset:  m.Seq,
+		Time:    m.Time.UnixNano(),
+		Topic:   bytesOf(m.Topic),
+		ID:      bytesOf(m.ID),
+		Headers: h,
+		Payload: m.Payload,
+	})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// bytesOf returns the bytes of s without copying them, for encoders that
+// only read them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

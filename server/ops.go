@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/server/auth"
+)
+
+// The operations below are the protocol-independent half of a session:
+// each protocol parses a client frame, calls one of them and writes the
+// answer in its own form.
+
+// errAuthFailed is the text of every refused login and token, so that a
+// client cannot tell an unknown user from a wrong password.
+const errAuthFailed = "authentication failed"
+
+// warnFailures is the number of consecutive failed logins for one user name
+// or address from which each failure is logged as a warning.
+const warnFailures = 2
+
+// opError is an operation refused: a class, which the native protocol sends
+// as its code, and a text for people, without the "whispeer: " prefix.
+type opError struct {
+	code whispeer.Code
+	text string
+}
+
+// wireCode returns the native protocol's code for e.
+func (e *opError) wireCode() wire.Code {
+	if e.code == whispeer.CodeInternal {
+		return wire.CodeInternal
+	}
+	return wire.Code(e.code) // the classes 1–8 have the same numbers
+}
+
+// brokerError turns a broker error into an opError.
+func brokerError(err error) *opError {
+	return &opError{code: whispeer.ErrorCode(err), text: errorText(err)}
+}
+
+// errorText returns an error's text without the "whispeer: " prefix.
+func errorText(err error) string {
+	return strings.TrimPrefix(err.Error(), "whispeer: ")
+}
+
+// invalid counts a refused frame and returns its error.
+func (s *session) invalid(text string) *opError {
+	s.srv.stats.badFrames.Add(1)
+	return &opError{code: whispeer.CodeInvalid, text: text}
+}
+
+// login checks a user name and password and returns a token for the user.
+// Failures are throttled per user name and per remote address.
+func (s *session) login(username, password string) (*auth.User, string, *opError) {
+	l := s.srv.limiter
+	userKey, ipKey := "user:"+username, "ip:"+s.remoteIP()
+	if wait := max(l.Allow(userKey), l.Allow(ipKey)); wait > 0 {
+		s.srv.stats.loginFailures.Add(1)
+		s.log().Warn("whispeer: login throttled", "username", username, "retry_in", wait)
+		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
+	}
+	u, err := s.srv.users.Authenticate(username, password)
+	if err != nil {
+		s.srv.stats.loginFailures.Add(1)
+		n := max(l.Fail(userKey), l.Fail(ipKey))
+		if n >= warnFailures {
+			s.log().Warn("whispeer: repeated failed logins", "username", username, "failures", n)
+		} else {
+			s.log().Info("whispeer: login failed", "username", username)
+		}
+		return nil, "", &opError{whispeer.CodeUnauthorized, errAuthFailed}
+	}
+	l.Succeed(userKey)
+	token, err := s.srv.issuer.Issue(u.Name())
+	if err != nil {
+		s.log().Error("whispeer: issue token", "error", err)
+		return nil, "", &opError{whispeer.CodeInternal, "internal error"}
+	}
+	return u, token, nil
+}
+
+// remoteIP returns the client's address without its port.
+func (s *session) remoteIP() string {
+	addr := s.link.remoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// authenticate verifies a token and authenticates the connection as its
+// user. It returns the token's claims.
+func (s *session) authenticate(token string) (auth.Claims, *opError) {
+	claims, err := s.srv.issuer.Verify(token)
+	if err != nil {
+		s.srv.stats.authFailures.Add(1)
+		s.log().Info("whispeer: token refused", "reason", err)
+		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
+	}
+	u, ok := s.srv.users.Lookup(claims.Subject)
+	if !ok {
+		s.srv.stats.authFailures.Add(1)
+		s.log().Info("whispeer: token for an unknown user", "username", claims.Subject)
+		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
+	}
+	s.user = u
+	return claims, nil
+}
+
+// publication is a client's publish, in either protocol.
+type publication struct {
+	topic   string
+	payload []byte // the broker keeps it: not a view of a read buffer
+	id      string
+	qos     whispeer.QoS // 0 or 1
+	headers map[string]string
+	sealed  bool // an envelope the client sealed: the broker routes it untouched
+}
+
+// publish routes a client's message through the broker.
+func (s *session) publish(p *publication) *opError {
+	if err := match.ValidateTopic(p.topic, match.DefaultLimits); err != nil {
+		return s.invalid("invalid topic: " + err.Error())
+	}
+	if !s.user.CanPublish(p.topic) {
+		return s.deny("publish to", p.topic)
+	}
+	if !s.rate.allow(time.Now()) {
+		s.srv.stats.rateLimited.Add(1)
+		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
+	}
+	err := s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options()...)
+	if err != nil {
+		s.srv.stats.badFrames.Add(1)
+		return brokerError(err)
+	}
+	s.srv.stats.published.Add(1)
+	return nil
+}
+
+// options returns the broker's options for p, without allocating for the
+// common QoS 0 publish without an id or headers.
+func (p *publication) options() []whispeer.PublishOption {
+	if p.headers == nil && !p.sealed {
+		switch {
+		case p.id == "" && p.qos == whispeer.AtMostOnce:
+			return nil
+		case p.id == "":
+			return []whispeer.PublishOption{whispeer.WithQoS(p.qos)}
+		case p.qos == whispeer.AtMostOnce:
+			return []whispeer.PublishOption{whispeer.WithID(p.id)}
+		}
+		return []whispeer.PublishOption{whispeer.WithID(p.id), whispeer.WithQoS(p.qos)}
+	}
+	opts := make([]whispeer.PublishOption, 0, 4)
+	if p.id != "" {
+		opts = append(opts, whispeer.WithID(p.id))
+	}
+	if p.qos != whispeer.AtMostOnce {
+		opts = append(opts, whispeer.WithQoS(p.qos))
+	}
+	if p.headers != nil {
+		opts = append(opts, whispeer.WithHeaders(p.headers))
+	}
+	if p.sealed {
+		opts = append(opts, whispeer.WithSealedPayload())
+	}
+	return opts
+}
+
+// checkSubscribe checks a pattern and the user's right to subscribe to it.
+func (s *session) checkSubscribe(pattern string) *opError {
+	if err := match.ValidatePattern(pattern, match.DefaultLimits); err != nil {
+		return s.invalid("invalid topic: " + err.Error())
+	}
+	if !s.user.CanSubscribe(pattern) {
+		return s.deny("subscribe to", pattern)
+	}
+	return nil
+}
+
+// subscription is what a protocol asks of the broker for one subscribe.
+type subscription struct {
+	key        subKey
+	pattern    string
+	replay     int
+	handler    whispeer.Handler
+	subscriber string // the broker's subscriber id
+}
+
+// subscribe makes the broker subscription, holding deliveries back until
+// the caller sends its confirmation with release, which it must do
+// whatever subscribe returns.
+func (s *session) subscribe(sub *subscription) *opError {
+	if max := s.srv.cfg.Server.MaxSubscriptions; len(s.subs) >= max {
+		return s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
+	}
+	s.prepare()
+	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler,
+		whispeer.WithSync(),
+		whispeer.WithRawPayload(),
+		whispeer.WithSubscriber(sub.subscriber),
+		whispeer.WithReplay(sub.replay),
+	)
+	if err != nil {
+		s.srv.stats.badFrames.Add(1)
+		return brokerError(err)
+	}
+	s.subs[sub.key] = bs
+	return nil
+}
+
+// invalidCode counts a refused frame and returns its error with code.
+func (s *session) invalidCode(code whispeer.Code, text string) *opError {
+	s.srv.stats.badFrames.Add(1)
+	return &opError{code: code, text: text}
+}
+
+// unsubscribe ends the subscription named key, and reports whether there
+// was one. QoS 1 copies already sent stay in flight until acked or given
+// up.
+func (s *session) unsubscribe(key subKey) bool {
+	sub, ok := s.subs[key]
+	if !ok {
+		return false
+	}
+	sub.Unsubscribe()
+	delete(s.subs, key)
+	return true
+}
+
+// deny refuses an operation the user's permissions do not allow.
+func (s *session) deny(op, topic string) *opError {
+	s.srv.stats.denied.Add(1)
+	s.log().Info("whispeer: permission denied", "op", op, "topic", topic)
+	return &opError{whispeer.CodeForbidden, "permission denied: may not " + op + " " + quote(topic)}
+}
+
+// quote returns s as a Go-quoted string, shortened; the error frame escapes
+// it again for JSON.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strconv.Quote(s)
+}
