@@ -7,14 +7,22 @@ import (
 )
 
 // Plugin extends the broker. A plugin needs only a name; it takes part in
-// the broker's work by also implementing any of the hook interfaces below
-// ([PublishHook], [SubscribeHook], [DeliverHook], [Closer]), which the broker
-// discovers once, when the plugin is registered with [WithPlugin]. A broker
-// pays nothing for the hooks its plugins do not implement.
+// the broker's work by also implementing any of the hook interfaces
+// ([Provisioner], [PublishHook], [SubscribeHook], [DeliverHook], [DropHook],
+// [ConnectHook], [AuthHook], [AckHook], [DisconnectHook], [Closer]), which
+// the broker discovers once, when [New] registers the plugins given with
+// [WithPlugin]. The broker keeps one slice per hook, so it pays nothing for
+// the hooks its plugins do not implement, and a broker with no plugins pays
+// nothing at all.
 //
-// Hooks run in the order the plugins were registered. A hook that panics is
-// isolated: the panic is logged with the plugin's name and the broker goes on
-// as if that plugin had not been there.
+// Hooks run in the order the plugins were registered, and the first one
+// that rejects an operation stops it: later plugins do not see it. A hook
+// that panics is isolated: the panic is logged with the plugin's name and
+// the broker goes on as if that plugin had not been there.
+//
+// The lifecycle: New calls Provision on every [Provisioner] once the broker
+// is built; the hooks then run, concurrently, as traffic flows; once the
+// broker has stopped, Close is called on every [Closer].
 type Plugin interface {
 	Name() string
 }
@@ -41,6 +49,20 @@ type DeliverHook interface {
 	OnDeliver(s *Subscription, m *Message)
 }
 
+// DropHook sees every message a subscription drops, with the reason. It
+// runs in the goroutine that dropped the message, often a publisher's:
+// keep it fast and don't block.
+type DropHook interface {
+	OnDrop(d Drop)
+}
+
+// Provisioner is a plugin that needs the broker it serves, for instance to
+// read [Broker.Stats]. New calls Provision once, in registration order,
+// after the broker is built and before New returns; an error fails New.
+type Provisioner interface {
+	Provision(b *Broker) error
+}
+
 // Closer is a plugin with resources to release; the broker calls Close
 // after it has stopped.
 type Closer interface {
@@ -52,11 +74,17 @@ var ErrRejected = &Error{CodeForbidden, "whispeer: rejected"}
 
 // hooks holds the registered plugins by capability.
 type hooks struct {
-	plugins   []Plugin
-	publish   []PublishHook
-	subscribe []SubscribeHook
-	deliver   []DeliverHook
-	closers   []Closer
+	plugins    []Plugin
+	provision  []Provisioner
+	publish    []PublishHook
+	subscribe  []SubscribeHook
+	deliver    []DeliverHook
+	drop       []DropHook
+	connect    []ConnectHook
+	auth       []AuthHook
+	ack        []AckHook
+	disconnect []DisconnectHook
+	closers    []Closer
 }
 
 // WithPlugin registers p. Plugins are called in registration order.
@@ -73,21 +101,42 @@ func newHooks(plugins []Plugin) (hooks, error) {
 			return h, fmt.Errorf("%w: plugin %q registered twice", ErrInvalidOption, p.Name())
 		}
 		seen[p.Name()] = true
-		h.plugins = append(h.plugins, p)
-		if x, ok := p.(PublishHook); ok {
-			h.publish = append(h.publish, x)
-		}
-		if x, ok := p.(SubscribeHook); ok {
-			h.subscribe = append(h.subscribe, x)
-		}
-		if x, ok := p.(DeliverHook); ok {
-			h.deliver = append(h.deliver, x)
-		}
-		if x, ok := p.(Closer); ok {
-			h.closers = append(h.closers, x)
-		}
+		h.add(p)
 	}
 	return h, nil
+}
+
+// add files p under every hook it implements.
+func (h *hooks) add(p Plugin) {
+	h.plugins = append(h.plugins, p)
+	addHook(&h.provision, p)
+	addHook(&h.publish, p)
+	addHook(&h.subscribe, p)
+	addHook(&h.deliver, p)
+	addHook(&h.drop, p)
+	addHook(&h.connect, p)
+	addHook(&h.auth, p)
+	addHook(&h.ack, p)
+	addHook(&h.disconnect, p)
+	addHook(&h.closers, p)
+}
+
+// addHook appends p to list if p implements the list's hook.
+func addHook[H any](list *[]H, p Plugin) {
+	if x, ok := p.(H); ok {
+		*list = append(*list, x)
+	}
+}
+
+// provision calls every Provisioner; on an error it closes the plugins.
+func (b *Broker) provision() error {
+	for _, p := range b.hooks.provision {
+		if err := p.Provision(b); err != nil {
+			err = fmt.Errorf("provision plugin %s: %w", p.(Plugin).Name(), err)
+			return errors.Join(err, b.closePlugins())
+		}
+	}
+	return nil
 }
 
 // onPublish runs the publish hooks in order.
@@ -128,6 +177,15 @@ func (b *Broker) onDeliver(s *Subscription, m *Message) {
 		func() {
 			defer b.recoverPlugin(h, nil, nil)
 			h.OnDeliver(s, m)
+		}()
+	}
+}
+
+func (b *Broker) onDrop(d Drop) {
+	for _, h := range b.hooks.drop {
+		func() {
+			defer b.recoverPlugin(h, nil, nil)
+			h.OnDrop(d)
 		}()
 	}
 }

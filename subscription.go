@@ -161,6 +161,9 @@ func (s *Subscription) handle(m *Message) {
 		err := s.call(s.ctx, m)
 		if err == nil {
 			s.delivered.Add(1)
+			if m.QoS != AtMostOnce && len(s.b.hooks.ack) > 0 {
+				s.b.Acked(ConnInfo{ID: s.cfg.subscriber}, m.ID)
+			}
 			return
 		}
 		s.failed.Add(1)
@@ -207,6 +210,9 @@ func (s *Subscription) drop(m *Message, reason DropReason) {
 	s.b.dropped.Add(1)
 	if s.b.cfg.onDrop != nil {
 		s.b.cfg.onDrop(Drop{Subscription: s, Message: m, Reason: reason})
+	}
+	if len(s.b.hooks.drop) > 0 {
+		s.b.onDrop(Drop{Subscription: s, Message: m, Reason: reason})
 	}
 }
 

@@ -60,10 +60,11 @@ type subKey struct{ subscriber, pattern string }
 // order, and a replaying subscribe sees history and live messages meet
 // without a gap or an overlap.
 type topicState struct {
-	name string
-	mu   sync.Mutex
-	seq  uint64
-	hist history
+	name     string
+	mu       sync.Mutex
+	seq      uint64
+	messages uint64 // routed through this broker; seq may start elsewhere
+	hist     history
 }
 
 // New returns a broker configured by opts. With no options it is a working
@@ -97,6 +98,9 @@ func New(opts ...Option) (*Broker, error) {
 	}
 	if b.log == nil {
 		b.log = slog.Default()
+	}
+	if err := b.provision(); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -155,6 +159,7 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	hasSync := false
 	ts.mu.Lock()
 	ts.seq++
+	ts.messages++
 	m.Seq = ts.seq
 	ts.hist.add(m, b.cfg.history)
 	subs := b.subs.Match(m.Topic)

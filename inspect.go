@@ -1,0 +1,68 @@
+package whispeer
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/whispeer-io/whispeer/internal/match"
+)
+
+// TopicInfo describes one topic, for introspection such as an admin API.
+type TopicInfo struct {
+	Name string
+	// Seq is the last sequence number (offset) assigned in the topic; 0
+	// before its first message.
+	Seq uint64
+	// Messages counts the messages routed to the topic by this broker.
+	Messages uint64
+	// Retained is the number of messages kept for replay (see WithHistory).
+	Retained int
+	// Subscribers counts the live subscriptions whose pattern matches the
+	// topic.
+	Subscribers int
+}
+
+// Topics describes the topics matching pattern ("#" for all), sorted by
+// name; with limit > 0, only the first limit of them. A topic exists once
+// a message has been published to it. The figures are a snapshot taken
+// topic by topic while traffic flows; the call costs a match per topic
+// returned, so use a limit on a broker with many topics.
+func (b *Broker) Topics(pattern string, limit int) ([]TopicInfo, error) {
+	if err := match.ValidatePattern(pattern, b.limits); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPattern, truncate(pattern), err)
+	}
+	var names []string
+	b.topics.Range(func(k, _ any) bool {
+		if name := k.(string); match.Matches(pattern, name) {
+			names = append(names, name)
+		}
+		return true
+	})
+	slices.SortFunc(names, strings.Compare)
+	if limit > 0 && len(names) > limit {
+		names = names[:limit]
+	}
+	out := make([]TopicInfo, 0, len(names))
+	for _, name := range names {
+		v, ok := b.topics.Load(name)
+		if !ok {
+			continue
+		}
+		out = append(out, v.(*topicState).info(len(b.subs.Match(name))))
+	}
+	return out, nil
+}
+
+// info returns the topic's description with its subscriber count.
+func (ts *topicState) info(subscribers int) TopicInfo {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return TopicInfo{
+		Name:        ts.name,
+		Seq:         ts.seq,
+		Messages:    ts.messages,
+		Retained:    len(ts.hist.ring),
+		Subscribers: subscribers,
+	}
+}
