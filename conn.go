@@ -2,7 +2,6 @@ package whispeer
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 )
 
@@ -66,12 +65,13 @@ type DisconnectHook interface {
 
 // Connected runs the [ConnectHook]s for a new client connection. A
 // non-nil error, wrapping [ErrRejected] and the plugin's reason, means the
-// connection must be refused. Servers call it; a broker without such hooks
-// returns nil at once.
+// connection must be refused. Servers call it, and call [Broker.Disconnected]
+// once the connection ends, whether it was refused or not; a broker
+// without such hooks returns nil at once.
 func (b *Broker) Connected(c ConnInfo) error {
 	for _, h := range b.hooks.connect {
 		if err := b.safeConnectHook(h, c); err != nil {
-			return fmt.Errorf("%w by %s: %w", ErrRejected, h.(Plugin).Name(), err)
+			return b.reject(h, Rejection{Op: "connect", Conn: c, Err: err})
 		}
 	}
 	return nil
@@ -88,7 +88,7 @@ func (b *Broker) safeConnectHook(h ConnectHook, c ConnInfo) (err error) {
 func (b *Broker) Authenticated(c ConnInfo) error {
 	for _, h := range b.hooks.auth {
 		if err := b.safeAuthHook(h, c); err != nil {
-			return fmt.Errorf("%w by %s: %w", ErrRejected, h.(Plugin).Name(), err)
+			return b.reject(h, Rejection{Op: "authenticate", Conn: c, Err: err})
 		}
 	}
 	return nil

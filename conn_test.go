@@ -23,6 +23,7 @@ type connRecorder struct {
 	mu       sync.Mutex
 	calls    []string
 	drops    []whispeer.Drop
+	rejects  []string
 	acked    chan string
 	provided *whispeer.Broker
 }
@@ -79,6 +80,12 @@ func (r *connRecorder) OnDisconnect(c whispeer.ConnInfo, err error) {
 	}
 }
 
+func (r *connRecorder) OnReject(x whispeer.Rejection) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejects = append(r.rejects, x.Op+" "+x.Plugin+" "+x.Conn.ID+" "+x.Topic+": "+x.Err.Error())
+}
+
 func (r *connRecorder) OnDrop(d whispeer.Drop) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -92,6 +99,7 @@ var _ interface {
 	whispeer.AckHook
 	whispeer.DisconnectHook
 	whispeer.DropHook
+	whispeer.RejectHook
 } = (*connRecorder)(nil)
 
 func TestPlugin_ConnectionHooks(t *testing.T) {
@@ -127,6 +135,24 @@ func TestPlugin_ConnectionHooks(t *testing.T) {
 	}
 }
 
+func TestPlugin_RejectHook(t *testing.T) {
+	watcher := &connRecorder{name: "watcher"}
+	acl := &recorder{name: "acl", reject: "secret"}
+	b := newBroker(t, whispeer.WithPlugin(watcher), whispeer.WithPlugin(acl))
+	ctx := whispeer.NewConnContext(context.Background(), whispeer.ConnInfo{ID: "ws:4"})
+	if err := b.Publish(ctx, "secret", nil); !errors.Is(err, whispeer.ErrRejected) {
+		t.Fatalf("Publish = %v, want ErrRejected", err)
+	}
+	_, err := b.Subscribe("secret", (&collector{}).handle, whispeer.WithSubscriber("ws:5"))
+	if !errors.Is(err, whispeer.ErrRejected) {
+		t.Fatalf("Subscribe = %v, want ErrRejected", err)
+	}
+	want := []string{"publish acl ws:4 secret: not here", "subscribe acl ws:5 secret: not here"}
+	if !slices.Equal(watcher.rejects, want) {
+		t.Errorf("rejections %q, want %q", watcher.rejects, want)
+	}
+}
+
 func TestPlugin_ConnectRejectStopsLaterPlugins(t *testing.T) {
 	first, second := &connRecorder{name: "first", reject: "10.0.0.9:1"}, &connRecorder{name: "second"}
 	b := newBroker(t, whispeer.WithPlugin(first), whispeer.WithPlugin(second))
@@ -136,6 +162,12 @@ func TestPlugin_ConnectRejectStopsLaterPlugins(t *testing.T) {
 	}
 	if got := second.got(); got != "" {
 		t.Errorf("second plugin saw %q after the first rejected", got)
+	}
+	want := []string{"connect first tcp:1 : banned address"}
+	for _, r := range []*connRecorder{first, second} {
+		if !slices.Equal(r.rejects, want) {
+			t.Errorf("%s saw rejections %q, want %q", r.name, r.rejects, want)
+		}
 	}
 }
 

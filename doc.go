@@ -37,6 +37,19 @@
 // package-level equivalents. [Bind] or [WithTypeEnforcement] make the broker
 // reject any publish whose payload does not decode into the bound type.
 //
+// # Plugins
+//
+// A [Plugin] has a name and implements any of the small hook interfaces:
+// [Provisioner], [PublishHook] (may rewrite a message or reject it),
+// [SubscribeHook], [DeliverHook], [DropHook], [RejectHook], [Closer], and
+// the connection hooks a server drives ([ConnectHook], [AuthHook],
+// [AckHook], [DisconnectHook]; see [Broker.Connected]). [WithPlugin]
+// registers plugins; they run in registration order, a rejection stops the
+// operation with [ErrRejected] and the plugin's reason, and a panicking
+// hook is logged and skipped. The broker keeps one slice per hook, so a
+// hook no plugin implements costs nothing. Built-in plugins live under
+// plugins/.
+//
 // # Errors
 //
 // Errors wrap the sentinel values of this package (test with [errors.Is]),

@@ -49,6 +49,29 @@ type DeliverHook interface {
 	OnDeliver(s *Subscription, m *Message)
 }
 
+// RejectHook sees every operation that a plugin rejected, whichever
+// plugin it was: for logging and metrics.
+type RejectHook interface {
+	OnReject(r Rejection)
+}
+
+// Rejection describes an operation that a plugin rejected.
+type Rejection struct {
+	// Op is the operation: "connect", "authenticate", "publish" or
+	// "subscribe".
+	Op string
+	// Plugin is the name of the plugin that rejected it.
+	Plugin string
+	// Conn is the connection, as far as the broker knows it: for a publish,
+	// the one in the context (see NewConnContext); for a subscribe, only
+	// the subscriber id.
+	Conn ConnInfo
+	// Topic is the topic published to or the pattern subscribed to.
+	Topic string
+	// Err is the plugin's reason.
+	Err error
+}
+
 // DropHook sees every message a subscription drops, with the reason. It
 // runs in the goroutine that dropped the message, often a publisher's:
 // keep it fast and don't block.
@@ -80,6 +103,7 @@ type hooks struct {
 	subscribe  []SubscribeHook
 	deliver    []DeliverHook
 	drop       []DropHook
+	reject     []RejectHook
 	connect    []ConnectHook
 	auth       []AuthHook
 	ack        []AckHook
@@ -114,6 +138,7 @@ func (h *hooks) add(p Plugin) {
 	addHook(&h.subscribe, p)
 	addHook(&h.deliver, p)
 	addHook(&h.drop, p)
+	addHook(&h.reject, p)
 	addHook(&h.connect, p)
 	addHook(&h.auth, p)
 	addHook(&h.ack, p)
@@ -144,7 +169,8 @@ func (b *Broker) onPublish(ctx context.Context, m *Message) (*Message, error) {
 	for _, h := range b.hooks.publish {
 		next, err := b.safePublishHook(ctx, h, m)
 		if err != nil {
-			return nil, fmt.Errorf("%w by %s: %w", ErrRejected, h.(Plugin).Name(), err)
+			c, _ := ConnFromContext(ctx)
+			return nil, b.reject(h, Rejection{Op: "publish", Conn: c, Topic: m.Topic, Err: err})
 		}
 		if next != nil {
 			m = next
@@ -161,7 +187,8 @@ func (b *Broker) safePublishHook(ctx context.Context, h PublishHook, m *Message)
 func (b *Broker) onSubscribe(s *Subscription) error {
 	for _, h := range b.hooks.subscribe {
 		if err := b.safeSubscribeHook(h, s); err != nil {
-			return fmt.Errorf("%w by %s: %w", ErrRejected, h.(Plugin).Name(), err)
+			c := ConnInfo{ID: s.cfg.subscriber}
+			return b.reject(h, Rejection{Op: "subscribe", Conn: c, Topic: s.pattern, Err: err})
 		}
 	}
 	return nil
@@ -179,6 +206,19 @@ func (b *Broker) onDeliver(s *Subscription, m *Message) {
 			h.OnDeliver(s, m)
 		}()
 	}
+}
+
+// reject reports r, refused by h, to the RejectHooks and returns the error
+// for the caller: ErrRejected with the plugin's name and reason.
+func (b *Broker) reject(h any, r Rejection) error {
+	r.Plugin = h.(Plugin).Name()
+	for _, rh := range b.hooks.reject {
+		func() {
+			defer b.recoverPlugin(rh, nil, nil)
+			rh.OnReject(r)
+		}()
+	}
+	return fmt.Errorf("%w by %s: %w", ErrRejected, r.Plugin, r.Err)
 }
 
 func (b *Broker) onDrop(d Drop) {
