@@ -47,8 +47,9 @@ var (
 // ServerError is an error the server reported: an ERROR frame, or a
 // refusal in a SUBACK or PUBACK. It unwraps to the [whispeer] sentinel
 // whose message its text starts with (whispeer.ErrPayloadTooLarge,
-// whispeer.ErrInvalidTopic, ...), to ErrAuth for an unauthorized one, or
-// else to a [*whispeer.Error] with its code, so that errors.Is and
+// whispeer.ErrInvalidTopic, ...), to ErrAuth for an unauthorized one, to
+// whispeer.ErrPayloadTooLarge for a publish refused as too large, or else
+// to a [*whispeer.Error] with its code, so that errors.Is and
 // whispeer.ErrorCode work across the network.
 type ServerError struct {
 	// Code is the wire error code.
@@ -100,11 +101,14 @@ func serverError(code wire.Code, fatal bool, ref wire.Type, text []byte) *Server
 			return e
 		}
 	}
-	if rc == whispeer.CodeUnauthorized {
+	switch {
+	case rc == whispeer.CodeUnauthorized:
 		e.base = ErrAuth
-		return e
+	case rc == whispeer.CodeTooLarge && ref == wire.TypePublish:
+		e.base = whispeer.ErrPayloadTooLarge
+	default:
+		e.base = &whispeer.Error{Code: rc, Message: e.Text}
 	}
-	e.base = &whispeer.Error{Code: rc, Message: e.Text}
 	return e
 }
 

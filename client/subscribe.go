@@ -135,6 +135,7 @@ func (c *Client) Subscribe(pattern string, h Handler, opts ...SubscribeOption) (
 	}
 	if err != nil {
 		s.unsubscribe(!errors.As(err, new(*ServerError)))
+		s.end(err)
 		return nil, err
 	}
 	return s, nil
