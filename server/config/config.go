@@ -13,12 +13,14 @@ const DefaultJWTSecret = "whispeer-insecure-default-jwt-secret-change-me"
 // Config is the whole configuration of a whispeer server. The koanf tags
 // are the TOML keys; see docs/configuration.md for every key.
 type Config struct {
-	Server Server `koanf:"server"`
-	Auth   Auth   `koanf:"auth"`
-	QoS    QoS    `koanf:"qos"`
-	Replay Replay `koanf:"replay"`
-	TLS    TLS    `koanf:"tls"`
-	Log    Log    `koanf:"log"`
+	Server  Server  `koanf:"server"`
+	Auth    Auth    `koanf:"auth"`
+	QoS     QoS     `koanf:"qos"`
+	Replay  Replay  `koanf:"replay"`
+	TLS     TLS     `koanf:"tls"`
+	Log     Log     `koanf:"log"`
+	Admin   Admin   `koanf:"admin"`
+	Plugins Plugins `koanf:"plugins"`
 }
 
 // Server holds the [server] section: listeners, limits and timeouts.
@@ -82,6 +84,32 @@ type Log struct {
 	Format string `koanf:"format"` // text or json
 }
 
+// Admin holds the [admin] section: the admin HTTP API and the health and
+// metrics endpoints.
+type Admin struct {
+	Token      Secret `koanf:"token"`       // bearer token for /api/*; empty disables the admin API
+	Listen     string `koanf:"listen"`      // host:port of a listener of its own; empty serves on server.port
+	AuthHealth bool   `koanf:"auth_health"` // require the token on /healthz, /readyz and /metrics too
+}
+
+// Plugins holds the [plugins] section: the built-in plugins to run and
+// their settings.
+type Plugins struct {
+	Enabled   []string   `koanf:"enabled"`   // plugin names, in the order they run
+	Node      string     `koanf:"node"`      // the stamp plugin's node name; empty means the host name
+	Typecheck []TypeRule `koanf:"typecheck"` // the typecheck plugin's rules
+}
+
+// TypeRule is one [[plugins.typecheck]] entry: the JSON shape required of
+// the payloads published to the topics matching Pattern. Type is a JSON
+// kind (any, string, number, integer, boolean, object, array, null);
+// Fields maps the fields an object must have to their kinds.
+type TypeRule struct {
+	Pattern string            `koanf:"pattern"`
+	Type    string            `koanf:"type"`
+	Fields  map[string]string `koanf:"fields"`
+}
+
 // SlogLevel returns Level as a slog.Level, or slog.LevelInfo when Level does
 // not parse (Validate reports that case).
 func (l Log) SlogLevel() slog.Level {
@@ -118,9 +146,10 @@ func Default() *Config {
 				Subscribe: []string{"#"},
 			}},
 		},
-		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
-		Replay: Replay{Size: 10},
-		Log:    Log{Level: "info", Format: "text"},
+		QoS:     QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
+		Replay:  Replay{Size: 10},
+		Log:     Log{Level: "info", Format: "text"},
+		Plugins: Plugins{Enabled: []string{"metrics"}, Typecheck: []TypeRule{}},
 	}
 }
 
@@ -147,6 +176,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("replay", "size", c.Replay.Size),
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth),
+		slog.Group("plugins", "enabled", c.Plugins.Enabled, "node", c.Plugins.Node, "typecheck_rules", len(c.Plugins.Typecheck)),
 	)
 }
 

@@ -19,8 +19,10 @@
 // prefix, lower-casing the rest and splitting off only the first
 // '_'-separated segment as the section: the remaining segments, underscores
 // included, are the key. Variables that name no known key are ignored.
-// The user list, [[auth.users]], can only be set in the TOML file; a file
-// that defines it replaces the built-in list as a whole.
+// A list of strings, such as plugins.enabled, is written comma-separated in
+// a variable or a flag. The lists of tables, [[auth.users]] and
+// [[plugins.typecheck]], can only be set in the TOML file; a file that
+// defines one replaces the built-in list as a whole.
 //
 // # Checks
 //

@@ -43,17 +43,27 @@ var usage = map[string]string{
 	"tls.key_file":             "PEM private key file",
 	"log.level":                "log level: debug, info, warn or error",
 	"log.format":               "log format: text or json",
+	"admin.token":              "bearer token of the admin API (empty disables it)",
+	"admin.listen":             "host:port of a listener for the admin API and health endpoints (empty: server.port)",
+	"admin.auth_health":        "require the admin token on /healthz, /readyz and /metrics too",
+	"plugins.enabled":          "plugins to run, in order: logging, metrics, stamp, typecheck",
+	"plugins.node":             "node name the stamp plugin writes (empty: the host name)",
 }
 
 // noFlag lists keys that RegisterFlags leaves out: a secret on the command
 // line is visible to every user of the machine.
-var noFlag = map[string]bool{"server.jwt_secret": true}
+var noFlag = map[string]bool{"server.jwt_secret": true, "admin.token": true}
+
+// lists are the keys whose values are lists of tables: they can be set in
+// the TOML file only.
+var lists = []string{"auth.users", "plugins.typecheck"}
 
 var durationType = reflect.TypeFor[time.Duration]()
 
 // Keys returns every scalar configuration key ("server.port", …) in the
-// order of the Config struct. auth.users, a list of tables, is not among
-// them.
+// order of the Config struct; a list of strings, such as plugins.enabled,
+// counts as a scalar. auth.users and plugins.typecheck, lists of tables,
+// are not among them.
 func Keys() []string {
 	var keys []string
 	walkScalars(reflect.ValueOf(Default()).Elem(), func(key string, _ reflect.Value) {
@@ -70,7 +80,8 @@ func EnvVar(key string) string {
 
 // RegisterFlags adds to fs the flag --config, the flag --env-file and one
 // flag per scalar key named after the key, such as --server.port or
-// --log.level, except server.jwt_secret. Load applies only the flags the
+// --log.level, except the secrets server.jwt_secret and admin.token. A
+// list of strings takes a comma-separated value. Load applies only the flags the
 // user set, so the defaults shown in help never override the file or the
 // environment.
 func RegisterFlags(fs *pflag.FlagSet) {
@@ -85,6 +96,10 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			fs.Duration(key, time.Duration(v.Int()), usage[key])
 		case v.Kind() == reflect.Int:
 			fs.Int(key, int(v.Int()), usage[key])
+		case v.Kind() == reflect.Bool:
+			fs.Bool(key, v.Bool(), usage[key])
+		case v.Kind() == reflect.Slice:
+			fs.StringSlice(key, v.Interface().([]string), usage[key])
 		default:
 			fs.String(key, v.String(), usage[key])
 		}
@@ -98,11 +113,17 @@ func walkScalars(c reflect.Value, fn func(key string, v reflect.Value)) {
 		section := c.Type().Field(i).Tag.Get("koanf")
 		sv := c.Field(i)
 		for j := range sv.NumField() {
-			if f := sv.Field(j); f.Kind() != reflect.Slice {
+			if f := sv.Field(j); isScalar(f.Type()) {
 				fn(section+"."+sv.Type().Field(j).Tag.Get("koanf"), f)
 			}
 		}
 	}
+}
+
+// isScalar reports whether a field of type t is a key of its own: not a
+// list of tables.
+func isScalar(t reflect.Type) bool {
+	return t.Kind() != reflect.Slice || t.Elem().Kind() == reflect.String
 }
 
 // defaultMap returns Default() as the nested map that a TOML file with the

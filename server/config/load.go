@@ -185,7 +185,9 @@ func loadFile(k *koanf.Koanf, path string, explicit bool) error {
 	for _, key := range Keys() {
 		known[key] = true
 	}
-	known["auth.users"] = true
+	for _, key := range lists {
+		known[key] = true
+	}
 	for _, key := range fk.Keys() {
 		if !known[key] {
 			return fmt.Errorf("config: %s: unknown key %q", path, key)
@@ -213,7 +215,11 @@ func envKey(name string) string {
 // (--config, --env-file, flags of other packages) are ignored. A '-' in a
 // flag name stands for '_', for flag sets that spell keys with hyphens.
 func flagKey(f *pflag.Flag) (string, any) {
-	return knownKey(strings.ReplaceAll(f.Name, "-", "_")), f.Value.String()
+	key := knownKey(strings.ReplaceAll(f.Name, "-", "_"))
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		return key, sv.GetSlice()
+	}
+	return key, f.Value.String()
 }
 
 // knownKey returns key if it is a scalar configuration key, else "".
@@ -228,7 +234,7 @@ func knownKey(key string) string {
 // given as bare numbers, are errors.
 func decode(k *koanf.Koanf, c *Config) error {
 	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook:       durationHook,
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, listHook),
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
 		TagName:          "koanf",
@@ -257,6 +263,24 @@ func durationHook(_, to reflect.Type, data any) (any, error) {
 		return d, nil
 	}
 	return nil, fmt.Errorf("invalid duration %v (want a quoted value such as \"30s\")", data)
+}
+
+// listHook splits a string into a list of strings at commas, trimming
+// spaces, for lists set by an environment variable: "logging, metrics"
+// becomes ["logging", "metrics"] and "" an empty list.
+func listHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	if s == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
 }
 
 // mapProvider is a koanf.Provider of a fixed nested map.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -79,7 +80,47 @@ func (c *Config) Validate() error {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
 	}
 	errs = append(errs, c.validateUsers()...)
+	errs = append(errs, c.validateAdmin()...)
+	errs = append(errs, c.validatePlugins()...)
 	return errors.Join(errs...)
+}
+
+// validateAdmin checks the [admin] section.
+func (c *Config) validateAdmin() []error {
+	l := c.Admin.Listen
+	if l == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(l)
+	if err != nil {
+		return []error{fmt.Errorf("admin.listen: must be host:port, got %q", l)}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return []error{fmt.Errorf("admin.listen: port must be between 0 and 65535, got %q", port)}
+	}
+	return nil
+}
+
+// validatePlugins checks the [plugins] section. Which names exist is the
+// server's business: it knows the plugins.
+func (c *Config) validatePlugins() []error {
+	var errs []error
+	seen := make(map[string]bool)
+	for _, name := range c.Plugins.Enabled {
+		switch {
+		case name == "":
+			errs = append(errs, errors.New("plugins.enabled: empty plugin name"))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("plugins.enabled: %q listed twice", name))
+		}
+		seen[name] = true
+	}
+	for i, r := range c.Plugins.Typecheck {
+		if err := match.ValidatePattern(r.Pattern, match.DefaultLimits); err != nil {
+			errs = append(errs, fmt.Errorf("plugins.typecheck[%d]: pattern %q: %w", i, r.Pattern, err))
+		}
+	}
+	return errs
 }
 
 // validateUsers checks each [[auth.users]] entry.
@@ -148,6 +189,9 @@ func (c *Config) Security() (warnings []string, err error) {
 	if len(plain) > 0 {
 		unsafe = append(unsafe, "auth.users "+strings.Join(plain, ", ")+
 			" have plain-text passwords: replace each with the hash printed by `whispeer passwd`")
+	}
+	if t := c.Admin.Token.Reveal(); t != "" && len(t) < MinSecretBytes {
+		warnings = append(warnings, fmt.Sprintf("admin.token is %d bytes; use at least %d random bytes", len(t), MinSecretBytes))
 	}
 	loopback := IsLoopback(c.Server.Host)
 	if !loopback && !c.TLS.Enabled() {
