@@ -295,7 +295,7 @@ func TestBroker_Topics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []whispeer.TopicInfo{
+	want := []whispeer.TopicStats{
 		{Name: "chat/a", Seq: 3, Messages: 3, Retained: 2, Subscribers: 2},
 		{Name: "chat/b", Seq: 1, Messages: 1, Retained: 1, Subscribers: 1},
 		{Name: "news", Seq: 1, Messages: 1, Retained: 1, Subscribers: 1},

@@ -8,8 +8,9 @@ import (
 	"github.com/whispeer-io/whispeer/internal/match"
 )
 
-// TopicInfo describes one topic, for introspection such as an admin API.
-type TopicInfo struct {
+// TopicStats describes one topic as the broker sees it, for introspection
+// such as an admin API.
+type TopicStats struct {
 	Name string
 	// Seq is the last sequence number (offset) assigned in the topic; 0
 	// before its first message.
@@ -28,7 +29,7 @@ type TopicInfo struct {
 // a message has been published to it. The figures are a snapshot taken
 // topic by topic while traffic flows; the call costs a match per topic
 // returned, so use a limit on a broker with many topics.
-func (b *Broker) Topics(pattern string, limit int) ([]TopicInfo, error) {
+func (b *Broker) Topics(pattern string, limit int) ([]TopicStats, error) {
 	if err := match.ValidatePattern(pattern, b.limits); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPattern, truncate(pattern), err)
 	}
@@ -43,7 +44,7 @@ func (b *Broker) Topics(pattern string, limit int) ([]TopicInfo, error) {
 	if limit > 0 && len(names) > limit {
 		names = names[:limit]
 	}
-	out := make([]TopicInfo, 0, len(names))
+	out := make([]TopicStats, 0, len(names))
 	for _, name := range names {
 		v, ok := b.topics.Load(name)
 		if !ok {
@@ -55,10 +56,10 @@ func (b *Broker) Topics(pattern string, limit int) ([]TopicInfo, error) {
 }
 
 // info returns the topic's description with its subscriber count.
-func (ts *topicState) info(subscribers int) TopicInfo {
+func (ts *topicState) info(subscribers int) TopicStats {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return TopicInfo{
+	return TopicStats{
 		Name:        ts.name,
 		Seq:         ts.seq,
 		Messages:    ts.messages,
