@@ -38,6 +38,7 @@ type config struct {
 	plugins          []Plugin
 	engine           engineSettings
 	overrides        []engineOverride
+	store            storeConfig
 }
 
 func defaultConfig() config {
@@ -49,6 +50,7 @@ func defaultConfig() config {
 		maxSubscriptions: DefaultMaxSubscriptions,
 		matchCacheSize:   DefaultMatchCacheSize,
 		drainTimeout:     DefaultDrainTimeout,
+		store:            storeConfig{interval: DefaultRetentionInterval, backlog: DefaultDurableBacklog},
 	}
 }
 
@@ -70,6 +72,9 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: match cache size %d not in [0, %d]", ErrInvalidOption, c.matchCacheSize, maxMatchCacheSize)
 	case c.drainTimeout < 0:
 		return fmt.Errorf("%w: drain timeout %v < 0", ErrInvalidOption, c.drainTimeout)
+	}
+	if err := c.store.validate(); err != nil {
+		return err
 	}
 	_, err := newSubConfig(c.subDefaults, nil)
 	return err
@@ -175,6 +180,11 @@ type subConfig struct {
 	subscriber      string
 	replay          int
 	raw             bool
+	resume          bool // WithResume
+	resumeEpoch     uint64
+	resumeOffset    uint64
+	durable         string // WithDurable's client id
+	manualAck       bool
 }
 
 func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {

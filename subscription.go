@@ -25,6 +25,7 @@ type Subscription struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	closed  atomic.Bool
+	rs      *resumeState // set when the broker has a store
 
 	delivered atomic.Uint64
 	failed    atomic.Uint64
@@ -112,6 +113,7 @@ func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
 		return
 	}
 	s.delivered.Add(1)
+	s.accepted(m)
 }
 
 // run is an async subscription's worker: it pops batches and calls the
@@ -120,6 +122,9 @@ func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
 func (s *Subscription) run() {
 	defer s.b.wg.Done()
 	defer close(s.done)
+	if s.rs != nil && len(s.rs.plans) > 0 {
+		s.b.catchUpAll(s)
+	}
 	var batch []*Message
 	yielded := false
 	for {
@@ -161,6 +166,7 @@ func (s *Subscription) handle(m *Message) {
 		err := s.call(s.ctx, m)
 		if err == nil {
 			s.delivered.Add(1)
+			s.accepted(m)
 			if m.QoS != AtMostOnce && len(s.b.hooks.ack) > 0 {
 				s.b.Acked(ConnInfo{ID: s.cfg.subscriber}, m.ID)
 			}

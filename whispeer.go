@@ -24,6 +24,7 @@ type Broker struct {
 	subs    *match.Sublist[*Subscription]
 	hooks   hooks
 	engines engines
+	st      *storage // nil without a store
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -61,10 +62,14 @@ type subKey struct{ subscriber, pattern string }
 // without a gap or an overlap.
 type topicState struct {
 	name     string
+	epoch    uint64 // the store's epoch for the topic; 0 without a store
 	mu       sync.Mutex
 	seq      uint64
 	messages uint64 // routed through this broker; seq may start elsewhere
 	hist     history
+	// catching holds the subscriptions still reading the topic's stored
+	// messages: its live messages skip them (see catchUp).
+	catching map[*Subscription]struct{}
 }
 
 // New returns a broker configured by opts. With no options it is a working
@@ -99,8 +104,17 @@ func New(opts ...Option) (*Broker, error) {
 	if b.log == nil {
 		b.log = slog.Default()
 	}
+	if cfg.store.store != nil {
+		if b.st, err = newStorage(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.provision(); err != nil {
 		return nil, err
+	}
+	if b.st != nil && len(b.st.rules) > 0 {
+		b.wg.Add(1)
+		go b.retainLoop(cfg.store.interval)
 	}
 	return b, nil
 }
@@ -157,12 +171,29 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	m.Time = b.clock.now()
 	hasSync := false
-	ts.mu.Lock()
-	ts.seq++
+	var durable chan error
+	if b.st != nil {
+		stored, err := b.st.forStore(b, m)
+		if err != nil {
+			return err
+		}
+		ts.mu.Lock()
+		if durable, err = b.st.append(ctx, m, stored); err != nil {
+			ts.mu.Unlock()
+			return err
+		}
+		ts.seq = m.Seq
+	} else {
+		ts.mu.Lock()
+		ts.seq++
+		m.Seq = ts.seq
+		ts.hist.add(m, b.cfg.history)
+	}
 	ts.messages++
-	m.Seq = ts.seq
-	ts.hist.add(m, b.cfg.history)
 	subs := b.subs.Match(m.Topic)
+	if len(ts.catching) > 0 {
+		subs = ts.live(subs)
+	}
 	for _, s := range subs {
 		if s.q == nil {
 			hasSync = true
@@ -178,6 +209,9 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 				s.deliverSync(ctx, m)
 			}
 		}
+	}
+	if durable != nil {
+		return awaitDurable(ctx, durable)
 	}
 	return nil
 }
@@ -207,7 +241,16 @@ func (b *Broker) topic(name string) (*topicState, error) {
 		b.ntopics.Add(-1)
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyTopics, b.cfg.maxTopics)
 	}
-	v, loaded := b.topics.LoadOrStore(name, &topicState{name: name})
+	ts := &topicState{name: name}
+	if b.st != nil {
+		info, err := b.st.s.Topic(context.Background(), name)
+		if err != nil {
+			b.ntopics.Add(-1)
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		ts.epoch = info.Epoch
+	}
+	v, loaded := b.topics.LoadOrStore(name, ts)
 	if loaded {
 		b.ntopics.Add(-1)
 	}
@@ -250,6 +293,15 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 // addReplaying registers s and, when it asks for replay, hands it the
 // history of every matching topic before any live message.
 func (b *Broker) addReplaying(s *Subscription) error {
+	if b.st != nil {
+		if s.cfg.resume && match.IsPattern(s.pattern) {
+			return fmt.Errorf("%w: resuming from an offset needs a topic, not a pattern", ErrInvalidOption)
+		}
+		return b.addStored(s)
+	}
+	if s.cfg.resume || s.cfg.durable != "" {
+		return fmt.Errorf("%w: WithResume and WithDurable need WithStore", ErrInvalidOption)
+	}
 	if s.cfg.replay == 0 || b.cfg.history == 0 {
 		return b.add(s)
 	}
@@ -317,6 +369,8 @@ func (b *Broker) add(s *Subscription) error {
 	if s.q != nil {
 		b.wg.Add(1)
 		go s.run()
+	} else if s.rs != nil && len(s.rs.plans) > 0 {
+		b.wg.Add(1) // done when Subscribe has caught up
 	}
 	return nil
 }
@@ -363,6 +417,9 @@ func (b *Broker) shutdown(ctx context.Context) error {
 		subs = append(subs, s)
 	}
 	b.mu.Unlock()
+	if b.st != nil {
+		close(b.st.stop)
+	}
 	for _, s := range subs {
 		if s.q != nil {
 			s.q.close(false)
@@ -377,7 +434,7 @@ func (b *Broker) shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-drained:
-		b.pluginErr = b.closePlugins()
+		b.pluginErr = b.release()
 		return b.pluginErr
 	case <-ctx.Done():
 	}
@@ -390,8 +447,19 @@ func (b *Broker) shutdown(ctx context.Context) error {
 		}
 	}
 	<-drained
-	b.pluginErr = b.closePlugins()
+	b.pluginErr = b.release()
 	return errors.Join(ctx.Err(), b.pluginErr)
+}
+
+// release closes the plugins and the store once the broker has stopped.
+func (b *Broker) release() error {
+	err := b.closePlugins()
+	if b.st != nil {
+		if serr := b.st.s.Close(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("close store: %w", serr))
+		}
+	}
+	return err
 }
 
 // invoke calls s's handler for one delivery.
