@@ -1,0 +1,32 @@
+// Package admin is whispeer's admin HTTP API: a read-mostly JSON view of a
+// running server for operators and for `whispeer status`, and the health
+// and metrics endpoints that orchestrators and Prometheus poll.
+//
+// # Endpoints
+//
+//	GET    /api/status              version, uptime, counts and rates
+//	GET    /api/topics              topics with subscribers, messages and last offset
+//	                                (?pattern=sensor/# filters, ?limit=N caps; default 1000)
+//	GET    /api/connections         the open client connections
+//	DELETE /api/connections/{id}    close one connection
+//	GET    /healthz                 200 while the process serves HTTP
+//	GET    /readyz                  200 once the server listens and its broker is open, else 503
+//	GET    /metrics                 the Prometheus metrics, when the metrics plugin runs
+//
+// The /api endpoints require "Authorization: Bearer <token>" with the
+// token of Options.Token; without a token configured they answer 404, so
+// the API is off unless an operator turns it on. A request without the
+// header gets 401, with a wrong token 403; tokens are compared in constant
+// time. The three other endpoints need no token unless Options.AuthHealth
+// is set. Errors are JSON, {"error": "…"}; a method an endpoint does not
+// take gets 405 with an Allow header.
+//
+// A [Handler] reports on and acts upon a [Source], which a whispeer
+// server implements; [Handler.Register] mounts it on an http.ServeMux, next
+// to the WebSocket endpoint or on a listener of its own.
+//
+// # Concurrency
+//
+// A Handler is safe for concurrent use; it calls its Source from the
+// goroutines of concurrent requests.
+package admin
