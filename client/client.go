@@ -45,7 +45,8 @@ type Client struct {
 	qseq     uint64              // the number of the last QoS 1 publish queued
 	taken    uint64              // qseq when the writer last took a batch
 	token    string              // presented in AUTH
-	closing  bool                // Close or Drain has begun: no new work
+	closing  bool                // no new work: Close or Drain began, or the client stopped
+	shutting bool                // Close or Drain was called
 	closed   bool                // the client has stopped
 
 	smu  sync.RWMutex

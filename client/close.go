@@ -36,12 +36,12 @@ func (c *Client) Drain(ctx context.Context) error {
 // later one waits for it and returns nil.
 func (c *Client) shutdown(ctx context.Context, patient bool) error {
 	c.mu.Lock()
-	if c.closing {
+	if c.shutting {
 		c.mu.Unlock()
 		<-c.done
 		return nil
 	}
-	c.closing = true
+	c.shutting, c.closing = true, true
 	c.mu.Unlock()
 	defer close(c.done)
 

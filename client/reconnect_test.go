@@ -1,0 +1,309 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/client/clienttest"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+)
+
+// fastReconnect keeps the tests quick: a lost connection is retried at
+// once and then every few milliseconds.
+var fastReconnect = client.WithReconnect(time.Millisecond, 20*time.Millisecond)
+
+// events returns options that report connections and disconnections.
+func events() (opts []client.Option, up chan struct{}, down chan error) {
+	up, down = make(chan struct{}, 16), make(chan error, 16)
+	return []client.Option{
+		client.WithConnectHandler(func() { up <- struct{}{} }),
+		client.WithDisconnectHandler(func(err error) { down <- err }),
+		fastReconnect,
+	}, up, down
+}
+
+// publishAll publishes n QoS 1 messages to topic from workers goroutines
+// and returns once each has been acknowledged (or failed the test).
+func publishAll(t *testing.T, c *client.Client, topic string, n, workers int) {
+	t.Helper()
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if err := c.Publish(ctx, topic, fmt.Appendf(nil, "m%04d", i), client.WithQoS(client.AtLeastOnce)); err != nil {
+					t.Errorf("publish %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// distinct reads deliveries until it has seen n distinct payloads.
+func distinct(t *testing.T, got <-chan *client.Message, n int) {
+	t.Helper()
+	seen := make(map[string]bool, n)
+	for len(seen) < n {
+		seen[string(recv(t, got).Payload)] = true
+	}
+}
+
+// TestClient_Reconnect loses the connection in the middle of a stream of
+// QoS 1 publishes, by a server restart or a cut, and checks that every
+// message is acknowledged to the publisher and reaches the subscriber.
+func TestClient_Reconnect(t *testing.T) {
+	const n = 400
+	for _, tc := range []struct {
+		name, scheme string
+		restart      bool
+	}{
+		{"restart/tcp", "tcp", true}, {"restart/ws", "ws", true},
+		{"cut/tcp", "tcp", false}, {"cut/ws", "ws", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pubs atomic.Int64
+			half := make(chan struct{})
+			var once sync.Once
+			var srv *clienttest.Server
+			srv = newServer(t, clienttest.WithInspect(func(f *wire.Frame) {
+				if f.Type == wire.TypePublish && pubs.Add(1) == n/2 {
+					if tc.restart {
+						once.Do(func() { close(half) })
+					} else {
+						srv.Cut()
+					}
+				}
+			}))
+			opts, up, _ := events()
+			sub := dial(t, srv.URL(tc.scheme), opts...)
+			h, got := collect(4 * n)
+			if _, err := sub.Subscribe("orders", h); err != nil {
+				t.Fatal(err)
+			}
+			recv(t, up)
+			popts, pup, _ := events()
+			pub := dial(t, srv.URL(tc.scheme), popts...)
+			recv(t, pup)
+			if tc.restart {
+				go func() {
+					<-half
+					srv.Stop()
+					srv.Start()
+				}()
+			}
+			publishAll(t, pub, "orders", n, 8)
+			distinct(t, got, n)
+			recv(t, up)  // the subscriber came back
+			recv(t, pup) // and so did the publisher
+			if s := pub.Stats(); s.Published != n || s.Reconnects < 1 {
+				t.Errorf("publisher stats %+v", s)
+			}
+		})
+	}
+}
+
+func TestClient_ResumeAfterReconnect(t *testing.T) {
+	srv := newServer(t)
+	opts, up, down := events()
+	errs := make(chan error, 8)
+	c := dial(t, srv.URL("tcp"), append(opts, errorsTo(errs))...)
+	recv(t, up)
+	h, got := collect(16)
+	s, err := c.Subscribe("log", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	for i := range 3 {
+		if err := srv.Broker().Publish(ctx, "log", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		recv(t, got)
+	}
+	if epoch, seq := s.Position(); epoch != srv.Epoch() || seq != 3 {
+		t.Fatalf("position %d/%d, want %d/3", epoch, seq, srv.Epoch())
+	}
+	srv.Stop()
+	recv(t, down)
+	for i := 3; i < 6; i++ { // published while the subscriber is away
+		if err := srv.Broker().Publish(ctx, "log", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, up)
+	for i := 3; i < 6; i++ {
+		m := recv(t, got)
+		if string(m.Payload) != fmt.Sprint(i) || !m.Replayed || m.Seq != uint64(i+1) {
+			t.Fatalf("after resuming got %q (seq %d, replayed %v), want %d", m.Payload, m.Seq, m.Replayed, i)
+		}
+	}
+	for {
+		select {
+		case err := <-errs:
+			if errors.Is(err, client.ErrGap) {
+				t.Fatalf("resume reported a gap: %v", err)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
+func TestClient_PublishBuffer(t *testing.T) {
+	var arrived []string
+	var mu sync.Mutex
+	srv := newServer(t)
+	if _, err := srv.Broker().Subscribe("buf", func(_ context.Context, m *whispeer.Message) error {
+		mu.Lock()
+		arrived = append(arrived, string(m.Payload))
+		mu.Unlock()
+		return nil
+	}, whispeer.WithSync()); err != nil {
+		t.Fatal(err)
+	}
+	opts, up, down := events()
+	c := dial(t, srv.URL("tcp"), append(opts, client.WithPublishBuffer(600))...)
+	recv(t, up)
+	srv.Stop()
+	recv(t, down)
+	ctx := ctxT(t)
+	var sent []string
+	for i := 0; ; i++ {
+		p := fmt.Sprintf("msg-%03d", i)
+		err := c.Publish(ctx, "buf", []byte(p))
+		if errors.Is(err, client.ErrBufferFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, p)
+	}
+	if len(sent) < 10 {
+		t.Fatalf("only %d publishes buffered", len(sent))
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, up)
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(arrived) != fmt.Sprint(sent) {
+		t.Fatalf("server got %v\nwant %v", arrived, sent)
+	}
+}
+
+func TestClient_PublishAckedWhileDisconnected(t *testing.T) {
+	srv := newServer(t)
+	opts, up, down := events()
+	c := dial(t, srv.URL("ws"), opts...)
+	recv(t, up)
+	srv.Stop()
+	recv(t, down)
+	acked := make(chan error, 1)
+	go func() { acked <- c.Publish(ctxT(t), "t", []byte("x"), client.WithQoS(client.AtLeastOnce)) }()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, acked); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClient_PublishFailFast(t *testing.T) {
+	srv := newServer(t)
+	opts, up, down := events()
+	c := dial(t, srv.URL("tcp"), append(opts, client.WithPublishBuffer(0))...)
+	recv(t, up)
+	srv.Stop()
+	recv(t, down)
+	ctx := ctxT(t)
+	if err := c.Publish(ctx, "t", []byte("x")); !errors.Is(err, client.ErrDisconnected) {
+		t.Errorf("QoS 0: %v", err)
+	}
+	if err := c.Publish(ctx, "t", []byte("x"), client.WithQoS(client.AtLeastOnce)); !errors.Is(err, client.ErrDisconnected) {
+		t.Errorf("QoS 1: %v", err)
+	}
+	if err := c.Flush(ctx); !errors.Is(err, client.ErrDisconnected) {
+		t.Errorf("Flush: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, up)
+	if err := c.Publish(ctx, "t", []byte("x"), client.WithQoS(client.AtLeastOnce)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClient_WithoutReconnect(t *testing.T) {
+	srv := newServer(t)
+	down := make(chan error, 1)
+	c := dial(t, srv.URL("tcp"), client.WithoutReconnect(), client.WithDisconnectHandler(func(err error) { down <- err }))
+	s, err := c.Subscribe("t", func(context.Context, *client.Message) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Cut()
+	if err := recv(t, down); !errors.Is(err, client.ErrDisconnected) {
+		t.Fatalf("disconnected with %v", err)
+	}
+	recv(t, s.Done())
+	if !errors.Is(s.Err(), client.ErrDisconnected) {
+		t.Fatalf("subscription ended with %v", s.Err())
+	}
+	if err := c.Publish(ctxT(t), "t", nil); !errors.Is(err, client.ErrClosed) {
+		t.Fatalf("publish after the loss: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClient_DeadConnection(t *testing.T) {
+	srv := newServer(t, clienttest.WithPingInterval(20*time.Millisecond), clienttest.WithoutPongs())
+	opts, up, down := events()
+	dial(t, srv.URL("tcp"), opts...)
+	recv(t, up)
+	if err := recv(t, down); !errors.Is(err, client.ErrTimeout) {
+		t.Fatalf("disconnected with %v, want ErrTimeout", err)
+	}
+	recv(t, up) // and reconnected
+}
+
+func TestClient_KeepAlive(t *testing.T) {
+	var pings atomic.Int64
+	enough := make(chan struct{})
+	srv := newServer(t, clienttest.WithPingInterval(5*time.Millisecond), clienttest.WithInspect(func(f *wire.Frame) {
+		if f.Type == wire.TypePing && pings.Add(1) == 5 {
+			close(enough)
+		}
+	}))
+	opts, up, down := events()
+	dial(t, srv.URL("tcp"), opts...)
+	recv(t, up)
+	recv(t, enough)
+	select {
+	case err := <-down:
+		t.Fatalf("a server that answers PINGs was dropped: %v", err)
+	default:
+	}
+}
