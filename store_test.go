@@ -1,0 +1,347 @@
+package whispeer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/memory"
+)
+
+// seqs returns the sequence numbers of the collected messages.
+func seqs(c *collector) []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []uint64
+	for _, m := range c.msgs {
+		out = append(out, m.Seq)
+	}
+	return out
+}
+
+func wantSeqs(t testing.TB, got []uint64, from, to uint64) {
+	t.Helper()
+	if len(got) != int(to-from+1) {
+		t.Fatalf("received seqs %v, want %d..%d", got, from, to)
+	}
+	for i, s := range got {
+		if s != from+uint64(i) {
+			t.Fatalf("received seqs %v, want %d..%d", got, from, to)
+		}
+	}
+}
+
+func TestBroker_StoreSeqIsOffset(t *testing.T) {
+	st := memory.New()
+	b := newBroker(t, whispeer.WithStore(st))
+	for range 3 {
+		publish(t, b, "chat", "x")
+	}
+	info, err := b.TopicInfo(context.Background(), "chat")
+	if err != nil || info.Last != 3 || info.Epoch == 0 {
+		t.Fatalf("TopicInfo = %+v, %v; want Last 3 and an epoch", info, err)
+	}
+	var c collector
+	s, err := b.Subscribe("chat", c.handle, whispeer.WithSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, o := s.Position(); e != info.Epoch || o != 3 {
+		t.Fatalf("Position = %x, %d; want %x, 3", e, o, info.Epoch)
+	}
+	publish(t, b, "chat", "y")
+	wantSeqs(t, seqs(&c), 4, 4)
+}
+
+func TestBroker_StoreReplay(t *testing.T) {
+	for _, isSync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", isSync), func(t *testing.T) {
+			b := newBroker(t, whispeer.WithStore(memory.New()))
+			for i := 1; i <= 5; i++ {
+				publish(t, b, "chat/a", fmt.Sprint(i))
+			}
+			publish(t, b, "chat/b", "b")
+			got := make(chan *whispeer.Message, 10)
+			opts := []whispeer.SubscribeOption{whispeer.WithReplay(3)}
+			if isSync {
+				opts = append(opts, whispeer.WithSync())
+			}
+			if _, err := b.Subscribe("chat/+", chanHandler(got), opts...); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, b, "chat/a", "6")
+			per := map[string]string{}
+			for range 5 {
+				m := <-got
+				per[m.Topic] += string(m.Payload)
+			}
+			if per["chat/a"] != "3456" || per["chat/b"] != "b" {
+				t.Fatalf("received %q, want 3456 on chat/a and b on chat/b", per)
+			}
+		})
+	}
+}
+
+func TestBroker_Resume(t *testing.T) {
+	st := memory.New()
+	b := newBroker(t, whispeer.WithStore(st))
+	for range 10 {
+		publish(t, b, "t", "x")
+	}
+	info, _ := b.TopicInfo(context.Background(), "t")
+	tests := []struct {
+		name          string
+		epoch, offset uint64
+		from          uint64 // first seq received; 11 for live only
+		recovered     bool
+	}{
+		{"after 4", info.Epoch, 4, 5, true},
+		{"up to date", info.Epoch, 10, 11, true},
+		{"from the start", 0, 0, 1, true},
+		{"other epoch", info.Epoch + 1, 4, 11, false},
+		{"ahead of the log", info.Epoch, 12, 11, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c collector
+			s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(tt.epoch, tt.offset))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Unsubscribe()
+			if s.Recovered() != tt.recovered {
+				t.Fatalf("Recovered = %v, want %v", s.Recovered(), tt.recovered)
+			}
+			wantSeqs(t, seqs(&c), tt.from, 10)
+		})
+	}
+	if err := st.Trim(context.Background(), "t", whispeer.Retention{MaxMessages: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var c collector
+	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Recovered() {
+		t.Fatal("Recovered after the history was trimmed past the offset")
+	}
+	wantSeqs(t, seqs(&c), 8, 10)
+}
+
+func TestBroker_ResumeRefused(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	h := func(context.Context, *whispeer.Message) error { return nil }
+	if _, err := b.Subscribe("t/+", h, whispeer.WithResume(1, 1)); !errors.Is(err, whispeer.ErrInvalidOption) {
+		t.Fatalf("resume on a pattern: %v, want ErrInvalidOption", err)
+	}
+	plain := newBroker(t)
+	if _, err := plain.Subscribe("t", h, whispeer.WithResume(1, 1)); !errors.Is(err, whispeer.ErrInvalidOption) {
+		t.Fatalf("resume without a store: %v, want ErrInvalidOption", err)
+	}
+	if _, err := plain.Subscribe("t", h, whispeer.WithDurable("c")); !errors.Is(err, whispeer.ErrInvalidOption) {
+		t.Fatalf("durable without a store: %v, want ErrInvalidOption", err)
+	}
+}
+
+// TestBroker_ResumeNoGapNoDuplicate resumes while publishers run, async
+// with a small queue so that catching up outpaces it, and checks every
+// message arrives once, in order.
+func TestBroker_ResumeNoGapNoDuplicate(t *testing.T) {
+	for _, isSync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", isSync), func(t *testing.T) {
+			b := newBroker(t, whispeer.WithStore(memory.New()))
+			for range 2000 {
+				publish(t, b, "live", "")
+			}
+			info, _ := b.TopicInfo(context.Background(), "live")
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			started := make(chan struct{})
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					publish(t, b, "live", "")
+					if i == 10 {
+						close(started)
+					}
+				}
+			})
+			<-started
+			var mu sync.Mutex
+			next := uint64(1)
+			done := make(chan struct{})
+			var stop uint64
+			opts := []whispeer.SubscribeOption{whispeer.WithResume(info.Epoch, 0), whispeer.WithQueueSize(16), whispeer.WithOverflow(whispeer.DropNewest)}
+			if isSync {
+				opts = append(opts, whispeer.WithSync())
+			}
+			_, err := b.Subscribe("live", func(_ context.Context, m *whispeer.Message) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if m.Seq != next {
+					t.Errorf("seq %d, want %d", m.Seq, next)
+				}
+				next = m.Seq + 1
+				if stop != 0 && m.Seq == stop {
+					close(done)
+				}
+				return nil
+			}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			wg.Wait()
+			last, _ := b.TopicInfo(context.Background(), "live")
+			mu.Lock()
+			stop = last.Last
+			if next > stop {
+				close(done)
+			}
+			mu.Unlock()
+			<-done
+			if st := b.Stats(); st.Dropped != 0 {
+				t.Fatalf("%d messages dropped", st.Dropped)
+			}
+		})
+	}
+}
+
+func TestBroker_Durable(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()), whispeer.WithDurableBacklog(5))
+	var c collector
+	s, err := b.Subscribe("orders", c.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "orders", "1")
+	publish(t, b, "orders", "2")
+	s.Unsubscribe()
+	for i := 3; i <= 5; i++ {
+		publish(t, b, "orders", fmt.Sprint(i)) // while the client is away
+	}
+	var c2 collector
+	s, err = b.Subscribe("orders", c2.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Recovered() {
+		t.Fatal("not Recovered after a short absence")
+	}
+	publish(t, b, "orders", "6")
+	wantSeqs(t, seqs(&c2), 3, 6)
+	s.Unsubscribe()
+
+	for i := 7; i <= 20; i++ {
+		publish(t, b, "orders", fmt.Sprint(i))
+	}
+	var c3 collector
+	s, err = b.Subscribe("orders", c3.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Recovered() {
+		t.Fatal("Recovered though more than the backlog was missed")
+	}
+	wantSeqs(t, seqs(&c3), 16, 20)
+}
+
+func TestBroker_DurableManualAck(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	var c collector
+	s, err := b.Subscribe("q", c.handle, whispeer.WithSync(), whispeer.WithDurable("c"), whispeer.WithManualAck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "q", "1")
+	publish(t, b, "q", "2")
+	c.mu.Lock()
+	first := c.msgs[0]
+	c.mu.Unlock()
+	if err := s.Ack(first); err != nil {
+		t.Fatal(err)
+	}
+	s.Unsubscribe()
+	var c2 collector
+	if _, err := b.Subscribe("q", c2.handle, whispeer.WithSync(), whispeer.WithDurable("c")); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, seqs(&c2), 2, 2) // the unacknowledged one again
+}
+
+// gatedStore holds back Append's done until released.
+type gatedStore struct {
+	whispeer.Store
+	mu      sync.Mutex
+	pending []func(error)
+	added   chan struct{}
+}
+
+func (g *gatedStore) Append(ctx context.Context, m *whispeer.Message, done func(error)) error {
+	return g.Store.Append(ctx, m, func(err error) {
+		if done == nil {
+			return
+		}
+		g.mu.Lock()
+		g.pending = append(g.pending, func(error) { done(err) })
+		g.mu.Unlock()
+		g.added <- struct{}{}
+	})
+}
+
+func (g *gatedStore) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, f := range g.pending {
+		f(nil)
+	}
+	g.pending = nil
+}
+
+func TestBroker_PublishWaitsForDurability(t *testing.T) {
+	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
+	b := newBroker(t, whispeer.WithStore(g))
+	var c collector
+	if _, err := b.Subscribe("d", c.handle, whispeer.WithSync()); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "d", "qos0") // returns without durability
+	returned := make(chan error, 1)
+	go func() {
+		returned <- b.Publish(context.Background(), "d", []byte("qos1"), whispeer.WithQoS(whispeer.AtLeastOnce))
+	}()
+	<-g.added
+	select {
+	case err := <-returned:
+		t.Fatalf("Publish returned %v before the store made the message durable", err)
+	default:
+	}
+	g.release()
+	if err := <-returned; err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, seqs(&c), 1, 2)
+}
+
+func TestBroker_StoreRetention(t *testing.T) {
+	st := memory.New()
+	b := newBroker(t, whispeer.WithStore(st),
+		whispeer.WithRetention("logs/#", whispeer.Retention{MaxMessages: 2}),
+		whispeer.WithRetention("#", whispeer.Retention{MaxMessages: 4}))
+	for range 6 {
+		publish(t, b, "logs/a", "x")
+		publish(t, b, "other", "x")
+	}
+	if err := b.Trim(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for topic, want := range map[string]int{"logs/a": 2, "other": 4} {
+		info, _ := b.TopicInfo(context.Background(), topic)
+		if info.Messages != want || info.Last != 6 {
+			t.Fatalf("%s after Trim: %+v, want %d messages up to 6", topic, info, want)
+		}
+	}
+}
