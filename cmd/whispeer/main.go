@@ -1,7 +1,10 @@
 // Command whispeer runs and manages whispeer servers: `whispeer serve`
-// starts the server, `whispeer passwd` hashes a password for the
-// configuration, `whispeer keygen` writes or rotates a key file for
-// end-to-end encryption, `whispeer version` prints the build.
+// starts the server, `whispeer status` shows a running server's topics and
+// subscribers through its admin API, `whispeer token` mints a login token,
+// `whispeer passwd` hashes a password for the configuration, `whispeer
+// keygen` writes or rotates a key file for end-to-end encryption,
+// `whispeer completion` prints a shell completion script, `whispeer
+// version` prints the build.
 package main
 
 import (

@@ -21,6 +21,8 @@ func newPasswdCmd() *cobra.Command {
 password field of an [[auth.users]] entry. On a terminal the password is
 asked for twice, without echo; otherwise the first line of standard input
 is the password.`,
+		Example: `  whispeer passwd
+  echo 'correct horse battery staple' | whispeer passwd`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pw, err := readPassword(cmd.InOrStdin(), cmd.ErrOrStderr())

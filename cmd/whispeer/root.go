@@ -12,20 +12,27 @@ import (
 // returned to main, which prints them once.
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "whispeer",
-		Short:         "A publish/subscribe broker with end-to-end encrypted topics",
+		Use:   "whispeer",
+		Short: "A publish/subscribe broker with end-to-end encrypted topics",
+		Example: `  whispeer serve --config whispeer.toml
+  whispeer status --token "$WHISPEER_ADMIN_TOKEN"
+  whispeer token --user alice
+  whispeer <command> --help`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPasswdCmd(), newKeygenCmd(), newVersionCmd())
+	root.CompletionOptions.DisableDefaultCmd = true // see completion.go
+	root.AddCommand(newServeCmd(), newStatusCmd(), newTokenCmd(), newPasswdCmd(), newKeygenCmd(),
+		newVersionCmd(), newCompletionCmd())
 	return root
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of this build",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version of this build",
+		Example: "  whispeer version",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintf(cmd.OutOrStdout(), "whispeer %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},

@@ -20,6 +20,10 @@ func newServeCmd() *cobra.Command {
 environment variables, then a .env file, then --config (default
 config/default.toml), then built-in defaults; see docs/configuration.md.
 SIGINT or SIGTERM shuts the server down gracefully.`,
+		Example: `  whispeer serve
+  whispeer serve --config /etc/whispeer/whispeer.toml
+  WHISPEER_SERVER_JWT_SECRET=$(openssl rand -base64 48) whispeer serve --server.host=0.0.0.0
+  whispeer serve --plugins.enabled=logging,metrics --log.level=debug`,
 		Args: cobra.NoArgs,
 	}
 	config.RegisterFlags(cmd.Flags())
