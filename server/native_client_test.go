@@ -226,7 +226,7 @@ func (c *nclient) publish(p wire.Publish) {
 type msg struct {
 	wire.Message
 	topic, id, payload string
-	headers           map[string]string
+	headers            map[string]string
 }
 
 // expectMessage reads a MSG on sid with topic and payload.
