@@ -67,3 +67,6 @@ func (ts *topicState) info(subscribers int) TopicStats {
 		Subscribers: subscribers,
 	}
 }
+
+// Closed reports whether the broker has been closed (see [Broker.Close]).
+func (b *Broker) Closed() bool { return b.closed.Load() }

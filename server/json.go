@@ -82,6 +82,7 @@ func (s *session) receiveJSON(data []byte) {
 		s.jsonUnsubscribe(&f)
 	case json.TypeAck:
 		s.window.ack(ackKey{id: f.MessageID})
+		s.acked(f.MessageID)
 	case json.TypePing:
 		s.reply(json.AppendPong(newFrame(16)))
 	}

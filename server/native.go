@@ -176,6 +176,10 @@ func (n *native) login(l *wire.Login) {
 		return
 	}
 	n.s.user = u
+	if e := n.s.authenticated(); e != nil {
+		n.sendError(e, false, wire.TypeLogin)
+		return
+	}
 	var expires time.Time
 	if claims, err := n.s.srv.issuer.Verify(token); err == nil {
 		expires = claims.ExpiresAt
@@ -254,6 +258,7 @@ func (n *native) ack(a *wire.Ack) {
 	// The window looks the key up and keeps nothing of it, so the id may
 	// view the read buffer.
 	n.s.window.ack(ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))})
+	n.s.acked(unsafe.String(unsafe.SliceData(a.ID), len(a.ID)))
 }
 
 // peerError logs an ERROR from the client, and closes the connection when

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"strings"
@@ -111,6 +110,9 @@ func (s *session) authenticate(token string) (auth.Claims, *opError) {
 		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
 	s.user = u
+	if e := s.authenticated(); e != nil {
+		return claims, e
+	}
 	return claims, nil
 }
 
@@ -136,7 +138,7 @@ func (s *session) publish(p *publication) *opError {
 		s.srv.stats.rateLimited.Add(1)
 		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
 	}
-	err := s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options()...)
+	err := s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options()...)
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
 		return brokerError(err)
@@ -214,6 +216,7 @@ func (s *session) subscribe(sub *subscription) *opError {
 		return brokerError(err)
 	}
 	s.subs[sub.key] = bs
+	s.countSubs()
 	return nil
 }
 
@@ -233,6 +236,7 @@ func (s *session) unsubscribe(key subKey) bool {
 	}
 	sub.Unsubscribe()
 	delete(s.subs, key)
+	s.countSubs()
 	return true
 }
 

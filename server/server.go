@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
 	"github.com/whispeer-io/whispeer/transport/tcp"
@@ -41,6 +42,7 @@ type Server struct {
 	http      *http.Server
 	stats     counters
 	hooks     hooks
+	ops       operations // plugins, admin API, metrics: admin.go, plugins.go
 
 	mu           sync.Mutex
 	addr         net.Addr
@@ -52,8 +54,9 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
-	broker *whispeer.Broker
+	logger  *slog.Logger
+	broker  *whispeer.Broker
+	metrics *metrics.Plugin
 }
 
 // WithLogger sets the server's logger; the default is slog.Default().
@@ -93,12 +96,17 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if s.issuer, err = auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL); err != nil {
 		return nil, fmt.Errorf("token issuer: %w", err)
 	}
+	s.ops.metrics = o.metrics
 	if s.broker == nil {
-		s.broker, err = whispeer.New(
+		plugins, err := s.brokerPlugins()
+		if err != nil {
+			return nil, err
+		}
+		s.broker, err = whispeer.New(append(plugins,
 			whispeer.WithHistory(cfg.Replay.Size),
 			whispeer.WithMaxPayload(cfg.Server.MaxMessageBytes),
 			whispeer.WithLogger(s.log),
-		)
+		)...)
 		if err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
@@ -124,6 +132,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.mux.Handle("GET /{$}", s.ws)
 	s.mux.Handle("GET /ws", s.ws)
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	if err := s.setUpOperations(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -209,10 +220,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	go func() { served <- s.Serve(ln) }()
 	s.log.Info("whispeer: listening", "url", s.URL(ln))
 	serving := 1
+	if aln, err := s.ListenAdmin(); err != nil || aln != nil {
+		if err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()), <-served)
+		}
+		go func() { served <- s.ServeAdmin(aln) }()
+		s.log.Info("whispeer: admin API listening", "addr", aln.Addr().String())
+		serving++
+	}
 	if s.cfg.Server.TCPPort != 0 {
 		tln, err := s.ListenTCP()
 		if err != nil {
@@ -254,6 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	errOps := s.stopOperations(ctx)
 	errHTTP := s.http.Shutdown(ctx)
 	var errWS, errTCP error
 	var wg sync.WaitGroup
@@ -264,7 +284,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if s.ownBroker {
 		errBroker = s.broker.Shutdown(ctx)
 	}
-	if err := errors.Join(errHTTP, errWS, errTCP, errBroker); err != nil {
+	if err := errors.Join(errOps, errHTTP, errWS, errTCP, errBroker); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
@@ -274,6 +294,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 // first message tells the protocol of.
 func (s *Server) accept(c *ws.Conn) ws.Session {
 	sess := s.newSession(link{ws: c}, "ws:"+strconv.FormatUint(c.ID(), 10))
+	s.connected(sess)
 	return sess
 }
 
@@ -281,6 +302,7 @@ func (s *Server) accept(c *ws.Conn) ws.Session {
 func (s *Server) acceptTCP(c *tcp.Conn) tcp.Session {
 	sess := s.newSession(link{tcp: c}, "tcp:"+strconv.FormatUint(c.ID(), 10))
 	sess.native = newNative(sess, false)
+	s.connected(sess)
 	return (*tcpSession)(sess)
 }
 

@@ -65,6 +65,7 @@ type session struct {
 	rate   bucket
 	json   bool    // a WebSocket connection that speaks PopSub JSON
 	native *native // the native protocol's state; nil for JSON
+	conn   *conn   // the connection as plugins and the admin API see it
 	// window holds the QoS 1 copies awaiting acks; nil until the first
 	// subscribe, which sets it under mu.
 	window *inflight
@@ -101,6 +102,7 @@ func (s *session) closed(err error) {
 		s.window.close()
 	}
 	s.log().Debug("whispeer: connection closed", "reason", err)
+	s.srv.disconnected(s, err)
 }
 
 // log returns the server's logger with the connection's attributes.

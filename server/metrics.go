@@ -1,0 +1,44 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/whispeer-io/whispeer/plugins/metrics"
+)
+
+// collectors returns the server's additions to the metrics plugin's: what
+// the server counts and the broker does not see. They read the server's
+// counters when /metrics is scraped and cost nothing in between.
+func (s *Server) collectors() []prometheus.Collector {
+	st := func() Stats { return s.Stats() }
+	return []prometheus.Collector{
+		metrics.DroppedFunc("qos_queue_full", func() uint64 { return st().QoSDropped }),
+		metrics.DroppedFunc("qos_expired", func() uint64 { return st().Expired }),
+		metrics.DroppedFunc("undeliverable", func() uint64 { return st().Undeliverable }),
+		metrics.CounterFunc("slow_consumers_total", "Connections dropped as slow consumers.", func() uint64 {
+			x := st()
+			return x.WebSocket.SlowConsumers + x.TCP.SlowConsumers
+		}),
+		metrics.CounterFunc("connections_refused_total", "Connections refused for server.max_connections.", func() uint64 {
+			x := st()
+			return x.WebSocket.Rejected + x.TCP.Rejected
+		}),
+		metrics.CounterFunc("qos1_retries_total", "QoS 1 copies resent for want of an ack.", func() uint64 { return st().Retries }),
+		metrics.GaugeFunc("qos1_inflight", "QoS 1 copies sent and awaiting acks.", func() float64 {
+			n, _ := s.qosWindows()
+			return float64(n)
+		}),
+		metrics.GaugeFunc("qos1_queued", "QoS 1 copies waiting for a free in-flight slot.", func() float64 {
+			_, n := s.qosWindows()
+			return float64(n)
+		}),
+		metrics.CounterFunc("login_failures_total", "Logins refused: bad credentials or throttled.", func() uint64 { return st().LoginFailures }),
+		metrics.CounterFunc("auth_failures_total", "Tokens refused.", func() uint64 { return st().AuthFailures }),
+		metrics.CounterFunc("denied_total", "Publishes and subscribes refused by a user's permissions.", func() uint64 { return st().Denied }),
+		metrics.CounterFunc("rate_limited_total", "Publishes refused by server.max_publish_rate.", func() uint64 { return st().RateLimited }),
+		metrics.CounterFunc("bad_frames_total", "Client frames answered with an error.", func() uint64 { return st().BadFrames }),
+		metrics.CounterFunc("frames_out_total", "Frames written to clients: deliveries and replies.", func() uint64 {
+			x := st()
+			return x.WebSocket.FramesOut + x.TCP.FramesOut
+		}),
+	}
+}
