@@ -13,7 +13,7 @@ import (
 
 // maxIdleBuffer is the largest write buffer the writer keeps between
 // batches; a larger one, grown by a burst, is left to the collector.
-const maxIdleBuffer = 1 << 20
+const maxIdleBuffer = 4 << 20
 
 // conn is one authenticated connection. Its reader and writer goroutines
 // end when done is closed (by lost or terminate) or when its link fails.

@@ -23,7 +23,7 @@ type rawServer struct {
 
 // newRawServer serves the n-th connection (from 0) with serve; the
 // connection is closed when serve returns or the test ends.
-func newRawServer(t *testing.T, serve func(n int, c net.Conn)) string {
+func newRawServer(t testing.TB, serve func(n int, c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -28,7 +28,7 @@ const flagDup = 0x08
 
 // maxQueued is how many bytes may wait for the writer of a live connection
 // before Publish waits for it to catch up.
-const maxQueued = 8 << 20
+const maxQueued = 1 << 20
 
 // topicLimits leave the size limits to the server: the client checks
 // only the syntax of topics and patterns.
@@ -79,8 +79,8 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // not keep payload after it returns.
 func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
 	var o pubConfig
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = applyPublishOptions(opts)
 	}
 	if err := match.ValidateTopic(topic, topicLimits); err != nil {
 		return fmt.Errorf("%w %q: %w", whispeer.ErrInvalidTopic, topic, err)
@@ -105,6 +105,17 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 	default:
 		return fmt.Errorf("%w: publishing at QoS %d", ErrUnsupported, o.qos)
 	}
+}
+
+// applyPublishOptions returns the configuration opts make. It is a
+// function of its own so that a Publish without options does not pay for
+// the configuration escaping to the heap.
+func applyPublishOptions(opts []PublishOption) pubConfig {
+	var o pubConfig
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // publishSealed publishes a sealed payload at QoS 0, sealing it before

@@ -1,0 +1,139 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/whispeer-io/whispeer/client"
+)
+
+// BenchmarkClient_Publish publishes 128-byte QoS 0 messages into the fake
+// server, which parses each and hands it to its broker. Publish returns
+// once the frame is queued; the queue is bounded, so in the long run the
+// figure is the rate at which the writer and the server take messages.
+//
+// The sink variant publishes to a server that only reads the frames: its
+// allocations are the client's alone.
+func BenchmarkClient_Publish(b *testing.B) {
+	for _, scheme := range []string{"tcp", "ws"} {
+		b.Run(scheme, func(b *testing.B) {
+			benchPublish(b, newServer(b).URL(scheme))
+		})
+	}
+	b.Run("tcp-sink", func(b *testing.B) {
+		benchPublish(b, newRawServer(b, func(_ int, c net.Conn) { drain(c, greet(c)) }))
+	})
+}
+
+// BenchmarkClient_PublishParallel is BenchmarkClient_Publish from
+// GOMAXPROCS goroutines.
+func BenchmarkClient_PublishParallel(b *testing.B) {
+	srv := newServer(b)
+	c := dial(b, srv.URL("tcp"))
+	payload := make([]byte, 128)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.Publish(ctx, "bench/topic", payload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := c.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkClient_PublishSealed is BenchmarkClient_Publish with a keyring:
+// each payload is sealed with XChaCha20-Poly1305 before it is queued.
+func BenchmarkClient_PublishSealed(b *testing.B) {
+	benchPublish(b, newServer(b).URL("tcp"), client.WithKeyring(newKeyring(b)))
+}
+
+// BenchmarkClient_PublishQoS1 publishes at QoS 1 from 64 goroutines at a
+// time; each Publish waits for its PUBACK.
+func BenchmarkClient_PublishQoS1(b *testing.B) {
+	srv := newServer(b)
+	c := dial(b, srv.URL("tcp"))
+	payload := make([]byte, 128)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.Publish(ctx, "bench/topic", payload, client.WithQoS(client.AtLeastOnce)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkClient_Deliver measures the receiving side: the fake server
+// delivers 128-byte QoS 0 messages published on its broker, and the
+// subscription's handler counts them. Deliveries dropped because the
+// queue was full are counted too, and reported as drops/op.
+func BenchmarkClient_Deliver(b *testing.B) {
+	var seen, dropped, target atomic.Int64
+	done := make(chan struct{})
+	var once sync.Once
+	check := func() {
+		if t := target.Load(); t > 0 && seen.Load() >= t {
+			once.Do(func() { close(done) })
+		}
+	}
+	srv := newServer(b)
+	c := dial(b, srv.URL("tcp"), client.WithErrorHandler(func(err error) {
+		if errors.Is(err, client.ErrSlowConsumer) {
+			dropped.Add(1)
+			seen.Add(1)
+			check()
+		}
+	}))
+	if _, err := c.Subscribe("bench/in", func(context.Context, *client.Message) error {
+		seen.Add(1)
+		check()
+		return nil
+	}, client.WithQueueSize(1<<16)); err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 128)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	n := int64(0)
+	for b.Loop() {
+		if err := srv.Broker().Publish(ctx, "bench/in", payload); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	target.Store(n)
+	check()
+	recv(b, done)
+	b.ReportMetric(float64(dropped.Load())/float64(n), "drops/op")
+}
+
+func benchPublish(b *testing.B, url string, opts ...client.Option) {
+	c := dial(b, url, opts...)
+	payload := make([]byte, 128)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Publish(ctx, "bench/topic", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
