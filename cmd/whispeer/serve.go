@@ -47,22 +47,37 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	}
 	ln, err := srv.Listen()
 	if err != nil {
-		return err
+		return errors.Join(err, srv.Shutdown(context.Background()))
 	}
-	served := make(chan error, 1)
+	aln, err := srv.ListenAdmin() // nil unless admin.listen is set
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, srv.Shutdown(context.Background()))
+	}
+	served, serving := make(chan error, 2), 1
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "WebSocket server listening on %s\n", srv.URL(ln))
+	if aln != nil {
+		go func() { served <- srv.ServeAdmin(aln) }()
+		fmt.Fprintf(out, "admin API listening on http://%s\n", aln.Addr())
+		serving++
+	}
 	select {
 	case err := <-served:
-		return errors.Join(err, srv.Shutdown(context.Background()))
+		serving--
+		err = errors.Join(err, srv.Shutdown(context.Background()))
+		for range serving {
+			err = errors.Join(err, <-served)
+		}
+		return err
 	case <-ctx.Done():
 	}
 	log.Info("whispeer: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), server.DefaultShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if serr := <-served; serr != nil {
-		err = errors.Join(err, serr)
+	for range serving {
+		err = errors.Join(err, <-served)
 	}
 	if err != nil {
 		return err
