@@ -297,7 +297,7 @@ func (c *Client) Flush(ctx context.Context) error {
 	}
 	ch := make(chan struct{})
 	cn.pongs = append(cn.pongs, ch)
-	c.queueLocked(cn, wire.AppendPing(nil))
+	c.queueLocked(cn, pingFrame)
 	c.mu.Unlock()
 	select {
 	case <-ch:

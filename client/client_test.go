@@ -280,3 +280,36 @@ func TestClient_Flush(t *testing.T) {
 		t.Fatalf("server handled %d publishes before the PONG, want 100", n)
 	}
 }
+
+func TestClient_SlowConsumer(t *testing.T) {
+	srv := newServer(t)
+	errs := make(chan error, 16)
+	c := dial(t, srv.URL("tcp"), errorsTo(errs))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	if _, err := c.Subscribe("s", func(context.Context, *client.Message) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}, client.WithQueueSize(1), client.WithMaxQoS(client.AtMostOnce)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if err := c.Publish(ctx, "s", []byte("in the handler")); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, started)
+	for _, p := range []string{"queued", "dropped"} {
+		if err := c.Publish(ctx, "s", []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var de *client.DeliveryError
+	if err := recv(t, errs); !errors.Is(err, client.ErrSlowConsumer) || !errors.As(err, &de) || de.Topic != "s" {
+		t.Fatalf("reported %v", err)
+	}
+	close(release)
+	recv(t, started)
+	if s := c.Stats(); s.Dropped != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -15,6 +15,12 @@ import (
 // batches; a larger one, grown by a burst, is left to the collector.
 const maxIdleBuffer = 4 << 20
 
+// The frames without fields, encoded once.
+var (
+	pingFrame = wire.AppendPing(nil)
+	pongFrame = wire.AppendPong(nil)
+)
+
 // conn is one authenticated connection. Its reader and writer goroutines
 // end when done is closed (by lost or terminate) or when its link fails.
 type conn struct {
@@ -66,7 +72,7 @@ func (c *Client) dispatch(cn *conn, f *wire.Frame) error {
 		c.onSubAck(cn, &f.SubAck)
 	case wire.TypePing:
 		c.mu.Lock()
-		c.queueLocked(cn, wire.AppendPong(nil))
+		c.queueLocked(cn, pongFrame)
 		c.mu.Unlock()
 	case wire.TypePong:
 		c.onPong(cn)
@@ -150,7 +156,7 @@ func (c *Client) tick(cn *conn, k *keepalive) error {
 		c.mu.Lock()
 		if c.cur == cn {
 			cn.pongs = append(cn.pongs, nil)
-			c.queueLocked(cn, wire.AppendPing(nil))
+			c.queueLocked(cn, pingFrame)
 		}
 		c.mu.Unlock()
 		k.pinged, k.rxAtPing = true, rx

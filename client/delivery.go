@@ -34,15 +34,16 @@ func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
 	if s == nil {
 		return
 	}
+	first := s.answered.CompareAndSwap(false, true)
 	if a.Code != wire.CodeOK {
 		err := serverError(a.Code, false, wire.TypeSubscribe, a.Text)
-		select {
-		case s.acked <- err:
-		default:
-			c.report(fmt.Errorf("subscription %q refused after reconnecting: %w", s.pattern, err))
-			s.unsubscribe(false)
-			s.end(err)
+		if first {
+			s.acked <- err
+			return
 		}
+		c.report(fmt.Errorf("subscription %q refused after reconnecting: %w", s.pattern, err))
+		s.unsubscribe(false)
+		s.end(err)
 		return
 	}
 	mode := wire.ResumeMode(s.mode.Load())
@@ -59,9 +60,8 @@ func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
 	if mode == wire.ResumeOffset && !a.Recovered {
 		c.report(fmt.Errorf("subscription %q: %w", s.pattern, ErrGap))
 	}
-	select {
-	case s.acked <- nil:
-	default:
+	if first {
+		s.acked <- nil
 	}
 }
 

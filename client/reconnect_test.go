@@ -307,3 +307,34 @@ func TestClient_KeepAlive(t *testing.T) {
 	default:
 	}
 }
+
+func TestClient_ResubscribeRefused(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithMaxSubscriptions(2)) // one is the fake's own
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := newServer(t, clienttest.WithBroker(b))
+	opts, up, down := events()
+	errs := make(chan error, 8)
+	c := dial(t, srv.URL("tcp"), append(opts, errorsTo(errs))...)
+	recv(t, up)
+	s, err := c.Subscribe("a", func(context.Context, *client.Message) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	recv(t, down)
+	// Someone else takes the last subscription while the client is away.
+	if _, err := b.Subscribe("b", func(context.Context, *whispeer.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, s.Done())
+	if !errors.Is(s.Err(), whispeer.ErrTooManySubscriptions) {
+		t.Fatalf("subscription ended with %v", s.Err())
+	}
+	waitFor(t, errs, func(err error) bool { return errors.Is(err, whispeer.ErrTooManySubscriptions) })
+}

@@ -76,7 +76,8 @@ type Subscription struct {
 	drain    chan struct{} // closed by Close: finish the queue and exit
 	drainOn  sync.Once
 	draining atomic.Bool
-	acked    chan error // the answer to the first SUB, once
+	acked    chan error  // the answer to the first SUB
+	answered atomic.Bool // the first SUBACK has arrived
 
 	// Where the subscription stands in its topic, for resuming: written by
 	// the connection's reader, read when a connection is installed.
