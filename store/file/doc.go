@@ -1,0 +1,38 @@
+// Package file is a [whispeer.Store] kept in a directory: one append-only
+// log split into segments, shared by every topic.
+//
+// # Format
+//
+// A segment (00000000000000000001.log, …) is a sequence of records, each a
+// frame of the body's length and CRC-32C followed by the body: a message
+// (topic, epoch, offset, time, QoS, id, headers, payload), a trim, a topic
+// deletion or a durable subscriber's cursor. The checkpoint file holds the
+// store's id and the state of every topic and cursor as of a position in
+// the log; it is rewritten (to a temporary file, synced, renamed) before
+// segments are removed. Opening a store reads the checkpoint, then every
+// segment: it rebuilds the index (per topic, where each kept message is),
+// applies the records after the checkpoint, and cuts the last segment at
+// the first torn or damaged record. A damaged record anywhere else is an
+// error wrapping [whispeer.ErrCorrupt]. The index lives in memory, 16
+// bytes per kept message.
+//
+// # Durability
+//
+// Append writes the record to the operating system before it returns, so
+// a killed process loses nothing that was appended. The sync policy
+// ([WithSync]) says when the log is synced to stable storage: after every
+// write (one sync covering every message written since the last: group
+// commit), at most every interval, or never; done is called after the
+// covering sync. A segment that fills up is synced before the next one is
+// started; a failed sync fails every later append (the page cache can no
+// longer be trusted). Retention removes messages from the index at once
+// and whole segments from the disk once nothing in them is kept.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. Its lock order is segMu (read-locked
+// while reading segment files, write-locked to remove segments), then mu
+// (the index, the active segment, the cursors). Reads copy a chunk of the
+// index under mu and read the files under segMu alone; callbacks run with
+// no lock held. One goroutine per store syncs and completes appends.
+package file

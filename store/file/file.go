@@ -1,0 +1,382 @@
+package file
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/internal/epoch"
+	"github.com/whispeer-io/whispeer/store/internal/record"
+)
+
+// Store is a message log kept in a directory. Open one with Open.
+type Store struct {
+	dir  string
+	opt  options
+	lock *os.File
+
+	segMu sync.RWMutex // see the package comment for the lock order
+
+	mu      sync.Mutex
+	id      uint64 // derives the topics' epochs
+	topics  map[string]*topic
+	cursors map[cursorKey]whispeer.Cursor
+	dirty   map[cursorKey]struct{} // cursors not yet written
+	segs    map[uint32]*segment
+	active  *segment
+	waiters []func(error) // appends written, waiting for the next sync
+	buf     []byte
+	err     error // a write or sync failed: the store takes no more appends
+	closed  bool
+
+	wake   chan struct{} // capacity 1: there is something to sync or write
+	quit   chan struct{}
+	exited chan struct{}
+}
+
+// topic is the index of one topic's log.
+type topic struct {
+	epoch       uint64
+	first, last uint64 // offsets of the oldest kept and of the newest message
+	locs        []loc  // where messages first..last are
+	bytes       int64
+}
+
+// loc is where a message's record is.
+type loc struct {
+	seg, pos, len, psize uint32 // segment, position, record length, payload size
+}
+
+type segment struct {
+	id   uint32
+	f    *os.File
+	size int64
+	live int // messages in the segment still in an index
+}
+
+type cursorKey struct{ subscriber, topic string }
+
+// Open opens the store kept in dir, creating dir if need be, and recovers
+// it: a torn record at the end of the log, left by a crash in the middle
+// of a write, is cut off.
+func Open(dir string, opts ...Option) (*Store, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Store{
+		dir: dir, opt: o, lock: lock,
+		topics:  make(map[string]*topic),
+		cursors: make(map[cursorKey]whispeer.Cursor),
+		dirty:   make(map[cursorKey]struct{}),
+		segs:    make(map[uint32]*segment),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		exited:  make(chan struct{}),
+	}
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *Store) usable() error {
+	if s.closed {
+		return whispeer.ErrStoreClosed
+	}
+	return s.err
+}
+
+// topicLocked returns the index of name, creating it; s.mu is held.
+func (s *Store) topicLocked(name string) *topic {
+	t := s.topics[name]
+	if t == nil {
+		t = &topic{epoch: epoch.Derive(s.id, name), first: 1}
+		s.topics[name] = t
+	}
+	return t
+}
+
+// Append writes m to the log and indexes it; done runs after the sync
+// that covers it.
+func (s *Store) Append(_ context.Context, m *whispeer.Message, done func(error)) error {
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	t := s.topicLocked(m.Topic)
+	var start int
+	s.buf, start = record.Begin(s.buf[:0])
+	s.buf = record.End(record.AppendMessage(s.buf, t.epoch, t.last+1, m), start)
+	seg, pos, err := s.writeLocked(s.buf)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	t.last++
+	m.Seq = t.last
+	t.locs = append(t.locs, loc{seg: seg.id, pos: pos, len: uint32(len(s.buf)), psize: uint32(len(m.Payload))})
+	t.bytes += int64(len(m.Payload))
+	seg.live++
+	if s.opt.sync == whispeer.SyncNever {
+		s.mu.Unlock()
+		if done != nil {
+			done(nil)
+		}
+		return nil
+	}
+	if done != nil {
+		s.waiters = append(s.waiters, done)
+	}
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLocked writes rec at the end of the log, starting a new segment
+// when the active one is full; s.mu is held.
+func (s *Store) writeLocked(rec []byte) (*segment, uint32, error) {
+	if s.active.size > 0 && s.active.size+int64(len(rec)) > s.opt.segmentSize {
+		if err := s.rollLocked(); err != nil {
+			return nil, 0, err
+		}
+	}
+	seg := s.active
+	if _, err := seg.f.WriteAt(rec, seg.size); err != nil {
+		seg.f.Truncate(seg.size) // best effort: recovery cuts a torn record anyway
+		s.err = fmt.Errorf("write: %w", err)
+		return nil, 0, s.err
+	}
+	pos := uint32(seg.size)
+	seg.size += int64(len(rec))
+	return seg, pos, nil
+}
+
+// rollLocked syncs the active segment and starts the next; s.mu is held.
+func (s *Store) rollLocked() error {
+	if s.opt.sync != whispeer.SyncNever {
+		if err := s.active.f.Sync(); err != nil {
+			s.err = fmt.Errorf("sync: %w", err)
+			return s.err
+		}
+	}
+	seg, err := s.createSegment(s.active.id + 1)
+	if err != nil {
+		s.err = err
+		return err
+	}
+	s.segs[seg.id], s.active = seg, seg
+	return nil
+}
+
+func segmentPath(dir string, id uint32) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d.log", id))
+}
+
+func (s *Store) createSegment(id uint32) (*segment, error) {
+	f, err := os.OpenFile(segmentPath(s.dir, id), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("new segment: %w", err)
+	}
+	if s.opt.sync != whispeer.SyncNever {
+		if err := syncDir(s.dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return &segment{id: id, f: f}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// run syncs what was written, and completes the appends it covers, each
+// time it is woken (at most every interval under SyncEvery), until Close.
+func (s *Store) run() {
+	defer close(s.exited)
+	var last time.Time
+	for {
+		select {
+		case <-s.wake:
+		case <-s.quit:
+			s.flush()
+			return
+		}
+		if wait := s.opt.sync.Interval() - time.Since(last); s.opt.sync.Interval() > 0 && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.quit:
+			}
+			t.Stop()
+		}
+		s.flush()
+		last = time.Now()
+	}
+}
+
+// flush writes the pending cursors, syncs the active segment and calls the
+// waiting appends' done.
+func (s *Store) flush() {
+	s.segMu.RLock()
+	s.mu.Lock()
+	s.writeCursorsLocked()
+	ws := s.waiters
+	s.waiters = nil
+	f, err := s.active.f, s.err
+	s.mu.Unlock()
+	if err == nil && s.opt.sync != whispeer.SyncNever {
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("sync: %w", err)
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		}
+	}
+	s.segMu.RUnlock()
+	for _, done := range ws {
+		done(err)
+	}
+}
+
+// writeCursorsLocked writes the cursors saved since the last flush.
+func (s *Store) writeCursorsLocked() {
+	for k := range s.dirty {
+		c := s.cursors[k]
+		var start int
+		s.buf, start = record.Begin(s.buf[:0])
+		s.buf = append(s.buf, record.KindCursor)
+		s.buf = appendU64s(s.buf, c.Epoch, c.Offset)
+		s.buf = record.AppendString(record.AppendString(s.buf, c.Subscriber), c.Topic)
+		if _, _, err := s.writeLocked(record.End(s.buf, start)); err != nil {
+			return
+		}
+	}
+	clear(s.dirty)
+}
+
+// SaveCursor records a durable subscriber's position; it is written with
+// the next sync.
+func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	k := cursorKey{c.Subscriber, c.Topic}
+	s.cursors[k] = c
+	s.dirty[k] = struct{}{}
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+// LoadCursor returns a durable subscriber's saved position.
+func (s *Store) LoadCursor(_ context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
+	}
+	c, ok := s.cursors[cursorKey{subscriber, topic}]
+	return c, ok, nil
+}
+
+// Topic describes topic's log.
+func (s *Store) Topic(_ context.Context, name string) (whispeer.TopicInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return whispeer.TopicInfo{}, whispeer.ErrStoreClosed
+	}
+	t := s.topics[name]
+	if t == nil {
+		return whispeer.TopicInfo{Topic: name, Epoch: epoch.Derive(s.id, name), First: 1}, nil
+	}
+	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
+		Messages: len(t.locs), Bytes: t.bytes}, nil
+}
+
+// Topics calls fn with every topic's name.
+func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return whispeer.ErrStoreClosed
+	}
+	names := make([]string, 0, len(s.topics))
+	for name := range s.topics {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		if !fn(name) {
+			break
+		}
+	}
+	return nil
+}
+
+// Close syncs the log, completes every pending append and closes the
+// files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.quit)
+	<-s.exited
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.err
+	if serr := s.active.f.Sync(); serr != nil && err == nil {
+		err = serr
+	}
+	s.closeFiles()
+	return err
+}
+
+// closeFiles closes the segments and releases the directory.
+func (s *Store) closeFiles() {
+	for _, seg := range s.segs {
+		seg.f.Close()
+	}
+	s.lock.Close()
+}
+
+var _ whispeer.Store = (*Store)(nil)

@@ -1,0 +1,39 @@
+package file
+
+import (
+	"fmt"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// DefaultSegmentSize is the size from which a new segment is started.
+const DefaultSegmentSize = 64 << 20
+
+// maxSegmentSize keeps positions within a uint32.
+const maxSegmentSize = 1 << 30
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	sync        whispeer.SyncPolicy
+	segmentSize int64
+}
+
+// WithSync sets the sync policy (default [whispeer.SyncAlways]).
+func WithSync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
+
+// WithSegmentSize sets the size from which a new segment is started
+// (default 64 MiB, at most 1 GiB).
+func WithSegmentSize(n int64) Option { return func(o *options) { o.segmentSize = n } }
+
+func newOptions(opts []Option) (options, error) {
+	o := options{segmentSize: DefaultSegmentSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.segmentSize < 1 || o.segmentSize > maxSegmentSize {
+		return o, fmt.Errorf("%w: segment size %d not in [1, %d]", whispeer.ErrInvalidOption, o.segmentSize, maxSegmentSize)
+	}
+	return o, nil
+}

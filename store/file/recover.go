@@ -1,0 +1,301 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/internal/epoch"
+	"github.com/whispeer-io/whispeer/store/internal/record"
+)
+
+// position is a place in the log.
+type position struct {
+	seg uint32
+	pos int64
+}
+
+func (p position) before(q position) bool { return p.seg < q.seg || p.seg == q.seg && p.pos < q.pos }
+
+// recover loads the checkpoint, opens the segments, rebuilds the index and
+// cuts a torn tail; it runs before the store is shared.
+func (s *Store) recover() error {
+	covered, err := s.readCheckpoint()
+	if errors.Is(err, fs.ErrNotExist) {
+		s.id, covered = epoch.New(), position{seg: 1}
+		err = s.writeCheckpoint(covered)
+	}
+	if err != nil {
+		return err
+	}
+	ids, err := segmentIDs(s.dir)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		seg, err := s.createSegment(1)
+		if err != nil {
+			return err
+		}
+		s.segs[1], s.active = seg, seg
+		return nil
+	}
+	for i, id := range ids {
+		f, err := os.OpenFile(segmentPath(s.dir, id), os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		seg := &segment{id: id, f: f}
+		s.segs[id], s.active = seg, seg
+		if err := s.scan(seg, covered, i == len(ids)-1); err != nil {
+			return err
+		}
+	}
+	if s.obsoleteLocked() {
+		return s.compactLocked()
+	}
+	return nil
+}
+
+// segmentIDs lists the segments in dir, oldest first.
+func segmentIDs(dir string) ([]uint32, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".log")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseUint(name, 10, 32)
+		if err != nil || id == 0 {
+			continue
+		}
+		ids = append(ids, uint32(id))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// scan reads a segment's records: it indexes the messages, and applies
+// everything else from the checkpoint's position on. In the last segment
+// a torn or damaged record and what follows it are cut off.
+func (s *Store) scan(seg *segment, covered position, last bool) error {
+	data, err := os.ReadFile(segmentPath(s.dir, seg.id))
+	if err != nil {
+		return err
+	}
+	var pos int64
+	for pos < int64(len(data)) {
+		body, n, err := record.Next(data[pos:])
+		if err == nil {
+			err = s.apply(seg, pos, n, body, !(position{seg.id, pos}).before(covered))
+		}
+		if err != nil {
+			if !last || errors.Is(err, whispeer.ErrCorrupt) {
+				return fmt.Errorf("%w: segment %d at %d: %w", whispeer.ErrCorrupt, seg.id, pos, err)
+			}
+			if err := seg.f.Truncate(pos); err != nil {
+				return err
+			}
+			if err := seg.f.Sync(); err != nil {
+				return err
+			}
+			break
+		}
+		pos += int64(n)
+	}
+	seg.size = pos
+	return nil
+}
+
+// apply replays one record found at pos in seg; after says whether it
+// comes after the checkpoint.
+func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) error {
+	if len(body) == 0 {
+		return record.ErrFormat
+	}
+	if body[0] == record.KindMessage {
+		return s.applyMessage(seg, pos, n, body, after)
+	}
+	if !after {
+		return nil
+	}
+	d := record.NewDecoder(body[1:])
+	switch body[0] {
+	case record.KindTrim:
+		ep, first, name := d.U64(), d.U64(), d.String()
+		if t := s.topics[name]; !d.Failed() && t != nil && t.epoch == ep && first > t.first {
+			k := int(min(first-t.first, uint64(len(t.locs))))
+			for _, l := range t.locs[:k] {
+				s.segs[l.seg].live--
+				t.bytes -= int64(l.psize)
+			}
+			t.locs, t.first = t.locs[k:], first
+		}
+	case record.KindDelete:
+		ep, name := d.U64(), d.String()
+		if t := s.topics[name]; t != nil {
+			for _, l := range t.locs {
+				s.segs[l.seg].live--
+			}
+		}
+		s.topics[name] = &topic{epoch: ep, first: 1}
+	case record.KindCursor:
+		c := whispeer.Cursor{Epoch: d.U64(), Offset: d.U64(), Subscriber: d.String(), Topic: d.String()}
+		s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	default:
+		return record.ErrFormat
+	}
+	if d.Failed() {
+		return record.ErrFormat
+	}
+	return nil
+}
+
+// applyMessage indexes a message record. Before the checkpoint it only
+// fills the index of messages the checkpoint says are kept.
+func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after bool) error {
+	m, err := record.DecodeMessage(body, "")
+	if err != nil {
+		return err
+	}
+	t := s.topics[m.Topic]
+	if !after {
+		if t == nil || t.epoch != m.Epoch || m.Seq < t.first+uint64(len(t.locs)) || m.Seq > t.last {
+			return nil
+		}
+	} else {
+		if t == nil {
+			t = &topic{epoch: m.Epoch, first: 1}
+			s.topics[m.Topic] = t
+		}
+		if t.epoch != m.Epoch || m.Seq != t.last+1 {
+			return fmt.Errorf("%w: %q offset %d of epoch %x follows offset %d of epoch %x",
+				whispeer.ErrCorrupt, m.Topic, m.Seq, m.Epoch, t.last, t.epoch)
+		}
+		t.last = m.Seq
+	}
+	if want := t.first + uint64(len(t.locs)); m.Seq != want {
+		return fmt.Errorf("%w: %q offset %d where %d was expected", whispeer.ErrCorrupt, m.Topic, m.Seq, want)
+	}
+	t.locs = append(t.locs, loc{seg: seg.id, pos: uint32(pos), len: uint32(n), psize: uint32(len(m.Payload))})
+	t.bytes += int64(len(m.Payload))
+	seg.live++
+	return nil
+}
+
+// obsoleteLocked reports whether a segment other than the active one
+// holds no kept message; s.mu is held.
+func (s *Store) obsoleteLocked() bool {
+	for _, seg := range s.segs {
+		if seg != s.active && seg.live == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// compact writes a checkpoint, then removes the segments that hold no kept
+// message.
+func (s *Store) compact() error {
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	return s.compactLocked()
+}
+
+// compactLocked is compact with segMu (or exclusive use) and mu held.
+func (s *Store) compactLocked() error {
+	if err := s.active.f.Sync(); err != nil {
+		s.err = fmt.Errorf("sync: %w", err)
+		return s.err
+	}
+	if err := s.writeCheckpoint(position{s.active.id, s.active.size}); err != nil {
+		return err
+	}
+	for id, seg := range s.segs {
+		if seg != s.active && seg.live == 0 {
+			seg.f.Close()
+			if err := os.Remove(segmentPath(s.dir, id)); err != nil {
+				return fmt.Errorf("remove segment: %w", err)
+			}
+			delete(s.segs, id)
+		}
+	}
+	return syncDir(s.dir)
+}
+
+// writeCheckpoint saves the store's id, topics and cursors as of
+// position p, replacing the checkpoint atomically.
+func (s *Store) writeCheckpoint(p position) error {
+	b, start := record.Begin(nil)
+	b = appendU64s(append(b, record.KindCheckpoint), s.id, uint64(p.seg), uint64(p.pos), uint64(len(s.topics)))
+	for name, t := range s.topics {
+		b = appendU64s(record.AppendString(b, name), t.epoch, t.first, t.last)
+	}
+	b = appendU64s(b, uint64(len(s.cursors)))
+	for _, c := range s.cursors {
+		b = record.AppendString(record.AppendString(b, c.Subscriber), c.Topic)
+		b = appendU64s(b, c.Epoch, c.Offset)
+	}
+	b = record.End(b, start)
+	tmp := filepath.Join(s.dir, "checkpoint.tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(s.dir, "checkpoint"))
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return syncDir(s.dir)
+}
+
+// readCheckpoint loads the checkpoint and returns the position it covers.
+func (s *Store) readCheckpoint() (position, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, "checkpoint"))
+	if err != nil {
+		return position{}, err
+	}
+	body, _, err := record.Next(data)
+	if err != nil || len(body) == 0 || body[0] != record.KindCheckpoint {
+		return position{}, fmt.Errorf("%w: checkpoint: %v", whispeer.ErrCorrupt, err)
+	}
+	d := record.NewDecoder(body[1:])
+	s.id = d.U64()
+	p := position{seg: uint32(d.U64()), pos: int64(d.U64())}
+	for n := d.U64(); n > 0 && !d.Failed(); n-- {
+		name := d.String()
+		s.topics[name] = &topic{epoch: d.U64(), first: d.U64(), last: d.U64()}
+	}
+	for n := d.U64(); n > 0 && !d.Failed(); n-- {
+		c := whispeer.Cursor{Subscriber: d.String(), Topic: d.String(), Epoch: d.U64(), Offset: d.U64()}
+		s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	}
+	if d.Failed() {
+		return position{}, fmt.Errorf("%w: checkpoint", whispeer.ErrCorrupt)
+	}
+	return p, nil
+}

@@ -1,0 +1,237 @@
+// Package record is the byte format of the records stores write: a frame
+// of length and CRC-32C around a body whose first byte is its kind, and
+// the bodies of messages, trims, deletions, cursors and checkpoints. It
+// holds no state and is safe for concurrent use.
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// FrameLen is the length of a frame's header: the body's length and its
+// CRC-32C, both little-endian uint32.
+const FrameLen = 8
+
+// Kinds of records.
+const (
+	KindMessage    = 1
+	KindTrim       = 2
+	KindDelete     = 3
+	KindCursor     = 4
+	KindCheckpoint = 5
+)
+
+// MaxBody bounds a body, so that a damaged length is not taken for a huge
+// record.
+const MaxBody = 1 << 30
+
+var (
+	// ErrShort reports a frame cut short: a torn write at the end of a log.
+	ErrShort = errors.New("short record")
+	// ErrChecksum reports a frame whose body does not match its CRC.
+	ErrChecksum = errors.New("record checksum mismatch")
+	// ErrFormat reports a body that does not decode.
+	ErrFormat = errors.New("malformed record")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Begin reserves a frame header at the end of dst; pass what it returns to
+// End once the body is appended.
+func Begin(dst []byte) ([]byte, int) { return append(dst, make([]byte, FrameLen)...), len(dst) }
+
+// End fills in the header of the frame begun at start.
+func End(dst []byte, start int) []byte {
+	body := dst[start+FrameLen:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(body, castagnoli))
+	return dst
+}
+
+// Next returns the body of the frame at the start of b and the frame's
+// length. A frame cut short gives ErrShort, an all-zero header (space a
+// file system allocated but never wrote) too, and a damaged one
+// ErrChecksum.
+func Next(b []byte) (body []byte, n int, err error) {
+	if len(b) < FrameLen {
+		return nil, 0, ErrShort
+	}
+	size := binary.LittleEndian.Uint32(b)
+	sum := binary.LittleEndian.Uint32(b[4:])
+	if size == 0 && sum == 0 {
+		return nil, 0, ErrShort
+	}
+	if size > MaxBody {
+		return nil, 0, ErrChecksum
+	}
+	if len(b)-FrameLen < int(size) {
+		return nil, 0, ErrShort
+	}
+	body = b[FrameLen : FrameLen+int(size)]
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil, 0, ErrChecksum
+	}
+	return body, FrameLen + int(size), nil
+}
+
+// AppendMessage appends the body of a message record: m at offset in a
+// topic of epoch.
+func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte {
+	dst = append(dst, KindMessage)
+	dst = binary.LittleEndian.AppendUint64(dst, epoch)
+	dst = binary.LittleEndian.AppendUint64(dst, offset)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(m.Time.UnixNano()))
+	dst = append(dst, byte(m.QoS))
+	dst = AppendString(dst, m.Topic)
+	dst = AppendString(dst, m.ID)
+	dst = AppendHeaders(dst, m.Headers)
+	return append(dst, m.Payload...)
+}
+
+// TimeOffset is where a message record's time starts in its frame; it
+// ends 8 bytes later.
+const TimeOffset = FrameLen + 1 + 16
+
+// Message is a decoded message record.
+type Message struct {
+	Epoch uint64
+	*whispeer.Message
+}
+
+// DecodeMessage decodes a message record's body. The payload aliases
+// body; topic, when not empty, is used instead of allocating the topic.
+func DecodeMessage(body []byte, topic string) (Message, error) {
+	d := Decoder{b: body}
+	if d.byte() != KindMessage {
+		return Message{}, ErrFormat
+	}
+	epoch, off, t, qos := d.u64(), d.u64(), d.u64(), d.byte()
+	name := d.bytes()
+	m := &whispeer.Message{Seq: off, QoS: whispeer.QoS(qos), Time: time.Unix(0, int64(t))}
+	if topic != "" && string(name) == topic {
+		m.Topic = topic
+	} else {
+		m.Topic = string(name)
+	}
+	m.ID = string(d.bytes())
+	m.Headers = d.headers()
+	if d.err {
+		return Message{}, ErrFormat
+	}
+	m.Payload = d.b
+	return Message{Epoch: epoch, Message: m}, nil
+}
+
+// AppendString appends s with its length as a uvarint.
+func AppendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// AppendHeaders appends h: a count, then keys and values as strings.
+func AppendHeaders(dst []byte, h map[string]string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(h)))
+	for k, v := range h {
+		dst = AppendString(dst, k)
+		dst = AppendString(dst, v)
+	}
+	return dst
+}
+
+// DecodeHeaders decodes what AppendHeaders wrote; nil for no header.
+func DecodeHeaders(b []byte) (map[string]string, error) {
+	d := Decoder{b: b}
+	h := d.headers()
+	if d.err || len(d.b) != 0 {
+		return nil, ErrFormat
+	}
+	return h, nil
+}
+
+// NewDecoder returns a decoder of b.
+func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
+
+// Decoder reads the fields of a body in order. A field past the end makes
+// Failed true and reads as zero.
+type Decoder struct {
+	b   []byte
+	err bool
+}
+
+// Failed reports whether a read went past the end or a length was bad.
+func (d *Decoder) Failed() bool { return d.err }
+
+// Byte reads one byte.
+func (d *Decoder) Byte() byte { return d.byte() }
+
+// U64 reads a little-endian uint64.
+func (d *Decoder) U64() uint64 { return d.u64() }
+
+// String reads a string written by AppendString.
+func (d *Decoder) String() string { return string(d.bytes()) }
+
+// Uvarint reads a uvarint.
+func (d *Decoder) Uvarint() uint64 { return d.uvarint() }
+
+func (d *Decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.err = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *Decoder) u64() uint64 {
+	if len(d.b) < 8 {
+		d.err = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *Decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *Decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		d.err = true
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *Decoder) headers() map[string]string {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		d.err = true
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	h := make(map[string]string, n)
+	for range n {
+		k := string(d.bytes())
+		h[k] = string(d.bytes())
+	}
+	return h
+}
