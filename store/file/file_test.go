@@ -15,7 +15,20 @@ import (
 	"github.com/whispeer-io/whispeer/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	storetest.CrashHelper(openSync)
+	goleak.VerifyTestMain(m)
+}
+
+func openSync(dir string, p whispeer.SyncPolicy) (whispeer.Store, error) {
+	return file.Open(dir, file.WithSync(p), file.WithSegmentSize(64<<10))
+}
+
+func TestStore_Crash(t *testing.T) {
+	for _, p := range []whispeer.SyncPolicy{whispeer.SyncAlways, whispeer.SyncEvery(2e6)} {
+		t.Run(p.String(), func(t *testing.T) { storetest.Crash(t, p, openSync) })
+	}
+}
 
 func open(t *testing.T, dir string, opts ...file.Option) *file.Store {
 	t.Helper()
