@@ -50,14 +50,18 @@ func (s *Server) brokerPlugins() ([]whispeer.Option, error) {
 
 // setUpOperations mounts the admin API, the health endpoints and /metrics
 // on the server's mux, or on admin.listen's, and adds the server's
-// counters to the metrics. New calls it last.
+// counters to the metrics. New calls it last; on an error it closes the
+// broker if the server made it.
 func (s *Server) setUpOperations() error {
 	s.ops.started = time.Now()
 	opts := admin.Options{Token: s.cfg.Admin.Token.Reveal(), AuthHealth: s.cfg.Admin.AuthHealth, Logger: s.log}
 	if mp := s.ops.metrics; mp != nil {
 		for _, c := range s.collectors() {
 			if err := mp.Registry().Register(c); err != nil {
-				return fmt.Errorf("metrics: %w", err)
+				if s.ownBroker {
+					s.broker.Close()
+				}
+				return fmt.Errorf("metrics: %w (a metrics plugin serves one server)", err)
 			}
 		}
 		opts.Metrics = mp.Handler()
