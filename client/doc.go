@@ -29,8 +29,9 @@
 //
 // One goroutine reads each connection and dispatches frames; another
 // writes: Publish encodes a frame into the client's queue and returns, and
-// the writer sends whatever accumulated as one write (one WebSocket
-// message per frame). The client answers the server's PINGs and, at the
+// the writer sends whatever accumulated as one write (on WebSocket, one
+// binary message of whole frames, split only at the server's message
+// limit). The client answers the server's PINGs and, at the
 // interval the server asks for, pings an idle server and treats a PING
 // without answer as a dead connection.
 //

@@ -55,7 +55,7 @@ func (c *Client) handshake(l *link) (*conn, error) {
 		return nil, fmt.Errorf("write HELLO: %w", err)
 	}
 	rd := wire.NewReader(l, c.cfg.maxFrame)
-	cn, err := c.welcome(rd)
+	cn, err := c.welcome(rd, l)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (c *Client) appendAuth(buf []byte) (_ []byte, login, auth bool) {
 }
 
 // welcome reads the server's WELCOME.
-func (c *Client) welcome(rd *wire.Reader) (*conn, error) {
+func (c *Client) welcome(rd *wire.Reader, l *link) (*conn, error) {
 	f, err := rd.Next()
 	if err != nil {
 		return nil, readError("WELCOME", err)
@@ -116,6 +116,12 @@ func (c *Client) welcome(rd *wire.Reader) (*conn, error) {
 	}
 	if cn.maxFrame == 0 {
 		cn.maxFrame = wire.DefaultMaxFrame
+	}
+	if l.ws != nil {
+		// The server's WebSocket limit bounds whole messages, length
+		// prefixes included: a frame must fit in one with its prefix.
+		l.maxMsg = cn.maxFrame
+		cn.maxFrame -= 4
 	}
 	if c.cfg.ping > 0 {
 		cn.ping = c.cfg.ping

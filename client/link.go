@@ -21,10 +21,13 @@ type link struct {
 	net.Conn
 	ws      *websocket.Conn // nil for TCP and TLS
 	timeout time.Duration
+	maxMsg  int // the largest WebSocket message the server reads
 }
 
 // write writes b, whole frames back to back, under the write timeout: in
-// one write on a stream, or one WebSocket binary message per frame.
+// one write on a stream; on WebSocket, in as few binary messages as the
+// server's message limit allows, each holding whole frames (the protocol
+// lets a message carry several, never part of one).
 func (l *link) write(b []byte) error {
 	if err := l.SetWriteDeadline(time.Now().Add(l.timeout)); err != nil {
 		return err
@@ -34,7 +37,14 @@ func (l *link) write(b []byte) error {
 		return err
 	}
 	for len(b) > 0 {
-		n := 4 + int(binary.BigEndian.Uint32(b))
+		n := 0
+		for n < len(b) {
+			size := 4 + int(binary.BigEndian.Uint32(b[n:]))
+			if n > 0 && n+size > l.maxMsg {
+				break
+			}
+			n += size
+		}
 		if _, err := l.Write(b[:n]); err != nil {
 			return err
 		}
