@@ -38,6 +38,17 @@
 // are throttled per user name and per address, and logged without the
 // password.
 //
+// # Plugins and operations
+//
+// A server that makes its broker registers the plugins that
+// plugins.enabled names, in that order (PluginNames lists the built-in
+// ones), and reports each connection's lifecycle to the broker's
+// connection hooks (whispeer.Broker.Connected and the rest); a plugin can
+// refuse a connection or an authentication. The admin API of server/admin,
+// /healthz, /readyz and, with the metrics plugin, /metrics are served on
+// the same port, or on admin.listen's with ListenAdmin and ServeAdmin;
+// Server is the admin.Source they report on (docs/operations.md).
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use. Each session's protocol state
