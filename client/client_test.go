@@ -258,7 +258,7 @@ func TestClient_SubscribeRefused(t *testing.T) {
 
 func TestClient_Flush(t *testing.T) {
 	var pubs atomic.Int64
-	srv := newServer(t, clienttest.WithInspect(func(f *wire.Frame) {
+	srv := newServer(t, clienttest.WithRecording(), clienttest.WithInspect(func(f *wire.Frame) {
 		if f.Type == wire.TypePublish {
 			pubs.Add(1)
 		}

@@ -35,7 +35,7 @@ func countAcks(acks chan<- string) clienttest.Option {
 func TestClient_EndToEnd(t *testing.T) {
 	for _, scheme := range []string{"tcp", "ws"} {
 		t.Run(scheme, func(t *testing.T) {
-			srv := newServer(t)
+			srv := newServer(t, clienttest.WithRecording())
 			raw := make(chan *whispeer.Message, 8)
 			if _, err := srv.Broker().Subscribe("secret/#", func(_ context.Context, m *whispeer.Message) error {
 				raw <- m

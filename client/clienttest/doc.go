@@ -16,7 +16,8 @@
 // For tests of failure handling, a Server can be stopped and started
 // again on the same addresses (Stop, Start), can cut every connection
 // while keeping its listeners (Cut), shows every frame it receives to a
-// callback (WithInspect), and records every byte it receives (Received),
+// callback (WithInspect), and can record every byte it receives
+// (WithRecording, Received),
 // so that a test can check that a sealed payload never reached it in
 // plaintext.
 //

@@ -36,6 +36,7 @@ type options struct {
 	caps     wire.Caps
 	maxFrame uint32
 	inspect  func(*wire.Frame)
+	record   bool
 }
 
 // WithBroker routes messages through b instead of a broker of the
@@ -72,6 +73,10 @@ func WithCaps(c wire.Caps) Option { return func(o *options) { o.caps = c } }
 
 // WithMaxFrame sets the largest frame the Server accepts (default 1 MiB).
 func WithMaxFrame(n uint32) Option { return func(o *options) { o.maxFrame = n } }
+
+// WithRecording makes the Server keep every byte it receives, for
+// Received.
+func WithRecording() Option { return func(o *options) { o.record = true } }
 
 // WithInspect calls f with every frame the Server receives, before
 // handling it, in the goroutine reading the connection. The frame views
@@ -266,7 +271,7 @@ func (s *Server) closeBroker() {
 }
 
 // Received returns a copy of every byte the Server has received, on every
-// connection, in the order read.
+// connection, in the order read; nothing without WithRecording.
 func (s *Server) Received() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -313,12 +318,21 @@ func (s *Server) acceptTCP(ln net.Listener) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	// Join the wait group only while running, so that Stop, which clears
+	// running before it waits, never sees an Add after its Wait.
+	s.mu.Lock()
+	if !s.running {
+		s.mu.Unlock()
+		http.Error(w, "stopping", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
 	}
-	s.wg.Add(1)
-	defer s.wg.Done()
 	s.serve(websocket.NetConn(context.Background(), ws, websocket.MessageBinary), ws)
 }
 

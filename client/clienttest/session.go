@@ -3,6 +3,7 @@ package clienttest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 
@@ -65,7 +66,11 @@ func (r recorder) Read(b []byte) (int, error) {
 
 // run reads and handles frames until the connection ends.
 func (ss *session) run() error {
-	rd := wire.NewReader(recorder{ss}, int(ss.srv.opts.maxFrame))
+	var r io.Reader = ss.nc
+	if ss.srv.opts.record {
+		r = recorder{ss}
+	}
+	rd := wire.NewReader(r, int(ss.srv.opts.maxFrame))
 	f, err := rd.Next()
 	if err != nil {
 		return err

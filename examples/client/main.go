@@ -43,7 +43,7 @@ func run(url, user, password string) error {
 	var srv *clienttest.Server
 	if url == "" {
 		var err error
-		if srv, err = clienttest.NewServer(); err != nil {
+		if srv, err = clienttest.NewServer(clienttest.WithRecording()); err != nil {
 			return err
 		}
 		defer srv.Close()
