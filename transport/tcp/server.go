@@ -142,7 +142,7 @@ func NewServer(accept AcceptFunc, opts Options) *Server {
 	s := &Server{accept: accept, opts: opts, log: opts.Logger, done: make(chan struct{}),
 		listeners: make(map[net.Listener]struct{})}
 	s.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &s.wg}
-	s.conns = netconn.NewSet(opts.PingInterval, &s.wg, pingConn, expireConn)
+	s.conns = netconn.NewSet(opts.PingInterval, &s.wg, pingConn, expireConn, trimConn)
 	return s
 }
 
@@ -291,6 +291,9 @@ func pingConn(c *Conn) {
 		c.Send(pingFrame)
 	}
 }
+
+// trimConn drops a connection's spare buffers.
+func trimConn(c *Conn) { c.q.Trim() }
 
 // expireConn drops a connection silent for two intervals.
 func expireConn(c *Conn) { c.q.Kill(ErrIdle) }

@@ -118,12 +118,15 @@ func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	opts.setDefaults()
 	h := &Handler{accept: accept, opts: opts, log: opts.Logger}
 	h.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg}
-	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn)
+	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn, trimConn)
 	return h
 }
 
 // pingConn pings a connection silent for one interval.
 func pingConn(c *Conn) { c.Send(pingFrame) }
+
+// trimConn drops a connection's spare buffers.
+func trimConn(c *Conn) { c.q.Trim() }
 
 // expireConn drops a connection silent for two intervals.
 func expireConn(c *Conn) { c.kill(ErrIdle) }

@@ -57,7 +57,7 @@ const (
 	Closed        // the reader has exited
 )
 
-// keepQueue is the largest queue capacity kept while a connection is idle.
+// keepQueue is the largest queue capacity that Trim keeps.
 const keepQueue = 8
 
 // Arena sizes: heads up to maxArenaHead bytes are copied into chunks of
@@ -287,19 +287,35 @@ func (q *Queue) writeLoop() {
 			q.arena = q.arena[:0] // no head in it is queued any more
 		}
 	}
-	if cap(batch) <= keepQueue {
-		q.spare = batch[:0]
-	}
+	q.spare = batch[:0] // until Trim
 	q.exit()
+}
+
+// Trim drops the queue's spare capacity, grown by a burst of frames, unless
+// the writer is running: a connection that bursts again grows it again,
+// at most once per Trim. A listener calls it for every connection on each
+// keepalive tick.
+func (q *Queue) Trim() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.writing {
+		return
+	}
+	if cap(q.spare) > keepQueue {
+		q.spare = nil
+	}
+	if len(q.queue) == 0 {
+		if cap(q.queue) > keepQueue {
+			q.queue = nil
+		}
+		q.arena = nil
+	}
 }
 
 // exit marks the writer stopped and closes what is left to close; q.mu is
 // held and is released.
 func (q *Queue) exit() {
 	q.writing = false
-	if cap(q.queue) > keepQueue {
-		q.queue = nil
-	}
 	state := q.state
 	flushed := state == Closing && q.flush
 	q.flush = false

@@ -18,12 +18,14 @@ type Activity struct {
 func (a *Activity) Touch() { a.active.Store(true) }
 
 // Set is the open connections of one listener. Every interval, it pings
-// the connections that sent nothing since the last tick and expires those
-// silent for another interval. Its methods are safe for concurrent use.
+// the connections that sent nothing since the last tick, expires those
+// silent for another interval, and trims every connection's buffers. Its
+// methods are safe for concurrent use.
 type Set[C comparable] struct {
 	interval time.Duration
 	ping     func(C) // asks a silent connection for an answer
 	expire   func(C) // drops a connection silent for two intervals
+	trim     func(C) // drops a connection's spare buffers; under mu
 	wg       *sync.WaitGroup
 
 	// mu guards the fields below; a connection's locks are taken after it,
@@ -34,10 +36,12 @@ type Set[C comparable] struct {
 	stop    chan struct{} // nil until the pinger starts
 }
 
-// NewSet returns an empty Set. A non-positive interval disables keepalive.
-// The pinger goroutine is counted in wg, like the connections' goroutines.
-func NewSet[C comparable](interval time.Duration, wg *sync.WaitGroup, ping, expire func(C)) *Set[C] {
-	return &Set[C]{interval: interval, ping: ping, expire: expire, wg: wg, conns: make(map[C]*Activity)}
+// NewSet returns an empty Set. A non-positive interval disables keepalive
+// and trimming. The pinger goroutine is counted in wg, like the
+// connections' goroutines. trim is called with the Set's lock held, and
+// must take no lock but the connection's own.
+func NewSet[C comparable](interval time.Duration, wg *sync.WaitGroup, ping, expire, trim func(C)) *Set[C] {
+	return &Set[C]{interval: interval, ping: ping, expire: expire, trim: trim, wg: wg, conns: make(map[C]*Activity)}
 }
 
 // Add registers c, whose arrivals a records, counts its reader goroutine
@@ -132,12 +136,13 @@ func (s *Set[C]) pinger(stop <-chan struct{}) {
 	}
 }
 
-// tick pings the connections silent for one tick and expires those silent
-// for two.
+// tick trims every connection, pings those silent for one tick and
+// expires those silent for two.
 func (s *Set[C]) tick() {
 	var ping, dead []C
 	s.mu.Lock()
 	for c, a := range s.conns {
+		s.trim(c)
 		if a.active.Swap(false) {
 			a.idle = 0
 			continue
