@@ -24,8 +24,11 @@ import (
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
 
-// PluginNames are the built-in plugins that plugins.enabled can name.
-var PluginNames = []string{logging.Name, metrics.Name, stamp.Name, typecheck.Name}
+// PluginNames returns the names of the built-in plugins, which
+// plugins.enabled can list.
+func PluginNames() []string {
+	return []string{logging.Name, metrics.Name, stamp.Name, typecheck.Name}
+}
 
 // newPlugins returns the plugins that cfg.Plugins.Enabled names, in that
 // order, and the metrics plugin among them, if any.
@@ -52,7 +55,7 @@ func newPlugins(cfg *config.Config, log *slog.Logger) ([]whispeer.Plugin, *metri
 			p = tc
 		default:
 			return nil, nil, fmt.Errorf("plugins.enabled: unknown plugin %q (the built-in ones are %s)",
-				name, strings.Join(PluginNames, ", "))
+				name, strings.Join(PluginNames(), ", "))
 		}
 		ps = append(ps, p)
 	}
