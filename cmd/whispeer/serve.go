@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/spf13/cobra"
 	"github.com/whispeer-io/whispeer/server"
@@ -15,11 +16,13 @@ import (
 func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the WebSocket server (PopSub JSON protocol)",
-		Long: `Run the WebSocket server. Settings come from flags, then WHISPEER_*
-environment variables, then a .env file, then --config (default
-config/default.toml), then built-in defaults; see docs/configuration.md.
-SIGINT or SIGTERM shuts the server down gracefully.`,
+		Short: "Run the server: PopSub JSON and native over WebSocket, native over TCP",
+		Long: `Run the server: WebSocket (server.port) for PopSub JSON and native
+clients, and TCP (server.tcp_port, unless 0) for native clients, both with
+TLS when tls.cert_file and tls.key_file are set. Settings come from flags,
+then WHISPEER_* environment variables, then a .env file, then --config
+(default config/default.toml), then built-in defaults; see
+docs/configuration.md. SIGINT or SIGTERM shuts the server down gracefully.`,
 		Example: `  whispeer serve
   whispeer serve --config /etc/whispeer/whispeer.toml
   WHISPEER_SERVER_JWT_SECRET=$(openssl rand -base64 48) whispeer serve --server.host=0.0.0.0
@@ -38,30 +41,20 @@ SIGINT or SIGTERM shuts the server down gracefully.`,
 }
 
 // serve runs a server for cfg until ctx is done, then shuts it down. It
-// prints the listening line on out once clients can connect.
+// prints the listening lines on out, the WebSocket one first, once clients
+// can connect.
 func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) error {
 	log.Debug("whispeer: configuration", "config", cfg)
 	srv, err := server.New(cfg, server.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	ln, err := srv.Listen()
+	lns, err := listen(srv, cfg)
 	if err != nil {
 		return errors.Join(err, srv.Shutdown(context.Background()))
 	}
-	aln, err := srv.ListenAdmin() // nil unless admin.listen is set
-	if err != nil {
-		ln.Close()
-		return errors.Join(err, srv.Shutdown(context.Background()))
-	}
-	served, serving := make(chan error, 2), 1
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(out, "WebSocket server listening on %s\n", srv.URL(ln))
-	if aln != nil {
-		go func() { served <- srv.ServeAdmin(aln) }()
-		fmt.Fprintf(out, "admin API listening on http://%s\n", aln.Addr())
-		serving++
-	}
+	served := make(chan error, 3)
+	serving := lns.serve(srv, served, out)
 	select {
 	case err := <-served:
 		serving--
@@ -84,6 +77,58 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	}
 	log.Info("whispeer: stopped")
 	return nil
+}
+
+// listeners are what serve listens on: WebSocket always, native TCP unless
+// server.tcp_port is 0, the admin API when admin.listen is set.
+type listeners struct{ ws, tcp, admin net.Listener }
+
+// listen opens the listeners cfg asks for, or none.
+func listen(srv *server.Server, cfg *config.Config) (listeners, error) {
+	var l listeners
+	var err error
+	if l.ws, err = srv.Listen(); err != nil {
+		return l, err
+	}
+	if cfg.Server.TCPPort != 0 {
+		if l.tcp, err = srv.ListenTCP(); err != nil {
+			l.close()
+			return l, err
+		}
+	}
+	if l.admin, err = srv.ListenAdmin(); err != nil { // nil unless admin.listen is set
+		l.close()
+		return l, err
+	}
+	return l, nil
+}
+
+// serve serves each listener in a goroutine that reports to served, prints
+// their lines, and returns how many it serves.
+func (l listeners) serve(srv *server.Server, served chan<- error, out io.Writer) int {
+	go func() { served <- srv.Serve(l.ws) }()
+	fmt.Fprintf(out, "WebSocket server listening on %s\n", srv.URL(l.ws))
+	n := 1
+	if l.tcp != nil {
+		go func() { served <- srv.ServeTCP(l.tcp) }()
+		fmt.Fprintf(out, "Native TCP listening on %s\n", srv.TCPURL(l.tcp))
+		n++
+	}
+	if l.admin != nil {
+		go func() { served <- srv.ServeAdmin(l.admin) }()
+		fmt.Fprintf(out, "admin API listening on http://%s\n", l.admin.Addr())
+		n++
+	}
+	return n
+}
+
+// close closes the listeners opened.
+func (l listeners) close() {
+	for _, ln := range []net.Listener{l.ws, l.tcp, l.admin} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // newLogger returns the logger that cfg describes, writing to w.
