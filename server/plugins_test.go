@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -257,5 +258,42 @@ func TestPlugins_UnknownName(t *testing.T) {
 	cfg.Plugins.Typecheck = []config.TypeRule{{Pattern: "a", Type: "float"}}
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), `plugins.typecheck: typecheck: rule 0: type: unknown kind "float"`) {
 		t.Errorf("New = %v", err)
+	}
+}
+
+// panicky is a plugin whose every hook panics.
+type panicky struct{}
+
+func (panicky) Name() string                                        { return "panicky" }
+func (panicky) OnConnect(whispeer.ConnInfo) error                   { panic("connect") }
+func (panicky) OnAuthenticate(whispeer.ConnInfo) error              { panic("auth") }
+func (panicky) OnSubscribe(*whispeer.Subscription) error            { panic("subscribe") }
+func (panicky) OnDeliver(*whispeer.Subscription, *whispeer.Message) { panic("deliver") }
+func (panicky) OnAck(whispeer.ConnInfo, string)                     { panic("ack") }
+func (panicky) OnDisconnect(whispeer.ConnInfo, error)               { panic("disconnect") }
+func (panicky) OnPublish(context.Context, *whispeer.Message) (*whispeer.Message, error) {
+	panic("publish")
+}
+
+func TestPlugins_PanickingPluginIsIsolated(t *testing.T) {
+	logs := &syncBuffer{}
+	b, err := whispeer.New(whispeer.WithPlugin(panicky{}), whispeer.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ts := newTestServer(t, nil, WithBroker(b))
+	alice := ts.authed(t, "alice")
+	alice.subscribe("chat/#")
+	bob := ts.authed(t, "bob")
+	bob.send(`{"type":"publish","topic":"chat/bob","payload":"still here","message_id":"m1","qos":1}`)
+	bob.expect("puback")
+	alice.expectMessage("chat/bob", `"still here"`)
+	alice.send(`{"type":"ack","message_id":"m1"}`)
+	alice.sync()
+	for _, hook := range []string{"connect", "auth", "subscribe", "publish", "deliver", "ack"} {
+		if !strings.Contains(logs.String(), "panic="+hook) {
+			t.Errorf("the %s panic was not logged:\n%s", hook, logs)
+		}
 	}
 }
