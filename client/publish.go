@@ -67,8 +67,14 @@ type pending struct {
 	err   error // set before done is closed
 }
 
-// scratch holds buffers for encoding sealed QoS 0 publishes outside the lock.
-var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// sealScratch is where a sealed QoS 0 publish is encoded, outside the
+// lock: its generated id and its frame.
+type sealScratch struct {
+	id    [idLen]byte
+	frame []byte
+}
+
+var scratch = sync.Pool{New: func() any { return &sealScratch{frame: make([]byte, 0, 1024)} }}
 
 // Publish publishes payload to topic. At QoS 0 it returns once the message
 // is queued for the connection (or, while disconnected, buffered; see
@@ -121,20 +127,19 @@ func applyPublishOptions(opts []PublishOption) pubConfig {
 // publishSealed publishes a sealed payload at QoS 0, sealing it before
 // taking the lock.
 func (c *Client) publishSealed(ctx context.Context, topic, id string, payload []byte, p *wire.Publish) error {
-	var idb [idLen]byte
+	sc := scratch.Get().(*sealScratch)
 	if id == "" {
-		c.ids.fill(&idb)
-		id = string(idb[:])
-		p.ID = idb[:]
+		c.ids.fill(&sc.id)
+		id = unsafe.String(&sc.id[0], idLen)
+		p.ID = sc.id[:]
 	}
-	bp := scratch.Get().(*[]byte)
-	frame, err := c.encode((*bp)[:0], topic, id, payload, p)
+	frame, err := c.encode(sc.frame[:0], topic, id, payload, p)
 	if err == nil {
 		err = c.enqueue(ctx, frame, nil, nil)
 	}
 	if cap(frame) <= 64<<10 {
-		*bp = frame[:0]
-		scratch.Put(bp)
+		sc.frame = frame[:0]
+		scratch.Put(sc)
 	}
 	return err
 }

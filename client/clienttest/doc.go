@@ -17,9 +17,8 @@
 // again on the same addresses (Stop, Start), can cut every connection
 // while keeping its listeners (Cut), shows every frame it receives to a
 // callback (WithInspect), and can record every byte it receives
-// (WithRecording, Received),
-// so that a test can check that a sealed payload never reached it in
-// plaintext.
+// (WithRecording, Received), so that a test can check that a sealed
+// payload never reached it in plaintext.
 //
 // # Concurrency
 //
