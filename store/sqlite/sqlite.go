@@ -1,0 +1,350 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/internal/epoch"
+)
+
+// DefaultMaxQueue bounds the appends waiting for the writer; past it
+// Append waits.
+const DefaultMaxQueue = 1 << 16
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	sync     whispeer.SyncPolicy
+	maxQueue int
+}
+
+// WithSync sets the sync policy (default [whispeer.SyncAlways]).
+func WithSync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
+
+// WithMaxQueue bounds the appends waiting for the writer (default 64Ki).
+func WithMaxQueue(n int) Option { return func(o *options) { o.maxQueue = n } }
+
+// Store is a message log in a SQLite database. Open one with Open.
+type Store struct {
+	opt   options
+	w, r  *sql.DB // the writer's one connection; the readers' pool
+	slots chan struct{}
+
+	mu       sync.Mutex
+	id       uint64
+	nextID   int64 // the row id of the next topic
+	topics   map[string]*topic
+	cursors  map[cursorKey]whispeer.Cursor // saved, not yet committed
+	queue    []op
+	closed   bool
+	err      error
+	wake     chan struct{}
+	quit     chan struct{}
+	exited   chan struct{}
+}
+
+type topic struct {
+	id          int64
+	name        string
+	epoch       uint64
+	first, last uint64
+	committed   uint64              // the newest offset committed
+	pending     []*whispeer.Message // offsets committed+1..last
+	messages    int
+	bytes       int64
+	stored      bool // its row exists or is queued
+}
+
+type cursorKey struct{ subscriber, topic string }
+
+// Open opens (creating if need be) the database at path.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{maxQueue: DefaultMaxQueue}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.maxQueue < 1 {
+		return nil, fmt.Errorf("%w: max queue %d < 1", whispeer.ErrInvalidOption, o.maxQueue)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	s := &Store{
+		opt: o, slots: make(chan struct{}, o.maxQueue),
+		topics: make(map[string]*topic), cursors: make(map[cursorKey]whispeer.Cursor),
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{}),
+	}
+	if err := s.open(path); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+func dsn(path string, sync string, queryOnly bool) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous("+sync+")")
+	if queryOnly {
+		v.Add("_pragma", "query_only(1)")
+	}
+	v.Add("_txlock", "immediate")
+	return "file:" + path + "?" + v.Encode()
+}
+
+func (s *Store) open(path string) error {
+	sync := "FULL"
+	if s.opt.sync == whispeer.SyncNever {
+		sync = "NORMAL"
+	}
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn(path, sync, false)); err != nil {
+		return err
+	}
+	s.w.SetMaxOpenConns(1)
+	if _, err := s.w.Exec(schema); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn(path, sync, true)); err != nil {
+		return err
+	}
+	s.r.SetMaxOpenConns(4)
+	return s.load()
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+	epoch INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (topic INTEGER NOT NULL, off INTEGER NOT NULL,
+	time INTEGER NOT NULL, qos INTEGER NOT NULL, id TEXT NOT NULL, headers BLOB,
+	payload BLOB NOT NULL, PRIMARY KEY (topic, off)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors (subscriber TEXT NOT NULL, topic TEXT NOT NULL,
+	epoch INTEGER NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (subscriber, topic)) WITHOUT ROWID;
+`
+
+// load reads the store's id and its topics.
+func (s *Store) load() error {
+	var id int64
+	err := s.w.QueryRow(`SELECT value FROM meta WHERE key = 'id'`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		id = int64(epoch.New())
+		_, err = s.w.Exec(`INSERT INTO meta (key, value) VALUES ('id', ?)`, id)
+	}
+	if err != nil {
+		return fmt.Errorf("store id: %w", err)
+	}
+	s.id = uint64(id)
+	rows, err := s.w.Query(`SELECT t.id, t.name, t.epoch, t.first, t.last,
+		(SELECT count(*) FROM messages m WHERE m.topic = t.id),
+		(SELECT coalesce(sum(length(payload)), 0) FROM messages m WHERE m.topic = t.id) FROM topics t`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t := &topic{stored: true}
+		var ep int64
+		if err := rows.Scan(&t.id, &t.name, &ep, &t.first, &t.last, &t.messages, &t.bytes); err != nil {
+			return err
+		}
+		t.epoch, t.committed = uint64(ep), t.last
+		s.topics[t.name] = t
+		s.nextID = max(s.nextID, t.id)
+	}
+	s.nextID++
+	return rows.Err()
+}
+
+func (s *Store) usable() error {
+	if s.closed {
+		return whispeer.ErrStoreClosed
+	}
+	return s.err
+}
+
+// topicLocked returns name's state, creating it; s.mu is held.
+func (s *Store) topicLocked(name string) *topic {
+	t := s.topics[name]
+	if t == nil {
+		t = &topic{id: s.nextID, name: name, epoch: epoch.Derive(s.id, name), first: 1}
+		s.nextID++
+		s.topics[name] = t
+	}
+	return t
+}
+
+// Append queues m for the writer; done runs once its transaction commits.
+func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error)) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		<-s.slots
+		return err
+	}
+	t := s.topicLocked(m.Topic)
+	t.last++
+	m.Seq = t.last
+	t.pending = append(t.pending, m)
+	t.messages++
+	t.bytes += int64(len(m.Payload))
+	s.queue = append(s.queue, op{kind: opAppend, t: t, m: m, done: done, create: !t.stored})
+	t.stored = true
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Topic describes topic's log.
+func (s *Store) Topic(_ context.Context, name string) (whispeer.TopicInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return whispeer.TopicInfo{}, whispeer.ErrStoreClosed
+	}
+	t := s.topics[name]
+	if t == nil {
+		return whispeer.TopicInfo{Topic: name, Epoch: epoch.Derive(s.id, name), First: 1}, nil
+	}
+	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
+		Messages: t.messages, Bytes: t.bytes}, nil
+}
+
+// Topics calls fn with every topic's name.
+func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return whispeer.ErrStoreClosed
+	}
+	names := make([]string, 0, len(s.topics))
+	for name := range s.topics {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		if !fn(name) {
+			break
+		}
+	}
+	return nil
+}
+
+// SaveCursor queues a durable subscriber's position for the next commit.
+func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+// LoadCursor returns a durable subscriber's saved position.
+func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
+	}
+	c, ok := s.cursors[cursorKey{subscriber, topic}]
+	s.mu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	c = whispeer.Cursor{Subscriber: subscriber, Topic: topic}
+	var ep, off int64
+	err := s.r.QueryRowContext(ctx, `SELECT epoch, off FROM cursors WHERE subscriber = ? AND topic = ?`,
+		subscriber, topic).Scan(&ep, &off)
+	if errors.Is(err, sql.ErrNoRows) {
+		return whispeer.Cursor{}, false, nil
+	}
+	if err != nil {
+		return whispeer.Cursor{}, false, fmt.Errorf("load cursor: %w", err)
+	}
+	c.Epoch, c.Offset = uint64(ep), uint64(off)
+	return c, true, nil
+}
+
+// Close commits what is queued and closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.quit)
+	<-s.exited
+	return errors.Join(s.err, s.closeDBs())
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// run commits what has queued each time it is woken (at most every
+// interval under SyncEvery), until Close.
+func (s *Store) run() {
+	defer close(s.exited)
+	var last time.Time
+	for {
+		select {
+		case <-s.wake:
+		case <-s.quit:
+			s.commit()
+			return
+		}
+		if iv := s.opt.sync.Interval(); iv > 0 {
+			if wait := iv - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-s.quit:
+				}
+				t.Stop()
+			}
+		}
+		s.commit()
+		last = time.Now()
+	}
+}
+
+var _ whispeer.Store = (*Store)(nil)
