@@ -41,17 +41,17 @@ type Store struct {
 	w, r  *sql.DB // the writer's one connection; the readers' pool
 	slots chan struct{}
 
-	mu       sync.Mutex
-	id       uint64
-	nextID   int64 // the row id of the next topic
-	topics   map[string]*topic
-	cursors  map[cursorKey]whispeer.Cursor // saved, not yet committed
-	queue    []op
-	closed   bool
-	err      error
-	wake     chan struct{}
-	quit     chan struct{}
-	exited   chan struct{}
+	mu      sync.Mutex
+	id      uint64
+	nextID  int64 // the row id of the next topic
+	topics  map[string]*topic
+	cursors map[cursorKey]whispeer.Cursor // saved, not yet committed
+	queue   []op
+	closed  bool
+	err     error
+	wake    chan struct{}
+	quit    chan struct{}
+	exited  chan struct{}
 }
 
 type topic struct {
