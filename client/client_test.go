@@ -313,3 +313,30 @@ func TestClient_SlowConsumer(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestClient_HandlerPanic(t *testing.T) {
+	srv := newServer(t)
+	errs := make(chan error, 4)
+	c := dial(t, srv.URL("tcp"), errorsTo(errs))
+	h, got := collect(1)
+	if _, err := c.Subscribe("p", func(ctx context.Context, m *client.Message) error {
+		if string(m.Payload) == "boom" {
+			panic("boom")
+		}
+		return h(ctx, m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	for _, p := range []string{"boom", "fine"} {
+		if err := c.Publish(ctx, "p", []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := recv(t, errs); !errors.Is(err, whispeer.ErrHandlerPanic) {
+		t.Fatalf("reported %v", err)
+	}
+	if m := recv(t, got); string(m.Payload) != "fine" {
+		t.Fatalf("got %q", m.Payload)
+	}
+}

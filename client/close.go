@@ -6,14 +6,17 @@ import (
 	"fmt"
 )
 
-// Close stops the client after flushing: subscriptions are unsubscribed
-// and finish the messages already queued for them, what is queued for the
-// connection is written and the server is given the time to take it
-// (a PING round trip), and QoS 1 publishes get their PUBACK, all bounded
-// by the client's timeout (WithTimeout). A client that is disconnected
-// does not wait for a reconnection: its buffered publishes are dropped
-// and its pending QoS 1 publishes fail with ErrClosed. Close returns once
-// every goroutine the client started has exited. Closing twice is a no-op.
+// Close stops the client after flushing: subscriptions stop taking
+// deliveries and finish (and acknowledge) those already queued for them,
+// what is queued for the connection is written and the server is given
+// the time to take it (a PING round trip), and QoS 1 publishes get their
+// PUBACK, all bounded by the client's timeout (WithTimeout). A client that
+// is disconnected does not wait for a reconnection: its buffered publishes
+// are dropped and its pending QoS 1 publishes fail with ErrClosed. Past
+// the timeout, handler contexts are canceled and queued deliveries
+// dropped. Close returns once every goroutine the client started has
+// exited, so handlers must return once their context is canceled.
+// Closing twice is a no-op.
 func (c *Client) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.timeout)
 	defer cancel()

@@ -176,8 +176,8 @@ func WithoutReconnect() Option { return func(c *config) { c.reconnect = false } 
 // always kept and sent again, whatever this is.
 func WithPublishBuffer(bytes int) Option { return func(c *config) { c.buffer = bytes } }
 
-// WithLogger sets the logger of the default error handler and of
-// connection events (default slog.Default).
+// WithLogger sets the logger of the default error handler (default
+// slog.Default).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithMaxFrame sets the largest frame, in bytes, the client accepts from
