@@ -129,7 +129,9 @@ func (st *storage) append(ctx context.Context, m, stored *Message) (chan error, 
 	if err := st.s.Append(ctx, stored, done); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	m.Seq = stored.Seq
+	if stored != m { // the store may already be reading m
+		m.Seq = stored.Seq
+	}
 	return ch, nil
 }
 

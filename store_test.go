@@ -1,14 +1,19 @@
 package whispeer_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/file"
 	"github.com/whispeer-io/whispeer/store/memory"
+	"github.com/whispeer-io/whispeer/store/sqlite"
 )
 
 // seqs returns the sequence numbers of the collected messages.
@@ -344,4 +349,103 @@ func TestBroker_StoreRetention(t *testing.T) {
 			t.Fatalf("%s after Trim: %+v, want %d messages up to 6", topic, info, want)
 		}
 	}
+}
+
+func TestBroker_StoreSurvivesRestart(t *testing.T) {
+	for name, open := range durableStores {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			b := newBroker(t, whispeer.WithStore(open(t, dir)))
+			for range 3 {
+				publish(t, b, "chat", "x", whispeer.WithQoS(whispeer.AtLeastOnce))
+			}
+			info, _ := b.TopicInfo(context.Background(), "chat")
+			b.Close()
+
+			b = newBroker(t, whispeer.WithStore(open(t, dir)))
+			var c collector
+			s, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.Recovered() {
+				t.Fatal("not Recovered after a restart")
+			}
+			publish(t, b, "chat", "y")
+			wantSeqs(t, seqs(&c), 2, 4)
+		})
+	}
+}
+
+// TestBroker_StoreHoldsEnvelopes checks that with encryption on, and with
+// encryption at rest for a plaintext topic, a marker in the payloads never
+// reaches the store's files, while subscribers still read it back.
+func TestBroker_StoreHoldsEnvelopes(t *testing.T) {
+	const marker = "CONFIDENTIAL-MARKER-7f3a"
+	for name, open := range durableStores {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			kr := newKeyring(t)
+			b := newBroker(t, whispeer.WithStore(open(t, dir)), whispeer.WithEncryption(kr),
+				whispeer.ForTopics("public/#", whispeer.Plaintext()), whispeer.WithStoreEncryption(newKeyring(t)))
+			for _, topic := range []string{"secret", "public/news"} {
+				for range 20 {
+					publish(t, b, topic, marker, whispeer.WithQoS(whispeer.AtLeastOnce))
+				}
+			}
+			var c collector
+			if _, err := b.Subscribe("#", c.handle, whispeer.WithSync(), whispeer.WithReplay(100)); err != nil {
+				t.Fatal(err)
+			}
+			c.mu.Lock()
+			n := len(c.msgs)
+			for _, m := range c.msgs {
+				if string(m.Payload) != marker {
+					t.Errorf("replayed %q on %s, want the marker", m.Payload, m.Topic)
+				}
+			}
+			c.mu.Unlock()
+			if n != 40 {
+				t.Fatalf("replayed %d messages, want 40", n)
+			}
+			b.Close()
+			checkNoMarker(t, dir, marker)
+		})
+	}
+}
+
+func checkNoMarker(t *testing.T, dir, marker string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(marker)) {
+			t.Fatalf("the marker is in %s", e.Name())
+		}
+	}
+}
+
+
+// durableStores open the stores kept on disk, closed with their broker.
+var durableStores = map[string]func(testing.TB, string) whispeer.Store{
+	"file": func(t testing.TB, dir string) whispeer.Store {
+		s, err := file.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	},
+	"sqlite": func(t testing.TB, dir string) whispeer.Store {
+		s, err := sqlite.Open(filepath.Join(dir, "whispeer.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	},
 }
