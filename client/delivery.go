@@ -139,10 +139,10 @@ func (s *Subscription) call(m *Message) (err error) {
 func (s *Subscription) open(m *Message) error {
 	c := s.c
 	if s.cfg.raw {
-		m.Sealed = m.envelope
+		m.Envelope = m.flagged
 		return nil
 	}
-	if !m.envelope {
+	if !m.flagged {
 		if c.seal && !c.cfg.acceptPlain {
 			return envelope.ErrNotSealed
 		}

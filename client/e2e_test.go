@@ -59,7 +59,7 @@ func TestClient_EndToEnd(t *testing.T) {
 			if err := pub.Publish(ctx, "secret/b", []byte(big), client.WithQoS(client.AtLeastOnce)); err != nil {
 				t.Fatal(err)
 			}
-			if m := recv(t, got); m.Topic != "secret/a" || string(m.Payload) != marker || m.Headers["k"] != "v" || m.Sealed {
+			if m := recv(t, got); m.Topic != "secret/a" || string(m.Payload) != marker || m.Headers["k"] != "v" || m.Envelope {
 				t.Errorf("first = %+v", m)
 			}
 			if m := recv(t, got); m.Topic != "secret/b" || string(m.Payload) != big {
@@ -173,11 +173,43 @@ func TestClient_PlaintextToKeyring(t *testing.T) {
 		if err := sealer.Publish(ctx, "p3", []byte("secret")); err != nil {
 			t.Fatal(err)
 		}
-		if m := recv(t, got); !m.Sealed || !envelope.IsEnvelope(m.Payload) {
+		if m := recv(t, got); !m.Envelope || !envelope.IsEnvelope(m.Payload) {
 			t.Fatalf("raw delivery = %+v", m)
 		}
 		if err := recv(t, errs); !errors.Is(err, whispeer.ErrOpen) {
 			t.Fatalf("reported %v", err)
 		}
 	})
+}
+
+// TestClient_CompressedDeliveries has the server's broker compress large
+// payloads: a client without a keyring opens the compression-only
+// envelopes it receives, which is what the compression capability means.
+func TestClient_CompressedDeliveries(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithCompression(envelope.CompressZstd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := newServer(t, clienttest.WithBroker(b))
+	big := bytes.Repeat([]byte("compressible "), 400)
+
+	c := dial(t, srv.URL("tcp"))
+	h, got := collect(1)
+	if _, err := c.Subscribe("z", h); err != nil {
+		t.Fatal(err)
+	}
+	raw, rawGot := collect(1)
+	if _, err := c.Subscribe("z", raw, client.WithRawPayload()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctxT(t), "z", big); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, got); !bytes.Equal(m.Payload, big) {
+		t.Fatalf("got %d bytes, want the %d published", len(m.Payload), len(big))
+	}
+	if m := recv(t, rawGot); !m.Envelope || len(m.Payload) >= len(big) {
+		t.Fatalf("the server did not compress: %d bytes, envelope %v", len(m.Payload), m.Envelope)
+	}
 }

@@ -34,12 +34,13 @@ type Message struct {
 	// Replayed reports a message from the topic's history (WithLast,
 	// WithResume) rather than a live one.
 	Replayed bool
-	// Sealed reports, for a subscription made WithRawPayload, that
-	// Payload is an envelope the client did not open.
-	Sealed bool
+	// Envelope reports, for a subscription made WithRawPayload, that
+	// Payload is a whispeer envelope (sealed, or only compressed) that the
+	// client did not open.
+	Envelope bool
 
-	envelope bool   // the server flagged the payload as an envelope
-	gen      uint64 // the connection it arrived on, for the ack
+	flagged bool   // the server flagged the payload as an envelope
+	gen     uint64 // the connection it arrived on, for the ack
 }
 
 // Handler handles one delivery. Returning nil acknowledges a QoS 1
@@ -65,7 +66,7 @@ func newMessage(m *wire.Message, gen uint64) *Message {
 		Seq:         m.Offset,
 		Redelivered: m.Dup,
 		Replayed:    m.Replay,
-		envelope:    m.Envelope,
+		flagged:     m.Envelope,
 		gen:         gen,
 	}
 	if m.Time != 0 {

@@ -55,7 +55,7 @@ func WithQueueSize(n int) SubscribeOption { return func(s *subConfig) { s.queue 
 func WithMaxQoS(q QoS) SubscribeOption { return func(s *subConfig) { s.qos = q } }
 
 // WithRawPayload delivers payloads as they arrive, envelopes unopened
-// (Message.Sealed set), for programs that store or forward them.
+// (Message.Envelope set), for programs that store or forward them.
 func WithRawPayload() SubscribeOption { return func(s *subConfig) { s.raw = true } }
 
 // Subscription is one pattern subscribed with one handler. Its handler
