@@ -18,9 +18,12 @@ import (
 // WebSocket binary messages.
 
 // serverCaps are the capabilities the server grants when a client asks:
-// end-to-end envelopes, which it routes without opening. It does not speak
-// QoS 2 or resume from an offset yet, nor compress deliveries.
-const serverCaps = wire.CapE2E
+// end-to-end envelopes, which it routes without opening, and resume: a SUB
+// may replay the last N messages; one resuming from an offset gets live
+// messages and a SUBACK saying it did not recover, since without a store
+// the server keeps no epochs. It does not speak QoS 2 yet, nor compress
+// deliveries.
+const serverCaps = wire.CapE2E | wire.CapResume
 
 // serverName names the server software in WELCOME.
 const serverName = "whispeer"

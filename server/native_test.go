@@ -40,7 +40,7 @@ func TestNative_Transports(t *testing.T) {
 			}
 			sub := ts.dialNative(t, tc.transport, pool, wire.CapE2E|wire.CapQoS2|wire.CapResume|wire.CapCompression)
 			w := sub.welcome
-			if w.Version != wire.Version || w.Caps != wire.CapE2E || w.MaxFrame != 1<<20 || w.PingInterval != 30000 {
+			if w.Version != wire.Version || w.Caps != wire.CapE2E|wire.CapResume || w.MaxFrame != 1<<20 || w.PingInterval != 30000 {
 				t.Fatalf("WELCOME %+v", w)
 			}
 			sub.send(&wire.Frame{Type: wire.TypeLogin, Login: wire.Login{User: []byte("admin"), Password: []byte("password")}})
