@@ -431,7 +431,6 @@ func checkNoMarker(t *testing.T, dir, marker string) {
 	}
 }
 
-
 // durableStores open the stores kept on disk, closed with their broker.
 var durableStores = map[string]func(testing.TB, string) whispeer.Store{
 	"file": func(t testing.TB, dir string) whispeer.Store {
