@@ -255,8 +255,8 @@ func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.s
 
 // WithReplay makes a new subscription receive the last n messages of each
 // matching topic, as far as the broker's history reaches (see
-// [WithHistory]), before any live message, with no gap and no duplicate
-// between the two. A sync subscription's handler gets the replayed messages
+// [WithHistory], or the store: [WithStore]), before any live message, with
+// no gap and no duplicate between the two. A sync subscription's handler gets the replayed messages
 // before Subscribe returns, while the broker holds those topics' locks: it
 // must not publish to them.
 func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }

@@ -36,7 +36,8 @@ type Store interface {
 	// Read calls fn with the messages of topic from offset from on, oldest
 	// first, at most max of them (no limit when max <= 0). Messages already
 	// removed are skipped, so the first one may have an offset above from.
-	// Read stops at the first error fn returns and returns it. fn may keep
+	// Read stops at the first error fn returns and returns it. fn runs
+	// with no lock of the store held, so it may call the store; it may keep
 	// the messages but must not modify them.
 	Read(ctx context.Context, topic string, from uint64, max int, fn func(*Message) error) error
 
