@@ -167,7 +167,7 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 	if f.HasLast {
 		replay = min(f.Last, replay)
 	}
-	e := s.subscribe(&subscription{key: key, pattern: pattern, replay: replay, handler: s.deliver, subscriber: s.id})
+	_, e := s.subscribe(&subscription{key: key, pattern: pattern, replay: replay, handler: s.deliver, subscriber: s.id})
 	if e != nil {
 		s.release(ws.Frame(ws.Text, errorFrame(e.text)))
 		return

@@ -39,41 +39,42 @@ type nativeSub struct {
 func (n *native) subscribe(sub *wire.Subscribe) {
 	pattern := string(sub.Topic)
 	if e := n.s.checkSubscribe(pattern); e != nil {
-		n.s.send(n.subAck(sub.SID, e))
+		n.s.send(n.subAck(sub.SID, e, nil, false))
 		return
 	}
 	key := subKey{sid: sub.SID}
 	if _, ok := n.s.subs[key]; ok {
-		n.s.send(n.subAck(sub.SID, n.s.invalidCode(whispeer.CodeConflict, "subscription id "+sidText(sub.SID)+" is in use")))
+		n.s.send(n.subAck(sub.SID, n.s.invalidCode(whispeer.CodeConflict, "subscription id "+sidText(sub.SID)+" is in use"), nil, false))
 		return
 	}
-	replay := 0
+	req := subscription{key: key, pattern: pattern, subscriber: n.s.id + "/" + sidText(sub.SID)}
 	switch sub.Resume.Mode {
 	case wire.ResumeLast:
-		replay = min(int(sub.Resume.Last), n.s.srv.cfg.Replay.Size)
+		req.replay = min(int(sub.Resume.Last), n.s.srv.cfg.Replay.Size)
 	case wire.ResumeOffset:
 		if match.IsPattern(pattern) {
-			n.s.send(n.subAck(sub.SID, n.s.invalid("resuming from an offset needs a topic, not a pattern")))
+			n.s.send(n.subAck(sub.SID, n.s.invalid("resuming from an offset needs a topic, not a pattern"), nil, false))
 			return
 		}
-		// Without epochs the server cannot tell whether the history
-		// reaches back: live messages only, and SUBACK says not recovered.
+		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
 	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, wire.AtLeastOnce)), since: time.Now()}
-	ns.replaying.Store(replay > 0)
-	e := n.s.subscribe(&subscription{
-		key: key, pattern: pattern, replay: replay, handler: ns.deliver,
-		subscriber: n.s.id + "/" + sidText(sub.SID),
-	})
+	req.handler = ns.deliver
+	ns.replaying.Store(req.replay > 0 || req.resume)
+	bs, e := n.s.subscribe(&req)
 	ns.replaying.Store(false)
-	n.s.release(n.subAck(sub.SID, e))
+	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))
 }
 
-// subAck returns the SUBACK frame answering a SUB: success when e is nil.
-func (n *native) subAck(sid uint32, e *opError) []byte {
+// subAck returns the SUBACK frame answering a SUB: success when e is nil,
+// with bs's position and, for a resume, whether it recovered.
+func (n *native) subAck(sid uint32, e *opError, bs *whispeer.Subscription, resumed bool) []byte {
 	a := wire.SubAck{SID: sid}
 	if e != nil {
 		a.Code, a.Text = e.wireCode(), []byte("whispeer: "+e.text)
+	} else {
+		a.Epoch, a.Offset = bs.Position()
+		a.Recovered = resumed && bs.Recovered()
 	}
 	b, _ := wire.AppendSubAck(n.newBuf(32+len(a.Text)), &a)
 	return n.finish(b)

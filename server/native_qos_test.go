@@ -4,8 +4,10 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
+	memstore "github.com/whispeer-io/whispeer/store/memory"
 )
 
 func TestNative_QoS1PerSubscription(t *testing.T) {
@@ -157,5 +159,45 @@ func TestNative_ReplayThenLiveNoGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub.sync()
+	sub.sync()
+}
+
+func TestNative_ResumeWithStore(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithStore(memstore.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ts := newTestServer(t, nil, WithBroker(b))
+	pub := ts.nativeAuthed(t, "tcp", "admin")
+	for i := 1; i <= 5; i++ {
+		pub.publish(wire.Publish{Topic: []byte("res"), Payload: []byte(strconv.Itoa(i))})
+	}
+	pub.sync()
+
+	sub := ts.nativeAuthed(t, "ws", "admin")
+	at := sub.subscribe(1, "res", wire.AtMostOnce, wire.Resume{})
+	if at.Epoch == 0 || at.Offset != 5 || at.Recovered {
+		t.Fatalf("SUBACK of a live subscription %+v", at)
+	}
+	a := sub.subscribe(2, "res", wire.AtMostOnce, wire.Resume{Mode: wire.ResumeOffset, Epoch: at.Epoch, Offset: 3})
+	if !a.Recovered || a.Epoch != at.Epoch {
+		t.Fatalf("SUBACK of a resume %+v", a)
+	}
+	for i := 4; i <= 5; i++ {
+		if m := sub.expectMessage(2, "res", strconv.Itoa(i)); !m.Replay || m.Offset != uint64(i) {
+			t.Fatalf("resumed %+v", m)
+		}
+	}
+	if a := sub.subscribe(3, "res", wire.AtMostOnce, wire.Resume{Mode: wire.ResumeOffset, Epoch: at.Epoch + 1, Offset: 3}); a.Recovered {
+		t.Fatalf("SUBACK of a resume in another epoch %+v", a)
+	}
+	sub.sync() // another epoch: nothing from history
+	pub.publish(wire.Publish{Topic: []byte("res"), Payload: []byte("6")})
+	for range 3 {
+		if f := sub.expect(wire.TypeMessage); f.Message.Replay || f.Message.Offset != 6 {
+			t.Fatalf("live %+v", f.Message)
+		}
+	}
 	sub.sync()
 }

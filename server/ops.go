@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -195,29 +196,52 @@ type subscription struct {
 	replay     int
 	handler    whispeer.Handler
 	subscriber string // the broker's subscriber id
+	// resume asks to start after offset of epoch, on a topic; subscribe
+	// clears it when the broker keeps no epochs, and sets lost instead.
+	resume        bool
+	epoch, offset uint64
+	lost          bool
 }
 
 // subscribe makes the broker subscription, holding deliveries back until
 // the caller sends its confirmation with release, which it must do
-// whatever subscribe returns.
-func (s *session) subscribe(sub *subscription) *opError {
+// whatever subscribe returns. A resume on a broker without a store, which
+// keeps no epochs, becomes a subscription to live messages, and sub.lost
+// says so.
+func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError) {
 	if max := s.srv.cfg.Server.MaxSubscriptions; len(s.subs) >= max {
-		return s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
+		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
 	}
 	s.prepare()
-	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler,
+	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
+	if err != nil && sub.resume && errors.Is(err, whispeer.ErrInvalidOption) {
+		sub.resume, sub.lost = false, true
+		bs, err = s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
+	}
+	if err != nil {
+		s.srv.stats.badFrames.Add(1)
+		return nil, brokerError(err)
+	}
+	s.subs[sub.key] = bs
+	s.countSubs()
+	return bs, nil
+}
+
+// options returns the broker's options for sub. Subscriptions are sync:
+// the handler runs in the publisher's goroutine and only queues bytes.
+// They are raw: with the broker sealing payloads, clients get the
+// envelopes, which only they can open.
+func (sub *subscription) options() []whispeer.SubscribeOption {
+	opts := []whispeer.SubscribeOption{
 		whispeer.WithSync(),
 		whispeer.WithRawPayload(),
 		whispeer.WithSubscriber(sub.subscriber),
 		whispeer.WithReplay(sub.replay),
-	)
-	if err != nil {
-		s.srv.stats.badFrames.Add(1)
-		return brokerError(err)
 	}
-	s.subs[sub.key] = bs
-	s.countSubs()
-	return nil
+	if sub.resume {
+		opts = append(opts, whispeer.WithResume(sub.epoch, sub.offset))
+	}
+	return opts
 }
 
 // invalidCode counts a refused frame and returns its error with code.
