@@ -1,26 +1,48 @@
-// Package server puts a whispeer broker on the network: WebSocket clients
-// speaking the PopSub JSON protocol (docs/protocol.md) log in, authenticate
-// with a JWT, publish, subscribe with wildcards, replay recent history and
-// get QoS 1 deliveries with acks and redelivery. `whispeer serve` runs it;
-// a Go program can embed it (see examples/server).
+// Package server puts a whispeer broker on the network. Clients speak the
+// PopSub JSON protocol (docs/protocol.md) over WebSocket, or whispeer's
+// native binary protocol (docs/protocol-native.md) over WebSocket or TCP,
+// optionally with TLS: they log in, authenticate with a JWT, publish,
+// subscribe with wildcards, replay recent history or resume after an
+// offset, get QoS 1 deliveries with acks and redelivery, and, natively,
+// route end-to-end encrypted envelopes that the server never opens. JSON
+// and native clients of one topic see each other's messages. `whispeer
+// serve` runs it; a Go program can embed it (see examples/server).
 //
 // [New] builds a [Server] from a config.Config: the users and their topic
 // permissions, an HS256 token issuer, a login throttle and, unless
 // [WithBroker] gives one, a broker keeping replay.size messages per topic.
 // [Server.ListenAndServe], or [Server.Listen] and [Server.Serve], serve
-// WebSocket upgrades at "/" and "/ws"; [Server.Handler] returns the same
-// handler for a mux of your own. [Server.Shutdown] stops accepting, closes
-// every connection with 1001 after flushing what is queued for it, and
-// closes the broker if the server made it.
+// WebSocket upgrades at "/" and "/ws", where the first data message of a
+// connection picks its protocol (text: JSON, binary: native);
+// [Server.Handler] returns the same handler for a mux of your own.
+// [Server.ListenTCP] and [Server.ServeTCP] serve native clients on
+// server.tcp_port. [Server.Shutdown] stops accepting, closes every
+// connection after flushing what is queued for it (WebSocket close 1001, or
+// a fatal native ERROR "unavailable"), and closes the broker if the server
+// made it.
+//
+// # Sessions
+//
+// A connection's session holds what does not depend on its protocol: the
+// user, the subscriptions, the QoS 1 window and the publish rate, and the
+// operations on them (login, authenticate, publish, subscribe), which
+// check the same permissions and limits for both protocols. Each protocol
+// parses its frames, calls those operations and writes the answers in its
+// own form (json.go, native.go).
 //
 // # The delivery path
 //
-// Each connection has one session. A subscribe makes a sync broker
-// subscription whose handler runs in the publisher's goroutine and only
-// queues bytes: the delivery frame, JSON and WebSocket header, is encoded
-// once per message (whispeer.Message.Memo) and the same bytes are queued on
-// every subscribed connection, whose writer flushes batches with one
-// vectored write (see transport/ws). A QoS 1 copy is also entered in the
+// A subscribe makes a sync broker subscription whose handler runs in the
+// publisher's goroutine and only queues bytes. The JSON delivery frame,
+// WebSocket header included, is encoded once per message
+// (whispeer.Message.Memo, slot 0) and the same bytes are queued on every
+// JSON connection. The native MSG body is encoded once per message (slot 1)
+// and queued on every native connection, TCP or WebSocket, behind a head
+// of that subscription's own: the subscription id and flags, after a
+// WebSocket header where there is one, built on the stack and copied into
+// the connection's queue. Each connection's writer flushes its batches
+// with one vectored write (transport/tcp, transport/ws). A QoS 1 copy is
+// also entered in the
 // connection's in-flight window: resent after qos.ack_timeout, with the
 // wait doubling, until that connection acks it or qos.max_retries resends
 // have been made; at most qos.max_inflight copies are unacked per

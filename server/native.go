@@ -19,10 +19,10 @@ import (
 
 // serverCaps are the capabilities the server grants when a client asks:
 // end-to-end envelopes, which it routes without opening, and resume: a SUB
-// may replay the last N messages; one resuming from an offset gets live
-// messages and a SUBACK saying it did not recover, since without a store
-// the server keeps no epochs. It does not speak QoS 2 yet, nor compress
-// deliveries.
+// may replay the last N messages, or resume after an offset when the
+// broker has a store; without one, which keeps no epochs, it gets live
+// messages and a SUBACK saying it did not recover. It does not speak QoS 2
+// yet, nor compress deliveries.
 const serverCaps = wire.CapE2E | wire.CapResume
 
 // serverName names the server software in WELCOME.

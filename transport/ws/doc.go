@@ -13,13 +13,17 @@
 // # Writing
 //
 // [Conn.Send] queues a complete frame, made with [Frame] or [AppendFrame],
-// and never blocks on the network. A writer goroutine runs only while the
+// and never blocks on the network; [Conn.SendHead] queues a frame made of a
+// per-connection head ([AppendHeader] and the first bytes of the payload)
+// and a body shared by many connections, without copying the body. A
+// writer goroutine runs only while the
 // queue is not empty: it takes everything queued and writes it with one
 // vectored write (net.Buffers) under WriteTimeout, then exits when the queue
 // is empty. Frames sent while the reader handles a batch of messages are
 // written together after the batch. A connection whose queue passes
 // MaxPendingBytes, or whose write times out, is dropped as a slow consumer,
-// so one slow client never holds up the publishers that feed it.
+// so one slow client never holds up the publishers that feed it. The queue,
+// the pooled read buffers and keepalive are shared with transport/tcp.
 //
 // # Reading
 //

@@ -17,7 +17,10 @@
 // [Queue.SendHead] queues a frame made of a small head, copied into an
 // arena the queue owns, and a body that the queue keeps: a delivery encoded
 // once is written to every subscriber behind a head of its own, as two
-// buffers of the same vectored write, without copying the body.
+// buffers of the same vectored write, without copying the body. The queue
+// keeps the capacity a burst gave it until [Queue.Trim], which a [Set]
+// calls on every keepalive tick, so that busy connections do not regrow
+// their queues and idle ones give the memory back.
 //
 // # Reading
 //
