@@ -139,8 +139,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 }
 
 // Handler returns the server's HTTP handler: WebSocket upgrades at "/" and
-// "/ws". Mount it on a mux of your own to add endpoints on the same port,
-// or use Listen and Serve.
+// "/ws" and, unless admin.listen is set, the admin API, /healthz, /readyz
+// and /metrics (see AdminHandler). Mount it on a mux of your own to add
+// endpoints on the same port, or use Listen and Serve.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Broker returns the broker the server serves.
