@@ -10,7 +10,8 @@
 // (topics, subscriptions) are read from whispeer.Broker.Stats at scrape
 // time and cost nothing in between. Delivery latency is sampled: only the
 // deliveries of one message in Options.LatencySample per topic, chosen by
-// sequence number, are timed and observed.
+// sequence number, are timed and observed. History replayed to a new
+// subscription goes through the same hook and is observed with its age.
 //
 // # Metrics
 //
