@@ -117,12 +117,22 @@ func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
 }
 
 // append appends stored, m or its sealed copy, under m's topic lock and
-// sets m.Seq. For a QoS 1 or 2 message it returns a channel that receives
-// the outcome once the store has made the message durable.
-func (st *storage) append(ctx context.Context, m, stored *Message) (chan error, error) {
+// sets m.Seq. For a QoS 1 or 2 message it hands the outcome, once the
+// store has made the message durable, to async, or without it returns a
+// channel that receives it.
+func (st *storage) append(ctx context.Context, m, stored *Message, async func(error)) (chan error, error) {
 	var ch chan error
 	var done func(error)
-	if m.QoS > AtMostOnce {
+	switch {
+	case m.QoS == AtMostOnce:
+	case async != nil:
+		done = func(err error) {
+			if err != nil {
+				err = fmt.Errorf("store: %w", err)
+			}
+			async(err)
+		}
+	default:
 		ch = make(chan error, 1)
 		done = func(err error) { ch <- err }
 	}

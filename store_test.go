@@ -331,6 +331,36 @@ func TestBroker_PublishWaitsForDurability(t *testing.T) {
 	wantSeqs(t, seqs(&c), 1, 2)
 }
 
+func TestBroker_PublishAsync(t *testing.T) {
+	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 4)}
+	b := newBroker(t, whispeer.WithStore(g))
+	acked := make(chan error, 4)
+	ctx := context.Background()
+	for range 3 {
+		if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }, whispeer.WithQoS(whispeer.AtLeastOnce)); err != nil {
+			t.Fatal(err)
+		}
+		<-g.added
+	}
+	if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-acked; err != nil { // QoS 0: at once
+		t.Fatal(err)
+	}
+	select {
+	case err := <-acked:
+		t.Fatalf("a QoS 1 publish was acked (%v) before the store made it durable", err)
+	default:
+	}
+	g.release()
+	for range 3 {
+		if err := <-acked; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestBroker_StoreRetention(t *testing.T) {
 	st := memory.New()
 	b := newBroker(t, whispeer.WithStore(st),

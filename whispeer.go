@@ -124,6 +124,25 @@ func New(opts ...Option) (*Broker, error) {
 // and every sync handler has returned. The broker keeps payload: don't
 // modify it after Publish.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
+	return b.publish(ctx, topic, payload, nil, opts)
+}
+
+// PublishAsync is Publish for a publisher that keeps several messages in
+// flight, as a server acknowledging QoS 1 publishes does: it returns once
+// the message is routed, without waiting for the store, and calls done
+// with what Publish would have returned once the message is durable (at
+// once at QoS 0 or without a store). done is called exactly once unless
+// PublishAsync returns an error; it may run before PublishAsync returns,
+// in the store's goroutine and under the broker's locks: it must be short
+// and must not call the broker.
+func (b *Broker) PublishAsync(ctx context.Context, topic string, payload []byte, done func(error), opts ...PublishOption) error {
+	if done == nil {
+		return fmt.Errorf("%w: nil done", ErrInvalidOption)
+	}
+	return b.publish(ctx, topic, payload, done, opts)
+}
+
+func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done func(error), opts []PublishOption) error {
 	if b.closed.Load() {
 		return ErrClosed
 	}
@@ -164,11 +183,12 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 	if err != nil {
 		return err
 	}
-	return b.route(ctx, ts, m)
+	return b.route(ctx, ts, m, done)
 }
 
-// route stamps m and hands it to the matching subscriptions.
-func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
+// route stamps m and hands it to the matching subscriptions; done, when
+// not nil, receives the outcome of a durable append (see PublishAsync).
+func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
 	m.Time = b.clock.now()
 	hasSync := false
 	var durable chan error
@@ -178,7 +198,7 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 			return err
 		}
 		ts.mu.Lock()
-		if durable, err = b.st.append(ctx, m, stored); err != nil {
+		if durable, err = b.st.append(ctx, m, stored, done); err != nil {
 			ts.mu.Unlock()
 			return err
 		}
@@ -212,6 +232,9 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message) error {
 	}
 	if durable != nil {
 		return awaitDurable(ctx, durable)
+	}
+	if done != nil && (b.st == nil || m.QoS == AtMostOnce) {
+		done(nil)
 	}
 	return nil
 }
