@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -156,62 +157,72 @@ func TestBroker_ResumeRefused(t *testing.T) {
 // with a small queue so that catching up outpaces it, and checks every
 // message arrives once, in order.
 func TestBroker_ResumeNoGapNoDuplicate(t *testing.T) {
-	for _, isSync := range []bool{true, false} {
-		t.Run(fmt.Sprintf("sync=%v", isSync), func(t *testing.T) {
-			b := newBroker(t, whispeer.WithStore(memory.New()))
-			for range 2000 {
-				publish(t, b, "live", "")
-			}
-			info, _ := b.TopicInfo(context.Background(), "live")
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			started := make(chan struct{})
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					publish(t, b, "live", "")
-					if i == 10 {
-						close(started)
-					}
-				}
+	stores := map[string]func(testing.TB, string) whispeer.Store{
+		"memory": func(testing.TB, string) whispeer.Store { return memory.New() },
+	}
+	maps.Copy(stores, durableStores)
+	for name, open := range stores {
+		for _, isSync := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/sync=%v", name, isSync), func(t *testing.T) {
+				testResumeNoGap(t, open(t, t.TempDir()), isSync)
 			})
-			<-started
-			var mu sync.Mutex
-			next := uint64(1)
-			done := make(chan struct{})
-			var stop uint64
-			opts := []whispeer.SubscribeOption{whispeer.WithResume(info.Epoch, 0), whispeer.WithQueueSize(16), whispeer.WithOverflow(whispeer.DropNewest)}
-			if isSync {
-				opts = append(opts, whispeer.WithSync())
+		}
+	}
+}
+
+func testResumeNoGap(t *testing.T, st whispeer.Store, isSync bool) {
+	b := newBroker(t, whispeer.WithStore(st))
+	for range 2000 {
+		publish(t, b, "live", "")
+	}
+	info, _ := b.TopicInfo(context.Background(), "live")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			publish(t, b, "live", "")
+			if i == 10 {
+				close(started)
 			}
-			_, err := b.Subscribe("live", func(_ context.Context, m *whispeer.Message) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if m.Seq != next {
-					t.Errorf("seq %d, want %d", m.Seq, next)
-				}
-				next = m.Seq + 1
-				if stop != 0 && m.Seq == stop {
-					close(done)
-				}
-				return nil
-			}, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cancel()
-			wg.Wait()
-			last, _ := b.TopicInfo(context.Background(), "live")
-			mu.Lock()
-			stop = last.Last
-			if next > stop {
-				close(done)
-			}
-			mu.Unlock()
-			<-done
-			if st := b.Stats(); st.Dropped != 0 {
-				t.Fatalf("%d messages dropped", st.Dropped)
-			}
-		})
+		}
+	})
+	<-started
+	var mu sync.Mutex
+	next := uint64(1)
+	done := make(chan struct{})
+	var stop uint64
+	opts := []whispeer.SubscribeOption{whispeer.WithResume(info.Epoch, 0), whispeer.WithQueueSize(16), whispeer.WithOverflow(whispeer.DropNewest)}
+	if isSync {
+		opts = append(opts, whispeer.WithSync())
+	}
+	_, err := b.Subscribe("live", func(_ context.Context, m *whispeer.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if m.Seq != next {
+			t.Errorf("seq %d, want %d", m.Seq, next)
+		}
+		next = m.Seq + 1
+		if stop != 0 && m.Seq == stop {
+			close(done)
+		}
+		return nil
+	}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	wg.Wait()
+	last, _ := b.TopicInfo(context.Background(), "live")
+	mu.Lock()
+	stop = last.Last
+	if next > stop {
+		close(done)
+	}
+	mu.Unlock()
+	<-done
+	if st := b.Stats(); st.Dropped != 0 {
+		t.Fatalf("%d messages dropped", st.Dropped)
 	}
 }
 
@@ -252,6 +263,38 @@ func TestBroker_Durable(t *testing.T) {
 		t.Fatal("Recovered though more than the backlog was missed")
 	}
 	wantSeqs(t, seqs(&c3), 16, 20)
+}
+
+// TestBroker_DurablePatternAsync comes back to a pattern with an async
+// handler and receives, per topic, what it missed, then live messages.
+func TestBroker_DurablePatternAsync(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	got := make(chan *whispeer.Message, 100)
+	s, err := b.Subscribe("room/+", chanHandler(got), whispeer.WithDurable("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "room/a", "a1")
+	publish(t, b, "room/b", "b1")
+	<-got
+	<-got
+	s.Unsubscribe()
+	<-s.Done()
+	publish(t, b, "room/a", "a2")
+	publish(t, b, "room/b", "b2")
+	publish(t, b, "room/a", "a3")
+	if _, err := b.Subscribe("room/+", chanHandler(got), whispeer.WithDurable("c")); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "room/b", "b3")
+	per := map[string]string{}
+	for range 4 {
+		m := <-got
+		per[m.Topic] += string(m.Payload)
+	}
+	if per["room/a"] != "a2a3" || per["room/b"] != "b2b3" {
+		t.Fatalf("received %q, want a2a3 and b2b3", per)
+	}
 }
 
 func TestBroker_DurableManualAck(t *testing.T) {
