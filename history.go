@@ -205,7 +205,7 @@ func (s *Subscription) Ack(m *Message) error {
 func (b *Broker) saveCursor(s *Subscription, m *Message) error {
 	var epoch uint64
 	if v, ok := b.topics.Load(m.Topic); ok {
-		epoch = v.(*topicState).epoch
+		epoch = v.(*topicState).epoch.Load()
 	}
 	c := Cursor{Subscriber: s.cfg.durable, Topic: m.Topic, Epoch: epoch, Offset: m.Seq}
 	if err := b.st.s.SaveCursor(context.Background(), c); err != nil {
@@ -485,6 +485,31 @@ func (b *Broker) TopicInfo(ctx context.Context, topic string) (TopicInfo, error)
 		return TopicInfo{}, fmt.Errorf("%w: no store", ErrInvalidOption)
 	}
 	return b.st.s.Topic(ctx, topic)
+}
+
+// DeleteTopic removes topic's stored messages and gives it a new epoch:
+// its next message has offset 1, and subscribers resuming with the old
+// epoch learn that they missed messages.
+func (b *Broker) DeleteTopic(ctx context.Context, topic string) error {
+	if b.st == nil {
+		return fmt.Errorf("%w: no store", ErrInvalidOption)
+	}
+	ts, err := b.topic(topic)
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if err := b.st.s.Delete(ctx, topic); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	info, err := b.st.s.Topic(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	ts.epoch.Store(info.Epoch)
+	ts.seq = info.Last
+	return nil
 }
 
 // Trim applies the retention rules ([WithRetention]) to every stored topic

@@ -404,6 +404,26 @@ func TestBroker_PublishAsync(t *testing.T) {
 	}
 }
 
+func TestBroker_DeleteTopic(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	publish(t, b, "t", "1")
+	publish(t, b, "t", "2")
+	before, _ := b.TopicInfo(context.Background(), "t")
+	if err := b.DeleteTopic(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	var c collector
+	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(before.Epoch, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Recovered() {
+		t.Fatal("Recovered across a deleted topic")
+	}
+	publish(t, b, "t", "new")
+	wantSeqs(t, seqs(&c), 1, 1)
+}
+
 func TestBroker_StoreRetention(t *testing.T) {
 	st := memory.New()
 	b := newBroker(t, whispeer.WithStore(st),

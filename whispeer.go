@@ -62,7 +62,7 @@ type subKey struct{ subscriber, pattern string }
 // without a gap or an overlap.
 type topicState struct {
 	name     string
-	epoch    uint64 // the store's epoch for the topic; 0 without a store
+	epoch    atomic.Uint64 // the store's epoch for the topic; 0 without a store
 	mu       sync.Mutex
 	seq      uint64
 	messages uint64 // routed through this broker; seq may start elsewhere
@@ -271,7 +271,7 @@ func (b *Broker) topic(name string) (*topicState, error) {
 			b.ntopics.Add(-1)
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		ts.epoch = info.Epoch
+		ts.epoch.Store(info.Epoch)
 	}
 	v, loaded := b.topics.LoadOrStore(name, ts)
 	if loaded {
