@@ -48,6 +48,9 @@ func TestClient_Credentials(t *testing.T) {
 	if err := c.Publish(ctxT(t), "t", []byte("x"), client.WithQoS(client.AtLeastOnce)); err != nil {
 		t.Fatal(err)
 	}
+	if n := srv.Connections(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
 	if got, want := log.String(), "LOGIN alice, AUTH tok-1"; got != want {
 		t.Fatalf("server saw %q, want %q: the token LOGIN earned is used to reconnect", got, want)
 	}
