@@ -31,7 +31,8 @@
 //	dropped_messages_total{reason}   counter   messages dropped, by reason
 //	rejected_total{op,plugin}        counter   operations rejected by a plugin
 //	delivery_latency_seconds         histogram broker acceptance to hand-off, sampled
-//	store_latency_seconds{op}        histogram store operations, as reported by stores
+//	store_latency_seconds{op}        histogram store operations (see Plugin.InstrumentStore)
+//	store_errors_total{op}           counter   store operations that failed
 //
 // plus the Go runtime's and the process's standard collectors.
 //

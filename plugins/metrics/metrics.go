@@ -56,9 +56,10 @@ type Plugin struct {
 	acks       atomic.Uint64
 	drops      [256]atomic.Uint64 // by whispeer.DropReason
 
-	rejected *prometheus.CounterVec
-	latency  prometheus.Histogram
-	store    *prometheus.HistogramVec
+	rejected    *prometheus.CounterVec
+	latency     prometheus.Histogram
+	store       *prometheus.HistogramVec
+	storeErrors *prometheus.CounterVec
 
 	storeMu  sync.RWMutex
 	storeObs map[string]prometheus.Observer
@@ -84,7 +85,9 @@ func New(opts Options) *Plugin {
 		Help: "Time from the broker accepting a message to handing it to a subscriber, sampled.", Buckets: buckets})
 	p.store = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "store_latency_seconds",
 		Help: "Duration of store operations, by operation.", Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10)}, []string{"op"})
-	p.reg.MustRegister(p.rejected, p.latency, p.store,
+	p.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "store_errors_total",
+		Help: "Store operations that failed, by operation."}, []string{"op"})
+	p.reg.MustRegister(p.rejected, p.latency, p.store, p.storeErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.reg.MustRegister(p.counters()...)
 	return p
@@ -137,8 +140,8 @@ func (p *Plugin) Handler() http.Handler {
 }
 
 // StoreLatency returns the observer of the duration, in seconds, of the
-// store operation op, such as "append" or "read". Stores keep it and call
-// Observe for each operation.
+// store operation op, such as "append" or "read". InstrumentStore uses
+// it; a store can also keep it and call Observe for each operation.
 func (p *Plugin) StoreLatency(op string) prometheus.Observer {
 	p.storeMu.RLock()
 	o, ok := p.storeObs[op]

@@ -1,0 +1,116 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/whispeer-io/whispeer"
+)
+
+// The store operations that Store observes, as the op label's values.
+const (
+	StoreAppend     = "append"      // an Append call
+	StoreDurable    = "durable"     // from an Append call until its message is durable
+	StoreRead       = "read"        // a Read call, the callbacks included
+	StoreTopic      = "topic"       // a Topic call
+	StoreTrim       = "trim"        // a Trim call
+	StoreDelete     = "delete"      // a Delete call
+	StoreSaveCursor = "save_cursor" // a SaveCursor call
+	StoreLoadCursor = "load_cursor" // a LoadCursor call
+)
+
+// Store is a whispeer.Store whose operations are timed into
+// whispeer_store_latency_seconds{op} and whose failures are counted in
+// whispeer_store_errors_total{op}. Make one with Plugin.InstrumentStore.
+type Store struct {
+	whispeer.Store
+	append, durable, read, topic, trim, del, save, load prometheus.Observer
+	errors                                              *prometheus.CounterVec
+}
+
+// InstrumentStore returns s with its operations measured by p: pass the
+// result to whispeer.WithStore.
+func (p *Plugin) InstrumentStore(s whispeer.Store) *Store {
+	return &Store{
+		Store: s, errors: p.storeErrors,
+		append: p.StoreLatency(StoreAppend), durable: p.StoreLatency(StoreDurable),
+		read: p.StoreLatency(StoreRead), topic: p.StoreLatency(StoreTopic),
+		trim: p.StoreLatency(StoreTrim), del: p.StoreLatency(StoreDelete),
+		save: p.StoreLatency(StoreSaveCursor), load: p.StoreLatency(StoreLoadCursor),
+	}
+}
+
+// observe records an operation that started at start and ended with err.
+func (s *Store) observe(o prometheus.Observer, op string, start time.Time, err error) {
+	o.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.errors.WithLabelValues(op).Inc()
+	}
+}
+
+// Append appends m, timing the call and, through done, the wait until m
+// is durable.
+func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error)) error {
+	start := time.Now()
+	d := done
+	if done != nil {
+		d = func(err error) {
+			s.observe(s.durable, StoreDurable, start, err)
+			done(err)
+		}
+	}
+	err := s.Store.Append(ctx, m, d)
+	s.observe(s.append, StoreAppend, start, err)
+	return err
+}
+
+// Read reads, timed.
+func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn func(*whispeer.Message) error) error {
+	start := time.Now()
+	err := s.Store.Read(ctx, topic, from, max, fn)
+	s.observe(s.read, StoreRead, start, err)
+	return err
+}
+
+// Topic describes a topic, timed.
+func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, error) {
+	start := time.Now()
+	info, err := s.Store.Topic(ctx, topic)
+	s.observe(s.topic, StoreTopic, start, err)
+	return info, err
+}
+
+// Trim trims, timed.
+func (s *Store) Trim(ctx context.Context, topic string, r whispeer.Retention) error {
+	start := time.Now()
+	err := s.Store.Trim(ctx, topic, r)
+	s.observe(s.trim, StoreTrim, start, err)
+	return err
+}
+
+// Delete deletes, timed.
+func (s *Store) Delete(ctx context.Context, topic string) error {
+	start := time.Now()
+	err := s.Store.Delete(ctx, topic)
+	s.observe(s.del, StoreDelete, start, err)
+	return err
+}
+
+// SaveCursor saves a cursor, timed.
+func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
+	start := time.Now()
+	err := s.Store.SaveCursor(ctx, c)
+	s.observe(s.save, StoreSaveCursor, start, err)
+	return err
+}
+
+// LoadCursor loads a cursor, timed.
+func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
+	start := time.Now()
+	c, ok, err := s.Store.LoadCursor(ctx, subscriber, topic)
+	s.observe(s.load, StoreLoadCursor, start, err)
+	return c, ok, err
+}
+
+var _ whispeer.Store = (*Store)(nil)
