@@ -10,50 +10,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 // WhispeerJSON is `whispeer serve` speaking the PopSub JSON protocol over
-// WebSocket: the binary is built from the repository at Root (or taken
-// from Bin), started with a generated configuration on a free port, and
-// reached with a Go WebSocket client that batches its writes.
+// WebSocket: the binary comes from Build, is started with a generated
+// configuration on a free port, and is reached with a Go WebSocket client
+// that batches its writes.
 type WhispeerJSON struct {
-	Root string // repository root; cmd/whispeer is built from here
-	Rev  string // commit to build, "HEAD" for the last; "" builds the working tree
-	Bin  string // prebuilt binary; built from Root when empty
+	Build *WhispeerBuild
 
-	build    sync.Once
-	bin      string
-	commit   string // Rev resolved, once built
-	buildErr error
-	srv      *server
-	url      string
-	token    string
+	srv   *server
+	url   string
+	token string
 }
 
 // Name implements Target.
 func (*WhispeerJSON) Name() string { return "whispeer-json-ws" }
-
-// binary returns the whispeer binary, building it once.
-func (w *WhispeerJSON) binary() (string, error) {
-	w.build.Do(func() {
-		if w.Bin != "" {
-			w.bin = w.Bin
-			return
-		}
-		if w.Rev != "" {
-			out, err := exec.Command("git", "-C", w.Root, "rev-parse", "--short=12", w.Rev).Output()
-			if err != nil {
-				w.buildErr = fmt.Errorf("%w: git rev-parse %s: %v", ErrUnavailable, w.Rev, err)
-				return
-			}
-			w.commit = strings.TrimSpace(string(out))
-		}
-		w.bin, w.buildErr = buildWhispeer(w.Root, w.commit)
-	})
-	return w.bin, w.buildErr
-}
 
 // buildWhispeer builds cmd/whispeer as committed at rev in the repository
 // at root (the working tree when rev is empty) into a temporary directory,
@@ -120,7 +93,7 @@ func exportTree(root, rev, dst string) error {
 
 // Start implements Target.
 func (w *WhispeerJSON) Start(ctx context.Context) (string, string, error) {
-	bin, err := w.binary()
+	bin, err := w.Build.binary()
 	if err != nil {
 		return "", "", err
 	}
@@ -146,31 +119,11 @@ func (w *WhispeerJSON) Start(ctx context.Context) (string, string, error) {
 	if w.token, err = wsLogin(ctx, w.url, "admin", "password"); err != nil {
 		return "", "", fmt.Errorf("login: %w", err)
 	}
-	return addr, "whispeer " + w.revision() + ", JSON over WebSocket, gobwas/ws " + modVersion("github.com/gobwas/ws"), nil
+	return addr, "whispeer " + w.Build.revision() + ", JSON over WebSocket, gobwas/ws " + modVersion("github.com/gobwas/ws"), nil
 }
 
-// revision describes the checked-out whispeer commit.
-func (w *WhispeerJSON) revision() string {
-	if w.Bin != "" {
-		return strings.TrimSpace(commandOutput(w.Bin, "version"))
-	}
-	if w.commit != "" {
-		return w.commit
-	}
-	out, err := exec.Command("git", "-C", w.Root, "describe", "--always", "--dirty").Output()
-	if err != nil {
-		return "(unknown)"
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// Close removes the binary that Start built.
-func (w *WhispeerJSON) Close() error {
-	if w.Bin == "" && w.bin != "" {
-		return os.RemoveAll(filepath.Dir(w.bin))
-	}
-	return nil
-}
+// Close removes the binary that Build built.
+func (w *WhispeerJSON) Close() error { return w.Build.Close() }
 
 // Stop implements Target.
 func (w *WhispeerJSON) Stop() error {

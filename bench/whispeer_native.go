@@ -3,16 +3,32 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
-// WhispeerNative is whispeer's native binary protocol, over TCP or
-// WebSocket, optionally with end-to-end encrypted payloads (sealed by the
-// publishing client, opened by the subscribing one). It is registered so
-// that the table keeps its row, and reports ErrUnavailable until the native
-// protocol and the Go client package exist.
+// WhispeerNative is `whispeer serve` speaking its native binary protocol,
+// over TCP or in WebSocket binary messages, reached with whispeer's Go
+// client (package client). With E2E every payload is sealed end to end by
+// the publishing client (XChaCha20-Poly1305, the envelope's default; 128-byte
+// payloads stay below the compression threshold) and opened by the
+// subscribing one, with one keyring shared by every client of the run.
 type WhispeerNative struct {
+	Build     *WhispeerBuild
 	Transport string // "tcp" or "ws"
 	E2E       bool
+
+	srv     *server
+	url     string
+	keys    *envelope.Keyring
+	errors  atomic.Int64 // errors the clients reported asynchronously
+	dropped atomic.Int64 // deliveries dropped by a full subscription queue
 }
 
 // Name implements Target.
@@ -23,29 +39,144 @@ func (w *WhispeerNative) Name() string {
 	return "whispeer-" + w.Transport
 }
 
-// Start implements Target.
+// Start implements Target: the server with both listeners on free ports,
+// the configuration of the JSON target otherwise (no publish rate limit).
 func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
-	return "", "", w.Skip("")
-}
-
-// Skip implements Limiter: every workload is unavailable for now.
-func (w *WhispeerNative) Skip(workload string) error {
-	need := "the native binary protocol and the Go client package"
-	if w.E2E {
-		need += " with end-to-end sealing"
+	bin, err := w.Build.binary()
+	if err != nil {
+		return "", "", err
 	}
-	return fmt.Errorf("%w yet: needs %s", ErrUnavailable, need)
+	port, err := freePort()
+	if err != nil {
+		return "", "", err
+	}
+	tcpPort, err := freePort()
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := os.MkdirTemp("", "whispeer-bench-whispeer-")
+	if err != nil {
+		return "", "", err
+	}
+	conf := fmt.Sprintf(whispeerNativeConfig, port, tcpPort)
+	if err := os.WriteFile(filepath.Join(dir, "whispeer.toml"), []byte(conf), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(tcpPort)
+	w.url = "tcp://" + addr
+	transport := "native over TCP"
+	if w.Transport == "ws" {
+		addr = "127.0.0.1:" + strconv.Itoa(port)
+		w.url = "ws://" + addr + "/ws"
+		transport = "native over WebSocket"
+	}
+	if w.E2E {
+		w.keys = envelope.NewKeyring()
+		if _, err := w.keys.Generate(); err != nil {
+			os.RemoveAll(dir)
+			return "", "", err
+		}
+		transport += ", sealed end to end (xchacha20-poly1305)"
+	}
+	w.errors.Store(0)
+	w.dropped.Store(0)
+	w.srv, err = startServer(ctx, dir, addr, bin, "serve", "--config", filepath.Join(dir, "whispeer.toml"))
+	if err != nil {
+		return "", "", err
+	}
+	return addr, "whispeer " + w.Build.revision() + ", " + transport + ", Go client of the working tree", nil
 }
 
 // Stop implements Target.
-func (w *WhispeerNative) Stop() error { return nil }
-
-// Connect implements Target.
-func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
-	return nil, fmt.Errorf("%w yet", ErrUnavailable)
+func (w *WhispeerNative) Stop() error {
+	err := w.srv.stop()
+	w.srv = nil
+	return err
 }
 
+// Close removes the binary that Build built.
+func (w *WhispeerNative) Close() error { return w.Build.Close() }
+
+// PID implements Process.
+func (w *WhispeerNative) PID() int { return w.srv.pid() }
+
+// Skip implements Limiter.
+func (w *WhispeerNative) Skip(workload string) error {
+	if workload == "durable" {
+		return fmt.Errorf("%w yet: acknowledged publishing to a persistent whispeer is not wired into this suite", ErrUnavailable)
+	}
+	return nil
+}
+
+// Connect implements Target: one client connection, logged in as admin,
+// without reconnection (a lost connection is a failed run, as with the
+// peers), its asynchronous errors counted rather than logged.
+func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
+	opts := []client.Option{
+		client.WithCredentials("admin", "password"),
+		client.WithoutReconnect(),
+		client.WithErrorHandler(func(err error) {
+			w.errors.Add(1)
+		}),
+	}
+	if w.keys != nil {
+		opts = append(opts, client.WithKeyring(w.keys))
+	}
+	c, err := client.Dial(ctx, w.url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &nativeClient{c: c}, nil
+}
+
+// nativeQueue is each subscription's queue, in messages: well above the
+// publisher's window (1,000 by default), so that the client's queue is
+// never what drops a message in these workloads.
+const nativeQueue = 8192
+
+// nativeClient is one whispeer client connection.
+type nativeClient struct{ c *client.Client }
+
+// Subscribe implements Client: a QoS 0 subscription.
+func (n *nativeClient) Subscribe(ctx context.Context, topic string, h Handler) error {
+	_, err := n.c.Subscribe(topic, func(_ context.Context, m *client.Message) error {
+		h(m.Payload)
+		return nil
+	}, client.WithMaxQoS(client.AtMostOnce), client.WithQueueSize(nativeQueue))
+	return err
+}
+
+// Publish implements Client: a QoS 0 publish, queued for the connection's
+// writer.
+func (n *nativeClient) Publish(ctx context.Context, topic string, p []byte) error {
+	return n.c.Publish(ctx, topic, p)
+}
+
+// Flush implements Flusher.
+func (n *nativeClient) Flush(ctx context.Context) error { return n.c.Flush(ctx) }
+
+// Close implements Client.
+func (n *nativeClient) Close() error { return n.c.Close() }
+
+// whispeerNativeConfig is whispeerConfig with the TCP listener on: the
+// WebSocket port, then the native TCP port.
+const whispeerNativeConfig = `[server]
+host = "127.0.0.1"
+port = %d
+tcp_port = %d
+max_connections = 20000
+max_publish_rate = 0
+
+[log]
+level = "warn"
+`
+
 var (
-	_ Target  = (*WhispeerNative)(nil)
-	_ Limiter = (*WhispeerNative)(nil)
+	_ Target    = (*WhispeerNative)(nil)
+	_ Process   = (*WhispeerNative)(nil)
+	_ Limiter   = (*WhispeerNative)(nil)
+	_ io.Closer = (*WhispeerNative)(nil)
+	_ Client    = (*nativeClient)(nil)
+	_ Flusher   = (*nativeClient)(nil)
 )

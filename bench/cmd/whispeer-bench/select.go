@@ -16,12 +16,13 @@ func (m *Main) allTargets() []bench.Target {
 	if err == nil {
 		limit.Command = []string{self, "-forward"}
 	}
+	build := &bench.WhispeerBuild{Root: m.whispeerRoot, Rev: m.whispeerRev, Bin: m.whispeerBin}
 	return []bench.Target{
 		limit,
-		&bench.WhispeerNative{Transport: "tcp"},
-		&bench.WhispeerNative{Transport: "ws"},
-		&bench.WhispeerJSON{Root: m.whispeerRoot, Rev: m.whispeerRev, Bin: m.whispeerBin},
-		&bench.WhispeerNative{Transport: "tcp", E2E: true},
+		&bench.WhispeerNative{Build: build, Transport: "tcp"},
+		&bench.WhispeerNative{Build: build, Transport: "ws"},
+		&bench.WhispeerJSON{Build: build},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", E2E: true},
 		&bench.NATS{},
 		&bench.NATS{WebSocket: true},
 		&bench.Redis{},
