@@ -3,8 +3,10 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,48 +16,74 @@ import (
 	"github.com/whispeer-io/whispeer/server/config"
 )
 
-// realServer runs whispeer's server on loopback ports for one test and
-// returns its tcp:// and ws:// URLs.
-func realServer(t *testing.T) map[string]string {
+// realServer is whispeer's own server on loopback ports.
+type realServer struct {
+	t      *testing.T
+	srv    *server.Server
+	served chan error
+	urls   map[string]string // tcp:// and ws://
+	once   sync.Once
+}
+
+// startReal starts whispeer's server on addresses tcp and ws ("" for any
+// free port), serving b when it is not nil. It is stopped when the test
+// ends, if not before.
+func startReal(t *testing.T, b *whispeer.Broker, tcp, ws string) *realServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Auth.Users = []config.User{
 		{Username: "admin", Password: "password", Publish: []string{"#"}, Subscribe: []string{"#"}},
 		{Username: "alice", Password: "alice-pw", Publish: []string{"chat/alice"}, Subscribe: []string{"chat/#"}},
 	}
-	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
+	opts := []server.Option{server.WithLogger(slog.New(slog.DiscardHandler))}
+	if b != nil {
+		opts = append(opts, server.WithBroker(b))
+	}
+	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	listen := func(addr string) net.Listener {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln
 	}
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 2)
-	go func() { served <- srv.Serve(ws) }()
-	go func() { served <- srv.ServeTCP(tcp) }()
-	t.Cleanup(func() {
+	wsLn, tcpLn := listen(ws), listen(tcp)
+	r := &realServer{t: t, srv: srv, served: make(chan error, 2), urls: map[string]string{
+		"tcp": "tcp://" + tcpLn.Addr().String(), "ws": "ws://" + wsLn.Addr().String(),
+	}}
+	go func() { r.served <- srv.Serve(wsLn) }()
+	go func() { r.served <- srv.ServeTCP(tcpLn) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *realServer) addr(scheme string) string { return r.urls[scheme][len(scheme)+3:] }
+
+// stop shuts the server down, closing every connection.
+func (r *realServer) stop() {
+	r.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
+		if err := r.srv.Shutdown(ctx); err != nil {
+			r.t.Errorf("Shutdown: %v", err)
 		}
 		for range 2 {
-			if err := <-served; err != nil {
-				t.Errorf("Serve: %v", err)
+			if err := <-r.served; err != nil {
+				r.t.Errorf("Serve: %v", err)
 			}
 		}
 	})
-	return map[string]string{"tcp": "tcp://" + tcp.Addr().String(), "ws": "ws://" + ws.Addr().String()}
 }
 
 // TestServer_Interop runs the client against whispeer's own server.
 func TestServer_Interop(t *testing.T) {
-	urls := realServer(t)
+	urls := startReal(t, nil, "", "").urls
 	for _, scheme := range []string{"tcp", "ws"} {
 		t.Run(scheme, func(t *testing.T) {
 			kr := newKeyring(t)
@@ -89,6 +117,58 @@ func TestServer_Interop(t *testing.T) {
 			if _, err := client.Dial(ctx, urls[scheme], client.WithCredentials("alice", "wrong")); !errors.Is(err, client.ErrAuth) {
 				t.Fatalf("wrong password: %v", err)
 			}
+		})
+	}
+}
+
+// TestServer_InteropRestart restarts whispeer's server under a stream of
+// QoS 1 publishes: every one is acknowledged, and the subscription is
+// renewed on the new server.
+func TestServer_InteropRestart(t *testing.T) {
+	b, err := whispeer.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	first := startReal(t, b, "", "")
+	for _, scheme := range []string{"tcp", "ws"} {
+		t.Run(scheme, func(t *testing.T) {
+			srv := first
+			if scheme == "ws" { // the first subtest stopped it
+				srv = startReal(t, b, first.addr("tcp"), first.addr("ws"))
+			}
+			creds := client.WithCredentials("admin", "password")
+			opts, up, _ := events()
+			sub := dial(t, srv.urls[scheme], append(opts, creds)...)
+			recv(t, up)
+			h, got := collect(1024)
+			if _, err := sub.Subscribe("orders", h); err != nil {
+				t.Fatal(err)
+			}
+			popts, pup, _ := events()
+			pub := dial(t, srv.urls[scheme], append(popts, creds)...)
+			recv(t, pup)
+
+			const n = 200
+			ctx := ctxT(t)
+			for i := range n {
+				if i == n/2 {
+					srv.stop()
+					srv = startReal(t, b, first.addr("tcp"), first.addr("ws"))
+				}
+				if err := pub.Publish(ctx, "orders", fmt.Appendf(nil, "m%d", i), client.WithQoS(client.AtLeastOnce)); err != nil {
+					t.Fatalf("publish %d: %v", i, err)
+				}
+			}
+			recv(t, up) // the subscriber is back
+			if err := pub.Publish(ctx, "orders", []byte("after"), client.WithQoS(client.AtLeastOnce)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, got, func(m *client.Message) bool { return string(m.Payload) == "after" })
+			if s := pub.Stats(); s.Published != n+1 || s.Reconnects != 1 {
+				t.Fatalf("publisher stats %+v", s)
+			}
+			srv.stop()
 		})
 	}
 }
