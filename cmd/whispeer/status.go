@@ -106,6 +106,9 @@ func runStatus(ctx context.Context, out, errOut io.Writer, o statusOptions) erro
 	defer t.Stop()
 	for {
 		r, err := c.report(ctx, o)
+		if ctx.Err() != nil {
+			return nil // interrupted
+		}
 		if clearScreen {
 			fmt.Fprint(out, "\033[H\033[2J")
 		}
