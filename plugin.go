@@ -9,14 +9,16 @@ import (
 // Plugin extends the broker. A plugin needs only a name; it takes part in
 // the broker's work by also implementing any of the hook interfaces
 // ([Provisioner], [PublishHook], [SubscribeHook], [DeliverHook], [DropHook],
-// [ConnectHook], [AuthHook], [AckHook], [DisconnectHook], [Closer]), which
+// [RejectHook], [ConnectHook], [AuthHook], [AckHook], [DisconnectHook],
+// [Closer]), which
 // the broker discovers once, when [New] registers the plugins given with
 // [WithPlugin]. The broker keeps one slice per hook, so it pays nothing for
 // the hooks its plugins do not implement, and a broker with no plugins pays
 // nothing at all.
 //
 // Hooks run in the order the plugins were registered, and the first one
-// that rejects an operation stops it: later plugins do not see it. A hook
+// that rejects an operation stops it: later plugins do not see it, though
+// every [RejectHook] is told. A hook
 // that panics is isolated: the panic is logged with the plugin's name and
 // the broker goes on as if that plugin had not been there.
 //
