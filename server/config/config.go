@@ -17,6 +17,7 @@ type Config struct {
 	Auth    Auth    `koanf:"auth"`
 	QoS     QoS     `koanf:"qos"`
 	Replay  Replay  `koanf:"replay"`
+	Store   Store   `koanf:"store"`
 	TLS     TLS     `koanf:"tls"`
 	Log     Log     `koanf:"log"`
 	Admin   Admin   `koanf:"admin"`
@@ -67,6 +68,37 @@ type QoS struct {
 // Replay holds the [replay] section.
 type Replay struct {
 	Size int `koanf:"size"` // messages kept per topic for replay; 0 disables replay
+}
+
+// Store kinds, the values of store.kind.
+const (
+	StoreSQLite = "sqlite" // a SQLite database at store.path (the default)
+	StoreFile   = "file"   // an append-only log in the directory store.path
+	StoreMemory = "memory" // a log in memory, lost when the server stops
+	StoreNone   = "none"   // no log: replay comes from the last replay.size messages kept in memory
+)
+
+// Store holds the [store] section: where the server keeps the messages it
+// accepts, so that subscribers can replay them and resume after an offset.
+type Store struct {
+	Kind              string          `koanf:"kind"`               // sqlite, file, memory or none
+	Path              string          `koanf:"path"`               // the SQLite database file, or the file store's directory
+	Sync              string          `koanf:"sync"`               // when appends are synced: batch, always, never or an interval such as "10ms"
+	DurableBacklog    int             `koanf:"durable_backlog"`    // missed messages per topic a returning subscriber receives, at most
+	RetentionInterval time.Duration   `koanf:"retention_interval"` // how often retention is applied
+	Retention         []RetentionRule `koanf:"retention"`          // per topic pattern; the first match applies
+}
+
+// Enabled reports whether the server keeps a log.
+func (s Store) Enabled() bool { return s.Kind != StoreNone }
+
+// RetentionRule is one [[store.retention]] entry: bounds on the log of the
+// topics matching Pattern. A zero bound is no bound.
+type RetentionRule struct {
+	Pattern     string        `koanf:"pattern"`
+	MaxMessages int           `koanf:"max_messages"` // messages kept per topic
+	MaxBytes    int64         `koanf:"max_bytes"`    // payload bytes kept per topic
+	MaxAge      time.Duration `koanf:"max_age"`      // how long a message is kept
 }
 
 // TLS holds the [tls] section. Both files are set, or neither.
@@ -146,8 +178,16 @@ func Default() *Config {
 				Subscribe: []string{"#"},
 			}},
 		},
-		QoS:     QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
-		Replay:  Replay{Size: 10},
+		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
+		Replay: Replay{Size: 10},
+		Store: Store{
+			Kind:              StoreSQLite,
+			Path:              "data/whispeer.db",
+			Sync:              "batch",
+			DurableBacklog:    10000,
+			RetentionInterval: time.Second,
+			Retention:         []RetentionRule{},
+		},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: Plugins{Enabled: []string{"metrics"}, Typecheck: []TypeRule{}},
 	}
@@ -174,6 +214,9 @@ func (c *Config) LogValue() slog.Value {
 			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,
 			"max_queued", c.QoS.MaxQueued),
 		slog.Group("replay", "size", c.Replay.Size),
+		slog.Group("store", "kind", c.Store.Kind, "path", c.Store.Path, "sync", c.Store.Sync,
+			"durable_backlog", c.Store.DurableBacklog, "retention_interval", c.Store.RetentionInterval,
+			"retention_rules", len(c.Store.Retention)),
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth),

@@ -39,6 +39,11 @@ var usage = map[string]string{
 	"qos.max_inflight":         "unacknowledged messages per subscriber",
 	"qos.max_queued":           "QoS 1 messages waiting for a free in-flight slot, per subscriber",
 	"replay.size":              "messages kept per topic for replay (0 disables replay)",
+	"store.kind":               "message store: sqlite, file, memory or none",
+	"store.path":               "SQLite database file, or the file store's directory",
+	"store.sync":               "when the store syncs: batch, always, never or an interval such as 10ms",
+	"store.durable_backlog":    "missed messages per topic a returning durable subscriber receives, at most",
+	"store.retention_interval": "how often retention rules are applied",
 	"tls.cert_file":            "PEM certificate chain file",
 	"tls.key_file":             "PEM private key file",
 	"log.level":                "log level: debug, info, warn or error",
@@ -56,14 +61,14 @@ var noFlag = map[string]bool{"server.jwt_secret": true, "admin.token": true}
 
 // lists are the keys whose values are lists of tables: they can be set in
 // the TOML file only.
-var lists = []string{"auth.users", "plugins.typecheck"}
+var lists = []string{"auth.users", "plugins.typecheck", "store.retention"}
 
 var durationType = reflect.TypeFor[time.Duration]()
 
 // Keys returns every scalar configuration key ("server.port", …) in the
 // order of the Config struct; a list of strings, such as plugins.enabled,
-// counts as a scalar. auth.users and plugins.typecheck, lists of tables,
-// are not among them.
+// counts as a scalar. auth.users, plugins.typecheck and store.retention,
+// lists of tables, are not among them.
 func Keys() []string {
 	var keys []string
 	walkScalars(reflect.ValueOf(Default()).Elem(), func(key string, _ reflect.Value) {

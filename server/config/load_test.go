@@ -300,3 +300,39 @@ func TestDocsListEveryKey(t *testing.T) {
 		})
 	}
 }
+
+func TestLoad_Store(t *testing.T) {
+	path := writeFile(t, "whispeer.toml", `
+[store]
+kind = "file"
+path = "/var/lib/whispeer"
+sync = "always"
+
+[[store.retention]]
+pattern = "logs/#"
+max_age = "24h"
+
+[[store.retention]]
+pattern = "#"
+max_messages = 100000
+max_bytes = 1073741824
+`)
+	c, err := Load(Options{ConfigFile: path, Environ: []string{"WHISPEER_STORE_SYNC=20ms", "WHISPEER_STORE_DURABLE_BACKLOG=50"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Store{
+		Kind: "file", Path: "/var/lib/whispeer", Sync: "20ms", DurableBacklog: 50, RetentionInterval: time.Second,
+		Retention: []RetentionRule{
+			{Pattern: "logs/#", MaxAge: 24 * time.Hour},
+			{Pattern: "#", MaxMessages: 100000, MaxBytes: 1 << 30},
+		},
+	}
+	if !reflect.DeepEqual(c.Store, want) {
+		t.Errorf("store = %+v\nwant %+v", c.Store, want)
+	}
+	bad := writeFile(t, "bad.toml", "[[store.retention]]\npattern = \"#\"\nmax_age = 60\n")
+	if _, err := Load(Options{ConfigFile: bad, Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "invalid duration") {
+		t.Errorf("a bare number for max_age: %v", err)
+	}
+}

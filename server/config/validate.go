@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
 )
 
@@ -82,7 +83,48 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateUsers()...)
 	errs = append(errs, c.validateAdmin()...)
 	errs = append(errs, c.validatePlugins()...)
+	errs = append(errs, c.validateStore()...)
 	return errors.Join(errs...)
+}
+
+// validateStore checks the [store] section.
+func (c *Config) validateStore() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("store.%s: "+format, append([]any{key}, args...)...))
+	}
+	st := c.Store
+	switch st.Kind {
+	case StoreSQLite, StoreFile:
+		if st.Path == "" {
+			bad("path", "must be set for store.kind %q", st.Kind)
+		}
+	case StoreMemory, StoreNone:
+	default:
+		bad("kind", "must be sqlite, file, memory or none, got %q", st.Kind)
+	}
+	if _, err := whispeer.ParseSyncPolicy(st.Sync); err != nil {
+		bad("sync", "must be batch, always, never or an interval such as \"10ms\", got %q", st.Sync)
+	}
+	if st.DurableBacklog < 1 {
+		bad("durable_backlog", "must be at least 1, got %d", st.DurableBacklog)
+	}
+	if st.RetentionInterval <= 0 {
+		bad("retention_interval", "must be a positive duration, got %s", st.RetentionInterval)
+	}
+	for i, r := range st.Retention {
+		key := fmt.Sprintf("retention[%d]", i)
+		if err := match.ValidatePattern(r.Pattern, match.DefaultLimits); err != nil {
+			bad(key, "pattern %q: %v", r.Pattern, err)
+		}
+		if r.MaxMessages < 0 || r.MaxBytes < 0 || r.MaxAge < 0 {
+			bad(key, "max_messages, max_bytes and max_age must not be negative")
+		}
+	}
+	if st.Kind == StoreNone && len(st.Retention) > 0 {
+		bad("retention", "needs a store: store.kind is %q", st.Kind)
+	}
+	return errs
 }
 
 // validateAdmin checks the [admin] section.

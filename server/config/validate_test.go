@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hashed is a syntactically valid argon2id PHC string.
@@ -51,6 +52,24 @@ func TestValidate(t *testing.T) {
 		{"bad subscribe pattern", func(c *Config) { c.Auth.Users[0].Subscribe = []string{"a+"} }, `subscribe pattern "a+"`},
 		{"empty pattern", func(c *Config) { c.Auth.Users[0].Subscribe = []string{""} }, `subscribe pattern ""`},
 		{"several problems", func(c *Config) { c.Server.Port = 0; c.Log.Format = "" }, "server.port"},
+		{"store kinds", func(c *Config) { c.Store.Kind = "file"; c.Store.Path = "data" }, ""},
+		{"memory store", func(c *Config) { c.Store.Kind = "memory"; c.Store.Path = "" }, ""},
+		{"unknown store", func(c *Config) { c.Store.Kind = "postgres" }, `store.kind: must be sqlite, file, memory or none, got "postgres"`},
+		{"store without path", func(c *Config) { c.Store.Path = "" }, `store.path: must be set for store.kind "sqlite"`},
+		{"sync interval", func(c *Config) { c.Store.Sync = "20ms" }, ""},
+		{"sync always", func(c *Config) { c.Store.Sync = "always" }, ""},
+		{"bad sync", func(c *Config) { c.Store.Sync = "sometimes" }, `store.sync: must be batch, always, never or an interval`},
+		{"durable backlog", func(c *Config) { c.Store.DurableBacklog = 0 }, "store.durable_backlog: must be at least 1"},
+		{"retention interval", func(c *Config) { c.Store.RetentionInterval = 0 }, "store.retention_interval: must be a positive duration"},
+		{"retention rule", func(c *Config) {
+			c.Store.Retention = []RetentionRule{{Pattern: "logs/#", MaxAge: time.Hour}, {Pattern: "#", MaxMessages: 10, MaxBytes: 1 << 20}}
+		}, ""},
+		{"retention pattern", func(c *Config) { c.Store.Retention = []RetentionRule{{Pattern: "a/#/b", MaxMessages: 1}} }, `store.retention[0]: pattern "a/#/b"`},
+		{"negative retention", func(c *Config) { c.Store.Retention = []RetentionRule{{Pattern: "#", MaxBytes: -1}} }, "store.retention[0]: max_messages, max_bytes and max_age must not be negative"},
+		{"retention without store", func(c *Config) {
+			c.Store.Kind = "none"
+			c.Store.Retention = []RetentionRule{{Pattern: "#", MaxMessages: 1}}
+		}, `store.retention: needs a store`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
