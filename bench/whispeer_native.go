@@ -26,6 +26,7 @@ type WhispeerNative struct {
 
 	srv     *server
 	url     string
+	token   string
 	keys    *envelope.Keyring
 	errors  atomic.Int64 // errors the clients reported asynchronously
 	dropped atomic.Int64 // deliveries dropped by a full subscription queue
@@ -85,6 +86,13 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	// One password login (over the JSON protocol, as for the JSON target),
+	// whose token authenticates every connection: a password login costs a
+	// deliberately slow hash, which 10,000 connections should not pay each.
+	wsURL := "ws://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if w.token, err = wsLogin(ctx, wsURL, "admin", "password"); err != nil {
+		return "", "", fmt.Errorf("login: %w", err)
+	}
 	return addr, "whispeer " + w.Build.revision() + ", " + transport + ", Go client of the working tree", nil
 }
 
@@ -109,12 +117,12 @@ func (w *WhispeerNative) Skip(workload string) error {
 	return nil
 }
 
-// Connect implements Target: one client connection, logged in as admin,
-// without reconnection (a lost connection is a failed run, as with the
+// Connect implements Target: one client connection, authenticated with
+// the token of the login made at Start, without reconnection (a lost connection is a failed run, as with the
 // peers), its asynchronous errors counted rather than logged.
 func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
 	opts := []client.Option{
-		client.WithCredentials("admin", "password"),
+		client.WithToken(w.token),
 		client.WithoutReconnect(),
 		client.WithErrorHandler(func(err error) {
 			w.errors.Add(1)
