@@ -62,6 +62,33 @@
 // Close and Drain return once every goroutine the client started has
 // exited.
 //
+// # Performance
+//
+// Publish encodes straight into the connection's queue under one short
+// lock: no goroutine and no allocation per message, with or without
+// sealing; the writer sends each accumulated batch with one write. Measured
+// with
+//
+//	go test ./client -run '^$' -bench . -benchmem -count 8
+//
+// on 2 shared vCPUs (Intel Xeon, Go 1.26, load average 6–10 from other
+// builds, so figures vary by up to 2×), median and best of 8, 128-byte
+// payloads. "sink" is a server that only reads, so its allocations are the
+// client's alone; the other runs go into clienttest's server in the same
+// process, whose own 3–4 allocations per message are counted too.
+//
+//	Publish, QoS 0, tcp-sink          181 ns/op (best 151)    0 allocs/op
+//	Publish, QoS 0, sealed, tcp-sink  845 ns/op (best 740)    0 allocs/op
+//	Publish, QoS 0, tcp              1460 ns/op (best 941)    4 allocs/op
+//	Publish, QoS 0, ws               1050 ns/op (best 704)    5 allocs/op
+//	Publish, QoS 0, sealed, tcp      1280 ns/op (best 1184)   6 allocs/op
+//	Publish, QoS 0, 2 goroutines      690 ns/op (best 596)    5 allocs/op
+//	Publish, QoS 1, 64 goroutines    6300 ns/op (best 5798)  12 allocs/op
+//	Deliver, QoS 0, tcp              2000 ns/op (best 1409)   3 allocs/op
+//
+// A delivery costs the client two allocations: the Message and one block
+// for its topic, id and payload.
+//
 // # Errors
 //
 // The client's sentinels (ErrClosed, ErrDisconnected, ErrBufferFull,
