@@ -178,7 +178,7 @@ func TestAdmin_MetricsMoveWithTraffic(t *testing.T) {
 }
 
 func TestAdmin_SeparateListenerAndReadiness(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Admin = config.Admin{Token: adminToken, Listen: "127.0.0.1:0", AuthHealth: true}
 	cfg.Server.TCPPort = 0
 	srv, err := New(cfg, WithLogger(discard()))
@@ -248,7 +248,7 @@ func TestAdmin_WithMetricsForAGivenBroker(t *testing.T) {
 	if _, ok := f.Value("whispeer_qos1_retries_total"); !ok {
 		t.Error("the server's counters are missing")
 	}
-	cfg := config.Default()
+	cfg := testConfig()
 	if _, err := New(cfg, WithBroker(b), WithMetrics(mp), WithLogger(discard())); err == nil || !strings.Contains(err.Error(), "a metrics plugin serves one server") {
 		t.Errorf("a second server on the same metrics plugin: %v", err)
 	}
@@ -264,7 +264,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestAdmin_ListenAndServeStartsTheAdminListener(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Server.Port, cfg.Server.TCPPort = freePort(t), 0
 	adminAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cfg.Admin = config.Admin{Token: adminToken, Listen: adminAddr}

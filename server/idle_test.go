@@ -18,7 +18,6 @@ import (
 
 	gws "github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-	"github.com/whispeer-io/whispeer/server/config"
 )
 
 // Environment of the idle-connection measurement. It opens thousands of
@@ -46,7 +45,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 }
 
 func measureIdle(t *testing.T, n int, mode string) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Server.MaxConnections = n + 10
 	srv, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {

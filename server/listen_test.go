@@ -39,7 +39,7 @@ func freePort(t *testing.T) int {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestListenAndServe_StopsWithItsContext(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Server.Port = freePort(t)
 	srv, err := New(cfg, WithLogger(quietLogger()))
 	if err != nil {
@@ -69,7 +69,7 @@ func TestListenAndServe_StopsWithItsContext(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Server.Port = freePort(t)
 	cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
 	srv, err := New(cfg, WithLogger(quietLogger()))

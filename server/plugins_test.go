@@ -248,7 +248,7 @@ func TestPlugins_FromConfig(t *testing.T) {
 }
 
 func TestPlugins_UnknownName(t *testing.T) {
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Plugins.Enabled = []string{"metrics", "metrix"}
 	_, err := New(cfg)
 	if err == nil || !strings.Contains(err.Error(), `plugins.enabled: unknown plugin "metrix" (the built-in ones are logging, metrics, stamp, typecheck)`) {

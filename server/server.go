@@ -33,6 +33,7 @@ type Server struct {
 	log       *slog.Logger
 	broker    *whispeer.Broker
 	ownBroker bool
+	store     bool // the server opened a store for its broker
 	users     *auth.Users
 	issuer    *auth.Issuer
 	limiter   *auth.Limiter
@@ -70,7 +71,9 @@ func WithBroker(b *whispeer.Broker) Option { return func(o *options) { o.broker 
 // New returns a server for cfg. It validates cfg, refuses the settings that
 // Config.Security rejects for the configured host and logs the warnings it
 // returns, and builds the user set, the token issuer and, unless WithBroker
-// gives one, a broker keeping cfg.Replay.Size messages per topic.
+// gives one, a broker keeping its messages in the store that cfg.Store
+// names (opened here, closed by Shutdown), or without a store
+// cfg.Replay.Size messages per topic in memory.
 func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	var o options
 	for _, opt := range opts {
@@ -102,15 +105,32 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.broker, err = whispeer.New(append(plugins,
+		st, err := openStore(cfg.Store)
+		if err != nil {
+			return nil, err
+		}
+		bopts := append(plugins,
 			whispeer.WithHistory(cfg.Replay.Size),
 			whispeer.WithMaxPayload(cfg.Server.MaxMessageBytes),
 			whispeer.WithLogger(s.log),
-		)...)
+		)
+		if st != nil {
+			bopts = append(bopts, storeOptions(st, cfg.Store)...)
+		}
+		s.broker, err = whispeer.New(bopts...)
 		if err != nil {
+			if st != nil {
+				st.Close()
+			}
 			return nil, fmt.Errorf("broker: %w", err)
 		}
-		s.ownBroker = true
+		s.ownBroker, s.store = true, st != nil
+		if st != nil {
+			s.log.Info("whispeer: store", "kind", cfg.Store.Kind, "path", storePath(cfg.Store), "sync", cfg.Store.Sync,
+				"retention_rules", len(cfg.Store.Retention))
+		} else {
+			s.log.Info("whispeer: no store: replay from memory", "replay_size", cfg.Replay.Size)
+		}
 	}
 	s.ws = ws.NewHandler(s.accept, ws.Options{
 		MaxConnections:  cfg.Server.MaxConnections,
@@ -133,6 +153,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.mux.Handle("GET /ws", s.ws)
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	if err := s.setUpOperations(); err != nil {
+		if s.ownBroker {
+			s.broker.Close()
+		}
 		return nil, err
 	}
 	return s, nil

@@ -27,6 +27,14 @@ var testUsers = []config.User{
 	{Username: "bob", Password: "bob-pw", Publish: []string{"chat/#"}, Subscribe: []string{"chat/bob"}},
 }
 
+// testConfig returns the default configuration without a store, so that
+// tests write no database; the tests of the store set one of their own.
+func testConfig() *config.Config {
+	cfg := config.Default()
+	cfg.Store.Kind = config.StoreNone
+	return cfg
+}
+
 // testServer is a Server serving WebSocket and native TCP clients on
 // loopback ports for one test, with TLS on both when the configuration
 // names a certificate.
@@ -49,7 +57,7 @@ func newTestServer(t testing.TB, edit func(*config.Config), opts ...Option) *tes
 // wrap, when it is not nil.
 func newWrappedTestServer(t testing.TB, edit func(*config.Config), wrap func(net.Listener) net.Listener, opts ...Option) *testServer {
 	t.Helper()
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.Auth.Users = testUsers
 	if edit != nil {
 		edit(cfg)

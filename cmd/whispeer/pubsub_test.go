@@ -20,7 +20,9 @@ import (
 // listener and returns it with the listener's URL.
 func nativeServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	s, err := server.New(config.Default(), server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	cfg := config.Default()
+	cfg.Store.Kind = config.StoreMemory // no database in the package directory
+	s, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@
 // '_'-separated segment as the section: the remaining segments, underscores
 // included, are the key. Variables that name no known key are ignored.
 // A list of strings, such as plugins.enabled, is written comma-separated in
-// a variable or a flag. The lists of tables, [[auth.users]] and
-// [[plugins.typecheck]], can only be set in the TOML file; a file that
+// a variable or a flag. The lists of tables, [[auth.users]],
+// [[plugins.typecheck]] and [[store.retention]], can only be set in the TOML file; a file that
 // defines one replaces the built-in list as a whole.
 //
 // # Checks
