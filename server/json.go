@@ -129,7 +129,9 @@ func (s *session) jsonAuth(f *json.Frame) {
 	s.reply(json.AppendAuthenticated(newFrame(48)))
 }
 
-// jsonPublish publishes and, at QoS 1 and above, confirms with a puback.
+// jsonPublish publishes and, at QoS 1 and above, confirms with a puback
+// once the message is durable (see session.publish): a client may have many
+// publishes awaiting theirs.
 func (s *session) jsonPublish(f *json.Frame) {
 	p := publication{
 		topic:   f.Topic,
@@ -137,12 +139,24 @@ func (s *session) jsonPublish(f *json.Frame) {
 		id:      f.MessageID,
 		qos:     whispeer.QoS(min(f.QoS, 1)), // QoS 2 is served as QoS 1
 	}
-	if e := s.publish(&p); e != nil {
-		s.sendError(e.text)
-		return
-	}
+	var done func(*opError)
 	if p.qos > whispeer.AtMostOnce {
-		s.reply(json.AppendPubAck(newFrame(32+len(f.MessageID)), f.MessageID))
+		done = s.jsonPubAck(p.id)
+	}
+	if e := s.publish(&p, done); e != nil {
+		s.sendError(e.text)
+	}
+}
+
+// jsonPubAck returns the callback that answers a QoS 1 publish of message
+// id once it is durable: a puback, or an error frame.
+func (s *session) jsonPubAck(id string) func(*opError) {
+	return func(e *opError) {
+		if e != nil {
+			s.sendError(e.text)
+			return
+		}
+		s.reply(json.AppendPubAck(newFrame(32+len(id)), id))
 	}
 }
 

@@ -201,7 +201,9 @@ func (n *native) authOK(expires time.Time, token string) {
 }
 
 // publish routes a PUB through the broker and, at QoS 1, confirms it with
-// a PUBACK once the broker has accepted it.
+// a PUBACK once the message is durable (see session.publish): a client may
+// have many PUBs awaiting theirs. sendAck only reads n.ws and queues bytes,
+// so it may run in the store's goroutine.
 func (n *native) publish(p *wire.Publish) {
 	if p.QoS == wire.ExactlyOnce {
 		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
@@ -221,12 +223,19 @@ func (n *native) publish(p *wire.Publish) {
 	if p.Headers.Len() > 0 {
 		pub.headers = p.Headers.Map()
 	}
-	if e := n.s.publish(&pub); e != nil {
-		n.refusePublish(p, e)
-		return
+	var done func(*opError)
+	if pub.qos == whispeer.AtLeastOnce {
+		id := pub.id // a copy: p.ID views the read buffer
+		done = func(e *opError) {
+			code := wire.CodeOK
+			if e != nil {
+				code = e.wireCode()
+			}
+			n.sendAck(wire.TypePubAck, 0, code, unsafe.Slice(unsafe.StringData(id), len(id)))
+		}
 	}
-	if p.QoS == wire.AtLeastOnce {
-		n.sendAck(wire.TypePubAck, 0, wire.CodeOK, p.ID)
+	if e := n.s.publish(&pub, done); e != nil {
+		n.refusePublish(p, e)
 	}
 }
 

@@ -127,8 +127,13 @@ type publication struct {
 	sealed  bool // an envelope the client sealed: the broker routes it untouched
 }
 
-// publish routes a client's message through the broker.
-func (s *session) publish(p *publication) *opError {
+// publish routes a client's message through the broker. At QoS 1 it
+// returns once the message is routed and calls done once the store has made
+// it durable (at once without a store), with nil or the error that kept it
+// from being; done is not called when publish returns an error. done may run
+// in the store's goroutine under the broker's locks: it must only queue
+// bytes. At QoS 0 done is not called.
+func (s *session) publish(p *publication, done func(*opError)) *opError {
 	if err := match.ValidateTopic(p.topic, match.DefaultLimits); err != nil {
 		return s.invalid("invalid topic: " + err.Error())
 	}
@@ -139,7 +144,20 @@ func (s *session) publish(p *publication) *opError {
 		s.srv.stats.rateLimited.Add(1)
 		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
 	}
-	err := s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options()...)
+	var err error
+	if p.qos == whispeer.AtMostOnce {
+		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options()...)
+	} else {
+		topic, id := p.topic, p.id // done may run after p is gone
+		err = s.srv.broker.PublishAsync(s.pubContext(), p.topic, p.payload, func(err error) {
+			if err != nil {
+				s.srv.log.Warn("whispeer: publish not made durable", "conn", s.id, "topic", topic, "id", id, "error", err)
+				done(brokerError(err))
+				return
+			}
+			done(nil)
+		}, p.options()...)
+	}
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
 		return brokerError(err)
