@@ -18,6 +18,7 @@ import (
 
 	gws "github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 // Environment of the idle-connection measurement. It opens thousands of
@@ -29,9 +30,9 @@ const (
 	envIdleClient = "WHISPEER_IDLE_CLIENT" // set in the client process
 )
 
-// TestIdleConnectionMemory measures the memory of idle WebSocket
-// connections: once only connected, once authenticated and subscribed to a
-// topic. The clients live in a child process, so that only the server's
+// TestIdleConnectionMemory measures the memory of idle connections: over
+// WebSocket once only connected and once authenticated and subscribed to a
+// topic, and native TCP connections authenticated and subscribed. The clients live in a child process, so that only the server's
 // side is counted. It reports bytes per connection from runtime.MemStats
 // (HeapInuse+StackInuse) and from the process's VmRSS.
 func TestIdleConnectionMemory(t *testing.T) {
@@ -39,7 +40,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 	if n <= 0 || testing.Short() {
 		t.Skip("set " + envIdleConns + "=10000 to measure idle connections")
 	}
-	for _, mode := range []string{"connected", "subscribed"} {
+	for _, mode := range []string{"connected", "subscribed", "native"} {
 		t.Run(mode, func(t *testing.T) { measureIdle(t, n, mode) })
 	}
 }
@@ -55,19 +56,29 @@ func measureIdle(t *testing.T, n int, mode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.ServeTCP(tln) }()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		srv.Shutdown(ctx)
 		<-served
+		<-served
 	}()
+	addr := ln.Addr().String()
+	if mode == "native" {
+		addr = tln.Addr().String()
+	}
 	token, _ := srv.issuer.Issue("admin")
 
 	before := memory()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClients$")
-	cmd.Env = append(os.Environ(), envIdleClient+"="+strings.Join([]string{ln.Addr().String(), strconv.Itoa(n), mode, token}, ","))
+	cmd.Env = append(os.Environ(), envIdleClient+"="+strings.Join([]string{addr, strconv.Itoa(n), mode, token}, ","))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -79,7 +90,7 @@ func measureIdle(t *testing.T, n int, mode string) {
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
 		t.Fatalf("client process: %q, %v", line, err)
 	}
-	if got := srv.ws.Len(); got != n {
+	if got := srv.ws.Len() + srv.tcp.Len(); got != n {
 		t.Fatalf("%d connections open, want %d", got, n)
 	}
 	after := memory()
@@ -130,13 +141,22 @@ func TestIdleClients(t *testing.T) {
 	n, _ := strconv.Atoi(parts[1])
 	conns := make([]net.Conn, 0, n)
 	for range n {
-		nc, _, _, err := gws.Dial(context.Background(), "ws://"+addr)
+		var nc net.Conn
+		var err error
+		if mode == "native" {
+			nc, err = net.Dial("tcp", addr)
+		} else {
+			nc, _, _, err = gws.Dial(context.Background(), "ws://"+addr)
+		}
 		if err != nil {
 			t.Fatalf("dial %d: %v", len(conns), err)
 		}
 		conns = append(conns, nc)
-		if mode == "subscribed" {
+		switch mode {
+		case "subscribed":
 			idleSubscribe(t, nc, token)
+		case "native":
+			idleNative(t, nc, token)
 		}
 	}
 	fmt.Println("ready")
@@ -155,6 +175,24 @@ func idleSubscribe(t *testing.T, nc net.Conn, token string) {
 		}
 		if _, err := wsutil.ReadServerText(nc); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// idleNative says HELLO on nc, authenticates it and subscribes it to a
+// topic, waiting for the three answers.
+func idleNative(t *testing.T, nc net.Conn, token string) {
+	var out []byte
+	out, _ = wire.AppendHello(out, &wire.Hello{Version: wire.Version})
+	out, _ = wire.AppendAuth(out, &wire.Auth{Token: []byte(token)})
+	out, _ = wire.AppendSubscribe(out, &wire.Subscribe{SID: 1, Topic: []byte("idle/topic")})
+	if _, err := nc.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	r := wire.NewReader(nc, 0)
+	for _, want := range []wire.Type{wire.TypeWelcome, wire.TypeAuthOK, wire.TypeSubAck} {
+		if f, err := r.Next(); err != nil || f.Type != want {
+			t.Fatalf("want %v: %v", want, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -15,14 +16,18 @@ import (
 // lengthLen is the size of a frame's length prefix.
 const lengthLen = 4
 
-// reader is the reader goroutine's state. Its buffer is held only while it
-// has bytes in hand: an idle connection holds none.
+// reader is the reader goroutine's state. Its buffer, and the Frame that
+// frames are parsed into, are held only while it has bytes in hand: an
+// idle connection holds neither.
 type reader struct {
 	c     *Conn
 	b     netconn.ReadBuffer
-	f     wire.Frame // the frame being handled, parsed in place
-	drain bool       // the connection is closing: discard what arrives
+	f     *wire.Frame // from frames, while bytes are in hand
+	drain bool        // the connection is closing: discard what arrives
 }
+
+// frames are the Frames that readers parse into, some 700 bytes each.
+var frames = sync.Pool{New: func() any { return new(wire.Frame) }}
 
 // readLoop is the reader goroutine.
 func (c *Conn) readLoop() {
@@ -73,6 +78,8 @@ func (rd *reader) parse() {
 	q := &rd.c.q
 	q.Cork()
 	defer q.Uncork()
+	rd.f = frames.Get().(*wire.Frame)
+	defer rd.putFrame()
 	for b.R < b.W {
 		if rd.drain || q.Closing() {
 			rd.drain = true
@@ -84,6 +91,12 @@ func (rd *reader) parse() {
 		}
 	}
 	b.Release()
+}
+
+// putFrame gives the Frame back to the pool; nothing views it any more.
+func (rd *reader) putFrame() {
+	frames.Put(rd.f)
+	rd.f = nil
 }
 
 // next handles the frame at R, or the first bytes of the connection. It
@@ -113,7 +126,7 @@ func (rd *reader) next() bool {
 	}
 	rd.b.R += n
 	rd.c.s.stats.framesIn.Add(1)
-	rd.c.session.Receive(&rd.f)
+	rd.c.session.Receive(rd.f)
 	return true
 }
 
