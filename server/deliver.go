@@ -19,7 +19,11 @@ const memoJSONFrame = 0
 // are raw: with the broker sealing payloads, clients get the envelopes,
 // which only they can open.
 func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
-	frame := m.Memo(memoJSONFrame, encodeMessage)
+	encode := encodeMessage
+	if s.srv.store {
+		encode = encodeMessageOffset
+	}
+	frame := m.Memo(memoJSONFrame, encode)
 	if m.QoS == whispeer.AtMostOnce {
 		s.send(frame)
 		return nil
@@ -31,12 +35,18 @@ func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
 // encodeMessage encodes m as a complete WebSocket text frame carrying
 // {"type":"message",…}. A payload that is not JSON, such as an envelope or
 // bytes from a binary client, is written as json.AppendPayload describes.
-func encodeMessage(m *whispeer.Message) []byte {
+func encodeMessage(m *whispeer.Message) []byte { return encodeJSON(m, 0) }
+
+// encodeMessageOffset is encodeMessage with the message's offset in its
+// topic's log, for a server with a store.
+func encodeMessageOffset(m *whispeer.Message) []byte { return encodeJSON(m, m.Seq) }
+
+func encodeJSON(m *whispeer.Message, offset uint64) []byte {
 	payload := m.Payload
 	if !json.Valid(payload) {
 		payload = json.AppendPayload(make([]byte, 0, 16+len(payload)*4/3), payload)
 	}
-	buf := newFrame(96 + len(m.Topic) + len(m.ID) + len(payload))
-	buf = json.AppendMessage(buf, m.Topic, payload, m.Time.Unix(), m.ID, uint8(min(m.QoS, whispeer.AtLeastOnce)))
+	buf := newFrame(120 + len(m.Topic) + len(m.ID) + len(payload))
+	buf = json.AppendMessageOffset(buf, m.Topic, payload, m.Time.Unix(), m.ID, uint8(min(m.QoS, whispeer.AtLeastOnce)), offset)
 	return ws.Frame(ws.Text, buf)
 }

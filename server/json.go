@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/json"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
@@ -161,15 +162,12 @@ func (s *session) jsonPubAck(id string) func(*opError) {
 }
 
 // jsonSubscribe subscribes the connection to a topic or pattern: the
-// confirmation first, then the replayed history, then live messages.
+// confirmation first, then the replayed history or, with "offset", the
+// messages after that offset, then live messages.
 func (s *session) jsonSubscribe(f *json.Frame) {
 	pattern := f.Topic
 	if e := s.checkSubscribe(pattern); e != nil {
 		s.sendError(e.text)
-		return
-	}
-	if f.HasOffset || f.Epoch != "" {
-		s.fail("resuming from an offset is not supported yet: use \"last\"")
 		return
 	}
 	key := subKey{pattern: pattern}
@@ -177,16 +175,58 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		s.fail("already subscribed to " + quote(pattern))
 		return
 	}
-	replay := s.srv.cfg.Replay.Size
-	if f.HasLast {
-		replay = min(f.Last, replay)
+	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
+	resumed := f.HasOffset || f.Epoch != ""
+	switch {
+	case resumed && f.HasLast:
+		s.fail(`"last" and "offset" exclude each other`)
+		return
+	case resumed && match.IsPattern(pattern):
+		s.fail("resuming from an offset needs a topic, not a pattern")
+		return
+	case resumed:
+		if f.Epoch != "" {
+			epoch, err := strconv.ParseUint(f.Epoch, 10, 64)
+			if err != nil {
+				s.fail(`invalid "epoch": want the decimal string a subscribed reply gave`)
+				return
+			}
+			req.epoch = epoch
+		}
+		req.resume, req.offset, req.replay = true, f.Offset, 0
+	case f.HasLast:
+		req.replay = min(f.Last, s.srv.maxReplay())
 	}
-	_, e := s.subscribe(&subscription{key: key, pattern: pattern, replay: replay, handler: s.deliver, subscriber: s.id})
+	bs, e := s.subscribe(&req)
 	if e != nil {
 		s.release(ws.Frame(ws.Text, errorFrame(e.text)))
 		return
 	}
-	s.release(ws.Frame(ws.Text, json.AppendSubscribed(newFrame(32+len(pattern)), pattern)))
+	s.release(ws.Frame(ws.Text, appendSubscribed(newFrame(96+len(pattern)), pattern, bs, resumed, resumed && !req.lost)))
+}
+
+// appendSubscribed appends {"type":"subscribed","topic":…}, with the
+// topic's "epoch" (a decimal string) and newest "offset" when the broker
+// keeps a log, and for a resume whether it "recovered": whether the client
+// receives every message after its offset.
+func appendSubscribed(dst []byte, pattern string, bs *whispeer.Subscription, resumed, maybeRecovered bool) []byte {
+	dst = json.AppendSubscribed(dst, pattern)
+	epoch, offset := bs.Position()
+	if epoch == 0 && !resumed {
+		return dst
+	}
+	dst = dst[:len(dst)-1] // the closing brace
+	if epoch != 0 {
+		dst = append(dst, `,"epoch":"`...)
+		dst = strconv.AppendUint(dst, epoch, 10)
+		dst = append(dst, `","offset":`...)
+		dst = strconv.AppendUint(dst, offset, 10)
+	}
+	if resumed {
+		dst = append(dst, `,"recovered":`...)
+		dst = strconv.AppendBool(dst, maybeRecovered && bs.Recovered())
+	}
+	return append(dst, '}')
 }
 
 // jsonUnsubscribe ends a subscription.

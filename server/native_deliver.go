@@ -50,7 +50,7 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 	req := subscription{key: key, pattern: pattern, subscriber: n.s.id + "/" + sidText(sub.SID)}
 	switch sub.Resume.Mode {
 	case wire.ResumeLast:
-		req.replay = min(int(sub.Resume.Last), n.s.srv.cfg.Replay.Size)
+		req.replay = min(int(sub.Resume.Last), n.s.srv.maxReplay())
 	case wire.ResumeOffset:
 		if match.IsPattern(pattern) {
 			n.s.send(n.subAck(sub.SID, n.s.invalid("resuming from an offset needs a topic, not a pattern"), nil, false))

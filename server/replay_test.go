@@ -43,10 +43,17 @@ func TestReplay_OrderAndLimit(t *testing.T) {
 		c.expect("subscribed")
 		c.sync()
 	})
-	t.Run("resume by offset is refused", func(t *testing.T) {
+	t.Run("resume by offset without a store gets live messages, not recovered", func(t *testing.T) {
 		c := ts.authed(t, "admin")
 		c.send(`{"type":"subscribe","topic":"r/a","offset":3}`)
-		c.expectError("not supported")
+		c.expectRaw(`{"type":"subscribed","topic":"r/a","recovered":false}`)
+		c.sync()
+		c.send(`{"type":"subscribe","topic":"r/+","offset":3}`)
+		c.expectError("needs a topic, not a pattern")
+		c.send(`{"type":"subscribe","topic":"r/b","offset":3,"last":2}`)
+		c.expectError(`"last" and "offset" exclude each other`)
+		c.send(`{"type":"subscribe","topic":"r/b","offset":3,"epoch":"b7"}`)
+		c.expectError(`invalid "epoch"`)
 	})
 }
 
