@@ -1,6 +1,7 @@
 package whispeer
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,7 +18,8 @@ type TopicStats struct {
 	Seq uint64
 	// Messages counts the messages routed to the topic by this broker.
 	Messages uint64
-	// Retained is the number of messages kept for replay (see WithHistory).
+	// Retained is the number of messages kept for replay: the topic's log
+	// in the store, or its in-memory history (see WithHistory).
 	Retained int
 	// Subscribers counts the live subscriptions whose pattern matches the
 	// topic.
@@ -50,7 +52,14 @@ func (b *Broker) Topics(pattern string, limit int) ([]TopicStats, error) {
 		if !ok {
 			continue
 		}
-		out = append(out, v.(*topicState).info(len(b.subs.Match(name))))
+		ts := v.(*topicState).info(len(b.subs.Match(name)))
+		if b.st != nil {
+			// With a store, what is kept for replay is the topic's log.
+			if ti, err := b.st.s.Topic(context.Background(), name); err == nil {
+				ts.Retained = ti.Messages
+			}
+		}
+		out = append(out, ts)
 	}
 	return out, nil
 }
