@@ -1,13 +1,13 @@
 package whispeer
 
 import (
-	"crypto/rand"
 	"fmt"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/msgid"
 )
 
 // QoS is a delivery guarantee.
@@ -82,54 +82,17 @@ func (m *Message) Memo(slot int, encode func(*Message) []byte) []byte {
 	return *m.memo[slot].Load()
 }
 
-// idLen is the length of a generated id: a 12-character random prefix fixed
-// per broker and a 10-character counter, both in base 62, like NUID.
-const (
-	idLen       = 22
-	idPrefixLen = 12
-)
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
 // boxedMessage lets a Message and its generated id share one allocation: the
 // id string points into the box, which the string keeps alive.
 type boxedMessage struct {
 	Message
-	id [idLen]byte
+	id [msgid.Len]byte
 }
 
-// idGen generates unique message ids without locks or per-id randomness.
-type idGen struct {
-	prefix [idPrefixLen]byte
-	n      atomic.Uint64
-}
-
-func newIDGen() *idGen {
-	g := new(idGen)
-	var seed [idPrefixLen + 8]byte
-	rand.Read(seed[:]) // never fails (crypto/rand)
-	for i := range g.prefix {
-		g.prefix[i] = base62[int(seed[i])%len(base62)]
-	}
-	var start uint64
-	for _, c := range seed[idPrefixLen:] {
-		start = start<<8 | uint64(c)
-	}
-	// Start the counter at a random point so that two brokers sharing a
-	// prefix by chance still differ; 62^10 leaves room for 2^59 ids.
-	g.n.Store(start % (1 << 40))
-	return g
-}
-
-// fill writes the next id into box and points box.ID at it.
-func (g *idGen) fill(box *boxedMessage) {
-	copy(box.id[:], g.prefix[:])
-	n := g.n.Add(1)
-	for i := idLen - 1; i >= idPrefixLen; i-- {
-		box.id[i] = base62[n%62]
-		n /= 62
-	}
-	box.ID = unsafe.String(&box.id[0], idLen)
+// fillID gives box the next generated id.
+func fillID(g *msgid.Gen, box *boxedMessage) {
+	g.Fill(&box.id)
+	box.ID = unsafe.String(&box.id[0], msgid.Len)
 }
 
 // Limits on what a publisher controls besides the payload.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/internal/msgid"
 )
 
 // Broker routes published messages to the subscriptions whose patterns
@@ -19,7 +20,7 @@ type Broker struct {
 	cfg     config
 	log     *slog.Logger
 	limits  match.Limits
-	ids     *idGen
+	ids     *msgid.Gen
 	clock   clock
 	subs    *match.Sublist[*Subscription]
 	hooks   hooks
@@ -96,7 +97,7 @@ func New(opts ...Option) (*Broker, error) {
 		cfg:     cfg,
 		log:     cfg.logger,
 		limits:  match.Limits{MaxBytes: cfg.maxTopicBytes, MaxLevels: cfg.maxTopicLevels},
-		ids:     newIDGen(),
+		ids:     msgid.New(),
 		subs:    match.New[*Subscription](cfg.matchCacheSize),
 		all:     make(map[*Subscription]struct{}),
 		bySub:   make(map[subKey]*Subscription),
@@ -158,7 +159,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 		return err
 	}
 	if m.ID == "" {
-		b.ids.fill(box)
+		fillID(b.ids, box)
 	}
 	if bs := b.bound.Load(); bs != nil {
 		if err := checkBindings(*bs, m); err != nil {

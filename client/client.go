@@ -10,6 +10,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/msgid"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -24,7 +25,7 @@ type Client struct {
 	engine *envelope.Engine // seals (with a keyring) and opens payloads
 	seal   bool             // a keyring was given: seal every publish
 	caps   wire.Caps        // announced in HELLO
-	ids    *idGen
+	ids    *msgid.Gen
 	window chan struct{} // one token per QoS 1 publish awaiting its PUBACK
 	ctx    context.Context
 	cancel context.CancelFunc // ends reconnection
@@ -91,7 +92,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, ep: ep, http: httpClient(ep, cfg.tls),
-		ids:      newIDGen(),
+		ids:      msgid.New(),
 		window:   make(chan struct{}, cfg.maxInflight),
 		done:     make(chan struct{}),
 		inflight: make(map[string]*pending),

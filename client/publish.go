@@ -9,6 +9,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/internal/msgid"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -60,7 +61,7 @@ func WithHeaders(h map[string]string) PublishOption { return func(p *pubConfig) 
 // pending is a QoS 1 publish awaiting its PUBACK.
 type pending struct {
 	id    string // views idb unless the id was given
-	idb   [idLen]byte
+	idb   [msgid.Len]byte
 	frame []byte // the PUB frame, kept to be sent again after a reconnect
 	qseq  uint64 // the order in which pending publishes were queued
 	done  chan struct{}
@@ -70,7 +71,7 @@ type pending struct {
 // sealScratch is where a sealed QoS 0 publish is encoded, outside the
 // lock: its generated id and its frame.
 type sealScratch struct {
-	id    [idLen]byte
+	id    [msgid.Len]byte
 	frame []byte
 }
 
@@ -129,8 +130,8 @@ func applyPublishOptions(opts []PublishOption) pubConfig {
 func (c *Client) publishSealed(ctx context.Context, topic, id string, payload []byte, p *wire.Publish) error {
 	sc := scratch.Get().(*sealScratch)
 	if id == "" {
-		c.ids.fill(&sc.id)
-		id = unsafe.String(&sc.id[0], idLen)
+		c.ids.Fill(&sc.id)
+		id = unsafe.String(&sc.id[0], msgid.Len)
 		p.ID = sc.id[:]
 	}
 	frame, err := c.encode(sc.frame[:0], topic, id, payload, p)
@@ -157,8 +158,8 @@ func (c *Client) publishAcked(ctx context.Context, topic, id string, payload []b
 	}
 	pd := &pending{done: make(chan struct{})}
 	if id == "" {
-		c.ids.fill(&pd.idb)
-		id = unsafe.String(&pd.idb[0], idLen)
+		c.ids.Fill(&pd.idb)
+		id = unsafe.String(&pd.idb[0], msgid.Len)
 	}
 	pd.id = id
 	p.QoS, p.ID = wire.AtLeastOnce, bytesOf(id)
