@@ -2,8 +2,18 @@ package server
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 )
+
+// instrumentStore returns st with its operations timed into
+// whispeer_store_latency_seconds when the metrics plugin runs.
+func (s *Server) instrumentStore(st whispeer.Store) whispeer.Store {
+	if s.ops.metrics == nil {
+		return st
+	}
+	return s.ops.metrics.InstrumentStore(st)
+}
 
 // collectors returns the server's additions to the metrics plugin's: what
 // the server counts and the broker does not see. They read the server's

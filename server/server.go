@@ -115,7 +115,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			whispeer.WithLogger(s.log),
 		)
 		if st != nil {
-			bopts = append(bopts, storeOptions(st, cfg.Store)...)
+			bopts = append(bopts, storeOptions(s.instrumentStore(st), cfg.Store)...)
 		}
 		s.broker, err = whispeer.New(bopts...)
 		if err != nil {

@@ -181,6 +181,9 @@ func TestStatus_AgainstRunningServer(t *testing.T) {
 	if r.Status.Connections != 2 || r.Status.MessagesIn != 3 || len(r.Topics) != 1 || r.Topics[0].Subscribers != 1 || r.Topics[0].LastOffset != 3 {
 		t.Errorf("status JSON %+v", r)
 	}
+	if tp := r.Topics[0]; tp.Epoch == 0 || tp.FirstOffset != 1 || tp.Retained != 3 {
+		t.Errorf("topic %+v, want the store's epoch, first offset 1 and 3 messages kept", tp)
+	}
 
 	f := metricstest.ScrapeURL(t, http.DefaultClient, rs.url+"/metrics")
 	for name, want := range map[string]float64{
@@ -190,6 +193,9 @@ func TestStatus_AgainstRunningServer(t *testing.T) {
 		if got, _ := f.Value(name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
+	}
+	if got, _ := f.Value("whispeer_store_latency_seconds", "op", "append"); got != 3 {
+		t.Errorf("store appends observed: %v, want 3 (the server's store is timed)", got)
 	}
 	if got, _ := f.Value("whispeer_rejected_total", "plugin", "typecheck"); got != 1 {
 		t.Errorf("whispeer_rejected_total{plugin=typecheck} = %v, want 1", got)

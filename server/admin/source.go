@@ -55,7 +55,11 @@ type Topic struct {
 	Subscribers int    `json:"subscribers"` // subscriptions matching it
 	Messages    uint64 `json:"messages"`    // routed since the server started
 	LastOffset  uint64 `json:"last_offset"` // the newest message's sequence number
-	Retained    int    `json:"retained"`    // messages kept for replay
+	Retained    int    `json:"retained"`    // messages kept for replay: in memory, or in the store
+	// With a store: the topic's epoch, which changes when its history is
+	// lost, and the offset of its oldest message kept.
+	Epoch       uint64 `json:"epoch,omitempty"`
+	FirstOffset uint64 `json:"first_offset,omitempty"`
 }
 
 // Connection is one client connection, as GET /api/connections lists it.
