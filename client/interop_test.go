@@ -31,6 +31,7 @@ type realServer struct {
 func startReal(t *testing.T, b *whispeer.Broker, tcp, ws string) *realServer {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Store.Kind = config.StoreNone // no database in the package directory
 	cfg.Auth.Users = []config.User{
 		{Username: "admin", Password: "password", Publish: []string{"#"}, Subscribe: []string{"#"}},
 		{Username: "alice", Password: "alice-pw", Publish: []string{"chat/alice"}, Subscribe: []string{"chat/#"}},
