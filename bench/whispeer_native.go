@@ -19,10 +19,20 @@ import (
 // the publishing client (XChaCha20-Poly1305, the envelope's default; 128-byte
 // payloads stay below the compression threshold) and opened by the
 // subscribing one, with one keyring shared by every client of the run.
+//
+// With Store set the server keeps every message in a store of that kind
+// ("sqlite" or "file") under a temporary path, synced by the policy Sync
+// ("batch", "always" or "never"), and the target runs only the durable
+// workload: QoS 1 publishes over TCP, each returning once its PUBACK came,
+// which the server sends only after the sync covering the message. Without
+// Store the server keeps no log at all (store.kind = "none"), so that the
+// other workloads neither write to disk nor wait for a sync.
 type WhispeerNative struct {
 	Build     *WhispeerBuild
 	Transport string // "tcp" or "ws"
 	E2E       bool
+	Store     string // store.kind of a durable target; "" for none
+	Sync      string // store.sync of a durable target
 
 	srv     *server
 	url     string
@@ -34,6 +44,9 @@ type WhispeerNative struct {
 
 // Name implements Target.
 func (w *WhispeerNative) Name() string {
+	if w.Store != "" {
+		return "whispeer-durable-" + w.Store + "-" + w.Sync
+	}
 	if w.E2E {
 		return "whispeer-e2e-" + w.Transport
 	}
@@ -59,7 +72,7 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	conf := fmt.Sprintf(whispeerNativeConfig, port, tcpPort)
+	conf := fmt.Sprintf(whispeerNativeConfig, port, tcpPort) + w.storeConfig(dir)
 	if err := os.WriteFile(filepath.Join(dir, "whispeer.toml"), []byte(conf), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return "", "", err
@@ -71,6 +84,9 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 		addr = "127.0.0.1:" + strconv.Itoa(port)
 		w.url = "ws://" + addr + "/ws"
 		transport = "native over WebSocket"
+	}
+	if w.Store != "" {
+		transport += ", " + w.Store + " store, sync " + w.Sync
 	}
 	if w.E2E {
 		w.keys = envelope.NewKeyring()
@@ -96,6 +112,28 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 	return addr, "whispeer " + w.Build.revision() + ", " + transport + ", Go client of the working tree", nil
 }
 
+// StartDurable implements Durable: Start, whose configuration has the
+// target's store.
+func (w *WhispeerNative) StartDurable(ctx context.Context) (string, string, error) {
+	if w.Store == "" {
+		return "", "", fmt.Errorf("%w: durable runs use the whispeer-durable-* targets", ErrNotApplicable)
+	}
+	return w.Start(ctx)
+}
+
+// storeConfig is the [store] section of the configuration: the target's
+// store in dir (removed with the server's directory at Stop), or none.
+func (w *WhispeerNative) storeConfig(dir string) string {
+	if w.Store == "" {
+		return "\n[store]\nkind = \"none\"\n"
+	}
+	path := filepath.Join(dir, "store")
+	if w.Store == "sqlite" {
+		path = filepath.Join(dir, "store", "whispeer.db")
+	}
+	return fmt.Sprintf("\n[store]\nkind = %q\npath = %q\nsync = %q\n", w.Store, path, w.Sync)
+}
+
 // Stop implements Target.
 func (w *WhispeerNative) Stop() error {
 	err := w.srv.stop()
@@ -111,11 +149,36 @@ func (w *WhispeerNative) PID() int { return w.srv.pid() }
 
 // Skip implements Limiter.
 func (w *WhispeerNative) Skip(workload string) error {
-	if workload == "durable" {
-		return fmt.Errorf("%w yet: acknowledged publishing to a persistent whispeer is not wired into this suite", ErrUnavailable)
+	switch {
+	case w.Store != "" && workload != "durable":
+		return fmt.Errorf("%w: a durable target runs the durable workload only", ErrNotApplicable)
+	case w.Store == "" && workload == "durable":
+		return fmt.Errorf("%w: durable runs use the whispeer-durable-* targets", ErrNotApplicable)
 	}
 	return nil
 }
+
+// ConnectDurable implements Durable: one client connection over which
+// every publish is at QoS 1. The workload's concurrent publishers are the
+// in-flight window; the client's own bound (1,000) is above it.
+func (w *WhispeerNative) ConnectDurable(ctx context.Context) (AckPublisher, error) {
+	c, err := w.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &nativeDurable{c: c.(*nativeClient).c}, nil
+}
+
+// nativeDurable publishes at QoS 1 and waits for each PUBACK.
+type nativeDurable struct{ c *client.Client }
+
+// PublishAck implements AckPublisher.
+func (d *nativeDurable) PublishAck(ctx context.Context, topic string, p []byte) error {
+	return d.c.Publish(ctx, topic, p, client.WithQoS(client.AtLeastOnce))
+}
+
+// Close implements AckPublisher.
+func (d *nativeDurable) Close() error { return d.c.Close() }
 
 // Connect implements Target: one client connection, authenticated with
 // the token of the login made at Start, without reconnection (a lost connection is a failed run, as with the
@@ -167,8 +230,9 @@ func (n *nativeClient) Flush(ctx context.Context) error { return n.c.Flush(ctx) 
 // Close implements Client.
 func (n *nativeClient) Close() error { return n.c.Close() }
 
-// whispeerNativeConfig is whispeerConfig with the TCP listener on: the
-// WebSocket port, then the native TCP port.
+// whispeerNativeConfig is whispeerConfig with the TCP listener on and
+// without its [store] section, which storeConfig appends: the WebSocket
+// port, then the native TCP port.
 const whispeerNativeConfig = `[server]
 host = "127.0.0.1"
 port = %d
@@ -181,10 +245,12 @@ level = "warn"
 `
 
 var (
-	_ Target    = (*WhispeerNative)(nil)
-	_ Process   = (*WhispeerNative)(nil)
-	_ Limiter   = (*WhispeerNative)(nil)
-	_ io.Closer = (*WhispeerNative)(nil)
-	_ Client    = (*nativeClient)(nil)
-	_ Flusher   = (*nativeClient)(nil)
+	_ Target       = (*WhispeerNative)(nil)
+	_ Process      = (*WhispeerNative)(nil)
+	_ Limiter      = (*WhispeerNative)(nil)
+	_ Durable      = (*WhispeerNative)(nil)
+	_ io.Closer    = (*WhispeerNative)(nil)
+	_ Client       = (*nativeClient)(nil)
+	_ Flusher      = (*nativeClient)(nil)
+	_ AckPublisher = (*nativeDurable)(nil)
 )
