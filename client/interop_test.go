@@ -14,6 +14,7 @@ import (
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/server"
 	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/store/memory"
 )
 
 // realServer is whispeer's own server on loopback ports.
@@ -126,7 +127,10 @@ func TestServer_Interop(t *testing.T) {
 // QoS 1 publishes: every one is acknowledged, and the subscription is
 // renewed on the new server.
 func TestServer_InteropRestart(t *testing.T) {
-	b, err := whispeer.New()
+	// With a store, the renewed subscription resumes after the last
+	// message it received, so nothing published around the restart is
+	// missed, whenever the renewal lands.
+	b, err := whispeer.New(whispeer.WithStore(memory.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

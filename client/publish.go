@@ -308,11 +308,11 @@ func (c *Client) abandon(p *pending, err error) bool {
 // finishLocked completes p with err (nil: acknowledged). c.mu is held.
 func (c *Client) finishLocked(p *pending, err error) {
 	delete(c.inflight, p.id)
+	if err == nil {
+		c.stats.published.Add(1) // before Publish can return
+	}
 	p.err = err
 	close(p.done)
 	<-c.window
-	if err == nil {
-		c.stats.published.Add(1)
-	}
 	c.notifyLocked()
 }
