@@ -127,10 +127,15 @@ const (
 	SyncNever SyncPolicy = -1
 	// DefaultSyncInterval is the interval of the "batch" policy.
 	DefaultSyncInterval = 5 * time.Millisecond
+	// SyncBatch is how many waiting appends make a batch worth syncing at
+	// once under [SyncEvery].
+	SyncBatch = 64
 )
 
-// SyncEvery syncs at most every d, and within d of a write: a bigger group
-// commit than [SyncAlways] for a delay of up to d. A d <= 0 is SyncAlways.
+// SyncEvery syncs within d of a write, or as soon as [SyncBatch] appends
+// wait, whichever comes first: a bigger group commit than [SyncAlways] for
+// a delay of up to d when traffic is light, and no added delay when a full
+// batch is waiting. A d <= 0 is SyncAlways.
 func SyncEvery(d time.Duration) SyncPolicy { return SyncPolicy(max(d, 0)) }
 
 // Interval returns the policy's interval: 0 for SyncAlways, < 0 for

@@ -10,6 +10,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/internal/epoch"
+	"github.com/whispeer-io/whispeer/store/internal/groupcommit"
 	"github.com/whispeer-io/whispeer/store/internal/record"
 )
 
@@ -221,7 +222,8 @@ func syncDir(dir string) error {
 }
 
 // run syncs what was written, and completes the appends it covers, each
-// time it is woken (at most every interval under SyncEvery), until Close.
+// time it is woken (under SyncEvery, once the interval has passed or a
+// full batch waits), until Close.
 func (s *Store) run() {
 	defer close(s.exited)
 	var last time.Time
@@ -232,17 +234,17 @@ func (s *Store) run() {
 			s.flush()
 			return
 		}
-		if wait := s.opt.sync.Interval() - time.Since(last); s.opt.sync.Interval() > 0 && wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-s.quit:
-			}
-			t.Stop()
-		}
+		groupcommit.Wait(s.opt.sync, last, s.pending, s.wake, s.quit)
 		s.flush()
 		last = time.Now()
 	}
+}
+
+// pending returns how many appends wait for a sync.
+func (s *Store) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiters)
 }
 
 // flush writes the pending cursors, syncs the active segment and calls the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/internal/epoch"
+	"github.com/whispeer-io/whispeer/store/internal/groupcommit"
 )
 
 // DefaultMaxQueue bounds the appends waiting for the writer; past it
@@ -320,8 +321,15 @@ func (s *Store) closeDBs() error {
 	return errors.Join(errs...)
 }
 
-// run commits what has queued each time it is woken (at most every
-// interval under SyncEvery), until Close.
+// pending returns how many operations wait for a commit.
+func (s *Store) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// run commits what has queued each time it is woken (under SyncEvery,
+// once the interval has passed or a full batch waits), until Close.
 func (s *Store) run() {
 	defer close(s.exited)
 	var last time.Time
@@ -332,16 +340,7 @@ func (s *Store) run() {
 			s.commit()
 			return
 		}
-		if iv := s.opt.sync.Interval(); iv > 0 {
-			if wait := iv - time.Since(last); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-s.quit:
-				}
-				t.Stop()
-			}
-		}
+		groupcommit.Wait(s.opt.sync, last, s.pending, s.wake, s.quit)
 		s.commit()
 		last = time.Now()
 	}
