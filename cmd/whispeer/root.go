@@ -22,7 +22,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true // see completion.go
-	root.AddCommand(newServeCmd(), newPubCmd(), newSubCmd(), newStatusCmd(), newTokenCmd(), newPasswdCmd(), newKeygenCmd(),
+	root.AddCommand(newServeCmd(), newPubCmd(), newSubCmd(), newBenchCmd(), newStatusCmd(), newTokenCmd(), newPasswdCmd(), newKeygenCmd(),
 		newVersionCmd(), newCompletionCmd())
 	return root
 }
