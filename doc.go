@@ -37,6 +37,29 @@
 // package-level equivalents. [Bind] or [WithTypeEnforcement] make the broker
 // reject any publish whose payload does not decode into the bound type.
 //
+// # Encryption and compression
+//
+// [WithEncryption] seals every payload at Publish with a key from an
+// envelope.Keyring (a key per topic, derived or explicit; rotation keeps old
+// keys for opening), [WithCompression] compresses payloads above a
+// threshold, and [ForTopics] overrides both per topic pattern. Subscribers
+// receive the opened payload; plugins, the history, the store and
+// subscriptions made [WithRawPayload] (what transports use) hold only the
+// envelope. Payloads sealed by their publisher ([WithSealedPayload]) are
+// routed untouched.
+//
+// # Persistence
+//
+// With [WithStore], every message is appended to a [Store] and its Seq is
+// its offset in the topic's log, which continues across restarts; each topic
+// has an epoch that changes when its history is lost. [WithReplay] and
+// [WithResume] are served from the store with no gap and no duplicate
+// before live messages, and [Subscription.Recovered] says whether a resume
+// found everything it asked for. A QoS 1 Publish returns once the store has
+// made the message durable ([PublishAsync] reports it instead); retention
+// rules ([WithRetention]) bound each topic's log, and durable subscriptions
+// ([WithDurable]) keep a bounded backlog while their subscriber is away.
+//
 // # Plugins
 //
 // A [Plugin] has a name and implements any of the small hook interfaces:
