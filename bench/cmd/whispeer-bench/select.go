@@ -17,12 +17,13 @@ func (m *Main) allTargets() []bench.Target {
 		limit.Command = []string{self, "-forward"}
 	}
 	build := &bench.WhispeerBuild{Root: m.whispeerRoot, Rev: m.whispeerRev, Bin: m.whispeerBin}
+	queue := bench.QueueFor(m.cfg.Window)
 	return []bench.Target{
 		limit,
-		&bench.WhispeerNative{Build: build, Transport: "tcp"},
-		&bench.WhispeerNative{Build: build, Transport: "ws"},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", Queue: queue},
+		&bench.WhispeerNative{Build: build, Transport: "ws", Queue: queue},
 		&bench.WhispeerJSON{Build: build},
-		&bench.WhispeerNative{Build: build, Transport: "tcp", E2E: true},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", E2E: true, Queue: queue},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "batch"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "always"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "never"},
