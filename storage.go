@@ -1,0 +1,534 @@
+package whispeer
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/match"
+)
+
+// storage is the broker's side of its [Store].
+type storage struct {
+	s       Store
+	rules   []retentionRule
+	atRest  *envelope.Engine // seals stored payloads of plaintext topics; nil for none
+	backlog int
+	stop    chan struct{} // closed to stop the retention loop
+}
+
+// atRestSlack is how much larger than the payload limit an envelope sealed
+// at rest may be: an end-to-end envelope of the largest payload, sealed again.
+const atRestSlack = 1 << 16
+
+func newStorage(c *config) (*storage, error) {
+	sc := &c.store
+	st := &storage{s: sc.store, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
+	if sc.atRest == nil {
+		return st, nil
+	}
+	set := engineSettings{keyring: sc.atRest}
+	for _, o := range sc.atRestOpt {
+		o(&set)
+	}
+	set.compression, set.plaintext, set.threshold = envelope.CompressNone, false, 0
+	e, err := buildEngine(set, c.maxPayload+atRestSlack)
+	if err != nil {
+		return nil, fmt.Errorf("store encryption: %w", err)
+	}
+	st.atRest = e
+	return st, nil
+}
+
+// plaintext reports whether eng, a topic's engine, leaves payloads unsealed.
+func plaintext(eng *envelope.Engine) bool { return eng == nil || eng.AEAD() == envelope.Unsealed }
+
+// forStore returns the message to append for m: m itself, or a copy whose
+// payload is sealed at rest.
+func (st *storage) forStore(b *Broker, m *Message) (*Message, error) {
+	if st.atRest == nil || !plaintext(b.engines.engineFor(m.Topic)) {
+		return m, nil
+	}
+	env, err := st.atRest.Seal(nil, m.Topic, m.ID, m.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("seal at rest: %w", err)
+	}
+	c := m.Clone()
+	c.Payload = env
+	return c, nil
+}
+
+// fromStore turns a message read from the store back into one to deliver:
+// opened if it was sealed at rest, and with the topic's engine when its
+// payload is the broker's envelope.
+func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
+	eng := b.engines.engineFor(m.Topic)
+	var c *Message
+	if st.atRest != nil && plaintext(eng) {
+		pt, err := st.atRest.Open(nil, m.Topic, m.ID, m.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("%w: open at rest: %w", ErrCorrupt, err)
+		}
+		c = m.Clone()
+		c.Payload, c.engine = pt, nil
+	}
+	if eng != nil && (c != nil || m.engine == nil) && envelope.IsEnvelope(m.Payload) {
+		if c == nil {
+			c = m.Clone()
+		}
+		c.engine = eng
+	}
+	if c != nil {
+		return c, nil
+	}
+	return m, nil
+}
+
+// append appends stored, m or its sealed copy, under m's topic lock and
+// sets m.Seq. For a QoS 1 or 2 message it hands the outcome, once the
+// store has made the message durable, to async, or without it returns a
+// channel that receives it.
+func (st *storage) append(ctx context.Context, m, stored *Message, async func(error)) (chan error, error) {
+	var ch chan error
+	var done func(error)
+	switch {
+	case m.QoS == AtMostOnce:
+	case async != nil:
+		done = func(err error) {
+			if err != nil {
+				err = fmt.Errorf("store: %w", err)
+			}
+			async(err)
+		}
+	default:
+		ch = make(chan error, 1)
+		done = func(err error) { ch <- err }
+	}
+	if err := st.s.Append(ctx, stored, done); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if stored != m { // the store may already be reading m
+		m.Seq = stored.Seq
+	}
+	return ch, nil
+}
+
+// awaitDurable waits for the outcome of a durable append.
+func awaitDurable(ctx context.Context, ch chan error) error {
+	select {
+	case err := <-ch:
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// resumeState is what a subscription served from the store learned when
+// it was made, and its way back to live messages.
+type resumeState struct {
+	recovered     atomic.Bool
+	epoch, offset uint64     // the topic's position when the subscription took effect
+	plans         []*catchup // read by the worker (async) or Subscribe (sync)
+}
+
+// catchup is a subscription's way back to live on one topic: it receives
+// the stored messages from next on, and the topic's live messages skip it
+// while the topic's catching set holds it.
+type catchup struct {
+	ts   *topicState
+	next uint64
+}
+
+// Recovered reports whether a subscription made [WithResume] or
+// [WithDurable] receives every message after the position it resumed from.
+// It is false when the history no longer reached back or its epoch
+// changed, and may turn false while the subscription catches up, should
+// retention remove messages before they are read. It is true for other
+// subscriptions.
+func (s *Subscription) Recovered() bool { return s.rs == nil || s.rs.recovered.Load() }
+
+// Position returns the epoch and the newest offset of the subscription's
+// topic when the subscription took effect; 0, 0 for a pattern or without a
+// store. The subscription receives live messages from offset+1 on.
+func (s *Subscription) Position() (epoch, offset uint64) {
+	if s.rs == nil {
+		return 0, 0
+	}
+	return s.rs.epoch, s.rs.offset
+}
+
+// Ack saves m as delivered for a [WithDurable] subscription; use it with
+// [WithManualAck].
+func (s *Subscription) Ack(m *Message) error {
+	if s.cfg.durable == "" || s.b.st == nil {
+		return fmt.Errorf("%w: Ack needs a durable subscription", ErrInvalidOption)
+	}
+	return s.b.saveCursor(s, m)
+}
+
+// saveCursor records m as delivered to a durable subscription.
+func (b *Broker) saveCursor(s *Subscription, m *Message) error {
+	var epoch uint64
+	if v, ok := b.topics.Load(m.Topic); ok {
+		epoch = v.(*topicState).epoch.Load()
+	}
+	c := Cursor{Subscriber: s.cfg.durable, Topic: m.Topic, Epoch: epoch, Offset: m.Seq}
+	if err := b.st.s.SaveCursor(context.Background(), c); err != nil {
+		b.log.Warn("whispeer: saving a cursor failed", "subscriber", c.Subscriber, "topic", c.Topic, "error", err)
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// accepted runs after a handler accepted m.
+func (s *Subscription) accepted(m *Message) {
+	if s.cfg.durable != "" && !s.cfg.manualAck {
+		s.b.saveCursor(s, m)
+	}
+}
+
+// addStored registers s for a broker with a store: it plans, under the
+// locks of the matching topics, where s starts in each, registers it, and
+// catches a sync subscription up (an async one catches up in its worker).
+func (b *Broker) addStored(s *Subscription) error {
+	sc := &s.cfg
+	if sc.durable != "" && sc.subscriber == "" {
+		sc.subscriber = sc.durable
+	}
+	s.rs = new(resumeState)
+	s.rs.recovered.Store(true)
+	concrete := !match.IsPattern(s.pattern)
+	if !concrete && sc.replay == 0 && sc.durable == "" {
+		return b.add(s)
+	}
+	if err := b.register(s, concrete); err != nil {
+		return err
+	}
+	if s.q == nil && len(s.rs.plans) > 0 {
+		b.catchUpAll(s)
+	}
+	return nil
+}
+
+// register plans s's start in every matching topic and adds it, all under
+// the topics' locks, so that no message falls between the stored ones s
+// will read and the live ones it will receive.
+func (b *Broker) register(s *Subscription, concrete bool) error {
+	var topics []*topicState
+	if concrete {
+		ts, err := b.topic(s.pattern)
+		if err != nil {
+			return err
+		}
+		topics = []*topicState{ts}
+	} else {
+		if err := b.loadTopics(s.pattern); err != nil {
+			return err
+		}
+		b.topicsMu.Lock()
+		defer b.topicsMu.Unlock()
+		topics = b.matchingTopics(s.pattern)
+	}
+	for _, ts := range topics {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+	}
+	ctx := context.Background()
+	for _, ts := range topics {
+		c, err := b.plan(ctx, s, ts, concrete)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			s.rs.plans = append(s.rs.plans, c)
+		}
+	}
+	if err := b.add(s); err != nil {
+		return err
+	}
+	for _, c := range s.rs.plans {
+		if c.ts.catching == nil {
+			c.ts.catching = make(map[*Subscription]struct{})
+		}
+		c.ts.catching[s] = struct{}{}
+	}
+	return nil
+}
+
+// loadTopics gives a broker-side state to every stored topic matching
+// pattern, so that a subscription to the pattern finds them.
+func (b *Broker) loadTopics(pattern string) error {
+	var names []string
+	err := b.st.s.Topics(context.Background(), func(name string) bool {
+		if match.Matches(pattern, name) {
+			names = append(names, name)
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, name := range names {
+		if _, err := b.topic(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plan decides where s starts in ts; ts's lock is held. It returns nil
+// when s starts with the live messages.
+func (b *Broker) plan(ctx context.Context, s *Subscription, ts *topicState, concrete bool) (*catchup, error) {
+	info, err := b.st.s.Topic(ctx, ts.name)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var cur *Cursor
+	if s.cfg.durable != "" {
+		c, ok, err := b.st.s.LoadCursor(ctx, s.cfg.durable, ts.name)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		if ok {
+			cur = &c
+		}
+	}
+	from, recovered := startAt(&s.cfg, info, cur, b.st.backlog)
+	if !recovered {
+		s.rs.recovered.Store(false)
+	}
+	if concrete {
+		s.rs.epoch, s.rs.offset = info.Epoch, info.Last
+	}
+	if from > info.Last {
+		return nil, nil
+	}
+	return &catchup{ts: ts, next: from}, nil
+}
+
+// startAt returns the offset a subscription starts from in a topic, and
+// whether it misses nothing it asked for.
+func startAt(sc *subConfig, info TopicInfo, cur *Cursor, backlog int) (uint64, bool) {
+	live := info.Last + 1
+	switch {
+	case cur != nil:
+		from, ok := resumeAt(cur.Epoch, cur.Offset, info)
+		if live-from > uint64(backlog) {
+			return live - uint64(backlog), false
+		}
+		return from, ok
+	case sc.durable != "":
+		return live, true
+	case sc.resume:
+		return resumeAt(sc.resumeEpoch, sc.resumeOffset, info)
+	case sc.replay > 0:
+		return lastFrom(info, sc.replay), true
+	}
+	return live, true
+}
+
+// resumeAt returns where a resume after offset of epoch starts, and
+// whether it misses nothing.
+func resumeAt(epoch, offset uint64, info TopicInfo) (uint64, bool) {
+	switch {
+	case epoch == 0 && offset == 0:
+		return info.First, info.First <= 1
+	case epoch != info.Epoch || offset > info.Last:
+		return info.Last + 1, false
+	case offset+1 < info.First:
+		return info.First, false
+	}
+	return offset + 1, true
+}
+
+// Catching up reads up to catchUpRounds batches outside the topic's lock,
+// until fewer than catchUpSlack messages are left; the rest is read under
+// it.
+const (
+	catchUpRounds = 8
+	catchUpSlack  = 256
+)
+
+// catchUpAll brings s up to the live messages of every topic it has a
+// plan for.
+func (b *Broker) catchUpAll(s *Subscription) {
+	if s.q == nil {
+		defer b.wg.Done() // added by add
+	}
+	for _, c := range s.rs.plans {
+		b.catchUp(s, c)
+	}
+	s.rs.plans = nil
+}
+
+// catchUp delivers the stored messages of c's topic from c.next on, then
+// makes s live in the topic.
+func (b *Broker) catchUp(s *Subscription, c *catchup) {
+	ctx := context.Background()
+	if s.ctx != nil {
+		ctx = s.ctx
+	}
+	deliver := func(m *Message) { s.handle(m) }
+	if s.q == nil {
+		deliver = func(m *Message) { s.deliverSync(ctx, m) }
+	}
+	var err error
+	for range catchUpRounds {
+		var info TopicInfo
+		if info, err = b.st.s.Topic(ctx, c.ts.name); err != nil || info.Last < c.next+catchUpSlack || b.stopping(s) {
+			break
+		}
+		if err = b.readInto(ctx, s, c, int(min(info.Last-c.next+1, 1<<30)), deliver); err != nil {
+			break
+		}
+	}
+	var rest []*Message
+	c.ts.mu.Lock()
+	if err == nil && !b.stopping(s) {
+		err = b.readInto(ctx, s, c, 0, func(m *Message) { rest = append(rest, m) })
+	}
+	delete(c.ts.catching, s)
+	if s.q == nil {
+		for _, m := range rest {
+			deliver(m)
+		}
+	}
+	c.ts.mu.Unlock()
+	for i := 0; s.q != nil && i < len(rest) && !b.stopping(s); i++ {
+		deliver(rest[i])
+	}
+	if err != nil && err != errStopped {
+		s.rs.recovered.Store(false)
+		b.log.Warn("whispeer: reading the store failed", "pattern", s.pattern, "topic", c.ts.name, "error", err)
+	}
+}
+
+// errStopped ends a read when the subscription or the broker stops.
+var errStopped = &Error{CodeUnavailable, "whispeer: subscription stopped"}
+
+// readInto reads up to max stored messages (all when max is 0) of c's
+// topic from c.next on, hands them to fn and advances c.next.
+func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max int, fn func(*Message)) error {
+	return b.st.s.Read(ctx, c.ts.name, c.next, max, func(m *Message) error {
+		if m.Seq != c.next {
+			s.rs.recovered.Store(false) // trimmed before it could be read
+		}
+		c.next = m.Seq + 1
+		d, err := b.st.fromStore(b, m)
+		if err != nil {
+			b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
+			return nil
+		}
+		fn(d)
+		if b.stopping(s) {
+			return errStopped
+		}
+		return nil
+	})
+}
+
+// stopping reports whether s should stop catching up.
+func (b *Broker) stopping(s *Subscription) bool {
+	return s.closed.Load() || b.closed.Load() || (s.ctx != nil && s.ctx.Err() != nil)
+}
+
+// live returns subs without those still catching up in ts; ts's lock is
+// held.
+func (ts *topicState) live(subs []*Subscription) []*Subscription {
+	out := make([]*Subscription, 0, len(subs))
+	for _, s := range subs {
+		if _, ok := ts.catching[s]; !ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TopicInfo describes topic's log in the broker's store.
+func (b *Broker) TopicInfo(ctx context.Context, topic string) (TopicInfo, error) {
+	if b.st == nil {
+		return TopicInfo{}, fmt.Errorf("%w: no store", ErrInvalidOption)
+	}
+	return b.st.s.Topic(ctx, topic)
+}
+
+// DeleteTopic removes topic's stored messages and gives it a new epoch:
+// its next message has offset 1, and subscribers resuming with the old
+// epoch learn that they missed messages.
+func (b *Broker) DeleteTopic(ctx context.Context, topic string) error {
+	if b.st == nil {
+		return fmt.Errorf("%w: no store", ErrInvalidOption)
+	}
+	ts, err := b.topic(topic)
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if err := b.st.s.Delete(ctx, topic); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	info, err := b.st.s.Topic(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	ts.epoch.Store(info.Epoch)
+	ts.seq = info.Last
+	return nil
+}
+
+// Trim applies the retention rules ([WithRetention]) to every stored topic
+// now; the broker also does every retention interval.
+func (b *Broker) Trim(ctx context.Context) error {
+	if b.st == nil || len(b.st.rules) == 0 {
+		return nil
+	}
+	type job struct {
+		topic string
+		r     Retention
+	}
+	var jobs []job
+	err := b.st.s.Topics(ctx, func(name string) bool {
+		for _, rule := range b.st.rules {
+			if match.Matches(rule.pattern, name) {
+				if !rule.r.IsZero() {
+					jobs = append(jobs, job{name, rule.r})
+				}
+				break
+			}
+		}
+		return true
+	})
+	for _, j := range jobs {
+		if err != nil {
+			break
+		}
+		err = b.st.s.Trim(ctx, j.topic, j.r)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// retainLoop applies retention every interval until the broker closes.
+func (b *Broker) retainLoop(every time.Duration) {
+	defer b.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.st.stop:
+			return
+		case <-t.C:
+			if err := b.Trim(context.Background()); err != nil {
+				b.log.Warn("whispeer: applying retention failed", "error", err)
+			}
+		}
+	}
+}
