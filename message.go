@@ -110,6 +110,9 @@ func checkPublished(m *Message) error {
 	if len(m.ID) > MaxIDBytes {
 		return fmt.Errorf("%w: message id of %d bytes, limit %d", ErrInvalidOption, len(m.ID), MaxIDBytes)
 	}
+	if len(m.Headers) == 0 {
+		return nil
+	}
 	if len(m.Headers) > MaxHeaders {
 		return fmt.Errorf("%w: %d headers, limit %d", ErrInvalidOption, len(m.Headers), MaxHeaders)
 	}
