@@ -25,12 +25,13 @@
 // level, a last "#" for a level and everything below it). Three optional
 // fields ask for history: "last" (a non-negative integer) replays the last
 // N messages; "offset" (a non-negative integer) resumes after that offset
-// of the topic's history, and "epoch" (a string) names the history the
-// offset belongs to:
+// of the topic's history, and "epoch" (a string holding the decimal
+// number the server sent in "subscribed") names the history the offset
+// belongs to:
 //
 //	{"type":"subscribe","topic":"chat"}
 //	{"type":"subscribe","topic":"chat","last":10}
-//	{"type":"subscribe","topic":"chat","offset":42,"epoch":"b7f3"}
+//	{"type":"subscribe","topic":"chat","offset":42,"epoch":"9182736455463728190"}
 //
 // unsubscribe stops it:
 //
