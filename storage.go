@@ -532,3 +532,8 @@ func (b *Broker) retainLoop(every time.Duration) {
 		}
 	}
 }
+
+// HasStore reports whether the broker keeps its messages in a [Store]
+// (see [WithStore]): then offsets and epochs mean something across
+// restarts, and replay reaches as far as the store's log.
+func (b *Broker) HasStore() bool { return b.st != nil }

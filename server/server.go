@@ -124,7 +124,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			}
 			return nil, fmt.Errorf("broker: %w", err)
 		}
-		s.ownBroker, s.store = true, st != nil
+		s.ownBroker = true
 		if st != nil {
 			s.log.Info("whispeer: store", "kind", cfg.Store.Kind, "path", storePath(cfg.Store), "sync", cfg.Store.Sync,
 				"retention_rules", len(cfg.Store.Retention))
@@ -132,6 +132,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			s.log.Info("whispeer: no store: replay from memory", "replay_size", cfg.Replay.Size)
 		}
 	}
+	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
 	s.ws = ws.NewHandler(s.accept, ws.Options{
 		MaxConnections:  cfg.Server.MaxConnections,
 		MaxMessageBytes: cfg.Server.MaxMessageBytes,

@@ -265,3 +265,25 @@ func TestStore_PubAckAfterDurability(t *testing.T) {
 		t.Fatalf("PUBACK of a failed append %+v", f.Ack)
 	}
 }
+
+// TestStore_GivenBrokerWithStore checks that a server embedding a broker
+// made elsewhere with a store serves offsets as if it had opened the store.
+func TestStore_GivenBrokerWithStore(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithStore(memstore.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ts := newTestServer(t, nil, WithBroker(b))
+	ts.authed(t, "admin").publishAcked("log", 1, 2)
+	sub := ts.authed(t, "admin")
+	sub.send(`{"type":"subscribe","topic":"log","offset":0}`)
+	if ack := sub.expect("subscribed"); ack.str("epoch") == "" || ack["recovered"] != true {
+		t.Fatalf("subscribed %v", ack)
+	}
+	for i := 1; i <= 2; i++ {
+		if m := sub.expectMessage("log", strconv.Itoa(i)); m["offset"] != float64(i) {
+			t.Fatalf("message %v, want offset %d", m, i)
+		}
+	}
+}
