@@ -3,8 +3,10 @@ package file
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -336,10 +338,7 @@ func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
 		s.mu.Unlock()
 		return whispeer.ErrStoreClosed
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
+	names := slices.Collect(maps.Keys(s.topics))
 	s.mu.Unlock()
 	for _, name := range names {
 		if !fn(name) {

@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,10 +121,7 @@ func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
 		s.mu.RUnlock()
 		return whispeer.ErrStoreClosed
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
+	names := slices.Collect(maps.Keys(s.topics))
 	s.mu.RUnlock()
 	for _, name := range names {
 		if !fn(name) {

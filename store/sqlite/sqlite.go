@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -245,10 +247,7 @@ func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
 		s.mu.Unlock()
 		return whispeer.ErrStoreClosed
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
+	names := slices.Collect(maps.Keys(s.topics))
 	s.mu.Unlock()
 	for _, name := range names {
 		if !fn(name) {
