@@ -56,22 +56,16 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	setDefault(&o.MaxConnections, DefaultMaxConnections)
-	setDefault(&o.MaxFrameBytes, DefaultMaxFrameBytes)
+	netconn.SetDefault(&o.MaxConnections, DefaultMaxConnections)
+	netconn.SetDefault(&o.MaxFrameBytes, DefaultMaxFrameBytes)
 	o.MaxFrameBytes = min(o.MaxFrameBytes, wire.MaxFrameSize)
-	setDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
-	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&o.PingInterval, DefaultPingInterval)
-	setDefault(&o.CloseTimeout, DefaultCloseTimeout)
-	setDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
+	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
+	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
+	netconn.SetDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-}
-
-func setDefault[T int | time.Duration](v *T, def T) {
-	if *v == 0 {
-		*v = def
 	}
 }
 

@@ -53,20 +53,14 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	setDefault(&o.MaxConnections, DefaultMaxConnections)
-	setDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
-	setDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
-	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&o.PingInterval, DefaultPingInterval)
-	setDefault(&o.CloseTimeout, DefaultCloseTimeout)
+	netconn.SetDefault(&o.MaxConnections, DefaultMaxConnections)
+	netconn.SetDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
+	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
+	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-}
-
-func setDefault[T int | time.Duration](v *T, def T) {
-	if *v == 0 {
-		*v = def
 	}
 }
 
