@@ -1,6 +1,7 @@
 package whispeer
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ type Message struct {
 	// Time is when the broker accepted the message.
 	Time time.Time
 
-	memo   [MemoSlots]atomic.Pointer[[]byte]
+	memo   [MemoSlots]memoSlot
 	engine *envelope.Engine        // set when the broker sealed the payload
 	plain  atomic.Pointer[Message] // the opened message, once opened
 }
@@ -72,21 +73,91 @@ const MemoSlots = 2
 // a slot of its own (0 to MemoSlots-1). The bytes must be treated as
 // read-only.
 func (m *Message) Memo(slot int, encode func(*Message) []byte) []byte {
-	if p := m.memo[slot].Load(); p != nil {
-		return *p
+	ms := &m.memo[slot]
+	if ms.state.Load() == memoSet {
+		return ms.b
 	}
-	b := encode(m)
-	if m.memo[slot].CompareAndSwap(nil, &b) {
-		return b
+	if !ms.state.CompareAndSwap(memoEmpty, memoBusy) {
+		if ms.state.Load() == memoSet {
+			return ms.b
+		}
+		return encode(m) // another goroutine is encoding: do not wait for it
 	}
-	return *m.memo[slot].Load()
+	ms.b = encode(m)
+	ms.state.Store(memoSet)
+	return ms.b
 }
+
+// memoSlot is one of a message's memoized encodings, kept in the message
+// itself so that memoizing allocates nothing beyond the encoding: b is
+// written once, by the goroutine that moved state from memoEmpty to
+// memoBusy, and read only after state is memoSet.
+type memoSlot struct {
+	state atomic.Uint32
+	b     []byte
+}
+
+// The states of a memoSlot.
+const (
+	memoEmpty uint32 = iota
+	memoBusy
+	memoSet
+)
 
 // boxedMessage lets a Message and its generated id share one allocation: the
 // id string points into the box, which the string keeps alive.
 type boxedMessage struct {
 	Message
 	id [msgid.Len]byte
+}
+
+// Boxes for payloads that the broker copies (CopyPayload): a payload of up
+// to 512 bytes shares the message's allocation.
+type (
+	boxed64 struct {
+		boxedMessage
+		buf [64]byte
+	}
+	boxed128 struct {
+		boxedMessage
+		buf [128]byte
+	}
+	boxed256 struct {
+		boxedMessage
+		buf [256]byte
+	}
+	boxed512 struct {
+		boxedMessage
+		buf [512]byte
+	}
+)
+
+// newBox returns a box for a message with payload, holding a copy of it
+// when copied is set.
+func newBox(payload []byte, copied bool) *boxedMessage {
+	if !copied || payload == nil {
+		return &boxedMessage{Message: Message{Payload: payload}}
+	}
+	var box *boxedMessage
+	var buf []byte
+	switch n := len(payload); {
+	case n <= 64:
+		x := new(boxed64)
+		box, buf = &x.boxedMessage, x.buf[:0:n]
+	case n <= 128:
+		x := new(boxed128)
+		box, buf = &x.boxedMessage, x.buf[:0:n]
+	case n <= 256:
+		x := new(boxed256)
+		box, buf = &x.boxedMessage, x.buf[:0:n]
+	case n <= 512:
+		x := new(boxed512)
+		box, buf = &x.boxedMessage, x.buf[:0:n]
+	default:
+		return &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
+	}
+	box.Payload = append(buf, payload...)
+	return box
 }
 
 // fillID gives box the next generated id.

@@ -266,23 +266,73 @@ func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = 
 // to remote subscribers use it.
 func WithRawPayload() SubscribeOption { return func(c *subConfig) { c.raw = true } }
 
-// PublishOption configures one publish.
-type PublishOption func(*Message)
+// PublishOption configures one publish. Options are plain values: passing
+// them allocates nothing.
+type PublishOption struct {
+	set     publishSetting
+	id      string
+	qos     QoS
+	headers map[string]string
+}
+
+// publishSetting names what a PublishOption sets.
+type publishSetting uint8
+
+const (
+	setNothing publishSetting = iota
+	setID
+	setQoS
+	setHeaders
+	setSealed
+	setCopy
+)
+
+// publishConfig is what a publish's options set.
+type publishConfig struct {
+	id      string
+	qos     QoS
+	headers map[string]string
+	sealed  bool
+	copy    bool
+}
+
+// apply records o in c.
+func (o PublishOption) apply(c *publishConfig) {
+	switch o.set {
+	case setID:
+		c.id = o.id
+	case setQoS:
+		c.qos = o.qos
+	case setHeaders:
+		c.headers = o.headers
+	case setSealed:
+		c.sealed = true
+	case setCopy:
+		c.copy = true
+	}
+}
 
 // WithID sets the message id; without it the broker generates one.
-func WithID(id string) PublishOption { return func(m *Message) { m.ID = id } }
+func WithID(id string) PublishOption { return PublishOption{set: setID, id: id} }
 
 // WithQoS sets the delivery guarantee (default [AtMostOnce]).
-func WithQoS(q QoS) PublishOption { return func(m *Message) { m.QoS = q } }
+func WithQoS(q QoS) PublishOption { return PublishOption{set: setQoS, qos: q} }
 
 // WithSealedPayload marks the payload as an envelope sealed by the
 // publisher itself (end-to-end encryption): the broker routes it untouched,
 // without sealing or compressing it again, and subscribers receive it as it
 // is.
-func WithSealedPayload() PublishOption { return func(m *Message) { m.sealed = true } }
+func WithSealedPayload() PublishOption { return PublishOption{set: setSealed} }
 
 // WithHeaders attaches headers to the message. The broker keeps the map:
 // don't modify it after Publish.
 func WithHeaders(h map[string]string) PublishOption {
-	return func(m *Message) { m.Headers = h }
+	return PublishOption{set: setHeaders, headers: h}
 }
+
+// CopyPayload makes the broker copy the payload rather than keep it, so
+// that the caller may reuse its buffer once Publish returns: what a
+// transport reading messages into a buffer of its own needs. A small
+// payload is copied into the message's own allocation, which costs less
+// than copying it beforehand.
+func CopyPayload() PublishOption { return PublishOption{set: setCopy} }

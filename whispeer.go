@@ -150,11 +150,13 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	if len(payload) > b.cfg.maxPayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), b.cfg.maxPayload)
 	}
-	box := &boxedMessage{Message: Message{Topic: topic, Payload: payload}}
-	m := &box.Message
+	var pc publishConfig
 	for _, o := range opts {
-		o(m)
+		o.apply(&pc)
 	}
+	box := newBox(payload, pc.copy)
+	m := &box.Message
+	m.Topic, m.ID, m.QoS, m.Headers, m.sealed = topic, pc.id, pc.qos, pc.headers, pc.sealed
 	if err := checkPublished(m); err != nil {
 		return err
 	}
