@@ -72,8 +72,9 @@ type AEAD uint8
 const (
 	// Unsealed marks an envelope without encryption (compression only).
 	Unsealed AEAD = 0
-	// XChaCha20Poly1305 is XChaCha20-Poly1305 with random 24-byte nonces,
-	// the default: safe for any number of messages under one key.
+	// XChaCha20Poly1305 is XChaCha20-Poly1305 with 24-byte nonces (a random
+	// 16-byte prefix per engine and a counter), the default: safe for any
+	// number of messages and publishers under one key.
 	XChaCha20Poly1305 AEAD = 1
 	// ChaCha20Poly1305 is ChaCha20-Poly1305 (RFC 8439) with 12-byte nonces.
 	ChaCha20Poly1305 AEAD = 2
@@ -146,7 +147,7 @@ func ParseAEAD(s string) (AEAD, error) {
 func newCipher(alg AEAD, key []byte) (cipher.AEAD, error) {
 	switch alg {
 	case XChaCha20Poly1305:
-		return chacha20poly1305.NewX(key)
+		return newXChaCha(key)
 	case ChaCha20Poly1305:
 		return chacha20poly1305.New(key)
 	case AES256GCM:

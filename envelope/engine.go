@@ -136,11 +136,15 @@ func (e *Engine) Seal(dst []byte, topic, id string, plaintext []byte) ([]byte, e
 	if err := e.nonces.fill(nonce); err != nil {
 		return dst, err
 	}
-	adBuf := getBuf(adSize(hdr, topic, id))
+	adBuf := getBuf(adSize(hdr, topic, id) + innerNonceSize)
 	ad := appendAD(*adBuf, header, topic, id)
-	out = sk.aead.Seal(out[:start+hdr], nonce, out[start+hdr:], ad)
+	inner := ad[len(ad) : len(ad)+innerNonceSize] // the AEAD's scratch, see sealWith
+	sealed, err := sealWith(sk.aead, out[:start+hdr], nonce, out[start+hdr:], ad, inner)
 	putBuf(adBuf, ad)
-	return out, nil
+	if err != nil {
+		return dst, err
+	}
+	return sealed, nil
 }
 
 // Open appends the plaintext of env, an envelope published on topic under
@@ -181,10 +185,11 @@ func (e *Engine) Open(dst []byte, topic, id string, env []byte) ([]byte, error) 
 	if err != nil {
 		return dst, err
 	}
-	adBuf := getBuf(adSize(h.Size, topic, id))
+	adBuf := getBuf(adSize(h.Size, topic, id) + innerNonceSize)
 	ad := appendAD(*adBuf, env[:h.Size], topic, id)
+	inner := ad[len(ad) : len(ad)+innerNonceSize] // the AEAD's scratch, see sealWith
 	if h.Compression == CompressNone {
-		out, err := a.Open(dst, h.Nonce, body, ad)
+		out, err := openWith(a, dst, h.Nonce, body, ad, inner)
 		putBuf(adBuf, ad)
 		if err != nil {
 			return dst, ErrAuthFailed
@@ -192,7 +197,7 @@ func (e *Engine) Open(dst []byte, topic, id string, env []byte) ([]byte, error) 
 		return out, nil
 	}
 	scratch := getBuf(len(body) - tagSize)
-	pt, err := a.Open(*scratch, h.Nonce, body, ad)
+	pt, err := openWith(a, *scratch, h.Nonce, body, ad, inner)
 	putBuf(adBuf, ad)
 	if err != nil {
 		putBuf(scratch, nil)

@@ -36,7 +36,7 @@ var (
 	// whose compressed data is malformed.
 	ErrCorrupt = errors.New("whispeer: corrupt envelope body")
 	// ErrNonceExhausted reports that an engine's 12-byte nonce counter ran
-	// out (after 2^64 seals); the engine refuses to seal rather than repeat
+	// out (after 2^63 seals); the engine refuses to seal rather than repeat
 	// a nonce.
 	ErrNonceExhausted = errors.New("whispeer: nonce space exhausted")
 	// ErrInvalidKey reports key material of the wrong length, a reserved

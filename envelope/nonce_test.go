@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -86,5 +87,45 @@ func TestNonceSource_Counter(t *testing.T) {
 	s.n.Store(counterLimit)
 	if err := s.fill(a[:]); err != ErrNonceExhausted {
 		t.Fatalf("fill after the limit = %v, want ErrNonceExhausted", err)
+	}
+}
+
+func TestNonceSource_LongPrefix(t *testing.T) {
+	s, err := newNonceSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newNonceSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b, c [24]byte
+	for _, n := range [][]byte{a[:], b[:], c[:]} {
+		if err := s.fill(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.fill(c[:]); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a[:16], b[:16]) || bytes.Equal(a[:16], c[:16]) {
+		t.Fatalf("prefixes %x %x (same engine), %x (another engine)", a[:16], b[:16], c[:16])
+	}
+	if ca, cb := binary.BigEndian.Uint64(a[16:]), binary.BigEndian.Uint64(b[16:]); cb != ca+1 {
+		t.Fatalf("counters %x then %x", ca, cb)
+	}
+
+	// A spent prefix is replaced, not wrapped.
+	old := s.long.Load()
+	old.n.Store(counterLimit)
+	if err := s.fill(a[:]); err != nil {
+		t.Fatal(err)
+	}
+	p := s.long.Load()
+	if p == old || bytes.Equal(a[:16], old.prefix[:]) || !bytes.Equal(a[:16], p.prefix[:]) {
+		t.Fatalf("after the limit: nonce %x, old prefix %x, new prefix %x", a, old.prefix, p.prefix)
+	}
+	if got := binary.BigEndian.Uint64(a[16:]); got != p.start+1 {
+		t.Fatalf("first counter under the new prefix = %x, want %x", got, p.start+1)
 	}
 }
