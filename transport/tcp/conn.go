@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -57,6 +58,24 @@ func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
 // kept like Send's frame. Errors are Send's.
 func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
+// BatchContext returns a copy of parent that carries the batch of frames
+// that the connection's reader is handling. It is for the publishes the
+// connection's Session makes while handling a frame, in the reader's
+// goroutine, and for nothing else: a SendHeadContext with such a context
+// defers the start of the writer until the reader has handled every frame
+// of its read, so that a burst of publishes is written to each connection
+// it reaches at once.
+func (c *Conn) BatchContext(parent context.Context) context.Context {
+	return netconn.WithBatch(parent, &c.rd.batch)
+}
+
+// SendHeadContext is SendHead in a delivery made with the context of a
+// publish: when ctx carries a reader's batch (BatchContext), the write
+// starts once that reader has handled its batch.
+func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte) error {
+	return c.q.SendHeadIn(netconn.BatchFrom(ctx), head, body)
+}
+
 // Close closes the connection gracefully because of err: frames already
 // queued are written, then the connection's write side is closed, and the
 // connection ends once the client closes its side or CloseTimeout passes.
@@ -109,6 +128,9 @@ func (e *connEvents) Flushed() {
 }
 
 // Wrote counts frames written.
-func (e *connEvents) Wrote(frames int) { e.s.stats.framesOut.Add(uint64(frames)) }
+func (e *connEvents) Wrote(frames int) {
+	e.s.stats.framesOut.Add(uint64(frames))
+	e.s.stats.writes.Add(1)
+}
 
 var _ netconn.Owner = (*connEvents)(nil)

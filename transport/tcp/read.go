@@ -24,6 +24,7 @@ type reader struct {
 	b     netconn.ReadBuffer
 	f     *wire.Frame // from frames, while bytes are in hand
 	drain bool        // the connection is closing: discard what arrives
+	batch netconn.Batch
 }
 
 // frames are the Frames that readers parse into, some 700 bytes each.
@@ -66,9 +67,9 @@ func (rd *reader) run() error {
 	}
 }
 
-// parse handles every complete frame in hand, with the writer corked so
-// that the replies go out together, and makes room for the rest of a
-// partial one.
+// parse handles every complete frame in hand as one batch, whose writes,
+// to this connection and to those its publishes reach, start together
+// once it is handled; and makes room for the rest of a partial frame.
 func (rd *reader) parse() {
 	b := &rd.b
 	if b.R == b.W {
@@ -76,8 +77,8 @@ func (rd *reader) parse() {
 		return
 	}
 	q := &rd.c.q
-	q.Cork()
-	defer q.Uncork()
+	q.Cork(&rd.batch)
+	defer rd.batch.Flush()
 	rd.f = frames.Get().(*wire.Frame)
 	defer rd.putFrame()
 	for b.R < b.W {

@@ -309,7 +309,7 @@ type counters struct {
 	accepted, rejected, refused atomic.Uint64
 	slowConsumers, idleClosed   atomic.Uint64
 	violations                  atomic.Uint64
-	framesIn, framesOut         atomic.Uint64
+	framesIn, framesOut, writes atomic.Uint64
 }
 
 // Stats counts a Server's connections and traffic.
@@ -323,6 +323,7 @@ type Stats struct {
 	Violations    uint64 // connections closed for a frame that does not parse
 	FramesIn      uint64 // frames received
 	FramesOut     uint64 // frames written
+	Writes        uint64 // vectored writes that carried them
 }
 
 // Stats returns the server's counters.
@@ -337,5 +338,6 @@ func (s *Server) Stats() Stats {
 		Violations:    s.stats.violations.Load(),
 		FramesIn:      s.stats.framesIn.Load(),
 		FramesOut:     s.stats.framesOut.Load(),
+		Writes:        s.stats.writes.Load(),
 	}
 }

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"time"
@@ -54,6 +55,35 @@ func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
 // is copied and may be reused once SendHead returns; body is kept like
 // Send's frame. Errors are Send's.
 func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
+
+// BatchContext returns a copy of parent that carries the batch of frames
+// that the connection's reader is handling. It is for the publishes the
+// connection's Session makes while handling a frame, in the reader's
+// goroutine, and for nothing else: a SendHeadContext with such a context
+// defers the start of the writer until the reader has handled every frame
+// of its read, so that a burst of publishes is written to each connection
+// it reaches at once.
+func (c *Conn) BatchContext(parent context.Context) context.Context {
+	return netconn.WithBatch(parent, &c.rd.batch)
+}
+
+// SendHeadContext is SendHead in a delivery made with the context of a
+// publish: when ctx carries a reader's batch (BatchContext), the write
+// starts once that reader has handled its batch.
+func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte) error {
+	return c.q.SendHeadIn(netconn.BatchFrom(ctx), head, body)
+}
+
+// SendDataContext queues head and body, a frame of a protocol carried in
+// binary messages, such as the native protocol's MSG, without a WebSocket
+// header of their own: frames sent this way one after another travel in
+// one binary message of at most MaxDataMessage bytes, which the next frame
+// sent another way, or the writer starting a write, closes. A client must
+// therefore accept several of the protocol's frames in one message. head
+// is copied and body kept, as with SendHead; ctx is as SendHeadContext's.
+func (c *Conn) SendDataContext(ctx context.Context, head, body []byte) error {
+	return c.q.SendDataIn(netconn.BatchFrom(ctx), head, body)
+}
 
 // SendText frames a copy of payload as a text message and queues it.
 func (c *Conn) SendText(payload []byte) error {
@@ -110,6 +140,9 @@ func (e *connEvents) Dropped(err error) { e.h.noteKill((*Conn)(e), err) }
 func (e *connEvents) Flushed() { e.nc.SetReadDeadline(time.Now().Add(e.h.opts.CloseTimeout)) }
 
 // Wrote counts frames written.
-func (e *connEvents) Wrote(frames int) { e.h.stats.framesOut.Add(uint64(frames)) }
+func (e *connEvents) Wrote(frames int) {
+	e.h.stats.framesOut.Add(uint64(frames))
+	e.h.stats.writes.Add(1)
+}
 
 var _ netconn.Owner = (*connEvents)(nil)

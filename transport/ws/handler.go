@@ -111,10 +111,21 @@ type Handler struct {
 func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	opts.setDefaults()
 	h := &Handler{accept: accept, opts: opts, log: opts.Logger}
-	h.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg}
+	h.qcfg = netconn.Config{
+		MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg,
+		Frame: appendBinaryHeader, MaxMessage: MaxDataMessage,
+	}
 	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn, trimConn)
 	return h
 }
+
+// MaxDataMessage bounds the binary messages that SendDataContext gathers
+// frames into: the read limit that common WebSocket clients apply by
+// default. A single larger frame travels alone.
+const MaxDataMessage = 32 << 10
+
+// appendBinaryHeader appends the header of a binary message of n bytes.
+func appendBinaryHeader(dst []byte, n int) []byte { return AppendHeader(dst, Binary, n) }
 
 // pingConn pings a connection silent for one interval.
 func pingConn(c *Conn) { c.Send(pingFrame) }
@@ -214,6 +225,7 @@ type counters struct {
 	slowConsumers, idleClosed atomic.Uint64
 	violations                atomic.Uint64
 	messagesIn, framesOut     atomic.Uint64
+	writes                    atomic.Uint64
 }
 
 // Stats counts a Handler's connections and traffic.
@@ -226,6 +238,7 @@ type Stats struct {
 	Violations    uint64 // connections closed for breaking the protocol
 	MessagesIn    uint64 // data messages received
 	FramesOut     uint64 // frames written
+	Writes        uint64 // vectored writes that carried them
 }
 
 // Stats returns the handler's counters.
@@ -239,6 +252,7 @@ func (h *Handler) Stats() Stats {
 		Violations:    h.stats.violations.Load(),
 		MessagesIn:    h.stats.messagesIn.Load(),
 		FramesOut:     h.stats.framesOut.Load(),
+		Writes:        h.stats.writes.Load(),
 	}
 }
 

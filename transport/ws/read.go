@@ -25,6 +25,8 @@ type reader struct {
 
 	msgOp byte   // opcode of the fragmented message being assembled, or 0
 	msg   []byte // its payload so far
+
+	batch netconn.Batch // the writes of the frames in hand
 }
 
 // run reads and handles frames until the connection ends, and returns why.
@@ -43,16 +45,17 @@ func (rd *reader) run() error {
 	}
 }
 
-// parse handles every complete frame in hand, with the writer corked so that
-// the replies go out together, and makes room for the rest of a partial one.
+// parse handles every complete frame in hand as one batch, whose writes, to
+// this connection and to those its publishes reach, start together once it
+// is handled; and makes room for the rest of a partial frame.
 func (rd *reader) parse() error {
 	b := &rd.b
 	if b.R == b.W {
 		b.Release()
 		return nil
 	}
-	rd.c.q.Cork()
-	defer rd.c.q.Uncork()
+	rd.c.q.Cork(&rd.batch)
+	defer rd.batch.Flush()
 	for b.R < b.W {
 		if rd.drain {
 			b.R = b.W

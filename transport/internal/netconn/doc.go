@@ -8,11 +8,16 @@
 // [Queue.Send] queues a complete frame and never blocks on the network.
 // A writer goroutine runs only while the queue is not empty: it takes
 // everything queued and writes it with one vectored write (net.Buffers)
-// under the write timeout, then exits when the queue is empty. Between
-// [Queue.Cork] and [Queue.Uncork], which a reader calls around a batch of
-// frames read together, the writer is held back, so that the replies to a
-// batch go out in one write. A queue whose bytes pass MaxPendingBytes, or
-// whose write times out, drops its connection as a slow consumer.
+// under the write timeout, then exits when the queue is empty. A reader
+// handles the frames of one read as a [Batch]: it corks its own queue into
+// the Batch ([Queue.Cork]), and the deliveries its publishes cause are
+// sent through the Batch too ([Queue.SendHeadIn], with the Batch carried
+// by the publish's context: [WithBatch]). A queue so held starts its writer
+// only when the reader flushes the Batch, before it reads again, so that a
+// burst of publishes leaves every connection it reaches, the publisher's
+// own included, in one write per connection rather than one per message.
+// A queue whose bytes pass MaxPendingBytes, or whose write times out, drops
+// its connection as a slow consumer.
 //
 // [Queue.SendHead] queues a frame made of a small head, copied into an
 // arena the queue owns, and a body that the queue keeps: a delivery encoded

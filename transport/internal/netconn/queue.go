@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -31,7 +32,19 @@ type Config struct {
 	// Writers counts the running writer goroutines, so that a listener can
 	// wait for them.
 	Writers *sync.WaitGroup
+	// Frame, when not nil, appends to dst the header of a message carrying
+	// n bytes of data: the frames sent with SendDataIn are gathered into
+	// such messages, up to MaxMessage bytes each. WebSocket connections set
+	// it, so that a burst of native frames travels in one binary message
+	// rather than one message each. A header is at most MaxHeader bytes.
+	Frame func(dst []byte, n int) []byte
+	// MaxMessage bounds the data in one message that Frame heads; a single
+	// larger frame travels alone.
+	MaxMessage int
 }
+
+// MaxHeader is the room SendDataIn keeps for the header of a message.
+const MaxHeader = 10
 
 // Owner is told what becomes of a Queue's connection. Its methods are
 // called without the queue's lock held, from the goroutine that noticed.
@@ -60,12 +73,31 @@ const (
 // keepQueue is the largest queue capacity that Trim keeps.
 const keepQueue = 8
 
-// Arena sizes: heads up to maxArenaHead bytes are copied into chunks of
-// arenaSize bytes, reused once the queue has been written out.
+// Arena sizes. A frame of at most maxCopy bytes, head and body, is copied
+// into the arena, chunks of arenaSize bytes from a pool that go back to it
+// once written, and frames copied one after another form one buffer of the
+// vectored write: a burst of small frames costs the kernel one buffer, not
+// two per frame. A larger frame's body is kept, not copied, behind its head
+// in the arena, so that a large message fanned out is never copied.
 const (
-	arenaSize    = 1 << 10
-	maxArenaHead = 256
+	arenaSize = 4 << 10
+	maxCopy   = 512
 )
+
+// chunk is a piece of arena. Chunks are shared by every queue through
+// chunkPool: a connection holds them only while it has frames to write.
+type chunk [arenaSize]byte
+
+var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
+
+// putChunks gives cs back to the pool and empties the list.
+func putChunks(cs []*chunk) []*chunk {
+	for i, c := range cs {
+		chunkPool.Put(c)
+		cs[i] = nil
+	}
+	return cs[:0]
+}
 
 // Queue is a connection's outbound frames and the writer goroutine that
 // flushes them. The zero Queue is not usable: call Init.
@@ -84,18 +116,35 @@ type Queue struct {
 	frames  int      // frames in queue; a head and its body count once
 	pending int      // bytes in queue
 	writing bool     // a writer goroutine is running
-	corked  bool     // a reader is handling a batch; it starts the writer after
+	held    bool     // a Batch starts the writer when it is flushed
 	flush   bool     // Close awaits the writer's Flushed
 	state   State
-	err     error  // why the connection is closing; the first reason wins
-	arena   []byte // copies of the heads in queue
+	err     error    // why the connection is closing; the first reason wins
+	arena   []byte   // the chunk being filled with heads and small frames
+	chunks  []*chunk // the chunks that the frames in queue are in
+	run     int      // index in queue of the entry that ends the arena, or -1
+	runAt   int      // where in the arena that entry starts
+
+	written []*chunk // the writer's: the chunks of the batch it writes
+
+	// msg is the index in queue of the entry that starts with the room
+	// for the header of the message that SendDataIn is filling, or -1;
+	// msgLen is the data in that message so far.
+	msg, msgLen int
 
 	wbufs net.Buffers // the writer goroutine's batch being written
+
+	raw    syscall.RawConn // for writes that do not wait; nil when nc has none
+	inline inlineState     // writeNow's, where the platform has it
 }
 
 // Init makes q the queue of nc.
 func (q *Queue) Init(nc net.Conn, cfg *Config, owner Owner) {
 	q.nc, q.cfg, q.owner = nc, cfg, owner
+	q.run, q.msg = -1, -1
+	if sc, ok := nc.(syscall.Conn); ok && inlineWrites {
+		q.raw, _ = sc.SyscallConn()
+	}
 }
 
 // Send queues frame, to be written after the frames queued before it. The
@@ -104,14 +153,24 @@ func (q *Queue) Init(nc net.Conn, cfg *Config, owner Owner) {
 // the network. It returns ErrClosed once the connection is closing, and
 // ErrSlowConsumer when the frame would take the queued bytes past
 // MaxPendingBytes, in which case the connection is dropped.
-func (q *Queue) Send(frame []byte) error { return q.send(nil, frame) }
+func (q *Queue) Send(frame []byte) error { return q.send(nil, nil, frame, false) }
 
 // SendHead queues a frame made of head and body, written as two buffers of
 // the same vectored write. head is copied, so it may live on the caller's
 // stack; body is kept like Send's frame.
-func (q *Queue) SendHead(head, body []byte) error { return q.send(head, body) }
+func (q *Queue) SendHead(head, body []byte) error { return q.send(nil, head, body, false) }
 
-func (q *Queue) send(head, body []byte) error {
+// SendHeadIn is SendHead made during a reader's batch: unless b is nil, the
+// writer starts when b is flushed.
+func (q *Queue) SendHeadIn(b *Batch, head, body []byte) error { return q.send(b, head, body, false) }
+
+// SendDataIn is SendHeadIn for data that the connection frames itself:
+// head and body are added to the message being filled (Config.Frame),
+// which a complete frame sent after them, or the writer taking the queue,
+// closes. Without Config.Frame it is SendHeadIn.
+func (q *Queue) SendDataIn(b *Batch, head, body []byte) error { return q.send(b, head, body, true) }
+
+func (q *Queue) send(b *Batch, head, body []byte, data bool) error {
 	q.mu.Lock()
 	if q.state != Open {
 		q.mu.Unlock()
@@ -124,15 +183,24 @@ func (q *Queue) send(head, body []byte) error {
 		q.Kill(err)
 		return err
 	}
-	if len(head) > 0 {
-		q.queue = append(q.queue, q.copyHead(head))
+	if data && q.cfg.Frame != nil {
+		q.openMessage(n)
+		q.msgLen += n
+	} else {
+		q.closeMessage()
 	}
-	if len(body) > 0 {
+	if n <= maxCopy {
+		q.copyIn(head, body)
+	} else {
+		if len(head) > 0 {
+			q.copyIn(head, nil)
+		}
 		q.queue = append(q.queue, body)
+		q.run = -1
 	}
 	q.frames++
 	q.pending += n
-	start := q.wake()
+	start := q.wake(b)
 	q.mu.Unlock()
 	if start {
 		q.startWriter()
@@ -140,23 +208,70 @@ func (q *Queue) send(head, body []byte) error {
 	return nil
 }
 
-// copyHead returns a copy of h in the arena; q.mu is held.
-func (q *Queue) copyHead(h []byte) []byte {
-	if len(h) > maxArenaHead {
-		return append([]byte(nil), h...)
+// copyIn copies head and body into the arena, behind the queue's last
+// entry when that entry ends the arena, or as a new entry; q.mu is held.
+func (q *Queue) copyIn(head, body []byte) {
+	n := len(head) + len(body)
+	if cap(q.arena)-len(q.arena) < n {
+		if n <= arenaSize {
+			c := chunkPool.Get().(*chunk)
+			q.chunks = append(q.chunks, c)
+			q.arena = c[:0]
+		} else {
+			q.arena = make([]byte, 0, n)
+		}
+		q.run = -1
 	}
-	if cap(q.arena)-len(q.arena) < len(h) {
-		q.arena = make([]byte, 0, arenaSize)
+	if q.run < 0 || q.run != len(q.queue)-1 {
+		q.run, q.runAt = len(q.queue), len(q.arena)
+		q.queue = append(q.queue, nil)
 	}
-	n := len(q.arena)
-	q.arena = append(q.arena, h...)
-	return q.arena[n:len(q.arena):len(q.arena)]
+	q.arena = append(append(q.arena, head...), body...)
+	q.queue[q.run] = q.arena[q.runAt:len(q.arena):len(q.arena)]
+}
+
+// openMessage makes sure a message is being filled that n more bytes of
+// data fit in, closing a full one; q.mu is held.
+func (q *Queue) openMessage(n int) {
+	if q.msg >= 0 && q.msgLen+n <= q.cfg.MaxMessage {
+		return
+	}
+	q.closeMessage()
+	q.run = -1 // the header's room starts an entry of its own
+	var room [MaxHeader]byte
+	q.copyIn(room[:], nil)
+	q.msg, q.msgLen = q.run, 0
+	q.pending += MaxHeader
+}
+
+// closeMessage writes the header of the message being filled, if any, at
+// the end of the room kept for it, and starts its entry there; q.mu is
+// held.
+func (q *Queue) closeMessage() {
+	if q.msg < 0 {
+		return
+	}
+	var hdr [MaxHeader]byte
+	h := q.cfg.Frame(hdr[:0], q.msgLen)
+	off := MaxHeader - len(h)
+	e := q.queue[q.msg]
+	copy(e[off:], h)
+	q.queue[q.msg] = e[off:]
+	if q.run == q.msg {
+		q.runAt += off
+	}
+	q.msg = -1
 }
 
 // wake reports whether the caller must start the writer, which it marks as
-// running; q.mu is held.
-func (q *Queue) wake() bool {
-	if q.writing || q.corked {
+// running, or holds the queue in b when b is not nil; q.mu is held.
+func (q *Queue) wake(b *Batch) bool {
+	if q.writing || q.held {
+		return false
+	}
+	if b != nil {
+		q.held = true
+		b.held = append(b.held, q)
 		return false
 	}
 	q.writing = true
@@ -177,12 +292,14 @@ func (q *Queue) Close(final []byte, err error) bool {
 	q.shut.Store(true)
 	q.err = err
 	q.flush = true
+	q.closeMessage()
 	if len(final) > 0 {
 		q.queue = append(q.queue, final)
+		q.run = -1
 		q.frames++
 		q.pending += len(final)
 	}
-	start := q.wake()
+	start := q.wake(nil)
 	q.mu.Unlock()
 	if start {
 		q.startWriter()
@@ -204,7 +321,8 @@ func (q *Queue) Kill(err error) {
 	}
 	q.flush = false
 	clear(q.queue)
-	q.queue, q.pending, q.frames = q.queue[:0], 0, 0
+	q.queue, q.pending, q.frames, q.msg = q.queue[:0], 0, 0, -1
+	q.dropArena()
 	q.mu.Unlock()
 	if first {
 		q.owner.Dropped(err)
@@ -235,26 +353,34 @@ func (q *Queue) Teardown(err error) error {
 // Closing reports whether the connection has left the open state.
 func (q *Queue) Closing() bool { return q.shut.Load() }
 
-// Cork holds back the writer while a reader handles a batch of frames, so
-// that the replies to the batch go out in one write.
-func (q *Queue) Cork() {
+// Cork holds back the writer until b is flushed, while a reader handles a
+// batch of frames, so that the replies to the batch go out in one write.
+func (q *Queue) Cork(b *Batch) {
 	q.mu.Lock()
-	q.corked = true
+	if !q.held {
+		q.held = true
+		b.held = append(b.held, q)
+	}
 	q.mu.Unlock()
 }
 
-// Uncork starts the writer for what was queued during the batch.
-func (q *Queue) Uncork() {
+// release writes what was queued while a Batch held the queue: at once,
+// from the flushing goroutine, as far as the socket takes it without
+// waiting (writeNow), and through the writer goroutine for the rest.
+func (q *Queue) release() {
 	q.mu.Lock()
-	q.corked = false
-	start := !q.writing && (len(q.queue) > 0 || q.flush)
-	if start {
-		q.writing = true
+	q.held = false
+	if q.writing || (len(q.queue) == 0 && !q.flush) {
+		q.mu.Unlock()
+		return
+	}
+	q.writing = true
+	if q.raw != nil && q.state == Open && len(q.queue) > 0 {
+		q.writeNow() // releases q.mu
+		return
 	}
 	q.mu.Unlock()
-	if start {
-		q.startWriter()
-	}
+	q.startWriter()
 }
 
 // startWriter runs the writer in a goroutine of its own; the caller has set
@@ -265,14 +391,18 @@ func (q *Queue) startWriter() {
 }
 
 // writeLoop writes batches until the queue is empty, then exits. It swaps
-// the queue with a spare slice, so that batches reuse two slices.
+// the queue with a spare slice, so that batches reuse two slices, and takes
+// the arena's chunks with the batch, to give them back once written.
 func (q *Queue) writeLoop() {
 	defer q.cfg.Writers.Done()
 	q.mu.Lock()
 	batch := q.spare
 	q.spare = nil
 	for len(q.queue) > 0 {
+		q.closeMessage()
 		batch, q.queue = q.queue, batch[:0]
+		q.written, q.chunks = q.chunks, q.written
+		q.arena, q.run = nil, -1
 		frames := q.frames
 		q.pending, q.frames = 0, 0
 		q.mu.Unlock()
@@ -282,10 +412,8 @@ func (q *Queue) writeLoop() {
 			q.owner.Wrote(frames)
 		}
 		clear(batch)
+		q.written = putChunks(q.written)
 		q.mu.Lock()
-		if len(q.queue) == 0 {
-			q.arena = q.arena[:0] // no head in it is queued any more
-		}
 	}
 	q.spare = batch[:0] // until Trim
 	q.exit()
@@ -308,8 +436,18 @@ func (q *Queue) Trim() {
 		if cap(q.queue) > keepQueue {
 			q.queue = nil
 		}
-		q.arena = nil
+		q.dropArena()
+		if cap(q.chunks) > keepQueue {
+			q.chunks = nil
+		}
 	}
+}
+
+// dropArena gives the arena's chunks back to the pool once nothing queued
+// is in them; q.mu is held.
+func (q *Queue) dropArena() {
+	q.chunks = putChunks(q.chunks)
+	q.arena, q.run = nil, -1
 }
 
 // exit marks the writer stopped and closes what is left to close; q.mu is
@@ -320,7 +458,7 @@ func (q *Queue) exit() {
 	flushed := state == Closing && q.flush
 	q.flush = false
 	if state != Open {
-		q.arena = nil
+		q.dropArena()
 	}
 	q.mu.Unlock()
 	switch {

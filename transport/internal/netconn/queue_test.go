@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ type events struct {
 	mu      sync.Mutex
 	dropped []error
 	wrote   int
+	writes  int
 	flushed chan struct{}
 }
 
@@ -31,6 +33,7 @@ func (e *events) Flushed() { close(e.flushed) }
 func (e *events) Wrote(n int) {
 	e.mu.Lock()
 	e.wrote += n
+	e.writes++
 	e.mu.Unlock()
 }
 
@@ -49,7 +52,8 @@ func TestQueue_HeadsBodiesAndCloseInOrder(t *testing.T) {
 	q, ev, client, wg := newQueue(t, 1<<20)
 	body := []byte("-shared-body")
 	var want bytes.Buffer
-	q.Cork()
+	var b Batch
+	q.Cork(&b)
 	for i := range 300 { // more heads than one arena chunk holds
 		var head [8]byte
 		head[0] = byte(i)
@@ -61,7 +65,7 @@ func TestQueue_HeadsBodiesAndCloseInOrder(t *testing.T) {
 		want.Write(make([]byte, 7))
 		want.Write(body)
 	}
-	q.Uncork()
+	b.Flush()
 	q.Close([]byte("bye"), io.EOF)
 	want.WriteString("bye")
 	got := make([]byte, want.Len())
@@ -102,4 +106,136 @@ func TestQueue_SlowConsumer(t *testing.T) {
 		t.Fatalf("dropped %v", ev.dropped)
 	}
 	q.Teardown(nil)
+}
+
+// TestBatch_OneWritePerQueue sends to two queues through a Batch, as a
+// publisher's reader delivers to subscribers: each queue writes what the
+// batch sent in one vectored write, once the batch is flushed.
+func TestBatch_OneWritePerQueue(t *testing.T) {
+	var b Batch
+	type peer struct {
+		q      *Queue
+		ev     *events
+		client net.Conn
+		wg     *sync.WaitGroup
+	}
+	peers := make([]peer, 2)
+	for i := range peers {
+		q, ev, client, wg := newQueue(t, 1<<20)
+		peers[i] = peer{q, ev, client, wg}
+	}
+	const frames = 50
+	for i := range frames {
+		for _, p := range peers {
+			if err := p.q.SendHeadIn(&b, []byte{byte(i)}, []byte("-body")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b.Flush()
+	for _, p := range peers {
+		got := make([]byte, frames*6)
+		if _, err := io.ReadFull(p.client, got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range frames {
+			if got[i*6] != byte(i) || string(got[i*6+1:i*6+6]) != "-body" {
+				t.Fatalf("frame %d is %q", i, got[i*6:i*6+6])
+			}
+		}
+		p.q.Teardown(nil)
+		p.wg.Wait()
+		if p.ev.writes != 1 || p.ev.wrote != frames {
+			t.Fatalf("%d frames in %d writes, want %d in 1", p.ev.wrote, p.ev.writes, frames)
+		}
+	}
+	if len(b.held) != 0 {
+		t.Fatalf("the batch still holds %d queues after Flush", len(b.held))
+	}
+}
+
+// TestBatch_CloseWhileHeld closes a queue that a batch holds: its queued
+// frames and final frame are written once the batch is flushed.
+func TestBatch_CloseWhileHeld(t *testing.T) {
+	var b Batch
+	q, ev, client, wg := newQueue(t, 1<<20)
+	if err := q.SendHeadIn(&b, nil, []byte("last")); err != nil {
+		t.Fatal(err)
+	}
+	q.Close([]byte("bye"), io.EOF)
+	b.Flush()
+	got := make([]byte, 7)
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != "lastbye" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	<-ev.flushed
+	q.Teardown(nil)
+	wg.Wait()
+}
+
+// TestQueue_CopiesSmallKeepsLarge checks how frames become buffers of the
+// vectored write: small frames are copied into one buffer, a large body is
+// queued as it is behind its copied head.
+func TestQueue_CopiesSmallKeepsLarge(t *testing.T) {
+	var b Batch
+	q, _, client, wg := newQueue(t, 1<<20)
+	q.Cork(&b)
+	for range 10 {
+		q.SendHead([]byte("h"), []byte("small"))
+	}
+	large := bytes.Repeat([]byte("L"), maxCopy+1)
+	q.SendHead([]byte("H"), large)
+	q.SendHead([]byte("h"), []byte("after"))
+	q.mu.Lock()
+	bufs := len(q.queue)
+	kept := &q.queue[1][0] == &large[0]
+	q.mu.Unlock()
+	if bufs != 3 || !kept {
+		t.Fatalf("%d buffers (want 3: small frames and the large one's head, its body, the last frame), large body kept: %v", bufs, kept)
+	}
+	b.Flush()
+	want := strings.Repeat("hsmall", 10) + "H" + string(large) + "hafter"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != want {
+		t.Fatalf("read %d bytes, %v: not what was queued", len(got), err)
+	}
+	q.Teardown(nil)
+	wg.Wait()
+}
+
+// TestQueue_DataMessages checks how SendDataIn gathers frames into
+// messages: one header for the frames sent one after another, a message
+// closed by a complete frame and by MaxMessage, and a large body inside a
+// message without being copied.
+func TestQueue_DataMessages(t *testing.T) {
+	var b Batch
+	q, _, client, wg := newQueue(t, 1<<20)
+	cfg := *q.cfg
+	cfg.Frame = func(dst []byte, n int) []byte { return append(dst, '<', byte(n>>8), byte(n)) }
+	cfg.MaxMessage = 12
+	q.cfg = &cfg
+	q.Cork(&b)
+	q.SendDataIn(&b, []byte("h"), []byte("aaa")) // 4 bytes
+	q.SendDataIn(&b, []byte("h"), []byte("bbb")) // 8
+	q.SendHead(nil, []byte("|"))                 // closes the message
+	q.SendDataIn(&b, []byte("h"), []byte("ccc")) // 4
+	q.SendDataIn(&b, []byte("h"), []byte("ddd")) // 8
+	q.SendDataIn(&b, []byte("h"), []byte("eee")) // 12: still fits
+	q.SendDataIn(&b, []byte("h"), []byte("fff")) // over MaxMessage: a new one
+	large := bytes.Repeat([]byte("L"), maxCopy+1)
+	q.SendDataIn(&b, []byte("H"), large) // alone: larger than MaxMessage
+	q.SendDataIn(&b, []byte("h"), []byte("ggg"))
+	b.Flush()
+	q.Close(nil, io.EOF)
+	want := "<\x00\x08haaahbbb|<\x00\x0chccchdddheee<\x00\x04hfff<\x02\x02H" + string(large) + "<\x00\x04hggg"
+	got := make([]byte, len(want))
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("wrote %q,\nwant  %q", got, want)
+	}
+	q.Teardown(nil)
+	wg.Wait()
 }

@@ -6,14 +6,38 @@ import (
 	"syscall"
 )
 
-// ReadBufSize is the size of the pooled read buffers. A frame that does not
-// fit gets a larger buffer of its own, grown as its bytes arrive.
-const ReadBufSize = 4 << 10
+// readBufSizes are the sizes of the pooled read buffers. A connection
+// starts with the smallest and moves up a size each time one read fills its
+// buffer, so that a busy publisher's frames are read, and handled as one
+// batch, many at a time; it moves back down after shrinkAfter reads that
+// used less than a quarter of the buffer. A frame that does not fit gets a
+// larger buffer of its own, grown as its bytes arrive.
+var readBufSizes = [...]int{4 << 10, 16 << 10, 64 << 10}
 
-var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, ReadBufSize)
+// shrinkAfter is the number of small reads after which a connection's read
+// buffer size moves down.
+const shrinkAfter = 16
+
+var readBufs [len(readBufSizes)]sync.Pool
+
+// getReadBuf takes a buffer of size class c from the pool.
+func getReadBuf(c uint8) *[]byte {
+	if p, ok := readBufs[c].Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, readBufSizes[c])
 	return &b
-}}
+}
+
+// putReadBuf gives a pooled buffer back.
+func putReadBuf(p *[]byte) {
+	for c, n := range readBufSizes {
+		if len(*p) == n {
+			readBufs[c].Put(p)
+			return
+		}
+	}
+}
 
 // ReadBuffer is a connection's read buffer, held only while it has bytes in
 // hand: an idle connection holds none. Buf[R:W] are the bytes read and not
@@ -29,6 +53,8 @@ type ReadBuffer struct {
 	readFn func(fd uintptr) bool
 	n      int // readFn's results
 	rerr   error
+	class  uint8 // the size of the next pooled buffer, in readBufSizes
+	small  uint8 // reads in a row that used under a quarter of the buffer
 }
 
 // Init makes b read from nc, through its descriptor where the platform
@@ -61,8 +87,28 @@ func (b *ReadBuffer) Fill() (int, error) {
 	}
 	if n > 0 {
 		b.W += n
+		b.adapt(n)
 	}
 	return n, err
+}
+
+// adapt picks the size of the next pooled buffer after a read of n bytes
+// into the current one.
+func (b *ReadBuffer) adapt(n int) {
+	switch {
+	case b.W == len(b.Buf) && b.pooled != nil:
+		b.small = 0
+		if int(b.class) < len(readBufSizes)-1 {
+			b.class++
+		}
+	case b.class > 0 && n < readBufSizes[b.class]/4:
+		if b.small++; b.small >= shrinkAfter {
+			b.class--
+			b.small = 0
+		}
+	default:
+		b.small = 0
+	}
 }
 
 // Preload puts p, bytes read from the connection by someone else (such as
@@ -77,14 +123,14 @@ func (b *ReadBuffer) Preload(p []byte) {
 
 // Acquire takes a buffer from the pool.
 func (b *ReadBuffer) Acquire() {
-	b.pooled = readBufs.Get().(*[]byte)
+	b.pooled = getReadBuf(b.class)
 	b.Buf, b.R, b.W = *b.pooled, 0, 0
 }
 
 // Release drops the buffer, returning it to the pool if it came from there.
 func (b *ReadBuffer) Release() {
 	if b.pooled != nil {
-		readBufs.Put(b.pooled)
+		putReadBuf(b.pooled)
 	}
 	b.pooled, b.Buf, b.R, b.W = nil, nil, 0, 0
 }

@@ -1,0 +1,44 @@
+package netconn
+
+import "context"
+
+// keepHeld is the largest number of held queues whose slot a Batch keeps
+// between batches.
+const keepHeld = 1024
+
+// Batch defers the start of writer goroutines while a reader handles the
+// frames of one read: a queue sent to through the Batch, its own
+// connection's or a subscriber's, starts its writer when the Batch is
+// flushed rather than at once, so that a burst of publishes leaves every
+// connection it reaches in one vectored write. A Batch belongs to one
+// reader goroutine, which must flush it before it blocks.
+type Batch struct {
+	held []*Queue
+}
+
+// Flush starts the writers of the queues held since the last Flush.
+func (b *Batch) Flush() {
+	for i, q := range b.held {
+		q.release()
+		b.held[i] = nil
+	}
+	b.held = b.held[:0]
+	if cap(b.held) > keepHeld {
+		b.held = nil
+	}
+}
+
+// batchKey is the context key of a reader's Batch.
+type batchKey struct{}
+
+// WithBatch returns a copy of parent that carries b, for the sends made
+// in b's reader goroutine while it handles frames.
+func WithBatch(parent context.Context, b *Batch) context.Context {
+	return context.WithValue(parent, batchKey{}, b)
+}
+
+// BatchFrom returns the Batch that ctx carries, or nil.
+func BatchFrom(ctx context.Context) *Batch {
+	b, _ := ctx.Value(batchKey{}).(*Batch)
+	return b
+}

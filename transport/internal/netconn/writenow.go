@@ -1,0 +1,81 @@
+package netconn
+
+// writeNow writes the queue from the calling goroutine, a reader flushing
+// its Batch, as far as the socket takes it without waiting: no writer
+// goroutine to start and schedule for the common case of a socket with
+// room. What the socket does not take is put back at the head of the queue
+// for the writer goroutine, which also takes over whatever was queued
+// meanwhile. q.mu is held and q.writing set; it releases q.mu.
+func (q *Queue) writeNow() {
+	q.closeMessage()
+	batch := q.spare
+	q.spare = nil
+	batch, q.queue = q.queue, batch[:0]
+	q.written, q.chunks = q.chunks, q.written
+	q.arena, q.run = nil, -1
+	frames := q.frames
+	q.pending, q.frames = 0, 0
+	q.mu.Unlock()
+
+	total := 0
+	for _, b := range batch {
+		total += len(b)
+	}
+	n, err := q.tryWrite(batch)
+	switch {
+	case err != nil:
+		clear(batch)
+		q.written = putChunks(q.written)
+		q.Kill(err)
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.exit()
+	case n == total:
+		q.owner.Wrote(frames)
+		clear(batch)
+		q.written = putChunks(q.written)
+		q.mu.Lock()
+		q.spare = batch[:0]
+		if len(q.queue) > 0 || q.flush { // sent or closed meanwhile
+			q.mu.Unlock()
+			q.startWriter()
+			return
+		}
+		q.exit()
+	default:
+		q.putBack(skip(batch, n), frames, total-n)
+		q.startWriter()
+	}
+}
+
+// putBack puts rest, what a write left, at the head of the queue, with the
+// chunks it is in; q.mu is not held.
+func (q *Queue) putBack(rest [][]byte, frames, size int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := len(rest)
+	q.queue = append(rest, q.queue...)
+	if q.run >= 0 {
+		q.run += k
+	}
+	if q.msg >= 0 {
+		q.msg += k
+	}
+	q.chunks = append(q.chunks, q.written...)
+	clear(q.written)
+	q.written = q.written[:0]
+	q.frames += frames
+	q.pending += size
+}
+
+// skip returns bufs without their first n bytes.
+func skip(bufs [][]byte, n int) [][]byte {
+	for n > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if n > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
+}

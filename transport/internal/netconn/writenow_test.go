@@ -1,0 +1,80 @@
+package netconn
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tcpQueue returns a queue on one end of a loopback TCP connection, which
+// can write without waiting, and the other end.
+func tcpQueue(t *testing.T) (*Queue, *events, net.Conn, *sync.WaitGroup) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	wg := new(sync.WaitGroup)
+	ev := &events{flushed: make(chan struct{})}
+	q := new(Queue)
+	q.Init(server, &Config{MaxPendingBytes: 64 << 20, WriteTimeout: 10 * time.Second, Writers: wg}, ev)
+	return q, ev, client, wg
+}
+
+// TestQueue_WriteNow flushes batches on a TCP connection: a small one is
+// written by the flushing goroutine itself, and one larger than the socket
+// takes at once is finished by the writer goroutine, with what was sent
+// meanwhile after it, every byte once and in order.
+func TestQueue_WriteNow(t *testing.T) {
+	q, ev, client, wg := tcpQueue(t)
+	if inlineWrites && q.raw == nil {
+		t.Fatal("a TCP connection has no raw conn for inline writes")
+	}
+	var b Batch
+	q.Cork(&b)
+	q.SendHead([]byte("small"), nil)
+	b.Flush()
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != "small" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+
+	var want bytes.Buffer
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, more than a socket buffer
+	for i := range 8 {
+		body := append([]byte{byte(i)}, big...)
+		q.SendHeadIn(&b, []byte("head"), body)
+		want.WriteString("head")
+		want.Write(body)
+	}
+	b.Flush()
+	q.SendHead([]byte("after"), nil) // behind what the flush left
+	want.WriteString("after")
+	read := make([]byte, want.Len())
+	if _, err := io.ReadFull(client, read); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(read, want.Bytes()) {
+		t.Fatal("the bytes read differ from those queued")
+	}
+	q.Close(nil, io.EOF)
+	<-ev.flushed
+	q.Teardown(nil)
+	wg.Wait()
+	if ev.wrote != 10 {
+		t.Fatalf("Wrote reported %d frames, want 10", ev.wrote)
+	}
+}
