@@ -18,17 +18,17 @@ const memoJSONFrame = 0
 // the handler runs in the publisher's goroutine and only queues bytes. They
 // are raw: with the broker sealing payloads, clients get the envelopes,
 // which only they can open.
-func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
+func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
 	encode := encodeMessage
 	if s.srv.store {
 		encode = encodeMessageOffset
 	}
 	frame := m.Memo(memoJSONFrame, encode)
 	if m.QoS == whispeer.AtMostOnce {
-		s.send(frame)
+		s.sendContext(ctx, nil, frame, false)
 		return nil
 	}
-	s.window.deliver(ackKey{id: m.ID}, nil, frame, -1)
+	s.window.deliver(ctx, ackKey{id: m.ID}, nil, frame, -1)
 	return nil
 }
 

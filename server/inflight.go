@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 // maxBackoff caps the wait between resends, unless ack_timeout is longer.
@@ -38,9 +41,9 @@ type ackKey struct {
 	id  string
 }
 
-// maxHead is the longest per-connection head of a delivery: a WebSocket
-// header and a native MSG head.
-const maxHead = 20
+// maxHead is the longest per-connection head of a delivery: a native MSG
+// head (a WebSocket connection gathers MSGs into messages itself).
+const maxHead = wire.MessageHeadLen
 
 // delivery is one copy of a message: a per-connection head, if any, and
 // the body shared by every connection.
@@ -57,8 +60,10 @@ func newDelivery(head, body []byte, dupAt int) delivery {
 	return d
 }
 
-// send queues the copy on s.
-func (d *delivery) send(s *session) { s.sendHead(d.head[:d.n], d.body) }
+// send queues the copy on s, in the batch that ctx carries if any.
+func (d *delivery) send(ctx context.Context, s *session) {
+	s.sendContext(ctx, d.head[:d.n], d.body, d.dupAt >= 0)
+}
 
 // markDup marks a native copy as a redelivery.
 func (d *delivery) markDup() {
@@ -95,15 +100,15 @@ func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, 
 // dupAt is the index in head of the native flags byte, or -1. A copy whose
 // key is already in flight (a JSON client's message through two
 // overlapping subscriptions) is sent again but tracked once.
-func (q *inflight) deliver(key ackKey, head, body []byte, dupAt int) {
+func (q *inflight) deliver(ctx context.Context, key ackKey, head, body []byte, dupAt int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
 	case q.byID[key] != nil:
-		q.s.sendHead(head, body)
+		q.s.sendContext(ctx, head, body, dupAt >= 0)
 	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
-		q.start(key, newDelivery(head, body, dupAt), time.Now())
+		q.start(ctx, key, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued:
 		q.queued = append(q.queued, queuedCopy{key, newDelivery(head, body, dupAt)})
 	default:
@@ -111,13 +116,14 @@ func (q *inflight) deliver(key ackKey, head, body []byte, dupAt int) {
 	}
 }
 
-// start sends a copy and tracks it; q.mu is held.
-func (q *inflight) start(key ackKey, d delivery, now time.Time) {
+// start sends a copy, in the batch that ctx carries if any, and tracks
+// it; q.mu is held.
+func (q *inflight) start(ctx context.Context, key ackKey, d delivery, now time.Time) {
 	p := &pending{key: key, copy: d, deadline: now.Add(q.ackTimeout)}
 	q.byID[key] = p
 	q.push(p)
 	q.arm(p.deadline)
-	p.copy.send(q.s)
+	p.copy.send(ctx, q.s)
 }
 
 // ack clears the copy named key, if it is in flight, and lets a queued
@@ -145,10 +151,10 @@ func (q *inflight) fill(now time.Time) {
 		q.queued[0] = queuedCopy{}
 		q.queued = q.queued[1:]
 		if q.byID[c.key] != nil {
-			c.copy.send(q.s)
+			c.copy.send(context.Background(), q.s)
 			continue
 		}
-		q.start(c.key, c.copy, now)
+		q.start(context.Background(), c.key, c.copy, now)
 	}
 	if len(q.queued) == 0 {
 		q.queued = nil
@@ -181,7 +187,7 @@ func (q *inflight) fire() {
 		q.down(0)
 		q.s.srv.stats.retries.Add(1)
 		p.copy.markDup()
-		p.copy.send(q.s)
+		p.copy.send(context.Background(), q.s)
 	}
 	q.fill(now)
 	if len(q.due) > 0 {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ func (s *session) jsonAuth(f *json.Frame) {
 func (s *session) jsonPublish(f *json.Frame) {
 	p := publication{
 		topic:   f.Topic,
-		payload: bytes.Clone(f.Payload),
+		payload: f.Payload,
 		id:      f.MessageID,
 		qos:     whispeer.QoS(min(f.QoS, 1)), // QoS 2 is served as QoS 1
 	}

@@ -50,5 +50,9 @@ func (s *Server) collectors() []prometheus.Collector {
 			x := st()
 			return x.WebSocket.FramesOut + x.TCP.FramesOut
 		}),
+		metrics.CounterFunc("writes_total", "Vectored writes to clients; frames_out_total over it is the frames each write carried.", func() uint64 {
+			x := st()
+			return x.WebSocket.Writes + x.TCP.Writes
+		}),
 	}
 }

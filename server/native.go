@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -215,7 +214,7 @@ func (n *native) publish(p *wire.Publish) {
 	}
 	pub := publication{
 		topic:   n.topicOf(p.Topic),
-		payload: bytes.Clone(p.Payload),
+		payload: p.Payload,
 		id:      string(p.ID),
 		qos:     whispeer.QoS(p.QoS),
 		sealed:  p.Envelope,

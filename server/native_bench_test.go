@@ -61,6 +61,8 @@ func benchNativeFanout(b *testing.B, subs, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu, _ := processCPU()
+	before := ts.Stats().TCP
 	for sent := 0; sent < b.N; {
 		n := min(64, b.N-sent)
 		if _, err := pub.nc.Write(batch[:n*len(frame)]); err != nil {
@@ -70,6 +72,11 @@ func benchNativeFanout(b *testing.B, subs, size int) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	reportCPU(b, cpu)
+	after := ts.Stats().TCP
+	if w := after.Writes - before.Writes; w > 0 {
+		b.ReportMetric(float64(after.FramesOut-before.FramesOut)/float64(w), "frames/write")
+	}
 	b.ReportMetric(float64(b.N*subs)/b.Elapsed().Seconds(), "deliveries/s")
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
-	"github.com/whispeer-io/whispeer/transport/ws"
 )
 
 // memoNativeBody is the Message.Memo slot of a MSG frame's body, the part
@@ -92,7 +91,7 @@ func (n *native) unsubscribe(u *wire.Unsubscribe) {
 // publisher's goroutine and queues the message's body, encoded once for
 // every native connection, behind a head of this subscription's own; at
 // QoS 1 the copy is tracked until the client acks it.
-func (ns *nativeSub) deliver(_ context.Context, m *whispeer.Message) error {
+func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	body := m.Memo(memoNativeBody, encodeBody)
 	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
 		ns.s.srv.stats.undeliverable.Add(1)
@@ -113,19 +112,17 @@ func (ns *nativeSub) deliver(_ context.Context, m *whispeer.Message) error {
 		return nil
 	}
 	if msg.QoS == wire.AtMostOnce {
-		ns.s.sendHead(head, body)
+		ns.s.sendContext(ctx, head, body, true)
 		return nil
 	}
-	ns.s.window.deliver(ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
+	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
 	return nil
 }
 
 // head appends the per-subscriber head of a MSG whose body has bodyLen
-// bytes, behind a WebSocket header on a WebSocket connection.
+// bytes. On a WebSocket connection the MSG goes without a WebSocket header
+// of its own: the connection gathers MSGs into binary messages.
 func (n *native) head(dst []byte, m *wire.Message, bodyLen int) ([]byte, bool) {
-	if n.ws {
-		dst = ws.AppendHeader(dst, ws.Binary, wire.MessageHeadLen+bodyLen)
-	}
 	out, err := wire.AppendMessageHead(dst, m, bodyLen)
 	return out, err == nil
 }

@@ -120,7 +120,7 @@ func (s *session) authenticate(token string) (auth.Claims, *opError) {
 // publication is a client's publish, in either protocol.
 type publication struct {
 	topic   string
-	payload []byte // the broker keeps it: not a view of a read buffer
+	payload []byte // a view of the read buffer: the broker copies it
 	id      string
 	qos     whispeer.QoS // 0 or 1
 	headers map[string]string
@@ -134,19 +134,17 @@ type publication struct {
 // in the store's goroutine under the broker's locks: it must only queue
 // bytes. At QoS 0 done is not called.
 func (s *session) publish(p *publication, done func(*opError)) *opError {
-	if err := match.ValidateTopic(p.topic, match.DefaultLimits); err != nil {
-		return s.invalid("invalid topic: " + err.Error())
+	if e := s.mayPublish(p.topic); e != nil {
+		return e
 	}
-	if !s.user.CanPublish(p.topic) {
-		return s.deny("publish to", p.topic)
-	}
-	if !s.rate.allow(time.Now()) {
+	if !s.rate.allow() {
 		s.srv.stats.rateLimited.Add(1)
 		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
 	}
 	var err error
+	var opts [5]whispeer.PublishOption
 	if p.qos == whispeer.AtMostOnce {
-		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options()...)
+		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(&opts)...)
 	} else {
 		topic, id := p.topic, p.id // done may run after p is gone
 		err = s.srv.broker.PublishAsync(s.pubContext(), p.topic, p.payload, func(err error) {
@@ -156,7 +154,7 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 				return
 			}
 			done(nil)
-		}, p.options()...)
+		}, p.options(&opts)...)
 	}
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
@@ -166,21 +164,27 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 	return nil
 }
 
-// options returns the broker's options for p, without allocating for the
-// common QoS 0 publish without an id or headers.
-func (p *publication) options() []whispeer.PublishOption {
-	if p.headers == nil && !p.sealed {
-		switch {
-		case p.id == "" && p.qos == whispeer.AtMostOnce:
-			return nil
-		case p.id == "":
-			return []whispeer.PublishOption{whispeer.WithQoS(p.qos)}
-		case p.qos == whispeer.AtMostOnce:
-			return []whispeer.PublishOption{whispeer.WithID(p.id)}
-		}
-		return []whispeer.PublishOption{whispeer.WithID(p.id), whispeer.WithQoS(p.qos)}
+// mayPublish checks that topic is a valid topic that the session's user
+// may publish to. A client publishing to one topic again and again is
+// checked once: the answer is kept for the last topic and user allowed.
+func (s *session) mayPublish(topic string) *opError {
+	if s.allowed.user == s.user && s.allowed.topic == topic && topic != "" {
+		return nil
 	}
-	opts := make([]whispeer.PublishOption, 0, 4)
+	if err := match.ValidateTopic(topic, match.DefaultLimits); err != nil {
+		return s.invalid("invalid topic: " + err.Error())
+	}
+	if !s.user.CanPublish(topic) {
+		return s.deny("publish to", topic)
+	}
+	s.allowed.user, s.allowed.topic = s.user, topic
+	return nil
+}
+
+// options returns the broker's options for p, in buf: no allocation. The
+// broker copies the payload, which views the connection's read buffer.
+func (p *publication) options(buf *[5]whispeer.PublishOption) []whispeer.PublishOption {
+	opts := append(buf[:0], whispeer.CopyPayload())
 	if p.id != "" {
 		opts = append(opts, whispeer.WithID(p.id))
 	}

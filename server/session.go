@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -39,6 +41,29 @@ func (l link) sendHead(head, body []byte) {
 	l.ws.SendHead(head, body)
 }
 
+// batchContext returns parent carrying the batch of frames the
+// connection's reader is handling, for the session's publishes.
+func (l link) batchContext(parent context.Context) context.Context {
+	if l.tcp != nil {
+		return l.tcp.BatchContext(parent)
+	}
+	return l.ws.BatchContext(parent)
+}
+
+// sendContext queues a delivery made with a publish's context: the write
+// starts once the publisher's reader has handled its batch. data marks a
+// native MSG, gathered into a binary message on WebSocket.
+func (l link) sendContext(ctx context.Context, head, body []byte, data bool) {
+	switch {
+	case l.tcp != nil:
+		l.tcp.SendHeadContext(ctx, head, body)
+	case data:
+		l.ws.SendDataContext(ctx, head, body)
+	default:
+		l.ws.SendHeadContext(ctx, head, body)
+	}
+}
+
 func (l link) remoteAddr() net.Addr {
 	if l.tcp != nil {
 		return l.tcp.RemoteAddr()
@@ -57,12 +82,17 @@ func (l link) remoteAddr() net.Addr {
 // the fields under mu and the in-flight window, which has a lock of its
 // own. Lock order: inflight.mu, then session.mu, then the connection's.
 type session struct {
-	srv    *Server
-	link   link
-	id     string     // subscriber id for the broker, such as "ws:7"
-	user   *auth.User // nil until authentication succeeds
-	subs   map[subKey]*whispeer.Subscription
-	rate   bucket
+	srv  *Server
+	link link
+	id   string     // subscriber id for the broker, such as "ws:7"
+	user *auth.User // nil until authentication succeeds
+	subs map[subKey]*whispeer.Subscription
+	rate bucket
+	// allowed is the last topic that user was allowed to publish to.
+	allowed struct {
+		user  *auth.User
+		topic string
+	}
 	json   bool    // a WebSocket connection that speaks PopSub JSON
 	native *native // the native protocol's state; nil for JSON
 	conn   *conn   // the connection as plugins and the admin API see it
@@ -85,11 +115,14 @@ type subKey struct {
 }
 
 // heldFrame is a frame held back during a subscribe.
-type heldFrame struct{ head, body []byte }
+type heldFrame struct {
+	head, body []byte
+	data       bool // a native MSG: see session.sendContext
+}
 
 func newSession(srv *Server, l link, id string) *session {
 	s := &session{srv: srv, link: l, id: id}
-	s.rate.init(srv.cfg.Server.MaxPublishRate)
+	s.rate.init(srv.cfg.Server.MaxPublishRate, time.Now())
 	return s
 }
 
@@ -121,20 +154,32 @@ func (s *session) send(frame []byte) { s.sendHead(nil, frame) }
 // sendHead queues head, which it copies, and body, which the connection
 // keeps, behind the deliveries held during a subscribe.
 func (s *session) sendHead(head, body []byte) {
-	if s.holding.Load() && s.hold(head, body) {
+	if s.holding.Load() && s.hold(head, body, false) {
 		return
 	}
 	s.link.sendHead(head, body)
 }
 
+// sendContext queues a delivery made with the context of a publish, which
+// batches the writes of a publisher's burst, behind the deliveries held
+// during a subscribe. data marks a native MSG, which a WebSocket connection
+// gathers with the MSGs next to it into one binary message; head is then
+// the MSG's head alone, without a WebSocket header.
+func (s *session) sendContext(ctx context.Context, head, body []byte, data bool) {
+	if s.holding.Load() && s.hold(head, body, data) {
+		return
+	}
+	s.link.sendContext(ctx, head, body, data)
+}
+
 // hold keeps a frame back if a subscribe is still under way.
-func (s *session) hold(head, body []byte) bool {
+func (s *session) hold(head, body []byte, data bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.holding.Load() {
 		return false
 	}
-	s.held = append(s.held, heldFrame{append([]byte(nil), head...), body})
+	s.held = append(s.held, heldFrame{append([]byte(nil), head...), body, data})
 	return true
 }
 
@@ -144,7 +189,7 @@ func (s *session) release(first []byte) {
 	defer s.mu.Unlock()
 	s.link.send(first)
 	for _, f := range s.held {
-		s.link.sendHead(f.head, f.body)
+		s.link.sendContext(context.Background(), f.head, f.body, f.data)
 	}
 	s.held = nil
 	s.holding.Store(false)
