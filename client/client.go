@@ -33,14 +33,16 @@ type Client struct {
 	done   chan struct{}      // closed when Close or Drain has finished
 	stats  counters
 
-	// Lock order: mu, then smu. No lock is held during I/O or while user
-	// code (handlers, callbacks) runs.
+	// Lock order: mu, then smu; a subscription's inbox lock is taken with
+	// no other held. No lock is held during I/O or while user code
+	// (handlers, callbacks) runs.
 	mu       sync.Mutex
 	cur      *conn               // nil while disconnected
 	gen      uint64              // the number of the latest connection
 	maxOut   int                 // the largest frame the server accepts
 	pend     []byte              // whole frames queued for the writer
 	writing  bool                // the writer holds a batch it took from pend
+	sent     uint64              // publishes queued (QoS 0) or acknowledged (QoS 1), for Stats
 	changed  chan struct{}       // closed and cleared by notifyLocked
 	inflight map[string]*pending // QoS 1 publishes awaiting their PUBACK
 	qseq     uint64              // the number of the last QoS 1 publish queued
@@ -56,7 +58,7 @@ type Client struct {
 }
 
 type counters struct {
-	published, delivered, failed, dropped, reconnects atomic.Uint64
+	delivered, failed, dropped, reconnects atomic.Uint64
 }
 
 // Stats counts a client's traffic.
@@ -272,8 +274,11 @@ func (c *Client) Connected() bool {
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	sent := c.sent
+	c.mu.Unlock()
 	return Stats{
-		Published:  c.stats.published.Load(),
+		Published:  sent,
 		Delivered:  c.stats.delivered.Load(),
 		Failed:     c.stats.failed.Load(),
 		Dropped:    c.stats.dropped.Load(),

@@ -33,7 +33,7 @@ type conn struct {
 	server   string        // the server software, from WELCOME
 	wake     chan struct{} // tells the writer that frames are queued
 	done     chan struct{} // closed when the connection is given up
-	rx       atomic.Uint64 // frames received
+	rx       atomic.Uint64 // frames received, counted by the batch
 
 	// pongs, under Client.mu, holds one entry per PING sent and not yet
 	// answered, oldest first: a Flush's channel, or nil for a keep-alive.
@@ -43,26 +43,40 @@ type conn struct {
 // readLoop reads and dispatches frames until the connection fails.
 func (c *Client) readLoop(cn *conn) {
 	defer c.wg.Done()
+	var (
+		a      arrivals
+		frames uint64 // received since rx was last added to
+	)
 	for {
 		f, err := cn.rd.Next()
 		if err != nil {
+			c.handOver(&a)
 			c.lost(cn, readError("frame", err))
 			return
 		}
-		cn.rx.Add(1)
-		if err := c.dispatch(cn, f); err != nil {
+		frames++
+		if err := c.dispatch(cn, f, &a); err != nil {
 			c.lost(cn, err)
 			return
+		}
+		if !cn.rd.Ready() {
+			c.handOver(&a)
+			cn.rx.Add(frames)
+			frames = 0
 		}
 	}
 }
 
-// dispatch handles one frame from the server. An error closes the
+// dispatch handles one frame from the server. A MSG joins the arrivals a;
+// any other frame is handled after a is handed over. An error closes the
 // connection.
-func (c *Client) dispatch(cn *conn, f *wire.Frame) error {
+func (c *Client) dispatch(cn *conn, f *wire.Frame, a *arrivals) error {
+	if f.Type == wire.TypeMessage {
+		c.onMessage(cn, a, &f.Message)
+		return nil
+	}
+	c.handOver(a)
 	switch f.Type {
-	case wire.TypeMessage:
-		c.onMessage(cn, &f.Message)
 	case wire.TypePubAck:
 		if f.Ack.SID != 0 {
 			return protocolError(fmt.Errorf("PUBACK for subscription %d", f.Ack.SID))
@@ -112,10 +126,11 @@ func (c *Client) queueLocked(cn *conn, b []byte) {
 	c.pend = append(c.pend, b...)
 }
 
-// wakeLocked tells the current connection's writer that frames are queued.
-// c.mu is held.
+// wakeLocked tells the current connection's writer that frames are queued,
+// unless it is writing a batch: then it looks at the queue again before it
+// waits. c.mu is held.
 func (c *Client) wakeLocked() {
-	if c.cur != nil {
+	if c.cur != nil && !c.writing {
 		select {
 		case c.cur.wake <- struct{}{}:
 		default:

@@ -9,22 +9,59 @@ import (
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
-// onMessage hands a MSG to its subscription's queue without waiting.
-func (c *Client) onMessage(cn *conn, m *wire.Message) {
-	s := c.lookup(m.SID)
-	if s == nil || s.draining.Load() {
+// maxArrivals bounds how many deliveries the reader collects before it
+// hands them over, so that a handler need not wait for a long run of
+// frames to be parsed.
+const maxArrivals = 64
+
+// arrivals collects, in the connection's reader, deliveries for one
+// subscription from consecutive MSG frames, so that they reach its inbox
+// under one lock.
+type arrivals struct {
+	sid  uint32        // the subscription the collected deliveries are for; 0 for none
+	s    *Subscription // nil when it is gone or draining
+	msgs []*Message
+	seq  uint64 // the highest offset among msgs
+}
+
+// onMessage collects a MSG for its subscription, handing over what was
+// collected for another one first.
+func (c *Client) onMessage(cn *conn, a *arrivals, m *wire.Message) {
+	if m.SID != a.sid || len(a.msgs) == maxArrivals {
+		c.handOver(a)
+		a.sid, a.s = m.SID, c.lookup(m.SID)
+		if a.s != nil && a.s.draining.Load() {
+			a.s = nil
+		}
+	}
+	s := a.s
+	if s == nil {
 		return
 	}
-	if s.concrete && m.Offset > s.seq.Load() {
-		s.seq.Store(m.Offset)
+	a.seq = max(a.seq, m.Offset)
+	topic := ""
+	if s.concrete && string(m.Topic) == s.pattern {
+		topic = s.pattern // shared, not copied
 	}
-	msg := newMessage(m, cn.gen)
-	select {
-	case s.q <- msg:
-	default:
-		c.stats.dropped.Add(1)
-		c.report(&DeliveryError{Pattern: s.pattern, Topic: msg.Topic, ID: msg.ID, Err: ErrSlowConsumer})
+	a.msgs = append(a.msgs, newMessage(m, topic, cn.gen))
+}
+
+// handOver moves the subscription's position past the collected
+// deliveries and puts them in its inbox without waiting, reporting those
+// that find it full. The reader hands over whenever the frames it has
+// buffered run out, and before it handles a frame other than MSG.
+func (c *Client) handOver(a *arrivals) {
+	if s := a.s; s != nil {
+		if s.concrete && a.seq > s.seq.Load() {
+			s.seq.Store(a.seq)
+		}
+		for _, m := range s.in.put(a.msgs) {
+			c.stats.dropped.Add(1)
+			c.report(&DeliveryError{Pattern: s.pattern, Topic: m.Topic, ID: m.ID, Err: ErrSlowConsumer})
+		}
 	}
+	clear(a.msgs)
+	a.sid, a.s, a.msgs, a.seq = 0, nil, a.msgs[:0], 0
 }
 
 // onSubAck records the answer to a SUB: the first one completes
@@ -71,25 +108,34 @@ func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
 func (s *Subscription) run() {
 	defer s.c.wg.Done()
 	defer close(s.done)
+	var msgs []*Message
 	for {
+		if msgs = s.in.take(msgs); len(msgs) > 0 {
+			s.handleAll(msgs)
+			continue
+		}
 		select {
-		case m := <-s.q:
-			s.handle(m)
+		case <-s.in.ready:
 		case <-s.drain:
 			for {
-				select {
-				case m := <-s.q:
-					s.handle(m)
-				default:
+				if msgs = s.in.take(msgs); len(msgs) == 0 {
 					return
 				}
-				if s.ctx.Err() != nil {
-					return
-				}
+				s.handleAll(msgs)
 			}
 		case <-s.ctx.Done():
 			return
 		}
+	}
+}
+
+// handleAll handles msgs in order, until the subscription ends.
+func (s *Subscription) handleAll(msgs []*Message) {
+	for _, m := range msgs {
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.handle(m)
 	}
 }
 
@@ -98,9 +144,6 @@ func (s *Subscription) run() {
 // sending it again would not help; a handler's error is reported and
 // leaves the delivery unacknowledged.
 func (s *Subscription) handle(m *Message) {
-	if s.ctx.Err() != nil {
-		return
-	}
 	c := s.c
 	if err := s.open(m); err != nil {
 		s.fail(m, fmt.Errorf("%w: %w", whispeer.ErrOpen, err))

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,11 @@ import (
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
+
+// readBuffer is the size of the buffer a connection reads through: one
+// read takes up to this much of what the server sent, some 200 deliveries
+// of 128 bytes, where the frame reader's own buffer would take 4 KiB.
+const readBuffer = 32 << 10
 
 // connect dials the server and performs the handshake: HELLO with AUTH or
 // LOGIN pipelined behind it, then WELCOME and AUTHOK. The connection it
@@ -54,7 +60,7 @@ func (c *Client) handshake(l *link) (*conn, error) {
 	if err := l.write(buf); err != nil {
 		return nil, fmt.Errorf("write HELLO: %w", err)
 	}
-	rd := wire.NewReader(l, c.cfg.maxFrame)
+	rd := wire.NewReader(bufio.NewReaderSize(l, readBuffer), c.cfg.maxFrame)
 	cn, err := c.welcome(rd, l)
 	if err != nil {
 		return nil, err

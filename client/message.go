@@ -3,13 +3,16 @@ package client
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 // Message is one delivery to a subscription, shaped like the broker's
 // [whispeer.Message]. Each delivery is a fresh Message that the handler
-// may keep; its Topic and ID share one allocation with its Payload.
+// may keep. Its ID and Payload share one allocation with it (two, past
+// 2 KiB), and so does its Topic, unless that is the subscription's own
+// topic, which it shares.
 type Message struct {
 	// Topic is the concrete topic the message was published to.
 	Topic string
@@ -50,27 +53,120 @@ type Message struct {
 type Handler func(ctx context.Context, m *Message) error
 
 // newMessage copies a MSG frame, which views the reader's buffer, into a
-// Message with one allocation for its bytes.
-func newMessage(m *wire.Message, gen uint64) *Message {
-	nt, ni := len(m.Topic), len(m.Topic)+len(m.ID)
-	b := make([]byte, ni+len(m.Payload))
-	copy(b, m.Topic)
+// Message that shares one allocation with its bytes (see allocMessage).
+// topic, when not empty, is m.Topic as a string already held, which the
+// Message then shares rather than copies.
+func newMessage(m *wire.Message, topic string, gen uint64) *Message {
+	nt := len(m.Topic)
+	if topic != "" {
+		nt = 0
+	}
+	ni := nt + len(m.ID)
+	msg, b := allocMessage(ni + len(m.Payload))
+	copy(b, m.Topic[:nt])
 	copy(b[nt:], m.ID)
 	copy(b[ni:], m.Payload)
-	msg := &Message{
-		Topic:       stringOf(b[:nt]),
-		ID:          stringOf(b[nt:ni]),
-		Payload:     b[ni:len(b):len(b)],
-		Headers:     m.Headers.Map(),
-		QoS:         QoS(m.QoS),
-		Seq:         m.Offset,
-		Redelivered: m.Dup,
-		Replayed:    m.Replay,
-		flagged:     m.Envelope,
-		gen:         gen,
+	if topic == "" {
+		topic = stringOf(b[:nt])
 	}
+	// Field by field: msg is new, so zero fields need no write, and no
+	// Message is copied whole, which costs a write barrier on every pointer
+	// in it while the garbage collector runs.
+	msg.Topic = topic
+	msg.ID = stringOf(b[nt:ni])
+	msg.Payload = b[ni:len(b):len(b)]
+	if m.Headers.Len() > 0 {
+		msg.Headers = m.Headers.Map()
+	}
+	msg.QoS, msg.Seq = QoS(m.QoS), m.Offset
+	msg.Redelivered, msg.Replayed, msg.flagged, msg.gen = m.Dup, m.Replay, m.Envelope, gen
 	if m.Time != 0 {
 		msg.Time = time.Unix(0, m.Time)
 	}
 	return msg
+}
+
+// messageSize is the size of a Message without the bytes it views.
+const messageSize = int(unsafe.Sizeof(Message{}))
+
+// allocMessage returns a new Message and n bytes for it to view. Up to
+// 2 KiB in all they are one allocation, a Message followed by its bytes,
+// of the smallest of the allocator's size classes (runtime/sizeclasses.go)
+// that holds both, so that it takes no more memory than two separate
+// allocations would; larger ones take two. The cases start at the first
+// size class above messageSize (120 bytes).
+func allocMessage(n int) (*Message, []byte) {
+	switch {
+	case n <= 144-messageSize:
+		return boxMessage[[144 - messageSize]byte](n)
+	case n <= 160-messageSize:
+		return boxMessage[[160 - messageSize]byte](n)
+	case n <= 176-messageSize:
+		return boxMessage[[176 - messageSize]byte](n)
+	case n <= 192-messageSize:
+		return boxMessage[[192 - messageSize]byte](n)
+	case n <= 208-messageSize:
+		return boxMessage[[208 - messageSize]byte](n)
+	case n <= 224-messageSize:
+		return boxMessage[[224 - messageSize]byte](n)
+	case n <= 240-messageSize:
+		return boxMessage[[240 - messageSize]byte](n)
+	case n <= 256-messageSize:
+		return boxMessage[[256 - messageSize]byte](n)
+	case n <= 288-messageSize:
+		return boxMessage[[288 - messageSize]byte](n)
+	case n <= 320-messageSize:
+		return boxMessage[[320 - messageSize]byte](n)
+	case n <= 352-messageSize:
+		return boxMessage[[352 - messageSize]byte](n)
+	case n <= 384-messageSize:
+		return boxMessage[[384 - messageSize]byte](n)
+	case n <= 416-messageSize:
+		return boxMessage[[416 - messageSize]byte](n)
+	case n <= 448-messageSize:
+		return boxMessage[[448 - messageSize]byte](n)
+	case n <= 480-messageSize:
+		return boxMessage[[480 - messageSize]byte](n)
+	case n <= 512-messageSize:
+		return boxMessage[[512 - messageSize]byte](n)
+	case n <= 576-messageSize:
+		return boxMessage[[576 - messageSize]byte](n)
+	case n <= 640-messageSize:
+		return boxMessage[[640 - messageSize]byte](n)
+	case n <= 704-messageSize:
+		return boxMessage[[704 - messageSize]byte](n)
+	case n <= 768-messageSize:
+		return boxMessage[[768 - messageSize]byte](n)
+	case n <= 896-messageSize:
+		return boxMessage[[896 - messageSize]byte](n)
+	case n <= 1024-messageSize:
+		return boxMessage[[1024 - messageSize]byte](n)
+	case n <= 1152-messageSize:
+		return boxMessage[[1152 - messageSize]byte](n)
+	case n <= 1280-messageSize:
+		return boxMessage[[1280 - messageSize]byte](n)
+	case n <= 1408-messageSize:
+		return boxMessage[[1408 - messageSize]byte](n)
+	case n <= 1536-messageSize:
+		return boxMessage[[1536 - messageSize]byte](n)
+	case n <= 1792-messageSize:
+		return boxMessage[[1792 - messageSize]byte](n)
+	case n <= 2048-messageSize:
+		return boxMessage[[2048 - messageSize]byte](n)
+	}
+	return new(Message), make([]byte, n)
+}
+
+// boxedMessage is a Message with room for its bytes after it; B is a byte
+// array.
+type boxedMessage[B any] struct {
+	msg   Message
+	bytes B
+}
+
+// boxMessage allocates a boxedMessage and returns its Message and the
+// first n bytes of its room, n at most the size of B.
+func boxMessage[B any](n int) (*Message, []byte) {
+	p := new(boxedMessage[B])
+	return &p.msg, unsafe.Slice((*byte)(unsafe.Pointer(&p.bytes)), n)
 }

@@ -247,7 +247,7 @@ func (c *Client) enqueue(ctx context.Context, frame []byte, p *wire.Publish, pd 
 		pd.qseq = c.qseq
 		c.inflight[pd.id] = pd
 	} else {
-		c.stats.published.Add(1)
+		c.sent++
 	}
 	if n == 0 {
 		c.wakeLocked()
@@ -309,7 +309,7 @@ func (c *Client) abandon(p *pending, err error) bool {
 func (c *Client) finishLocked(p *pending, err error) {
 	delete(c.inflight, p.id)
 	if err == nil {
-		c.stats.published.Add(1) // before Publish can return
+		c.sent++ // before Publish can return
 	}
 	p.err = err
 	close(p.done)

@@ -69,7 +69,7 @@ type Subscription struct {
 	concrete bool
 	handler  Handler
 	cfg      subConfig
-	q        chan *Message
+	in       *inbox
 	ctx      context.Context
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the goroutine has exited
@@ -159,7 +159,7 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 	cfg.qos = min(cfg.qos, AtLeastOnce)
 	s := &Subscription{
 		c: c, pattern: pattern, concrete: !match.IsPattern(pattern), handler: h, cfg: cfg,
-		q:     make(chan *Message, cfg.queue),
+		in:    newInbox(cfg.queue),
 		done:  make(chan struct{}),
 		drain: make(chan struct{}),
 		acked: make(chan error, 1),
