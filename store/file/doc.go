@@ -18,12 +18,16 @@
 //
 // # Durability
 //
-// Append writes the record to the operating system before it returns, so
-// a killed process loses nothing that was appended. The sync policy
-// ([WithSync]) says when the log is synced to stable storage: after every
-// write (one sync covering every message written since the last: group
-// commit), at most every interval, or never; done is called after the
-// covering sync. A segment that fills up is synced before the next one is
+// Append indexes the record and adds it to a write buffer; the store's
+// flusher writes what accumulated with one system call, syncs it as the
+// sync policy ([WithSync]) says, and then calls the appends' done. The
+// policy says when the log is synced to stable storage: after every write
+// (one sync covering every message written since the last: group commit),
+// at most every interval, or never. Under every policy done is called only
+// once the record is in the operating system's hands, so a killed process
+// loses no append whose done was called; under SyncNever a machine that
+// fails may. Readers see an append at once: a read of records still in the
+// buffer writes it first. A segment that fills up is synced before the next one is
 // started; a failed sync fails every later append (the page cache can no
 // longer be trusted). Retention removes messages from the index at once
 // and whole segments from the disk once nothing in them is kept.

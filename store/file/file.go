@@ -31,10 +31,14 @@ type Store struct {
 	dirty   map[cursorKey]struct{} // cursors not yet written
 	segs    map[uint32]*segment
 	active  *segment
-	waiters []func(error) // appends written, waiting for the next sync
+	waiters []func(error) // appends indexed, waiting for the next flush
 	buf     []byte
-	err     error // a write or sync failed: the store takes no more appends
-	closed  bool
+	// wbuf holds the records at the end of the active segment not yet
+	// written to its file: appends are written together, by the flush
+	// that completes them or once wbuf holds maxWriteBuffer bytes.
+	wbuf   []byte
+	err    error // a write or sync failed: the store takes no more appends
+	closed bool
 
 	wake   chan struct{} // capacity 1: there is something to sync or write
 	quit   chan struct{}
@@ -135,13 +139,6 @@ func (s *Store) Append(_ context.Context, m *whispeer.Message, done func(error))
 	t.locs = append(t.locs, loc{seg: seg.id, pos: pos, len: uint32(len(s.buf)), psize: uint32(len(m.Payload))})
 	t.bytes += int64(len(m.Payload))
 	seg.live++
-	if s.opt.sync == whispeer.SyncNever {
-		s.mu.Unlock()
-		if done != nil {
-			done(nil)
-		}
-		return nil
-	}
 	if done != nil {
 		s.waiters = append(s.waiters, done)
 	}
@@ -157,8 +154,12 @@ func (s *Store) signal() {
 	}
 }
 
-// writeLocked writes rec at the end of the log, starting a new segment
-// when the active one is full; s.mu is held.
+// maxWriteBuffer is the most the write buffer holds before it is written.
+const maxWriteBuffer = 256 << 10
+
+// writeLocked adds rec at the end of the log, starting a new segment when
+// the active one is full; s.mu is held. The record goes to the write
+// buffer, and to the file with the next flush.
 func (s *Store) writeLocked(rec []byte) (*segment, uint32, error) {
 	if s.active.size > 0 && s.active.size+int64(len(rec)) > s.opt.segmentSize {
 		if err := s.rollLocked(); err != nil {
@@ -166,18 +167,43 @@ func (s *Store) writeLocked(rec []byte) (*segment, uint32, error) {
 		}
 	}
 	seg := s.active
-	if _, err := seg.f.WriteAt(rec, seg.size); err != nil {
-		seg.f.Truncate(seg.size) // best effort: recovery cuts a torn record anyway
-		s.err = fmt.Errorf("write: %w", err)
-		return nil, 0, s.err
-	}
 	pos := uint32(seg.size)
+	s.wbuf = append(s.wbuf, rec...)
 	seg.size += int64(len(rec))
+	if len(s.wbuf) >= maxWriteBuffer {
+		if err := s.writeBufferLocked(); err != nil {
+			return nil, 0, err
+		}
+	}
 	return seg, pos, nil
+}
+
+// writeBufferLocked writes the write buffer at the end of the active
+// segment's file, with one system call; s.mu is held. A failed write stops
+// the store.
+func (s *Store) writeBufferLocked() error {
+	if len(s.wbuf) == 0 || s.err != nil {
+		return s.err
+	}
+	seg := s.active
+	at := seg.size - int64(len(s.wbuf))
+	if _, err := seg.f.WriteAt(s.wbuf, at); err != nil {
+		seg.f.Truncate(at) // best effort: recovery cuts a torn record anyway
+		s.err = fmt.Errorf("write: %w", err)
+		return s.err
+	}
+	s.wbuf = s.wbuf[:0]
+	if cap(s.wbuf) > 2*maxWriteBuffer {
+		s.wbuf = nil
+	}
+	return nil
 }
 
 // rollLocked syncs the active segment and starts the next; s.mu is held.
 func (s *Store) rollLocked() error {
+	if err := s.writeBufferLocked(); err != nil {
+		return err
+	}
 	if s.opt.sync != whispeer.SyncNever {
 		if err := s.active.f.Sync(); err != nil {
 			s.err = fmt.Errorf("sync: %w", err)
@@ -249,12 +275,14 @@ func (s *Store) pending() int {
 	return len(s.waiters)
 }
 
-// flush writes the pending cursors, syncs the active segment and calls the
-// waiting appends' done.
+// flush writes the pending cursors and the write buffer, syncs the active
+// segment unless the policy is SyncNever, and calls the waiting appends'
+// done.
 func (s *Store) flush() {
 	s.segMu.RLock()
 	s.mu.Lock()
 	s.writeCursorsLocked()
+	s.writeBufferLocked()
 	ws := s.waiters
 	s.waiters = nil
 	f, err := s.active.f, s.err
@@ -364,6 +392,7 @@ func (s *Store) Close() error {
 	defer s.segMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writeBufferLocked()
 	err := s.err
 	if serr := s.active.f.Sync(); serr != nil && err == nil {
 		err = serr

@@ -73,7 +73,11 @@ func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Messa
 	}
 	more := i+n < len(t.locs) && (max <= 0 || n < max)
 	first := t.first + uint64(i)
+	err := s.writeBufferLocked() // the records read may be in it
 	s.mu.Unlock()
+	if err != nil {
+		return nil, false, err
+	}
 	msgs, err := readLocs(topic, first, locs, files)
 	return msgs, more, err
 }
@@ -186,6 +190,9 @@ func (s *Store) trimCount(t *topic, r whispeer.Retention) (int, error) {
 // timeAt reads the time of the message at l; s.mu is held, which keeps
 // segments from being removed.
 func (s *Store) timeAt(l loc) (int64, error) {
+	if err := s.writeBufferLocked(); err != nil {
+		return 0, err
+	}
 	var b [record.TimeOffset + 8]byte
 	if _, err := s.segs[l.seg].f.ReadAt(b[:], int64(l.pos)); err != nil {
 		return 0, fmt.Errorf("read segment %d: %w", l.seg, err)

@@ -219,6 +219,9 @@ func (s *Store) compact() error {
 
 // compactLocked is compact with segMu (or exclusive use) and mu held.
 func (s *Store) compactLocked() error {
+	if err := s.writeBufferLocked(); err != nil {
+		return err
+	}
 	if err := s.active.f.Sync(); err != nil {
 		s.err = fmt.Errorf("sync: %w", err)
 		return s.err

@@ -42,6 +42,7 @@ func WithMaxQueue(n int) Option { return func(o *options) { o.maxQueue = n } }
 type Store struct {
 	opt   options
 	w, r  *sql.DB // the writer's one connection; the readers' pool
+	wr    writer  // the writer goroutine's statements and buffers
 	slots chan struct{}
 
 	mu      sync.Mutex
@@ -66,7 +67,8 @@ type topic struct {
 	pending     []*whispeer.Message // offsets committed+1..last
 	messages    int
 	bytes       int64
-	stored      bool // its row exists or is queued
+	stored      bool   // its row exists or is queued
+	written     uint64 // the newest offset the commit being written inserts; writer only
 }
 
 type cursorKey struct{ subscriber, topic string }
@@ -127,7 +129,10 @@ func (s *Store) open(path string) error {
 		return err
 	}
 	s.r.SetMaxOpenConns(4)
-	return s.load()
+	if err := s.load(); err != nil {
+		return err
+	}
+	return s.wr.prepare(s.w)
 }
 
 const schema = `
@@ -311,7 +316,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	var errs []error
+	errs := []error{s.wr.close()}
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())

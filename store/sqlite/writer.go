@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
@@ -37,20 +38,22 @@ type op struct {
 
 // commit writes everything queued in one transaction and completes it.
 func (s *Store) commit() {
+	w := &s.wr
 	s.mu.Lock()
 	ops := s.queue
-	s.queue = nil
-	cursors := make([]whispeer.Cursor, 0, len(s.cursors))
+	s.queue = w.spare
+	w.cursors = w.cursors[:0]
 	for _, c := range s.cursors {
-		cursors = append(cursors, c)
+		w.cursors = append(w.cursors, c)
 	}
 	err := s.err
 	s.mu.Unlock()
-	if len(ops) == 0 && len(cursors) == 0 {
+	if len(ops) == 0 && len(w.cursors) == 0 {
+		w.recycle(ops)
 		return
 	}
 	if err == nil {
-		if err = s.write(ops, cursors); err != nil {
+		if err = w.write(s.w, ops, w.cursors); err != nil {
 			err = fmt.Errorf("commit: %w", err)
 		}
 	}
@@ -58,7 +61,7 @@ func (s *Store) commit() {
 	if err != nil {
 		s.err = err
 	} else {
-		s.committed(ops, cursors)
+		s.committed(ops, w.cursors)
 	}
 	s.mu.Unlock()
 	for i := range ops {
@@ -72,6 +75,7 @@ func (s *Store) commit() {
 			o.res <- err
 		}
 	}
+	w.recycle(ops)
 }
 
 // committed updates the in-memory state after a commit; s.mu is held.
@@ -104,67 +108,203 @@ func (s *Store) committed(ops []op, cursors []whispeer.Cursor) {
 	}
 }
 
+// rowsPerInsert is how many messages the largest INSERT writes.
+const rowsPerInsert = 32
+
+// insertCols is how many values an INSERT takes per message.
+const insertCols = 7
+
+// The writer's prepared statements, by index into writer.stmts: first
+// the INSERTs of 32, 16, 8, 4, 2 and 1 messages.
 const (
-	sqlInsert = `INSERT INTO messages (topic, off, time, qos, id, headers, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	stmtTopic = iota + 6
+	stmtLast
+	stmtCursor
+	nStmts
+)
+
+const (
 	sqlTopic  = `INSERT INTO topics (id, name, epoch, first, last) VALUES (?, ?, ?, 1, 0)`
 	sqlLast   = `UPDATE topics SET last = ? WHERE id = ?`
 	sqlCursor = `INSERT INTO cursors (subscriber, topic, epoch, off) VALUES (?, ?, ?, ?)
 		ON CONFLICT (subscriber, topic) DO UPDATE SET epoch = excluded.epoch, off = excluded.off`
 )
 
-// write runs ops and saves cursors in one transaction.
-func (s *Store) write(ops []op, cursors []whispeer.Cursor) error {
+// sqlInsert returns the INSERT of n messages.
+func sqlInsert(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO messages (topic, off, time, qos, id, headers, payload) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
+// writer is what the writer goroutine keeps from one commit to the next:
+// the statements prepared once on the writer connection and the buffers
+// that each commit reuses. Only the writer goroutine uses it.
+type writer struct {
+	stmts   [nStmts]*sql.Stmt
+	tx      *sql.Tx
+	bound   [nStmts]*sql.Stmt // stmts bound to tx, each once first used
+	args    []any             // the values of the messages not yet inserted
+	hdr     []byte            // their encoded headers
+	touched []*topic          // the topics appended to in tx
+	cursors []whispeer.Cursor // the cursors saved in tx
+	spare   []op              // the queue's next buffer
+}
+
+// prepare prepares the writer's statements on db's one connection.
+func (w *writer) prepare(db *sql.DB) error {
+	for i := range stmtTopic {
+		var err error
+		if w.stmts[i], err = db.Prepare(sqlInsert(rowsPerInsert >> i)); err != nil {
+			return err
+		}
+	}
+	for i, q := range [...]string{stmtTopic: sqlTopic, stmtLast: sqlLast, stmtCursor: sqlCursor} {
+		if q == "" {
+			continue
+		}
+		var err error
+		if w.stmts[i], err = db.Prepare(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close closes the prepared statements.
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range w.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recycle keeps ops, emptied, as the queue's next buffer unless it has
+// grown past what a commit usually holds.
+func (w *writer) recycle(ops []op) {
+	clear(ops)
+	if cap(ops) <= 4*whispeer.SyncBatch*rowsPerInsert {
+		w.spare = ops[:0]
+	}
+}
+
+// exec runs statement i in w.tx.
+func (w *writer) exec(ctx context.Context, i int, args ...any) error {
+	st := w.bound[i]
+	if st == nil {
+		st = w.tx.StmtContext(ctx, w.stmts[i])
+		w.bound[i] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+// write runs ops and saves cursors in one transaction on db.
+func (w *writer) write(db *sql.DB, ops []op, cursors []whispeer.Cursor) (err error) {
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
+	if w.tx, err = db.BeginTx(ctx, nil); err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, sqlInsert)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	lasts := make(map[*topic]uint64)
-	var hdr []byte
+	defer w.end()
 	for i := range ops {
 		o := &ops[i]
 		switch o.kind {
 		case opAppend:
 			if o.create {
-				if _, err := tx.Exec(sqlTopic, o.t.id, o.t.name, int64(o.t.epoch)); err != nil {
-					return err
-				}
+				err = w.exec(ctx, stmtTopic, o.t.id, o.t.name, int64(o.t.epoch))
 			}
-			m := o.m
-			hdr = hdr[:0]
-			if len(m.Headers) > 0 {
-				hdr = record.AppendHeaders(hdr, m.Headers)
+			if err == nil {
+				err = w.insert(ctx, o.t, o.m)
 			}
-			if _, err := ins.Exec(o.t.id, int64(m.Seq), m.Time.UnixNano(), int(m.QoS), m.ID, hdr, payload(m.Payload)); err != nil {
-				return err
-			}
-			lasts[o.t] = m.Seq
 		case opTrim:
-			err = trimTx(tx, o)
+			if err = w.flush(ctx); err == nil {
+				err = trimTx(w.tx, o)
+			}
 		case opDelete:
-			err = deleteTx(tx, o)
+			if err = w.flush(ctx); err == nil {
+				err = deleteTx(w.tx, o)
+			}
 		}
 		if err != nil {
 			return err
 		}
 	}
-	for t, last := range lasts {
-		if _, err := tx.Exec(sqlLast, int64(last), t.id); err != nil {
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	for _, t := range w.touched {
+		if err := w.exec(ctx, stmtLast, int64(t.written), t.id); err != nil {
 			return err
 		}
 	}
 	for _, c := range cursors {
-		if _, err := tx.Exec(sqlCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset)); err != nil {
+		if err := w.exec(ctx, stmtCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset)); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	return w.tx.Commit()
+}
+
+// insert adds m, appended to t, to the messages to insert, inserting
+// them once they fill the largest INSERT.
+func (w *writer) insert(ctx context.Context, t *topic, m *whispeer.Message) error {
+	if t.written == 0 {
+		w.touched = append(w.touched, t)
+	}
+	t.written = m.Seq
+	var hdr []byte // NULL without headers
+	if len(m.Headers) > 0 {
+		n := len(w.hdr)
+		w.hdr = record.AppendHeaders(w.hdr, m.Headers)
+		hdr = w.hdr[n:len(w.hdr):len(w.hdr)]
+	}
+	w.args = append(w.args, t.id, int64(m.Seq), m.Time.UnixNano(), int64(m.QoS), m.ID, hdr, payload(m.Payload))
+	if len(w.args) < rowsPerInsert*insertCols {
+		return nil
+	}
+	return w.flush(ctx)
+}
+
+// flush inserts the messages waiting in w.args, in as few INSERTs as the
+// prepared sizes allow.
+func (w *writer) flush(ctx context.Context) error {
+	args := w.args
+	for i := 0; len(args) > 0; i++ {
+		n := (rowsPerInsert >> i) * insertCols
+		if len(args) < n {
+			continue
+		}
+		if err := w.exec(ctx, i, args[:n]...); err != nil {
+			return err
+		}
+		args = args[n:]
+	}
+	clear(w.args)
+	w.args, w.hdr = w.args[:0], w.hdr[:0]
+	return nil
+}
+
+// end rolls back w.tx unless it committed and readies w for the next.
+func (w *writer) end() {
+	w.tx.Rollback()
+	w.tx = nil
+	w.bound = [nStmts]*sql.Stmt{}
+	for _, t := range w.touched {
+		t.written = 0
+	}
+	clear(w.touched)
+	w.touched = w.touched[:0]
+	clear(w.args)
+	w.args, w.hdr = w.args[:0], w.hdr[:0]
 }
 
 // payload keeps an empty payload from being stored as NULL.
