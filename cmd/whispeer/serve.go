@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/whispeer-io/whispeer/server"
@@ -22,7 +23,9 @@ clients, and TCP (server.tcp_port, unless 0) for native clients, both with
 TLS when tls.cert_file and tls.key_file are set. Settings come from flags,
 then WHISPEER_* environment variables, then a .env file, then --config
 (default config/default.toml), then built-in defaults; see
-docs/configuration.md. SIGINT or SIGTERM shuts the server down gracefully.`,
+docs/configuration.md. The [runtime] section tunes the Go garbage collector
+of this process unless GOGC or GOMEMLIMIT is set. SIGINT or SIGTERM shuts
+the server down gracefully.`,
 		Example: `  whispeer serve
   whispeer serve --config /etc/whispeer/whispeer.toml
   WHISPEER_SERVER_JWT_SECRET=$(openssl rand -base64 48) whispeer serve --server.host=0.0.0.0
@@ -35,7 +38,13 @@ docs/configuration.md. SIGINT or SIGTERM shuts the server down gracefully.`,
 		if err != nil {
 			return err
 		}
-		return serve(cmd.Context(), cfg, cmd.OutOrStdout(), newLogger(cfg.Log, cmd.ErrOrStderr()))
+		log := newLogger(cfg.Log, cmd.ErrOrStderr())
+		// The collector is the process's: tuned here, never by the server
+		// package, which may be embedded in a program with its own settings.
+		if err := tuneGC(cfg.Runtime, os.LookupEnv, log); err != nil {
+			return err
+		}
+		return serve(cmd.Context(), cfg, cmd.OutOrStdout(), log)
 	}
 	return cmd
 }

@@ -22,6 +22,7 @@ type Config struct {
 	Log     Log     `koanf:"log"`
 	Admin   Admin   `koanf:"admin"`
 	Plugins Plugins `koanf:"plugins"`
+	Runtime Runtime `koanf:"runtime"`
 }
 
 // Server holds the [server] section: listeners, limits and timeouts.
@@ -132,6 +133,26 @@ type Plugins struct {
 	Typecheck []TypeRule `koanf:"typecheck"` // the typecheck plugin's rules
 }
 
+// Runtime holds the [runtime] section: the Go garbage collector of the
+// process that `whispeer serve` runs. The command applies it at start, and
+// the GOGC and GOMEMLIMIT environment variables win over it; the library
+// packages never read it, so a program that embeds a server keeps its own
+// settings.
+type Runtime struct {
+	GCPercent   int    `koanf:"gc_percent"`   // heap growth, in percent of the live heap, that triggers a collection; -1 turns the collector off
+	MemoryLimit string `koanf:"memory_limit"` // soft memory limit such as "512MiB"; empty means none
+}
+
+// MemoryLimitBytes returns MemoryLimit in bytes, or 0 when it is empty (no
+// limit). It returns an error when MemoryLimit is not a size (Validate
+// reports that case).
+func (r Runtime) MemoryLimitBytes() (int64, error) {
+	if r.MemoryLimit == "" {
+		return 0, nil
+	}
+	return parseSize(r.MemoryLimit)
+}
+
 // TypeRule is one [[plugins.typecheck]] entry: the JSON shape required of
 // the payloads published to the topics matching Pattern. Type is a JSON
 // kind (any, string, number, integer, boolean, object, array, null);
@@ -190,6 +211,7 @@ func Default() *Config {
 		},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: Plugins{Enabled: []string{"metrics"}, Typecheck: []TypeRule{}},
+		Runtime: Runtime{GCPercent: 400},
 	}
 }
 
@@ -221,6 +243,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth),
 		slog.Group("plugins", "enabled", c.Plugins.Enabled, "node", c.Plugins.Node, "typecheck_rules", len(c.Plugins.Typecheck)),
+		slog.Group("runtime", "gc_percent", c.Runtime.GCPercent, "memory_limit", c.Runtime.MemoryLimit),
 	)
 }
 

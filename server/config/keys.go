@@ -53,6 +53,8 @@ var usage = map[string]string{
 	"admin.auth_health":        "require the admin token on /healthz, /readyz and /metrics too",
 	"plugins.enabled":          "plugins to run, in order: logging, metrics, stamp, typecheck",
 	"plugins.node":             "node name the stamp plugin writes (empty: the host name)",
+	"runtime.gc_percent":       "heap growth in percent that triggers a garbage collection (-1: off; GOGC wins)",
+	"runtime.memory_limit":     "soft memory limit such as 512MiB or 2GiB (empty: none; GOMEMLIMIT wins)",
 }
 
 // noFlag lists keys that RegisterFlags leaves out: a secret on the command

@@ -84,7 +84,28 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAdmin()...)
 	errs = append(errs, c.validatePlugins()...)
 	errs = append(errs, c.validateStore()...)
+	errs = append(errs, c.validateRuntime()...)
 	return errors.Join(errs...)
+}
+
+// minGCPercent is the smallest runtime.gc_percent accepted besides -1: below
+// it the collector runs nearly all the time.
+const minGCPercent = 10
+
+// validateRuntime checks the [runtime] section.
+func (c *Config) validateRuntime() []error {
+	var errs []error
+	r := c.Runtime
+	if _, err := r.MemoryLimitBytes(); err != nil {
+		errs = append(errs, fmt.Errorf("runtime.memory_limit: %w", err))
+	}
+	switch {
+	case r.GCPercent == -1 && r.MemoryLimit == "":
+		errs = append(errs, errors.New("runtime.gc_percent: -1 turns the garbage collector off, which needs runtime.memory_limit to bound memory"))
+	case r.GCPercent != -1 && r.GCPercent < minGCPercent:
+		errs = append(errs, fmt.Errorf("runtime.gc_percent: must be -1 (collector off) or at least %d, got %d", minGCPercent, r.GCPercent))
+	}
+	return errs
 }
 
 // validateStore checks the [store] section.
