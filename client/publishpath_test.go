@@ -41,5 +41,5 @@ func BenchmarkClient_PublishPath(b *testing.B) {
 // discardConn is a net.Conn that takes every write and does nothing else.
 type discardConn struct{ net.Conn }
 
-func (discardConn) Write(p []byte) (int, error)       { return len(p), nil }
+func (discardConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (discardConn) SetWriteDeadline(time.Time) error { return nil }
