@@ -273,6 +273,7 @@ type PublishOption struct {
 	id      string
 	qos     QoS
 	headers map[string]string
+	at      time.Time
 }
 
 // publishSetting names what a PublishOption sets.
@@ -285,6 +286,7 @@ const (
 	setHeaders
 	setSealed
 	setCopy
+	setTime
 )
 
 // publishConfig is what a publish's options set.
@@ -294,6 +296,7 @@ type publishConfig struct {
 	headers map[string]string
 	sealed  bool
 	copy    bool
+	at      time.Time
 }
 
 // apply records o in c.
@@ -309,6 +312,8 @@ func (o PublishOption) apply(c *publishConfig) {
 		c.sealed = true
 	case setCopy:
 		c.copy = true
+	case setTime:
+		c.at = o.at
 	}
 }
 
@@ -336,3 +341,9 @@ func WithHeaders(h map[string]string) PublishOption {
 // payload is copied into the message's own allocation, which costs less
 // than copying it beforehand.
 func CopyPayload() PublishOption { return PublishOption{set: setCopy} }
+
+// WithTime sets the message's Time, when the broker accepted it, to t
+// rather than to the broker's clock: what a transport that reads many
+// messages at once passes, the time of the read, so that the clock is read
+// once per read and not once per message. A zero t means the clock.
+func WithTime(t time.Time) PublishOption { return PublishOption{set: setTime, at: t} }

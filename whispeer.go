@@ -156,7 +156,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	}
 	box := newBox(payload, pc.copy)
 	m := &box.Message
-	m.Topic, m.ID, m.QoS, m.Headers, m.sealed = topic, pc.id, pc.qos, pc.headers, pc.sealed
+	m.Topic, m.ID, m.QoS, m.Headers, m.sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
 	if err := checkPublished(m); err != nil {
 		return err
 	}
@@ -189,10 +189,13 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	return b.route(ctx, ts, m, done)
 }
 
-// route stamps m and hands it to the matching subscriptions; done, when
-// not nil, receives the outcome of a durable append (see PublishAsync).
+// route stamps m, unless its publisher did (WithTime), and hands it to the
+// matching subscriptions; done, when not nil, receives the outcome of a
+// durable append (see PublishAsync).
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
-	m.Time = b.clock.now()
+	if m.Time.IsZero() {
+		m.Time = b.clock.now()
+	}
 	hasSync := false
 	var durable chan error
 	if b.st != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -250,6 +251,29 @@ func TestBroker_MessageFields(t *testing.T) {
 	}
 	if m[0].Time.IsZero() || m[1].Time.Before(m[0].Time) {
 		t.Errorf("timestamps %v, %v", m[0].Time, m[1].Time)
+	}
+}
+
+// TestBroker_WithTime checks that a publisher's time stamps the message,
+// and that a zero time leaves it to the broker's clock.
+func TestBroker_WithTime(t *testing.T) {
+	b := newBroker(t)
+	var c collector
+	if _, err := b.Subscribe("#", c.handle, whispeer.WithSync()); err != nil {
+		t.Fatal(err)
+	}
+	read := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	publish(t, b, "a", "1", whispeer.WithTime(read))
+	before := time.Now()
+	publish(t, b, "a", "2", whispeer.WithTime(time.Time{}))
+	if len(c.msgs) != 2 {
+		t.Fatalf("got %d messages, want 2", len(c.msgs))
+	}
+	if !c.msgs[0].Time.Equal(read) {
+		t.Errorf("Time = %v, want the publisher's %v", c.msgs[0].Time, read)
+	}
+	if c.msgs[1].Time.Before(before.Add(-time.Second)) {
+		t.Errorf("Time = %v with a zero WithTime, want the broker's clock (about %v)", c.msgs[1].Time, before)
 	}
 }
 

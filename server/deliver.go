@@ -25,7 +25,7 @@ func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
 	}
 	frame := m.Memo(memoJSONFrame, encode)
 	if m.QoS == whispeer.AtMostOnce {
-		s.sendContext(ctx, nil, frame, false)
+		s.sendContext(ctx, nil, frame, false, false)
 		return nil
 	}
 	s.window.deliver(ctx, ackKey{id: m.ID}, nil, frame, -1)

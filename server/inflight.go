@@ -62,7 +62,7 @@ func newDelivery(head, body []byte, dupAt int) delivery {
 
 // send queues the copy on s, in the batch that ctx carries if any.
 func (d *delivery) send(ctx context.Context, s *session) {
-	s.sendContext(ctx, d.head[:d.n], d.body, d.dupAt >= 0)
+	s.sendContext(ctx, d.head[:d.n], d.body, d.dupAt >= 0, false)
 }
 
 // markDup marks a native copy as a redelivery.
@@ -106,7 +106,7 @@ func (q *inflight) deliver(ctx context.Context, key ackKey, head, body []byte, d
 	switch {
 	case q.closed:
 	case q.byID[key] != nil:
-		q.s.sendContext(ctx, head, body, dupAt >= 0)
+		q.s.sendContext(ctx, head, body, dupAt >= 0, false)
 	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
 		q.start(ctx, key, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued:

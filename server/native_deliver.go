@@ -92,13 +92,21 @@ func (n *native) unsubscribe(u *wire.Unsubscribe) {
 // every native connection, behind a head of this subscription's own; at
 // QoS 1 the copy is tracked until the client acks it.
 func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
-	body := m.Memo(memoNativeBody, encodeBody)
+	qos := wire.QoS(min(m.QoS, ns.qos))
+	var body []byte
+	scratched := false
+	if qos == wire.AtMostOnce {
+		body, scratched = scratchBody(ctx, m, maxHead)
+	}
+	if !scratched {
+		body = m.Memo(memoNativeBody, encodeBody)
+	}
 	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
 		ns.s.srv.stats.undeliverable.Add(1)
 		return nil
 	}
 	msg := wire.Message{
-		QoS:      wire.QoS(min(m.QoS, ns.qos)),
+		QoS:      qos,
 		Envelope: envelope.IsEnvelope(m.Payload),
 		Replay:   ns.replaying.Load() && m.Time.Before(ns.since),
 		SID:      ns.sid,
@@ -112,7 +120,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 		return nil
 	}
 	if msg.QoS == wire.AtMostOnce {
-		ns.s.sendContext(ctx, head, body, true)
+		ns.s.sendContext(ctx, head, body, true, scratched)
 		return nil
 	}
 	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
@@ -130,7 +138,10 @@ func (n *native) head(dst []byte, m *wire.Message, bodyLen int) ([]byte, bool) {
 // encodeBody encodes the body of m's MSG frame: everything but the
 // per-subscriber head. It returns nil for a message the native protocol
 // cannot carry, such as one with an id over 255 bytes from a JSON client.
-func encodeBody(m *whispeer.Message) []byte {
+func encodeBody(m *whispeer.Message) []byte { return appendBody(nil, m) }
+
+// appendBody appends the body of m's MSG frame to dst; see encodeBody.
+func appendBody(dst []byte, m *whispeer.Message) []byte {
 	var h wire.Headers
 	if len(m.Headers) > 0 {
 		var err error
@@ -138,7 +149,7 @@ func encodeBody(m *whispeer.Message) []byte {
 			return nil
 		}
 	}
-	b, err := wire.AppendMessageBody(nil, &wire.Message{
+	b, err := wire.AppendMessageBody(dst, &wire.Message{
 		Offset:  m.Seq,
 		Time:    m.Time.UnixNano(),
 		Topic:   bytesOf(m.Topic),

@@ -124,7 +124,8 @@ type publication struct {
 	id      string
 	qos     whispeer.QoS // 0 or 1
 	headers map[string]string
-	sealed  bool // an envelope the client sealed: the broker routes it untouched
+	at      time.Time // when the connection read it
+	sealed  bool      // an envelope the client sealed: the broker routes it untouched
 }
 
 // publish routes a client's message through the broker. At QoS 1 it
@@ -142,7 +143,8 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
 	}
 	var err error
-	var opts [5]whispeer.PublishOption
+	var opts [6]whispeer.PublishOption
+	p.at = s.link.readTime()
 	if p.qos == whispeer.AtMostOnce {
 		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(&opts)...)
 	} else {
@@ -183,8 +185,8 @@ func (s *session) mayPublish(topic string) *opError {
 
 // options returns the broker's options for p, in buf: no allocation. The
 // broker copies the payload, which views the connection's read buffer.
-func (p *publication) options(buf *[5]whispeer.PublishOption) []whispeer.PublishOption {
-	opts := append(buf[:0], whispeer.CopyPayload())
+func (p *publication) options(buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
+	opts := append(buf[:0], whispeer.CopyPayload(), whispeer.WithTime(p.at))
 	if p.id != "" {
 		opts = append(opts, whispeer.WithID(p.id))
 	}

@@ -160,7 +160,7 @@ func (cs *conns) all() []*conn {
 // a connection that a plugin refuses is closed at once. The accept
 // functions call it once the session is set up.
 func (s *Server) connected(sess *session) {
-	c := &conn{sess: sess, since: time.Now(), ctx: sess.link.batchContext(context.Background())}
+	c := &conn{sess: sess, since: time.Now(), ctx: sess.publishContext(context.Background())}
 	c.info = whispeer.ConnInfo{ID: sess.id, RemoteAddr: sess.link.remoteAddr().String(), Transport: "ws"}
 	if sess.link.tcp != nil {
 		c.info.Transport = "tcp"
@@ -222,7 +222,7 @@ func (sess *session) authenticated() *opError {
 		sess.log().Info("whispeer: authentication refused by a plugin", "username", name, "reason", err)
 		return &opError{whispeer.CodeForbidden, errorText(err)}
 	}
-	c.ctx = sess.link.batchContext(whispeer.NewConnContext(context.Background(), info))
+	c.ctx = sess.publishContext(whispeer.NewConnContext(context.Background(), info))
 	return nil
 }
 

@@ -50,6 +50,13 @@ func (l link) batchContext(parent context.Context) context.Context {
 	return l.ws.BatchContext(parent)
 }
 
+// publishContext returns parent carrying what the session's publishes
+// need in the handlers of the subscriptions they reach: the batch of frames
+// the connection's reader is handling, and the reader's scratch.
+func (s *session) publishContext(parent context.Context) context.Context {
+	return withScratch(s.link.batchContext(parent), &s.scratch)
+}
+
 // sendContext queues a delivery made with a publish's context: the write
 // starts once the publisher's reader has handled its batch. data marks a
 // native MSG, gathered into a binary message on WebSocket.
@@ -62,6 +69,14 @@ func (l link) sendContext(ctx context.Context, head, body []byte, data bool) {
 	default:
 		l.ws.SendHeadContext(ctx, head, body)
 	}
+}
+
+// readTime returns when the connection read the frame being handled.
+func (l link) readTime() time.Time {
+	if l.tcp != nil {
+		return l.tcp.ReadTime()
+	}
+	return l.ws.ReadTime()
 }
 
 func (l link) remoteAddr() net.Addr {
@@ -93,9 +108,12 @@ type session struct {
 		user  *auth.User
 		topic string
 	}
-	json   bool    // a WebSocket connection that speaks PopSub JSON
-	native *native // the native protocol's state; nil for JSON
-	conn   *conn   // the connection as plugins and the admin API see it
+	// scratch is the reader goroutine's, for the deliveries that the
+	// session's publishes make (see scratch).
+	scratch scratch
+	json    bool    // a WebSocket connection that speaks PopSub JSON
+	native  *native // the native protocol's state; nil for JSON
+	conn    *conn   // the connection as plugins and the admin API see it
 	// window holds the QoS 1 copies awaiting acks; nil until the first
 	// subscribe, which sets it under mu.
 	window *inflight
@@ -154,7 +172,7 @@ func (s *session) send(frame []byte) { s.sendHead(nil, frame) }
 // sendHead queues head, which it copies, and body, which the connection
 // keeps, behind the deliveries held during a subscribe.
 func (s *session) sendHead(head, body []byte) {
-	if s.holding.Load() && s.hold(head, body, false) {
+	if s.holding.Load() && s.hold(head, body, false, false) {
 		return
 	}
 	s.link.sendHead(head, body)
@@ -164,20 +182,26 @@ func (s *session) sendHead(head, body []byte) {
 // batches the writes of a publisher's burst, behind the deliveries held
 // during a subscribe. data marks a native MSG, which a WebSocket connection
 // gathers with the MSGs next to it into one binary message; head is then
-// the MSG's head alone, without a WebSocket header.
-func (s *session) sendContext(ctx context.Context, head, body []byte, data bool) {
-	if s.holding.Load() && s.hold(head, body, data) {
+// the MSG's head alone, without a WebSocket header. scratched marks a body
+// in a publisher's scratch, which the connection copies: it is valid only
+// during the call.
+func (s *session) sendContext(ctx context.Context, head, body []byte, data, scratched bool) {
+	if s.holding.Load() && s.hold(head, body, data, scratched) {
 		return
 	}
 	s.link.sendContext(ctx, head, body, data)
 }
 
-// hold keeps a frame back if a subscribe is still under way.
-func (s *session) hold(head, body []byte, data bool) bool {
+// hold keeps a frame back if a subscribe is still under way, with a copy
+// of its body when the body is a publisher's scratch.
+func (s *session) hold(head, body []byte, data, scratched bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.holding.Load() {
 		return false
+	}
+	if scratched {
+		body = append([]byte(nil), body...)
 	}
 	s.held = append(s.held, heldFrame{append([]byte(nil), head...), body, data})
 	return true

@@ -58,6 +58,17 @@ func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
 // kept like Send's frame. Errors are Send's.
 func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
+// CopyLimit is the largest frame, head and body together, that SendHead
+// and the sends made with a context copy rather than keep: the caller may
+// reuse the body of such a frame once the send returns.
+const CopyLimit = netconn.CopyLimit
+
+// ReadTime returns when the connection's reader read the frame that its
+// Session is handling: frames read together share it, so that stamping
+// them costs one clock reading per read. Only the Session may call it,
+// from the reader's goroutine, while it handles a frame.
+func (c *Conn) ReadTime() time.Time { return c.rd.at }
+
 // BatchContext returns a copy of parent that carries the batch of frames
 // that the connection's reader is handling. It is for the publishes the
 // connection's Session makes while handling a frame, in the reader's

@@ -25,6 +25,7 @@ type reader struct {
 	f     *wire.Frame // from frames, while bytes are in hand
 	drain bool        // the connection is closing: discard what arrives
 	batch netconn.Batch
+	at    time.Time // when the frames in hand were read (ReadTime)
 }
 
 // frames are the Frames that readers parse into, some 700 bytes each.
@@ -78,6 +79,7 @@ func (rd *reader) parse() {
 	}
 	q := &rd.c.q
 	q.Cork(&rd.batch)
+	rd.at = time.Now()
 	defer rd.batch.Flush()
 	rd.f = frames.Get().(*wire.Frame)
 	defer rd.putFrame()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"time"
 	"unicode/utf8"
 
 	gws "github.com/gobwas/ws"
@@ -27,6 +28,7 @@ type reader struct {
 	msg   []byte // its payload so far
 
 	batch netconn.Batch // the writes of the frames in hand
+	at    time.Time     // when the frames in hand were read (ReadTime)
 }
 
 // run reads and handles frames until the connection ends, and returns why.
@@ -55,6 +57,7 @@ func (rd *reader) parse() error {
 		return nil
 	}
 	rd.c.q.Cork(&rd.batch)
+	rd.at = time.Now()
 	defer rd.batch.Flush()
 	for b.R < b.W {
 		if rd.drain {

@@ -73,16 +73,18 @@ const (
 // keepQueue is the largest queue capacity that Trim keeps.
 const keepQueue = 8
 
-// Arena sizes. A frame of at most maxCopy bytes, head and body, is copied
+// Arena sizes. A frame of at most CopyLimit bytes, head and body, is copied
 // into the arena, chunks of arenaSize bytes from a pool that go back to it
 // once written, and frames copied one after another form one buffer of the
 // vectored write: a burst of small frames costs the kernel one buffer, not
 // two per frame. A larger frame's body is kept, not copied, behind its head
 // in the arena, so that a large message fanned out is never copied.
-const (
-	arenaSize = 4 << 10
-	maxCopy   = 512
-)
+const arenaSize = 4 << 10
+
+// CopyLimit is the largest frame, head and body together, that the queue
+// copies when it is sent: the caller may reuse such a body once the send
+// returns. A larger body is kept, and must not be modified.
+const CopyLimit = 512
 
 // chunk is a piece of arena. Chunks are shared by every queue through
 // chunkPool: a connection holds them only while it has frames to write.
@@ -189,7 +191,7 @@ func (q *Queue) send(b *Batch, head, body []byte, data bool) error {
 	} else {
 		q.closeMessage()
 	}
-	if n <= maxCopy {
+	if n <= CopyLimit {
 		q.copyIn(head, body)
 	} else {
 		if len(head) > 0 {

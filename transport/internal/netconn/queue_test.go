@@ -183,7 +183,7 @@ func TestQueue_CopiesSmallKeepsLarge(t *testing.T) {
 	for range 10 {
 		q.SendHead([]byte("h"), []byte("small"))
 	}
-	large := bytes.Repeat([]byte("L"), maxCopy+1)
+	large := bytes.Repeat([]byte("L"), CopyLimit+1)
 	q.SendHead([]byte("H"), large)
 	q.SendHead([]byte("h"), []byte("after"))
 	q.mu.Lock()
@@ -222,7 +222,7 @@ func TestQueue_DataMessages(t *testing.T) {
 	q.SendDataIn(&b, []byte("h"), []byte("ddd")) // 8
 	q.SendDataIn(&b, []byte("h"), []byte("eee")) // 12: still fits
 	q.SendDataIn(&b, []byte("h"), []byte("fff")) // over MaxMessage: a new one
-	large := bytes.Repeat([]byte("L"), maxCopy+1)
+	large := bytes.Repeat([]byte("L"), CopyLimit+1)
 	q.SendDataIn(&b, []byte("H"), large) // alone: larger than MaxMessage
 	q.SendDataIn(&b, []byte("h"), []byte("ggg"))
 	b.Flush()
