@@ -129,7 +129,7 @@ const (
 	DefaultSyncInterval = 5 * time.Millisecond
 	// SyncBatch is how many waiting appends make a batch worth syncing at
 	// once under [SyncEvery].
-	SyncBatch = 64
+	SyncBatch = 32
 )
 
 // SyncEvery syncs within d of a write, or as soon as [SyncBatch] appends

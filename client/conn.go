@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -208,6 +209,12 @@ func (c *Client) writeLoop(cn *conn) {
 		case <-cn.done:
 			return
 		}
+		// Let the goroutines that are ready to publish queue their frames
+		// first: with many publishers waiting on acknowledgements, the
+		// frames that their wake-ups produce then leave in one write,
+		// which costs the server one read, not one each. With nothing
+		// else ready it returns at once.
+		runtime.Gosched()
 		wrote := false
 		if buf, wrote, err = c.flushQueue(cn, buf); err != nil {
 			c.lost(cn, err)

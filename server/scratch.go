@@ -14,17 +14,19 @@ import (
 // returns.
 const scratchLimit = min(tcp.CopyLimit, ws.CopyLimit)
 
-// scratch is where a session's reader goroutine encodes the MSG bodies of
-// the QoS 0 deliveries that its publishes make. The deliveries of one
-// message, to every native subscriber it reaches, run one after another
-// in that goroutine and share one encoding; the next message reuses the
-// buffer. So a small message fanned out costs no allocation for its
-// encoding, where Message.Memo would allocate one per message. Only the
-// reader goroutine touches it: it travels in the context of the session's
-// publishes (publishContext), which the broker hands to the synchronous
-// handlers of the subscriptions it reaches.
+// scratch is where a session's reader goroutine encodes the MSG body of
+// the first QoS 0 delivery that each of its publishes makes: the
+// subscriber's connection copies it, and the next message reuses the
+// buffer, so a small message delivered once costs no allocation for its
+// encoding, where Message.Memo would allocate one per message. A message
+// delivered again, fanned out, is memoized as before: its later copies are
+// queued by reference, one encoding written by every connection, which
+// costs less than copying it into each. Only the reader goroutine touches
+// the scratch: it travels in the context of the session's publishes
+// (publishContext), which the broker hands to the synchronous handlers of
+// the subscriptions it reaches.
 type scratch struct {
-	m    *whispeer.Message // the message body encodes; kept alive with it
+	m    *whispeer.Message // the message last encoded; kept alive with it
 	body []byte
 }
 
@@ -37,9 +39,10 @@ func withScratch(parent context.Context, sc *scratch) context.Context {
 }
 
 // scratchBody returns the MSG body of m encoded in the scratch that ctx
-// carries, and true; or false when ctx carries none or the frame, with a
-// head of headLen bytes at most, would be too large for a transport to
-// copy. The body is valid until the next call in the same goroutine.
+// carries, and true; or false when ctx carries none, when the scratch
+// served m already (a fan-out: Memo serves the rest), or when the frame,
+// with a head of headLen bytes at most, would be too large for a transport
+// to copy. The body is valid until the next call in the same goroutine.
 func scratchBody(ctx context.Context, m *whispeer.Message, headLen int) ([]byte, bool) {
 	if len(m.Payload)+len(m.Topic)+len(m.ID)+headLen > scratchLimit {
 		return nil, false
@@ -49,7 +52,7 @@ func scratchBody(ctx context.Context, m *whispeer.Message, headLen int) ([]byte,
 		return nil, false
 	}
 	if sc.m == m {
-		return sc.body, true
+		return nil, false
 	}
 	body := appendBody(sc.body[:0], m)
 	if body == nil || len(body)+headLen > scratchLimit {

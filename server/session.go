@@ -59,15 +59,16 @@ func (s *session) publishContext(parent context.Context) context.Context {
 
 // sendContext queues a delivery made with a publish's context: the write
 // starts once the publisher's reader has handled its batch. data marks a
-// native MSG, gathered into a binary message on WebSocket.
-func (l link) sendContext(ctx context.Context, head, body []byte, data bool) {
+// native MSG, gathered into a binary message on WebSocket; copyBody a body
+// that the connection must copy.
+func (l link) sendContext(ctx context.Context, head, body []byte, data, copyBody bool) {
 	switch {
 	case l.tcp != nil:
-		l.tcp.SendHeadContext(ctx, head, body)
+		l.tcp.SendHeadContext(ctx, head, body, copyBody)
 	case data:
-		l.ws.SendDataContext(ctx, head, body)
+		l.ws.SendDataContext(ctx, head, body, copyBody)
 	default:
-		l.ws.SendHeadContext(ctx, head, body)
+		l.ws.SendHeadContext(ctx, head, body, copyBody)
 	}
 }
 
@@ -189,7 +190,7 @@ func (s *session) sendContext(ctx context.Context, head, body []byte, data, scra
 	if s.holding.Load() && s.hold(head, body, data, scratched) {
 		return
 	}
-	s.link.sendContext(ctx, head, body, data)
+	s.link.sendContext(ctx, head, body, data, scratched)
 }
 
 // hold keeps a frame back if a subscribe is still under way, with a copy
@@ -213,7 +214,7 @@ func (s *session) release(first []byte) {
 	defer s.mu.Unlock()
 	s.link.send(first)
 	for _, f := range s.held {
-		s.link.sendContext(context.Background(), f.head, f.body, f.data)
+		s.link.sendContext(context.Background(), f.head, f.body, f.data, false)
 	}
 	s.held = nil
 	s.holding.Store(false)

@@ -58,9 +58,9 @@ func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
 // kept like Send's frame. Errors are Send's.
 func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
-// CopyLimit is the largest frame, head and body together, that SendHead
-// and the sends made with a context copy rather than keep: the caller may
-// reuse the body of such a frame once the send returns.
+// CopyLimit is the largest frame, head and body together, that the sends
+// made with a context copy when asked to: the caller may reuse the body of
+// such a frame once the send returns.
 const CopyLimit = netconn.CopyLimit
 
 // ReadTime returns when the connection's reader read the frame that its
@@ -82,9 +82,11 @@ func (c *Conn) BatchContext(parent context.Context) context.Context {
 
 // SendHeadContext is SendHead in a delivery made with the context of a
 // publish: when ctx carries a reader's batch (BatchContext), the write
-// starts once that reader has handled its batch.
-func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte) error {
-	return c.q.SendHeadIn(netconn.BatchFrom(ctx), head, body)
+// starts once that reader has handled its batch. With copyBody a frame of
+// at most CopyLimit bytes is copied, body included, so that the caller may
+// reuse body once SendHeadContext returns; otherwise body is kept.
+func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte, copyBody bool) error {
+	return c.q.SendHeadIn(netconn.BatchFrom(ctx), head, body, copyBody)
 }
 
 // Close closes the connection gracefully because of err: frames already

@@ -151,28 +151,54 @@ func (q *Queue) Init(nc net.Conn, cfg *Config, owner Owner) {
 
 // Send queues frame, to be written after the frames queued before it. The
 // queue keeps frame until it is written: the caller must not modify it,
-// and may hand the same bytes to any number of queues. Send never blocks on
-// the network. It returns ErrClosed once the connection is closing, and
-// ErrSlowConsumer when the frame would take the queued bytes past
-// MaxPendingBytes, in which case the connection is dropped.
-func (q *Queue) Send(frame []byte) error { return q.send(nil, nil, frame, false) }
+// and may hand the same bytes to any number of queues. (A frame of at most
+// CopyLimit bytes is copied, so that small frames queued one after another
+// form one buffer of the write.) Send never blocks on the network. It
+// returns ErrClosed once the connection is closing, and ErrSlowConsumer
+// when the frame would take the queued bytes past MaxPendingBytes, in which
+// case the connection is dropped.
+func (q *Queue) Send(frame []byte) error { return q.send(nil, nil, frame, sendFrame) }
 
 // SendHead queues a frame made of head and body, written as two buffers of
 // the same vectored write. head is copied, so it may live on the caller's
-// stack; body is kept like Send's frame.
-func (q *Queue) SendHead(head, body []byte) error { return q.send(nil, head, body, false) }
+// stack; body is kept like Send's frame, never copied: a body encoded once
+// and fanned out is written from the same memory by every queue.
+func (q *Queue) SendHead(head, body []byte) error { return q.send(nil, head, body, 0) }
 
 // SendHeadIn is SendHead made during a reader's batch: unless b is nil, the
-// writer starts when b is flushed.
-func (q *Queue) SendHeadIn(b *Batch, head, body []byte) error { return q.send(b, head, body, false) }
+// writer starts when b is flushed. With copyBody, a frame of at most
+// CopyLimit bytes is copied whole, so that the caller may reuse body once
+// SendHeadIn returns; a larger body is kept.
+func (q *Queue) SendHeadIn(b *Batch, head, body []byte, copyBody bool) error {
+	return q.send(b, head, body, sendFlags(copyBody))
+}
 
 // SendDataIn is SendHeadIn for data that the connection frames itself:
 // head and body are added to the message being filled (Config.Frame),
 // which a complete frame sent after them, or the writer taking the queue,
 // closes. Without Config.Frame it is SendHeadIn.
-func (q *Queue) SendDataIn(b *Batch, head, body []byte) error { return q.send(b, head, body, true) }
+func (q *Queue) SendDataIn(b *Batch, head, body []byte, copyBody bool) error {
+	return q.send(b, head, body, sendData|sendFlags(copyBody))
+}
 
-func (q *Queue) send(b *Batch, head, body []byte, data bool) error {
+// sendFlag says how send queues a frame.
+type sendFlag uint8
+
+const (
+	sendFrame sendFlag = 1 << iota // a whole frame: copied when small
+	sendCopy                       // copy a small body with its head
+	sendData                       // data for Config.Frame's messages
+)
+
+// sendFlags returns sendCopy when copyBody is set.
+func sendFlags(copyBody bool) sendFlag {
+	if copyBody {
+		return sendCopy
+	}
+	return 0
+}
+
+func (q *Queue) send(b *Batch, head, body []byte, how sendFlag) error {
 	q.mu.Lock()
 	if q.state != Open {
 		q.mu.Unlock()
@@ -185,13 +211,13 @@ func (q *Queue) send(b *Batch, head, body []byte, data bool) error {
 		q.Kill(err)
 		return err
 	}
-	if data && q.cfg.Frame != nil {
+	if how&sendData != 0 && q.cfg.Frame != nil {
 		q.openMessage(n)
 		q.msgLen += n
 	} else {
 		q.closeMessage()
 	}
-	if n <= CopyLimit {
+	if n <= CopyLimit && how&(sendFrame|sendCopy) != 0 {
 		q.copyIn(head, body)
 	} else {
 		if len(head) > 0 {

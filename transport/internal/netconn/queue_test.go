@@ -127,7 +127,7 @@ func TestBatch_OneWritePerQueue(t *testing.T) {
 	const frames = 50
 	for i := range frames {
 		for _, p := range peers {
-			if err := p.q.SendHeadIn(&b, []byte{byte(i)}, []byte("-body")); err != nil {
+			if err := p.q.SendHeadIn(&b, []byte{byte(i)}, []byte("-body"), false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -159,7 +159,7 @@ func TestBatch_OneWritePerQueue(t *testing.T) {
 func TestBatch_CloseWhileHeld(t *testing.T) {
 	var b Batch
 	q, ev, client, wg := newQueue(t, 1<<20)
-	if err := q.SendHeadIn(&b, nil, []byte("last")); err != nil {
+	if err := q.SendHeadIn(&b, nil, []byte("last"), false); err != nil {
 		t.Fatal(err)
 	}
 	q.Close([]byte("bye"), io.EOF)
@@ -174,27 +174,35 @@ func TestBatch_CloseWhileHeld(t *testing.T) {
 }
 
 // TestQueue_CopiesSmallKeepsLarge checks how frames become buffers of the
-// vectored write: small frames are copied into one buffer, a large body is
-// queued as it is behind its copied head.
+// vectored write: small frames sent to be copied, whole or with copyBody,
+// are copied into one buffer; a large body is queued as it is behind its
+// copied head, as is a body sent to be kept, however small.
 func TestQueue_CopiesSmallKeepsLarge(t *testing.T) {
 	var b Batch
 	q, _, client, wg := newQueue(t, 1<<20)
 	q.Cork(&b)
-	for range 10 {
-		q.SendHead([]byte("h"), []byte("small"))
+	for i := range 10 {
+		if i%2 == 0 {
+			q.Send([]byte("hsmall"))
+		} else {
+			q.SendHeadIn(&b, []byte("h"), []byte("small"), true)
+		}
 	}
 	large := bytes.Repeat([]byte("L"), CopyLimit+1)
-	q.SendHead([]byte("H"), large)
-	q.SendHead([]byte("h"), []byte("after"))
+	q.SendHeadIn(&b, []byte("H"), large, true)
+	kept := []byte("kept")
+	q.SendHead([]byte("h"), kept)
+	q.SendHeadIn(&b, []byte("h"), []byte("after"), true)
 	q.mu.Lock()
 	bufs := len(q.queue)
-	kept := &q.queue[1][0] == &large[0]
+	largeKept := &q.queue[1][0] == &large[0]
+	smallKept := &q.queue[3][0] == &kept[0]
 	q.mu.Unlock()
-	if bufs != 3 || !kept {
-		t.Fatalf("%d buffers (want 3: small frames and the large one's head, its body, the last frame), large body kept: %v", bufs, kept)
+	if bufs != 5 || !largeKept || !smallKept {
+		t.Fatalf("%d buffers (want 5: small frames and the large one's head, its body, a head, the kept body, the last frame), large body kept: %v, small body kept: %v", bufs, largeKept, smallKept)
 	}
 	b.Flush()
-	want := strings.Repeat("hsmall", 10) + "H" + string(large) + "hafter"
+	want := strings.Repeat("hsmall", 10) + "H" + string(large) + "hkept" + "hafter"
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(client, got); err != nil || string(got) != want {
 		t.Fatalf("read %d bytes, %v: not what was queued", len(got), err)
@@ -215,16 +223,16 @@ func TestQueue_DataMessages(t *testing.T) {
 	cfg.MaxMessage = 12
 	q.cfg = &cfg
 	q.Cork(&b)
-	q.SendDataIn(&b, []byte("h"), []byte("aaa")) // 4 bytes
-	q.SendDataIn(&b, []byte("h"), []byte("bbb")) // 8
-	q.SendHead(nil, []byte("|"))                 // closes the message
-	q.SendDataIn(&b, []byte("h"), []byte("ccc")) // 4
-	q.SendDataIn(&b, []byte("h"), []byte("ddd")) // 8
-	q.SendDataIn(&b, []byte("h"), []byte("eee")) // 12: still fits
-	q.SendDataIn(&b, []byte("h"), []byte("fff")) // over MaxMessage: a new one
+	q.SendDataIn(&b, []byte("h"), []byte("aaa"), true) // 4 bytes
+	q.SendDataIn(&b, []byte("h"), []byte("bbb"), true) // 8
+	q.SendHead(nil, []byte("|"))                       // closes the message
+	q.SendDataIn(&b, []byte("h"), []byte("ccc"), true) // 4
+	q.SendDataIn(&b, []byte("h"), []byte("ddd"), true) // 8
+	q.SendDataIn(&b, []byte("h"), []byte("eee"), true) // 12: still fits
+	q.SendDataIn(&b, []byte("h"), []byte("fff"), true) // over MaxMessage: a new one
 	large := bytes.Repeat([]byte("L"), CopyLimit+1)
-	q.SendDataIn(&b, []byte("H"), large) // alone: larger than MaxMessage
-	q.SendDataIn(&b, []byte("h"), []byte("ggg"))
+	q.SendDataIn(&b, []byte("H"), large, true) // alone: larger than MaxMessage
+	q.SendDataIn(&b, []byte("h"), []byte("ggg"), true)
 	b.Flush()
 	q.Close(nil, io.EOF)
 	want := "<\x00\x08haaahbbb|<\x00\x0chccchdddheee<\x00\x04hfff<\x02\x02H" + string(large) + "<\x00\x04hggg"

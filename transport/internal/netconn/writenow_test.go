@@ -56,7 +56,7 @@ func TestQueue_WriteNow(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, more than a socket buffer
 	for i := range 8 {
 		body := append([]byte{byte(i)}, big...)
-		q.SendHeadIn(&b, []byte("head"), body)
+		q.SendHeadIn(&b, []byte("head"), body, false)
 		want.WriteString("head")
 		want.Write(body)
 	}
