@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"log/slog"
 	"math"
@@ -135,19 +134,9 @@ func TestFormatLimit(t *testing.T) {
 
 func TestServe_GCFromEnvironmentAndConfig(t *testing.T) {
 	port := freePort(t)
-	cmd := command(t, []string{"GOGC=150", config.EnvVar("runtime.memory_limit") + "=1GiB"},
-		"serve", "--server.port="+strconv.Itoa(port), "--server.tcp_port=0", "--runtime.gc_percent=800")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+	cmd, stdout, stderr := startServe(t, []string{"GOGC=150", config.EnvVar("runtime.memory_limit") + "=1GiB"},
+		"--server.port="+strconv.Itoa(port), "--server.tcp_port=0", "--runtime.gc_percent=800")
+	if _, err := stdout.ReadString('\n'); err != nil {
 		t.Fatalf("no listening line: %v\n%s", err, stderr.String())
 	}
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -51,22 +51,32 @@ func command(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startServe starts `whispeer serve` with env and args. It returns the
+// process, its standard output to read the listening lines from, and its
+// standard error as collected so far; the process is killed when the test
+// ends, unless it has exited.
+func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
+	t.Helper()
+	cmd := command(t, env, append([]string{"serve"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, bufio.NewReader(stdout), stderr
+}
+
 func TestServe_ListensAndStopsGracefullyOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			port := freePort(t)
-			cmd := command(t, nil, "serve", "--server.port="+strconv.Itoa(port), "--server.tcp_port=0")
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			line, err := bufio.NewReader(stdout).ReadString('\n')
+			cmd, stdout, stderr := startServe(t, nil, "--server.port="+strconv.Itoa(port), "--server.tcp_port=0")
+			line, err := stdout.ReadString('\n')
 			if err != nil {
 				t.Fatalf("no listening line: %v\n%s", err, stderr.String())
 			}

@@ -230,9 +230,7 @@ func TestLoad_Errors(t *testing.T) {
 				tt.opts.Environ = []string{}
 			}
 			_, err := Load(tt.opts)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Load() error = %v, want it to mention %q", err, tt.want)
-			}
+			wantError(t, "Load()", err, tt.want)
 		})
 	}
 }

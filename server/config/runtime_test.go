@@ -107,13 +107,7 @@ func TestValidate_Runtime(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()
 			c.Runtime = tt.rt
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("Validate() = %v, want it to contain %q", err, tt.want)
-			}
+			wantError(t, "Validate()", c.Validate(), tt.want)
 		})
 	}
 }
@@ -181,9 +175,7 @@ func TestLoad_RuntimeErrors(t *testing.T) {
 				tt.opts.Environ = []string{}
 			}
 			_, err := Load(tt.opts)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Load() error = %v, want it to mention %q", err, tt.want)
-			}
+			wantError(t, "Load()", err, tt.want)
 		})
 	}
 }

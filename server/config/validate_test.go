@@ -75,13 +75,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()
 			tt.modify(c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("Validate() = %v, want it to contain %q", err, tt.want)
-			}
+			wantError(t, "Validate()", c.Validate(), tt.want)
 		})
 	}
 }
@@ -246,5 +240,17 @@ func TestLog_SlogLevel(t *testing.T) {
 				t.Errorf("SlogLevel() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// wantError fails t unless err, what call returned, is nil when want is
+// empty, or mentions want.
+func wantError(t *testing.T, call string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s = %v, want nil", call, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s = %v, want it to mention %q", call, err, want)
 	}
 }

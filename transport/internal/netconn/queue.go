@@ -418,6 +418,19 @@ func (q *Queue) startWriter() {
 	go q.writeLoop()
 }
 
+// take swaps the queue with batch, emptied, for a write, and takes the
+// arena's chunks with it (q.written) to give them back once written; it
+// returns the batch and how many frames it holds. q.mu is held.
+func (q *Queue) take(batch [][]byte) ([][]byte, int) {
+	q.closeMessage()
+	batch, q.queue = q.queue, batch[:0]
+	q.written, q.chunks = q.chunks, q.written
+	q.arena, q.run = nil, -1
+	frames := q.frames
+	q.pending, q.frames = 0, 0
+	return batch, frames
+}
+
 // writeLoop writes batches until the queue is empty, then exits. It swaps
 // the queue with a spare slice, so that batches reuse two slices, and takes
 // the arena's chunks with the batch, to give them back once written.
@@ -427,12 +440,8 @@ func (q *Queue) writeLoop() {
 	batch := q.spare
 	q.spare = nil
 	for len(q.queue) > 0 {
-		q.closeMessage()
-		batch, q.queue = q.queue, batch[:0]
-		q.written, q.chunks = q.chunks, q.written
-		q.arena, q.run = nil, -1
-		frames := q.frames
-		q.pending, q.frames = 0, 0
+		var frames int
+		batch, frames = q.take(batch)
 		q.mu.Unlock()
 		if err := q.write(batch); err != nil {
 			q.Kill(err)

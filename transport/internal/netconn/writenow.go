@@ -7,14 +7,8 @@ package netconn
 // for the writer goroutine, which also takes over whatever was queued
 // meanwhile. q.mu is held and q.writing set; it releases q.mu.
 func (q *Queue) writeNow() {
-	q.closeMessage()
-	batch := q.spare
+	batch, frames := q.take(q.spare)
 	q.spare = nil
-	batch, q.queue = q.queue, batch[:0]
-	q.written, q.chunks = q.chunks, q.written
-	q.arena, q.run = nil, -1
-	frames := q.frames
-	q.pending, q.frames = 0, 0
 	q.mu.Unlock()
 
 	total := 0
