@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -46,5 +49,28 @@ func TestNative_BurstToSeveralSubscribers(t *testing.T) {
 			c.expectMessage(7, fmt.Sprintf("burst/%d", i%3), p)
 		}
 		c.sync()
+	}
+}
+
+// TestIsReplay checks how a delivery made while a subscription replays is
+// told apart: a message older than the subscription is a replay unless a
+// session's publish routed it live, whose time is when it was read.
+func TestIsReplay(t *testing.T) {
+	since := time.Now()
+	old := &whispeer.Message{Time: since.Add(-time.Millisecond)}
+	live := withScratch(context.Background(), new(scratch))
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		m    *whispeer.Message
+		want bool
+	}{
+		{"history", context.Background(), old, true},
+		{"read before, routed live", live, old, false},
+		{"newer", context.Background(), &whispeer.Message{Time: since.Add(time.Millisecond)}, false},
+	} {
+		if got := isReplay(tc.ctx, tc.m, since); got != tc.want {
+			t.Errorf("%s: isReplay = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	msg := wire.Message{
 		QoS:      qos,
 		Envelope: envelope.IsEnvelope(m.Payload),
-		Replay:   ns.replaying.Load() && m.Time.Before(ns.since),
+		Replay:   ns.replaying.Load() && isReplay(ctx, m, ns.since),
 		SID:      ns.sid,
 		Topic:    bytesOf(m.Topic),
 		ID:       bytesOf(m.ID),
@@ -125,6 +125,17 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	}
 	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
 	return nil
+}
+
+// isReplay reports whether m, delivered while its subscription replays
+// history, is history rather than live. A live message routed by a
+// session's publish carries that session's scratch in ctx; its time is
+// when its connection read it, which may precede since although it was
+// routed after the subscription went live. Replays come without one, and
+// so do messages published in the process, which the broker's clock
+// stamps when they are routed.
+func isReplay(ctx context.Context, m *whispeer.Message, since time.Time) bool {
+	return m.Time.Before(since) && ctx.Value(scratchKey{}) == nil
 }
 
 // head appends the per-subscriber head of a MSG whose body has bodyLen

@@ -49,11 +49,11 @@ func (s *Store) Read(ctx context.Context, name string, from uint64, max int, fn 
 			}
 			return nil
 		}
-		n, err := s.readCommitted(ctx, name, id, from, committed, max, fn)
+		n, next, err := s.readCommitted(ctx, name, id, from, committed, max, fn)
 		if err != nil {
 			return err
 		}
-		from = committed + 1
+		from = next
 		if max > 0 {
 			if max -= n; max <= 0 {
 				return nil
@@ -70,58 +70,67 @@ func (s *Store) Read(ctx context.Context, name string, from uint64, max int, fn 
 // after another (BenchmarkBroker_Resume/sqlite).
 const prefetch = 3
 
-// fetched is one chunk of a read: its messages or why it failed.
+// fetched is one chunk of a read: the range of offsets it covers, and its
+// messages or why it failed.
 type fetched struct {
-	msgs []*whispeer.Message
-	err  error
+	from, to uint64
+	msgs     []*whispeer.Message
+	err      error
 }
 
 // readCommitted calls fn with the committed messages of topic id from
-// offset from to offset to, at most max of them when max > 0, and returns
-// how many it handed over. Offsets are consecutive within a topic's
-// history, so the chunks are ranges of offsets, queried prefetch at a time.
-func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, to uint64, max int, fn func(*whispeer.Message) error) (int, error) {
-	if max > 0 {
-		to = min(to, from+uint64(max)-1)
-	}
+// offset from to offset to, at most max of them when max > 0. It returns
+// how many it handed over and the offset to read from next: past to, or
+// past the last message handed over once max are. The chunks are ranges
+// of offsets, queried prefetch at a time; with max > 0 they are sized to
+// what is still wanted, so that a short read queries no more than it
+// needs, and a range whose messages were trimmed meanwhile is followed by
+// the next. Every query has ended when readCommitted returns.
+func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, to uint64, max int, fn func(*whispeer.Message) error) (int, uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the queries still running when fn fails
-	var queue []<-chan fetched
-	next := from
+	var queue []chan fetched
+	defer func() {
+		cancel() // stops the queries still running when fn fails
+		for _, ch := range queue {
+			<-ch
+		}
+	}()
+	n, next, planned := 0, from, 0
 	fill := func() {
-		for len(queue) < prefetch && next <= to {
-			last := min(next+chunk-1, to)
+		for len(queue) < prefetch && next <= to && (max <= 0 || n+planned < max) {
+			size := uint64(chunk)
+			if max > 0 {
+				size = min(size, uint64(max-n-planned))
+			}
+			f := fetched{from: next, to: min(next+size-1, to)}
 			ch := make(chan fetched, 1)
-			go func(a, b uint64) {
-				msgs, err := s.query(ctx, name, id, a, b)
-				ch <- fetched{msgs, err}
-			}(next, last)
+			go func() {
+				f.msgs, f.err = s.query(ctx, name, id, f.from, f.to)
+				ch <- f
+			}()
 			queue = append(queue, ch)
-			next = last + 1
+			planned += int(f.to - f.from + 1)
+			next = f.to + 1
 		}
 	}
-	n := 0
 	for fill(); len(queue) > 0; fill() {
 		f := <-queue[0]
 		queue = queue[1:]
+		planned -= int(f.to - f.from + 1)
 		if f.err != nil {
-			return n, f.err
+			return n, f.from, f.err
 		}
 		for _, m := range f.msgs {
 			if err := fn(m); err != nil {
-				return n, err
+				return n, m.Seq, err
 			}
 			n++
+			if n == max {
+				return n, m.Seq + 1, nil
+			}
 		}
 	}
-	return n, nil
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
+	return n, to + 1, nil
 }
 
 // query reads the committed messages of topic id with offsets from from
@@ -161,4 +170,11 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	return msgs, nil
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }

@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
@@ -13,7 +15,8 @@ import (
 // queries several at a time: every message once and in order, a limit
 // honoured across chunks, and a handler's error ending the read.
 func TestStore_LongRead(t *testing.T) {
-	s, err := openSync(t.TempDir(), whispeer.SyncAlways)
+	dir := t.TempDir()
+	s, err := openSync(dir, whispeer.SyncAlways)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +73,22 @@ func TestStore_LongRead(t *testing.T) {
 		t.Fatalf("Read returned %v, want the handler's error", err)
 	}
 	check(got, 1, 1500)
+
+	// Rows gone before the store knows it, as in the moment after a trim
+	// commits: a limited read skips them and still returns its limit.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "whispeer.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM messages WHERE off <= 5`); err != nil {
+		t.Fatal(err)
+	}
+	got, err = read(1, 20, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(got, 6, 20)
 }
 
 var errStop = errors.New("stop")

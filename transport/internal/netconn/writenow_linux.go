@@ -1,6 +1,8 @@
 package netconn
 
 import (
+	"errors"
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -41,6 +43,10 @@ func (q *Queue) tryWrite(bufs [][]byte) (int, error) {
 	})
 	clear(q.inline.iov[:len(iov)]) // the buffers may go back to their pools
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The deadline the writer goroutine set for its last write has
+		// passed: nothing was written. The writer sets a fresh one.
+		return 0, nil
 	case err != nil:
 		return 0, err
 	case errno == syscall.EAGAIN:

@@ -2,8 +2,10 @@ package netconn
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -76,5 +78,35 @@ func TestQueue_WriteNow(t *testing.T) {
 	wg.Wait()
 	if ev.wrote != 10 {
 		t.Fatalf("Wrote reported %d frames, want 10", ev.wrote)
+	}
+}
+
+// TestQueue_WriteNowAfterStaleDeadline checks that a write deadline left
+// in the past by an earlier write, as on a connection quiet for longer than
+// the write timeout, does not drop the connection: the writer goroutine
+// writes the batch under a fresh deadline.
+func TestQueue_WriteNowAfterStaleDeadline(t *testing.T) {
+	q, ev, client, wg := tcpQueue(t)
+	if err := q.nc.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	q.Cork(&b)
+	q.SendHeadIn(&b, []byte("late"), nil, false)
+	b.Flush()
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != "late" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	q.Close(nil, io.EOF)
+	<-ev.flushed
+	q.Teardown(nil)
+	wg.Wait()
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, err := range ev.dropped {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("connection dropped: %v", err)
+		}
 	}
 }
