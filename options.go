@@ -219,7 +219,8 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 
 // WithSync makes the handler run in the publisher's goroutine, with the
 // publisher's context, before Publish returns. Sync handlers suit tests and
-// pipelines; a slow one slows its publishers.
+// pipelines; a slow one slows its publishers. The context is for the call
+// only (see [PublishHook]): a handler must not keep it past its return.
 func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
 
 // WithQueueSize sets an async subscription's queue capacity, in messages

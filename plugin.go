@@ -33,7 +33,10 @@ type Plugin interface {
 // encryption on, the payload is already the sealed envelope) and before it
 // is routed. It returns the message to route: m itself, or a changed copy
 // made with [Message.Clone]. An error rejects the publish; the publisher
-// gets it wrapped in [ErrRejected].
+// gets it wrapped in [ErrRejected]. ctx is the publisher's and is for the
+// call only: a transport's publish context carries state of the goroutine
+// that publishes, so a hook must not keep it or hand it to another
+// goroutine (to publish with it, say).
 type PublishHook interface {
 	OnPublish(ctx context.Context, m *Message) (*Message, error)
 }
