@@ -271,8 +271,9 @@ func TestHandler_Violations(t *testing.T) {
 
 func TestHandler_PanicEndsOnlyItsConnection(t *testing.T) {
 	hs := newHarness(t, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	c, other := hs.dial(t), hs.dial(t)
-	e := hs.session(t)
+	c := hs.dial(t)
+	e := hs.session(t) // c's: the other connection is dialled after it
+	other := hs.dial(t)
 	hs.session(t)
 	ctx := testCtx(t)
 	if err := c.Write(ctx, websocket.MessageText, []byte("panic")); err != nil {
