@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/internal/cputime"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -191,7 +192,7 @@ func BenchmarkClient_Receive(b *testing.B) {
 	size := len(frames) / chunk
 	b.SetBytes(128)
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cputime.StartProcess()
 	b.ResetTimer()
 	sent := 0
 	for sent < b.N {
@@ -209,7 +210,7 @@ func BenchmarkClient_Receive(b *testing.B) {
 		recv(b, credit)
 	}
 	b.StopTimer()
-	cpu.report(b, b.N)
+	cpu.Report(b, b.N)
 }
 
 // msgFrames returns n MSG frames for subscription 1 back to back, each
@@ -237,7 +238,7 @@ func benchPublish(b *testing.B, url string, opts ...client.Option) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
-	cpu, n := startCPU(), 0
+	cpu, n := cputime.StartProcess(), 0
 	for b.Loop() {
 		if err := c.Publish(ctx, "bench/topic", payload); err != nil {
 			b.Fatal(err)
@@ -247,5 +248,5 @@ func benchPublish(b *testing.B, url string, opts ...client.Option) {
 	if err := c.Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
-	cpu.report(b, n)
+	cpu.Report(b, n)
 }

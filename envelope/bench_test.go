@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/whispeer-io/whispeer/internal/cputime"
 )
 
 // loop runs fn b.N times on a locked OS thread, reporting throughput for
@@ -19,13 +21,11 @@ func loop(b *testing.B, n int, fn func()) {
 	defer runtime.UnlockOSThread()
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
-	start, ok := threadCPU()
+	cpu := cputime.StartThread()
 	for b.Loop() {
 		fn()
 	}
-	if end, ok2 := threadCPU(); ok && ok2 && b.N > 0 {
-		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
-	}
+	cpu.Report(b, b.N)
 }
 
 var benchSizes = []struct {

@@ -14,6 +14,7 @@ import (
 
 	gws "github.com/gobwas/ws"
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/cputime"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
 )
@@ -61,7 +62,7 @@ func benchNativeFanout(b *testing.B, subs, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu, _ := processCPU()
+	cpu := cputime.StartProcess()
 	before := ts.Stats().TCP
 	for sent := 0; sent < b.N; {
 		n := min(64, b.N-sent)
@@ -72,7 +73,7 @@ func benchNativeFanout(b *testing.B, subs, size int) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	reportCPU(b, cpu)
+	cpu.Report(b, b.N)
 	after := ts.Stats().TCP
 	if w := after.Writes - before.Writes; w > 0 {
 		b.ReportMetric(float64(after.FramesOut-before.FramesOut)/float64(w), "frames/write")

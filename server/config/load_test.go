@@ -206,11 +206,7 @@ func TestLoad_FileSelection(t *testing.T) {
 
 func TestLoad_Errors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
-	tests := []struct {
-		name string
-		opts Options
-		want string
-	}{
+	tests := []loadErrorCase{
 		{"missing explicit config file", Options{ConfigFile: missing}, "missing"},
 		{"missing config file from env", Options{Environ: []string{"WHISPEER_CONFIG=" + missing}}, "missing"},
 		{"missing explicit env file", Options{EnvFile: missing}, "env file"},
@@ -224,15 +220,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad integer", Options{Environ: []string{"WHISPEER_SERVER_PORT=eighty"}}, "port"},
 		{"bad flag value", Options{Flags: parsedFlags(t, "--server.port=0")}, "server.port: must be between 1 and 65535"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.opts.Environ == nil {
-				tt.opts.Environ = []string{}
-			}
-			_, err := Load(tt.opts)
-			wantError(t, "Load()", err, tt.want)
-		})
-	}
+	wantLoadErrors(t, tests)
 }
 
 func TestLoad_UsersReplaceDefault(t *testing.T) {

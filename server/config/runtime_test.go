@@ -152,11 +152,7 @@ func TestLoad_Runtime(t *testing.T) {
 }
 
 func TestLoad_RuntimeErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		opts Options
-		want string
-	}{
+	tests := []loadErrorCase{
 		{"gc_percent too small", Options{Environ: []string{"WHISPEER_RUNTIME_GC_PERCENT=5"}},
 			"runtime.gc_percent: must be -1 (collector off) or at least 10, got 5"},
 		{"gc_percent not a number", Options{Environ: []string{"WHISPEER_RUNTIME_GC_PERCENT=off"}}, "gc_percent"},
@@ -169,15 +165,7 @@ func TestLoad_RuntimeErrors(t *testing.T) {
 		{"unknown runtime key", Options{ConfigFile: writeFile(t, "u.toml", "[runtime]\ngogc = 200\n")},
 			`unknown key "runtime.gogc"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.opts.Environ == nil {
-				tt.opts.Environ = []string{}
-			}
-			_, err := Load(tt.opts)
-			wantError(t, "Load()", err, tt.want)
-		})
-	}
+	wantLoadErrors(t, tests)
 }
 
 func TestLoad_RuntimeLimitAsTOMLNumber(t *testing.T) {

@@ -254,3 +254,26 @@ func wantError(t *testing.T, call string, err error, want string) {
 		t.Errorf("%s = %v, want it to mention %q", call, err, want)
 	}
 }
+
+// loadErrorCase is options that Load must refuse with an error that
+// mentions want.
+type loadErrorCase struct {
+	name string
+	opts Options
+	want string
+}
+
+// wantLoadErrors runs Load on each case, with an empty environment unless
+// the case sets one.
+func wantLoadErrors(t *testing.T, tests []loadErrorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.opts.Environ == nil {
+				tt.opts.Environ = []string{}
+			}
+			_, err := Load(tt.opts)
+			wantError(t, "Load()", err, tt.want)
+		})
+	}
+}

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package envelope
-
-func threadCPU() (int64, bool) { return 0, false }
