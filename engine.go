@@ -181,7 +181,7 @@ func (m *Message) opened() (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w on %q: %w", ErrOpen, truncate(m.Topic), err)
 	}
-	p := m.Clone()
+	p := m.clone() // lives in m: no longer than m
 	p.Payload, p.engine = pt, nil
 	m.plain.CompareAndSwap(nil, p)
 	return m.plain.Load(), nil

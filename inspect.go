@@ -72,7 +72,7 @@ func (ts *topicState) info(subscribers int) TopicStats {
 		Name:        ts.name,
 		Seq:         ts.seq,
 		Messages:    ts.messages,
-		Retained:    len(ts.hist.ring),
+		Retained:    ts.hist.len(),
 		Subscribers: subscribers,
 	}
 }

@@ -3,6 +3,7 @@ package whispeer
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -45,6 +46,10 @@ type Message struct {
 	QoS QoS
 	// sealed is set when the publisher sealed the payload itself.
 	sealed bool
+	// borrowed is set on a message in a pooled box, which its publish
+	// reuses once routed: only borrowing handlers see it (WithBorrow), and
+	// whatever outlives the publish holds kept instead (see keep).
+	borrowed bool
 	// Seq is the message's sequence number within its topic, from 1.
 	Seq uint64
 	// Time is when the broker accepted the message.
@@ -53,14 +58,55 @@ type Message struct {
 	memo   [MemoSlots]memoSlot
 	engine *envelope.Engine        // set when the broker sealed the payload
 	plain  atomic.Pointer[Message] // the opened message, once opened
+	kept   *Message                // a borrowed message's lasting copy, once made
 }
 
 // Clone returns a copy of m that shares its payload and headers but none
 // of its memoized encodings: the way to derive a changed message, since a
 // Message must not be copied by value once the broker has handed it out.
+// A message lent to a handler made WithBorrow, or to a hook during such a
+// publish, is copied whole: the copy's ID and Payload outlive the call.
 func (m *Message) Clone() *Message {
+	if m.borrowed {
+		return m.copyOut()
+	}
+	return m.clone()
+}
+
+// clone is Clone sharing the payload and id, even of a borrowed message:
+// for copies that live no longer than m.
+func (m *Message) clone() *Message {
 	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
-		QoS: m.QoS, Seq: m.Seq, Time: m.Time, engine: m.engine}
+		QoS: m.QoS, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
+}
+
+// keep returns m when it may be kept past its publish, and otherwise, for a
+// borrowed message, its lasting copy, made on the first call and shared by
+// every later holder. Only the publishing goroutine calls it: a borrowed
+// message is seen by no other.
+func (m *Message) keep() *Message {
+	if !m.borrowed {
+		return m
+	}
+	if m.kept == nil {
+		m.kept = m.copyOut()
+	}
+	return m.kept
+}
+
+// copyOut returns a copy of m in a box of its own, with its own copies of
+// the payload and of a generated id.
+func (m *Message) copyOut() *Message {
+	box := newBox(m.Payload, true, false)
+	c := &box.Message
+	c.Topic, c.ID, c.Headers, c.QoS, c.sealed = m.Topic, m.ID, m.Headers, m.QoS, m.sealed
+	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
+	if len(m.ID) <= msgid.Len {
+		// A generated id views its box; a longer one is the publisher's.
+		n := copy(box.id[:], m.ID)
+		c.ID = unsafe.String(&box.id[0], n)
+	}
+	return c
 }
 
 // MemoSlots is the number of encodings [Message.Memo] can keep per message.
@@ -108,11 +154,13 @@ const (
 // id string points into the box, which the string keeps alive.
 type boxedMessage struct {
 	Message
-	id [msgid.Len]byte
+	id    [msgid.Len]byte
+	class boxClass // the pool of a borrowed box
 }
 
 // Boxes for payloads that the broker copies (CopyPayload): a payload of up
-// to 512 bytes shares the message's allocation.
+// to 512 bytes shares the message's allocation. Each begins with its
+// boxedMessage, so that a *boxedMessage converts back to its box.
 type (
 	boxed64 struct {
 		boxedMessage
@@ -132,9 +180,30 @@ type (
 	}
 )
 
+// boxClass names a box size, and its pool.
+type boxClass uint8
+
+const (
+	unpooled boxClass = iota
+	class64
+	class128
+	class256
+	class512
+)
+
+// Pools of boxes for borrowed messages, one per size.
+var (
+	pool64  = sync.Pool{New: func() any { return new(boxed64) }}
+	pool128 = sync.Pool{New: func() any { return new(boxed128) }}
+	pool256 = sync.Pool{New: func() any { return new(boxed256) }}
+	pool512 = sync.Pool{New: func() any { return new(boxed512) }}
+)
+
 // newBox returns a box for a message with payload, holding a copy of it
-// when copied is set.
-func newBox(payload []byte, copied bool) *boxedMessage {
+// when copied is set. With borrow as well, a payload of up to 512 bytes
+// goes into a pooled box, whose message is borrowed: the publish hands it
+// back with recycle once it is routed.
+func newBox(payload []byte, copied, borrow bool) *boxedMessage {
 	if !copied || payload == nil {
 		return &boxedMessage{Message: Message{Payload: payload}}
 	}
@@ -142,22 +211,63 @@ func newBox(payload []byte, copied bool) *boxedMessage {
 	var buf []byte
 	switch n := len(payload); {
 	case n <= 64:
-		x := new(boxed64)
+		x := take[boxed64](&pool64, borrow)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
+		box.class = class64
 	case n <= 128:
-		x := new(boxed128)
+		x := take[boxed128](&pool128, borrow)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
+		box.class = class128
 	case n <= 256:
-		x := new(boxed256)
+		x := take[boxed256](&pool256, borrow)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
+		box.class = class256
 	case n <= 512:
-		x := new(boxed512)
+		x := take[boxed512](&pool512, borrow)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
+		box.class = class512
 	default:
 		return &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
 	}
 	box.Payload = append(buf, payload...)
+	if borrow {
+		box.borrowed = true
+	} else {
+		box.class = unpooled
+	}
 	return box
+}
+
+// take returns a box from pool when borrow is set, else a new one.
+func take[T any](pool *sync.Pool, borrow bool) *T {
+	if borrow {
+		return pool.Get().(*T)
+	}
+	return new(T)
+}
+
+// recycle returns a borrowed box to its pool, cleared, once its publish has
+// routed it: every holder that outlives the publish holds its kept copy.
+func recycle(box *boxedMessage) {
+	p := unsafe.Pointer(box)
+	switch box.class {
+	case class64:
+		x := (*boxed64)(p)
+		x.boxedMessage = boxedMessage{}
+		pool64.Put(x)
+	case class128:
+		x := (*boxed128)(p)
+		x.boxedMessage = boxedMessage{}
+		pool128.Put(x)
+	case class256:
+		x := (*boxed256)(p)
+		x.boxedMessage = boxedMessage{}
+		pool256.Put(x)
+	case class512:
+		x := (*boxed512)(p)
+		x.boxedMessage = boxedMessage{}
+		pool512.Put(x)
+	}
 }
 
 // fillID gives box the next generated id.

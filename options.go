@@ -180,6 +180,7 @@ type subConfig struct {
 	subscriber      string
 	replay          int
 	raw             bool
+	borrow          bool // WithBorrow
 	resume          bool // WithResume
 	resumeEpoch     uint64
 	resumeOffset    uint64
@@ -211,6 +212,8 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 		return sc, fmt.Errorf("%w: max redeliveries %d < 0", ErrInvalidOption, sc.maxRedeliveries)
 	case sc.replay < 0:
 		return sc, fmt.Errorf("%w: replay %d < 0", ErrInvalidOption, sc.replay)
+	case sc.borrow && !sc.sync:
+		return sc, fmt.Errorf("%w: WithBorrow needs WithSync: an async handler runs after the publish", ErrInvalidOption)
 	case sc.redeliveryDelay <= 0:
 		return sc, fmt.Errorf("%w: redelivery delay %v <= 0", ErrInvalidOption, sc.redeliveryDelay)
 	}
@@ -222,6 +225,17 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 // pipelines; a slow one slows its publishers. The context is for the call
 // only (see [PublishHook]): a handler must not keep it past its return.
 func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
+
+// WithBorrow lets a sync handler borrow each message rather than keep it:
+// the *Message, and the bytes of its ID and Payload, are valid only until
+// the handler returns, after which the broker reuses them. In exchange a
+// publish that copies its payload ([CopyPayload]) and that nothing else
+// keeps (no async subscription, history or store, no handler without
+// WithBorrow) allocates nothing for its message. A handler that must keep
+// something keeps a copy ([Message.Clone] copies a borrowed message
+// whole). It suits transports, which encode a delivery into buffers of
+// their own before returning. It needs [WithSync].
+func WithBorrow() SubscribeOption { return func(c *subConfig) { c.borrow = true } }
 
 // WithQueueSize sets an async subscription's queue capacity, in messages
 // (default 1024).

@@ -36,7 +36,9 @@ type Plugin interface {
 // gets it wrapped in [ErrRejected]. ctx is the publisher's and is for the
 // call only: a transport's publish context carries state of the goroutine
 // that publishes, so a hook must not keep it or hand it to another
-// goroutine (to publish with it, say).
+// goroutine (to publish with it, say). m too is for the call only: a
+// publish may lend its message (see [WithBorrow]), so a hook that keeps
+// it, or its ID or Payload bytes, keeps a copy made with [Message.Clone].
 type PublishHook interface {
 	OnPublish(ctx context.Context, m *Message) (*Message, error)
 }
@@ -49,7 +51,8 @@ type SubscribeHook interface {
 
 // DeliverHook sees every message a subscription's handler is about to
 // receive, as routed (sealed, with encryption on). It runs in the goroutine
-// that delivers: keep it fast.
+// that delivers: keep it fast. m is for the call only, as for
+// [PublishHook]: a hook that keeps it keeps a [Message.Clone].
 type DeliverHook interface {
 	OnDeliver(s *Subscription, m *Message)
 }

@@ -102,14 +102,18 @@ func (s *Subscription) enqueue(ctx context.Context, m *Message) {
 	}
 }
 
-// deliverSync runs the handler in the publisher's goroutine.
+// deliverSync runs the handler in the publisher's goroutine. Only a
+// handler made WithBorrow gets a borrowed message as it is.
 func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
 	if s.closed.Load() {
 		return
 	}
+	if !s.cfg.borrow {
+		m = m.keep()
+	}
 	if err := s.call(ctx, m); err != nil {
 		s.failed.Add(1)
-		s.b.reportError(s, m, err)
+		s.b.reportError(s, m.keep(), err)
 		return
 	}
 	s.delivered.Add(1)

@@ -154,7 +154,10 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	for _, o := range opts {
 		o.apply(&pc)
 	}
-	box := newBox(payload, pc.copy)
+	box := newBox(payload, pc.copy, pc.copy)
+	if box.borrowed {
+		defer recycle(box)
+	}
 	m := &box.Message
 	m.Topic, m.ID, m.QoS, m.Headers, m.sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
 	if err := checkPublished(m); err != nil {
@@ -199,6 +202,9 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	hasSync := false
 	var durable chan error
 	if b.st != nil {
+		m = m.keep() // the store holds it; the history copies it
+	}
+	if b.st != nil {
 		stored, err := b.st.forStore(b, m)
 		if err != nil {
 			return err
@@ -225,7 +231,7 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 			hasSync = true
 			continue
 		}
-		s.enqueue(ctx, m)
+		s.enqueue(ctx, m.keep())
 	}
 	ts.mu.Unlock()
 	b.published.Add(1)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,8 +109,10 @@ func (q *inflight) deliver(ctx context.Context, key ackKey, head, body []byte, d
 	case q.byID[key] != nil:
 		q.s.sendContext(ctx, head, body, dupAt >= 0, false)
 	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
+		key.id = strings.Clone(key.id) // a borrowed message's id is reused
 		q.start(ctx, key, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued:
+		key.id = strings.Clone(key.id)
 		q.queued = append(q.queued, queuedCopy{key, newDelivery(head, body, dupAt)})
 	default:
 		q.s.srv.stats.qosDropped.Add(1)

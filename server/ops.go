@@ -158,6 +158,10 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 			done(nil)
 		}, p.options(&opts)...)
 	}
+	// The broker may reuse the message it routed for the next publish:
+	// forget it, so that the next one's first delivery encodes into the
+	// scratch again.
+	s.scratch.m = nil
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
 		return brokerError(err)
@@ -252,12 +256,14 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 }
 
 // options returns the broker's options for sub. Subscriptions are sync:
-// the handler runs in the publisher's goroutine and only queues bytes.
-// They are raw: with the broker sealing payloads, clients get the
+// the handler runs in the publisher's goroutine and only queues bytes,
+// which is why it may borrow the message (a QoS 1 window keeps a copy of
+// the id). They are raw: with the broker sealing payloads, clients get the
 // envelopes, which only they can open.
 func (sub *subscription) options() []whispeer.SubscribeOption {
 	opts := []whispeer.SubscribeOption{
 		whispeer.WithSync(),
+		whispeer.WithBorrow(),
 		whispeer.WithRawPayload(),
 		whispeer.WithSubscriber(sub.subscriber),
 		whispeer.WithReplay(sub.replay),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/whispeer-io/whispeer"
 )
@@ -79,7 +80,7 @@ func (p *Plugin) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.
 	if c, ok := whispeer.ConnFromContext(ctx); ok {
 		attrs = append(attrs, slog.Any("conn", c))
 	}
-	attrs = append(attrs, slog.String("topic", m.Topic), slog.String("id", m.ID),
+	attrs = append(attrs, slog.String("topic", m.Topic), slog.String("id", strings.Clone(m.ID)), // m is lent for the call
 		slog.Int("qos", int(m.QoS)), slog.Int("bytes", len(m.Payload)))
 	if p.headers && len(m.Headers) > 0 {
 		attrs = append(attrs, slog.Any("headers", headerNames(m.Headers)))

@@ -1,0 +1,143 @@
+package whispeer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// TestWithBorrow_KeepersGetLastingCopies publishes, with CopyPayload and a
+// reused buffer, to a borrowing sync handler alongside every kind of
+// holder that outlives a publish: a sync handler without WithBorrow, an
+// async subscription, the history, and clones the borrower made. Each must
+// still see its own message intact after later publishes reused the
+// borrowed ones.
+func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
+	const n = 200
+	b, err := whispeer.New(whispeer.WithHistory(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var borrowed, cloned, kept []*whispeer.Message
+	var seen []string
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		seen = append(seen, string(m.Payload)+"/"+m.ID)
+		borrowed = append(borrowed, m)
+		if len(cloned) < n/2 {
+			cloned = append(cloned, m.Clone())
+		}
+		return nil
+	}, whispeer.WithSync(), whispeer.WithBorrow())
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		kept = append(kept, m)
+		return nil
+	}, whispeer.WithSync())
+	async := make(chan *whispeer.Message, n)
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		async <- m
+		return nil
+	}, whispeer.WithQueueSize(n))
+
+	buf := make([]byte, 0, 64)
+	ctx := context.Background()
+	for i := range n {
+		buf = fmt.Appendf(buf[:0], "payload %03d", i)
+		if err := b.Publish(ctx, "t", buf, whispeer.CopyPayload()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(borrowed) != n || len(kept) != n {
+		t.Fatalf("the sync handlers got %d and %d messages, want %d", len(borrowed), len(kept), n)
+	}
+	reused := 0
+	for i := 1; i < n; i++ {
+		if borrowed[i] == borrowed[i-1] {
+			reused++
+		}
+	}
+	if reused == 0 {
+		t.Error("no borrowed message was reused: WithBorrow lent nothing")
+	}
+	check := func(what string, msgs []*whispeer.Message) {
+		t.Helper()
+		for i, m := range msgs {
+			want := fmt.Sprintf("payload %03d", i)
+			if got := string(m.Payload) + "/" + m.ID; string(m.Payload) != want || got != seen[i] {
+				t.Fatalf("%s %d: %q after later publishes, want %q", what, i, got, seen[i])
+			}
+		}
+	}
+	check("clone", cloned)
+	check("kept message", kept)
+	var fromQueue []*whispeer.Message
+	for range n {
+		fromQueue = append(fromQueue, <-async)
+	}
+	check("async delivery", fromQueue)
+
+	var replayed []*whispeer.Message
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		replayed = append(replayed, m)
+		return nil
+	}, whispeer.WithSync(), whispeer.WithReplay(n))
+	check("replayed message", replayed)
+}
+
+// TestWithBorrow_NeedsSync checks that an async subscription cannot
+// borrow: its handler runs after the publish has returned.
+func TestWithBorrow_NeedsSync(t *testing.T) {
+	b, err := whispeer.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, err = b.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithBorrow())
+	if !errors.Is(err, whispeer.ErrInvalidOption) {
+		t.Fatalf("WithBorrow without WithSync: %v, want ErrInvalidOption", err)
+	}
+}
+
+// TestWithBorrow_NoAllocation checks the point of borrowing: a publish
+// that copies its payload, routed to borrowing handlers and into the
+// history, allocates nothing once the history is full.
+func TestWithBorrow_NoAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop what it holds")
+	}
+	b, err := whispeer.New(whispeer.WithHistory(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var got int
+	for range 2 {
+		subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+			got += len(m.Payload)
+			return nil
+		}, whispeer.WithSync(), whispeer.WithBorrow())
+	}
+	ctx, payload := context.Background(), make([]byte, 128)
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := b.Publish(ctx, "t", payload, whispeer.CopyPayload()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per publish, want 0", allocs)
+	}
+	if got == 0 {
+		t.Fatal("the handlers saw nothing")
+	}
+}
+
+// subscribe subscribes handler to "t", failing the test on an error.
+func subscribe(t *testing.T, b *whispeer.Broker, h whispeer.Handler, opts ...whispeer.SubscribeOption) {
+	t.Helper()
+	if _, err := b.Subscribe("t", h, opts...); err != nil {
+		t.Fatal(err)
+	}
+}
