@@ -229,12 +229,13 @@ type nativeClient struct {
 	queue int // each subscription's queue, in messages
 }
 
-// Subscribe implements Client: a QoS 0 subscription.
+// Subscribe implements Client: a QoS 0 subscription that borrows its
+// deliveries (client.WithBorrow), since a Handler keeps no payload.
 func (n *nativeClient) Subscribe(ctx context.Context, topic string, h Handler) error {
 	_, err := n.c.Subscribe(topic, func(_ context.Context, m *client.Message) error {
 		h(m.Payload)
 		return nil
-	}, client.WithMaxQoS(client.AtMostOnce), client.WithQueueSize(n.queue))
+	}, client.WithMaxQoS(client.AtMostOnce), client.WithQueueSize(n.queue), client.WithBorrow())
 	return err
 }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -21,7 +22,8 @@ type arrivals struct {
 	sid  uint32        // the subscription the collected deliveries are for; 0 for none
 	s    *Subscription // nil when it is gone or draining
 	msgs []*Message
-	seq  uint64 // the highest offset among msgs
+	seq  uint64     // the highest offset among msgs
+	free []*Message // borrowed messages to reuse, from any subscription
 }
 
 // onMessage collects a MSG for its subscription, handing over what was
@@ -43,7 +45,16 @@ func (c *Client) onMessage(cn *conn, a *arrivals, m *wire.Message) {
 	if s.concrete && string(m.Topic) == s.pattern {
 		topic = s.pattern // shared, not copied
 	}
-	a.msgs = append(a.msgs, newMessage(m, topic, cn.gen))
+	if !s.cfg.borrow {
+		a.msgs = append(a.msgs, newMessage(m, topic, cn.gen))
+		return
+	}
+	var old *Message
+	if n := len(a.free); n > 0 {
+		old, a.free[n-1] = a.free[n-1], nil
+		a.free = a.free[:n-1]
+	}
+	a.msgs = append(a.msgs, borrowMessage(old, m, topic, cn.gen))
 }
 
 // handOver moves the subscription's position past the collected
@@ -55,7 +66,7 @@ func (c *Client) handOver(a *arrivals) {
 		if s.concrete && a.seq > s.seq.Load() {
 			s.seq.Store(a.seq)
 		}
-		for _, m := range s.in.put(a.msgs) {
+		for _, m := range s.in.put(a.msgs, &a.free) {
 			c.stats.dropped.Add(1)
 			c.report(&DeliveryError{Pattern: s.pattern, Topic: m.Topic, ID: m.ID, Err: ErrSlowConsumer})
 		}
@@ -191,17 +202,32 @@ func (s *Subscription) open(m *Message) error {
 		}
 		return nil
 	}
-	p, err := c.engine.Open(nil, m.Topic, m.ID, m.Payload)
+	var dst []byte
+	if m.borrowed {
+		dst = s.plain[:0] // the payload is lent: open it into the scratch
+	}
+	p, err := c.engine.Open(dst, m.Topic, m.ID, m.Payload)
 	if err != nil {
 		return err
+	}
+	if m.borrowed && cap(p) <= maxPlainScratch {
+		s.plain = p[:0]
 	}
 	m.Payload = p
 	return nil
 }
 
+// maxPlainScratch is the largest buffer a borrowing subscription keeps for
+// opening envelopes: a larger plaintext gets a buffer of its own.
+const maxPlainScratch = 64 << 10
+
 func (s *Subscription) fail(m *Message, err error) {
 	s.c.stats.failed.Add(1)
-	s.c.report(&DeliveryError{Pattern: s.pattern, Topic: m.Topic, ID: m.ID, Err: err})
+	topic, id := m.Topic, m.ID
+	if m.borrowed {
+		topic, id = strings.Clone(topic), strings.Clone(id)
+	}
+	s.c.report(&DeliveryError{Pattern: s.pattern, Topic: topic, ID: id, Err: err})
 }
 
 // ack acknowledges a QoS 1 delivery on the connection it arrived on; after

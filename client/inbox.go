@@ -7,23 +7,34 @@ import "sync"
 // subscription's goroutine only when it waits for work; the goroutine
 // takes everything queued at once. So a burst costs one lock and at most
 // one wake-up per batch, not a channel operation per message.
+//
+// A borrowing subscription's inbox also carries its handled messages back
+// to the reader, for reuse: take collects them, put hands them over.
 type inbox struct {
-	max   int           // capacity, in messages
-	ready chan struct{} // signalled when a put ends a wait; capacity 1
+	max    int           // capacity, in messages
+	ready  chan struct{} // signalled when a put ends a wait; capacity 1
+	borrow bool          // the subscription borrows: recycle what it handled
 
 	mu      sync.Mutex
 	msgs    []*Message // queued, oldest first
+	free    []*Message // handled borrowed messages, for the reader to reuse
 	waiting bool       // the goroutine found msgs empty and waits for ready
 }
 
-func newInbox(max int) *inbox {
-	return &inbox{max: max, ready: make(chan struct{}, 1)}
+func newInbox(max int, borrow bool) *inbox {
+	return &inbox{max: max, ready: make(chan struct{}, 1), borrow: borrow}
 }
 
 // put queues msgs and returns those that did not fit, which the caller
-// reports as dropped. It never blocks.
-func (q *inbox) put(msgs []*Message) (dropped []*Message) {
+// reports as dropped. It never blocks. When spare holds fewer than
+// maxArrivals messages, the handled ones waiting for reuse join it.
+func (q *inbox) put(msgs []*Message, spare *[]*Message) (dropped []*Message) {
 	q.mu.Lock()
+	if len(q.free) > 0 && len(*spare) < maxArrivals {
+		*spare = append(*spare, q.free...)
+		clear(q.free)
+		q.free = q.free[:0]
+	}
 	n := min(len(msgs), q.max-len(q.msgs))
 	q.msgs = append(q.msgs, msgs[:n]...)
 	wake := q.waiting && n > 0
@@ -42,11 +53,15 @@ func (q *inbox) put(msgs []*Message) (dropped []*Message) {
 
 // take returns everything queued, oldest first, and leaves spare, emptied,
 // as the queue's storage; the goroutine passes back the slice that the
-// previous take returned, so that two slices take turns. When nothing is
-// queued, take returns an empty slice and the next put signals ready.
+// previous take returned, so that two slices take turns, and whose
+// messages it is done with. When nothing is queued, take returns an empty
+// slice and the next put signals ready.
 func (q *inbox) take(spare []*Message) []*Message {
-	clear(spare)
 	q.mu.Lock()
+	if q.borrow && len(q.free) < 2*q.max {
+		q.free = append(q.free, spare...)
+	}
+	clear(spare)
 	msgs := q.msgs
 	q.msgs = spare[:0]
 	q.waiting = len(msgs) == 0

@@ -10,9 +10,9 @@ import (
 
 // Message is one delivery to a subscription, shaped like the broker's
 // [whispeer.Message]. Each delivery is a fresh Message that the handler
-// may keep. Its ID and Payload share one allocation with it (two, past
-// 2 KiB), and so does its Topic, unless that is the subscription's own
-// topic, which it shares.
+// may keep, unless the subscription borrows (WithBorrow). Its ID and
+// Payload share one allocation with it (two, past 2 KiB), and so does its
+// Topic, unless that is the subscription's own topic, which it shares.
 type Message struct {
 	// Topic is the concrete topic the message was published to.
 	Topic string
@@ -42,8 +42,24 @@ type Message struct {
 	// client did not open.
 	Envelope bool
 
-	flagged bool   // the server flagged the payload as an envelope
-	gen     uint64 // the connection it arrived on, for the ack
+	flagged  bool   // the server flagged the payload as an envelope
+	borrowed bool   // lent to a handler made WithBorrow, then reused
+	gen      uint64 // the connection it arrived on, for the ack
+	room     []byte // a borrowed message's storage, which it reuses
+}
+
+// Clone returns a copy of m with bytes of its own: the way for a handler
+// made WithBorrow to keep a delivery.
+func (m *Message) Clone() *Message {
+	nt, ni := len(m.Topic), len(m.Topic)+len(m.ID)
+	c, b := allocMessage(ni + len(m.Payload))
+	copy(b, m.Topic)
+	copy(b[nt:], m.ID)
+	copy(b[ni:], m.Payload)
+	c.Topic, c.ID, c.Payload = stringOf(b[:nt]), stringOf(b[nt:ni]), b[ni:len(b):len(b)]
+	c.Headers, c.QoS, c.Seq, c.Time = m.Headers, m.QoS, m.Seq, m.Time
+	c.Redelivered, c.Replayed, c.Envelope, c.flagged, c.gen = m.Redelivered, m.Replayed, m.Envelope, m.flagged, m.gen
+	return c
 }
 
 // Handler handles one delivery. Returning nil acknowledges a QoS 1
@@ -57,12 +73,48 @@ type Handler func(ctx context.Context, m *Message) error
 // topic, when not empty, is m.Topic as a string already held, which the
 // Message then shares rather than copies.
 func newMessage(m *wire.Message, topic string, gen uint64) *Message {
+	msg, b := allocMessage(messageBytes(m, topic))
+	fill(msg, b, m, topic, gen)
+	return msg
+}
+
+// messageBytes returns how many bytes a Message copied from m needs.
+func messageBytes(m *wire.Message, topic string) int {
+	n := len(m.ID) + len(m.Payload)
+	if topic == "" {
+		n += len(m.Topic)
+	}
+	return n
+}
+
+// borrowMessage is newMessage for a subscription made WithBorrow: it
+// reuses old, a borrowed Message whose handler has returned, when there is
+// one with room enough.
+func borrowMessage(old *Message, m *wire.Message, topic string, gen uint64) *Message {
+	n := messageBytes(m, topic)
+	if old == nil || cap(old.room) < n {
+		old = &Message{room: make([]byte, 0, max(n, borrowRoom))}
+	} else {
+		*old = Message{room: old.room}
+	}
+	old.borrowed = true
+	fill(old, old.room[:n], m, topic, gen)
+	return old
+}
+
+// borrowRoom is the least storage of a borrowed message: enough for the
+// topic, id and payload of most small messages, so that it serves them
+// all.
+const borrowRoom = 512
+
+// fill copies m into msg, with b, of messageBytes(m, topic) bytes, for its
+// topic, id and payload.
+func fill(msg *Message, b []byte, m *wire.Message, topic string, gen uint64) {
 	nt := len(m.Topic)
 	if topic != "" {
 		nt = 0
 	}
 	ni := nt + len(m.ID)
-	msg, b := allocMessage(ni + len(m.Payload))
 	copy(b, m.Topic[:nt])
 	copy(b[nt:], m.ID)
 	copy(b[ni:], m.Payload)
@@ -83,7 +135,6 @@ func newMessage(m *wire.Message, topic string, gen uint64) *Message {
 	if m.Time != 0 {
 		msg.Time = time.Unix(0, m.Time)
 	}
-	return msg
 }
 
 // messageSize is the size of a Message without the bytes it views.

@@ -20,8 +20,18 @@ type subConfig struct {
 	queue  int
 	qos    QoS
 	raw    bool
+	borrow bool
 	resume wire.Resume
 }
+
+// WithBorrow lends each delivery to the handler rather than giving it:
+// the *Message, and the bytes of its Topic, ID and Payload, are valid only
+// until the handler returns, after which the client reuses them for a
+// later delivery. A subscription then receives, and opens end-to-end
+// envelopes, without allocating. A handler that keeps anything keeps a
+// copy: Message.Clone makes one. So do errors: a DeliveryError about a
+// borrowed message holds copies of its topic and id.
+func WithBorrow() SubscribeOption { return func(s *subConfig) { s.borrow = true } }
 
 // WithLast makes the subscription start with the newest n messages of
 // each matching topic that the server's history holds, then continue
@@ -88,6 +98,8 @@ type Subscription struct {
 
 	endOnce sync.Once
 	err     atomic.Pointer[error]
+
+	plain []byte // where a borrowing subscription opens envelopes; its goroutine's
 }
 
 // Subscribe subscribes h to pattern ("+" and "*" match one level, a final
@@ -159,7 +171,7 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 	cfg.qos = min(cfg.qos, AtLeastOnce)
 	s := &Subscription{
 		c: c, pattern: pattern, concrete: !match.IsPattern(pattern), handler: h, cfg: cfg,
-		in:    newInbox(cfg.queue),
+		in:    newInbox(cfg.queue, cfg.borrow),
 		done:  make(chan struct{}),
 		drain: make(chan struct{}),
 		acked: make(chan error, 1),

@@ -1,0 +1,66 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/whispeer-io/whispeer/client"
+)
+
+// TestSubscribe_Borrow delivers a stream, plain and sealed end to end, to
+// a borrowing subscription: every delivery must be right while its
+// handler runs, the client must reuse the messages it lent, and the
+// clones a handler made must stay intact after the reuse.
+func TestSubscribe_Borrow(t *testing.T) {
+	const n = 300
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) {
+			srv := newServer(t)
+			var opts []client.Option
+			if sealed {
+				opts = append(opts, client.WithKeyring(newKeyring(t)))
+			}
+			pub := dial(t, srv.URL("tcp"), opts...)
+			sub := dial(t, srv.URL("tcp"), opts...)
+			type seen struct {
+				m     *client.Message
+				clone *client.Message
+				bad   string
+			}
+			got := make(chan seen, n)
+			if _, err := sub.Subscribe("borrow", func(_ context.Context, m *client.Message) error {
+				s := seen{m: m, clone: m.Clone()}
+				if want := fmt.Sprintf("payload %03d", m.Seq-1); string(m.Payload) != want {
+					s.bad = fmt.Sprintf("delivery %d: payload %q, want %q", m.Seq, m.Payload, want)
+				}
+				got <- s
+				return nil
+			}, client.WithBorrow()); err != nil {
+				t.Fatal(err)
+			}
+			ctx := ctxT(t)
+			for i := range n {
+				if err := pub.Publish(ctx, "borrow", fmt.Appendf(nil, "payload %03d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lent := map[*client.Message]bool{}
+			reused := false
+			for i := range n {
+				s := recv(t, got)
+				if s.bad != "" {
+					t.Fatal(s.bad)
+				}
+				reused = reused || lent[s.m]
+				lent[s.m] = true
+				if want := fmt.Sprintf("payload %03d", i); string(s.clone.Payload) != want || s.clone.Topic != "borrow" {
+					t.Fatalf("clone %d: %q on %q, want %q on borrow", i, s.clone.Payload, s.clone.Topic, want)
+				}
+			}
+			if !reused {
+				t.Error("no message was lent twice: WithBorrow reused nothing")
+			}
+		})
+	}
+}
