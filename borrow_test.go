@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/whispeer-io/whispeer"
 )
@@ -139,5 +141,49 @@ func subscribe(t *testing.T, b *whispeer.Broker, h whispeer.Handler, opts ...whi
 	t.Helper()
 	if _, err := b.Subscribe("t", h, opts...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCopyPayload_CopiesID publishes with CopyPayload and an id that views
+// the caller's buffer, which the caller then overwrites, as a transport
+// does with its read buffer: what the broker kept must keep the ids it was
+// given, short or long, for small (lent) and large (copied) payloads.
+func TestCopyPayload_CopiesID(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithHistory(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	async := make(chan *whispeer.Message, 8)
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		async <- m
+		return nil
+	})
+	subscribe(t, b, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync(), whispeer.WithBorrow())
+	ids := []string{"short-1", strings.Repeat("long-id-", 8), "short-2", strings.Repeat("LONG-ID-", 8)}
+	buf := make([]byte, 0, 128)
+	for i, id := range ids {
+		buf = append(buf[:0], id...)
+		view := unsafe.String(unsafe.SliceData(buf), len(buf))
+		payload := make([]byte, 100+i%2*1000) // lent, then copied
+		if err := b.Publish(context.Background(), "t", payload, whispeer.CopyPayload(), whispeer.WithID(view)); err != nil {
+			t.Fatal(err)
+		}
+		for j := range buf {
+			buf[j] = 'x' // the caller reuses its buffer
+		}
+	}
+	var replayed []string
+	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
+		replayed = append(replayed, m.ID)
+		return nil
+	}, whispeer.WithSync(), whispeer.WithReplay(len(ids)))
+	for i, id := range ids {
+		if got := (<-async).ID; got != id {
+			t.Errorf("async delivery %d: id %q, want %q", i, got, id)
+		}
+		if replayed[i] != id {
+			t.Errorf("replayed message %d: id %q, want %q", i, replayed[i], id)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package whispeer
 
 import (
+	"strings"
 	"time"
 	"unsafe"
 
@@ -67,11 +68,12 @@ func (h *history) last(n int) []*Message {
 // set copies m into e.
 func (e *entry) set(m *Message) {
 	e.topic, e.id = m.Topic, m.ID
-	if len(m.ID) <= msgid.Len {
-		// A generated id views its message's box; a longer one is the
-		// publisher's own string.
+	switch {
+	case len(m.ID) <= msgid.Len:
 		n := copy(e.idb[:], m.ID)
 		e.id = unsafe.String(&e.idb[0], n)
+	case m.borrowed:
+		e.id = strings.Clone(m.ID) // the publisher's buffer, lent
 	}
 	switch {
 	case !m.borrowed:

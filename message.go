@@ -3,6 +3,7 @@ package whispeer
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,12 +102,18 @@ func (m *Message) copyOut() *Message {
 	c := &box.Message
 	c.Topic, c.ID, c.Headers, c.QoS, c.sealed = m.Topic, m.ID, m.Headers, m.QoS, m.sealed
 	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
-	if len(m.ID) <= msgid.Len {
-		// A generated id views its box; a longer one is the publisher's.
-		n := copy(box.id[:], m.ID)
-		c.ID = unsafe.String(&box.id[0], n)
-	}
+	c.ID = copyID(box, m.ID)
 	return c
+}
+
+// copyID returns a lasting copy of id, a borrowed message's, in box when
+// it fits.
+func copyID(box *boxedMessage, id string) string {
+	if len(id) > msgid.Len {
+		return strings.Clone(id)
+	}
+	n := copy(box.id[:], id)
+	return unsafe.String(&box.id[0], n)
 }
 
 // MemoSlots is the number of encodings [Message.Memo] can keep per message.

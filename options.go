@@ -350,11 +350,13 @@ func WithHeaders(h map[string]string) PublishOption {
 	return PublishOption{set: setHeaders, headers: h}
 }
 
-// CopyPayload makes the broker copy the payload rather than keep it, so
-// that the caller may reuse its buffer once Publish returns: what a
-// transport reading messages into a buffer of its own needs. A small
-// payload is copied into the message's own allocation, which costs less
-// than copying it beforehand.
+// CopyPayload makes the broker copy the payload, and the bytes of the id
+// given WithID, rather than keep them, so that the caller may reuse its
+// buffer once Publish returns: what a transport reading messages into a
+// buffer of its own needs. A small payload is copied into the message's
+// own allocation, which costs less than copying it beforehand, and the
+// message itself is lent to handlers made [WithBorrow], so that a publish
+// that nothing keeps copies nothing at all.
 func CopyPayload() PublishOption { return PublishOption{set: setCopy} }
 
 // WithTime sets the message's Time, when the broker accepted it, to t

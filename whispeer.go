@@ -160,6 +160,9 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	}
 	m := &box.Message
 	m.Topic, m.ID, m.QoS, m.Headers, m.sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
+	if pc.copy && !box.borrowed && m.ID != "" {
+		m.ID = strings.Clone(m.ID) // a borrowed message's is copied if kept
+	}
 	if err := checkPublished(m); err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ type Client struct {
 	seal   bool             // a keyring was given: seal every publish
 	caps   wire.Caps        // announced in HELLO
 	ids    *msgid.Gen
-	window chan struct{} // one token per QoS 1 publish awaiting its PUBACK
+	valid  atomic.Pointer[string] // the topic last published to, which is valid
+	window chan struct{}          // one token per QoS 1 publish awaiting its PUBACK
 	ctx    context.Context
 	cancel context.CancelFunc // ends reconnection
 	wg     sync.WaitGroup     // every goroutine the client started

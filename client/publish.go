@@ -89,8 +89,8 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 	if len(opts) > 0 {
 		o = applyPublishOptions(opts)
 	}
-	if err := match.ValidateTopic(topic, topicLimits); err != nil {
-		return fmt.Errorf("%w %q: %w", whispeer.ErrInvalidTopic, topic, err)
+	if err := c.validate(topic); err != nil {
+		return err
 	}
 	p := wire.Publish{Topic: bytesOf(topic), ID: bytesOf(o.id)}
 	if o.headers != nil {
@@ -112,6 +112,20 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 	default:
 		return fmt.Errorf("%w: publishing at QoS %d", ErrUnsupported, o.qos)
 	}
+}
+
+// validate checks topic's syntax, once while a client publishes to the
+// same topic again and again.
+func (c *Client) validate(topic string) error {
+	if last := c.valid.Load(); last != nil && *last == topic {
+		return nil
+	}
+	if err := match.ValidateTopic(topic, topicLimits); err != nil {
+		return fmt.Errorf("%w %q: %w", whispeer.ErrInvalidTopic, topic, err)
+	}
+	t := topic
+	c.valid.Store(&t)
+	return nil
 }
 
 // applyPublishOptions returns the configuration opts make. It is a

@@ -213,9 +213,11 @@ func (n *native) publish(p *wire.Publish) {
 		return
 	}
 	pub := publication{
-		topic:   n.topicOf(p.Topic),
+		topic: n.topicOf(p.Topic),
+		// Both view the read buffer: the broker copies what it keeps
+		// (CopyPayload).
 		payload: p.Payload,
-		id:      string(p.ID),
+		id:      unsafe.String(unsafe.SliceData(p.ID), len(p.ID)),
 		qos:     whispeer.QoS(p.QoS),
 		sealed:  p.Envelope,
 	}
@@ -224,7 +226,8 @@ func (n *native) publish(p *wire.Publish) {
 	}
 	var done func(*opError)
 	if pub.qos == whispeer.AtLeastOnce {
-		id := pub.id // a copy: p.ID views the read buffer
+		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
+		pub.id = id
 		done = func(e *opError) {
 			code := wire.CodeOK
 			if e != nil {
