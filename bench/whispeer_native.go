@@ -19,6 +19,8 @@ import (
 // the publishing client (XChaCha20-Poly1305, the envelope's default; 128-byte
 // payloads stay below the compression threshold) and opened by the
 // subscribing one, with one keyring shared by every client of the run.
+// AEAD, when set, replaces XChaCha20-Poly1305 (AES256GCM: the AEAD of
+// processors with AES instructions).
 //
 // With Store set the server keeps every message in a store of that kind
 // ("sqlite" or "file") under a temporary path, synced by the policy Sync
@@ -31,8 +33,9 @@ type WhispeerNative struct {
 	Build     *WhispeerBuild
 	Transport string // "tcp" or "ws"
 	E2E       bool
-	Store     string // store.kind of a durable target; "" for none
-	Sync      string // store.sync of a durable target
+	AEAD      envelope.AEAD // of an E2E target; 0 for the envelope's default
+	Store     string        // store.kind of a durable target; "" for none
+	Sync      string        // store.sync of a durable target
 	// Queue is each subscription's queue in the client, in messages; 0
 	// means nativeQueue. QueueFor sizes it from the publisher's window.
 	Queue int
@@ -49,6 +52,9 @@ type WhispeerNative struct {
 func (w *WhispeerNative) Name() string {
 	if w.Store != "" {
 		return "whispeer-durable-" + w.Store + "-" + w.Sync
+	}
+	if w.E2E && w.AEAD == envelope.AES256GCM {
+		return "whispeer-e2e-aes-" + w.Transport
 	}
 	if w.E2E {
 		return "whispeer-e2e-" + w.Transport
@@ -97,7 +103,7 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 			os.RemoveAll(dir)
 			return "", "", err
 		}
-		transport += ", sealed end to end (xchacha20-poly1305)"
+		transport += ", sealed end to end (" + w.aead().String() + ")"
 	}
 	w.errors.Store(0)
 	w.dropped.Store(0)
@@ -135,6 +141,14 @@ func (w *WhispeerNative) storeConfig(dir string) string {
 		path = filepath.Join(dir, "store", "whispeer.db")
 	}
 	return fmt.Sprintf("\n[store]\nkind = %q\npath = %q\nsync = %q\n", w.Store, path, w.Sync)
+}
+
+// aead returns the AEAD an E2E target seals with.
+func (w *WhispeerNative) aead() envelope.AEAD {
+	if w.AEAD == 0 {
+		return envelope.XChaCha20Poly1305
+	}
+	return w.AEAD
 }
 
 // Stop implements Target.
@@ -195,7 +209,7 @@ func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
 		}),
 	}
 	if w.keys != nil {
-		opts = append(opts, client.WithKeyring(w.keys))
+		opts = append(opts, client.WithKeyring(w.keys), client.WithEngineOptions(envelope.WithAEAD(w.aead())))
 	}
 	c, err := client.Dial(ctx, w.url, opts...)
 	if err != nil {

@@ -11,10 +11,16 @@ import (
 // bounded: when it holds more than max entries, the goroutine that noticed
 // evicts about a quarter of them, in no particular order. A keyring change
 // publishes a new snapshot, and the engine starts a new cache for it.
+//
+// In front of each map sits the entry used last, which serves a client
+// sealing for one topic, or opening one sender's messages, without a map
+// lookup.
 type keyCache struct {
 	snap     *snapshot // nil for an engine without a keyring
 	seal     sync.Map  // topic string → *sealKey
-	open     sync.Map  // openID → cipher.AEAD
+	open     sync.Map  // openID → *openKey
+	lastSeal atomic.Pointer[sealKey]
+	lastOpen atomic.Pointer[openKey]
 	size     atomic.Int64
 	max      int64
 	sweeping atomic.Bool
@@ -22,9 +28,16 @@ type keyCache struct {
 
 // sealKey is what Seal needs for one topic.
 type sealKey struct {
+	topic    string
 	aead     cipher.AEAD // nil without a keyring
 	id       uint32
 	compress bool // false for topics under WithUncompressedTopics
+}
+
+// openKey is an opening cipher, with what it opens.
+type openKey struct {
+	openID
+	aead cipher.AEAD
 }
 
 // openID identifies an opening cipher.

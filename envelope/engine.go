@@ -238,10 +238,15 @@ func (e *Engine) keyCache() *keyCache {
 // sealKey returns the cipher, key id and compression choice for topic.
 func (e *Engine) sealKey(topic string) (*sealKey, error) {
 	c := e.keyCache()
-	if v, ok := c.seal.Load(topic); ok {
-		return v.(*sealKey), nil
+	if sk := c.lastSeal.Load(); sk != nil && sk.topic == topic {
+		return sk, nil
 	}
-	sk := &sealKey{compress: true}
+	if v, ok := c.seal.Load(topic); ok {
+		sk := v.(*sealKey)
+		c.lastSeal.Store(sk)
+		return sk, nil
+	}
+	sk := &sealKey{topic: topic, compress: true}
 	for i := range e.cfg.plainTopics {
 		if e.cfg.plainTopics[i].match(topic) {
 			sk.compress = false
@@ -267,8 +272,13 @@ func (e *Engine) sealKey(topic string) (*sealKey, error) {
 func (e *Engine) openCipher(alg AEAD, id uint32, topic string) (cipher.AEAD, error) {
 	c := e.keyCache()
 	k := openID{topic: topic, id: id, alg: alg}
+	if ok := c.lastOpen.Load(); ok != nil && ok.openID == k {
+		return ok.aead, nil
+	}
 	if v, ok := c.open.Load(k); ok {
-		return v.(cipher.AEAD), nil
+		ok := v.(*openKey)
+		c.lastOpen.Store(ok)
+		return ok.aead, nil
 	}
 	key, err := c.snap.openKey(alg, id, topic)
 	if err != nil {
@@ -278,7 +288,7 @@ func (e *Engine) openCipher(alg AEAD, id uint32, topic string) (cipher.AEAD, err
 	if err != nil {
 		return nil, err
 	}
-	c.store(&c.open, k, a)
+	c.store(&c.open, k, &openKey{openID: k, aead: a})
 	return a, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/whispeer-io/whispeer/envelope"
 	"os"
 	"slices"
 	"strings"
@@ -24,6 +25,7 @@ func (m *Main) allTargets() []bench.Target {
 		&bench.WhispeerNative{Build: build, Transport: "ws", Queue: queue},
 		&bench.WhispeerJSON{Build: build},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", E2E: true, Queue: queue},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", E2E: true, AEAD: envelope.AES256GCM, Queue: queue},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "batch"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "always"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "never"},
