@@ -10,8 +10,8 @@ import (
 
 // TestSubscribe_Borrow delivers a stream, plain and sealed end to end, to
 // a borrowing subscription: every delivery must be right while its
-// handler runs, the client must reuse the messages it lent, and the
-// clones a handler made must stay intact after the reuse.
+// handler runs, and the clones a handler made must stay intact while the
+// client reuses what it lent (TestInbox_Recycles checks that it does).
 func TestSubscribe_Borrow(t *testing.T) {
 	const n = 300
 	for _, sealed := range []bool{false, true} {
@@ -24,13 +24,12 @@ func TestSubscribe_Borrow(t *testing.T) {
 			pub := dial(t, srv.URL("tcp"), opts...)
 			sub := dial(t, srv.URL("tcp"), opts...)
 			type seen struct {
-				m     *client.Message
 				clone *client.Message
 				bad   string
 			}
 			got := make(chan seen, n)
 			if _, err := sub.Subscribe("borrow", func(_ context.Context, m *client.Message) error {
-				s := seen{m: m, clone: m.Clone()}
+				s := seen{clone: m.Clone()}
 				if want := fmt.Sprintf("payload %03d", m.Seq-1); string(m.Payload) != want {
 					s.bad = fmt.Sprintf("delivery %d: payload %q, want %q", m.Seq, m.Payload, want)
 				}
@@ -45,21 +44,14 @@ func TestSubscribe_Borrow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			lent := map[*client.Message]bool{}
-			reused := false
 			for i := range n {
 				s := recv(t, got)
 				if s.bad != "" {
 					t.Fatal(s.bad)
 				}
-				reused = reused || lent[s.m]
-				lent[s.m] = true
 				if want := fmt.Sprintf("payload %03d", i); string(s.clone.Payload) != want || s.clone.Topic != "borrow" {
 					t.Fatalf("clone %d: %q on %q, want %q on borrow", i, s.clone.Payload, s.clone.Topic, want)
 				}
-			}
-			if !reused {
-				t.Error("no message was lent twice: WithBorrow reused nothing")
 			}
 		})
 	}

@@ -20,6 +20,7 @@ import (
 type link struct {
 	net.Conn
 	ws      *websocket.Conn // nil for TCP and TLS
+	batch   *batchConn      // under ws
 	timeout time.Duration
 	maxMsg  int // the largest WebSocket message the server reads
 }
@@ -27,7 +28,8 @@ type link struct {
 // write writes b, whole frames back to back, under the write timeout: in
 // one write on a stream; on WebSocket, in as few binary messages as the
 // server's message limit allows, each holding whole frames (the protocol
-// lets a message carry several, never part of one).
+// lets a message carry several, never part of one), gathered into one
+// write.
 func (l *link) write(b []byte) error {
 	if err := l.SetWriteDeadline(time.Now().Add(l.timeout)); err != nil {
 		return err
@@ -36,6 +38,7 @@ func (l *link) write(b []byte) error {
 		_, err := l.Write(b)
 		return err
 	}
+	l.batch.hold()
 	for len(b) > 0 {
 		n := 0
 		for n < len(b) {
@@ -46,11 +49,12 @@ func (l *link) write(b []byte) error {
 			n += size
 		}
 		if _, err := l.Write(b[:n]); err != nil {
+			l.batch.release()
 			return err
 		}
 		b = b[n:]
 	}
-	return nil
+	return l.batch.release()
 }
 
 // abort closes the connection at once, without a closing handshake.
@@ -124,8 +128,9 @@ func (c *Client) dial(ctx context.Context) (*link, error) {
 		d := tls.Dialer{Config: c.cfg.tls}
 		l.Conn, err = d.DialContext(ctx, "tcp", e.addr)
 	default:
-		opts := &websocket.DialOptions{HTTPClient: c.http}
-		l.ws, _, err = websocket.Dial(ctx, e.url, opts)
+		hc := batchingClient(c.http, &l.batch)
+		l.ws, _, err = websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPClient: hc})
+		hc.CloseIdleConnections()
 		if err == nil {
 			l.Conn = websocket.NetConn(context.Background(), l.ws, websocket.MessageBinary)
 		}
