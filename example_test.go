@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -73,4 +74,30 @@ func ExampleWithEncryption() {
 	// transport sees an envelope: true
 	// subscriber: plaintext
 	// transport sees an envelope: false
+}
+
+func ExampleWithBorrow() {
+	b, err := whispeer.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	// A transport's handler: it copies what it needs before returning, so
+	// it may borrow the message, and a publish that copies its payload
+	// allocates nothing for it.
+	var wire []byte
+	if _, err := b.Subscribe("chat/#", func(_ context.Context, m *whispeer.Message) error {
+		wire = append(wire, m.Topic+"="+string(m.Payload)+";"...)
+		return nil
+	}, whispeer.WithSync(), whispeer.WithBorrow()); err != nil {
+		log.Fatal(err)
+	}
+	buf := []byte("hello")
+	if err := b.Publish(context.Background(), "chat/lobby", buf, whispeer.CopyPayload()); err != nil {
+		log.Fatal(err)
+	}
+	copy(buf, "HELLO") // the caller may reuse its buffer
+	fmt.Println(string(wire))
+	// Output: chat/lobby=hello;
 }

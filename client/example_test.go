@@ -106,3 +106,40 @@ func ExampleNewTopic() {
 	fmt.Printf("%s: %.1f°C\n", r.Room, r.Celsius)
 	// Output: kitchen: 21.5°C
 }
+
+func ExampleWithBorrow() {
+	srv, err := clienttest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, err := client.Dial(ctx, srv.URL("tcp"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	total := make(chan int, 3)
+	kept := make(chan *client.Message, 1)
+	if _, err := c.Subscribe("sensors/t1", func(_ context.Context, m *client.Message) error {
+		total <- len(m.Payload) // read it during the call: m is lent
+		if string(m.Payload) == "alarm" {
+			kept <- m.Clone() // keep a copy, never m itself
+		}
+		return nil
+	}, client.WithBorrow()); err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range []string{"20.5", "alarm", "21.0"} {
+		if err := c.Publish(ctx, "sensors/t1", []byte(p)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println(<-total + <-total + <-total)
+	fmt.Println(string((<-kept).Payload))
+	// Output:
+	// 13
+	// alarm
+}
