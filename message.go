@@ -47,9 +47,10 @@ type Message struct {
 	QoS QoS
 	// sealed is set when the publisher sealed the payload itself.
 	sealed bool
-	// borrowed is set on a message in a pooled box, which its publish
-	// reuses once routed: only borrowing handlers see it (WithBorrow), and
-	// whatever outlives the publish holds kept instead (see keep).
+	// borrowed is set on a message in a pooled box, viewing its
+	// publisher's payload, which its publish reuses once routed: only
+	// borrowing handlers see it (WithBorrow), and whatever outlives the
+	// publish holds kept instead (see keep).
 	borrowed bool
 	// Seq is the message's sequence number within its topic, from 1.
 	Seq uint64
@@ -161,13 +162,11 @@ const (
 // id string points into the box, which the string keeps alive.
 type boxedMessage struct {
 	Message
-	id    [msgid.Len]byte
-	class boxClass // the pool of a borrowed box
+	id [msgid.Len]byte
 }
 
 // Boxes for payloads that the broker copies (CopyPayload): a payload of up
-// to 512 bytes shares the message's allocation. Each begins with its
-// boxedMessage, so that a *boxedMessage converts back to its box.
+// to 512 bytes shares the message's allocation.
 type (
 	boxed64 struct {
 		boxedMessage
@@ -187,30 +186,20 @@ type (
 	}
 )
 
-// boxClass names a box size, and its pool.
-type boxClass uint8
-
-const (
-	unpooled boxClass = iota
-	class64
-	class128
-	class256
-	class512
-)
-
-// Pools of boxes for borrowed messages, one per size.
-var (
-	pool64  = sync.Pool{New: func() any { return new(boxed64) }}
-	pool128 = sync.Pool{New: func() any { return new(boxed128) }}
-	pool256 = sync.Pool{New: func() any { return new(boxed256) }}
-	pool512 = sync.Pool{New: func() any { return new(boxed512) }}
-)
+// lent holds the boxes of borrowed messages between publishes.
+var lent = sync.Pool{New: func() any { return new(boxedMessage) }}
 
 // newBox returns a box for a message with payload, holding a copy of it
-// when copied is set. With borrow as well, a payload of up to 512 bytes
-// goes into a pooled box, whose message is borrowed: the publish hands it
-// back with recycle once it is routed.
+// when copied is set. With borrow as well, it returns a pooled box whose
+// message is borrowed and views payload, which is the publisher's only
+// during the publish: whatever keeps the message copies it then (keep),
+// and the publish hands the box back with recycle once it is routed.
 func newBox(payload []byte, copied, borrow bool) *boxedMessage {
+	if copied && borrow {
+		box := lent.Get().(*boxedMessage)
+		box.Payload, box.borrowed = payload, true
+		return box
+	}
 	if !copied || payload == nil {
 		return &boxedMessage{Message: Message{Payload: payload}}
 	}
@@ -218,63 +207,30 @@ func newBox(payload []byte, copied, borrow bool) *boxedMessage {
 	var buf []byte
 	switch n := len(payload); {
 	case n <= 64:
-		x := take[boxed64](&pool64, borrow)
+		x := new(boxed64)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
-		box.class = class64
 	case n <= 128:
-		x := take[boxed128](&pool128, borrow)
+		x := new(boxed128)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
-		box.class = class128
 	case n <= 256:
-		x := take[boxed256](&pool256, borrow)
+		x := new(boxed256)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
-		box.class = class256
 	case n <= 512:
-		x := take[boxed512](&pool512, borrow)
+		x := new(boxed512)
 		box, buf = &x.boxedMessage, x.buf[:0:n]
-		box.class = class512
 	default:
 		return &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
 	}
 	box.Payload = append(buf, payload...)
-	if borrow {
-		box.borrowed = true
-	} else {
-		box.class = unpooled
-	}
 	return box
 }
 
-// take returns a box from pool when borrow is set, else a new one.
-func take[T any](pool *sync.Pool, borrow bool) *T {
-	if borrow {
-		return pool.Get().(*T)
-	}
-	return new(T)
-}
-
-// recycle returns a borrowed box to its pool, cleared, once its publish has
-// routed it: every holder that outlives the publish holds its kept copy.
+// recycle returns a borrowed box to the pool, cleared, once its publish
+// has routed it: every holder that outlives the publish holds its kept
+// copy.
 func recycle(box *boxedMessage) {
-	p := unsafe.Pointer(box)
-	switch box.class {
-	case class64:
-		x := (*boxed64)(p)
-		x.boxedMessage = boxedMessage{}
-		pool64.Put(x)
-	case class128:
-		x := (*boxed128)(p)
-		x.boxedMessage = boxedMessage{}
-		pool128.Put(x)
-	case class256:
-		x := (*boxed256)(p)
-		x.boxedMessage = boxedMessage{}
-		pool256.Put(x)
-	case class512:
-		x := (*boxed512)(p)
-		x.boxedMessage = boxedMessage{}
-		pool512.Put(x)
-	}
+	*box = boxedMessage{}
+	lent.Put(box)
 }
 
 // fillID gives box the next generated id.

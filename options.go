@@ -228,13 +228,17 @@ func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
 
 // WithBorrow lets a sync handler borrow each message rather than keep it:
 // the *Message, and the bytes of its ID and Payload, are valid only until
-// the handler returns, after which the broker reuses them. In exchange a
+// the handler returns, after which the broker reuses them (or the
+// publisher does). In exchange a
 // publish that copies its payload ([CopyPayload]) and that nothing else
 // keeps (no async subscription, history or store, no handler without
 // WithBorrow) allocates nothing for its message. A handler that must keep
 // something keeps a copy ([Message.Clone] copies a borrowed message
 // whole). It suits transports, which encode a delivery into buffers of
 // their own before returning. It needs [WithSync].
+//
+// Such a publish copies nothing either: the borrowed message views the
+// publisher's payload, and only what keeps it copies it.
 func WithBorrow() SubscribeOption { return func(c *subConfig) { c.borrow = true } }
 
 // WithQueueSize sets an async subscription's queue capacity, in messages
