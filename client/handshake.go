@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -60,7 +59,7 @@ func (c *Client) handshake(l *link) (*conn, error) {
 	if err := l.write(buf); err != nil {
 		return nil, fmt.Errorf("write HELLO: %w", err)
 	}
-	rd := wire.NewReader(bufio.NewReaderSize(l, readBuffer), c.cfg.maxFrame)
+	rd := wire.NewReaderSize(l, c.cfg.maxFrame, readBuffer)
 	cn, err := c.welcome(rd, l)
 	if err != nil {
 		return nil, err

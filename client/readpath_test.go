@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ func BenchmarkClient_ReadPath(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cn := &conn{rd: wire.NewReader(bufio.NewReaderSize(&repeatReader{b: frames}, readBuffer), 0), gen: 1}
+	cn := &conn{rd: wire.NewReaderSize(&repeatReader{b: frames}, 0, readBuffer), gen: 1}
 	var (
 		a    arrivals
 		msgs []*Message

@@ -35,11 +35,15 @@ type Reader struct {
 // length prefix is over maxFrame bytes, or over [DefaultMaxFrame] when
 // maxFrame is 0 or less. A maxFrame over [MaxFrameSize] counts as that.
 func NewReader(rd io.Reader, maxFrame int) *Reader {
-	return newReaderSize(rd, maxFrame, ReaderSize)
+	return NewReaderSize(rd, maxFrame, ReaderSize)
 }
 
-// newReaderSize is NewReader with a buffer of size bytes, at least 4.
-func newReaderSize(rd io.Reader, maxFrame, size int) *Reader {
+// NewReaderSize is NewReader with a buffer of size bytes (at least 4)
+// between large frames in place of [ReaderSize]. A reader that would wrap
+// rd in a bufio.Reader to read more per call should give the size here
+// instead: the frames are then parsed where the read put them, with no
+// copy between two buffers.
+func NewReaderSize(rd io.Reader, maxFrame, size int) *Reader {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
