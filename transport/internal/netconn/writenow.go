@@ -37,18 +37,25 @@ func (q *Queue) writeNow() {
 		}
 		q.exit()
 	default:
-		q.putBack(skip(batch, n), frames, total-n)
+		q.putBack(batch, skip(batch, n), frames, total-n)
 		q.startWriter()
 	}
 }
 
-// putBack puts rest, what a write left, at the head of the queue, with the
-// chunks it is in; q.mu is not held.
-func (q *Queue) putBack(rest [][]byte, frames, size int) {
+// putBack puts rest, what a write left of batch (a suffix of it), at the
+// head of the queue, with the chunks it is in; q.mu is not held. The
+// batch's slice becomes the queue and the queue's slice, emptied, the
+// spare, so that a socket that keeps filling up costs no allocation.
+func (q *Queue) putBack(batch, rest [][]byte, frames, size int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	k := len(rest)
-	q.queue = append(rest, q.queue...)
+	k := copy(batch, rest)
+	merged := append(batch[:k], q.queue...)
+	if n := len(merged); n < len(batch) {
+		clear(batch[n:]) // what rest moved out of
+	}
+	clear(q.queue)
+	q.queue, q.spare = merged, q.queue[:0]
 	if q.run >= 0 {
 		q.run += k
 	}

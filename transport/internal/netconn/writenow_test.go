@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +109,41 @@ func TestQueue_WriteNowAfterStaleDeadline(t *testing.T) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("connection dropped: %v", err)
 		}
+	}
+}
+
+// TestQueue_PutBack checks what a partial inline write leaves: the unwritten
+// rest of the batch goes in front of what was queued meanwhile, the indices
+// into the queue move with it, and the slice of the queue left over
+// becomes the spare, emptied, so that the next batch reuses it.
+func TestQueue_PutBack(t *testing.T) {
+	q := new(Queue)
+	q.run, q.msg = -1, -1
+	meanwhile := make([][]byte, 0, 8)
+	meanwhile = append(meanwhile, []byte("d"), []byte("e"))
+	q.queue, q.run, q.msg = meanwhile, 1, 0
+	q.frames, q.pending = 2, 2
+
+	batch := [][]byte{[]byte("a"), []byte("bb"), []byte("c")}
+	q.putBack(batch, skip(batch, 2), 2, 2) // "a" and one byte of "bb" written
+
+	var got []string
+	for _, b := range q.queue {
+		got = append(got, string(b))
+	}
+	if want := []string{"b", "c", "d", "e"}; !slices.Equal(got, want) {
+		t.Fatalf("queue %q, want %q", got, want)
+	}
+	if q.run != 3 || q.msg != 2 {
+		t.Fatalf("run %d, msg %d; want 3 and 2", q.run, q.msg)
+	}
+	if q.frames != 4 || q.pending != 4 {
+		t.Fatalf("frames %d, pending %d; want 4 and 4", q.frames, q.pending)
+	}
+	if len(q.spare) != 0 || cap(q.spare) != cap(meanwhile) {
+		t.Fatalf("spare len %d cap %d, want the queue's old slice (cap %d), empty", len(q.spare), cap(q.spare), cap(meanwhile))
+	}
+	if meanwhile[0] != nil || meanwhile[1] != nil {
+		t.Fatal("the spare still holds the queue's old entries")
 	}
 }
