@@ -126,8 +126,16 @@ func (p *Publish) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*p = Publish{QoS: QoS(fl & flagQoS), Envelope: fl&flagEnvelope != 0, Dup: fl&flagDup != 0,
-		Topic: topic, ID: id, Headers: h, Payload: rest(b, i)}
+	// Field by field, not *p = Publish{...}: the literal is built on the
+	// stack and copied in 16-byte loads from the 8-byte stores that made
+	// it, which the CPU cannot forward, a stall on every frame.
+	p.QoS = QoS(fl & flagQoS)
+	p.Envelope = fl&flagEnvelope != 0
+	p.Dup = fl&flagDup != 0
+	p.Topic = topic
+	p.ID = id
+	p.Headers = h
+	p.Payload = rest(b, i)
 	return checkMessage(p.QoS, p.Topic, p.ID)
 }
 
@@ -145,10 +153,18 @@ func (m *Message) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*m = Message{QoS: QoS(fl & flagQoS), Envelope: fl&flagEnvelope != 0, Dup: fl&flagDup != 0,
-		Replay: fl&flagReplay != 0, SID: binary.BigEndian.Uint32(b[1:]),
-		Offset: binary.BigEndian.Uint64(b[5:]), Time: int64(binary.BigEndian.Uint64(b[13:])),
-		Topic: topic, ID: id, Headers: h, Payload: rest(b, i)}
+	// Field by field, as in Publish.decode.
+	m.QoS = QoS(fl & flagQoS)
+	m.Envelope = fl&flagEnvelope != 0
+	m.Dup = fl&flagDup != 0
+	m.Replay = fl&flagReplay != 0
+	m.SID = binary.BigEndian.Uint32(b[1:])
+	m.Offset = binary.BigEndian.Uint64(b[5:])
+	m.Time = int64(binary.BigEndian.Uint64(b[13:]))
+	m.Topic = topic
+	m.ID = id
+	m.Headers = h
+	m.Payload = rest(b, i)
 	if m.SID == 0 {
 		return ErrSID
 	}
@@ -195,7 +211,7 @@ func (a *Ack) decode(b []byte) error {
 	if !ok {
 		return ErrTruncated
 	}
-	*a = Ack{SID: binary.BigEndian.Uint32(b), Code: Code(b[4]), ID: id}
+	a.SID, a.Code, a.ID = binary.BigEndian.Uint32(b), Code(b[4]), id // as in Publish.decode
 	if len(id) == 0 {
 		return ErrMissingID
 	}
