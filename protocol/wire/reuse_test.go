@@ -1,0 +1,80 @@
+package wire_test
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+
+	"github.com/whispeer-io/whispeer/protocol/wire"
+)
+
+// TestReader_ReusedFrameKeepsNothing reads, with one Reader, a frame of each
+// hot-path type with every field set, which must read back whole, then the
+// same type with every optional field empty, which must equal what a fresh
+// Reader makes of it. The decoders assign field by field into the Reader's
+// one Frame, so a field added to Publish, Message or Ack and not decoded
+// would keep the previous frame's value; the check that every field of the
+// full frame is set makes such a field fail here until the test sets it.
+func TestReader_ReusedFrameKeepsNothing(t *testing.T) {
+	h := mustHeaders(t, "k", "v")
+	for _, tc := range []struct {
+		name        string
+		full, empty wire.Frame
+		member      func(*wire.Frame) any
+	}{
+		{"PUB",
+			wire.Frame{Type: wire.TypePublish, Publish: wire.Publish{QoS: wire.AtLeastOnce, Envelope: true, Dup: true,
+				Topic: []byte("a/b"), ID: []byte("id-1"), Headers: h, Payload: []byte("payload")}},
+			wire.Frame{Type: wire.TypePublish, Publish: wire.Publish{Topic: []byte("c")}},
+			func(f *wire.Frame) any { return f.Publish }},
+		{"MSG",
+			wire.Frame{Type: wire.TypeMessage, Message: wire.Message{QoS: wire.AtLeastOnce, Envelope: true, Dup: true,
+				Replay: true, SID: 7, Offset: 9, Time: 11, Topic: []byte("a/b"), ID: []byte("id-1"), Headers: h,
+				Payload: []byte("payload")}},
+			wire.Frame{Type: wire.TypeMessage, Message: wire.Message{SID: 1, Topic: []byte("c")}},
+			func(f *wire.Frame) any { return f.Message }},
+		{"PUBACK",
+			wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 3, Code: 1, ID: []byte("id-1")}},
+			wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: []byte("x")}},
+			func(f *wire.Frame) any { return f.Ack }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := reflect.ValueOf(tc.member(&tc.full))
+			for i := range v.NumField() {
+				if v.Field(i).IsZero() {
+					t.Fatalf("the full frame leaves %s unset", v.Type().Field(i).Name)
+				}
+			}
+			stream, err := wire.AppendFrame(nil, &tc.full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stream, err = wire.AppendFrame(stream, &tc.empty); err != nil {
+				t.Fatal(err)
+			}
+			single, err := wire.AppendFrame(nil, &tc.empty)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := wire.NewReader(bytes.NewReader(single), 0).Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd := wire.NewReader(bytes.NewReader(stream), 0)
+			first, err := rd.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(tc.member(first), tc.member(&tc.full)) {
+				t.Fatalf("the full frame read back as %+v, want %+v", tc.member(first), tc.member(&tc.full))
+			}
+			got, err := rd.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(tc.member(got), tc.member(want)) {
+				t.Fatalf("after a full frame got %+v, want %+v", tc.member(got), tc.member(want))
+			}
+		})
+	}
+}
