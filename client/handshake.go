@@ -9,9 +9,9 @@ import (
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
-// readBuffer is the size of the buffer a connection reads through: one
-// read takes up to this much of what the server sent, some 200 deliveries
-// of 128 bytes, where the frame reader's own buffer would take 4 KiB.
+// readBuffer is the size of a connection's frame reader's buffer: one read
+// takes up to this much of what the server sent, some 200 deliveries of
+// 128 bytes, where the reader's default (wire.ReaderSize) would take 4 KiB.
 const readBuffer = 32 << 10
 
 // connect dials the server and performs the handshake: HELLO with AUTH or

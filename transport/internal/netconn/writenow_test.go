@@ -118,7 +118,6 @@ func TestQueue_WriteNowAfterStaleDeadline(t *testing.T) {
 // becomes the spare, emptied, so that the next batch reuses it.
 func TestQueue_PutBack(t *testing.T) {
 	q := new(Queue)
-	q.run, q.msg = -1, -1
 	meanwhile := make([][]byte, 0, 8)
 	meanwhile = append(meanwhile, []byte("d"), []byte("e"))
 	q.queue, q.run, q.msg = meanwhile, 1, 0
