@@ -84,7 +84,7 @@ func (e *entry) set(m *Message) {
 		}
 		e.payload, e.owned = append(e.payload[:0], m.Payload...), true
 	}
-	e.headers, e.qos, e.sealed, e.seq, e.engine = m.Headers, m.QoS, m.sealed, m.Seq, m.engine
+	e.headers, e.qos, e.sealed, e.seq, e.engine = m.Headers, m.QoS, m.Sealed, m.Seq, m.engine
 	e.time = m.Time
 }
 
@@ -92,7 +92,7 @@ func (e *entry) set(m *Message) {
 func (e *entry) message() *Message {
 	box := newBox(e.payload, e.owned, false)
 	m := &box.Message
-	m.Topic, m.ID, m.Headers, m.QoS, m.sealed = e.topic, e.id, e.headers, e.qos, e.sealed
+	m.Topic, m.ID, m.Headers, m.QoS, m.Sealed = e.topic, e.id, e.headers, e.qos, e.sealed
 	m.Seq, m.Time, m.engine = e.seq, e.time, e.engine
 	if len(e.id) <= msgid.Len {
 		n := copy(box.id[:], e.id)

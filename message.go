@@ -45,8 +45,12 @@ type Message struct {
 	Headers map[string]string
 	// QoS is the delivery guarantee the publisher asked for.
 	QoS QoS
-	// sealed is set when the publisher sealed the payload itself.
-	sealed bool
+	// Sealed reports that Payload is a whispeer envelope (docs/envelope.md)
+	// because its publisher said so ([WithSealedPayload]). It travels with
+	// the message through every transport and store; nothing infers it
+	// from the payload's bytes, so a plaintext payload that happens to
+	// begin like an envelope is delivered as the bytes it is.
+	Sealed bool
 	// borrowed is set on a message in a pooled box, viewing its
 	// publisher's payload, which its publish reuses once routed: only
 	// borrowing handlers see it (WithBorrow), and whatever outlives the
@@ -101,7 +105,7 @@ func (m *Message) keep() *Message {
 func (m *Message) copyOut() *Message {
 	box := newBox(m.Payload, true, false)
 	c := &box.Message
-	c.Topic, c.ID, c.Headers, c.QoS, c.sealed = m.Topic, m.ID, m.Headers, m.QoS, m.sealed
+	c.Topic, c.ID, c.Headers, c.QoS, c.Sealed = m.Topic, m.ID, m.Headers, m.QoS, m.Sealed
 	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
 	c.ID = copyID(box, m.ID)
 	return c

@@ -159,7 +159,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 		defer recycle(box)
 	}
 	m := &box.Message
-	m.Topic, m.ID, m.QoS, m.Headers, m.sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
+	m.Topic, m.ID, m.QoS, m.Headers, m.Sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
 	if pc.copy && !box.borrowed && m.ID != "" {
 		m.ID = strings.Clone(m.ID) // a borrowed message's is copied if kept
 	}
@@ -174,7 +174,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 			return err
 		}
 	}
-	if !m.sealed && (b.engines.def != nil || len(b.engines.overrides) > 0) {
+	if !m.Sealed && (b.engines.def != nil || len(b.engines.overrides) > 0) {
 		if err := b.checkTopic(topic); err != nil {
 			return err
 		}
