@@ -139,8 +139,8 @@ type Plugins struct {
 // packages never read it, so a program that embeds a server keeps its own
 // settings.
 type Runtime struct {
-	GCPercent   int    `koanf:"gc_percent"`   // heap growth, in percent of the live heap, that triggers a collection; -1 turns the collector off
-	MemoryLimit string `koanf:"memory_limit"` // soft memory limit such as "512MiB"; empty means none
+	GCPercent   int  `koanf:"gc_percent"`   // heap growth, in percent of the live heap, that triggers a collection; -1 turns the collector off
+	MemoryLimit Size `koanf:"memory_limit"` // soft memory limit such as "512MiB"; empty means none
 }
 
 // MemoryLimitBytes returns MemoryLimit in bytes, or 0 when it is empty (no
@@ -150,7 +150,7 @@ func (r Runtime) MemoryLimitBytes() (int64, error) {
 	if r.MemoryLimit == "" {
 		return 0, nil
 	}
-	return parseSize(r.MemoryLimit)
+	return parseSize(string(r.MemoryLimit))
 }
 
 // TypeRule is one [[plugins.typecheck]] entry: the JSON shape required of

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/joho/godotenv"
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -77,24 +74,24 @@ func Load(opts Options) (*Config, error) {
 	if err := loadFile(k, cfgFile, explicit); err != nil {
 		return nil, err
 	}
-	for _, vars := range [][]string{dotenv, environ} {
-		p := env.Provider(".", env.Opt{
-			Prefix:        EnvPrefix,
-			TransformFunc: func(name, value string) (string, any) { return envKey(name), value },
-			EnvironFunc:   func() []string { return vars },
-		})
-		if err := k.Load(p, nil); err != nil {
-			return nil, fmt.Errorf("config: environment: %w", err)
-		}
+	if err := loadEnv(k, dotenv, func(v string) string { return envFile + ": " + v }); err != nil {
+		return nil, err
+	}
+	if err := loadEnv(k, environ, func(v string) string { return "environment variable " + v }); err != nil {
+		return nil, err
 	}
 	if opts.Flags != nil {
-		if err := k.Load(posflag.ProviderWithFlag(opts.Flags, ".", nil, flagKey), nil); err != nil {
+		fk := koanf.New(".")
+		if err := fk.Load(posflag.ProviderWithFlag(opts.Flags, ".", nil, flagKey), nil); err != nil {
 			return nil, fmt.Errorf("config: flags: %w", err)
+		}
+		if err := mergeChecked(k, fk, true, func(key string) string { return "flag --" + key }); err != nil {
+			return nil, err
 		}
 	}
 
 	var c Config
-	if err := decode(k, &c); err != nil {
+	if err := decode(k.Raw(), &c, true); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -193,7 +190,44 @@ func loadFile(k *koanf.Koanf, path string, explicit bool) error {
 			return fmt.Errorf("config: %s: unknown key %q", path, key)
 		}
 	}
-	return k.Merge(fk)
+	return mergeChecked(k, fk, false, func(string) string { return path })
+}
+
+// loadEnv merges the WHISPEER_ variables of vars, in environ form, into k;
+// source names a variable in errors.
+func loadEnv(k *koanf.Koanf, vars []string, source func(name string) string) error {
+	p := env.Provider(".", env.Opt{
+		Prefix:        EnvPrefix,
+		TransformFunc: func(name, value string) (string, any) { return envKey(name), value },
+		EnvironFunc:   func() []string { return vars },
+	})
+	ek := koanf.New(".")
+	if err := ek.Load(p, nil); err != nil {
+		return fmt.Errorf("config: environment: %w", err)
+	}
+	return mergeChecked(k, ek, true, func(key string) string { return source(EnvVar(key)) })
+}
+
+// mergeChecked merges layer into k after decoding each of its keys on its
+// own, so that a value of the wrong type is reported with its key and
+// source(key), the file, variable or flag it came from. Every bad key is
+// reported. text says whether the layer's values are text, as those of
+// variables and flags are, or typed, as a TOML file's are.
+func mergeChecked(k, layer *koanf.Koanf, text bool, source func(key string) string) error {
+	var errs []error
+	for _, key := range layer.Keys() {
+		one := koanf.New(".")
+		if err := one.Set(key, layer.Get(key)); err != nil {
+			return fmt.Errorf("config: %s: %w", source(key), err)
+		}
+		if err := decode(one.Raw(), new(Config), text); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", source(key), keyError(err)))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return k.Merge(layer)
 }
 
 // envKey maps an environment variable name to a key, or "" to ignore it:
@@ -228,59 +262,6 @@ func knownKey(key string) string {
 		return key
 	}
 	return ""
-}
-
-// decode unmarshals the merged layers into c. Unknown keys, and durations
-// given as bare numbers, are errors.
-func decode(k *koanf.Koanf, c *Config) error {
-	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, listHook),
-		WeaklyTypedInput: true,
-		ErrorUnused:      true,
-		TagName:          "koanf",
-		Result:           c,
-	})
-	if err != nil {
-		return err
-	}
-	return d.Decode(k.Raw())
-}
-
-// durationHook parses duration strings such as "30s" and refuses numbers,
-// which would silently mean nanoseconds.
-func durationHook(_, to reflect.Type, data any) (any, error) {
-	if to != durationType {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case time.Duration:
-		return v, nil
-	case string:
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return nil, fmt.Errorf("invalid duration %q (want a value such as \"30s\" or \"5m\")", v)
-		}
-		return d, nil
-	}
-	return nil, fmt.Errorf("invalid duration %v (want a quoted value such as \"30s\")", data)
-}
-
-// listHook splits a string into a list of strings at commas, trimming
-// spaces, for lists set by an environment variable: "logging, metrics"
-// becomes ["logging", "metrics"] and "" an empty list.
-func listHook(from, to reflect.Type, data any) (any, error) {
-	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
-		return data, nil
-	}
-	s := strings.TrimSpace(data.(string))
-	if s == "" {
-		return []string{}, nil
-	}
-	parts := strings.Split(s, ",")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts, nil
 }
 
 // mapProvider is a koanf.Provider of a fixed nested map.

@@ -4,9 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 )
+
+// Size is a number of bytes written as text, such as "512MiB", "2GiB" or
+// "1073741824" (see parseSize). In TOML it may also be a bare whole number
+// of bytes.
+type Size string
+
+var sizeType = reflect.TypeFor[Size]()
 
 // sizeUnits are the units a size may end with, and their multipliers:
 // decimal (KB = 1000) and binary (KiB = 1024). Longer suffixes come first
