@@ -36,6 +36,11 @@ func TestBadInput(t *testing.T) {
 		{name: "wildcard in a publish topic", frame: `{"type":"publish","topic":"a/+","payload":1}`, want: "invalid topic"},
 		{name: "empty level", frame: `{"type":"publish","topic":"a//b","payload":1}`, want: "invalid topic"},
 		{name: "# not last", frame: `{"type":"subscribe","topic":"a/#/b"}`, want: "invalid topic"},
+		{name: "lone surrogate in a topic", frame: `{"type":"publish","topic":"a/\ud800","payload":1}`, want: `field "topic" holds a lone UTF-16 surrogate \ud800`},
+		{name: "lone surrogate in a pattern", frame: `{"type":"subscribe","topic":"\udfff/#"}`, want: "lone UTF-16 surrogate"},
+		{name: "bidi override in a topic", frame: `{"type":"publish","topic":"invoice/\u202egpj.exe","payload":1}`, want: "invalid topic: bidirectional control character"},
+		{name: "bidi isolate in a pattern", frame: `{"type":"subscribe","topic":"a/\u2066/#"}`, want: "invalid topic: bidirectional control character"},
+		{name: "C1 control in a topic", frame: `{"type":"publish","topic":"a/\u0085","payload":1}`, want: "invalid topic: control character"},
 		{name: "unsubscribe unknown", frame: `{"type":"unsubscribe","topic":"nope"}`, want: `not subscribed to "nope"`},
 	}
 	for _, tc := range cases {

@@ -36,9 +36,15 @@ var (
 	ErrMixedWildcard = errors.New("wildcard mixed with other characters in a level")
 	// ErrInvalidUTF8 reports a topic or pattern that is not valid UTF-8.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8")
-	// ErrControlChar reports a C0 control character (NUL through U+001F) or
-	// DEL (U+007F).
+	// ErrControlChar reports a control character: C0 (NUL through U+001F),
+	// DEL (U+007F), C1 (U+0080 through U+009F), or the line and paragraph
+	// separators U+2028 and U+2029, which break lines in logs as a newline
+	// does.
 	ErrControlChar = errors.New("control character")
+	// ErrBidiControl reports a bidirectional formatting character (U+061C,
+	// U+200E, U+200F, U+202A through U+202E, U+2066 through U+2069), which
+	// can make a topic display as another one in logs and user interfaces.
+	ErrBidiControl = errors.New("bidirectional control character")
 )
 
 // withDefaults returns l with its unset fields taken from DefaultLimits.
@@ -55,7 +61,8 @@ func (l Limits) withDefaults() Limits {
 // ValidateTopic reports whether topic is a valid concrete topic to publish
 // to under l: a valid name with no wildcard character ('+', '*', '#')
 // anywhere. When several rules are broken it returns the first of, in this
-// order: ErrEmpty, ErrTooLong, ErrInvalidUTF8, ErrControlChar,
+// order: ErrEmpty, ErrTooLong, ErrInvalidUTF8, ErrControlChar or
+// ErrBidiControl (for the first such character from the left),
 // ErrTooManyLevels, then the first bad level from the left.
 func ValidateTopic(topic string, l Limits) error {
 	return validate(topic, l, false)
@@ -86,6 +93,12 @@ func validate(s string, l Limits, pattern bool) error {
 		switch c := s[i]; {
 		case c < 0x20 || c == 0x7f:
 			return ErrControlChar
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if err := checkRune(r); err != nil {
+				return err
+			}
+			i += size - 1
 		case c == '+' || c == '*' || c == '#':
 			wild = true
 		case c == '/':
@@ -103,6 +116,19 @@ func validate(s string, l Limits, pattern bool) error {
 		return levelErr
 	}
 	return checkLevel(s[start:], wild, true, pattern)
+}
+
+// checkRune checks a character outside ASCII: no C1 control, line or
+// paragraph separator, or bidirectional formatting character.
+func checkRune(r rune) error {
+	switch {
+	case r >= 0x80 && r <= 0x9f, r == '\u2028', r == '\u2029':
+		return ErrControlChar
+	case r == '\u061c', r == '\u200e', r == '\u200f',
+		r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return ErrBidiControl
+	}
+	return nil
 }
 
 // checkLevel checks one level; wild tells whether it holds a wildcard

@@ -3,6 +3,7 @@ package match
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -64,6 +65,21 @@ func TestValidate(t *testing.T) {
 		{"newline", "a\n", Limits{}, ErrControlChar, ErrControlChar},
 		{"unit separator", "\x1f", Limits{}, ErrControlChar, ErrControlChar},
 		{"DEL", "a\x7f", Limits{}, ErrControlChar, ErrControlChar},
+		{"C1 first", "a/\u0080", Limits{}, ErrControlChar, ErrControlChar},
+		{"C1 last", "\u009fb", Limits{}, ErrControlChar, ErrControlChar},
+		{"line separator", "a\u2028b", Limits{}, ErrControlChar, ErrControlChar},
+		{"paragraph separator", "a/\u2029", Limits{}, ErrControlChar, ErrControlChar},
+		{"right-to-left override", "invoice/\u202egpj.exe", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"left-to-right embedding", "\u202aa", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"right-to-left mark", "a\u200f", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"left-to-right mark", "a/\u200e/b", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"arabic letter mark", "\u061c", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"first strong isolate", "a\u2068", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"pop directional isolate", "a\u2069", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"non-ASCII letters", "\u00e9t\u00e9/\u65e5\u672c/\u0645\u0631\u062d\u0628\u0627", Limits{}, nil, nil},
+		{"edge of C1", "\u00a0/\u007e", Limits{}, nil, nil},
+		{"zero width joiner", "\U0001F469\u200d\U0001F4BB", Limits{}, nil, nil},
+		{"replacement character", "a\ufffd", Limits{}, nil, nil},
 
 		// When several rules are broken, whole-string errors come first,
 		// then the first bad level from the left.
@@ -71,6 +87,9 @@ func TestValidate(t *testing.T) {
 		{"UTF-8 beats control", "\x00\xff", Limits{}, ErrInvalidUTF8, ErrInvalidUTF8},
 		{"control beats levels", levels(40) + "/\x01", Limits{}, ErrControlChar, ErrControlChar},
 		{"control beats a bad level", "a+//\x00", Limits{}, ErrControlChar, ErrControlChar},
+		{"bidi beats levels", levels(40) + "/\u202e", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"first of bidi and control", "\u202e\x00", Limits{}, ErrBidiControl, ErrBidiControl},
+		{"first of control and bidi", "\u0085\u202e", Limits{}, ErrControlChar, ErrControlChar},
 		{"level count beats a bad level", "//" + levels(40), Limits{}, ErrTooManyLevels, ErrTooManyLevels},
 		{"first bad level wins", "#/a+", Limits{}, ErrWildcardInTopic, ErrHashNotLast},
 		{"empty level before wildcard", "a//+", Limits{}, ErrEmptyLevel, ErrEmptyLevel},
@@ -97,7 +116,7 @@ func TestValidate(t *testing.T) {
 func TestValidate_ErrorsArePlain(t *testing.T) {
 	for _, err := range []error{
 		ErrEmpty, ErrTooLong, ErrTooManyLevels, ErrEmptyLevel, ErrWildcardInTopic,
-		ErrHashNotLast, ErrMixedWildcard, ErrInvalidUTF8, ErrControlChar,
+		ErrHashNotLast, ErrMixedWildcard, ErrInvalidUTF8, ErrControlChar, ErrBidiControl,
 	} {
 		if msg := err.Error(); msg == "" || strings.HasPrefix(msg, "whispeer") {
 			t.Errorf("error message %q: want a plain, non-empty message", msg)
@@ -216,8 +235,12 @@ func refValidate(s string, l Limits, pattern bool) error {
 		return ErrTooLong
 	case !utf8.ValidString(s):
 		return ErrInvalidUTF8
-	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return ErrControlChar
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return refControl(r) || refBidi(r) }); i >= 0 {
+		if r, _ := utf8.DecodeRuneInString(s[i:]); refControl(r) {
+			return ErrControlChar
+		}
+		return ErrBidiControl
 	}
 	lvls := strings.Split(s, "/")
 	if len(lvls) > l.MaxLevels {
@@ -238,6 +261,15 @@ func refValidate(s string, l Limits, pattern bool) error {
 	}
 	return nil
 }
+
+// refControl reports the characters that ErrControlChar names.
+func refControl(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || r == '\u2028' || r == '\u2029'
+}
+
+// refBidi reports the characters that ErrBidiControl names: Unicode's
+// Bidi_Control property.
+func refBidi(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 // refMatches is the plain statement of the matching rules.
 func refMatches(pattern, topic string) bool {

@@ -21,6 +21,10 @@ var (
 	// ErrFieldType reports a known field holding the wrong kind of value,
 	// such as a number for "topic" or a string for "qos".
 	ErrFieldType = errors.New("whispeer: wrong field type")
+	// ErrSurrogate reports a string field holding a \u escape of a UTF-16
+	// surrogate that is not half of a pair, such as "\ud800": no Unicode
+	// character, so it is refused rather than replaced with U+FFFD.
+	ErrSurrogate = errors.New("whispeer: lone UTF-16 surrogate")
 	// ErrDuplicateField reports a known field given twice.
 	ErrDuplicateField = errors.New("whispeer: duplicate field")
 	// ErrQoS reports a "qos" other than 0, 1 or 2.

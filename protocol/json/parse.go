@@ -286,6 +286,12 @@ func (p *parser) field(field uint16) error {
 			return err
 		}
 		p.out.strs[bitIndex(field)] = s
+		if s.escaped {
+			if r, ok := loneSurrogate(p.data[s.start:s.end]); ok {
+				name := fieldName(field)
+				p.fail(fieldError(ErrSurrogate, name, `field %q holds a lone UTF-16 surrogate \u%04x, which is no character`, name, r))
+			}
+		}
 		if field == fType {
 			if s.escaped {
 				var tmp [16]byte

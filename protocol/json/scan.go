@@ -317,9 +317,38 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
+// loneSurrogate returns the first \u escape in raw, the contents of a JSON
+// string that p.string accepted, of a UTF-16 surrogate that is not half of
+// a pair, and whether there is one.
+func loneSurrogate(raw []byte) (rune, bool) {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // the escaped character: it may be a backslash
+			continue
+		}
+		r, _ := hex4(raw[i+2:])
+		i += 5
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		if r < 0xdc00 && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+			if r2, _ := hex4(raw[i+3:]); r2 >= 0xdc00 && r2 <= 0xdfff {
+				i += 6
+				continue
+			}
+		}
+		return r, true
+	}
+	return 0, false
+}
+
 // decodeString appends to dst the value of raw, the contents of a JSON
 // string that p.string accepted. A UTF-16 surrogate that is not half of a
-// pair decodes to U+FFFD, as in encoding/json.
+// pair decodes to U+FFFD, as in encoding/json; Parse refuses one in a
+// known field's value (loneSurrogate) and meets it here only in keys.
 func decodeString(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); {
 		c := raw[i]
