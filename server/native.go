@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 	"unsafe"
@@ -278,10 +279,11 @@ func (n *native) ack(a *wire.Ack) {
 // peerError logs an ERROR from the client, and closes the connection when
 // the client says it does.
 func (n *native) peerError(e *wire.Error) {
-	n.s.log().Info("whispeer: error from client", "code", e.Code.String(), "fatal", e.Fatal, "text", string(e.Text))
+	text := unsafe.String(unsafe.SliceData(e.Text), len(e.Text)) // logged as an excerpt, a copy
+	n.s.peerLog(slog.LevelInfo, "whispeer: error from client", append([]any{"code", e.Code.String(), "fatal", e.Fatal}, excerptAttrs("text", text)...)...)
 	if e.Fatal {
 		n.done = true
-		n.close(errors.New("whispeer: client ended the connection: " + string(e.Text)))
+		n.close(errors.New("whispeer: client ended the connection: " + excerpt(text)))
 	}
 }
 

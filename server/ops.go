@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -57,13 +58,19 @@ func (s *session) invalid(text string) *opError {
 }
 
 // login checks a user name and password and returns a token for the user.
-// Failures are throttled per user name and per remote address.
+// A user name longer than auth.MaxUsernameBytes is refused before anything
+// else. Failures are throttled per user name and per remote address.
 func (s *session) login(username, password string) (*auth.User, string, *opError) {
+	if len(username) > auth.MaxUsernameBytes {
+		s.srv.stats.loginFailures.Add(1)
+		s.peerLog(slog.LevelInfo, "whispeer: login refused: user name too long", excerptAttrs("username", username)...)
+		return nil, "", &opError{whispeer.CodeInvalid, "user name longer than " + strconv.Itoa(auth.MaxUsernameBytes) + " bytes"}
+	}
 	l := s.srv.limiter
 	userKey, ipKey := "user:"+username, "ip:"+s.remoteIP()
 	if wait := max(l.Allow(userKey), l.Allow(ipKey)); wait > 0 {
 		s.srv.stats.loginFailures.Add(1)
-		s.log().Warn("whispeer: login throttled", "username", username, "retry_in", wait)
+		s.peerLog(slog.LevelWarn, "whispeer: login throttled", append(excerptAttrs("username", username), "retry_in", wait)...)
 		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
 	}
 	u, err := s.srv.users.Authenticate(username, password)
@@ -71,9 +78,9 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 		s.srv.stats.loginFailures.Add(1)
 		n := max(l.Fail(userKey), l.Fail(ipKey))
 		if n >= warnFailures {
-			s.log().Warn("whispeer: repeated failed logins", "username", username, "failures", n)
+			s.peerLog(slog.LevelWarn, "whispeer: repeated failed logins", append(excerptAttrs("username", username), "failures", n)...)
 		} else {
-			s.log().Info("whispeer: login failed", "username", username)
+			s.peerLog(slog.LevelInfo, "whispeer: login failed", excerptAttrs("username", username)...)
 		}
 		return nil, "", &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
@@ -101,13 +108,13 @@ func (s *session) authenticate(token string) (auth.Claims, *opError) {
 	claims, err := s.srv.issuer.Verify(token)
 	if err != nil {
 		s.srv.stats.authFailures.Add(1)
-		s.log().Info("whispeer: token refused", "reason", err)
+		s.peerLog(slog.LevelInfo, "whispeer: token refused", excerptAttrs("reason", err.Error())...)
 		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
 	u, ok := s.srv.users.Lookup(claims.Subject)
 	if !ok {
 		s.srv.stats.authFailures.Add(1)
-		s.log().Info("whispeer: token for an unknown user", "username", claims.Subject)
+		s.peerLog(slog.LevelInfo, "whispeer: token for an unknown user", excerptAttrs("username", claims.Subject)...)
 		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
 	s.user = u
@@ -297,7 +304,7 @@ func (s *session) unsubscribe(key subKey) bool {
 // deny refuses an operation the user's permissions do not allow.
 func (s *session) deny(op, topic string) *opError {
 	s.srv.stats.denied.Add(1)
-	s.log().Info("whispeer: permission denied", "op", op, "topic", topic)
+	s.peerLog(slog.LevelInfo, "whispeer: permission denied", append([]any{"op", op}, excerptAttrs("topic", topic)...)...)
 	return &opError{whispeer.CodeForbidden, "permission denied: may not " + op + " " + quote(topic)}
 }
 

@@ -37,6 +37,7 @@ type Server struct {
 	users     *auth.Users
 	issuer    *auth.Issuer
 	limiter   *auth.Limiter
+	peerGate  *peerGate // rate-limits the log lines that peers cause
 	ws        *ws.Handler
 	tcp       *tcp.Server
 	mux       *http.ServeMux
@@ -92,7 +93,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	for _, w := range warnings {
 		o.logger.Warn("whispeer: insecure setting", "warning", w)
 	}
-	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, limiter: auth.NewLimiter(auth.LimiterConfig{})}
+	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, limiter: auth.NewLimiter(auth.LimiterConfig{}), peerGate: newPeerGate()}
 	if s.users, err = auth.NewUsers(cfg.Auth.Users); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
@@ -361,6 +362,7 @@ type counters struct {
 	expired       atomic.Uint64
 	qosDropped    atomic.Uint64
 	undeliverable atomic.Uint64
+	logSuppressed atomic.Uint64
 }
 
 // Stats counts a server's traffic, failures and QoS 1 work.
@@ -378,6 +380,7 @@ type Stats struct {
 	Expired       uint64 // QoS 1 copies given up after max_retries resends
 	QoSDropped    uint64 // QoS 1 copies dropped because max_queued was full
 	Undeliverable uint64 // native deliveries not sent: over the client's frame limit or not encodable
+	LogSuppressed uint64 // log lines caused by clients and not written, over the per-address or total rate
 }
 
 // Stats returns the server's counters.
@@ -396,5 +399,6 @@ func (s *Server) Stats() Stats {
 		Expired:       s.stats.expired.Load(),
 		QoSDropped:    s.stats.qosDropped.Load(),
 		Undeliverable: s.stats.undeliverable.Load(),
+		LogSuppressed: s.stats.logSuppressed.Load(),
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"container/list"
+	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -43,15 +44,30 @@ type LimiterConfig struct {
 // After Threshold consecutive failures of a key, its next attempt must wait
 // BaseDelay after the last failure, then twice that after one more failure,
 // and so on up to MaxDelay. Succeed, or Window passing without a failure,
-// clears the key. Memory is bounded by MaxKeys: an attacker who creates
-// many keys can push older ones out, so keep MaxKeys well above the number
-// of keys legitimately failing at once.
+// clears the key. Memory is bounded by MaxKeys keys of at most
+// MaxKeyBytes each: a longer key is kept as its SHA-256 sum. An attacker
+// who creates many keys can push older ones out, so keep MaxKeys well
+// above the number of keys legitimately failing at once.
 type Limiter struct {
 	cfg LimiterConfig
 
 	mu    sync.Mutex
 	keys  map[string]*list.Element // of *failures
 	order *list.List               // least recently failed at the back
+}
+
+// MaxKeyBytes is the longest key a Limiter keeps as it is; a longer one is
+// kept as its SHA-256 sum, so that a key's size is bounded whatever the
+// caller passes.
+const MaxKeyBytes = 320
+
+// storedKey returns the form of key that the Limiter keeps.
+func storedKey(key string) string {
+	if len(key) <= MaxKeyBytes {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + string(sum[:])
 }
 
 // failures is the state of one key.
@@ -89,6 +105,7 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 // Allow returns how long an attempt for key must still wait, or 0 if it may
 // go ahead now. It does not count as an attempt.
 func (l *Limiter) Allow(key string) time.Duration {
+	key = storedKey(key)
 	now := l.cfg.Clock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -102,6 +119,7 @@ func (l *Limiter) Allow(key string) time.Duration {
 // Fail records a failed attempt for key and returns its consecutive
 // failures within the window, this one included, for logging.
 func (l *Limiter) Fail(key string) int {
+	key = storedKey(key)
 	now := l.cfg.Clock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -124,6 +142,7 @@ func (l *Limiter) Fail(key string) int {
 
 // Succeed forgets key's failures.
 func (l *Limiter) Succeed(key string) {
+	key = storedKey(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.remove(key)

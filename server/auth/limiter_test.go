@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,5 +180,34 @@ func TestLimiter_Concurrent(t *testing.T) {
 	wg.Wait()
 	if n := l.Len(); n > 50 {
 		t.Errorf("Len() = %d, want at most MaxKeys 50", n)
+	}
+}
+
+func TestLimiter_MemoryBounded(t *testing.T) {
+	const maxKeys = 50
+	l := NewLimiter(LimiterConfig{MaxKeys: maxKeys, Threshold: 1})
+	huge := strings.Repeat("x", 1<<20)
+	for i := range 300 {
+		l.Fail(fmt.Sprintf("user:%d%s", i, huge))
+	}
+	if n := l.Len(); n > maxKeys {
+		t.Fatalf("Len = %d, want at most %d", n, maxKeys)
+	}
+	l.mu.Lock()
+	bytes := 0
+	for k := range l.keys {
+		bytes += len(k)
+	}
+	l.mu.Unlock()
+	if bytes > maxKeys*MaxKeyBytes {
+		t.Fatalf("the keys take %d bytes, want at most %d", bytes, maxKeys*MaxKeyBytes)
+	}
+	// A long key is still throttled as itself.
+	last := fmt.Sprintf("user:%d%s", 299, huge)
+	if l.Allow(last) == 0 {
+		t.Fatal("a long key that failed is not throttled")
+	}
+	if l.Allow("user:0"+huge[:len(huge)-1]+"y") != 0 {
+		t.Fatal("a long key that never failed is throttled")
 	}
 }

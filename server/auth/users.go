@@ -13,6 +13,11 @@ import (
 	"github.com/whispeer-io/whispeer/server/config"
 )
 
+// MaxUsernameBytes is the longest user name an account may have. A server
+// refuses a login with a longer name before checking anything or keeping
+// the name, so that a client cannot make it hash, store or log megabytes.
+const MaxUsernameBytes = 256
+
 // ErrBadCredentials is returned by [Users.Authenticate] for an unknown user
 // and for a wrong password alike.
 var ErrBadCredentials = errors.New("whispeer: authentication failed")
@@ -76,6 +81,9 @@ func NewUsers(entries []config.User) (*Users, error) {
 func newUser(e config.User) (*User, error) {
 	if e.Username == "" {
 		return nil, errors.New("empty username")
+	}
+	if len(e.Username) > MaxUsernameBytes {
+		return nil, fmt.Errorf("username longer than %d bytes", MaxUsernameBytes)
 	}
 	u := &User{name: e.Username, publish: append([]string(nil), e.Publish...)}
 	pw := e.Password.Reveal()

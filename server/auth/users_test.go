@@ -32,6 +32,7 @@ func TestNewUsers_Errors(t *testing.T) {
 		want    string
 	}{
 		{"empty name", []config.User{{Password: "x"}}, "empty username"},
+		{"long name", []config.User{{Username: strings.Repeat("n", MaxUsernameBytes+1), Password: "x"}}, "username longer than 256 bytes"},
 		{"empty password", []config.User{{Username: "a"}}, `auth.users[0] ("a"): empty password`},
 		{"duplicate", []config.User{{Username: "a", Password: "x"}, {Username: "a", Password: "y"}}, `auth.users[1] ("a"): duplicate`},
 		{"bad hash", []config.User{{Username: "a", Password: "$argon2id$v=19$m=1,t=1,p=1$x$y"}}, "invalid password hash"},
