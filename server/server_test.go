@@ -28,10 +28,14 @@ var testUsers = []config.User{
 }
 
 // testConfig returns the default configuration without a store, so that
-// tests write no database; the tests of the store set one of their own.
+// tests write no database (the tests of the store set one of their own),
+// and without the native TCP listener, so that a test calling
+// ListenAndServe never binds the default TCP port that a server run on the
+// same machine holds.
 func testConfig() *config.Config {
 	cfg := config.Default()
 	cfg.Store.Kind = config.StoreNone
+	cfg.Server.TCPPort = 0
 	return cfg
 }
 

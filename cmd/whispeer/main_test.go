@@ -132,7 +132,7 @@ func TestServe_WarnsOnLoopback(t *testing.T) {
 	// config.Load reads the environment; the configuration file is absent,
 	// so built-in defaults apply.
 	port := freePort(t)
-	cmd := command(t, []string{config.EnvVar("server.port") + "=" + strconv.Itoa(port)}, "serve")
+	cmd := command(t, []string{config.EnvVar("server.port") + "=" + strconv.Itoa(port), config.EnvVar("server.tcp_port") + "=0"}, "serve")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
