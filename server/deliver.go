@@ -28,7 +28,7 @@ func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
 		s.sendContext(ctx, nil, frame, false, false)
 		return nil
 	}
-	s.window.deliver(ctx, ackKey{id: m.ID}, nil, frame, -1)
+	s.window.deliver(ctx, ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
 	return nil
 }
 

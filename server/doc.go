@@ -48,7 +48,9 @@
 // have been made; at most qos.max_inflight copies are unacked per
 // connection, up to qos.max_queued more wait behind them, and copies beyond
 // that are dropped and counted. One timer per connection serves the whole
-// window.
+// window. Every copy of a distinct message is tracked on its own, even when
+// two publishers gave their messages the same id; an ack clears the oldest
+// copy in flight under the id (and, native, subscription id) it names.
 //
 // # Limits
 //

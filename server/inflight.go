@@ -17,8 +17,15 @@ const maxBackoff = time.Minute
 // to maxRetries times; and, behind a full window, a bounded queue of copies
 // waiting for a free slot. One timer per connection is set to the earliest
 // deadline. The copies of one connection are independent of every other
-// connection's: an ack clears only the acking connection's copy. Copies are
-// named by message id and, in the native protocol, subscription id.
+// connection's: an ack clears only the acking connection's copy.
+//
+// Every copy of a distinct message is tracked on its own, even when two
+// share a name: acks name a copy by message id and, in the native
+// protocol, subscription id, which two publishers may both use. An ack
+// clears the oldest copy in flight under its name, as clients ack copies
+// in the order they received them. A message is told from another by its
+// topic and sequence number: the same message reaching a JSON connection
+// through two overlapping subscriptions is one copy.
 type inflight struct {
 	s           *session
 	ackTimeout  time.Duration
@@ -27,8 +34,9 @@ type inflight struct {
 	maxQueued   int
 
 	mu      sync.Mutex
-	byID    map[ackKey]*pending
-	due     []*pending // a min-heap by deadline
+	byID    map[ackKey]*pending // the oldest copy in flight under each name
+	n       int                 // copies in flight
+	due     []*pending          // a min-heap by deadline
 	queued  []queuedCopy
 	timer   *time.Timer
 	armedAt time.Time // when the timer fires; zero when it is not set
@@ -36,10 +44,18 @@ type inflight struct {
 }
 
 // ackKey names a copy: a JSON ack names its message id, a native PUBACK
-// the subscription id too (0 for JSON).
+// the subscription id too (0 for JSON). Copies of distinct messages may
+// share a name.
 type ackKey struct {
 	sid uint32
 	id  string
+}
+
+// msgKey tells one message from another: its topic and its sequence number
+// there.
+type msgKey struct {
+	topic string
+	seq   uint64
 }
 
 // maxHead is the longest per-connection head of a delivery: a native MSG
@@ -76,15 +92,18 @@ func (d *delivery) markDup() {
 // pending is a copy sent and awaiting its ack.
 type pending struct {
 	key      ackKey
+	msg      msgKey
 	copy     delivery
 	deadline time.Time
 	retries  int
-	index    int // in inflight.due
+	index    int      // in inflight.due
+	next     *pending // the next older-to-newer copy in flight under key
 }
 
 // queuedCopy is a copy waiting for a slot in the window.
 type queuedCopy struct {
 	key  ackKey
+	msg  msgKey
 	copy delivery
 }
 
@@ -96,42 +115,63 @@ func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, 
 	}
 }
 
-// deliver sends a QoS 1 copy, head (copied) and body, and tracks it, or
-// queues it behind a full window, or drops it when the queue is full too.
-// dupAt is the index in head of the native flags byte, or -1. A copy whose
-// key is already in flight (a JSON client's message through two
-// overlapping subscriptions) is sent again but tracked once.
-func (q *inflight) deliver(ctx context.Context, key ackKey, head, body []byte, dupAt int) {
+// deliver sends a QoS 1 copy of message msg, head (copied) and body, and
+// tracks it under key, or queues it behind a full window, or drops it when
+// the queue is full too. dupAt is the index in head of the native flags
+// byte, or -1. A copy of a message already in flight under key (a JSON
+// client's message through two overlapping subscriptions) is sent again
+// but tracked once.
+func (q *inflight) deliver(ctx context.Context, key ackKey, msg msgKey, head, body []byte, dupAt int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
-	case q.byID[key] != nil:
+	case q.tracked(key, msg):
 		q.s.sendContext(ctx, head, body, dupAt >= 0, false)
-	case len(q.byID) < q.maxInflight && len(q.queued) == 0:
+	case q.n < q.maxInflight && len(q.queued) == 0:
 		key.id = strings.Clone(key.id) // a borrowed message's id is reused
-		q.start(ctx, key, newDelivery(head, body, dupAt), time.Now())
+		q.start(ctx, key, msg, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued:
 		key.id = strings.Clone(key.id)
-		q.queued = append(q.queued, queuedCopy{key, newDelivery(head, body, dupAt)})
+		q.queued = append(q.queued, queuedCopy{key, msg, newDelivery(head, body, dupAt)})
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
 	}
 }
 
-// start sends a copy, in the batch that ctx carries if any, and tracks
-// it; q.mu is held.
-func (q *inflight) start(ctx context.Context, key ackKey, d delivery, now time.Time) {
-	p := &pending{key: key, copy: d, deadline: now.Add(q.ackTimeout)}
-	q.byID[key] = p
+// tracked reports whether a copy of msg is in flight under key; q.mu is
+// held.
+func (q *inflight) tracked(key ackKey, msg msgKey) bool {
+	for p := q.byID[key]; p != nil; p = p.next {
+		if p.msg == msg {
+			return true
+		}
+	}
+	return false
+}
+
+// start sends a copy, in the batch that ctx carries if any, and tracks it
+// behind the copies in flight under key; q.mu is held.
+func (q *inflight) start(ctx context.Context, key ackKey, msg msgKey, d delivery, now time.Time) {
+	p := &pending{key: key, msg: msg, copy: d, deadline: now.Add(q.ackTimeout)}
+	if last := q.byID[key]; last == nil {
+		q.byID[key] = p
+	} else {
+		for last.next != nil {
+			last = last.next
+		}
+		last.next = p
+	}
+	q.n++
 	q.push(p)
 	q.arm(p.deadline)
 	p.copy.send(ctx, q.s)
 }
 
-// ack clears the copy named key, if it is in flight, and lets a queued
-// copy take its slot. Unknown keys are ignored: an ack may come after the
-// copy was given up, or twice. The map keeps no reference to key.
+// ack clears the oldest copy in flight under key, if any, and lets a
+// queued copy take its slot. Unknown keys are ignored: an ack may come
+// after the copy was given up, or twice. The map keeps no reference to
+// key.
 func (q *inflight) ack(key ackKey) {
 	if q == nil {
 		return
@@ -142,22 +182,41 @@ func (q *inflight) ack(key ackKey) {
 	if p == nil {
 		return
 	}
-	delete(q.byID, key)
+	q.untrack(p)
 	q.remove(p.index)
 	q.fill(time.Now())
 }
 
+// untrack takes p out of the copies in flight under its key; q.mu is
+// held.
+func (q *inflight) untrack(p *pending) {
+	q.n--
+	first := q.byID[p.key]
+	switch {
+	case first == p && p.next == nil:
+		delete(q.byID, p.key)
+	case first == p:
+		q.byID[p.key] = p.next
+	default:
+		for first.next != p {
+			first = first.next
+		}
+		first.next = p.next
+	}
+	p.next = nil
+}
+
 // fill moves queued copies into free slots; q.mu is held.
 func (q *inflight) fill(now time.Time) {
-	for len(q.queued) > 0 && len(q.byID) < q.maxInflight && !q.closed {
+	for len(q.queued) > 0 && q.n < q.maxInflight && !q.closed {
 		c := q.queued[0]
 		q.queued[0] = queuedCopy{}
 		q.queued = q.queued[1:]
-		if q.byID[c.key] != nil {
+		if q.tracked(c.key, c.msg) {
 			c.copy.send(context.Background(), q.s)
 			continue
 		}
-		q.start(context.Background(), c.key, c.copy, now)
+		q.start(context.Background(), c.key, c.msg, c.copy, now)
 	}
 	if len(q.queued) == 0 {
 		q.queued = nil
@@ -178,7 +237,7 @@ func (q *inflight) fire() {
 		p := q.due[0]
 		if p.retries >= q.maxRetries {
 			q.remove(0)
-			delete(q.byID, p.key)
+			q.untrack(p)
 			q.s.srv.stats.expired.Add(1)
 			if h := q.s.srv.hooks.expired; h != nil {
 				h(p.key.id)
@@ -234,14 +293,14 @@ func (q *inflight) close() {
 	if q.timer != nil {
 		q.timer.Stop()
 	}
-	q.byID, q.due, q.queued = nil, nil, nil
+	q.byID, q.due, q.queued, q.n = nil, nil, nil, 0
 }
 
 // len returns the number of copies in flight and queued.
 func (q *inflight) len() (inFlight, queued int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.byID), len(q.queued)
+	return q.n, len(q.queued)
 }
 
 // The heap of q.due, ordered by deadline; q.mu is held.

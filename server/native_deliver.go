@@ -123,7 +123,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 		ns.s.sendContext(ctx, head, body, true, scratched)
 		return nil
 	}
-	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, head, body, len(head)-(wire.MessageHeadLen-5))
+	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
 	return nil
 }
 
