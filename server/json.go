@@ -70,7 +70,7 @@ func (s *session) receiveJSON(data []byte) {
 		return
 	}
 	if s.user == nil {
-		s.fail("not authenticated")
+		s.failFor(refOf(&f), "not authenticated")
 		return
 	}
 	switch f.Type {
@@ -102,11 +102,44 @@ func (s *session) fail(msg string) {
 }
 
 // sendError sends {"type":"error",…} with msg.
-func (s *session) sendError(msg string) { s.reply(errorFrame(msg)) }
+func (s *session) sendError(msg string) { s.reply(errorFrame(msg, frameRef{})) }
 
-// errorFrame returns {"type":"error",…} with msg, ready to send.
-func errorFrame(msg string) []byte {
-	return json.AppendError(newFrame(40+2*len(msg)), msg)
+// frameRef is what an error frame repeats of the frame it answers: its
+// topic and its message id, each when the frame had one.
+type frameRef struct{ topic, id string }
+
+// refOf returns the topic and message id of f worth repeating in an
+// error: those of a publish, the topic of a subscribe or an unsubscribe.
+// One too long to be valid is left out, so that an error stays small.
+func refOf(f *json.Frame) frameRef {
+	var r frameRef
+	switch f.Type {
+	case json.TypePublish:
+		if len(f.MessageID) <= whispeer.MaxIDBytes {
+			r.id = f.MessageID
+		}
+		fallthrough
+	case json.TypeSubscribe, json.TypeUnsubscribe:
+		if len(f.Topic) <= match.DefaultLimits.MaxBytes {
+			r.topic = f.Topic
+		}
+	}
+	return r
+}
+
+// failFor is fail for an error about the frame that r names.
+func (s *session) failFor(r frameRef, msg string) {
+	s.srv.stats.badFrames.Add(1)
+	s.sendErrorFor(r, msg)
+}
+
+// sendErrorFor is sendError for an error about the frame that r names.
+func (s *session) sendErrorFor(r frameRef, msg string) { s.reply(errorFrame(msg, r)) }
+
+// errorFrame returns {"type":"error",…} with msg and what r names, ready
+// to send.
+func errorFrame(msg string, r frameRef) []byte {
+	return json.AppendErrorFor(newFrame(64+2*len(msg)+len(r.topic)+len(r.id)), msg, r.topic, r.id)
 }
 
 // jsonLogin answers a login with a token; it does not authenticate the
@@ -141,22 +174,22 @@ func (s *session) jsonPublish(f *json.Frame) {
 	}
 	var done func(*opError)
 	if p.qos > whispeer.AtMostOnce {
-		done = s.jsonPubAck(p.id)
+		done = s.jsonPubAck(refOf(f))
 	}
 	if e := s.publish(&p, done); e != nil {
-		s.sendError(e.text)
+		s.sendErrorFor(refOf(f), e.text)
 	}
 }
 
-// jsonPubAck returns the callback that answers a QoS 1 publish of message
-// id once it is durable: a puback, or an error frame.
-func (s *session) jsonPubAck(id string) func(*opError) {
+// jsonPubAck returns the callback that answers a QoS 1 publish, which r
+// names, once it is durable: a puback, or an error frame.
+func (s *session) jsonPubAck(r frameRef) func(*opError) {
 	return func(e *opError) {
 		if e != nil {
-			s.sendError(e.text)
+			s.sendErrorFor(r, e.text)
 			return
 		}
-		s.reply(json.AppendPubAck(newFrame(32+len(id)), id))
+		s.reply(json.AppendPubAck(newFrame(32+len(r.id)), r.id))
 	}
 }
 
@@ -164,30 +197,30 @@ func (s *session) jsonPubAck(id string) func(*opError) {
 // confirmation first, then the replayed history or, with "offset", the
 // messages after that offset, then live messages.
 func (s *session) jsonSubscribe(f *json.Frame) {
-	pattern := f.Topic
+	pattern, ref := f.Topic, refOf(f)
 	if e := s.checkSubscribe(pattern); e != nil {
-		s.sendError(e.text)
+		s.sendErrorFor(ref, e.text)
 		return
 	}
 	key := subKey{pattern: pattern}
 	if _, ok := s.subs[key]; ok {
-		s.fail("already subscribed to " + quote(pattern))
+		s.failFor(ref, "already subscribed to "+quote(pattern))
 		return
 	}
 	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
 	resumed := f.HasOffset || f.Epoch != ""
 	switch {
 	case resumed && f.HasLast:
-		s.fail(`"last" and "offset" exclude each other`)
+		s.failFor(ref, `"last" and "offset" exclude each other`)
 		return
 	case resumed && match.IsPattern(pattern):
-		s.fail("resuming from an offset needs a topic, not a pattern")
+		s.failFor(ref, "resuming from an offset needs a topic, not a pattern")
 		return
 	case resumed:
 		if f.Epoch != "" {
 			epoch, err := strconv.ParseUint(f.Epoch, 10, 64)
 			if err != nil {
-				s.fail(`invalid "epoch": want the decimal string a subscribed reply gave`)
+				s.failFor(ref, `invalid "epoch": want the decimal string a subscribed reply gave`)
 				return
 			}
 			req.epoch = epoch
@@ -198,7 +231,7 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 	}
 	bs, e := s.subscribe(&req)
 	if e != nil {
-		s.release(ws.Frame(ws.Text, errorFrame(e.text)))
+		s.release(ws.Frame(ws.Text, errorFrame(e.text, ref)))
 		return
 	}
 	s.release(ws.Frame(ws.Text, appendSubscribed(newFrame(96+len(pattern)), pattern, bs, resumed, resumed && !req.lost)))
@@ -231,7 +264,7 @@ func appendSubscribed(dst []byte, pattern string, bs *whispeer.Subscription, res
 // jsonUnsubscribe ends a subscription.
 func (s *session) jsonUnsubscribe(f *json.Frame) {
 	if !s.unsubscribe(subKey{pattern: f.Topic}) {
-		s.fail("not subscribed to " + quote(f.Topic))
+		s.failFor(refOf(f), "not subscribed to "+quote(f.Topic))
 		return
 	}
 	s.reply(json.AppendUnsubscribed(newFrame(32+len(f.Topic)), f.Topic))

@@ -73,9 +73,12 @@
 //	{"type":"authenticated","status":"authenticated"}
 //
 // error reports any failure, the text under both "error" and "message" so
-// that either kind of client finds it ([AppendError]):
+// that either kind of client finds it ([AppendError]), and, answering a
+// frame that named them, its "topic" and "message_id" ([AppendErrorFor]):
 //
 //	{"type":"error","error":"authentication failed","message":"authentication failed"}
+//	{"type":"error","error":"permission denied: …","message":"permission denied: …",
+//	 "topic":"chat/bob","message_id":"o-8"}
 //
 // message delivers a publication ([AppendMessage], [AppendMessageOffset]):
 // payload as published, timestamp in Unix seconds, the publisher's

@@ -21,10 +21,28 @@ func AppendAuthenticated(dst []byte) []byte {
 // AppendError appends {"type":"error","error":msg,"message":msg}: msg twice,
 // under the two names that PopSub clients read.
 func AppendError(dst []byte, msg string) []byte {
+	return AppendErrorFor(dst, msg, "", "")
+}
+
+// AppendErrorFor is AppendError for an error about a frame that named a
+// topic or a message id, or both, which it repeats, so that a client with
+// many frames in flight can tell which one failed; an empty one is left
+// out:
+//
+//	{"type":"error","error":msg,"message":msg,"topic":…,"message_id":…}
+func AppendErrorFor(dst []byte, msg, topic, messageID string) []byte {
 	dst = append(dst, `{"type":"error","error":`...)
 	dst = AppendString(dst, msg)
 	dst = append(dst, `,"message":`...)
 	dst = AppendString(dst, msg)
+	if topic != "" {
+		dst = append(dst, `,"topic":`...)
+		dst = AppendString(dst, topic)
+	}
+	if messageID != "" {
+		dst = append(dst, `,"message_id":`...)
+		dst = AppendString(dst, messageID)
+	}
 	return append(dst, '}')
 }
 
