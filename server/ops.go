@@ -155,10 +155,10 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 	if p.qos == whispeer.AtMostOnce {
 		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(&opts)...)
 	} else {
-		topic, id := p.topic, p.id // done may run after p is gone
+		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
 		err = s.srv.broker.PublishAsync(s.pubContext(), p.topic, p.payload, func(err error) {
 			if err != nil {
-				s.srv.log.Warn("whispeer: publish not made durable", "conn", s.id, "topic", topic, "id", id, "error", err)
+				s.srv.log.Warn("whispeer: publish not made durable", slog.Any("conn", s.info(user)), "topic", topic, "id", id, "error", err)
 				done(brokerError(err))
 				return
 			}

@@ -161,10 +161,7 @@ func (cs *conns) all() []*conn {
 // functions call it once the session is set up.
 func (s *Server) connected(sess *session) {
 	c := &conn{sess: sess, since: time.Now(), ctx: sess.publishContext(context.Background())}
-	c.info = whispeer.ConnInfo{ID: sess.id, RemoteAddr: sess.link.remoteAddr().String(), Transport: "ws"}
-	if sess.link.tcp != nil {
-		c.info.Transport = "tcp"
-	}
+	c.info = sess.info(nil)
 	sess.conn = c
 	s.ops.conns.add(c)
 	if err := s.broker.Connected(c.info); err != nil {

@@ -157,13 +157,23 @@ func (s *session) closed(err error) {
 	s.srv.disconnected(s, err)
 }
 
-// log returns the server's logger with the connection's attributes.
+// log returns the server's logger with the connection's attributes: the
+// group conn, shaped as the plugins log it (whispeer.ConnInfo).
 func (s *session) log() *slog.Logger {
-	l := s.srv.log.With("conn", s.id, "remote", s.link.remoteAddr().String())
-	if s.user != nil {
-		l = l.With("user", s.user.Name())
+	return s.srv.log.With(slog.Any("conn", s.info(s.user)))
+}
+
+// info describes the connection for logs and hooks, as authenticated as
+// user (nil for not yet).
+func (s *session) info(user *auth.User) whispeer.ConnInfo {
+	c := whispeer.ConnInfo{ID: s.id, RemoteAddr: s.link.remoteAddr().String(), Transport: "ws"}
+	if s.link.tcp != nil {
+		c.Transport = "tcp"
 	}
-	return l
+	if user != nil {
+		c.User = user.Name()
+	}
+	return c
 }
 
 // send queues a complete frame, behind the deliveries held during a

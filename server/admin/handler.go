@@ -230,7 +230,7 @@ func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	default:
-		h.log.Info("whispeer: connection closed by the admin API", "conn", id, "remote", r.RemoteAddr)
+		h.log.Info("whispeer: connection closed by the admin API", slog.Group("conn", slog.String("id", id)), "admin_remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -116,9 +117,11 @@ func (c *Conn) teardown(err error) {
 	c.s.remove(c)
 }
 
-// logger returns the server's logger with the connection's attributes.
+// logger returns the server's logger with the connection's attributes: the
+// group conn with the fields a whispeer server logs for it (whispeer.ConnInfo).
 func (c *Conn) logger() *slog.Logger {
-	return c.s.log.With("conn", c.id, "remote", c.nc.RemoteAddr().String())
+	return c.s.log.With(slog.Group("conn", slog.String("id", "tcp:"+strconv.FormatUint(c.id, 10)),
+		slog.String("remote", c.nc.RemoteAddr().String()), slog.String("transport", "tcp")))
 }
 
 // connEvents is a Conn seen as its queue's netconn.Owner, which keeps the

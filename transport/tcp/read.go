@@ -43,7 +43,7 @@ func (c *Conn) readLoop() {
 func (c *Conn) read() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("whispeer: panic serving a connection", "conn", c.id, "panic", r, "stack", string(debug.Stack()))
+			c.logger().Error("whispeer: panic serving a connection", "panic", r, "stack", string(debug.Stack()))
 			err = fmt.Errorf("whispeer: panic serving a connection: %v", r)
 			c.closeWith(mustError(wire.CodeInternal, "whispeer: internal error"), err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
@@ -137,9 +138,11 @@ func (c *Conn) teardown(err error) {
 // closing reports whether the connection has left the open state.
 func (c *Conn) closing() bool { return c.q.Closing() }
 
-// logger returns the handler's logger with the connection's attributes.
+// logger returns the handler's logger with the connection's attributes: the
+// group conn with the fields a whispeer server logs for it (whispeer.ConnInfo).
 func (c *Conn) logger() *slog.Logger {
-	return c.h.log.With("conn", c.id, "remote", c.nc.RemoteAddr().String())
+	return c.h.log.With(slog.Group("conn", slog.String("id", "ws:"+strconv.FormatUint(c.id, 10)),
+		slog.String("remote", c.nc.RemoteAddr().String()), slog.String("transport", "ws")))
 }
 
 // connEvents is a Conn seen as its queue's netconn.Owner, which keeps the

@@ -230,7 +230,7 @@ func (c *Conn) readLoop() {
 func (c *Conn) read() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.h.log.Error("whispeer: panic serving a connection", "conn", c.id, "panic", r, "stack", string(debug.Stack()))
+			c.logger().Error("whispeer: panic serving a connection", "panic", r, "stack", string(debug.Stack()))
 			err = fmt.Errorf("whispeer: panic serving a connection: %v", r)
 			c.Close(CloseInternalError, "internal error", err)
 		}
