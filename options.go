@@ -186,6 +186,7 @@ type subConfig struct {
 	resumeOffset    uint64
 	durable         string // WithDurable's client id
 	manualAck       bool
+	pacing          *Pacing // WithPacing
 }
 
 func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
@@ -212,6 +213,8 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 		return sc, fmt.Errorf("%w: max redeliveries %d < 0", ErrInvalidOption, sc.maxRedeliveries)
 	case sc.replay < 0:
 		return sc, fmt.Errorf("%w: replay %d < 0", ErrInvalidOption, sc.replay)
+	case sc.pacing != nil && (!sc.sync || sc.pacing.Room == nil):
+		return sc, fmt.Errorf("%w: WithPacing needs WithSync and a Room function", ErrInvalidOption)
 	case sc.borrow && !sc.sync:
 		return sc, fmt.Errorf("%w: WithBorrow needs WithSync: an async handler runs after the publish", ErrInvalidOption)
 	case sc.redeliveryDelay <= 0:

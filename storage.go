@@ -209,7 +209,11 @@ func (b *Broker) addStored(s *Subscription) error {
 	if err := b.register(s, concrete); err != nil {
 		return err
 	}
-	if s.q == nil && len(s.rs.plans) > 0 {
+	switch {
+	case s.q != nil || len(s.rs.plans) == 0:
+	case s.cfg.pacing != nil:
+		go b.catchUpPaced(s)
+	default:
 		b.catchUpAll(s)
 	}
 	return nil

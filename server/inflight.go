@@ -41,6 +41,7 @@ type inflight struct {
 	timer   *time.Timer
 	armedAt time.Time // when the timer fires; zero when it is not set
 	closed  bool
+	freed   chan struct{} // closed when a copy leaves; see room
 }
 
 // ackKey names a copy: a JSON ack names its message id, a native PUBACK
@@ -131,11 +132,39 @@ func (q *inflight) deliver(ctx context.Context, key ackKey, msg msgKey, head, bo
 	case q.n < q.maxInflight && len(q.queued) == 0:
 		key.id = strings.Clone(key.id) // a borrowed message's id is reused
 		q.start(ctx, key, msg, newDelivery(head, body, dupAt), time.Now())
-	case len(q.queued) < q.maxQueued:
+	case len(q.queued) < q.maxQueued || replaying(ctx):
+		// A stored message of a catch-up waited for room (room), which
+		// another subscription may have taken since: it is queued anyway.
 		key.id = strings.Clone(key.id)
 		q.queued = append(q.queued, queuedCopy{key, msg, newDelivery(head, body, dupAt)})
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
+	}
+}
+
+// room returns nil when the window or its queue can take another copy, or
+// a channel closed when a copy leaves the window; a catch-up waits on it
+// (replay.go).
+func (q *inflight) room() <-chan struct{} {
+	if q == nil {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.queued) < q.maxQueued || (len(q.queued) == 0 && q.n < q.maxInflight) {
+		return nil
+	}
+	if q.freed == nil {
+		q.freed = make(chan struct{})
+	}
+	return q.freed
+}
+
+// wakeRoom wakes those waiting in room; q.mu is held.
+func (q *inflight) wakeRoom() {
+	if q.freed != nil {
+		close(q.freed)
+		q.freed = nil
 	}
 }
 
@@ -185,6 +214,7 @@ func (q *inflight) ack(key ackKey) {
 	q.untrack(p)
 	q.remove(p.index)
 	q.fill(time.Now())
+	q.wakeRoom()
 }
 
 // untrack takes p out of the copies in flight under its key; q.mu is
@@ -252,6 +282,7 @@ func (q *inflight) fire() {
 		p.copy.send(context.Background(), q.s)
 	}
 	q.fill(now)
+	q.wakeRoom()
 	if len(q.due) > 0 {
 		q.arm(q.due[0].deadline)
 	}
@@ -290,6 +321,7 @@ func (q *inflight) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
+	q.wakeRoom()
 	if q.timer != nil {
 		q.timer.Stop()
 	}

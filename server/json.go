@@ -208,6 +208,7 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		return
 	}
 	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
+	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
 	resumed := f.HasOffset || f.Epoch != ""
 	switch {
 	case resumed && f.HasLast:

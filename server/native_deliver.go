@@ -47,6 +47,9 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		return
 	}
 	req := subscription{key: key, pattern: pattern, subscriber: n.s.id + "/" + sidText(sub.SID)}
+	req.incomplete = func() {
+		n.sendError(&opError{whispeer.CodeUnavailable, "replay of " + quote(pattern) + " (subscription " + sidText(sub.SID) + ") incomplete: messages were lost"}, false, wire.TypeSubscribe)
+	}
 	switch sub.Resume.Mode {
 	case wire.ResumeLast:
 		req.replay = min(int(sub.Resume.Last), n.s.srv.maxReplay())
@@ -108,7 +111,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	msg := wire.Message{
 		QoS:      qos,
 		Envelope: envelope.IsEnvelope(m.Payload),
-		Replay:   ns.replaying.Load() && isReplay(ctx, m, ns.since),
+		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(ctx, m, ns.since)),
 		SID:      ns.sid,
 		Topic:    bytesOf(m.Topic),
 		ID:       bytesOf(m.ID),

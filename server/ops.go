@@ -236,6 +236,10 @@ type subscription struct {
 	resume        bool
 	epoch, offset uint64
 	lost          bool
+	// incomplete tells the client that a catch-up could not deliver
+	// every stored message it should have (replay.go).
+	incomplete func()
+	pacing     whispeer.Pacing
 }
 
 // subscribe makes the broker subscription, holding deliveries back until
@@ -248,6 +252,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
 	}
 	s.prepare()
+	sub.pacing = s.pacing(sub.incomplete)
 	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
 	if err != nil && sub.resume && errors.Is(err, whispeer.ErrInvalidOption) {
 		sub.resume, sub.lost = false, true
@@ -274,6 +279,7 @@ func (sub *subscription) options() []whispeer.SubscribeOption {
 		whispeer.WithRawPayload(),
 		whispeer.WithSubscriber(sub.subscriber),
 		whispeer.WithReplay(sub.replay),
+		whispeer.WithPacing(sub.pacing),
 	}
 	if sub.resume {
 		opts = append(opts, whispeer.WithResume(sub.epoch, sub.offset))

@@ -72,6 +72,15 @@ func (l link) sendContext(ctx context.Context, head, body []byte, data, copyBody
 	}
 }
 
+// room returns nil when the connection's queue is under its low-water
+// mark, or a channel closed once it is (see tcp.Conn.Room).
+func (l link) room() <-chan struct{} {
+	if l.tcp != nil {
+		return l.tcp.Room()
+	}
+	return l.ws.Room()
+}
+
 // readTime returns when the connection read the frame being handled.
 func (l link) readTime() time.Time {
 	if l.tcp != nil {
@@ -118,12 +127,19 @@ type session struct {
 	// window holds the QoS 1 copies awaiting acks; nil until the first
 	// subscribe, which sets it under mu.
 	window *inflight
+	// replayCtx is the context of the session's catch-ups (replay.go),
+	// which stopReplays ends; nil until the first subscribe.
+	replayCtx   context.Context
+	stopReplays context.CancelFunc
 
 	// holding is set while a subscribe is under way: deliveries are held
 	// back, so that the confirmation goes out before the replayed history.
 	holding atomic.Bool
 	mu      sync.Mutex
 	held    []heldFrame
+	// released is closed when a subscribe's confirmation has been sent
+	// and holding stops; nil when not holding.
+	released chan struct{}
 }
 
 // subKey names a subscription within its session: by pattern for JSON,
@@ -152,6 +168,9 @@ func (s *session) closed(err error) {
 	}
 	if s.window != nil {
 		s.window.close()
+	}
+	if s.stopReplays != nil {
+		s.stopReplays()
 	}
 	s.log().Debug("whispeer: connection closed", "reason", err)
 	s.srv.disconnected(s, err)
@@ -228,6 +247,10 @@ func (s *session) release(first []byte) {
 	}
 	s.held = nil
 	s.holding.Store(false)
+	if s.released != nil {
+		close(s.released)
+		s.released = nil
+	}
 }
 
 // prepare makes the state that deliveries need, before the first
@@ -241,6 +264,11 @@ func (s *session) prepare() {
 		s.window = w
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	if s.released == nil {
+		s.released = make(chan struct{})
+	}
+	s.mu.Unlock()
 	s.holding.Store(true)
 }
 

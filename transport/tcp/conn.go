@@ -70,6 +70,13 @@ const CopyLimit = netconn.CopyLimit
 // from the reader's goroutine, while it handles a frame.
 func (c *Conn) ReadTime() time.Time { return c.rd.at }
 
+// Room returns nil when the connection's queue holds no more than its
+// low-water mark (a quarter of MaxPendingBytes), or has closed; otherwise a
+// channel closed once it does either. A sender that can produce frames
+// faster than the client reads them, such as a replay from a store, waits
+// on it so as to send only as fast as the connection drains.
+func (c *Conn) Room() <-chan struct{} { return c.q.Room() }
+
 // BatchContext returns a copy of parent that carries the batch of frames
 // that the connection's reader is handling. It is for the publishes the
 // connection's Session makes while handling a frame, in the reader's

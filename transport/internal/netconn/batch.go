@@ -1,6 +1,9 @@
 package netconn
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // keepHeld is the largest number of held queues whose slot a Batch keeps
 // between batches.
@@ -14,9 +17,13 @@ const keepHeld = 1024
 // reader goroutine, which must flush it before it blocks.
 type Batch struct {
 	held []*Queue
+	full []*Queue // queues past their high-water mark (flow.go)
+	cfg  *Config  // the reader's own connection's, from Cork
 }
 
-// Flush starts the writers of the queues held since the last Flush.
+// Flush starts the writers of the queues held since the last Flush, then,
+// should the batch have filled queues past their high-water mark, waits for
+// them to drain, up to the reader's MaxStall.
 func (b *Batch) Flush() {
 	for i, q := range b.held {
 		q.release()
@@ -25,6 +32,13 @@ func (b *Batch) Flush() {
 	b.held = b.held[:0]
 	if cap(b.held) > keepHeld {
 		b.held = nil
+	}
+	if len(b.full) > 0 {
+		var max time.Duration
+		if b.cfg != nil {
+			max = b.cfg.MaxStall
+		}
+		b.stall(max)
 	}
 }
 

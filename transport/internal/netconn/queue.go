@@ -41,6 +41,16 @@ type Config struct {
 	// MaxMessage bounds the data in one message that Frame heads; a single
 	// larger frame travels alone.
 	MaxMessage int
+	// MaxStall bounds how long a reader whose Batch filled queues past
+	// their high-water mark waits for them, per read (see Room); 0
+	// disables flow control.
+	MaxStall time.Duration
+	// HighWaterBytes is the queued bytes past which a queue stalls the
+	// readers sending to it; 0 means MaxPendingBytes/2.
+	HighWaterBytes int
+	// LowWaterBytes is the queued bytes at or below which a queue has room
+	// again; 0 means MaxPendingBytes/4.
+	LowWaterBytes int
 }
 
 // MaxHeader is the room SendDataIn keeps for the header of a message.
@@ -121,11 +131,13 @@ type Queue struct {
 	held    bool     // a Batch starts the writer when it is flushed
 	flush   bool     // Close awaits the writer's Flushed
 	state   State
-	err     error    // why the connection is closing; the first reason wins
-	arena   []byte   // the chunk being filled with heads and small frames
-	chunks  []*chunk // the chunks that the frames in queue are in
-	run     int      // index in queue of the entry that ends the arena, or -1
-	runAt   int      // where in the arena that entry starts
+	err     error         // why the connection is closing; the first reason wins
+	arena   []byte        // the chunk being filled with heads and small frames
+	chunks  []*chunk      // the chunks that the frames in queue are in
+	run     int           // index in queue of the entry that ends the arena, or -1
+	runAt   int           // where in the arena that entry starts
+	inWrite int           // bytes taken by the writer and not yet written
+	room    chan struct{} // closed when the queue is back under its low-water mark
 
 	written []*chunk // the writer's: the chunks of the batch it writes
 
@@ -229,7 +241,11 @@ func (q *Queue) send(b *Batch, head, body []byte, how sendFlag) error {
 	q.frames++
 	q.pending += n
 	start := q.wake(b)
+	full := b != nil && q.above()
 	q.mu.Unlock()
+	if full {
+		b.stallOn(q)
+	}
 	if start {
 		q.startWriter()
 	}
@@ -318,6 +334,7 @@ func (q *Queue) Close(final []byte, err error) bool {
 	}
 	q.state = Closing
 	q.shut.Store(true)
+	q.wakeRoom()
 	q.err = err
 	q.flush = true
 	q.closeMessage()
@@ -351,6 +368,7 @@ func (q *Queue) Kill(err error) {
 	clear(q.queue)
 	q.queue, q.pending, q.frames, q.msg = q.queue[:0], 0, 0, -1
 	q.dropArena()
+	q.wakeRoom()
 	q.mu.Unlock()
 	if first {
 		q.owner.Dropped(err)
@@ -370,6 +388,7 @@ func (q *Queue) Teardown(err error) error {
 	err = q.err
 	q.state = Closed
 	q.shut.Store(true)
+	q.wakeRoom()
 	closeNow := !q.writing
 	q.mu.Unlock()
 	if closeNow {
@@ -384,6 +403,7 @@ func (q *Queue) Closing() bool { return q.shut.Load() }
 // Cork holds back the writer until b is flushed, while a reader handles a
 // batch of frames, so that the replies to the batch go out in one write.
 func (q *Queue) Cork(b *Batch) {
+	b.cfg = q.cfg
 	q.mu.Lock()
 	if !q.held {
 		q.held = true
@@ -427,8 +447,16 @@ func (q *Queue) take(batch [][]byte) ([][]byte, int) {
 	q.written, q.chunks = q.chunks, q.written
 	q.arena, q.run = nil, -1
 	frames := q.frames
+	q.inWrite = q.pending
 	q.pending, q.frames = 0, 0
 	return batch, frames
+}
+
+// written marks the batch taken by the writer as written, or given up;
+// q.mu is held.
+func (q *Queue) wroteBatch() {
+	q.inWrite = 0
+	q.wakeRoom()
 }
 
 // writeLoop writes batches until the queue is empty, then exits. It swaps
@@ -451,6 +479,7 @@ func (q *Queue) writeLoop() {
 		clear(batch)
 		q.written = putChunks(q.written)
 		q.mu.Lock()
+		q.wroteBatch()
 	}
 	q.spare = batch[:0] // until Trim
 	q.exit()

@@ -22,6 +22,7 @@ func (q *Queue) writeNow() {
 		q.written = putChunks(q.written)
 		q.Kill(err)
 		q.mu.Lock()
+		q.wroteBatch()
 		q.spare = batch[:0]
 		q.exit()
 	case n == total:
@@ -29,6 +30,7 @@ func (q *Queue) writeNow() {
 		clear(batch)
 		q.written = putChunks(q.written)
 		q.mu.Lock()
+		q.wroteBatch()
 		q.spare = batch[:0]
 		if len(q.queue) > 0 || q.flush { // sent or closed meanwhile
 			q.mu.Unlock()
@@ -67,6 +69,7 @@ func (q *Queue) putBack(batch, rest [][]byte, frames, size int) {
 	q.written = q.written[:0]
 	q.frames += frames
 	q.pending += size
+	q.inWrite = 0
 }
 
 // skip returns bufs without their first n bytes.
