@@ -300,7 +300,7 @@ func (c *Client) onPubAck(a *wire.Ack) {
 	if p := c.inflight[string(a.ID)]; p != nil {
 		var err error
 		if a.Code != wire.CodeOK {
-			err = serverError(a.Code, false, wire.TypePublish, nil)
+			err = serverError(a.Code, false, wire.TypePublish, a.Text)
 		}
 		c.finishLocked(p, err)
 	}

@@ -23,7 +23,7 @@ import (
 // broker has a store; without one, which keeps no epochs, it gets live
 // messages and a SUBACK saying it did not recover. It does not speak QoS 2
 // yet, nor compress deliveries.
-const serverCaps = wire.CapE2E | wire.CapResume
+const serverCaps = wire.CapE2E | wire.CapResume | wire.CapReasons
 
 // serverName names the server software in WELCOME.
 const serverName = "whispeer"
@@ -110,7 +110,7 @@ func (n *native) handle(f *wire.Frame) {
 // authed handles the frames that need an authenticated connection.
 func (n *native) authed(f *wire.Frame) {
 	if n.s.user == nil {
-		n.refuse(&opError{whispeer.CodeUnauthorized, "not authenticated"}, f.Type, false)
+		n.refuseUnauthenticated(f)
 		return
 	}
 	switch f.Type {
@@ -230,11 +230,7 @@ func (n *native) publish(p *wire.Publish) {
 		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
 		pub.id = id
 		done = func(e *opError) {
-			code := wire.CodeOK
-			if e != nil {
-				code = e.wireCode()
-			}
-			n.sendAck(wire.TypePubAck, 0, code, unsafe.Slice(unsafe.StringData(id), len(id)))
+			n.sendAck(wire.TypePubAck, 0, e, unsafe.Slice(unsafe.StringData(id), len(id)))
 		}
 	}
 	if e := n.s.publish(&pub, done); e != nil {
@@ -252,15 +248,32 @@ func (n *native) topicOf(topic []byte) string {
 }
 
 // refusePublish answers a refused PUB: an ERROR at QoS 0, its
-// acknowledgement with the code otherwise.
+// acknowledgement with the code (and the reason, see sendAck) otherwise.
 func (n *native) refusePublish(p *wire.Publish, e *opError) {
 	switch p.QoS {
 	case wire.AtMostOnce:
 		n.sendError(e, false, wire.TypePublish)
 	case wire.AtLeastOnce:
-		n.sendAck(wire.TypePubAck, 0, e.wireCode(), p.ID)
+		n.sendAck(wire.TypePubAck, 0, e, p.ID)
 	default:
-		n.sendAck(wire.TypePubRec, 0, e.wireCode(), p.ID)
+		n.sendAck(wire.TypePubRec, 0, e, p.ID)
+	}
+}
+
+// refuseUnauthenticated answers a frame that needs authentication on a
+// connection without it. A PUB or SUB gets the answer it would get for
+// any other refusal, its acknowledgement or SUBACK, so that a client
+// waiting for one learns why at once; other frames get an ERROR.
+func (n *native) refuseUnauthenticated(f *wire.Frame) {
+	e := &opError{whispeer.CodeUnauthorized, "not authenticated"}
+	n.s.srv.stats.badFrames.Add(1)
+	switch {
+	case f.Type == wire.TypePublish && f.Publish.QoS != wire.AtMostOnce:
+		n.refusePublish(&f.Publish, e)
+	case f.Type == wire.TypeSubscribe:
+		n.s.send(n.subAck(f.Subscribe.SID, e, nil, false))
+	default:
+		n.sendError(e, false, f.Type)
 	}
 }
 
@@ -322,10 +335,20 @@ func (n *native) sendError(e *opError, fatal bool, ref wire.Type) {
 }
 
 // sendAck sends an acknowledgement frame.
-func (n *native) sendAck(t wire.Type, sid uint32, code wire.Code, id []byte) {
-	var a [64]byte
-	b, _ := wire.AppendAck(n.onto(a[:]), t, &wire.Ack{SID: sid, Code: code, ID: id})
-	n.sendSmall(b)
+func (n *native) sendAck(t wire.Type, sid uint32, e *opError, id []byte) {
+	ack := wire.Ack{SID: sid, ID: id}
+	if e == nil {
+		var a [64]byte
+		b, _ := wire.AppendAck(n.onto(a[:]), t, &ack)
+		n.sendSmall(b)
+		return
+	}
+	ack.Code = e.wireCode()
+	if n.caps.Has(wire.CapReasons) {
+		ack.Text = []byte("whispeer: " + e.text)
+	}
+	b, _ := wire.AppendAck(n.newBuf(16+len(id)+len(ack.Text)), t, &ack)
+	n.s.send(n.finish(b))
 }
 
 // newBuf returns a buffer for a frame of about size bytes, with room for

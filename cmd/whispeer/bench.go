@@ -361,12 +361,9 @@ func runBench(cmd *cobra.Command, o *benchOptions) (*benchReport, error) {
 // with, and the server URL.
 func benchDialOptions(cmd *cobra.Command, o *benchOptions) ([]client.Option, string, error) {
 	f := &o.cf
-	url := f.value(cmd, "url", f.url, envURL)
-	opts := []client.Option{client.WithoutReconnect(), client.WithName("whispeer-bench")}
-	if tok := f.value(cmd, "token", f.token, envToken); tok != "" {
-		opts = append(opts, client.WithToken(tok))
-	} else if user := f.value(cmd, "user", f.user, envUser); user != "" {
-		opts = append(opts, client.WithCredentials(user, f.value(cmd, "password", f.password, envPassword)))
+	opts, url, err := f.options(cmd, "whispeer-bench", cmd.ErrOrStderr())
+	if err != nil {
+		return nil, "", err
 	}
 	switch {
 	case f.keyFile != "":

@@ -9,9 +9,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -22,7 +24,18 @@ func main() {
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "whispeer:", err)
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "whispeer: interrupted")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "whispeer:", trimPrefix(err.Error()))
 		os.Exit(1)
 	}
+}
+
+// trimPrefix removes the "whispeer: " that the library's errors start
+// with, so that a message printed after the command's own prefix has it
+// once.
+func trimPrefix(msg string) string {
+	return strings.TrimPrefix(msg, "whispeer: ")
 }

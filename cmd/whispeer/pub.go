@@ -2,12 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 func newPubCmd() *cobra.Command {
@@ -15,6 +19,7 @@ func newPubCmd() *cobra.Command {
 		cf      clientFlags
 		qos     uint8
 		lines   bool
+		quiet   bool
 		headers []string
 	)
 	cmd := &cobra.Command{
@@ -23,14 +28,21 @@ func newPubCmd() *cobra.Command {
 		Long: `Publish one message to TOPIC over the native protocol. The payload is the
 second argument or, without one, all of standard input; with --lines, each
 line of standard input is a message of its own. With --qos 1 the command
-waits for the server's acknowledgement. With --key-file the payload is
-sealed end to end before it leaves the process.`,
+waits for the server's acknowledgement of each message; at QoS 0 it waits
+until the server has handled them. With --key-file the payload is sealed
+end to end before it leaves the process.
+
+On success it prints "Published N bytes to TOPIC" on standard error
+(--quiet: nothing). A message the server refuses ends the command with the
+server's reason and a non-zero exit status; so does a server that does not
+answer within --timeout.`,
 		Example: `  whispeer pub --user admin --password password chat/lobby 'hello'
   echo '{"temp": 21.5}' | whispeer pub --qos 1 sensor/kitchen
   tail -f app.log | whispeer pub --lines logs/app
-  whispeer pub --key-file keys.json secret/plans 'sealed end to end'`,
+  whispeer pub --key-file keys.json secret/plans 'sealed end to end'
+  whispeer pub --url tls://broker:4250 --ca ca.pem alerts/disk 'full'`,
 		Args: cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			hdr, err := parseHeaders(headers)
 			if err != nil {
 				return err
@@ -39,35 +51,100 @@ sealed end to end before it leaves the process.`,
 			if hdr != nil {
 				opts = append(opts, client.WithHeaders(hdr))
 			}
-			ctx := cmd.Context()
-			c, err := cf.dial(ctx, cmd)
+			w := newWatch(cmd.Context(), cmd.ErrOrStderr(), wire.TypePublish)
+			defer w.cancel(nil)
+			c, err := cf.dial(w.ctx, cmd, w.options()...)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			send := func(p []byte) error { return c.Publish(ctx, args[0], p, opts...) }
+			defer func() { w.close(c, err != nil) }()
+			p := &publisher{c: c, w: w, topic: args[0], opts: opts, timeout: cf.timeout}
 			switch {
 			case len(args) == 2:
-				err = send([]byte(args[1]))
+				err = p.send([]byte(args[1]))
 			case lines:
-				err = eachLine(cmd.InOrStdin(), send)
+				err = eachLine(cmd.InOrStdin(), p.send)
 			default:
-				var p []byte
-				if p, err = io.ReadAll(cmd.InOrStdin()); err == nil {
-					err = send(p)
+				var b []byte
+				if b, err = io.ReadAll(cmd.InOrStdin()); err == nil {
+					err = p.send(b)
 				}
+			}
+			if err == nil {
+				err = p.flush()
 			}
 			if err != nil {
 				return err
 			}
-			return c.Flush(ctx)
+			if !quiet {
+				p.report(cmd.ErrOrStderr(), lines)
+			}
+			return nil
 		},
 	}
 	cf.register(cmd)
 	cmd.Flags().Uint8Var(&qos, "qos", 0, "0: at most once; 1: at least once, waiting for the acknowledgement")
 	cmd.Flags().BoolVar(&lines, "lines", false, "publish each line of standard input as a message")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "a header as key=value (repeatable)")
 	return cmd
+}
+
+// publisher publishes the messages of one pub command.
+type publisher struct {
+	c        *client.Client
+	w        *watch
+	topic    string
+	opts     []client.PublishOption
+	timeout  time.Duration
+	messages int
+	bytes    int
+}
+
+// send publishes one message. At QoS 1 it waits for the acknowledgement,
+// up to the timeout; a refusal that the server sends as an ERROR (before
+// authenticating, say) ends the wait with the server's reason.
+func (p *publisher) send(b []byte) error {
+	if err := p.w.err(); err != nil {
+		return err // an earlier QoS 0 message was refused
+	}
+	ctx, cancel := context.WithTimeout(p.w.ctx, p.timeout)
+	defer cancel()
+	err := p.c.Publish(ctx, p.topic, b, p.opts...)
+	if errors.Is(err, context.DeadlineExceeded) && p.w.ctx.Err() == nil {
+		return fmt.Errorf("no acknowledgement from the server within %s", p.timeout)
+	}
+	if err = p.w.result(err); err != nil {
+		return err
+	}
+	p.messages++
+	p.bytes += len(b)
+	return nil
+}
+
+// flush waits, up to the timeout, until the server has handled every
+// message sent: a QoS 0 message it refused is reported before the answer
+// to the flush, so flush returns the refusal.
+func (p *publisher) flush() error {
+	ctx, cancel := context.WithTimeout(p.w.ctx, p.timeout)
+	defer cancel()
+	err := p.c.Flush(ctx)
+	if errors.Is(err, context.DeadlineExceeded) && p.w.ctx.Err() == nil {
+		return fmt.Errorf("no answer from the server within %s", p.timeout)
+	}
+	if err = p.w.result(err); err != nil {
+		return err
+	}
+	return p.w.err()
+}
+
+// report prints what was published, as nats pub does.
+func (p *publisher) report(w io.Writer, lines bool) {
+	if lines {
+		fmt.Fprintf(w, "Published %d messages (%d bytes) to %q\n", p.messages, p.bytes, p.topic)
+		return
+	}
+	fmt.Fprintf(w, "Published %d bytes to %q\n", p.bytes, p.topic)
 }
 
 func eachLine(r io.Reader, send func([]byte) error) error {

@@ -20,8 +20,18 @@ import (
 // listener and returns it with the listener's URL.
 func nativeServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
+	return nativeServerWith(t, nil)
+}
+
+// nativeServerWith is nativeServer with the configuration changed by
+// edit, when it is not nil.
+func nativeServerWith(t *testing.T, edit func(*config.Config)) (*server.Server, string) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Store.Kind = config.StoreMemory // no database in the package directory
+	if edit != nil {
+		edit(cfg)
+	}
 	s, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)

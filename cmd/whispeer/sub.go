@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 func newSubCmd() *cobra.Command {
@@ -30,30 +31,32 @@ func newSubCmd() *cobra.Command {
 as a JSON line with --json. QoS 1 messages are acknowledged once printed.
 With --key-file, sealed payloads are opened; one that does not open is
 reported on standard error and skipped. Runs until interrupted, or until
---count messages have arrived.`,
+--count messages have arrived. A subscription the server refuses, or a
+connection it ends, ends the command with the server's reason and a
+non-zero exit status.`,
 		Example: `  whispeer sub --user admin --password password 'chat/#'
   whispeer sub --json --count 10 'sensor/+/temperature'
   whispeer sub --last 5 chat/lobby
   whispeer sub --key-file keys.json 'secret/#'`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			c, err := cf.dial(ctx, cmd)
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			w := newWatch(cmd.Context(), cmd.ErrOrStderr(), wire.TypeSubscribe)
+			defer w.cancel(nil)
+			c, err := cf.dial(w.ctx, cmd, w.options()...)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			p := &printer{w: cmd.OutOrStdout(), json: asJSON, verbose: verbose, left: count, done: cancel}
+			defer func() { w.close(c, err != nil) }()
+			p := &printer{w: cmd.OutOrStdout(), json: asJSON, verbose: verbose, left: count, done: func() { w.cancel(nil) }}
 			opts := []client.SubscribeOption{client.WithMaxQoS(client.QoS(maxQoS))}
 			if last > 0 {
 				opts = append(opts, client.WithLast(last))
 			}
-			if _, err := c.Subscribe(args[0], p.print, opts...); err != nil {
+			if err := subscribe(w, c, args[0], p.print, opts); err != nil {
 				return err
 			}
-			<-ctx.Done() // --count reached, or interrupted
-			return nil
+			<-w.ctx.Done() // --count reached, interrupted, or the server's error
+			return w.err()
 		},
 	}
 	cf.register(cmd)
@@ -65,6 +68,25 @@ reported on standard error and skipped. Runs until interrupted, or until
 	return cmd
 }
 
+// subscribe subscribes c to pattern, waiting for the server's answer
+// until w's context ends: an interrupt, or the server's refusal of the
+// SUB as an ERROR (before authenticating, say) rather than a SUBACK.
+func subscribe(w *watch, c *client.Client, pattern string, h client.Handler, opts []client.SubscribeOption) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(pattern, h, opts...)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return w.result(err)
+	case <-w.ctx.Done():
+		w.close(c, true) // Subscribe returns at once
+		<-done
+		return w.err()
+	}
+}
+
 // printer writes deliveries, one per line.
 type printer struct {
 	mu      sync.Mutex
@@ -72,7 +94,7 @@ type printer struct {
 	json    bool
 	verbose bool
 	left    int // messages still to print; 0 means no limit
-	done    context.CancelFunc
+	done    func()
 	n       int
 }
 

@@ -131,7 +131,8 @@ func appendMessageBody(b []byte, m *Message) []byte {
 }
 
 // AppendAck appends an acknowledgement frame of type t: TypePubAck,
-// TypePubRec, TypePubRel or TypePubComp.
+// TypePubRec, TypePubRel or TypePubComp. A refusal's Text follows the id
+// when it is not empty, cut to fit rather than refused.
 func AppendAck(dst []byte, t Type, a *Ack) ([]byte, error) {
 	if !t.isAck() {
 		return dst, fmt.Errorf("%w: %v is not an acknowledgement", ErrUnknownType, t)
@@ -142,13 +143,25 @@ func AppendAck(dst []byte, t Type, a *Ack) ([]byte, error) {
 	if err := fits("message id", len(a.ID), maxUint8); err != nil {
 		return dst, err
 	}
-	b, err := begin(dst, t, 4+1+1+len(a.ID))
+	if len(a.Text) > 0 && a.Code == CodeOK {
+		return dst, fmt.Errorf("%w: a text in an acknowledgement with code ok", ErrCode)
+	}
+	size := 4 + 1 + 1 + len(a.ID)
+	text := cut(a.Text, maxUint16)
+	if len(text) > 0 {
+		size += 2 + len(text)
+	}
+	b, err := begin(dst, t, size)
 	if err != nil {
 		return dst, err
 	}
 	b = binary.BigEndian.AppendUint32(b, a.SID)
 	b = append(b, byte(a.Code))
-	return appendStr8(b, a.ID), nil
+	b = appendStr8(b, a.ID)
+	if len(text) > 0 {
+		b = appendStr16(b, text)
+	}
+	return b, nil
 }
 
 // AppendPing appends a PING frame.

@@ -109,6 +109,10 @@ func TestParse_Errors(t *testing.T) {
 		{"ack no id", raw(wire.TypePubAck, 0, 0, 0, 0, 0, 0), wire.ErrMissingID},
 		{"ack id past end", raw(wire.TypePubRec, 0, 0, 0, 0, 0, 2, 'i'), wire.ErrTruncated},
 		{"ack trailing", raw(wire.TypePubComp, 0, 0, 0, 0, 0, 1, 'i', 'j'), wire.ErrTrailing},
+		{"ack ok with text", raw(wire.TypePubAck, 0, 0, 0, 0, 0, 1, 'i', 0, 1, 'x'), wire.ErrTrailing},
+		{"ack empty text", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 0), wire.ErrTrailing},
+		{"ack text past end", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 2, 'x'), wire.ErrTruncated},
+		{"ack text trailing", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 1, 'x', 'y'), wire.ErrTrailing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := bytes.Clone(tc.in)
@@ -161,6 +165,7 @@ func TestAppend_Errors(t *testing.T) {
 			return wire.AppendAck(b, wire.TypePublish, &wire.Ack{ID: tp})
 		}, wire.ErrUnknownType},
 		{"ack without id", frame(wire.Frame{Type: wire.TypePubAck}), wire.ErrMissingID},
+		{"ack ok with text", frame(wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: tp, Text: tp}}), wire.ErrCode},
 		{"ack id too long", frame(wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: long(256)}}), wire.ErrTooLong},
 		{"hello version 0", frame(wire.Frame{Type: wire.TypeHello}), wire.ErrVersion},
 		{"hello v1 with ext", hello(wire.Hello{Version: 1, Ext: []byte{1}}), wire.ErrTrailing},
@@ -253,6 +258,13 @@ func TestAppend_LongTextIsCut(t *testing.T) {
 	}
 	if f, _, err = wire.Parse(b); err != nil || len(f.SubAck.Text) != 65534 {
 		t.Errorf("SUBACK text: %d bytes, %v", len(f.SubAck.Text), err)
+	}
+	b, err = wire.AppendAck(nil, wire.TypePubAck, &wire.Ack{Code: wire.CodeInvalid, ID: []byte("m"), Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _, err = wire.Parse(b); err != nil || len(f.Ack.Text) != 65534 {
+		t.Errorf("PUBACK text: %d bytes, %v", len(f.Ack.Text), err)
 	}
 }
 

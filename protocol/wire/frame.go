@@ -115,6 +115,9 @@ const (
 	// CapResume: subscriptions may resume from an offset or replay the last
 	// N messages.
 	CapResume Caps = 1 << 3
+	// CapReasons: an acknowledgement that refuses a publish carries the
+	// server's reason (Ack.Text), as an ERROR does.
+	CapReasons Caps = 1 << 4
 )
 
 // Has reports whether c holds every bit of want.

@@ -200,4 +200,9 @@ type Ack struct {
 	Code Code
 	// ID is the message id, not empty.
 	ID []byte
+	// Text is why a publish was refused, for people, starting with
+	// "whispeer: ": only with a Code other than CodeOK, and only to a peer
+	// granted CapReasons; empty otherwise. An encoder cuts it to 65 535
+	// bytes, as an ERROR's.
+	Text []byte
 }

@@ -65,6 +65,8 @@ func samples(tb testing.TB) []sample {
 			Topic: []byte("chat/room1"), ID: []byte("m1"), Headers: h, Payload: []byte("hello")}}},
 		{"puback", wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: []byte("m1")}}},
 		{"puback refused", wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{Code: wire.CodeTooLarge, ID: []byte("m1")}}},
+		{"puback refused with a reason", wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{Code: wire.CodeForbidden,
+			ID: []byte("m1"), Text: []byte(`whispeer: permission denied: may not publish to "t"`)}}},
 		{"pubrec", wire.Frame{Type: wire.TypePubRec, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
 		{"pubrel", wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: []byte("m2")}}},
 		{"pubcomp", wire.Frame{Type: wire.TypePubComp, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
@@ -169,6 +171,9 @@ func randomFrame(r *rand.Rand) wire.Frame {
 			Topic: randTopic(r), ID: randID(r, q), Headers: randHeaders(r), Payload: randBytes(r, 3000)}
 	case wire.TypePubAck, wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
 		f.Ack = wire.Ack{SID: r.Uint32(), Code: wire.Code(r.IntN(256)), ID: randID(r, 1)}
+		if f.Ack.Code != wire.CodeOK {
+			f.Ack.Text = randBytes(r, 300)
+		}
 	}
 	return f
 }

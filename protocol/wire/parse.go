@@ -202,7 +202,8 @@ func checkMessage(q QoS, topic, id []byte) error {
 	return nil
 }
 
-// decode parses an acknowledgement body: sid, code, id.
+// decode parses an acknowledgement body: sid, code, id and, for a
+// refusal, an optional text that is not empty.
 func (a *Ack) decode(b []byte) error {
 	if len(b) < 4+1+1 {
 		return ErrTruncated
@@ -211,11 +212,25 @@ func (a *Ack) decode(b []byte) error {
 	if !ok {
 		return ErrTruncated
 	}
-	a.SID, a.Code, a.ID = binary.BigEndian.Uint32(b), Code(b[4]), id // as in Publish.decode
+	a.SID, a.Code, a.ID, a.Text = binary.BigEndian.Uint32(b), Code(b[4]), id, nil // as in Publish.decode
 	if len(id) == 0 {
 		return ErrMissingID
 	}
-	return checkEnd(b, i)
+	if i == len(b) {
+		return nil
+	}
+	if a.Code == CodeOK {
+		return ErrTrailing
+	}
+	text, j, ok := str16(b, i)
+	switch {
+	case !ok:
+		return ErrTruncated
+	case len(text) == 0: // an empty text is encoded as none, so that each frame has one encoding
+		return ErrTrailing
+	}
+	a.Text = text
+	return checkEnd(b, j)
 }
 
 // str8 reads a field with a uint8 length prefix at b[i:]. It returns the

@@ -31,7 +31,7 @@ func TestReader_ReusedFrameKeepsNothing(t *testing.T) {
 				Payload: []byte("payload")}},
 			wire.Frame{Type: wire.TypeMessage, Message: wire.Message{SID: 1, Topic: []byte("c")}}},
 		{"PUBACK",
-			wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 3, Code: 1, ID: []byte("id-1")}},
+			wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 3, Code: 1, ID: []byte("id-1"), Text: []byte("whispeer: no")}},
 			wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: []byte("x")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
