@@ -82,7 +82,13 @@ func (f *clientFlags) tlsConfig(cmd *cobra.Command, url string, warn io.Writer) 
 	if !strings.HasPrefix(url, "tls://") && !strings.HasPrefix(url, "wss://") {
 		return nil, fmt.Errorf("--ca and --insecure are for tls:// and wss:// URLs, not %s", url)
 	}
-	if f.insecure {
+	return tlsConfig(ca, f.insecure, warn)
+}
+
+// tlsConfig returns a configuration that trusts the certificates of the
+// PEM file ca or, when insecure, any certificate, saying so on warn.
+func tlsConfig(ca string, insecure bool, warn io.Writer) (*tls.Config, error) {
+	if insecure {
 		fmt.Fprintln(warn, "whispeer: warning: --insecure: the server's certificate is not verified, so anyone between here and the server can read and change the traffic")
 		return &tls.Config{InsecureSkipVerify: true}, nil
 	}

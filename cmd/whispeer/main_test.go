@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -225,5 +227,36 @@ func TestVersion(t *testing.T) {
 	root.SetOut(&out)
 	if err := root.Execute(); err != nil || !strings.HasPrefix(out.String(), "whispeer ") {
 		t.Fatalf("%q, %v", out.String(), err)
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	platform := " " + runtime.GOOS + "/" + runtime.GOARCH
+	info := func(settings ...string) *debug.BuildInfo {
+		bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}}
+		for i := 0; i < len(settings); i += 2 {
+			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return bi
+	}
+	const rev = "1d83a8930ebc175b8feb70edbdcea40f6a228f2e"
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"stamped", info("vcs", "git", "vcs.revision", rev, "vcs.time", "2026-12-06T13:40:10Z", "vcs.modified", "false"),
+			"whispeer (devel) commit 1d83a8930ebc (2026-12-06T13:40:10Z) go1.26.0" + platform},
+		{"modified", info("vcs.revision", rev, "vcs.time", "2026-12-06T13:40:10Z", "vcs.modified", "true"),
+			"whispeer (devel) commit 1d83a8930ebc (2026-12-06T13:40:10Z, modified) go1.26.0" + platform},
+		{"short revision", info("vcs.revision", "abc"), "whispeer (devel) commit abc go1.26.0" + platform},
+		{"not stamped", info(), "whispeer (devel) commit unknown (built without VCS information) go1.26.0" + platform},
+	} {
+		if got := versionLine(tc.info, true); got != tc.want {
+			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+	if got := versionLine(nil, false); !strings.HasPrefix(got, "whispeer (unknown) go") {
+		t.Errorf("no build information: %q", got)
 	}
 }

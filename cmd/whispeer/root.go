@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -29,28 +30,50 @@ func newRootCmd() *cobra.Command {
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version of this build",
+		Use:   "version",
+		Short: "Print the version of this build",
+		Long: `Print the module version, the commit the binary was built from (with
+its time, and "modified" when the checkout had uncommitted changes), the Go
+version and the platform. The commit is known when the binary was built by
+go build or go install in a git checkout; go run records none.`,
 		Example: "  whispeer version",
 		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "whispeer %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			info, ok := debug.ReadBuildInfo()
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine(info, ok))
 		},
 	}
 }
 
-// moduleVersion returns the main module's version from the build
-// information, with the VCS revision when the build recorded one.
-func moduleVersion() string {
-	info, ok := debug.ReadBuildInfo()
+// versionLine describes a build from its build information: the main
+// module's version, the VCS settings (vcs.revision, vcs.time,
+// vcs.modified) when the build recorded them, the Go version and the
+// platform.
+func versionLine(info *debug.BuildInfo, ok bool) string {
 	if !ok {
-		return "(unknown)"
+		return fmt.Sprintf("whispeer (unknown) %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	}
-	v := info.Main.Version
+	vcs := make(map[string]string)
 	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+		vcs[s.Key] = s.Value
+	}
+	commit := "commit unknown (built without VCS information)"
+	if rev := vcs["vcs.revision"]; rev != "" {
+		commit = "commit " + rev[:min(len(rev), 12)]
+		var notes []string
+		if t := vcs["vcs.time"]; t != "" {
+			notes = append(notes, t)
+		}
+		if vcs["vcs.modified"] == "true" {
+			notes = append(notes, "modified")
+		}
+		if len(notes) > 0 {
+			commit += " (" + strings.Join(notes, ", ") + ")"
 		}
 	}
-	return v
+	goVersion := info.GoVersion
+	if goVersion == "" {
+		goVersion = runtime.Version()
+	}
+	return fmt.Sprintf("whispeer %s %s %s %s/%s", info.Main.Version, commit, goVersion, runtime.GOOS, runtime.GOARCH)
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,11 +33,15 @@ const defaultAdminURL = "http://127.0.0.1:8080"
 
 // statusOptions are status's flags.
 type statusOptions struct {
-	url, token  string
-	json, conns bool
-	watch       time.Duration
-	pattern     string
-	limit       int
+	url, token       string
+	config, envFile  string
+	ca               string
+	insecure         bool
+	json, conns      bool
+	watch            time.Duration
+	pattern          string
+	limit            int
+	httpClientConfig *tls.Config // from ca or insecure
 }
 
 // report is what status shows: the JSON printed by --json.
@@ -58,21 +64,33 @@ With --watch the report is refreshed at that interval until interrupted.
 
 The admin API must be on: the server needs admin.token set. Pass the same
 token with --token or the ` + envAdminToken + ` variable; --url (or
-` + envAdminURL + `) is the server's HTTP address, or admin.listen's.`,
+` + envAdminURL + `) is the server's HTTP address, or admin.listen's.
+
+Without them, status reads the server's configuration as serve does
+(--config, --env-file, WHISPEER_* variables, config/default.toml) and
+takes admin.listen, or else server.host and server.port, and admin.token
+from it. For a server with a self-signed certificate, --ca trusts the
+certificates of a PEM file and --insecure skips verification.`,
 		Example: `  WHISPEER_ADMIN_TOKEN=s3cret whispeer status
+  whispeer status --config /etc/whispeer/whispeer.toml
   whispeer status --url http://broker.internal:8080 --token s3cret --json
   whispeer status --watch 2s --pattern 'sensor/#' --connections`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.token == "" {
-				o.token = os.Getenv(envAdminToken)
+			if err := o.resolve(cmd); err != nil {
+				return err
 			}
 			return runStatus(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.url, "url", envOr(envAdminURL, defaultAdminURL), "the server's HTTP address (or admin.listen's)")
-	f.StringVar(&o.token, "token", "", "admin token (default $"+envAdminToken+")")
+	f.StringVar(&o.url, "url", "", "the server's HTTP address, or admin.listen's (default $"+envAdminURL+", else from the configuration, else "+defaultAdminURL+")")
+	f.StringVar(&o.token, "token", "", "admin token (default $"+envAdminToken+", else admin.token of the configuration)")
+	f.StringVar(&o.config, config.FlagConfig, "", "the server's TOML configuration file, to find the admin API and its token (default "+config.DefaultConfigFile+")")
+	f.StringVar(&o.envFile, config.FlagEnvFile, "", "the server's file of WHISPEER_* variables (default "+config.DefaultEnvFile+")")
+	f.StringVar(&o.ca, "ca", "", "PEM file of the certificates that sign an https:// server's")
+	f.BoolVar(&o.insecure, "insecure", false, "do not verify an https:// server's certificate (unsafe: for tests only)")
+	cmd.MarkFlagsMutuallyExclusive("ca", "insecure")
 	f.BoolVar(&o.json, "json", false, "print JSON instead of tables (one document per refresh)")
 	f.DurationVar(&o.watch, "watch", 0, "refresh at this interval, such as 2s, until interrupted")
 	f.BoolVar(&o.conns, "connections", false, "list the client connections too")
@@ -81,11 +99,62 @@ token with --token or the ` + envAdminToken + ` variable; --url (or
 	return cmd
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// resolve fills in the URL and the token from the environment, then from
+// the server's configuration when either is still missing, and sets up
+// TLS for --ca and --insecure.
+func (o *statusOptions) resolve(cmd *cobra.Command) error {
+	if o.url == "" {
+		o.url = os.Getenv(envAdminURL)
 	}
-	return def
+	if o.token == "" {
+		o.token = os.Getenv(envAdminToken)
+	}
+	if o.url == "" || o.token == "" || cmd.Flags().Changed(config.FlagConfig) {
+		cfg, err := config.Load(config.Options{ConfigFile: o.config, EnvFile: o.envFile})
+		if err != nil {
+			return fmt.Errorf("find the admin API: %w", err)
+		}
+		if !cmd.Flags().Changed("url") && os.Getenv(envAdminURL) == "" {
+			o.url = adminURL(cfg)
+		}
+		if o.token == "" {
+			o.token = cfg.Admin.Token.Reveal()
+		}
+	}
+	if o.ca == "" && !o.insecure {
+		return nil
+	}
+	if !strings.HasPrefix(o.url, "https://") {
+		return fmt.Errorf("--ca and --insecure are for https:// URLs, not %s", o.url)
+	}
+	var err error
+	o.httpClientConfig, err = tlsConfig(o.ca, o.insecure, cmd.ErrOrStderr())
+	return err
+}
+
+// adminURL returns where the server that cfg describes serves its admin
+// API: admin.listen, or else server.host and server.port, with https
+// when TLS is on. An unspecified host becomes the loopback address.
+func adminURL(cfg *config.Config) string {
+	if host, port, err := net.SplitHostPort(cfg.Admin.Listen); err == nil {
+		return "http://" + net.JoinHostPort(dialHost(host), port)
+	}
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(dialHost(cfg.Server.Host), strconv.Itoa(cfg.Server.Port))
+}
+
+// dialHost returns the address to reach a server listening on host.
+func dialHost(host string) string {
+	switch host {
+	case "", "0.0.0.0":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return host
 }
 
 // runStatus prints the report once, or every o.watch until ctx is done.
@@ -93,7 +162,16 @@ func runStatus(ctx context.Context, out, errOut io.Writer, o statusOptions) erro
 	if o.watch < 0 {
 		return errors.New("--watch must be positive")
 	}
-	c := &adminClient{base: strings.TrimSuffix(o.url, "/"), token: o.token, http: &http.Client{Timeout: 10 * time.Second}}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if o.httpClientConfig != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = o.httpClientConfig
+		hc.Transport = t
+	}
+	if o.url == "" {
+		o.url = defaultAdminURL
+	}
+	c := &adminClient{base: strings.TrimSuffix(o.url, "/"), token: o.token, http: hc}
 	if o.watch == 0 {
 		r, err := c.report(ctx, o)
 		if err != nil {

@@ -243,3 +243,28 @@ func TestStatus_DisconnectAndAdminListener(t *testing.T) {
 		t.Errorf("client saw %v, want close 1008 from the administrator", err)
 	}
 }
+
+// TestStatus_FindsTheServerFromItsConfig runs status with the server's
+// --config alone: the admin listener and the token come from the file.
+func TestStatus_FindsTheServerFromItsConfig(t *testing.T) {
+	for _, tc := range []struct{ name, extra string }{
+		{"admin.listen", "\n[admin]\nlisten = \"127.0.0.1:" + strconv.Itoa(freePort(t)) + "\"\ntoken = \"" + testAdminToken + "\"\n"},
+		{"server.port", "\n[admin]\ntoken = \"" + testAdminToken + "\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := startServer(t, tc.extra)
+			for _, v := range []string{envAdminToken, envAdminURL} {
+				t.Setenv(v, "") // restored when the test ends
+				os.Unsetenv(v)
+			}
+			out, _, err := execute(t, context.Background(), "status", "--config", rs.config, "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r report
+			if err := json.Unmarshal([]byte(out), &r); err != nil || r.Status.Version == "" {
+				t.Fatalf("status %+v, %v", r.Status, err)
+			}
+		})
+	}
+}

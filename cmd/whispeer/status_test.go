@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -149,5 +152,26 @@ func TestStatus_Watch(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Errorf("line %q is not a report: %v", l, err)
 		}
+	}
+}
+
+func TestStatus_TLS(t *testing.T) {
+	srv := httptest.NewTLSServer(admin.NewHandler(fixedSource{}, admin.Options{Token: testAdminToken}))
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"status", "--url", srv.URL, "--token", testAdminToken}
+	if _, _, err := execute(t, context.Background(), args...); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an unknown certificate: %v", err)
+	}
+	if out, _, err := execute(t, context.Background(), append(args, "--ca", caFile)...); err != nil || !strings.Contains(out, "v9.9.9") {
+		t.Errorf("--ca: %v\n%s", err, out)
+	}
+	out, errOut, err := execute(t, context.Background(), append(args, "--insecure")...)
+	if err != nil || !strings.Contains(out, "v9.9.9") || !strings.Contains(errOut, "warning: --insecure") {
+		t.Errorf("--insecure: %v, %q\n%s", err, errOut, out)
 	}
 }
