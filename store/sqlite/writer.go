@@ -40,8 +40,10 @@ type op struct {
 func (s *Store) commit() {
 	w := &s.wr
 	s.mu.Lock()
+	// The queue takes the spare buffer, which is then the queue's alone:
+	// ops goes back to the spare, if at all, once completed (recycle).
 	ops := s.queue
-	s.queue = w.spare
+	s.queue, w.spare = w.spare, nil
 	w.cursors = w.cursors[:0]
 	for _, c := range s.cursors {
 		w.cursors = append(w.cursors, c)
@@ -189,7 +191,8 @@ func (w *writer) close() error {
 }
 
 // recycle keeps ops, emptied, as the queue's next buffer unless it has
-// grown past what a commit usually holds.
+// grown past what a commit usually holds; then the queue's next buffer
+// is a new one. Either way no buffer is both the queue and the spare.
 func (w *writer) recycle(ops []op) {
 	clear(ops)
 	if cap(ops) <= 4*whispeer.SyncBatch*rowsPerInsert {

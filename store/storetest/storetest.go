@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) whispeer.Store) {
 		{"Delete", testDelete},
 		{"Cursors", testCursors},
 		{"Concurrent", testConcurrent},
+		{"RandomAppends", testRandomAppends},
 		{"Close", testClose},
 	}
 	for _, tt := range tests {
