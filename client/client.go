@@ -119,7 +119,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 // setupEngine builds the envelope engine and the capabilities to announce.
 func (c *Client) setupEngine() error {
 	opts := c.cfg.engineOpts
-	c.caps = wire.CapResume | wire.CapReasons
+	c.caps = wire.CapResume | wire.CapReasons | wire.CapAckOffset
 	if c.cfg.keyring != nil {
 		c.seal = true
 		c.caps |= wire.CapE2E

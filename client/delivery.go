@@ -231,7 +231,9 @@ func (s *Subscription) fail(m *Message, err error) {
 }
 
 // ack acknowledges a QoS 1 delivery on the connection it arrived on; after
-// a reconnection the ack has nobody to go to.
+// a reconnection the ack has nobody to go to. A server that grants
+// CapAckOffset is told the delivery's offset too, which names it even
+// when another delivery on the subscription has the same id.
 func (s *Subscription) ack(m *Message) {
 	if m.QoS != AtLeastOnce {
 		return
@@ -240,8 +242,12 @@ func (s *Subscription) ack(m *Message) {
 	c.mu.Lock()
 	if cn := c.cur; cn != nil && cn.gen == m.gen {
 		n := len(c.pend)
+		a := wire.Ack{SID: s.sid, ID: bytesOf(m.ID)}
+		if cn.caps.Has(wire.CapAckOffset) {
+			a.Offset = m.Seq
+		}
 		var err error
-		c.pend, err = wire.AppendAck(c.pend, wire.TypePubAck, &wire.Ack{SID: s.sid, ID: bytesOf(m.ID)})
+		c.pend, err = wire.AppendAck(c.pend, wire.TypePubAck, &a)
 		if n == 0 && err == nil {
 			c.wakeLocked()
 		}

@@ -22,10 +22,11 @@ const maxBackoff = time.Minute
 // Every copy of a distinct message is tracked on its own, even when two
 // share a name: acks name a copy by message id and, in the native
 // protocol, subscription id, which two publishers may both use. An ack
-// clears the oldest copy in flight under its name, as clients ack copies
-// in the order they received them. A message is told from another by its
-// topic and sequence number: the same message reaching a JSON connection
-// through two overlapping subscriptions is one copy.
+// that also names the message's offset clears that copy; one that does
+// not clears the oldest copy in flight under its name, as clients ack
+// copies in the order they received them. A message is told from another
+// by its topic and sequence number: the same message reaching a JSON
+// connection through two overlapping subscriptions is one copy.
 type inflight struct {
 	s           *session
 	ackTimeout  time.Duration
@@ -197,17 +198,21 @@ func (q *inflight) start(ctx context.Context, key ackKey, msg msgKey, d delivery
 	p.copy.send(ctx, q.s)
 }
 
-// ack clears the oldest copy in flight under key, if any, and lets a
-// queued copy take its slot. Unknown keys are ignored: an ack may come
-// after the copy was given up, or twice. The map keeps no reference to
-// key.
-func (q *inflight) ack(key ackKey) {
+// ack clears the copy in flight under key whose message has sequence
+// number seq or, when seq is 0, the oldest copy in flight under key, and
+// lets a queued copy take its slot. Unknown keys and sequence numbers are
+// ignored: an ack may come after the copy was given up, or twice. The map
+// keeps no reference to key.
+func (q *inflight) ack(key ackKey, seq uint64) {
 	if q == nil {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	p := q.byID[key]
+	for seq != 0 && p != nil && p.msg.seq != seq {
+		p = p.next
+	}
 	if p == nil {
 		return
 	}

@@ -81,7 +81,7 @@ func (s *session) receiveJSON(data []byte) {
 	case json.TypeUnsubscribe:
 		s.jsonUnsubscribe(&f)
 	case json.TypeAck:
-		s.window.ack(ackKey{id: f.MessageID})
+		s.window.ack(ackKey{id: f.MessageID}, f.Offset)
 		s.acked(f.MessageID)
 	case json.TypePing:
 		s.reply(json.AppendPong(newFrame(16)))

@@ -23,7 +23,7 @@ import (
 // broker has a store; without one, which keeps no epochs, it gets live
 // messages and a SUBACK saying it did not recover. It does not speak QoS 2
 // yet, nor compress deliveries.
-const serverCaps = wire.CapE2E | wire.CapResume | wire.CapReasons
+const serverCaps = wire.CapE2E | wire.CapResume | wire.CapReasons | wire.CapAckOffset
 
 // serverName names the server software in WELCOME.
 const serverName = "whispeer"
@@ -285,7 +285,7 @@ func (n *native) ack(a *wire.Ack) {
 	}
 	// The window looks the key up and keeps nothing of it, so the id may
 	// view the read buffer.
-	n.s.window.ack(ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))})
+	n.s.window.ack(ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))}, a.Offset)
 	n.s.acked(unsafe.String(unsafe.SliceData(a.ID), len(a.ID)))
 }
 

@@ -146,10 +146,20 @@ func AppendAck(dst []byte, t Type, a *Ack) ([]byte, error) {
 	if len(a.Text) > 0 && a.Code == CodeOK {
 		return dst, fmt.Errorf("%w: a text in an acknowledgement with code ok", ErrCode)
 	}
+	switch {
+	case a.Offset == 0:
+	case a.SID == 0:
+		return dst, fmt.Errorf("%w: an offset in the acknowledgement of a publish", ErrSID)
+	case a.Code != CodeOK:
+		return dst, fmt.Errorf("%w: an offset in an acknowledgement with a code", ErrCode)
+	}
 	size := 4 + 1 + 1 + len(a.ID)
 	text := cut(a.Text, maxUint16)
 	if len(text) > 0 {
 		size += 2 + len(text)
+	}
+	if a.Offset != 0 {
+		size += 8
 	}
 	b, err := begin(dst, t, size)
 	if err != nil {
@@ -160,6 +170,9 @@ func AppendAck(dst []byte, t Type, a *Ack) ([]byte, error) {
 	b = appendStr8(b, a.ID)
 	if len(text) > 0 {
 		b = appendStr16(b, text)
+	}
+	if a.Offset != 0 {
+		b = binary.BigEndian.AppendUint64(b, a.Offset)
 	}
 	return b, nil
 }

@@ -113,6 +113,9 @@ func TestParse_Errors(t *testing.T) {
 		{"ack empty text", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 0), wire.ErrTrailing},
 		{"ack text past end", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 2, 'x'), wire.ErrTruncated},
 		{"ack text trailing", raw(wire.TypePubAck, 0, 0, 0, 0, 3, 1, 'i', 0, 1, 'x', 'y'), wire.ErrTrailing},
+		{"ack offset 0", raw(wire.TypePubAck, 0, 0, 0, 1, 0, 1, 'i', 0, 0, 0, 0, 0, 0, 0, 0), wire.ErrTrailing},
+		{"ack of a publish with an offset", raw(wire.TypePubAck, 0, 0, 0, 0, 0, 1, 'i', 0, 0, 0, 0, 0, 0, 0, 1), wire.ErrTrailing},
+		{"ack offset short", raw(wire.TypePubAck, 0, 0, 0, 1, 0, 1, 'i', 0, 0, 0, 1), wire.ErrTrailing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := bytes.Clone(tc.in)
@@ -167,6 +170,8 @@ func TestAppend_Errors(t *testing.T) {
 		{"ack without id", frame(wire.Frame{Type: wire.TypePubAck}), wire.ErrMissingID},
 		{"ack ok with text", frame(wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: tp, Text: tp}}), wire.ErrCode},
 		{"ack id too long", frame(wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: long(256)}}), wire.ErrTooLong},
+		{"ack of a publish with an offset", frame(wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{ID: tp, Offset: 1}}), wire.ErrSID},
+		{"ack offset with a code", frame(wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 1, Code: wire.CodeInvalid, ID: tp, Offset: 1}}), wire.ErrCode},
 		{"hello version 0", frame(wire.Frame{Type: wire.TypeHello}), wire.ErrVersion},
 		{"hello v1 with ext", hello(wire.Hello{Version: 1, Ext: []byte{1}}), wire.ErrTrailing},
 		{"hello session too long", hello(wire.Hello{Version: 1, Session: long(256)}), wire.ErrTooLong},

@@ -118,6 +118,10 @@ const (
 	// CapReasons: an acknowledgement that refuses a publish carries the
 	// server's reason (Ack.Text), as an ERROR does.
 	CapReasons Caps = 1 << 4
+	// CapAckOffset: the client's acknowledgements of deliveries may name
+	// the delivered message's offset (Ack.Offset), so that they name one
+	// delivery even when two messages on a subscription share an id.
+	CapAckOffset Caps = 1 << 5
 )
 
 // Has reports whether c holds every bit of want.

@@ -205,4 +205,9 @@ type Ack struct {
 	// granted CapReasons; empty otherwise. An encoder cuts it to 65 535
 	// bytes, as an ERROR's.
 	Text []byte
+	// Offset, when not 0, is the offset of the delivery acknowledged (the
+	// MSG's), which names it among deliveries on the subscription that
+	// share its id: only in a client's acknowledgement of a delivery (SID
+	// not 0, CodeOK) on a connection granted CapAckOffset.
+	Offset uint64
 }

@@ -70,6 +70,7 @@ func samples(tb testing.TB) []sample {
 		{"pubrec", wire.Frame{Type: wire.TypePubRec, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
 		{"pubrel", wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: []byte("m2")}}},
 		{"pubcomp", wire.Frame{Type: wire.TypePubComp, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
+		{"puback of a delivery with its offset", wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 4, ID: []byte("m2"), Offset: 1 << 40}}},
 	}
 }
 

@@ -203,7 +203,8 @@ func checkMessage(q QoS, topic, id []byte) error {
 }
 
 // decode parses an acknowledgement body: sid, code, id and, for a
-// refusal, an optional text that is not empty.
+// refusal, an optional text that is not empty or, for a delivery's
+// acknowledgement, an optional offset that is not 0.
 func (a *Ack) decode(b []byte) error {
 	if len(b) < 4+1+1 {
 		return ErrTruncated
@@ -212,14 +213,19 @@ func (a *Ack) decode(b []byte) error {
 	if !ok {
 		return ErrTruncated
 	}
-	a.SID, a.Code, a.ID, a.Text = binary.BigEndian.Uint32(b), Code(b[4]), id, nil // as in Publish.decode
+	a.SID, a.Code, a.ID, a.Text, a.Offset = binary.BigEndian.Uint32(b), Code(b[4]), id, nil, 0 // as in Publish.decode
 	if len(id) == 0 {
 		return ErrMissingID
 	}
-	if i == len(b) {
+	switch {
+	case i == len(b):
 		return nil
-	}
-	if a.Code == CodeOK {
+	case a.Code == CodeOK && a.SID != 0 && len(b)-i == 8:
+		if a.Offset = binary.BigEndian.Uint64(b[i:]); a.Offset == 0 {
+			return ErrTrailing // an offset of 0 is written as none, so that each frame has one encoding
+		}
+		return nil
+	case a.Code == CodeOK:
 		return ErrTrailing
 	}
 	text, j, ok := str16(b, i)
