@@ -71,7 +71,8 @@ func (s *Server) setUpOperations() error {
 		s.ops.admin.Register(s.mux)
 		return nil
 	}
-	s.ops.http = &http.Server{Handler: s.ops.admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.http.ErrorLog}
+	s.ops.http = &http.Server{Handler: s.ops.admin, ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout: s.cfg.Server.HTTPIdleTimeout, ErrorLog: s.http.ErrorLog}
 	return nil
 }
 

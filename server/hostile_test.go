@@ -1,13 +1,23 @@
 package server
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/server/config"
 )
 
 // The tests below play hostile clients and assert the bound of each
@@ -36,9 +46,9 @@ func TestHostile_LogAmplification(t *testing.T) {
 		send func(t *testing.T, ts *testServer)
 		want []string // in the log
 	}{
-		{"JSON login with a 750 kB name", func(t *testing.T, ts *testServer) {
+		{"JSON login with a 300 kB name", func(t *testing.T, ts *testServer) {
 			c := ts.dial(t)
-			login := `{"type":"login","username":` + jsonString(t, hostileText(750_000)) + `,"password":"x"}`
+			login := `{"type":"login","username":` + jsonString(t, hostileText(300_000)) + `,"password":"x"}`
 			for range frames {
 				c.send(login)
 				c.expectError(tooLong)
@@ -55,7 +65,7 @@ func TestHostile_LogAmplification(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := newTestServer(t, nil)
+			ts := newTestServer(t, func(c *config.Config) { c.Server.AuthTimeout = time.Hour })
 			stopped := time.Now() // the gate's clock stands still: no refill
 			ts.peerGate.now = func() time.Time { return stopped }
 			before := len(ts.logs.String())
@@ -85,4 +95,245 @@ func TestHostile_LogAmplification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipeClient is a native client over a pipe, in a bubble.
+type pipeClient struct {
+	t  *testing.T
+	nc net.Conn
+	r  *wire.Reader
+}
+
+// dialPipe connects to the server behind l and says HELLO.
+func dialPipe(t *testing.T, l *pipeListener) *pipeClient {
+	nc, _ := l.dial()
+	c := &pipeClient{t: t, nc: nc}
+	c.r = wire.NewReader(c.nc, wire.MaxFrameSize)
+	c.send(&wire.Frame{Type: wire.TypeHello, Hello: wire.Hello{Version: wire.Version}})
+	return c
+}
+
+func (c *pipeClient) send(f *wire.Frame) {
+	c.t.Helper()
+	b, err := wire.AppendFrame(nil, f)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	go c.nc.Write(b) // a pipe's write waits for the server's read
+}
+
+// expect reads the next frame and checks its type.
+func (c *pipeClient) expect(typ wire.Type) *wire.Frame {
+	c.t.Helper()
+	f, err := c.r.Next()
+	if err != nil {
+		c.t.Fatalf("read, want %v: %v", typ, err)
+	}
+	if f.Type != typ {
+		c.t.Fatalf("got %v %v, want %v", f.Type, describe(f), typ)
+	}
+	return f
+}
+
+// expectEnd reads until the end of the stream, failing on a frame.
+func (c *pipeClient) expectEnd() {
+	c.t.Helper()
+	if f, err := c.r.Next(); err == nil {
+		c.t.Fatalf("got %v %v, want the end of the connection", f.Type, describe(f))
+	}
+}
+
+// bubbleServer starts a server with cfg serving native TCP clients on a
+// pipe listener, in the calling synctest bubble, and shuts it down when
+// the test ends.
+func bubbleServer(t *testing.T, edit func(*config.Config)) (*Server, *pipeListener) {
+	cfg := testConfig()
+	cfg.Auth.Users = testUsers
+	if edit != nil {
+		edit(cfg)
+	}
+	srv, err := New(cfg, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newPipeListener()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTCP(ln) }()
+	t.Cleanup(func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("ServeTCP: %v", err)
+		}
+	})
+	return srv, ln
+}
+
+func TestHostile_AuthDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, ln := bubbleServer(t, func(c *config.Config) { c.Server.MaxConnections = 1 })
+		idle := dialPipe(t, ln)
+		idle.expect(wire.TypeWelcome)
+
+		// The connection that never authenticates holds the only slot
+		// while it answers pings...
+		refused := dialPipe(t, ln)
+		if f := refused.expect(wire.TypeError); f.Error.Code != wire.CodeLimit {
+			t.Fatalf("second connection: ERROR %v %q, want limit", f.Error.Code, f.Error.Text)
+		}
+		for range 3 {
+			time.Sleep(3 * time.Second)
+			idle.send(&wire.Frame{Type: wire.TypePing})
+			idle.expect(wire.TypePong)
+		}
+		// ...until server.auth_timeout after it connected.
+		time.Sleep(time.Second)
+		f := idle.expect(wire.TypeError)
+		if f.Error.Code != wire.CodeUnauthorized || !f.Error.Fatal || !strings.Contains(string(f.Error.Text), "authentication timeout") {
+			t.Fatalf("ERROR %v fatal=%v %q, want a fatal unauthorized authentication timeout", f.Error.Code, f.Error.Fatal, f.Error.Text)
+		}
+		idle.expectEnd()
+		synctest.Wait()
+		if st := srv.Stats(); st.TCP.Open != 0 || st.AuthTimeouts != 1 {
+			t.Fatalf("after the deadline: %d open, %d auth timeouts; want 0 and 1", st.TCP.Open, st.AuthTimeouts)
+		}
+
+		// The slot is free, and a client that authenticates in time keeps
+		// its connection past the deadline.
+		good := dialPipe(t, ln)
+		good.expect(wire.TypeWelcome)
+		token, _ := srv.issuer.Issue("alice")
+		good.send(&wire.Frame{Type: wire.TypeAuth, Auth: wire.Auth{Token: []byte(token)}})
+		good.expect(wire.TypeAuthOK)
+		time.Sleep(2 * srv.cfg.Server.AuthTimeout)
+		good.send(&wire.Frame{Type: wire.TypePing})
+		good.expect(wire.TypePong)
+		good.nc.Close()
+	})
+}
+
+// TestHostile_AuthDeadlineWebSocket checks the deadline on WebSocket, for
+// a connection that sends nothing, one that only logs in (a JSON login
+// answers a token but does not authenticate) and a native one.
+func TestHostile_AuthDeadlineWebSocket(t *testing.T) {
+	cheap, err := auth.HashPasswordWith("password", auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, func(c *config.Config) {
+		c.Server.AuthTimeout = 100 * time.Millisecond
+		c.Auth.Users = []config.User{{Username: "admin", Password: config.Secret(cheap), Publish: []string{"#"}}}
+	})
+	cases := []struct {
+		name  string
+		start func(c *client)
+	}{
+		{"silent", func(*client) {}},
+		{"JSON login only", func(c *client) {
+			c.send(readmeLogin)
+			c.expect("login_response")
+		}},
+		{"native HELLO only", func(c *client) {
+			b, _ := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeHello, Hello: wire.Hello{Version: wire.Version}})
+			ctx, cancel := readCtx()
+			defer cancel()
+			if err := c.c.Write(ctx, websocket.MessageBinary, b); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ts.dial(t)
+			tc.start(c)
+			ctx, cancel := readCtx()
+			defer cancel()
+			var err error
+			for err == nil {
+				_, _, err = c.c.Read(ctx)
+			}
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "authentication timeout") {
+				t.Fatalf("connection ended with %v, want close 1008 authentication timeout", err)
+			}
+			if got := ts.Stats().AuthTimeouts; got != uint64(i+1) {
+				t.Fatalf("AuthTimeouts = %d, want %d", got, i+1)
+			}
+		})
+	}
+}
+
+// TestHostile_HTTPConnections holds keep-alive connections open on the
+// WebSocket port: they count toward max_connections, and are closed once
+// idle for server.http_idle_timeout.
+func TestHostile_HTTPConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Server.MaxConnections = 2
+		srv, err := New(cfg, WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := newPipeListener()
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		defer func() {
+			if err := srv.Shutdown(context.Background()); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		}()
+		// get sends a keep-alive request for /healthz and reads the answer,
+		// or reports that the connection was closed instead.
+		get := func(nc net.Conn, r *bufio.Reader) bool {
+			go nc.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				return false
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}
+		var held []*bufio.Reader
+		var conns []net.Conn
+		for range 2 {
+			nc, _ := ln.dial()
+			r := bufio.NewReader(nc)
+			if !get(nc, r) {
+				t.Fatal("a keep-alive request within max_connections failed")
+			}
+			held, conns = append(held, r), append(conns, nc)
+		}
+		synctest.Wait()
+		if st := srv.Stats(); st.HTTPOpen != 2 {
+			t.Fatalf("HTTPOpen = %d with two keep-alive connections, want 2", st.HTTPOpen)
+		}
+		extra, _ := ln.dial()
+		if get(extra, bufio.NewReader(extra)) {
+			t.Fatal("a third connection was served past max_connections = 2")
+		}
+		// Idle for server.http_idle_timeout, the held connections are
+		// closed and their slots free.
+		time.Sleep(cfg.Server.HTTPIdleTimeout)
+		synctest.Wait()
+		for i, r := range held {
+			if _, err := r.ReadByte(); err == nil {
+				t.Fatalf("keep-alive connection %d still open after the idle timeout", i)
+			}
+			conns[i].Close()
+		}
+		if st := srv.Stats(); st.HTTPOpen != 0 || st.HTTPRefused != 1 {
+			t.Fatalf("HTTPOpen = %d, HTTPRefused = %d; want 0 and 1", st.HTTPOpen, st.HTTPRefused)
+		}
+		again, _ := ln.dial()
+		if !get(again, bufio.NewReader(again)) {
+			t.Fatal("a connection after the idle ones were closed was refused")
+		}
+		again.Close()
+		extra.Close()
+	})
 }

@@ -74,6 +74,10 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
 	}
 	u, err := s.srv.users.Authenticate(username, password)
+	if errors.Is(err, auth.ErrBusy) {
+		s.srv.stats.loginsBusy.Add(1)
+		return nil, "", &opError{whispeer.CodeUnavailable, errorText(err)}
+	}
 	if err != nil {
 		s.srv.stats.loginFailures.Add(1)
 		n := max(l.Fail(userKey), l.Fail(ipKey))

@@ -178,13 +178,18 @@ func (g *peerGate) len() int {
 // lets it through; args holding the peer's strings must come from
 // excerptAttrs. A line let through after suppressed ones says how many.
 func (s *session) peerLog(level slog.Level, msg string, args ...any) {
-	l := s.log()
+	s.srv.peerLog(s.log(), s.remoteIP(), level, msg, args...)
+}
+
+// peerLog logs a line to l that the peer at addr caused, if the gate lets
+// it through.
+func (srv *Server) peerLog(l *slog.Logger, addr string, level slog.Level, msg string, args ...any) {
 	if !l.Enabled(context.Background(), level) {
 		return
 	}
-	ok, n := s.srv.peerGate.allow(s.remoteIP())
+	ok, n := srv.peerGate.allow(addr)
 	if !ok {
-		s.srv.stats.logSuppressed.Add(1)
+		srv.stats.logSuppressed.Add(1)
 		return
 	}
 	if n > 0 {

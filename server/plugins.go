@@ -163,6 +163,7 @@ func (s *Server) connected(sess *session) {
 	c := &conn{sess: sess, since: time.Now(), ctx: sess.publishContext(context.Background())}
 	c.info = sess.info(nil)
 	sess.conn = c
+	sess.deadline = time.AfterFunc(s.cfg.Server.AuthTimeout, sess.authExpired)
 	s.ops.conns.add(c)
 	if err := s.broker.Connected(c.info); err != nil {
 		c.refused.Store(true)
@@ -220,6 +221,8 @@ func (sess *session) authenticated() *opError {
 		return &opError{whispeer.CodeForbidden, errorText(err)}
 	}
 	c.ctx = sess.publishContext(whispeer.NewConnContext(context.Background(), info))
+	sess.authed.Store(true)
+	sess.deadline.Stop()
 	return nil
 }
 
@@ -252,11 +255,14 @@ var errClosedByAdmin = errors.New("whispeer: closed by the server's administrato
 
 // closeWith closes the session's connection because of err, telling the
 // client why: a WebSocket close frame with code 1008, or a fatal native
-// ERROR. It is safe to call from any goroutine.
-func (sess *session) closeWith(err error) {
+// ERROR forbidden. It is safe to call from any goroutine.
+func (sess *session) closeWith(err error) { sess.closeFor(wire.CodeForbidden, err) }
+
+// closeFor is closeWith with the native ERROR's code.
+func (sess *session) closeFor(code wire.Code, err error) {
 	text := errorText(err)
 	if sess.link.tcp != nil {
-		b, _ := wire.AppendError(nil, &wire.Error{Code: wire.CodeForbidden, Fatal: true, Text: []byte("whispeer: " + text)})
+		b, _ := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte("whispeer: " + text)})
 		sess.link.tcp.Send(b)
 		sess.link.tcp.Close(err)
 		return

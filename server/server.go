@@ -50,6 +50,44 @@ type Server struct {
 	addr         net.Addr
 	shutdownOnce sync.Once
 	shutdownErr  error
+
+	// httpConns counts the connections on server.port that are not (yet)
+	// WebSocket connections: they count toward max_connections too.
+	httpConns atomic.Int64
+}
+
+// readHeaderTimeout bounds the time a client may take to send a request's
+// headers on server.port and admin.listen.
+const readHeaderTimeout = 10 * time.Second
+
+// httpConnState counts the HTTP connections on server.port, and closes a
+// new one at once when there are server.max_connections already. A
+// connection upgraded to WebSocket leaves the count; the WebSocket handler
+// counts it from then on.
+func (s *Server) httpConnState(c net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		if s.httpConns.Add(1) > int64(s.cfg.Server.MaxConnections) {
+			s.stats.httpRefused.Add(1)
+			c.Close()
+		}
+	case http.StateHijacked, http.StateClosed:
+		s.httpConns.Add(-1)
+	}
+}
+
+// serveHTTP serves a request on server.port, or answers 503 and closes
+// the connection when the HTTP and WebSocket connections together exceed
+// server.max_connections.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.httpConns.Load()+int64(s.ws.Len()) > int64(s.cfg.Server.MaxConnections) {
+		s.stats.httpRefused.Add(1)
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // Option configures a Server.
@@ -94,7 +132,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		o.logger.Warn("whispeer: insecure setting", "warning", w)
 	}
 	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, limiter: auth.NewLimiter(auth.LimiterConfig{}), peerGate: newPeerGate()}
-	if s.users, err = auth.NewUsers(cfg.Auth.Users); err != nil {
+	if s.users, err = auth.NewUsers(cfg.Auth.Users, auth.WithMaxHashes(cfg.Auth.MaxHashes)); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	if s.issuer, err = auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL); err != nil {
@@ -153,7 +191,13 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /{$}", s.ws)
 	s.mux.Handle("GET /ws", s.ws)
-	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       cfg.Server.HTTPIdleTimeout,
+		ConnState:         s.httpConnState,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 	if err := s.setUpOperations(); err != nil {
 		if s.ownBroker {
 			s.broker.Close()
@@ -363,6 +407,9 @@ type counters struct {
 	qosDropped    atomic.Uint64
 	undeliverable atomic.Uint64
 	logSuppressed atomic.Uint64
+	loginsBusy    atomic.Uint64
+	authTimeouts  atomic.Uint64
+	httpRefused   atomic.Uint64
 }
 
 // Stats counts a server's traffic, failures and QoS 1 work.
@@ -381,6 +428,10 @@ type Stats struct {
 	QoSDropped    uint64 // QoS 1 copies dropped because max_queued was full
 	Undeliverable uint64 // native deliveries not sent: over the client's frame limit or not encodable
 	LogSuppressed uint64 // log lines caused by clients and not written, over the per-address or total rate
+	LoginsBusy    uint64 // logins refused because auth.max_hashes password checks were running and as many more waiting
+	AuthTimeouts  uint64 // connections closed for not authenticating within server.auth_timeout
+	HTTPOpen      int    // HTTP connections open on server.port that are not WebSocket connections
+	HTTPRefused   uint64 // HTTP requests answered 503, or connections closed at once, for server.max_connections
 }
 
 // Stats returns the server's counters.
@@ -400,5 +451,9 @@ func (s *Server) Stats() Stats {
 		QoSDropped:    s.stats.qosDropped.Load(),
 		Undeliverable: s.stats.undeliverable.Load(),
 		LogSuppressed: s.stats.logSuppressed.Load(),
+		LoginsBusy:    s.stats.loginsBusy.Load(),
+		AuthTimeouts:  s.stats.authTimeouts.Load(),
+		HTTPOpen:      int(s.httpConns.Load()),
+		HTTPRefused:   s.stats.httpRefused.Load(),
 	}
 }

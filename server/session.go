@@ -132,6 +132,11 @@ type session struct {
 	replayCtx   context.Context
 	stopReplays context.CancelFunc
 
+	// authed is set once the connection has authenticated; deadline
+	// closes it if that does not happen within server.auth_timeout.
+	authed   atomic.Bool
+	deadline *time.Timer
+
 	// holding is set while a subscribe is under way: deliveries are held
 	// back, so that the confirmation goes out before the replayed history.
 	holding atomic.Bool
@@ -163,6 +168,9 @@ func newSession(srv *Server, l link, id string) *session {
 
 // closed ends the session's subscriptions and QoS 1 state.
 func (s *session) closed(err error) {
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
 	for _, sub := range s.subs {
 		sub.Unsubscribe()
 	}

@@ -6,8 +6,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/server/config"
@@ -22,13 +25,43 @@ const MaxUsernameBytes = 256
 // and for a wrong password alike.
 var ErrBadCredentials = errors.New("whispeer: authentication failed")
 
+// ErrBusy is returned by [Users.Authenticate] when as many password checks
+// as it allows are running and as many more are waiting: the client should
+// try again in a moment.
+var ErrBusy = errors.New("whispeer: server busy checking passwords: try again in a moment")
+
+// MaxHashesDefault bounds the argon2id computations that run at once when
+// neither [WithMaxHashes] nor a memory limit says otherwise.
+const MaxHashesDefault = 4
+
+// HashQueueFactor is how many password checks per running one may wait for
+// a slot; a check beyond that fails at once with [ErrBusy].
+const HashQueueFactor = 16
+
+// UsersOption configures [NewUsers].
+type UsersOption func(*Users)
+
+// WithMaxHashes bounds the argon2id computations that run at once to n
+// (each holds its memory parameter in RAM, 64 MiB by default); HashQueueFactor×n
+// more may wait, and further checks fail with [ErrBusy]. n ≤ 0 keeps the
+// default (see [NewUsers]).
+func WithMaxHashes(n int) UsersOption {
+	return func(us *Users) {
+		if n > 0 {
+			us.maxHashes = n
+		}
+	}
+}
+
 // Users is the set of accounts that may log in. It is immutable after
 // [NewUsers]; to change accounts, build a new Users.
 type Users struct {
 	byName     map[string]*User
 	dummy      hash          // verified in place of a missing or plain-text user's hash
 	dummyPlain [32]byte      // compared in place of a missing user's plain password
+	maxHashes  int           // argon2id computations at once
 	slots      chan struct{} // bounds concurrent argon2id computations
+	checks     atomic.Int64  // password checks running or waiting for a slot
 }
 
 // User is one account and its topic permissions.
@@ -41,12 +74,18 @@ type User struct {
 }
 
 // NewUsers builds the account set from configuration entries. It fails,
-// naming the entry, on an empty or duplicate user name, an unusable
-// password hash or an invalid topic pattern.
-func NewUsers(entries []config.User) (*Users, error) {
-	us := &Users{
-		byName: make(map[string]*User, len(entries)),
-		slots:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+// naming the entry, on an empty, too long or duplicate user name, an
+// unusable password hash or an invalid topic pattern.
+//
+// Unless [WithMaxHashes] says otherwise, the argon2id computations running
+// at once are bounded to the least of MaxHashesDefault, GOMAXPROCS and,
+// when the Go runtime has a memory limit (GOMEMLIMIT or
+// debug.SetMemoryLimit), the number whose memory fits in a quarter of it;
+// at least one.
+func NewUsers(entries []config.User, opts ...UsersOption) (*Users, error) {
+	us := &Users{byName: make(map[string]*User, len(entries))}
+	for _, o := range opts {
+		o(us)
 	}
 	var dummyParams *Params
 	for i, e := range entries {
@@ -69,6 +108,10 @@ func NewUsers(entries []config.User) (*Users, error) {
 		p = *dummyParams
 	}
 	us.dummy = hash{Params: p, salt: make([]byte, p.SaltLen), tag: make([]byte, p.KeyLen)}
+	if us.maxHashes == 0 {
+		us.maxHashes = autoMaxHashes(us.maxMemoryKiB(), debug.SetMemoryLimit(-1))
+	}
+	us.slots = make(chan struct{}, us.maxHashes)
 	for _, b := range [][]byte{us.dummy.salt, us.dummy.tag, us.dummyPlain[:]} {
 		if _, err := rand.Read(b); err != nil {
 			return nil, fmt.Errorf("dummy hash: %w", err)
@@ -76,6 +119,32 @@ func NewUsers(entries []config.User) (*Users, error) {
 	}
 	return us, nil
 }
+
+// maxMemoryKiB returns the largest memory parameter of the hashes that
+// Authenticate may compute.
+func (us *Users) maxMemoryKiB() uint32 {
+	m := us.dummy.Memory
+	for _, u := range us.byName {
+		if u.hash != nil {
+			m = max(m, u.hash.Memory)
+		}
+	}
+	return m
+}
+
+// autoMaxHashes returns the default bound on argon2id computations at
+// once for hashes of memKiB each under the runtime memory limit limit
+// (math.MaxInt64 for none).
+func autoMaxHashes(memKiB uint32, limit int64) int {
+	n := min(MaxHashesDefault, runtime.GOMAXPROCS(0))
+	if limit != math.MaxInt64 && memKiB > 0 {
+		n = int(min(int64(n), limit/4/(int64(memKiB)<<10)))
+	}
+	return max(n, 1)
+}
+
+// MaxHashes returns the bound on argon2id computations at once.
+func (us *Users) MaxHashes() int { return us.maxHashes }
 
 // newUser checks and converts one configuration entry.
 func newUser(e config.User) (*User, error) {
@@ -117,9 +186,15 @@ func newUser(e config.User) (*User, error) {
 // ErrBadCredentials otherwise. Every call computes one argon2id hash and
 // one constant-time comparison whether or not the user exists, and whether
 // their password is hashed or plain text, so that timing does not tell
-// which user names exist. It blocks while GOMAXPROCS other hashes are
-// being computed.
+// which user names exist. It waits while MaxHashes other hashes are being
+// computed, and fails at once with ErrBusy when HashQueueFactor×MaxHashes
+// checks are waiting already.
 func (us *Users) Authenticate(username, password string) (*User, error) {
+	if us.checks.Add(1) > int64(us.maxHashes*(1+HashQueueFactor)) {
+		us.checks.Add(-1)
+		return nil, ErrBusy
+	}
+	defer us.checks.Add(-1)
 	u := us.byName[username]
 	us.slots <- struct{}{}
 	defer func() { <-us.slots }()

@@ -2,8 +2,11 @@ package auth
 
 import (
 	"errors"
+	"math"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/whispeer-io/whispeer/server/config"
@@ -221,5 +224,76 @@ func TestUser_CanSubscribe(t *testing.T) {
 				t.Errorf("%s.CanSubscribe(%q) = %v, want %v", tt.user.Name(), tt.pattern, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUsers_HashesBounded holds every argon2id computation until released
+// and checks that no more than MaxHashes run at once, that
+// HashQueueFactor×MaxHashes more wait, and that the rest fail at once with
+// ErrBusy.
+func TestUsers_HashesBounded(t *testing.T) {
+	const limit, refused = 2, 20
+	const admitted = limit * (1 + HashQueueFactor)
+	const callers = admitted + refused
+	us, err := NewUsers([]config.User{{Username: "a", Password: "x"}}, WithMaxHashes(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if us.MaxHashes() != limit {
+		t.Fatalf("MaxHashes = %d, want %d", us.MaxHashes(), limit)
+	}
+	entered, release := make(chan struct{}, callers), make(chan struct{})
+	var running, peak atomic.Int64
+	orig := idKey
+	t.Cleanup(func() { idKey = orig })
+	idKey = func(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+		n := running.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		entered <- struct{}{}
+		<-release
+		running.Add(-1)
+		return make([]byte, keyLen)
+	}
+	errs := make(chan error, callers)
+	for range callers {
+		go func() {
+			_, err := us.Authenticate("a", "wrong")
+			errs <- err
+		}()
+	}
+	for range refused {
+		if err := <-errs; !errors.Is(err, ErrBusy) {
+			t.Fatalf("a check beyond the queue returned %v, want ErrBusy", err)
+		}
+	}
+	for range limit {
+		<-entered
+	}
+	close(release)
+	for range admitted {
+		if err := <-errs; !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("an admitted check returned %v, want ErrBadCredentials", err)
+		}
+	}
+	if p := peak.Load(); p > limit {
+		t.Fatalf("%d hashes ran at once, want at most %d", p, limit)
+	}
+}
+
+func TestAutoMaxHashes(t *testing.T) {
+	const mem = 64 << 10 // KiB
+	cases := []struct {
+		limit int64
+		want  int
+	}{
+		{math.MaxInt64, min(MaxHashesDefault, runtime.GOMAXPROCS(0))},
+		{512 << 20, min(2, runtime.GOMAXPROCS(0))}, // a quarter holds two
+		{64 << 20, 1}, // never less than one
+	}
+	for _, tc := range cases {
+		if got := autoMaxHashes(mem, tc.limit); got != tc.want {
+			t.Errorf("autoMaxHashes(64 MiB, %d) = %d, want %d", tc.limit, got, tc.want)
+		}
 	}
 }

@@ -38,12 +38,16 @@ type Server struct {
 	MaxPublishRate   int           `koanf:"max_publish_rate"`  // publishes per second per connection; 0 means unlimited
 	PingInterval     time.Duration `koanf:"ping_interval"`     // keep-alive ping period
 	WriteTimeout     time.Duration `koanf:"write_timeout"`     // deadline for one write to a client
+	AuthTimeout      time.Duration `koanf:"auth_timeout"`      // time a connection has to authenticate
+	HTTPIdleTimeout  time.Duration `koanf:"http_idle_timeout"` // how long an HTTP keep-alive connection may wait for its next request
+	AllowedOrigins   []string      `koanf:"allowed_origins"`   // Origin headers accepted on WebSocket upgrades; empty means same origin only
 }
 
 // Auth holds the [auth] section: token lifetime and the user list.
 type Auth struct {
-	TokenTTL time.Duration `koanf:"token_ttl"` // lifetime of issued login tokens
-	Users    []User        `koanf:"users"`     // accounts allowed to log in
+	TokenTTL  time.Duration `koanf:"token_ttl"`  // lifetime of issued login tokens
+	MaxHashes int           `koanf:"max_hashes"` // password hashes computed at once; 0 sizes it from the memory limit
+	Users     []User        `koanf:"users"`      // accounts allowed to log in
 }
 
 // User is one [[auth.users]] entry. Password is either plain text or an
@@ -189,6 +193,9 @@ func Default() *Config {
 			MaxPublishRate:   10000,
 			PingInterval:     30 * time.Second,
 			WriteTimeout:     10 * time.Second,
+			AuthTimeout:      10 * time.Second,
+			HTTPIdleTimeout:  time.Minute,
+			AllowedOrigins:   []string{},
 		},
 		Auth: Auth{
 			TokenTTL: 24 * time.Hour,
@@ -230,8 +237,9 @@ func (c *Config) LogValue() slog.Value {
 			"max_connections", s.MaxConnections, "max_message_bytes", s.MaxMessageBytes,
 			"max_subscriptions", s.MaxSubscriptions, "max_pending_bytes", s.MaxPendingBytes,
 			"max_publish_rate", s.MaxPublishRate,
-			"ping_interval", s.PingInterval, "write_timeout", s.WriteTimeout),
-		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "users", names),
+			"ping_interval", s.PingInterval, "write_timeout", s.WriteTimeout,
+			"auth_timeout", s.AuthTimeout, "http_idle_timeout", s.HTTPIdleTimeout, "allowed_origins", s.AllowedOrigins),
+		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "max_hashes", c.Auth.MaxHashes, "users", names),
 		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
 			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,
 			"max_queued", c.QoS.MaxQueued),

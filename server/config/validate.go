@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 		{"qos.max_inflight", c.QoS.MaxInflight, 1},
 		{"qos.max_queued", c.QoS.MaxQueued, 0},
 		{"replay.size", c.Replay.Size, 0},
+		{"auth.max_hashes", c.Auth.MaxHashes, 0},
 	} {
 		if p.v < p.min {
 			bad(p.key, "must be at least %d, got %d", p.min, p.v)
@@ -63,6 +64,8 @@ func (c *Config) Validate() error {
 	}{
 		{"server.ping_interval", s.PingInterval},
 		{"server.write_timeout", s.WriteTimeout},
+		{"server.auth_timeout", s.AuthTimeout},
+		{"server.http_idle_timeout", s.HTTPIdleTimeout},
 		{"auth.token_ttl", c.Auth.TokenTTL},
 		{"qos.ack_timeout", c.QoS.AckTimeout},
 	} {
@@ -80,6 +83,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
 	}
+	errs = append(errs, validateOrigins(s.AllowedOrigins)...)
 	errs = append(errs, c.validateUsers()...)
 	errs = append(errs, c.validateAdmin()...)
 	errs = append(errs, c.validatePlugins()...)
@@ -280,4 +284,21 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validateOrigins checks server.allowed_origins: each entry is "*" or an
+// origin pattern, scheme://host[:port], in which "*" may stand for any
+// run of characters.
+func validateOrigins(origins []string) []error {
+	var errs []error
+	for i, o := range origins {
+		if o == "*" {
+			continue
+		}
+		scheme, host, ok := strings.Cut(o, "://")
+		if !ok || scheme == "" || host == "" || strings.ContainsAny(host, "/?#") {
+			errs = append(errs, fmt.Errorf("server.allowed_origins[%d]: %q is not \"*\" or scheme://host[:port], such as https://*.example.com", i, o))
+		}
+	}
+	return errs
 }
