@@ -119,10 +119,21 @@ func (f *clientFlags) dial(ctx context.Context, cmd *cobra.Command, extra ...cli
 	}
 	c, err := client.Dial(ctx, url, append(opts, extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", url, tlsHint(err))
+		return nil, &contextError{"connect to " + url, tlsHint(err)}
 	}
 	return c, nil
 }
+
+// contextError is err after what the command was doing, with the
+// "whispeer: " that starts the library's errors dropped, since main
+// prints it in front of the whole.
+type contextError struct {
+	doing string
+	err   error
+}
+
+func (e *contextError) Error() string { return e.doing + ": " + trimPrefix(e.err.Error()) }
+func (e *contextError) Unwrap() error { return e.err }
 
 // tlsHint adds to a certificate verification error how to trust the
 // server.

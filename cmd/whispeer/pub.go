@@ -57,7 +57,10 @@ answer within --timeout.`,
 			if err != nil {
 				return err
 			}
-			defer func() { w.close(c, err != nil) }()
+			defer func() {
+				w.close(c, err != nil)
+				err = authHint(err)
+			}()
 			p := &publisher{c: c, w: w, topic: args[0], opts: opts, timeout: cf.timeout}
 			switch {
 			case len(args) == 2:

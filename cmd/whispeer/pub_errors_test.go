@@ -165,4 +165,9 @@ func TestMain_PrintsThePrefixOnce(t *testing.T) {
 	if want := "whispeer: invalid topic \"a/+\": wildcard in topic\n"; string(out) != want {
 		t.Fatalf("printed %q, want %q", out, want)
 	}
+	cmd = command(t, nil, "pub", "--url", url, "--user", "admin", "--password", "wrong", "a", "x")
+	out, _ = cmd.CombinedOutput()
+	if want := "whispeer: connect to " + url + ": authentication failed\n"; string(out) != want {
+		t.Fatalf("printed %q, want %q", out, want)
+	}
 }

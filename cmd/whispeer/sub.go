@@ -46,7 +46,10 @@ non-zero exit status.`,
 			if err != nil {
 				return err
 			}
-			defer func() { w.close(c, err != nil) }()
+			defer func() {
+				w.close(c, err != nil)
+				err = authHint(err)
+			}()
 			p := &printer{w: cmd.OutOrStdout(), json: asJSON, verbose: verbose, left: count, done: func() { w.cancel(nil) }}
 			opts := []client.SubscribeOption{client.WithMaxQoS(client.QoS(maxQoS))}
 			if last > 0 {

@@ -55,10 +55,6 @@ func (w *watch) onError(err error) {
 	_, isDelivery := errors.AsType[*client.DeliveryError](err)
 	switch {
 	case isServer && (se.Fatal || slices.Contains(w.refs, se.Ref)):
-		if se.Code == wire.CodeUnauthorized && !se.Fatal {
-			w.fail(fmt.Errorf("%w (log in with --user and --password, or --token)", se))
-			return
-		}
 		w.fail(se)
 	case isServer || isDelivery || errors.Is(err, client.ErrGap):
 		if w.ctx.Err() == nil {
@@ -91,6 +87,14 @@ func (w *watch) err() error {
 func (w *watch) result(err error) error {
 	if werr := w.err(); werr != nil && err != nil {
 		return werr
+	}
+	return err
+}
+
+// authHint adds to a refusal for want of authentication how to log in.
+func authHint(err error) error {
+	if se, ok := errors.AsType[*client.ServerError](err); ok && se.Code == wire.CodeUnauthorized && !se.Fatal {
+		return fmt.Errorf("%w (log in with --user and --password, or --token)", err)
 	}
 	return err
 }
