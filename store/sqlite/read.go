@@ -137,7 +137,7 @@ func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, 
 // to to, at most chunk of them. Each message and its id and payload are
 // two allocations: the bytes are copied out of the row into one buffer.
 func (s *Store) query(ctx context.Context, name string, id int64, from, to uint64) ([]*whispeer.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, id, headers, payload FROM messages
+	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, sealed, id, headers, payload FROM messages
 		WHERE topic = ? AND off >= ? AND off <= ? ORDER BY off`, id, int64(from), int64(to))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -147,15 +147,16 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 	for rows.Next() {
 		var off, ns int64
 		var qos int
+		var sealed bool
 		var mid, hdr, payload sql.RawBytes
-		if err := rows.Scan(&off, &ns, &qos, &mid, &hdr, &payload); err != nil {
+		if err := rows.Scan(&off, &ns, &qos, &sealed, &mid, &hdr, &payload); err != nil {
 			return nil, fmt.Errorf("read: %w", err)
 		}
 		buf := make([]byte, len(mid)+len(payload))
 		copy(buf, mid)
 		copy(buf[len(mid):], payload)
 		m := &whispeer.Message{Topic: name, ID: unsafe.String(unsafe.SliceData(buf), len(mid)),
-			Seq: uint64(off), Time: time.Unix(0, ns), QoS: whispeer.QoS(qos)}
+			Seq: uint64(off), Time: time.Unix(0, ns), QoS: whispeer.QoS(qos), Sealed: sealed}
 		if payload != nil {
 			m.Payload = buf[len(mid):len(buf):len(buf)]
 		}

@@ -122,7 +122,7 @@ func (s *Store) open(path string) error {
 		return err
 	}
 	s.w.SetMaxOpenConns(1)
-	if _, err := s.w.Exec(schema); err != nil {
+	if err := migrate(s.w); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
 	if s.r, err = sql.Open("sqlite", dsn(path, sync, true)); err != nil {
@@ -135,6 +135,8 @@ func (s *Store) open(path string) error {
 	return s.wr.prepare(s.w)
 }
 
+// schema is the first version of the database; migrations bring it to
+// the current one.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,

@@ -15,6 +15,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) whispeer.Store
 	Run(t, func(t *testing.T) whispeer.Store { return open(t, t.TempDir()) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("ReopenTrimmed", func(t *testing.T) { testReopenTrimmed(t, open) })
+	t.Run("ReopenSealedPayloads", func(t *testing.T) { testReopenSealedPayloads(t, open) })
 }
 
 func testReopen(t *testing.T, open func(*testing.T, string) whispeer.Store) {

@@ -211,7 +211,7 @@ func randomMessage(i, tp int) *whispeer.Message {
 	p := binary.LittleEndian.AppendUint64(make([]byte, 0, 24), uint64(i))
 	p = append(p, bytes.Repeat([]byte{byte(i)}, i%16)...)
 	return &whispeer.Message{Topic: randomTopic(tp), ID: strconv.Itoa(i), Payload: p,
-		QoS: whispeer.QoS(i % 2), Time: base.Add(time.Duration(i))}
+		QoS: whispeer.QoS(i % 2), Sealed: i%3 == 0, Time: base.Add(time.Duration(i))}
 }
 
 // missing returns how many dones have not been called.

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) whispeer.Store) {
 		{"Topics", testTopics},
 		{"TopicInfo", testTopicInfo},
 		{"Payloads", testPayloads},
+		{"SealedPayloads", testSealedPayloads},
 		{"TrimMessages", testTrimMessages},
 		{"TrimBytes", testTrimBytes},
 		{"TrimAge", testTrimAge},
@@ -61,6 +62,7 @@ func Message(topic string, i int) *whispeer.Message {
 		ID:      fmt.Sprintf("id-%d", i),
 		Payload: Payload(topic, i),
 		QoS:     whispeer.QoS(i % 3),
+		Sealed:  i%4 == 3,
 		Time:    time.Now().Add(time.Duration(i)*time.Microsecond - time.Minute).Round(0),
 	}
 	if i%2 == 0 {
@@ -128,6 +130,8 @@ func Same(got, want *whispeer.Message) string {
 		return fmt.Sprintf("payload %q, want %q", got.Payload, want.Payload)
 	case got.QoS != want.QoS:
 		return fmt.Sprintf("qos %d, want %d", got.QoS, want.QoS)
+	case got.Sealed != want.Sealed:
+		return fmt.Sprintf("sealed %t, want %t", got.Sealed, want.Sealed)
 	case !got.Time.Equal(want.Time):
 		return fmt.Sprintf("time %v, want %v", got.Time, want.Time)
 	case len(got.Headers) != len(want.Headers) || !maps.Equal(got.Headers, want.Headers):

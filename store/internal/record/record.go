@@ -86,11 +86,31 @@ func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte
 	dst = binary.LittleEndian.AppendUint64(dst, epoch)
 	dst = binary.LittleEndian.AppendUint64(dst, offset)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(m.Time.UnixNano()))
-	dst = append(dst, byte(m.QoS))
+	dst = append(dst, qosFlags(m))
 	dst = AppendString(dst, m.Topic)
 	dst = AppendString(dst, m.ID)
 	dst = AppendHeaders(dst, m.Headers)
 	return append(dst, m.Payload...)
+}
+
+// A message record's QoS byte holds the QoS in its low four bits and
+// flags in the others, which records written before there were flags have
+// clear: such a record reads as a message with no flag set.
+const (
+	qosMask = 0x0f
+	// flagSealed marks a payload its publisher declared an envelope
+	// (whispeer.Message.Sealed).
+	flagSealed = 0x80
+	knownFlags = flagSealed
+)
+
+// qosFlags returns the QoS byte of m's record.
+func qosFlags(m *whispeer.Message) byte {
+	b := byte(m.QoS) & qosMask
+	if m.Sealed {
+		b |= flagSealed
+	}
+	return b
 }
 
 // TimeOffset is where a message record's time starts in its frame; it
@@ -110,9 +130,13 @@ func DecodeMessage(body []byte, topic string) (Message, error) {
 	if d.byte() != KindMessage {
 		return Message{}, ErrFormat
 	}
-	epoch, off, t, qos := d.u64(), d.u64(), d.u64(), d.byte()
+	epoch, off, t, qf := d.u64(), d.u64(), d.u64(), d.byte()
+	if qf&^(qosMask|knownFlags) != 0 {
+		return Message{}, ErrFormat
+	}
 	name := d.bytes()
-	m := &whispeer.Message{Seq: off, QoS: whispeer.QoS(qos), Time: time.Unix(0, int64(t))}
+	m := &whispeer.Message{Seq: off, QoS: whispeer.QoS(qf & qosMask), Sealed: qf&flagSealed != 0,
+		Time: time.Unix(0, int64(t))}
 	if topic != "" && string(name) == topic {
 		m.Topic = topic
 	} else {
