@@ -131,7 +131,8 @@ func TestAuth_NothingBeforeAuth(t *testing.T) {
 
 func TestAuth_RepeatedFailuresThrottledAndLogged(t *testing.T) {
 	ts := newTestServer(t, nil)
-	ts.limiter = auth.NewLimiter(auth.LimiterConfig{Threshold: 2, BaseDelay: time.Hour, MaxDelay: time.Hour})
+	slow := auth.LimiterConfig{Threshold: 2, BaseDelay: time.Hour, MaxDelay: time.Hour}
+	ts.throttle = auth.NewThrottle(auth.ThrottleConfig{UserAddress: slow, Address: slow})
 	c := ts.dial(t)
 	bad := `{"type":"login","username":"admin","password":"guess"}`
 	for range 2 {

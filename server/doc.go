@@ -59,7 +59,9 @@
 // connections past server.max_connections are refused; a client whose
 // queued bytes pass server.max_pending_bytes, or whose writes stall past
 // server.write_timeout, is disconnected as a slow consumer. Failed logins
-// are throttled per user name and per address, and logged without the
+// are throttled per user name and address, per address and, past a
+// ceiling, per user name for the addresses that failed (auth.Throttle),
+// and logged without the
 // password.
 //
 // # Plugins and operations

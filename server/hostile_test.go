@@ -90,7 +90,7 @@ func TestHostile_LogAmplification(t *testing.T) {
 			if got := ts.Stats().LogSuppressed; got == 0 {
 				t.Errorf("LogSuppressed = 0 after %d lines from one address", frames)
 			}
-			if got := ts.limiter.Len(); got != 0 {
+			if got := ts.throttle.Len(); got != 0 {
 				t.Errorf("the login limiter keeps %d keys for names it refused outright", got)
 			}
 		})
@@ -336,4 +336,22 @@ func TestHostile_HTTPConnections(t *testing.T) {
 		again.Close()
 		extra.Close()
 	})
+}
+
+// TestHostile_LockOut: an attacker who has failed hundreds of times for a
+// user name from 60 addresses cannot keep the user from logging in from
+// their own, while the attacker's addresses are held back.
+func TestHostile_LockOut(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for i := range 300 {
+		ts.throttle.Fail("admin", fmt.Sprintf("198.51.100.%d", i%60))
+	}
+	c := ts.dial(t)
+	for range 3 {
+		c.send(readmeLogin)
+		c.expect("login_response")
+	}
+	if ts.throttle.Allow("admin", "198.51.100.7") == 0 {
+		t.Fatal("an attacking address may guess again at once")
+	}
 }

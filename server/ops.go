@@ -59,16 +59,16 @@ func (s *session) invalid(text string) *opError {
 
 // login checks a user name and password and returns a token for the user.
 // A user name longer than auth.MaxUsernameBytes is refused before anything
-// else. Failures are throttled per user name and per remote address.
+// else. Failures are throttled per user name and address, per address and,
+// for addresses that failed, per user name (see auth.Throttle).
 func (s *session) login(username, password string) (*auth.User, string, *opError) {
 	if len(username) > auth.MaxUsernameBytes {
 		s.srv.stats.loginFailures.Add(1)
 		s.peerLog(slog.LevelInfo, "whispeer: login refused: user name too long", excerptAttrs("username", username)...)
 		return nil, "", &opError{whispeer.CodeInvalid, "user name longer than " + strconv.Itoa(auth.MaxUsernameBytes) + " bytes"}
 	}
-	l := s.srv.limiter
-	userKey, ipKey := "user:"+username, "ip:"+s.remoteIP()
-	if wait := max(l.Allow(userKey), l.Allow(ipKey)); wait > 0 {
+	th, addr := s.srv.throttle, s.remoteIP()
+	if wait := th.Allow(username, addr); wait > 0 {
 		s.srv.stats.loginFailures.Add(1)
 		s.peerLog(slog.LevelWarn, "whispeer: login throttled", append(excerptAttrs("username", username), "retry_in", wait)...)
 		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
@@ -80,15 +80,14 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 	}
 	if err != nil {
 		s.srv.stats.loginFailures.Add(1)
-		n := max(l.Fail(userKey), l.Fail(ipKey))
-		if n >= warnFailures {
+		if n := th.Fail(username, addr); n >= warnFailures {
 			s.peerLog(slog.LevelWarn, "whispeer: repeated failed logins", append(excerptAttrs("username", username), "failures", n)...)
 		} else {
 			s.peerLog(slog.LevelInfo, "whispeer: login failed", excerptAttrs("username", username)...)
 		}
 		return nil, "", &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
-	l.Succeed(userKey)
+	th.Succeed(username, addr)
 	token, err := s.srv.issuer.Issue(u.Name())
 	if err != nil {
 		s.log().Error("whispeer: issue token", "error", err)

@@ -36,8 +36,8 @@ type Server struct {
 	store     bool // the server opened a store for its broker
 	users     *auth.Users
 	issuer    *auth.Issuer
-	limiter   *auth.Limiter
-	peerGate  *peerGate // rate-limits the log lines that peers cause
+	throttle  *auth.Throttle // of failed logins
+	peerGate  *peerGate      // rate-limits the log lines that peers cause
 	ws        *ws.Handler
 	tcp       *tcp.Server
 	mux       *http.ServeMux
@@ -131,7 +131,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	for _, w := range warnings {
 		o.logger.Warn("whispeer: insecure setting", "warning", w)
 	}
-	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, limiter: auth.NewLimiter(auth.LimiterConfig{}), peerGate: newPeerGate()}
+	s := &Server{cfg: cfg, log: o.logger, broker: o.broker, throttle: auth.NewThrottle(auth.ThrottleConfig{}), peerGate: newPeerGate()}
 	if s.users, err = auth.NewUsers(cfg.Auth.Users, auth.WithMaxHashes(cfg.Auth.MaxHashes)); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}

@@ -18,6 +18,8 @@
 //   - [Limiter] slows down password guessing: after a number of
 //     consecutive failures for one key (a user name, a remote address) each
 //     further attempt must wait, with the wait doubling up to a cap.
+//     [Throttle] combines three of them so that guesses at a user from
+//     other addresses never lock the user out.
 //
 // # Password hashes
 //
@@ -35,7 +37,8 @@
 //
 // # Concurrency
 //
-// An [Issuer], a [Users] with its [User] values, and a [Limiter] are safe
+// An [Issuer], a [Users] with its [User] values, a [Limiter] and a
+// [Throttle] are safe
 // for concurrent use by many goroutines; none of them changes after
 // construction except the Limiter, which guards its state with one mutex
 // held for a map update and never across a call out. Users bounds the

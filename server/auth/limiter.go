@@ -140,6 +140,18 @@ func (l *Limiter) Fail(key string) int {
 	return f.count
 }
 
+// Failures returns key's consecutive failures within the window.
+func (l *Limiter) Failures(key string) int {
+	key = storedKey(key)
+	now := l.cfg.Clock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.current(key, now); f != nil {
+		return f.count
+	}
+	return 0
+}
+
 // Succeed forgets key's failures.
 func (l *Limiter) Succeed(key string) {
 	key = storedKey(key)
