@@ -66,12 +66,15 @@ answer within --timeout.`,
 			case len(args) == 2:
 				err = p.send([]byte(args[1]))
 			case lines:
-				err = eachLine(cmd.InOrStdin(), p.send)
+				err = untilDone(w, func() error { return eachLine(cmd.InOrStdin(), p.send) })
 			default:
-				var b []byte
-				if b, err = io.ReadAll(cmd.InOrStdin()); err == nil {
-					err = p.send(b)
-				}
+				err = untilDone(w, func() error {
+					b, err := io.ReadAll(cmd.InOrStdin())
+					if err != nil {
+						return err
+					}
+					return p.send(b)
+				})
 			}
 			if err == nil {
 				err = p.flush()
@@ -148,6 +151,20 @@ func (p *publisher) report(w io.Writer, lines bool) {
 		return
 	}
 	fmt.Fprintf(w, "Published %d bytes to %q\n", p.bytes, p.topic)
+}
+
+// untilDone runs f, which reads standard input, and returns its error, or
+// returns as soon as w's context ends: a read of a terminal or a pipe does
+// not end with an interrupt, and f is left to end with the process.
+func untilDone(w *watch, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-w.ctx.Done():
+		return w.result(w.ctx.Err())
+	}
 }
 
 func eachLine(r io.Reader, send func([]byte) error) error {

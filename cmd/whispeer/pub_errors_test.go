@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,5 +171,50 @@ func TestMain_PrintsThePrefixOnce(t *testing.T) {
 	out, _ = cmd.CombinedOutput()
 	if want := "whispeer: connect to " + url + ": authentication failed\n"; string(out) != want {
 		t.Fatalf("printed %q, want %q", out, want)
+	}
+}
+
+// stalledInput is a standard input that nothing is written to, as a
+// terminal that nobody types in: its first Read reports on reading and
+// every Read waits until the test ends.
+type stalledInput struct {
+	reading chan struct{}
+	once    sync.Once
+	end     context.Context
+}
+
+func (s *stalledInput) Read([]byte) (int, error) {
+	s.once.Do(func() { close(s.reading) })
+	<-s.end.Done()
+	return 0, io.ErrUnexpectedEOF
+}
+
+func TestPub_InterruptWhileReadingInput(t *testing.T) {
+	url := aclServer(t)
+	for _, args := range [][]string{{"open/a"}, {"--lines", "open/a"}} {
+		end, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		in := &stalledInput{reading: make(chan struct{}), end: end}
+		ctx, interrupt := context.WithCancel(promptly(t))
+		go func() {
+			<-in.reading
+			interrupt() // as Ctrl-C would
+		}()
+		root := newRootCmd()
+		root.SetArgs(append([]string{"pub", "--url", url, "--user", "alice", "--password", "secret"}, args...))
+		root.SetIn(in)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		done := make(chan error, 1)
+		go func() { done <- root.ExecuteContext(ctx) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("pub %v interrupted: %v, want context.Canceled", args, err)
+			}
+		case <-promptly(t).Done():
+			t.Fatalf("pub %v did not end when interrupted while reading its input", args)
+		}
+		stop()
 	}
 }
