@@ -167,7 +167,7 @@ func (b *Broker) seal(m *Message) error {
 			return nil
 		}
 	}
-	m.Payload, m.engine = env, eng
+	m.Payload, m.engine, m.Sealed = env, eng, true
 	return nil
 }
 
@@ -182,7 +182,7 @@ func (m *Message) opened() (*Message, error) {
 		return nil, fmt.Errorf("%w on %q: %w", ErrOpen, truncate(m.Topic), err)
 	}
 	p := m.clone() // lives in m: no longer than m
-	p.Payload, p.engine = pt, nil
+	p.Payload, p.engine, p.Sealed = pt, nil, false
 	m.plain.CompareAndSwap(nil, p)
 	return m.plain.Load(), nil
 }

@@ -45,11 +45,14 @@ type Message struct {
 	Headers map[string]string
 	// QoS is the delivery guarantee the publisher asked for.
 	QoS QoS
-	// Sealed reports that Payload is a whispeer envelope (docs/envelope.md)
-	// because its publisher said so ([WithSealedPayload]). It travels with
-	// the message through every transport and store; nothing infers it
-	// from the payload's bytes, so a plaintext payload that happens to
-	// begin like an envelope is delivered as the bytes it is.
+	// Sealed reports that Payload is a whispeer envelope (docs/envelope.md):
+	// its publisher said so ([WithSealedPayload], a native PUB's envelope
+	// flag, a JSON publish's "sealed"), or the broker's own engine sealed
+	// or compressed it ([WithEncryption], [WithCompression]). It travels
+	// with the message through every transport and store; nothing infers
+	// it from the payload's bytes, so a plaintext payload that happens to
+	// begin like an envelope is delivered as the bytes it is. A subscriber
+	// that receives the opened payload sees it false.
 	Sealed bool
 	// borrowed is set on a message in a pooled box, viewing its
 	// publisher's payload, which its publish reuses once routed: only
@@ -83,7 +86,7 @@ func (m *Message) Clone() *Message {
 // for copies that live no longer than m.
 func (m *Message) clone() *Message {
 	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
-		QoS: m.QoS, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
+		QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
 }
 
 // keep returns m when it may be kept past its publish, and otherwise, for a

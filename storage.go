@@ -61,11 +61,14 @@ func (st *storage) forStore(b *Broker, m *Message) (*Message, error) {
 }
 
 // fromStore turns a message read from the store back into one to deliver:
-// opened if it was sealed at rest, and with the topic's engine when its
-// payload is the broker's envelope.
+// opened if it was sealed at rest, and with the topic's engine when it was
+// stored as an envelope (Message.Sealed), so that subscribers that get
+// opened payloads get it opened. An envelope's publisher may have sealed
+// it rather than the broker: on a topic that the broker seals too, such an
+// envelope read back from the store is opened with the topic's engine.
 func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
 	eng := b.engines.engineFor(m.Topic)
-	var c *Message
+	c := m
 	if st.atRest != nil && plaintext(eng) {
 		pt, err := st.atRest.Open(nil, m.Topic, m.ID, m.Payload)
 		if err != nil {
@@ -74,16 +77,13 @@ func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
 		c = m.Clone()
 		c.Payload, c.engine = pt, nil
 	}
-	if eng != nil && (c != nil || m.engine == nil) && envelope.IsEnvelope(m.Payload) {
-		if c == nil {
+	if eng != nil && c.Sealed && c.engine == nil {
+		if c == m {
 			c = m.Clone()
 		}
 		c.engine = eng
 	}
-	if c != nil {
-		return c, nil
-	}
-	return m, nil
+	return c, nil
 }
 
 // append appends stored, m or its sealed copy, under m's topic lock and

@@ -33,8 +33,10 @@ func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
 }
 
 // encodeMessage encodes m as a complete WebSocket text frame carrying
-// {"type":"message",…}. A payload that is not JSON, such as an envelope or
-// bytes from a binary client, is written as json.AppendPayload describes.
+// {"type":"message",…}. A payload that is not one JSON value, such as an
+// envelope or bytes from a binary client, is written as
+// json.AppendDelivery describes, with its "encoding", and an envelope
+// with "sealed":true.
 func encodeMessage(m *whispeer.Message) []byte { return encodeJSON(m, 0) }
 
 // encodeMessageOffset is encodeMessage with the message's offset in its
@@ -42,11 +44,8 @@ func encodeMessage(m *whispeer.Message) []byte { return encodeJSON(m, 0) }
 func encodeMessageOffset(m *whispeer.Message) []byte { return encodeJSON(m, m.Seq) }
 
 func encodeJSON(m *whispeer.Message, offset uint64) []byte {
-	payload := m.Payload
-	if !json.Valid(payload) {
-		payload = json.AppendPayload(make([]byte, 0, 16+len(payload)*4/3), payload)
-	}
-	buf := newFrame(120 + len(m.Topic) + len(m.ID) + len(payload))
-	buf = json.AppendMessageOffset(buf, m.Topic, payload, m.Time.Unix(), m.ID, uint8(min(m.QoS, whispeer.AtLeastOnce)), offset)
+	buf := newFrame(160 + len(m.Topic) + len(m.ID) + len(m.Payload)*4/3)
+	buf = json.AppendDelivery(buf, &json.Delivery{Topic: m.Topic, Payload: m.Payload, Timestamp: m.Time.Unix(),
+		MessageID: m.ID, QoS: uint8(min(m.QoS, whispeer.AtLeastOnce)), Offset: offset, Sealed: m.Sealed})
 	return ws.Frame(ws.Text, buf)
 }

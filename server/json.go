@@ -171,6 +171,15 @@ func (s *session) jsonPublish(f *json.Frame) {
 		payload: f.Payload,
 		id:      f.MessageID,
 		qos:     whispeer.QoS(min(f.QoS, 1)), // QoS 2 is served as QoS 1
+		sealed:  f.Sealed,
+	}
+	if f.Encoding != json.EncodingJSON {
+		b, err := f.PayloadBytes(nil)
+		if err != nil {
+			s.failFor(refOf(f), err.Error())
+			return
+		}
+		p.payload = b
 	}
 	var done func(*opError)
 	if p.qos > whispeer.AtMostOnce {

@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
@@ -207,10 +206,6 @@ func (n *native) authOK(expires time.Time, token string) {
 func (n *native) publish(p *wire.Publish) {
 	if p.QoS == wire.ExactlyOnce {
 		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
-		return
-	}
-	if p.Envelope && !envelope.IsEnvelope(p.Payload) {
-		n.refusePublish(p, n.s.invalid("the envelope flag is set but the payload is not an envelope"))
 		return
 	}
 	pub := publication{

@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
@@ -110,7 +109,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	}
 	msg := wire.Message{
 		QoS:      qos,
-		Envelope: envelope.IsEnvelope(m.Payload),
+		Envelope: m.Sealed,
 		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(ctx, m, ns.since)),
 		SID:      ns.sid,
 		Topic:    bytesOf(m.Topic),

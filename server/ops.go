@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
@@ -135,7 +136,9 @@ type publication struct {
 	qos     whispeer.QoS // 0 or 1
 	headers map[string]string
 	at      time.Time // when the connection read it
-	sealed  bool      // an envelope the client sealed: the broker routes it untouched
+	// sealed is what the client declared: the payload is an envelope,
+	// which the broker routes untouched and delivers flagged as one.
+	sealed bool
 }
 
 // publish routes a client's message through the broker. At QoS 1 it
@@ -147,6 +150,11 @@ type publication struct {
 func (s *session) publish(p *publication, done func(*opError)) *opError {
 	if e := s.mayPublish(p.topic); e != nil {
 		return e
+	}
+	if p.sealed && !envelope.IsEnvelope(p.payload) {
+		// A declaration checked, not a guess: only what the client flags
+		// is ever delivered as an envelope.
+		return s.invalid("the payload is declared an envelope but does not start like one")
 	}
 	if !s.rate.allow() {
 		s.srv.stats.rateLimited.Add(1)

@@ -10,7 +10,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
@@ -287,7 +286,7 @@ func (sb *sub) deliver(_ context.Context, m *whispeer.Message) error {
 	}
 	qos := min(wire.QoS(m.QoS), sb.qos)
 	b, err := wire.AppendMessage(nil, &wire.Message{
-		QoS: qos, Envelope: envelope.IsEnvelope(m.Payload), Replay: replay, SID: sb.sid,
+		QoS: qos, Envelope: m.Sealed, Replay: replay, SID: sb.sid,
 		Offset: m.Seq, Time: m.Time.UnixNano(), Topic: []byte(m.Topic), ID: []byte(m.ID),
 		Headers: headers(m.Headers), Payload: m.Payload,
 	})

@@ -48,6 +48,15 @@
 //	{"type":"publish","topic":"my_critical_topic","payload":"Important message!",
 //	 "message_id":"some_unique_message_id_123","qos":1}
 //
+// Two optional publish fields go beyond PopSub. "encoding" says how the
+// payload holds its bytes: "json" (the default) the value itself, "text"
+// a string's text, "base64" an object {"base64":"…"} ([Frame.PayloadBytes]
+// decodes them). "sealed", a boolean, declares the payload a whispeer
+// envelope sealed by its publisher:
+//
+//	{"type":"publish","topic":"secret","payload":{"base64":"wVcBAAEAAAAB…"},
+//	 "encoding":"base64","sealed":true}
+//
 // ack confirms a QoS 1 delivery, by the message_id of the message frame:
 //
 //	{"type":"ack","message_id":"some_unique_message_id_123"}
@@ -80,10 +89,12 @@
 //	{"type":"error","error":"permission denied: …","message":"permission denied: …",
 //	 "topic":"chat/bob","message_id":"o-8"}
 //
-// message delivers a publication ([AppendMessage], [AppendMessageOffset]):
-// payload as published, timestamp in Unix seconds, the publisher's
-// message_id or one the server generated, the delivery's qos, and, for a
-// topic with history, the message's offset in it:
+// message delivers a publication ([AppendDelivery], [AppendMessage],
+// [AppendMessageOffset]): payload as published, timestamp in Unix seconds,
+// the publisher's message_id or one the server generated, the delivery's
+// qos, for a topic with history the message's offset in it, and, from
+// AppendDelivery, the payload's "encoding" when it is not one JSON value
+// and "sealed":true for an envelope:
 //
 //	{"type":"message","topic":"chat","payload":"Hello world!","timestamp":1689475200,
 //	 "message_id":"generated_or_provided_id","qos":0}
@@ -104,15 +115,17 @@
 // A payload parsed from a client is always one complete, valid JSON value
 // in UTF-8, so a server can copy it into message frames unchanged. Bytes
 // that reach the server another way, such as from a client of the binary
-// protocol, may be anything; [AppendPayload] writes them so the frame stays
-// valid JSON: valid JSON as it is, other UTF-8 text as a JSON string, and
-// anything else as {"base64":"<standard base64>"}.
+// protocol, may be anything; [AppendDelivery] writes them so the frame stays
+// valid JSON and the client recovers them exactly: exactly one JSON value
+// as it is, other UTF-8 text as a JSON string ("encoding":"text"), and
+// anything else as {"base64":"<standard base64>"} ("encoding":"base64").
 //
 // # Errors
 //
 // Parse returns an [*Error] whose Kind is one of [ErrSyntax],
 // [ErrNotObject], [ErrUnknownType], [ErrMissingField], [ErrFieldType],
-// [ErrDuplicateField], [ErrQoS] and [ErrMessageIDRequired], and whose text
+// [ErrSurrogate], [ErrDuplicateField], [ErrQoS] and [ErrMessageIDRequired],
+// and whose text
 // can be sent back to the client as it is (it repeats no field value except
 // a shortened unknown type name):
 //

@@ -84,6 +84,14 @@ type Frame struct {
 	MessageID string // publish (required for QoS 1 and 2), ack
 	QoS       uint8  // publish: 0, 1 or 2; 0 when absent
 
+	// Encoding is how a publish's Payload holds its bytes ("encoding"):
+	// as the JSON value itself (the default), as a JSON string's text, or
+	// as {"base64":"…"}. [Frame.PayloadBytes] decodes it.
+	Encoding Encoding
+	// Sealed is a publish's "sealed": its publisher declares the payload
+	// a whispeer envelope (docs/envelope.md), sealed end to end.
+	Sealed bool
+
 	// Replay and resume requests on subscribe.
 	Last      int    // replay the last Last messages; meaningful if HasLast
 	HasLast   bool   // "last" was present
@@ -103,8 +111,8 @@ func masked(s string) string {
 // String returns a one-line description of f for logs and tests, with the
 // password and token masked and the payload's length in place of its bytes.
 func (f Frame) String() string {
-	return fmt.Sprintf("%s{username:%q password:%q token:%q topic:%q payload:%dB message_id:%q qos:%d last:%d/%t offset:%d/%t epoch:%q}",
-		f.Type, f.Username, masked(f.Password), masked(f.Token), f.Topic, len(f.Payload),
+	return fmt.Sprintf("%s{username:%q password:%q token:%q topic:%q payload:%dB encoding:%s sealed:%t message_id:%q qos:%d last:%d/%t offset:%d/%t epoch:%q}",
+		f.Type, f.Username, masked(f.Password), masked(f.Token), f.Topic, len(f.Payload), f.Encoding, f.Sealed,
 		f.MessageID, f.QoS, f.Last, f.HasLast, f.Offset, f.HasOffset, f.Epoch)
 }
 
@@ -135,6 +143,12 @@ func (f Frame) LogValue() slog.Value {
 		attrs = append(attrs, slog.Uint64("offset", f.Offset))
 	}
 	add("epoch", f.Epoch)
+	if f.Encoding != EncodingJSON {
+		attrs = append(attrs, slog.String("encoding", f.Encoding.String()))
+	}
+	if f.Sealed {
+		attrs = append(attrs, slog.Bool("sealed", true))
+	}
 	return slog.GroupValue(attrs...)
 }
 

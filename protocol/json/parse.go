@@ -15,17 +15,19 @@ const (
 	fTopic
 	fMessageID
 	fEpoch
+	fEncoding
 	fPayload
 	fQoS
 	fLast
 	fOffset
+	fSealed
 )
 
 // nStrings is the number of string fields.
-const nStrings = 7
+const nStrings = 8
 
 // fieldNames are the wire names of the fields, by bit position.
-var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "payload", "qos", "last", "offset"}
+var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "encoding", "payload", "qos", "last", "offset", "sealed"}
 
 // required lists, by Type, the fields that must be present and, for
 // strings other than the password, non-empty.
@@ -56,6 +58,10 @@ func lookupField(key []byte) uint16 {
 		return fMessageID
 	case "epoch":
 		return fEpoch
+	case "encoding":
+		return fEncoding
+	case "sealed":
+		return fSealed
 	case "payload":
 		return fPayload
 	case "qos":
@@ -97,6 +103,8 @@ type scanned struct {
 	typ     Type
 	seen    uint16 // fields present and not null
 	qos     uint8
+	enc     Encoding
+	sealed  bool
 	last    int
 	offset  uint64
 }
@@ -127,7 +135,7 @@ func Parse(data []byte) (Frame, error) {
 	if out.typ == TypeUnknown {
 		return Frame{}, unknownType(p.decode(out.strs[0]))
 	}
-	for bit := uint16(1); bit <= fOffset; bit <<= 1 {
+	for bit := uint16(1); bit <= fSealed; bit <<= 1 {
 		if required[out.typ]&bit == 0 {
 			continue
 		}
@@ -152,6 +160,8 @@ func Parse(data []byte) (Frame, error) {
 		HasLast:   out.seen&fLast != 0,
 		Offset:    out.offset,
 		HasOffset: out.seen&fOffset != 0,
+		Encoding:  out.enc,
+		Sealed:    out.sealed,
 	}
 	if out.seen&fPayload != 0 {
 		f.Payload = data[out.payload.start:out.payload.end:out.payload.end]
@@ -292,15 +302,22 @@ func (p *parser) field(field uint16) error {
 				p.fail(fieldError(ErrSurrogate, name, `field %q holds a lone UTF-16 surrogate \u%04x, which is no character`, name, r))
 			}
 		}
-		if field == fType {
-			if s.escaped {
-				var tmp [16]byte
-				p.out.typ = parseType(decodeString(tmp[:0], p.data[s.start:s.end]))
-			} else {
-				p.out.typ = parseType(p.data[s.start:s.end])
-			}
+		switch field {
+		case fType:
+			p.out.typ = parseType(p.name(s))
+		case fEncoding:
+			p.encoding(s)
 		}
 		return nil
+	case field == fSealed:
+		switch p.peek() {
+		case 't':
+			p.out.sealed = true
+			return p.literal("true")
+		case 'f':
+			return p.literal("false")
+		}
+		return p.wrongType(field, "a boolean")
 	case field == fPayload:
 		start := p.i
 		if err := p.value(1); err != nil {
@@ -318,6 +335,25 @@ func (p *parser) field(field uint16) error {
 	}
 	p.integer(field, p.data[start:p.i])
 	return nil
+}
+
+// name returns the bytes of a string value naming something, such as a
+// type or an encoding, decoded if it has escapes.
+func (p *parser) name(s rawString) []byte {
+	if !s.escaped {
+		return p.data[s.start:s.end]
+	}
+	var tmp [16]byte
+	return decodeString(tmp[:0], p.data[s.start:s.end])
+}
+
+// encoding records the value of "encoding".
+func (p *parser) encoding(s rawString) {
+	e, ok := parseEncoding(p.name(s))
+	if !ok {
+		p.fail(fieldError(ErrFieldType, "encoding", `field "encoding" must be "json", "text" or "base64"`))
+	}
+	p.out.enc = e
 }
 
 // integer checks and stores the number token num of an integer field.
