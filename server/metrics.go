@@ -15,12 +15,15 @@ func (s *Server) instrumentStore(st whispeer.Store) whispeer.Store {
 	return s.ops.metrics.InstrumentStore(st)
 }
 
+// corruptCounter is a store that counts the damaged records it finds.
+type corruptCounter interface{ Corrupt() uint64 }
+
 // collectors returns the server's additions to the metrics plugin's: what
 // the server counts and the broker does not see. They read the server's
 // counters when /metrics is scraped and cost nothing in between.
 func (s *Server) collectors() []prometheus.Collector {
 	st := func() Stats { return s.Stats() }
-	return []prometheus.Collector{
+	cs := []prometheus.Collector{
 		metrics.DroppedFunc("qos_queue_full", func() uint64 { return st().QoSDropped }),
 		metrics.DroppedFunc("qos_expired", func() uint64 { return st().Expired }),
 		metrics.DroppedFunc("undeliverable", func() uint64 { return st().Undeliverable }),
@@ -55,4 +58,10 @@ func (s *Server) collectors() []prometheus.Collector {
 			return x.WebSocket.Writes + x.TCP.Writes
 		}),
 	}
+	if s.storeCorrupt != nil {
+		cs = append(cs, metrics.CounterFunc("store_corrupt_records_total",
+			"Damaged records the store found: skipped when it was opened (each logged with its file and offset), or refused by a read since.",
+			s.storeCorrupt))
+	}
+	return cs
 }

@@ -54,6 +54,10 @@ type Server struct {
 	// httpConns counts the connections on server.port that are not (yet)
 	// WebSocket connections: they count toward max_connections too.
 	httpConns atomic.Int64
+
+	// storeCorrupt counts the damaged records the store the server opened
+	// found, when it counts them (corruptCounter).
+	storeCorrupt func() uint64
 }
 
 // readHeaderTimeout bounds the time a client may take to send a request's
@@ -144,9 +148,12 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, err := openStore(cfg.Store)
+		st, err := openStore(cfg.Store, s.log)
 		if err != nil {
 			return nil, err
+		}
+		if c, ok := st.(corruptCounter); ok {
+			s.storeCorrupt = c.Corrupt
 		}
 		bopts := append(plugins,
 			whispeer.WithHistory(cfg.Replay.Size),

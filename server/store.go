@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -13,8 +14,9 @@ import (
 )
 
 // openStore opens the store that c names, creating the directory it lives
-// in (mode 0700), or returns nil for "none".
-func openStore(c config.Store) (whispeer.Store, error) {
+// in (mode 0700), or returns nil for "none". The store reports damage it
+// finds to log.
+func openStore(c config.Store, log *slog.Logger) (whispeer.Store, error) {
 	sync, err := whispeer.ParseSyncPolicy(c.Sync)
 	if err != nil {
 		return nil, fmt.Errorf("store.sync: %w", err)
@@ -37,7 +39,7 @@ func openStore(c config.Store) (whispeer.Store, error) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Clean(c.Path)), 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		st, err := file.Open(c.Path, file.WithSync(sync))
+		st, err := file.Open(c.Path, file.WithSync(sync), file.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

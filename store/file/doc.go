@@ -10,11 +10,14 @@
 // store's id and the state of every topic and cursor as of a position in
 // the log; it is rewritten (to a temporary file, synced, renamed) before
 // segments are removed. Opening a store reads the checkpoint, then every
-// segment: it rebuilds the index (per topic, where each kept message is),
-// applies the records after the checkpoint, and cuts the last segment at
-// the first torn or damaged record. A damaged record anywhere else is an
-// error wrapping [whispeer.ErrCorrupt]. The index lives in memory, 16
-// bytes per kept message.
+// segment: it rebuilds the index (per topic, where each kept message is)
+// and applies the records after the checkpoint. A damaged stretch of a
+// segment is logged ([WithLogger]) with its file and offset, counted
+// ([Store.Corrupt]) and skipped: reading resumes at the next frame that
+// checks out, so the records after it are kept, and the messages lost in
+// it leave holes in their topics' offsets. A torn record at the very end
+// of the log, a write that did not finish, is cut off. The index lives in
+// memory, 16 bytes per kept message.
 //
 // # Durability
 //

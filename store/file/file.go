@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
@@ -40,6 +41,9 @@ type Store struct {
 	err    error // a write or sync failed: the store takes no more appends
 	closed bool
 
+	corrupt atomic.Uint64 // damaged stretches skipped; see Corrupt
+	damaged bool          // recovery skipped one: offsets may have gaps
+
 	wake   chan struct{} // capacity 1: there is something to sync or write
 	quit   chan struct{}
 	exited chan struct{}
@@ -50,13 +54,17 @@ type topic struct {
 	epoch       uint64
 	first, last uint64 // offsets of the oldest kept and of the newest message
 	locs        []loc  // where messages first..last are
+	holes       int    // how many of locs are holes
 	bytes       int64
 }
 
-// loc is where a message's record is.
+// loc is where a message's record is; a hole (len 0) stands for a message
+// lost in a damaged stretch of the log.
 type loc struct {
 	seg, pos, len, psize uint32 // segment, position, record length, payload size
 }
+
+func (l loc) hole() bool { return l.len == 0 }
 
 type segment struct {
 	id   uint32
@@ -356,7 +364,7 @@ func (s *Store) Topic(_ context.Context, name string) (whispeer.TopicInfo, error
 		return whispeer.TopicInfo{Topic: name, Epoch: epoch.Derive(s.id, name), First: 1}, nil
 	}
 	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
-		Messages: len(t.locs), Bytes: t.bytes}, nil
+		Messages: len(t.locs) - t.holes, Bytes: t.bytes}, nil
 }
 
 // Topics calls fn with every topic's name.

@@ -23,7 +23,7 @@ const (
 // Read calls fn with topic's messages from offset from on.
 func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn func(*whispeer.Message) error) error {
 	for {
-		msgs, more, err := s.readChunk(topic, from, max)
+		msgs, next, more, err := s.readChunk(topic, from, max)
 		if err != nil {
 			return err
 		}
@@ -32,54 +32,60 @@ func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn
 				return err
 			}
 		}
-		if !more || len(msgs) == 0 {
+		if !more {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		from = msgs[len(msgs)-1].Seq + 1
+		from = next
 		if max > 0 {
 			max -= len(msgs)
 		}
 	}
 }
 
-// readChunk reads the next chunk of topic's messages from offset from on,
-// and reports whether there are more.
-func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Message, bool, error) {
+// readChunk reads the next chunk of topic's messages from offset from on;
+// it returns the offset the next chunk starts at and whether there are
+// more. Holes are skipped.
+func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Message, uint64, bool, error) {
 	s.segMu.RLock()
 	defer s.segMu.RUnlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, false, whispeer.ErrStoreClosed
+		return nil, 0, false, whispeer.ErrStoreClosed
 	}
 	t := s.topics[topic]
 	if t == nil || from > t.last || len(t.locs) == 0 {
 		s.mu.Unlock()
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
 	i := int(max64(from, t.first) - t.first)
-	n, size := 0, 0
-	for i+n < len(t.locs) && n < chunkMessages && (max <= 0 || n < max) && (n == 0 || size < chunkBytes) {
-		size += int(t.locs[i+n].len)
+	n, msgs, size := 0, 0, 0
+	for i+n < len(t.locs) && n < chunkMessages && (max <= 0 || msgs < max) && (n == 0 || size < chunkBytes) {
+		if !t.locs[i+n].hole() {
+			size += int(t.locs[i+n].len)
+			msgs++
+		}
 		n++
 	}
 	locs := append([]loc(nil), t.locs[i:i+n]...)
 	files := make([]*os.File, n)
 	for j, l := range locs {
-		files[j] = s.segs[l.seg].f
+		if !l.hole() {
+			files[j] = s.segs[l.seg].f
+		}
 	}
-	more := i+n < len(t.locs) && (max <= 0 || n < max)
+	more := i+n < len(t.locs) && (max <= 0 || msgs < max)
 	first := t.first + uint64(i)
 	err := s.writeBufferLocked() // the records read may be in it
 	s.mu.Unlock()
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	msgs, err := readLocs(topic, first, locs, files)
-	return msgs, more, err
+	read, err := s.readLocs(topic, first, locs, files)
+	return read, first + uint64(n), more, err
 }
 
 func max64(a, b uint64) uint64 {
@@ -90,10 +96,16 @@ func max64(a, b uint64) uint64 {
 }
 
 // readLocs reads and decodes the records at locs, one read per run of
-// adjacent records; the first has offset first.
-func readLocs(topic string, first uint64, locs []loc, files []*os.File) ([]*whispeer.Message, error) {
+// adjacent records, skipping holes; the first has offset first. A record
+// damaged since the store was opened is an error wrapping
+// whispeer.ErrCorrupt, and counted.
+func (s *Store) readLocs(topic string, first uint64, locs []loc, files []*os.File) ([]*whispeer.Message, error) {
 	msgs := make([]*whispeer.Message, 0, len(locs))
 	for i := 0; i < len(locs); {
+		if locs[i].hole() {
+			i++
+			continue
+		}
 		j := i + 1
 		for j < len(locs) && locs[j].seg == locs[i].seg && locs[j].pos == locs[j-1].pos+locs[j-1].len {
 			j++
@@ -107,7 +119,11 @@ func readLocs(topic string, first uint64, locs []loc, files []*os.File) ([]*whis
 			off := locs[k].pos - locs[i].pos
 			m, err := decodeAt(buf[off:off+locs[k].len], topic, first+uint64(k))
 			if err != nil {
-				return nil, fmt.Errorf("%w: segment %d at %d: %w", whispeer.ErrCorrupt, locs[k].seg, locs[k].pos, err)
+				s.corrupt.Add(1)
+				path := segmentPath(s.dir, locs[k].seg)
+				s.opt.logger.Error("whispeer: file store: damaged record read", "file", path,
+					"offset", locs[k].pos, "topic", topic, "seq", first+uint64(k), "error", err)
+				return nil, fmt.Errorf("%w: %s at %d: %w", whispeer.ErrCorrupt, path, locs[k].pos, err)
 			}
 			msgs = append(msgs, m)
 		}
@@ -177,7 +193,14 @@ func (s *Store) trimCount(t *topic, r whispeer.Retention) (int, error) {
 	cutoff := time.Now().Add(-r.MaxAge).UnixNano()
 	var err error
 	n := sort.Search(len(t.locs)-k, func(i int) bool {
-		ts, terr := s.timeAt(t.locs[k+i])
+		j := k + i
+		for j < len(t.locs) && t.locs[j].hole() { // a hole is as old as the next message
+			j++
+		}
+		if j == len(t.locs) {
+			return true
+		}
+		ts, terr := s.timeAt(t.locs[j])
 		if terr != nil {
 			err = terr
 			return true
@@ -203,10 +226,7 @@ func (s *Store) timeAt(l loc) (int64, error) {
 // dropLocked removes t's k oldest messages from the index and logs the
 // trim; s.mu is held.
 func (s *Store) dropLocked(name string, t *topic, k int) error {
-	for _, l := range t.locs[:k] {
-		s.segs[l.seg].live--
-		t.bytes -= int64(l.psize)
-	}
+	s.release(t, t.locs[:k])
 	t.locs = t.locs[k:]
 	t.first += uint64(k)
 	var start int
@@ -225,9 +245,7 @@ func (s *Store) Delete(_ context.Context, name string) error {
 		return err
 	}
 	if t := s.topics[name]; t != nil {
-		for _, l := range t.locs {
-			s.segs[l.seg].live--
-		}
+		s.release(t, t.locs)
 	}
 	t := &topic{epoch: epoch.New(), first: 1}
 	s.topics[name] = t
@@ -243,6 +261,20 @@ func (s *Store) Delete(_ context.Context, name string) error {
 		err = s.compact()
 	}
 	return err
+}
+
+// release takes locs, the oldest of t's index or all of it, out of the
+// counts: their segments' live messages, t's bytes and holes. s.mu is
+// held, or recovery runs.
+func (s *Store) release(t *topic, locs []loc) {
+	for _, l := range locs {
+		if l.hole() {
+			t.holes--
+			continue
+		}
+		s.segs[l.seg].live--
+		t.bytes -= int64(l.psize)
+	}
 }
 
 func appendU64s(dst []byte, vs ...uint64) []byte {

@@ -57,6 +57,7 @@ func (s *Store) recover() error {
 			return err
 		}
 	}
+	s.fillHoles()
 	if s.obsoleteLocked() {
 		return s.compactLocked()
 	}
@@ -86,10 +87,14 @@ func segmentIDs(dir string) ([]uint32, error) {
 }
 
 // scan reads a segment's records: it indexes the messages, and applies
-// everything else from the checkpoint's position on. In the last segment
-// a torn or damaged record and what follows it are cut off.
+// everything else from the checkpoint's position on. A damaged stretch is
+// reported and skipped: reading resumes at the next frame that checks out
+// (record.Find). One that runs to the end of the last segment is a torn
+// tail, left by a write the process or machine did not finish: it is cut
+// off.
 func (s *Store) scan(seg *segment, covered position, last bool) error {
-	data, err := os.ReadFile(segmentPath(s.dir, seg.id))
+	path := segmentPath(s.dir, seg.id)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
@@ -97,21 +102,48 @@ func (s *Store) scan(seg *segment, covered position, last bool) error {
 	for pos < int64(len(data)) {
 		body, n, err := record.Next(data[pos:])
 		if err == nil {
-			err = s.apply(seg, pos, n, body, !(position{seg.id, pos}).before(covered))
+			if err = s.apply(seg, pos, n, body, !(position{seg.id, pos}).before(covered)); err != nil {
+				s.skipped(path, pos, int64(n), err) // a whole frame that makes no sense here
+				pos += int64(n)
+				continue
+			}
+			pos += int64(n)
+			continue
 		}
-		if err != nil {
-			if !last || errors.Is(err, whispeer.ErrCorrupt) {
-				return fmt.Errorf("%w: segment %d at %d: %w", whispeer.ErrCorrupt, seg.id, pos, err)
-			}
-			if err := seg.f.Truncate(pos); err != nil {
-				return err
-			}
-			if err := seg.f.Sync(); err != nil {
-				return err
-			}
-			break
+		next := int64(record.Find(data[pos+1:]))
+		if next < 0 && last {
+			return s.cutTail(seg, path, pos, int64(len(data))-pos, err)
 		}
-		pos += int64(n)
+		if next < 0 {
+			next = int64(len(data)) - pos
+		} else {
+			next++
+		}
+		s.skipped(path, pos, next, err)
+		pos += next
+	}
+	seg.size = pos
+	return nil
+}
+
+// skipped reports n damaged bytes at pos of the segment at path, which
+// recovery skips.
+func (s *Store) skipped(path string, pos, n int64, err error) {
+	s.corrupt.Add(1)
+	s.damaged = true
+	s.opt.logger.Error("whispeer: file store: damaged records skipped; the messages in them are lost, those after them kept",
+		"file", path, "offset", pos, "bytes", n, "error", err)
+}
+
+// cutTail cuts the torn tail of n bytes at pos off the last segment.
+func (s *Store) cutTail(seg *segment, path string, pos, n int64, why error) error {
+	s.opt.logger.Warn("whispeer: file store: torn record at the end of the log cut off",
+		"file", path, "offset", pos, "bytes", n, "error", why)
+	if err := seg.f.Truncate(pos); err != nil {
+		return err
+	}
+	if err := seg.f.Sync(); err != nil {
+		return err
 	}
 	seg.size = pos
 	return nil
@@ -135,18 +167,13 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 		ep, first, name := d.U64(), d.U64(), d.String()
 		if t := s.topics[name]; !d.Failed() && t != nil && t.epoch == ep && first > t.first {
 			k := int(min(first-t.first, uint64(len(t.locs))))
-			for _, l := range t.locs[:k] {
-				s.segs[l.seg].live--
-				t.bytes -= int64(l.psize)
-			}
+			s.release(t, t.locs[:k])
 			t.locs, t.first = t.locs[k:], first
 		}
 	case record.KindDelete:
 		ep, name := d.U64(), d.String()
 		if t := s.topics[name]; t != nil {
-			for _, l := range t.locs {
-				s.segs[l.seg].live--
-			}
+			s.release(t, t.locs)
 		}
 		s.topics[name] = &topic{epoch: ep, first: 1}
 	case record.KindCursor:
@@ -163,6 +190,10 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 
 // applyMessage indexes a message record. Before the checkpoint it only
 // fills the index of messages the checkpoint says are kept.
+//
+// Once a damaged stretch was skipped, the messages in it are missing: a
+// message past a gap in its topic's offsets leaves holes in the index for
+// them, and one of a new epoch means the topic's deletion was lost.
 func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after bool) error {
 	m, err := record.DecodeMessage(body, "")
 	if err != nil {
@@ -174,23 +205,58 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 			return nil
 		}
 	} else {
+		if t != nil && t.epoch != m.Epoch && s.damaged {
+			s.release(t, t.locs)
+			t = nil
+		}
 		if t == nil {
 			t = &topic{epoch: m.Epoch, first: 1}
 			s.topics[m.Topic] = t
 		}
-		if t.epoch != m.Epoch || m.Seq != t.last+1 {
+		if t.epoch != m.Epoch || m.Seq <= t.last || m.Seq != t.last+1 && !s.damaged {
 			return fmt.Errorf("%w: %q offset %d of epoch %x follows offset %d of epoch %x",
 				whispeer.ErrCorrupt, m.Topic, m.Seq, m.Epoch, t.last, t.epoch)
 		}
 		t.last = m.Seq
 	}
 	if want := t.first + uint64(len(t.locs)); m.Seq != want {
-		return fmt.Errorf("%w: %q offset %d where %d was expected", whispeer.ErrCorrupt, m.Topic, m.Seq, want)
+		if m.Seq < want || !s.damaged {
+			return fmt.Errorf("%w: %q offset %d where %d was expected", whispeer.ErrCorrupt, m.Topic, m.Seq, want)
+		}
+		t.addHoles(m.Seq - want)
 	}
 	t.locs = append(t.locs, loc{seg: seg.id, pos: uint32(pos), len: uint32(n), psize: uint32(len(m.Payload))})
 	t.bytes += int64(len(m.Payload))
 	seg.live++
 	return nil
+}
+
+// addHoles adds n holes at the end of t's index.
+func (t *topic) addHoles(n uint64) {
+	for range n {
+		t.locs = append(t.locs, loc{})
+	}
+	t.holes += int(n)
+}
+
+// fillHoles completes the index of every topic up to its last offset
+// once the log is read: the messages the checkpoint counts that no
+// segment held any more were lost in a damaged stretch, or are missing
+// without one, which is reported too.
+func (s *Store) fillHoles() {
+	for name, t := range s.topics {
+		have := t.first + uint64(len(t.locs))
+		if have > t.last {
+			continue
+		}
+		if !s.damaged {
+			s.corrupt.Add(1)
+			s.damaged = true
+			s.opt.logger.Error("whispeer: file store: messages missing from the log", "topic", name,
+				"from", have, "to", t.last)
+		}
+		t.addHoles(t.last + 1 - have)
+	}
 }
 
 // obsoleteLocked reports whether a segment other than the active one
@@ -302,3 +368,8 @@ func (s *Store) readCheckpoint() (position, error) {
 	}
 	return p, nil
 }
+
+// Corrupt returns how many damaged stretches of the log the store has met
+// since it was opened: those it skipped while opening, each logged with
+// its file and offset, and records found damaged by a read since.
+func (s *Store) Corrupt() uint64 { return s.corrupt.Load() }

@@ -79,6 +79,27 @@ func Next(b []byte) (body []byte, n int, err error) {
 	return body, FrameLen + int(size), nil
 }
 
+// Find returns the position in b of the first frame that checks out and
+// holds a message, trim, deletion or cursor record, or -1 if there is
+// none: where reading a log resumes past a damaged stretch. It tries every
+// position, checking a frame's CRC only where its length fits in b and
+// its kind is one of those.
+func Find(b []byte) int {
+	for p := 0; p+FrameLen < len(b); p++ {
+		size := binary.LittleEndian.Uint32(b[p:])
+		if size == 0 || uint64(size) > uint64(len(b)-p-FrameLen) {
+			continue
+		}
+		if k := b[p+FrameLen]; k < KindMessage || k > KindCursor {
+			continue
+		}
+		if _, _, err := Next(b[p:]); err == nil {
+			return p
+		}
+	}
+	return -1
+}
+
 // AppendMessage appends the body of a message record: m at offset in a
 // topic of epoch.
 func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte {

@@ -50,3 +50,34 @@ func TestMessage_WrittenBeforeFlags(t *testing.T) {
 		t.Fatalf("a record with an unknown flag: %v, want ErrFormat", err)
 	}
 }
+
+func TestFind(t *testing.T) {
+	var log []byte
+	var starts []int
+	for i := range 5 {
+		starts = append(starts, len(log))
+		var at int
+		log, at = Begin(log)
+		m := &whispeer.Message{Topic: "t", ID: "x", Payload: bytes.Repeat([]byte{byte(i)}, 10*i)}
+		log = End(AppendMessage(log, 1, uint64(i+1), m), at)
+	}
+	if p := Find(log); p != 0 {
+		t.Fatalf("Find in an intact log: %d, want 0", p)
+	}
+	for i, at := range starts {
+		if p := Find(log[at+1:]); i < len(starts)-1 && p != starts[i+1]-at-1 || i == len(starts)-1 && p != -1 {
+			t.Fatalf("Find from inside frame %d: %d", i, p)
+		}
+	}
+	damaged := bytes.Clone(log)
+	damaged[starts[2]+1] ^= 0xff // frame 2's length
+	if _, _, err := Next(damaged[starts[2]:]); err == nil {
+		t.Fatal("a damaged frame checks out")
+	}
+	if p := Find(damaged[starts[2]:]); p != starts[3]-starts[2] {
+		t.Fatalf("Find past a damaged length: %d, want %d", p, starts[3]-starts[2])
+	}
+	if p := Find(make([]byte, 100)); p != -1 {
+		t.Fatalf("Find in zeros: %d", p)
+	}
+}

@@ -1,0 +1,188 @@
+package file_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/file"
+	"github.com/whispeer-io/whispeer/store/storetest"
+)
+
+// logBuffer is a log the tests read back.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// openLogged opens the store in dir with its log going to a buffer.
+func openLogged(t *testing.T, dir string, opts ...file.Option) (*file.Store, *logBuffer) {
+	t.Helper()
+	var log logBuffer
+	return open(t, dir, append(opts, file.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))...), &log
+}
+
+// fill appends messages 1..n of topic t and closes the store, returning
+// where each message's record starts in the first segment.
+func fill(t *testing.T, dir string, n int, opts ...file.Option) []int64 {
+	t.Helper()
+	s := open(t, dir, opts...)
+	for i := 1; i <= n; i++ {
+		if err := s.Append(context.Background(), storetest.Message("t", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(segPath(dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []int64
+	for pos := 0; pos < len(data); pos += 8 + int(binary.LittleEndian.Uint32(data[pos:])) {
+		starts = append(starts, int64(pos))
+	}
+	return starts
+}
+
+func segPath(dir string, id int) string { return filepath.Join(dir, fmt.Sprintf("%020d.log", id)) }
+
+// flip inverts the byte at pos of the segment at path.
+func flip(t *testing.T, path string, pos int64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[pos] ^= 0xff
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkAllBut checks that s holds messages 1..n of topic t but those in
+// lost, which are skipped, and that the next append gets offset n+1.
+func checkAllBut(t *testing.T, s *file.Store, n int, lost ...int) {
+	t.Helper()
+	ctx := context.Background()
+	gone := map[int]bool{}
+	for _, i := range lost {
+		gone[i] = true
+	}
+	var got []*whispeer.Message
+	if err := s.Read(ctx, "t", 1, 0, func(m *whispeer.Message) error { got = append(got, m); return nil }); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	k := 0
+	for i := 1; i <= n; i++ {
+		if gone[i] {
+			continue
+		}
+		if k == len(got) {
+			t.Fatalf("read %d messages, want %d: %d and after are missing", len(got), n-len(lost), i)
+		}
+		want := storetest.Message("t", i)
+		want.Seq, want.Time = uint64(i), got[k].Time
+		if d := storetest.Same(got[k], want); d != "" {
+			t.Fatalf("message %d: %s", i, d)
+		}
+		k++
+	}
+	if k != len(got) {
+		t.Fatalf("read %d messages, want %d", len(got), k)
+	}
+	if info, _ := s.Topic(ctx, "t"); info.Last != uint64(n) || info.Messages != n-len(lost) {
+		t.Fatalf("Topic = %+v, want Last %d, %d messages", info, n, n-len(lost))
+	}
+	if m := storetest.Message("t", n+1); s.Append(ctx, m, nil) != nil || m.Seq != uint64(n+1) {
+		t.Fatalf("Append after recovery: offset %d, want %d", m.Seq, n+1)
+	}
+}
+
+// TestStore_FlippedByte flips one byte in a record of the active segment:
+// reopening reports it (log naming the file and offset, Corrupt) and
+// keeps every message after it, each time the store is opened.
+func TestStore_FlippedByte(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		at   int64 // into the damaged record
+	}{
+		{"payload", 60},
+		{"length", 1}, // the next frame is found by scanning for it
+		{"checksum", 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 3009
+			dir := t.TempDir()
+			starts := fill(t, dir, n)
+			flip(t, segPath(dir, 1), starts[1499]+tt.at) // message 1500
+			for round := range 2 {
+				s, log := openLogged(t, dir)
+				if got := s.Corrupt(); got != 1 {
+					t.Errorf("round %d: Corrupt() = %d, want 1", round, got)
+				}
+				want := fmt.Sprintf("file=%s offset=%d", segPath(dir, 1), starts[1499])
+				if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "level=ERROR") {
+					t.Errorf("round %d: the log does not name the damaged record (%s):\n%s", round, want, log)
+				}
+				checkAllBut(t, s, n+round, 1500)
+				s.Close()
+			}
+		})
+	}
+}
+
+// TestStore_DamageInOlderSegment damages a segment before the last: the
+// store opens, reports it and keeps what surrounds it.
+func TestStore_DamageInOlderSegment(t *testing.T) {
+	dir := t.TempDir()
+	starts := fill(t, dir, 40, file.WithSegmentSize(512))
+	flip(t, segPath(dir, 1), starts[1]+20) // message 2
+	s, log := openLogged(t, dir)
+	defer s.Close()
+	if s.Corrupt() != 1 || !strings.Contains(log.String(), segPath(dir, 1)) {
+		t.Fatalf("Corrupt() = %d, log:\n%s", s.Corrupt(), log)
+	}
+	checkAllBut(t, s, 40, 2)
+}
+
+// TestStore_TornTailLogged cuts the last record short: it is cut off as
+// a torn write, logged as a warning, not counted as damage.
+func TestStore_TornTailLogged(t *testing.T) {
+	dir := t.TempDir()
+	fill(t, dir, 10)
+	st, err := os.Stat(segPath(dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(segPath(dir, 1), st.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	s, log := openLogged(t, dir)
+	defer s.Close()
+	if s.Corrupt() != 0 || !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "torn") {
+		t.Fatalf("Corrupt() = %d, log:\n%s", s.Corrupt(), log)
+	}
+	checkAllBut(t, s, 9)
+}
