@@ -26,6 +26,12 @@
 //
 // # Checks
 //
+// Every layer is decoded strictly before it is merged: a value whose type
+// is not its key's (a boolean or a fraction for an integer, a number for a
+// string) is an error naming the key and the file, variable or flag it came
+// from, never converted. Variables and flags are text and must parse
+// whole as the key's type.
+//
 // Load calls [Config.Validate], which rejects values that cannot work
 // (ports out of range, durations or sizes that are not positive, invalid
 // topic patterns, users without names or passwords, duplicate users). A
