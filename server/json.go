@@ -58,7 +58,11 @@ func (s *session) Closed(err error) { s.closed(err) }
 func (s *session) receiveJSON(data []byte) {
 	f, err := json.Parse(data)
 	if err != nil {
-		s.fail(err.Error())
+		var r frameRef
+		if e, ok := err.(*json.Error); ok {
+			r = boundedRef(e.Topic, e.MessageID)
+		}
+		s.failFor(r, err.Error())
 		return
 	}
 	switch f.Type {
@@ -112,17 +116,24 @@ type frameRef struct{ topic, id string }
 // error: those of a publish, the topic of a subscribe or an unsubscribe.
 // One too long to be valid is left out, so that an error stays small.
 func refOf(f *json.Frame) frameRef {
-	var r frameRef
 	switch f.Type {
 	case json.TypePublish:
-		if len(f.MessageID) <= whispeer.MaxIDBytes {
-			r.id = f.MessageID
-		}
-		fallthrough
+		return boundedRef(f.Topic, f.MessageID)
 	case json.TypeSubscribe, json.TypeUnsubscribe:
-		if len(f.Topic) <= match.DefaultLimits.MaxBytes {
-			r.topic = f.Topic
-		}
+		return boundedRef(f.Topic, "")
+	}
+	return frameRef{}
+}
+
+// boundedRef returns a frameRef of topic and id, without either one that
+// is too long to be valid.
+func boundedRef(topic, id string) frameRef {
+	var r frameRef
+	if len(topic) <= match.DefaultLimits.MaxBytes {
+		r.topic = topic
+	}
+	if len(id) <= whispeer.MaxIDBytes {
+		r.id = id
 	}
 	return r
 }

@@ -35,7 +35,13 @@ func TestJSON_ErrorsNameTheirFrame(t *testing.T) {
 		{`{"type":"unsubscribe","topic":"chat/nope"}`,
 			map[string]string{"type": "error", "topic": "chat/nope", "message_id": "", "error": "not subscribed"}},
 		{`{"type":"publish","topic":"chat/alice","payload":7,"qos":9,"message_id":"p7"}`,
-			map[string]string{"type": "error", "topic": "", "message_id": "", "error": `field "qos"`}},
+			map[string]string{"type": "error", "topic": "chat/alice", "message_id": "p7", "error": `field "qos"`}},
+		{`{"type":"publish","topic":"chat/alice","payload":8,"qos":1,"message_id":""}`,
+			map[string]string{"type": "error", "topic": "chat/alice", "message_id": "", "error": "message_id required"}},
+		{`{"type":"publish","topic":"chat/\ud800","payload":9,"message_id":"p9"}`,
+			map[string]string{"type": "error", "topic": "", "message_id": "p9", "error": "lone UTF-16 surrogate"}},
+		{`{"type":"publish","topic":"chat/alice","payload":10,"message_id":"p10"`,
+			map[string]string{"type": "error", "topic": "", "message_id": "", "error": "invalid JSON"}},
 	}
 	for _, f := range frames {
 		c.send(f.send)

@@ -41,7 +41,10 @@ type Error struct {
 	Kind   error  // one of the Err* kinds above
 	Field  string // the field at fault, if any
 	Offset int    // byte offset in the frame where a syntax error was found; -1 otherwise
-	msg    string
+	// Topic and MessageID are the frame's "topic" and "message_id", when
+	// it is JSON that had them and they are not the field at fault.
+	Topic, MessageID string
+	msg              string
 }
 
 // Error returns the message for the client, such as

@@ -118,6 +118,10 @@ type scanned struct {
 // the QoS rule. Fields the frame's type does not use are still checked for
 // their kind of value; unknown fields are checked for syntax and ignored.
 //
+// An error other than a syntax error carries the frame's topic and
+// message_id (Error.Topic, Error.MessageID), so that a server can say
+// which frame it refuses.
+//
 // The returned Payload aliases data; the string fields share one new
 // allocation.
 func Parse(data []byte) (Frame, error) {
@@ -125,6 +129,27 @@ func Parse(data []byte) (Frame, error) {
 	if err := p.object(); err != nil {
 		return Frame{}, err
 	}
+	f, e := p.frame(data)
+	if e != nil {
+		p.refer(e)
+		return Frame{}, e
+	}
+	return f, nil
+}
+
+// refer sets e's Topic and MessageID to the frame's, but for the field at
+// fault.
+func (p *parser) refer(e *Error) {
+	if s := p.out.strs[bitIndex(fTopic)]; e.Field != "topic" && p.out.seen&fTopic != 0 {
+		e.Topic = p.decode(s)
+	}
+	if s := p.out.strs[bitIndex(fMessageID)]; e.Field != "message_id" && p.out.seen&fMessageID != 0 {
+		e.MessageID = p.decode(s)
+	}
+}
+
+// frame checks the fields that object scanned and builds the frame.
+func (p *parser) frame(data []byte) (Frame, *Error) {
 	if p.first != nil {
 		return Frame{}, p.first
 	}

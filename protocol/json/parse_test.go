@@ -326,3 +326,31 @@ func TestFrame_HidesSecrets(t *testing.T) {
 		t.Errorf("String() lacks the username: %s", login.String())
 	}
 }
+
+// TestParse_ErrorsNameTheFrame checks that an error other than a syntax
+// error carries the frame's topic and message_id, but not the one at
+// fault.
+func TestParse_ErrorsNameTheFrame(t *testing.T) {
+	tests := []struct {
+		data, topic, id string
+	}{
+		{`{"type":"publish","topic":"a/b","payload":1,"qos":7,"message_id":"m\u0031"}`, "a/b", "m1"},
+		{`{"type":"publsh","topic":"a/b","message_id":"m1"}`, "a/b", "m1"},
+		{`{"type":"publish","topic":"a/b","qos":1,"message_id":"m1"}`, "a/b", "m1"},
+		{`{"type":"publish","topic":"a/\ud800","payload":1,"message_id":"m1"}`, "", "m1"},
+		{`{"type":"publish","topic":7,"payload":1,"message_id":"m1"}`, "", "m1"},
+		{`{"type":"publish","topic":"a/b","payload":1,"qos":1,"message_id":""}`, "a/b", ""},
+		{`{"type":"subscribe","topic":"a/b","last":-1}`, "a/b", ""},
+		{`{"type":"publish","topic":"a/b","payload":1,"message_id":"m1"`, "", ""},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.data))
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: %v", tt.data, err)
+		}
+		if e.Topic != tt.topic || e.MessageID != tt.id {
+			t.Errorf("%s: topic %q message_id %q, want %q %q", tt.data, e.Topic, e.MessageID, tt.topic, tt.id)
+		}
+	}
+}
