@@ -58,7 +58,10 @@
 // server.max_subscriptions, publishes past server.max_publish_rate and
 // connections past server.max_connections are refused; a client whose
 // queued bytes pass server.max_pending_bytes, or whose writes stall past
-// server.write_timeout, is disconnected as a slow consumer. Failed logins
+// server.write_timeout, is disconnected as a slow consumer. Before that, a
+// publisher that fills a subscriber's queue past half of max_pending_bytes
+// is not read until the queue drains, for up to server.max_stall (flow
+// control). Failed logins
 // are throttled per user name and address, per address and, past a
 // ceiling, per user name for the addresses that failed (auth.Throttle),
 // and logged without the

@@ -184,6 +184,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		MaxMessageBytes: cfg.Server.MaxMessageBytes,
 		MaxPendingBytes: cfg.Server.MaxPendingBytes,
 		WriteTimeout:    cfg.Server.WriteTimeout,
+		MaxStall:        stall(cfg.Server.MaxStall),
 		PingInterval:    cfg.Server.PingInterval,
 		Logger:          s.log,
 	})
@@ -192,6 +193,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		MaxFrameBytes:   cfg.Server.MaxMessageBytes,
 		MaxPendingBytes: cfg.Server.MaxPendingBytes,
 		WriteTimeout:    cfg.Server.WriteTimeout,
+		MaxStall:        stall(cfg.Server.MaxStall),
 		PingInterval:    cfg.Server.PingInterval,
 		Logger:          s.log,
 	})
@@ -463,4 +465,13 @@ func (s *Server) Stats() Stats {
 		HTTPOpen:      int(s.httpConns.Load()),
 		HTTPRefused:   s.stats.httpRefused.Load(),
 	}
+}
+
+// stall returns the transports' MaxStall for server.max_stall, where 0
+// disables flow control.
+func stall(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

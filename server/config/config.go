@@ -41,6 +41,7 @@ type Server struct {
 	AuthTimeout      time.Duration `koanf:"auth_timeout"`      // time a connection has to authenticate
 	HTTPIdleTimeout  time.Duration `koanf:"http_idle_timeout"` // how long an HTTP keep-alive connection may wait for its next request
 	AllowedOrigins   []string      `koanf:"allowed_origins"`   // Origin headers accepted on WebSocket upgrades; empty means same origin only
+	MaxStall         time.Duration `koanf:"max_stall"`         // longest a publisher is not read while its subscribers' queues drain; 0 disables flow control
 }
 
 // Auth holds the [auth] section: token lifetime and the user list.
@@ -196,6 +197,7 @@ func Default() *Config {
 			AuthTimeout:      10 * time.Second,
 			HTTPIdleTimeout:  time.Minute,
 			AllowedOrigins:   []string{},
+			MaxStall:         time.Second,
 		},
 		Auth: Auth{
 			TokenTTL: 24 * time.Hour,
@@ -238,7 +240,8 @@ func (c *Config) LogValue() slog.Value {
 			"max_subscriptions", s.MaxSubscriptions, "max_pending_bytes", s.MaxPendingBytes,
 			"max_publish_rate", s.MaxPublishRate,
 			"ping_interval", s.PingInterval, "write_timeout", s.WriteTimeout,
-			"auth_timeout", s.AuthTimeout, "http_idle_timeout", s.HTTPIdleTimeout, "allowed_origins", s.AllowedOrigins),
+			"auth_timeout", s.AuthTimeout, "http_idle_timeout", s.HTTPIdleTimeout, "allowed_origins", s.AllowedOrigins,
+			"max_stall", s.MaxStall),
 		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "max_hashes", c.Auth.MaxHashes, "users", names),
 		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
 			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,

@@ -36,6 +36,7 @@ var usage = map[string]string{
 	"server.auth_timeout":      "time a new connection has to authenticate before it is closed",
 	"server.http_idle_timeout": "how long an idle HTTP keep-alive connection is kept open",
 	"server.allowed_origins":   "Origin headers accepted on WebSocket upgrades (empty: same origin or none; * allows all)",
+	"server.max_stall":         "longest a publisher is not read while its subscribers' queues drain; 0 disables flow control",
 	"auth.token_ttl":           "lifetime of issued login tokens",
 	"auth.max_hashes":          "password hashes computed at once (0: sized from the memory limit, at most 4)",
 	"qos.ack_timeout":          "wait for an ack before resending a QoS 1 message",

@@ -73,6 +73,9 @@ func (c *Config) Validate() error {
 			bad(d.key, "must be a positive duration, got %s", d.v)
 		}
 	}
+	if s.MaxStall < 0 {
+		bad("server.max_stall", "must be a duration ≥ 0, got %s", s.MaxStall)
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}

@@ -23,7 +23,9 @@
 // WriteTimeout. Frames sent while the reader handles a batch of frames read
 // together are written together after the batch. A connection whose queue
 // passes MaxPendingBytes, or whose write times out, is dropped as a slow
-// consumer.
+// consumer. Before that, flow control: a reader whose frames took other
+// connections' queues past half of MaxPendingBytes stops reading until
+// they drain to a quarter, for at most MaxStall.
 //
 // # Reading
 //

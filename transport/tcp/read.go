@@ -92,6 +92,7 @@ func (rd *reader) parse() {
 		if !rd.next() {
 			return
 		}
+		rd.batch.Yield(q)
 	}
 	b.Release()
 }

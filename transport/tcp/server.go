@@ -20,6 +20,7 @@ const (
 	DefaultMaxFrameBytes    = wire.DefaultMaxFrame
 	DefaultMaxPendingBytes  = 4 << 20
 	DefaultWriteTimeout     = 10 * time.Second
+	DefaultMaxStall         = time.Second
 	DefaultPingInterval     = 30 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
@@ -40,6 +41,13 @@ type Options struct {
 	// WriteTimeout bounds one write; a client slower than that is
 	// disconnected as a slow consumer.
 	WriteTimeout time.Duration
+	// MaxStall bounds how long the reader of a connection whose frames
+	// filled other connections' queues past half of their
+	// MaxPendingBytes waits, before it reads again, for them to drain to
+	// a quarter: a publisher is slowed to the pace of its subscribers,
+	// and one that does not drain in time is left to the slow-consumer
+	// policy. Negative disables flow control.
+	MaxStall time.Duration
 	// PingInterval is how often native connections that sent nothing
 	// since the last tick get a PING; one that stays silent for another
 	// interval is closed. Negative disables keepalive.
@@ -61,6 +69,7 @@ func (o *Options) setDefaults() {
 	o.MaxFrameBytes = min(o.MaxFrameBytes, wire.MaxFrameSize)
 	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
 	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	netconn.SetDefault(&o.MaxStall, DefaultMaxStall)
 	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
 	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
 	netconn.SetDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
@@ -135,7 +144,10 @@ func NewServer(accept AcceptFunc, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{accept: accept, opts: opts, log: opts.Logger, done: make(chan struct{}),
 		listeners: make(map[net.Listener]struct{})}
-	s.qcfg = netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &s.wg}
+	s.qcfg = netconn.Config{
+		MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &s.wg,
+		MaxStall: max(opts.MaxStall, 0),
+	}
 	s.conns = netconn.NewSet(opts.PingInterval, &s.wg, pingConn, expireConn, trimConn)
 	return s
 }

@@ -22,7 +22,10 @@
 // is empty. Frames sent while the reader handles a batch of messages are
 // written together after the batch. A connection whose queue passes
 // MaxPendingBytes, or whose write times out, is dropped as a slow consumer,
-// so one slow client never holds up the publishers that feed it. The queue,
+// so one slow client never holds up the publishers that feed it for long:
+// a reader whose messages took other connections' queues past half of
+// MaxPendingBytes stops reading until they drain to a quarter, for at most
+// MaxStall (flow control). The queue,
 // the pooled read buffers and keepalive are shared with transport/tcp.
 //
 // # Reading

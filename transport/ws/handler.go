@@ -20,6 +20,7 @@ const (
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultMaxPendingBytes = 4 << 20
 	DefaultWriteTimeout    = 10 * time.Second
+	DefaultMaxStall        = time.Second
 	DefaultPingInterval    = 30 * time.Second
 	DefaultCloseTimeout    = 5 * time.Second
 )
@@ -40,6 +41,13 @@ type Options struct {
 	// WriteTimeout bounds one write; a client slower than that is
 	// disconnected as a slow consumer.
 	WriteTimeout time.Duration
+	// MaxStall bounds how long the reader of a connection whose frames
+	// filled other connections' queues past half of their
+	// MaxPendingBytes waits, before it reads again, for them to drain to
+	// a quarter: a publisher is slowed to the pace of its subscribers,
+	// and one that does not drain in time is left to the slow-consumer
+	// policy. Negative disables flow control.
+	MaxStall time.Duration
 	// PingInterval is how often connections that sent nothing since the
 	// last tick are pinged; one that stays silent, not even answering the
 	// ping, for another interval is closed. Negative disables keepalive.
@@ -57,6 +65,7 @@ func (o *Options) setDefaults() {
 	netconn.SetDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
 	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
 	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	netconn.SetDefault(&o.MaxStall, DefaultMaxStall)
 	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
 	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
 	if o.Logger == nil {
@@ -113,7 +122,7 @@ func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	h := &Handler{accept: accept, opts: opts, log: opts.Logger}
 	h.qcfg = netconn.Config{
 		MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg,
-		Frame: appendBinaryHeader, MaxMessage: MaxDataMessage,
+		Frame: appendBinaryHeader, MaxMessage: MaxDataMessage, MaxStall: max(opts.MaxStall, 0),
 	}
 	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn, trimConn)
 	return h

@@ -74,6 +74,7 @@ func (rd *reader) parse() error {
 		if err != nil || !done {
 			return err
 		}
+		rd.batch.Yield(&rd.c.q)
 	}
 	b.Release()
 	return nil

@@ -27,6 +27,15 @@
 // calls on every keepalive tick, so that busy connections do not regrow
 // their queues and idle ones give the memory back.
 //
+// # Flow control
+//
+// A queue past its high-water mark marks the Batch that sent to it; the
+// reader then waits, at [Batch.Yield] or [Batch.Flush], until the queue has
+// drained to its low-water mark, for at most MaxStall, so that a publisher
+// goes at the pace of its subscribers; a queue that does not drain in time
+// is left to the slow-consumer policy. [Queue.Room] lets other producers,
+// such as a replay, wait for the low-water mark too.
+//
 // # Reading
 //
 // On Unix a [ReadBuffer] waits for the socket to be readable before taking

@@ -7,10 +7,12 @@ import "time"
 // the reader flushes the Batch, before it reads again, it waits until every
 // queue so marked is back under LowWaterBytes, or has closed, for at most
 // MaxStall in all. A publisher that fills a subscriber's queue is so slowed
-// to the pace of the subscriber's socket, while a subscriber that stops
-// reading is still dropped when a write takes over WriteTimeout or its queue
-// passes MaxPendingBytes, and holds a publisher up by at most MaxStall per
-// read.
+// to the pace of the subscriber's socket. A queue that does not drain within
+// MaxStall has had its chance: it stalls no reader again until it is back
+// under its low-water mark, and the slow-consumer policy applies to it (its
+// queue passing MaxPendingBytes, or a write taking over WriteTimeout, drops
+// it). A subscriber that stops reading holds its publishers up by MaxStall
+// once, not at every read.
 
 // highWater returns the bytes above which a queue stalls its senders.
 func (c *Config) highWater() int {
@@ -48,16 +50,29 @@ func (q *Queue) Room() <-chan struct{} {
 // above reports whether the queue has passed its high-water mark; q.mu is
 // held.
 func (q *Queue) above() bool {
-	return q.pending+q.inWrite > q.cfg.highWater()
+	return !q.gaveUp && q.pending+q.inWrite > q.cfg.highWater()
 }
 
 // wakeRoom closes the room channel when the queue is back at its low-water
 // mark or has closed; q.mu is held.
 func (q *Queue) wakeRoom() {
-	if q.room != nil && (q.state != Open || q.pending+q.inWrite <= q.cfg.lowWater()) {
-		close(q.room)
-		q.room = nil
+	if q.state != Open || q.pending+q.inWrite <= q.cfg.lowWater() {
+		q.gaveUp = false
+		if q.room != nil {
+			close(q.room)
+			q.room = nil
+		}
 	}
+}
+
+// giveUp marks the queue as one that did not drain within a reader's
+// MaxStall, if it is still over its high-water mark.
+func (q *Queue) giveUp() {
+	q.mu.Lock()
+	if q.above() {
+		q.gaveUp = true
+	}
+	q.mu.Unlock()
 }
 
 // stallOn marks b's reader to wait for q when b is flushed.
@@ -71,13 +86,24 @@ func (b *Batch) stallOn(q *Queue) {
 }
 
 // stall waits until the queues that passed their high-water mark during
-// the batch have room again, for at most max in all.
+// the batch have room again, for at most max in all; those still full when
+// max has passed are given up on.
 func (b *Batch) stall(max time.Duration) {
+	defer func() { b.full = b.full[:0] }()
+	if max <= 0 {
+		clear(b.full)
+		return
+	}
 	var timer *time.Timer
+	expired := false
 	for i, q := range b.full {
 		b.full[i] = nil
+		if expired {
+			q.giveUp()
+			continue
+		}
 		ch := q.Room()
-		if ch == nil || max <= 0 {
+		if ch == nil {
 			continue
 		}
 		if timer == nil {
@@ -87,8 +113,21 @@ func (b *Batch) stall(max time.Duration) {
 		select {
 		case <-ch:
 		case <-timer.C:
-			max = 0
+			expired = true
+			q.giveUp()
 		}
 	}
-	b.full = b.full[:0]
+}
+
+// Yield is called by a reader between the frames of a batch: if the frames
+// handled so far filled a queue past its high-water mark, it flushes the
+// batch, which waits for the queues to drain (see Flush), and corks own,
+// the reader's queue, into it again for the rest. A publisher is so slowed
+// at the frame that filled a queue, not at the end of a read of many.
+func (b *Batch) Yield(own *Queue) {
+	if len(b.full) == 0 {
+		return
+	}
+	b.Flush()
+	own.Cork(b)
 }

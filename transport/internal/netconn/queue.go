@@ -138,6 +138,7 @@ type Queue struct {
 	runAt   int           // where in the arena that entry starts
 	inWrite int           // bytes taken by the writer and not yet written
 	room    chan struct{} // closed when the queue is back under its low-water mark
+	gaveUp  bool          // a reader stalled on the queue for MaxStall (flow.go)
 
 	written []*chunk // the writer's: the chunks of the batch it writes
 
