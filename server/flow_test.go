@@ -132,10 +132,7 @@ func TestFlow_FastPublisherLosesNothing(t *testing.T) {
 // read, get every message.
 func TestFlow_StuckSubscriberDropped(t *testing.T) {
 	const n, size = 4000, 4096 // 16 MB: more than a socket's buffers hold
-	ts := flowServer(t, func(c *config.Config) {
-		c.Server.WriteTimeout = 2 * time.Second
-		c.Server.MaxStall = 200 * time.Millisecond
-	})
+	ts := flowServer(t, func(c *config.Config) { c.Server.WriteTimeout = 2 * time.Second })
 	stuck := ts.nativeAuthed(t, "tcp", "admin")
 	stuck.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})
 	var readers []*nclient
