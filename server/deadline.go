@@ -10,10 +10,17 @@ import (
 
 // A connection must authenticate within server.auth_timeout of its
 // start, or it is closed: otherwise a client that answers pings could
-// hold one of server.max_connections for ever without credentials.
+// hold one of server.max_connections for ever without credentials. An
+// authenticated session ends when the token it authenticated with (or
+// that its login was issued) expires.
 
-// errAuthTimeout ends a connection that did not authenticate in time.
-var errAuthTimeout = errors.New("whispeer: authentication timeout: no token or login accepted in time")
+// Errors that end a session on a timer.
+var (
+	// errAuthTimeout ends a connection that did not authenticate in time.
+	errAuthTimeout = errors.New("whispeer: authentication timeout: no token or login accepted in time")
+	// errTokenExpired ends a session whose credentials expired.
+	errTokenExpired = errors.New("whispeer: token expired: authenticate again with a new token or a login")
+)
 
 // authExpired runs in a timer's goroutine when the session's
 // authentication deadline passes, and closes the connection unless it has
@@ -32,4 +39,24 @@ func (s *session) authExpired() {
 // but not its user, which only the reader goroutine may read.
 func (s *session) anonLog() *slog.Logger {
 	return s.srv.log.With("conn", s.id, "remote", s.link.remoteAddr().String())
+}
+
+// expireAt arms the timer that ends the session at exp, when the
+// credentials it authenticated with expire, in place of an earlier one.
+// It runs in the reader goroutine.
+func (s *session) expireAt(exp time.Time) {
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if !exp.IsZero() {
+		s.expiry = time.AfterFunc(time.Until(exp), s.credentialsExpired)
+	}
+}
+
+// credentialsExpired runs in a timer's goroutine when the session's token
+// expires, and closes the connection.
+func (s *session) credentialsExpired() {
+	s.srv.stats.tokensExpired.Add(1)
+	s.anonLog().Info("whispeer: session ended: its token expired")
+	s.closeFor(wire.CodeUnauthorized, errTokenExpired)
 }

@@ -355,3 +355,70 @@ func TestHostile_LockOut(t *testing.T) {
 		t.Fatal("an attacking address may guess again at once")
 	}
 }
+
+// TestHostile_TokenExpiry: a session lasts no longer than the token it
+// authenticated with, whether the token came from a login or was
+// presented.
+func TestHostile_TokenExpiry(t *testing.T) {
+	for _, how := range []string{"login", "token"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, ln := bubbleServer(t, func(c *config.Config) {
+					c.Auth.TokenTTL = time.Hour
+					c.Server.PingInterval = 2 * time.Hour // the client does not answer pings
+				})
+				c := dialPipe(t, ln)
+				c.expect(wire.TypeWelcome)
+				if how == "login" {
+					c.send(&wire.Frame{Type: wire.TypeLogin, Login: wire.Login{User: []byte("alice"), Password: []byte("alice-pw")}})
+				} else {
+					token, _ := srv.issuer.Issue("alice")
+					c.send(&wire.Frame{Type: wire.TypeAuth, Auth: wire.Auth{Token: []byte(token)}})
+				}
+				c.expect(wire.TypeAuthOK)
+				time.Sleep(time.Hour - time.Second)
+				c.send(&wire.Frame{Type: wire.TypePing})
+				c.expect(wire.TypePong)
+				time.Sleep(time.Second)
+				f := c.expect(wire.TypeError)
+				if f.Error.Code != wire.CodeUnauthorized || !f.Error.Fatal || !strings.Contains(string(f.Error.Text), "token expired") {
+					t.Fatalf("ERROR %v fatal=%v %q, want a fatal unauthorized token expired", f.Error.Code, f.Error.Fatal, f.Error.Text)
+				}
+				c.expectEnd()
+				synctest.Wait()
+				if st := srv.Stats(); st.TokensExpired != 1 || st.TCP.Open != 0 {
+					t.Fatalf("TokensExpired = %d, open = %d; want 1 and 0", st.TokensExpired, st.TCP.Open)
+				}
+			})
+		})
+	}
+}
+
+// TestHostile_PasswordChangeRevokesTokens: a token issued before a user's
+// password changed is refused by the server running with the new one.
+func TestHostile_PasswordChangeRevokesTokens(t *testing.T) {
+	withPassword := func(pw string) func(*config.Config) {
+		return func(c *config.Config) {
+			c.Auth.Users = []config.User{{Username: "admin", Password: config.Secret(pw), Publish: []string{"#"}, Subscribe: []string{"#"}}}
+		}
+	}
+	before := newTestServer(t, withPassword("old-password"))
+	token, err := before.issuer.Issue("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := `{"type":"auth","token":"` + token + `"}`
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{{"old-password", true}, {"new-password", false}} {
+		ts := newTestServer(t, withPassword(tc.password))
+		c := ts.dial(t)
+		c.send(auth)
+		if tc.ok {
+			c.expect("authenticated")
+		} else {
+			c.expectRaw(authFailed)
+		}
+	}
+}

@@ -186,6 +186,7 @@ func (n *native) login(l *wire.Login) {
 	if claims, err := n.s.srv.issuer.Verify(token); err == nil {
 		expires = claims.ExpiresAt
 	}
+	n.s.expireAt(expires)
 	n.authOK(expires, token)
 }
 

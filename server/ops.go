@@ -125,6 +125,7 @@ func (s *session) authenticate(token string) (auth.Claims, *opError) {
 	if e := s.authenticated(); e != nil {
 		return claims, e
 	}
+	s.expireAt(claims.ExpiresAt)
 	return claims, nil
 }
 

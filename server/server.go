@@ -139,7 +139,8 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if s.users, err = auth.NewUsers(cfg.Auth.Users, auth.WithMaxHashes(cfg.Auth.MaxHashes)); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
-	if s.issuer, err = auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL); err != nil {
+	if s.issuer, err = auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL,
+		auth.WithPasswordStamps(s.users.Stamp)); err != nil {
 		return nil, fmt.Errorf("token issuer: %w", err)
 	}
 	s.ops.metrics = o.metrics
@@ -419,6 +420,7 @@ type counters struct {
 	loginsBusy    atomic.Uint64
 	authTimeouts  atomic.Uint64
 	httpRefused   atomic.Uint64
+	tokensExpired atomic.Uint64
 }
 
 // Stats counts a server's traffic, failures and QoS 1 work.
@@ -439,6 +441,7 @@ type Stats struct {
 	LogSuppressed uint64 // log lines caused by clients and not written, over the per-address or total rate
 	LoginsBusy    uint64 // logins refused because auth.max_hashes password checks were running and as many more waiting
 	AuthTimeouts  uint64 // connections closed for not authenticating within server.auth_timeout
+	TokensExpired uint64 // sessions ended because their token expired
 	HTTPOpen      int    // HTTP connections open on server.port that are not WebSocket connections
 	HTTPRefused   uint64 // HTTP requests answered 503, or connections closed at once, for server.max_connections
 }
@@ -462,6 +465,7 @@ func (s *Server) Stats() Stats {
 		LogSuppressed: s.stats.logSuppressed.Load(),
 		LoginsBusy:    s.stats.loginsBusy.Load(),
 		AuthTimeouts:  s.stats.authTimeouts.Load(),
+		TokensExpired: s.stats.tokensExpired.Load(),
 		HTTPOpen:      int(s.httpConns.Load()),
 		HTTPRefused:   s.stats.httpRefused.Load(),
 	}

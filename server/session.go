@@ -136,6 +136,8 @@ type session struct {
 	// closes it if that does not happen within server.auth_timeout.
 	authed   atomic.Bool
 	deadline *time.Timer
+	// expiry ends the session when its credentials expire (see expireAt).
+	expiry *time.Timer
 
 	// holding is set while a subscribe is under way: deliveries are held
 	// back, so that the confirmation goes out before the replayed history.
@@ -170,6 +172,9 @@ func newSession(srv *Server, l link, id string) *session {
 func (s *session) closed(err error) {
 	if s.deadline != nil {
 		s.deadline.Stop()
+	}
+	if s.expiry != nil {
+		s.expiry.Stop()
 	}
 	for _, sub := range s.subs {
 		sub.Unsubscribe()

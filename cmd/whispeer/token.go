@@ -23,7 +23,8 @@ server.jwt_secret, as a login would return it: a client authenticates with
 it without sending a password. The configuration is read as "whispeer
 serve" reads it (--config, --env-file, WHISPEER_* variables), so run it
 where the server's secret is set. The token is valid for auth.token_ttl,
-or --ttl; anyone holding it is the user until it expires.`,
+or --ttl; anyone holding it is the user until it expires or the user's
+password in auth.users changes.`,
 		Example: `  whispeer token --user alice
   whispeer token --user sensor-7 --ttl 720h --config /etc/whispeer/whispeer.toml
   TOKEN=$(whispeer token --user alice)`,
@@ -69,7 +70,13 @@ func mintToken(cfg *config.Config, user string, ttl time.Duration) (string, erro
 	if !known {
 		return "", fmt.Errorf("no user %q in auth.users: the server refuses tokens of unknown users", user)
 	}
-	iss, err := auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), ttl)
+	users, err := auth.NewUsers(cfg.Auth.Users)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	// The token is bound to the user's password as the server binds
+	// logins' tokens: it stops working when the password changes.
+	iss, err := auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), ttl, auth.WithPasswordStamps(users.Stamp))
 	if err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}

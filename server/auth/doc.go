@@ -3,9 +3,11 @@
 // It has four parts, each usable alone:
 //
 //   - [Issuer] issues and verifies login tokens: JWTs signed with HS256
-//     carrying "sub" (the user name), "iat" and "exp". Verification accepts
-//     HS256 only, so "alg": "none", other HMAC sizes and public-key
-//     algorithms are refused, and requires an expiry.
+//     carrying "sub" (the user name), "iat" and "exp" and, with
+//     [WithPasswordStamps], "pwd", which binds a token to the user's
+//     password so that changing the password revokes it. Verification
+//     accepts HS256 only, so "alg": "none", other HMAC sizes and
+//     public-key algorithms are refused, and requires an expiry.
 //   - [Users] holds the accounts of the configuration and checks passwords.
 //     A password is either an argon2id PHC string made by [HashPassword] or,
 //     for trying whispeer on one machine, plain text. Every call to

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -38,7 +41,43 @@ type Issuer struct {
 	ttl    time.Duration
 	now    func() time.Time
 	leeway time.Duration
+	stamps StampFunc // nil: tokens carry no password stamp
 	parser *jwt.Parser
+}
+
+// StampFunc returns the password stamp of the user named username (see
+// [User.PasswordStamp]), and false for a user that does not exist.
+type StampFunc func(username string) ([]byte, bool)
+
+// WithPasswordStamps binds tokens to their user's password: Issue adds a
+// "pwd" claim, an HMAC of the user's password stamp under the issuer's
+// secret, and Verify refuses a token without it or whose claim does not
+// match the user's stamp now. Changing a user's password (its hash, or
+// its plain text) thus invalidates every token issued before. Pass
+// [Users.Stamp].
+func WithPasswordStamps(f StampFunc) Option {
+	return func(i *Issuer) { i.stamps = f }
+}
+
+// stampClaims are the registered claims and the password stamp.
+type stampClaims struct {
+	jwt.RegisteredClaims
+	Password string `json:"pwd,omitempty"`
+}
+
+// passwordClaim returns the "pwd" claim for username, or false for an
+// unknown user.
+func (i *Issuer) passwordClaim(username string) (string, bool) {
+	stamp, ok := i.stamps(username)
+	if !ok {
+		return "", false
+	}
+	mac := hmac.New(sha256.New, i.secret)
+	mac.Write([]byte("whispeer password stamp\x00"))
+	mac.Write([]byte(username))
+	mac.Write([]byte{0})
+	mac.Write(stamp)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16]), true
 }
 
 // Option configures an [Issuer].
@@ -83,16 +122,25 @@ func NewIssuer(secret []byte, ttl time.Duration, opts ...Option) (*Issuer, error
 }
 
 // Issue returns a signed token for username with "sub", "iat" and "exp"
-// set, "exp" being the issuer's ttl from now (whole seconds).
+// set, "exp" being the issuer's ttl from now (whole seconds), and with
+// [WithPasswordStamps] "pwd". It fails for a user that the stamps do not
+// know.
 func (i *Issuer) Issue(username string) (string, error) {
 	if username == "" {
 		return "", errors.New("whispeer: token for an empty user name")
 	}
 	now := i.now()
-	claims := jwt.RegisteredClaims{
+	claims := stampClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   username,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(i.ttl)),
+	}}
+	if i.stamps != nil {
+		pwd, ok := i.passwordClaim(username)
+		if !ok {
+			return "", fmt.Errorf("whispeer: token for unknown user %q", username)
+		}
+		claims.Password = pwd
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(i.secret)
 	if err != nil {
@@ -102,15 +150,17 @@ func (i *Issuer) Issue(username string) (string, error) {
 }
 
 // Verify checks token's signature, algorithm (HS256 only), expiry and
-// issue time, and returns its claims. The error wraps ErrTokenExpired,
-// ErrTokenNotYetValid or, for every other failure, ErrTokenInvalid; its
-// text says why but never repeats the token.
+// issue time and, with [WithPasswordStamps], that it was issued for the
+// user's current password, and returns its claims. The error wraps
+// ErrTokenExpired, ErrTokenNotYetValid or, for every other failure,
+// ErrTokenInvalid; its text says why but never repeats the token.
 func (i *Issuer) Verify(token string) (Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrTokenInvalid, MaxTokenBytes)
 	}
-	var rc jwt.RegisteredClaims
-	if _, err := i.parser.ParseWithClaims(token, &rc, i.key); err != nil {
+	var sc stampClaims
+	rc := &sc.RegisteredClaims
+	if _, err := i.parser.ParseWithClaims(token, &sc, i.key); err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired):
 			return Claims{}, ErrTokenExpired
@@ -121,6 +171,12 @@ func (i *Issuer) Verify(token string) (Claims, error) {
 	}
 	if rc.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrTokenInvalid)
+	}
+	if i.stamps != nil {
+		want, ok := i.passwordClaim(rc.Subject)
+		if !ok || !hmac.Equal([]byte(sc.Password), []byte(want)) {
+			return Claims{}, fmt.Errorf("%w: issued for another password of the user, or for no user", ErrTokenInvalid)
+		}
 	}
 	c := Claims{Subject: rc.Subject, ExpiresAt: rc.ExpiresAt.Time}
 	if rc.IssuedAt != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/whispeer-io/whispeer/server/config"
 )
 
 var (
@@ -262,5 +263,57 @@ func BenchmarkIssuer_Issue(b *testing.B) {
 		if _, err := i.Issue("alice"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestIssuer_PasswordStamps(t *testing.T) {
+	now := epoch
+	stamps := map[string][]byte{"alice": []byte("stamp-1")}
+	lookup := func(u string) ([]byte, bool) { s, ok := stamps[u]; return s, ok }
+	i, err := NewIssuer(testSecret, time.Hour, WithClock(fixedClock(&now)), WithPasswordStamps(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := i.Issue("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := i.Verify(token); err != nil {
+		t.Fatalf("Verify of a fresh token: %v", err)
+	}
+	if _, err := i.Issue("mallory"); err == nil {
+		t.Fatal("Issue for an unknown user succeeded")
+	}
+	unstamped, _ := newTestIssuer(t, &now).Issue("alice")
+	stamps["alice"] = []byte("stamp-2") // the password changed
+	for name, tok := range map[string]string{"issued before the change": token, "without a stamp": unstamped} {
+		if _, err := i.Verify(tok); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("Verify of a token %s = %v, want ErrTokenInvalid", name, err)
+		}
+	}
+	fresh, _ := i.Issue("alice")
+	if _, err := i.Verify(fresh); err != nil {
+		t.Fatalf("Verify of a token issued after the change: %v", err)
+	}
+}
+
+func TestUsers_PasswordStamp(t *testing.T) {
+	stamp := func(pw string) []byte {
+		us, err := NewUsers([]config.User{{Username: "a", Password: config.Secret(pw)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := us.Stamp("a")
+		if !ok {
+			t.Fatal("no stamp for a")
+		}
+		return s
+	}
+	h1, h2 := cheapHash(t, "pw"), cheapHash(t, "pw")
+	if string(stamp("pw")) != string(stamp("pw")) || string(stamp(h1)) != string(stamp(h1)) {
+		t.Fatal("a stamp changes without a password change")
+	}
+	if string(stamp("pw")) == string(stamp("pw2")) || string(stamp(h1)) == string(stamp(h2)) {
+		t.Fatal("a stamp stays the same across a password change")
 	}
 }

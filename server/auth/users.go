@@ -69,6 +69,7 @@ type User struct {
 	name      string
 	hash      *hash    // nil for a plain-text password
 	plain     [32]byte // SHA-256 of a plain-text password
+	stamp     [32]byte // see PasswordStamp
 	publish   []string
 	subscribe [][]string // subscribe patterns split into levels
 }
@@ -165,8 +166,10 @@ func newUser(e config.User) (*User, error) {
 			return nil, err
 		}
 		u.hash = &h
+		u.stamp = sha256.Sum256([]byte("argon2id\x00" + pw))
 	default:
 		u.plain = sha256.Sum256([]byte(pw))
+		u.stamp = sha256.Sum256(append([]byte("plain\x00"), u.plain[:]...))
 	}
 	for _, p := range e.Publish {
 		if err := match.ValidatePattern(p, match.DefaultLimits); err != nil {
@@ -217,6 +220,23 @@ func (us *Users) Authenticate(username, password string) (*User, error) {
 	}
 	return u, nil
 }
+
+// Stamp returns the password stamp of the user named username (see
+// [User.PasswordStamp]), and false if there is no such user: a
+// [StampFunc] for [WithPasswordStamps].
+func (us *Users) Stamp(username string) ([]byte, bool) {
+	u, ok := us.byName[username]
+	if !ok {
+		return nil, false
+	}
+	return u.PasswordStamp(), true
+}
+
+// PasswordStamp returns a digest of the user's password setting: the
+// SHA-256 of its argon2id PHC string, or of the SHA-256 of its plain-text
+// password. It changes whenever the password does (a new hash has a new
+// salt even for the same password) and reveals nothing usable about it.
+func (u *User) PasswordStamp() []byte { return u.stamp[:] }
 
 // Lookup returns the user named username, for a client that presents a
 // token instead of a password.
