@@ -15,6 +15,9 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"type":"publish","topic":"t","payload":{"a":[1,"x",null]},"message_id":"m","qos":1}`))
 	f.Add([]byte(`{"type":"subscribe","topic":"a/\u00e9","last":3,"offset":9,"epoch":"e"}`))
+	f.Add([]byte(`{"type":"publish","topic":"t","payload":{"base64":"wVcBAAA="},"encoding":"base64","sealed":true}`))
+	f.Add([]byte(`{"type":"publish","topic":"t","payload":"a\nb","encoding":"text","sealed":false}`))
+	f.Add([]byte(`{"type":"ack","message_id":"m","offset":4,"topic":"x\ud800"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		frame, err := Parse(data)
 		if err != nil {
@@ -39,6 +42,9 @@ func FuzzParse(f *testing.F) {
 		checkStringField(t, m, "epoch", frame.Epoch)
 		if raw, ok := m["payload"]; ok && !bytes.Equal(frame.Payload, raw) {
 			t.Fatalf("Payload = %s, encoding/json finds %s", frame.Payload, raw)
+		}
+		if b, err := frame.PayloadBytes(nil); err == nil && frame.Encoding == EncodingJSON && !bytes.Equal(b, frame.Payload) {
+			t.Fatalf("PayloadBytes = %q, want the payload %q", b, frame.Payload)
 		}
 		out := AppendMessage(nil, frame.Topic, frame.Payload, 0, frame.MessageID, frame.QoS)
 		if !stdjson.Valid(out) || !utf8.Valid(out) {
