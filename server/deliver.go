@@ -44,7 +44,7 @@ func encodeMessage(m *whispeer.Message) []byte { return encodeJSON(m, 0) }
 func encodeMessageOffset(m *whispeer.Message) []byte { return encodeJSON(m, m.Seq) }
 
 func encodeJSON(m *whispeer.Message, offset uint64) []byte {
-	buf := newFrame(160 + len(m.Topic) + len(m.ID) + len(m.Payload)*4/3)
+	buf := newFrame(120 + len(m.Topic) + len(m.ID) + len(m.Payload))
 	buf = json.AppendDelivery(buf, &json.Delivery{Topic: m.Topic, Payload: m.Payload, Timestamp: m.Time.Unix(),
 		MessageID: m.ID, QoS: uint8(min(m.QoS, whispeer.AtLeastOnce)), Offset: offset, Sealed: m.Sealed})
 	return ws.Frame(ws.Text, buf)

@@ -62,14 +62,25 @@ func AppendMessage(dst []byte, topic string, payload []byte, timestamp int64, me
 // topic's history, written as a last field "offset" when it is not 0
 // (offsets start at 1).
 func AppendMessageOffset(dst []byte, topic string, payload []byte, timestamp int64, messageID string, qos uint8, offset uint64) []byte {
-	dst = append(dst, `{"type":"message","topic":`...)
-	dst = AppendString(dst, topic)
-	dst = append(dst, `,"payload":`...)
+	dst = appendMessageHead(dst, topic)
 	if len(payload) == 0 {
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, payload...)
 	}
+	return append(appendMessageTail(dst, timestamp, messageID, qos, offset), '}')
+}
+
+// appendMessageHead appends a message frame up to its payload.
+func appendMessageHead(dst []byte, topic string) []byte {
+	dst = append(dst, `{"type":"message","topic":`...)
+	dst = AppendString(dst, topic)
+	return append(dst, `,"payload":`...)
+}
+
+// appendMessageTail appends the fields of a message frame after its
+// payload, without the closing brace.
+func appendMessageTail(dst []byte, timestamp int64, messageID string, qos uint8, offset uint64) []byte {
 	dst = append(dst, `,"timestamp":`...)
 	dst = strconv.AppendInt(dst, timestamp, 10)
 	dst = append(dst, `,"message_id":`...)
@@ -80,7 +91,7 @@ func AppendMessageOffset(dst []byte, topic string, payload []byte, timestamp int
 		dst = append(dst, `,"offset":`...)
 		dst = strconv.AppendUint(dst, offset, 10)
 	}
-	return append(dst, '}')
+	return dst
 }
 
 // AppendPubAck appends {"type":"puback","message_id":…}, the answer to an

@@ -152,22 +152,20 @@ type Delivery struct {
 //
 //	{"type":"message",…,"qos":0,"encoding":"base64","sealed":true}
 func AppendDelivery(dst []byte, d *Delivery) []byte {
-	enc, payload := EncodingJSON, d.Payload
-	switch {
-	case isExactValue(payload):
-	case utf8.Valid(payload):
-		enc, payload = EncodingText, appendString(make([]byte, 0, 2+len(payload)+len(payload)/8), payload)
+	enc := EncodingJSON
+	dst = appendMessageHead(dst, d.Topic)
+	switch p := d.Payload; {
+	case isExactValue(p):
+		dst = append(dst, p...)
+	case utf8.Valid(p):
+		enc, dst = EncodingText, appendString(dst, p)
 	default:
 		enc = EncodingBase64
-		payload = append(make([]byte, 0, 14+base64.StdEncoding.EncodedLen(len(payload))), `{"base64":"`...)
-		payload = base64.StdEncoding.AppendEncode(payload, d.Payload)
-		payload = append(payload, `"}`...)
+		dst = append(dst, `{"base64":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p)
+		dst = append(dst, `"}`...)
 	}
-	dst = AppendMessageOffset(dst, d.Topic, payload, d.Timestamp, d.MessageID, d.QoS, d.Offset)
-	if enc == EncodingJSON && !d.Sealed {
-		return dst
-	}
-	dst = dst[:len(dst)-1] // the closing brace
+	dst = appendMessageTail(dst, d.Timestamp, d.MessageID, d.QoS, d.Offset)
 	if enc != EncodingJSON {
 		dst = append(dst, `,"encoding":"`...)
 		dst = append(dst, enc.String()...)
