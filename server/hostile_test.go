@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -420,5 +421,59 @@ func TestHostile_PasswordChangeRevokesTokens(t *testing.T) {
 		} else {
 			c.expectRaw(authFailed)
 		}
+	}
+}
+
+// TestHostile_Origin: a browser page from another site cannot open a
+// WebSocket connection unless server.allowed_origins names it.
+func TestHostile_Origin(t *testing.T) {
+	ts := newTestServer(t, nil)
+	allowing := newTestServer(t, func(c *config.Config) { c.Server.AllowedOrigins = []string{"https://*.example.com"} })
+	self := "http://" + strings.TrimPrefix(ts.url, "ws://")
+	cases := []struct {
+		ts     *testServer
+		origin string
+		want   int
+	}{
+		{ts, "", http.StatusSwitchingProtocols},
+		{ts, self, http.StatusSwitchingProtocols},
+		{ts, "https://evil.example", http.StatusForbidden},
+		{ts, "null", http.StatusForbidden},
+		{allowing, "https://app.example.com", http.StatusSwitchingProtocols},
+		{allowing, "https://evil.example", http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		ctx, cancel := readCtx()
+		opts := &websocket.DialOptions{HTTPHeader: http.Header{}}
+		if tc.origin != "" {
+			opts.HTTPHeader.Set("Origin", tc.origin)
+		}
+		c, resp, err := websocket.Dial(ctx, tc.ts.url, opts)
+		cancel()
+		if resp == nil || resp.StatusCode != tc.want {
+			t.Errorf("Origin %q: %v %v, want status %d", tc.origin, resp, err, tc.want)
+		}
+		if c != nil {
+			c.CloseNow()
+			<-tc.ts.sessions
+		}
+	}
+	if got := ts.Stats().WebSocket.OriginRefused; got != 2 {
+		t.Errorf("OriginRefused = %d, want 2", got)
+	}
+}
+
+// TestHostile_NativeWebSocketFrameLimit: a native frame in a WebSocket
+// message is held to server.max_message_bytes, as on TCP.
+func TestHostile_NativeWebSocketFrameLimit(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for _, prefix := range []uint32{0xffffffff, 2 << 20} {
+		c := ts.dialNative(t, "ws", nil, 0)
+		c.write(binary.BigEndian.AppendUint32(nil, prefix))
+		text := c.expectError(wire.CodeTooLarge, true, 0)
+		if want := fmt.Sprintf("limit %d", ts.cfg.Server.MaxMessageBytes); !strings.Contains(text, want) {
+			t.Errorf("ERROR %q, want one naming %q", text, want)
+		}
+		c.expectEnd()
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,8 +57,14 @@ func (n *native) receiveMessage(t ws.MessageType, data []byte) {
 		n.fatal(&opError{whispeer.CodeInvalid, "text message on a native connection: the first message chose the native protocol"}, 0)
 		return
 	}
+	limit := n.s.srv.cfg.Server.MaxMessageBytes
 	for len(data) > 0 && !n.done {
 		size, err := n.frame.Parse(data)
+		if len(data) >= 4 && int64(binary.BigEndian.Uint32(data)) > int64(limit) {
+			// The frame limit is the configured one, as on TCP, not the
+			// protocol's ceiling that Parse applies.
+			err = fmt.Errorf("%w: %d bytes, limit %d", wire.ErrTooLarge, binary.BigEndian.Uint32(data), limit)
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrShort) {
 				err = fmt.Errorf("%w: a frame runs past the end of its WebSocket message", wire.ErrTruncated)

@@ -187,6 +187,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		WriteTimeout:    cfg.Server.WriteTimeout,
 		MaxStall:        stall(cfg.Server.MaxStall),
 		PingInterval:    cfg.Server.PingInterval,
+		CheckOrigin:     ws.AllowOrigins(cfg.Server.AllowedOrigins),
 		Logger:          s.log,
 	})
 	s.tcp = tcp.NewServer(s.acceptTCP, tcp.Options{

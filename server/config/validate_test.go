@@ -28,6 +28,14 @@ func TestValidate(t *testing.T) {
 		{"zero ping interval", func(c *Config) { c.Server.PingInterval = 0 }, "server.ping_interval: must be a positive duration"},
 		{"negative write timeout", func(c *Config) { c.Server.WriteTimeout = -1 }, "server.write_timeout: must be a positive duration"},
 		{"zero token ttl", func(c *Config) { c.Auth.TokenTTL = 0 }, "auth.token_ttl"},
+		{"zero auth timeout", func(c *Config) { c.Server.AuthTimeout = 0 }, "server.auth_timeout: must be a positive duration"},
+		{"zero http idle timeout", func(c *Config) { c.Server.HTTPIdleTimeout = 0 }, "server.http_idle_timeout"},
+		{"negative max hashes", func(c *Config) { c.Auth.MaxHashes = -1 }, "auth.max_hashes: must be at least 0"},
+		{"origins", func(c *Config) {
+			c.Server.AllowedOrigins = []string{"*", "https://*.example.com", "http://localhost:3000"}
+		}, ""},
+		{"origin without scheme", func(c *Config) { c.Server.AllowedOrigins = []string{"example.com"} }, "server.allowed_origins[0]"},
+		{"origin with a path", func(c *Config) { c.Server.AllowedOrigins = []string{"https://example.com/app"} }, "server.allowed_origins[0]"},
 		{"zero ack timeout", func(c *Config) { c.QoS.AckTimeout = 0 }, "qos.ack_timeout"},
 		{"zero max connections", func(c *Config) { c.Server.MaxConnections = 0 }, "server.max_connections: must be at least 1, got 0"},
 		{"zero max message bytes", func(c *Config) { c.Server.MaxMessageBytes = 0 }, "server.max_message_bytes"},

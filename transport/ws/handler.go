@@ -55,6 +55,10 @@ type Options struct {
 	// CloseTimeout is how long a closing connection waits for the client
 	// to answer its close frame.
 	CloseTimeout time.Duration
+	// CheckOrigin reports whether an upgrade request may proceed, judging
+	// its Origin header; a refused one gets 403 Forbidden. The default is
+	// AllowOrigins(nil): no Origin, or the request's own host only.
+	CheckOrigin func(r *http.Request) bool
 	// Logger receives slow-consumer disconnects and other notable events;
 	// the default is slog.Default().
 	Logger *slog.Logger
@@ -68,6 +72,9 @@ func (o *Options) setDefaults() {
 	netconn.SetDefault(&o.MaxStall, DefaultMaxStall)
 	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
 	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
+	if o.CheckOrigin == nil {
+		o.CheckOrigin = AllowOrigins(nil)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -153,6 +160,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if !h.opts.CheckOrigin(r) {
+		h.stats.originRefused.Add(1)
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
 	if n := h.count.Add(1); n > int64(h.opts.MaxConnections) {
 		h.count.Add(-1)
 		h.stats.rejected.Add(1)
@@ -232,7 +244,7 @@ func (h *Handler) noteKill(c *Conn, err error) {
 type counters struct {
 	accepted, rejected        atomic.Uint64
 	slowConsumers, idleClosed atomic.Uint64
-	violations                atomic.Uint64
+	violations, originRefused atomic.Uint64
 	messagesIn, framesOut     atomic.Uint64
 	writes                    atomic.Uint64
 }
@@ -242,6 +254,7 @@ type Stats struct {
 	Open          int    // connections open now
 	Accepted      uint64 // connections upgraded
 	Rejected      uint64 // upgrades refused for MaxConnections
+	OriginRefused uint64 // upgrades refused by CheckOrigin
 	SlowConsumers uint64 // connections dropped as slow consumers
 	IdleClosed    uint64 // connections dropped for silence
 	Violations    uint64 // connections closed for breaking the protocol
@@ -256,6 +269,7 @@ func (h *Handler) Stats() Stats {
 		Open:          h.Len(),
 		Accepted:      h.stats.accepted.Load(),
 		Rejected:      h.stats.rejected.Load(),
+		OriginRefused: h.stats.originRefused.Load(),
 		SlowConsumers: h.stats.slowConsumers.Load(),
 		IdleClosed:    h.stats.idleClosed.Load(),
 		Violations:    h.stats.violations.Load(),
