@@ -137,7 +137,7 @@ func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, 
 // to to, at most chunk of them. Each message and its id and payload are
 // two allocations: the bytes are copied out of the row into one buffer.
 func (s *Store) query(ctx context.Context, name string, id int64, from, to uint64) ([]*whispeer.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, sealed, id, headers, payload FROM messages
+	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, sealed, id, headers, payload, crc FROM messages
 		WHERE topic = ? AND off >= ? AND off <= ? ORDER BY off`, id, int64(from), int64(to))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -149,8 +149,13 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 		var qos int
 		var sealed bool
 		var mid, hdr, payload sql.RawBytes
-		if err := rows.Scan(&off, &ns, &qos, &sealed, &mid, &hdr, &payload); err != nil {
+		var crc sql.NullInt64
+		if err := rows.Scan(&off, &ns, &qos, &sealed, &mid, &hdr, &payload, &crc); err != nil {
 			return nil, fmt.Errorf("read: %w", err)
+		}
+		// A row stored before rows had a sum has none.
+		if crc.Valid && uint32(crc.Int64) != sum(id, off, ns, int64(qos), sealed, unsafe.String(unsafe.SliceData(mid), len(mid)), hdr, payload) {
+			return nil, s.damaged(name, off, "checksum mismatch")
 		}
 		buf := make([]byte, len(mid)+len(payload))
 		copy(buf, mid)
@@ -162,7 +167,7 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 		}
 		if len(hdr) > 0 {
 			if m.Headers, err = record.DecodeHeaders(hdr); err != nil {
-				return nil, fmt.Errorf("%w: headers of %q offset %d", whispeer.ErrCorrupt, name, off)
+				return nil, s.damaged(name, off, "headers do not decode")
 			}
 		}
 		msgs = append(msgs, m)
@@ -172,6 +177,20 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 	}
 	return msgs, nil
 }
+
+// damaged reports the damaged message at offset off of topic name, which
+// a read refuses: it is logged and counted, and the error returned wraps
+// whispeer.ErrCorrupt.
+func (s *Store) damaged(name string, off int64, what string) error {
+	s.corrupt.Add(1)
+	s.opt.logger.Error("whispeer: sqlite store: damaged message not served", "file", s.path,
+		"topic", name, "offset", off, "error", what)
+	return fmt.Errorf("%w: %s: %q offset %d: %s", whispeer.ErrCorrupt, s.path, name, off, what)
+}
+
+// Corrupt returns how many damaged messages reads have refused since the
+// store was opened.
+func (s *Store) Corrupt() uint64 { return s.corrupt.Load() }
 
 func max64(a, b uint64) uint64 {
 	if a > b {

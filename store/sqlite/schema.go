@@ -13,6 +13,9 @@ var migrations = []string{
 	// Whether the payload is an envelope, as its publisher declared
 	// (whispeer.Message.Sealed); the messages stored before are not.
 	`ALTER TABLE messages ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0`,
+	// The CRC-32C of the message (sum); NULL for the messages stored
+	// before, which reads do not check.
+	`ALTER TABLE messages ADD COLUMN crc INTEGER`,
 }
 
 // migrate creates the schema if need be and applies the migrations the

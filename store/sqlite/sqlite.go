@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -30,10 +32,15 @@ type Option func(*options)
 type options struct {
 	sync     whispeer.SyncPolicy
 	maxQueue int
+	logger   *slog.Logger
 }
 
 // WithSync sets the sync policy (default [whispeer.SyncAlways]).
 func WithSync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
+
+// WithLogger sets where the store reports the damaged messages its reads
+// refuse (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithMaxQueue bounds the appends waiting for the writer (default 64Ki).
 func WithMaxQueue(n int) Option { return func(o *options) { o.maxQueue = n } }
@@ -41,6 +48,7 @@ func WithMaxQueue(n int) Option { return func(o *options) { o.maxQueue = n } }
 // Store is a message log in a SQLite database. Open one with Open.
 type Store struct {
 	opt   options
+	path  string
 	w, r  *sql.DB // the writer's one connection; the readers' pool
 	wr    writer  // the writer goroutine's statements and buffers
 	slots chan struct{}
@@ -56,6 +64,8 @@ type Store struct {
 	wake    chan struct{}
 	quit    chan struct{}
 	exited  chan struct{}
+
+	corrupt atomic.Uint64 // damaged messages reads refused
 }
 
 type topic struct {
@@ -79,6 +89,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
 	if o.maxQueue < 1 {
 		return nil, fmt.Errorf("%w: max queue %d < 1", whispeer.ErrInvalidOption, o.maxQueue)
 	}
@@ -88,7 +101,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 	}
 	s := &Store{
-		opt: o, slots: make(chan struct{}, o.maxQueue),
+		opt: o, path: path, slots: make(chan struct{}, o.maxQueue),
 		topics: make(map[string]*topic), cursors: make(map[cursorKey]whispeer.Cursor),
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{}),
 	}

@@ -114,7 +114,7 @@ func (s *Store) committed(ops []op, cursors []whispeer.Cursor) {
 const rowsPerInsert = 32
 
 // insertCols is how many values an INSERT takes per message.
-const insertCols = 8
+const insertCols = 9
 
 // The writer's prepared statements, by index into writer.stmts: first
 // the INSERTs of 32, 16, 8, 4, 2 and 1 messages.
@@ -135,12 +135,12 @@ const (
 // sqlInsert returns the INSERT of n messages.
 func sqlInsert(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO messages (topic, off, time, qos, sealed, id, headers, payload) VALUES `)
+	b.WriteString(`INSERT INTO messages (topic, off, time, qos, sealed, id, headers, payload, crc) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -270,7 +270,9 @@ func (w *writer) insert(ctx context.Context, t *topic, m *whispeer.Message) erro
 		w.hdr = record.AppendHeaders(w.hdr, m.Headers)
 		hdr = w.hdr[n:len(w.hdr):len(w.hdr)]
 	}
-	w.args = append(w.args, t.id, int64(m.Seq), m.Time.UnixNano(), int64(m.QoS), m.Sealed, m.ID, hdr, payload(m.Payload))
+	off, ns, qos := int64(m.Seq), m.Time.UnixNano(), int64(m.QoS)
+	crc := int64(sum(t.id, off, ns, qos, m.Sealed, m.ID, hdr, m.Payload))
+	w.args = append(w.args, t.id, off, ns, qos, m.Sealed, m.ID, hdr, payload(m.Payload), crc)
 	if len(w.args) < rowsPerInsert*insertCols {
 		return nil
 	}
