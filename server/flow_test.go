@@ -96,7 +96,7 @@ func countAll(cs ...*nclient) []counted {
 // client can to subscribers that read: the server slows the publisher to
 // their pace, so every message arrives and nobody is disconnected.
 func TestFlow_FastPublisherLosesNothing(t *testing.T) {
-	const n, size = 20000, 200 // 4 MB through queues of 128 KiB
+	const n, size = 10000, 200 // 2 MB through queues of 128 KiB
 	ts := flowServer(t, nil)
 	tcp := ts.nativeAuthed(t, "tcp", "admin")
 	tcp.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})

@@ -197,7 +197,7 @@ func Default() *Config {
 			AuthTimeout:      10 * time.Second,
 			HTTPIdleTimeout:  time.Minute,
 			AllowedOrigins:   []string{},
-			MaxStall:         time.Second,
+			MaxStall:         10 * time.Second,
 		},
 		Auth: Auth{
 			TokenTTL: 24 * time.Hour,
