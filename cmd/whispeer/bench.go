@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/protocol/wire"
 	"golang.org/x/term"
 )
 
@@ -79,6 +80,11 @@ publisher keeps up to --inflight publishes awaiting their acknowledgement.
 With --e2e every client shares a keyring generated for the run, so the
 figures include sealing and opening each payload; --key-file uses that
 key file's keyring instead.
+
+--rate paces each publisher on a schedule, catching up after a late
+message. Publishes the server refuses for its publish rate limit
+(server.max_publish_rate, 10,000 per second per connection by default) are
+reported as refused, apart from loss: nobody was to receive them.
 
 A progress bar is drawn on standard error when it is a terminal, unless
 --quiet. The report goes to standard output, as JSON with --json.`,
@@ -166,6 +172,7 @@ type benchReport struct {
 	Delivered     uint64   `json:"delivered"`
 	PerSubscriber []uint64 `json:"per_subscriber"`
 	Lost          uint64   `json:"lost"`
+	Refused       uint64   `json:"refused"`           // publishes the server refused: over server.max_publish_rate
 	Stalled       bool     `json:"stalled,omitempty"` // subscribers stopped receiving before the end
 
 	PublishedPerSec    float64 `json:"published_per_sec"`
@@ -198,6 +205,10 @@ func (r *benchReport) print(w io.Writer) error {
 	fmt.Fprintf(tw, "published\t%d msgs\t%.0f msgs/s\n", r.Published, r.PublishedPerSec)
 	fmt.Fprintf(tw, "delivered\t%d msgs\t%.0f msgs/s\t%.0f msgs/s per subscriber\n", r.Delivered, r.DeliveredPerSec, r.DeliveredPerSecSub)
 	fmt.Fprintf(tw, "lost\t%d msgs\t%.2f%%\n", r.Lost, lossPercent(r))
+	if r.Refused > 0 {
+		fmt.Fprintf(tw, "refused\t%d msgs\t%.2f%%\tby the server's publish rate limit (server.max_publish_rate); not counted as lost\n",
+			r.Refused, refusedPercent(r))
+	}
 	fmt.Fprintf(tw, "throughput\t%s/s\n", humanBytes(r.BytesPerSec))
 	fmt.Fprintf(tw, "latency\tp50 %s\tp99 %s\tp99.9 %s\tmax %s\n",
 		micros(r.Latency.P50), micros(r.Latency.P99), micros(r.Latency.P999), micros(r.Latency.Max))
@@ -208,11 +219,34 @@ func (r *benchReport) print(w io.Writer) error {
 }
 
 func lossPercent(r *benchReport) float64 {
-	want := r.Published * uint64(r.Subscribers)
+	want := (r.Published - r.Refused) * uint64(r.Subscribers)
 	if want == 0 {
 		return 0
 	}
 	return 100 * float64(r.Lost) / float64(want)
+}
+
+func refusedPercent(r *benchReport) float64 {
+	if r.Published == 0 {
+		return 0
+	}
+	return 100 * float64(r.Refused) / float64(r.Published)
+}
+
+// isRefusal reports whether err is the server refusing a publish for its
+// rate limit: an ERROR or PUBACK with the code limit.
+func isRefusal(err error) bool {
+	var se *client.ServerError
+	return errors.As(err, &se) && se.Code == wire.CodeLimit
+}
+
+// refused counts a publish the server refused: no subscriber will see it.
+func (b *bench) refused() {
+	b.refusals.Add(1)
+	for _, s := range b.subs {
+		s.seen.Add(1)
+	}
+	b.gate.progress()
 }
 
 func micros(us float64) string {
@@ -250,7 +284,9 @@ type bench struct {
 	subs  []*benchSub
 	sent  atomic.Uint64 // publishes claimed, flow control and --count
 	pubd  atomic.Uint64 // publishes done
-	gate  gate
+	// refusals counts the publishes the server refused for its rate limit.
+	refusals atomic.Uint64
+	gate     gate
 
 	errOnce sync.Once
 	err     error
@@ -313,7 +349,12 @@ func runBench(cmd *cobra.Command, o *benchOptions) (*benchReport, error) {
 	}
 	pubs := make([]*client.Client, o.pubs)
 	for i := range pubs {
-		if pubs[i], err = dial(client.WithMaxInflight(o.inflight)); err != nil {
+		onError := client.WithErrorHandler(func(err error) {
+			if isRefusal(err) { // a QoS 0 publish, refused after the fact
+				b.refused()
+			}
+		})
+		if pubs[i], err = dial(client.WithMaxInflight(o.inflight), onError); err != nil {
 			return nil, err
 		}
 	}
@@ -458,7 +499,12 @@ func (b *bench) publisher(ctx, runCtx context.Context, c *client.Client, p *pace
 			return true
 		}
 		binary.BigEndian.PutUint64(payload, uint64(time.Since(b.epoch)))
-		if err := c.Publish(ctx, b.o.topic, payload, opts...); err != nil {
+		err := c.Publish(ctx, b.o.topic, payload, opts...)
+		if isRefusal(err) { // a QoS 1 publish
+			b.refused()
+			err = nil
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				b.fail(fmt.Errorf("publish: %w", err))
 			}
@@ -475,13 +521,15 @@ func (b *bench) report(url string, published uint64, pubElapsed, elapsed time.Du
 		Subscribers: b.o.subs, E2E: b.o.e2e, Seconds: elapsed.Seconds(), Published: published,
 		Stalled: stalled,
 	}
+	r.Refused = min(b.refusals.Load(), published)
+	want := published - r.Refused
 	var h latencyHist
 	for _, s := range b.subs {
 		n := s.received.Load()
 		r.PerSubscriber = append(r.PerSubscriber, n)
 		r.Delivered += n
-		if n < published {
-			r.Lost += published - n
+		if n < want {
+			r.Lost += want - n
 		}
 		h.merge(&s.hist)
 	}
@@ -616,18 +664,42 @@ func (g *gate) wait(ctx context.Context, cond func() bool) bool {
 	}
 }
 
-// pacer spaces a publisher's messages at its --rate.
+// pacer spaces a publisher's messages at its --rate on a schedule: the
+// k-th message is due at start + k/rate. A publisher that fell behind, its
+// timer having fired late or a publish having taken long, catches up at
+// once with the messages due meanwhile instead of losing their slots, up to
+// pacerMaxLag of them: a publisher further behind moves its schedule.
 type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
+	mu    sync.Mutex
+	rate  float64
+	start time.Time
+	k     uint64 // messages released so far
 }
+
+// pacerMaxLag bounds how far behind its schedule a publisher catches up.
+const pacerMaxLag = time.Second
 
 func newPacer(rate float64) *pacer {
 	if rate <= 0 {
 		return nil
 	}
-	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
+	return &pacer{rate: rate}
+}
+
+// due returns when the next message is due and releases it.
+func (p *pacer) due(now time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	at := p.start.Add(time.Duration(float64(p.k) * float64(time.Second) / p.rate))
+	if lag := now.Sub(at); lag > pacerMaxLag {
+		p.start = p.start.Add(lag - pacerMaxLag)
+		at = now.Add(-pacerMaxLag)
+	}
+	p.k++
+	return at
 }
 
 // wait returns once the publisher's next message is due, false if ctx
@@ -636,17 +708,9 @@ func (p *pacer) wait(ctx context.Context) bool {
 	if p == nil {
 		return true
 	}
-	p.mu.Lock()
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
-	at := p.next
-	p.next = p.next.Add(p.interval)
-	p.mu.Unlock()
-	d := time.Until(at)
+	d := time.Until(p.due(time.Now()))
 	if d <= 0 {
-		return true
+		return ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

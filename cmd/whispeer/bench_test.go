@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/whispeer-io/whispeer/server/config"
 )
 
 // benchJSON runs bench against url with args and decodes its --json report.
@@ -142,5 +145,62 @@ func TestLatencyHist(t *testing.T) {
 	var empty latencyHist
 	if empty.quantile(0.5) != 0 {
 		t.Error("an empty histogram has a median")
+	}
+}
+
+// TestPacer_CatchesUp paces 5,000 messages a second for a second during
+// which every tenth publish takes a millisecond: the pacer releases the
+// 5,000, catching up after each slow publish, where one that slept from
+// message to message would lose the time each slow publish overran.
+func TestPacer_CatchesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(5000)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n := 0
+		for p.wait(ctx) {
+			n++
+			if n%10 == 0 {
+				time.Sleep(time.Millisecond) // a slow publish
+			}
+		}
+		if n < 4999 || n > 5001 {
+			t.Fatalf("released %d messages in a second at 5,000/s", n)
+		}
+	})
+}
+
+// TestPacer_BoundedCatchUp checks that a publisher stuck for longer than
+// pacerMaxLag catches up with that much, not with everything it missed.
+func TestPacer_BoundedCatchUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(1000)
+		ctx := context.Background()
+		p.wait(ctx)
+		time.Sleep(5 * time.Second) // stuck
+		start := time.Now()
+		burst := 0
+		for p.wait(ctx) && time.Since(start) == 0 {
+			burst++
+		}
+		if want := int(pacerMaxLag / time.Millisecond); burst < want-1 || burst > want+1 {
+			t.Fatalf("caught up with %d messages at once, want about %d", burst, want)
+		}
+	})
+}
+
+// TestBench_RefusalsApartFromLoss runs bench faster than the server's
+// publish rate limit: the refused publishes are reported as refused, and
+// every publish that was accepted is delivered.
+func TestBench_RefusalsApartFromLoss(t *testing.T) {
+	_, url := nativeServerWith(t, func(c *config.Config) { c.Server.MaxPublishRate = 500 })
+	for _, qos := range []string{"0", "1"} {
+		t.Run("qos "+qos, func(t *testing.T) {
+			r := benchJSON(t, url, "--count", "3000", "--subs", "2", "--qos", qos, "--inflight", "50")
+			if r.Refused == 0 || r.Lost != 0 || r.Stalled || r.Delivered != 2*(r.Published-r.Refused) {
+				t.Fatalf("published %d, refused %d, delivered %d, lost %d, stalled %v",
+					r.Published, r.Refused, r.Delivered, r.Lost, r.Stalled)
+			}
+		})
 	}
 }
