@@ -477,3 +477,22 @@ func TestHostile_NativeWebSocketFrameLimit(t *testing.T) {
 		c.expectEnd()
 	}
 }
+
+// TestHostile_SpoofedTopics: topics that would read differently in a log
+// or a UI than they are (a bidirectional override, a lone surrogate that
+// would become U+FFFD) are refused with a clear error, and the server
+// stays up.
+func TestHostile_SpoofedTopics(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := ts.authed(t, "admin")
+	for _, tc := range []struct{ frame, want string }{
+		{`{"type":"publish","topic":"chat/\u202eevil","payload":1}`, "bidirectional control character"},
+		{`{"type":"subscribe","topic":"chat/\u2067x"}`, "bidirectional control character"},
+		{`{"type":"publish","topic":"chat/\ud800","payload":1}`, "lone UTF-16 surrogate"},
+		{`{"type":"publish","topic":"chat/\u0085","payload":1}`, "control character"},
+	} {
+		c.send(tc.frame)
+		c.expectError(tc.want)
+	}
+	c.sync()
+}
