@@ -26,6 +26,17 @@ type jsonClient struct {
 	done     chan struct{}
 }
 
+// Disconnected implements Disconnecter: the reader has seen the
+// connection end.
+func (c *jsonClient) Disconnected() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // dialJSON opens a WebSocket connection to url and starts reading.
 func dialJSON(ctx context.Context, url string) (*jsonClient, error) {
 	conn, br, _, err := ws.Dialer{Timeout: controlTimeout}.Dial(ctx, url)

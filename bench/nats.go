@@ -17,8 +17,9 @@ import (
 type NATS struct {
 	WebSocket bool
 
-	srv *server
-	url string
+	srv     *server
+	url     string
+	tcpAddr string // the client port, whatever the transport
 }
 
 // Name implements Target.
@@ -61,7 +62,7 @@ func (n *NATS) start(ctx context.Context, jetStream bool) (string, string, error
 	}
 	conf := fmt.Sprintf("listen: \"127.0.0.1:%d\"\n", port)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	n.url = "nats://" + addr
+	n.url, n.tcpAddr = "nats://"+addr, addr
 	if n.WebSocket {
 		conf += fmt.Sprintf("websocket { listen: \"127.0.0.1:%d\", no_tls: true }\n", wsPort)
 		addr = "127.0.0.1:" + strconv.Itoa(wsPort)
@@ -131,6 +132,10 @@ func (n *NATS) Skip(workload string) error {
 
 // natsClient is a nats.go connection.
 type natsClient struct{ nc *nats.Conn }
+
+// Disconnected implements Disconnecter: without reconnection, a lost
+// connection is closed.
+func (c *natsClient) Disconnected() bool { return c.nc.IsClosed() }
 
 // Subscribe implements Client.
 func (c *natsClient) Subscribe(ctx context.Context, topic string, h Handler) error {

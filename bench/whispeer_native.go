@@ -43,6 +43,7 @@ type WhispeerNative struct {
 	srv     *server
 	url     string
 	token   string
+	tcpAddr string // the native TCP listener, whatever the transport
 	keys    *envelope.Keyring
 	errors  atomic.Int64 // errors the clients reported asynchronously
 	dropped atomic.Int64 // deliveries dropped by a full subscription queue
@@ -87,6 +88,7 @@ func (w *WhispeerNative) Start(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(tcpPort)
+	w.tcpAddr = addr
 	w.url = "tcp://" + addr
 	transport := "native over TCP"
 	if w.Transport == "ws" {
@@ -201,9 +203,11 @@ func (d *nativeDurable) Close() error { return d.c.Close() }
 // the token of the login made at Start, without reconnection (a lost connection is a failed run, as with the
 // peers), its asynchronous errors counted rather than logged.
 func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
+	lost := new(atomic.Bool)
 	opts := []client.Option{
 		client.WithToken(w.token),
 		client.WithoutReconnect(),
+		client.WithDisconnectHandler(func(error) { lost.Store(true) }),
 		client.WithErrorHandler(func(err error) {
 			w.errors.Add(1)
 		}),
@@ -219,7 +223,7 @@ func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
 	if q <= 0 {
 		q = nativeQueue
 	}
-	return &nativeClient{c: c, queue: q}, nil
+	return &nativeClient{c: c, queue: q, lost: lost}, nil
 }
 
 // nativeQueue is each subscription's queue, in messages, when the target
@@ -240,8 +244,15 @@ func QueueFor(window int) int {
 // nativeClient is one whispeer client connection.
 type nativeClient struct {
 	c     *client.Client
-	queue int // each subscription's queue, in messages
+	queue int          // each subscription's queue, in messages
+	lost  *atomic.Bool // the connection ended
 }
+
+// SetQueue implements Queuer.
+func (n *nativeClient) SetQueue(messages int) { n.queue = messages }
+
+// Disconnected implements Disconnecter.
+func (n *nativeClient) Disconnected() bool { return n.lost.Load() }
 
 // Subscribe implements Client: a QoS 0 subscription that borrows its
 // deliveries (client.WithBorrow), since a Handler keeps no payload.
@@ -287,5 +298,6 @@ var (
 	_ io.Closer    = (*WhispeerNative)(nil)
 	_ Client       = (*nativeClient)(nil)
 	_ Flusher      = (*nativeClient)(nil)
+	_ Disconnecter = (*nativeClient)(nil)
 	_ AckPublisher = (*nativeDurable)(nil)
 )

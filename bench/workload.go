@@ -49,5 +49,6 @@ type Workload interface {
 
 // Workloads returns every workload in table order.
 func Workloads() []Workload {
-	return []Workload{Throughput{}, Fanout{}, Latency{}, Idle{}, Durability{}, Topics{}}
+	return []Workload{Throughput{}, Fanout{}, Latency{}, Idle{}, Durability{}, Topics{},
+		Unwindowed{}, Unwindowed{Fanout: true}, Unwindowed{Stuck: true}}
 }
