@@ -64,6 +64,14 @@ export interface LoadOptions {
 const maxKeyFile = 4 << 20;
 
 /**
+ * maxInput bounds what a call copies into the module: the engine's limit
+ * (16 MiB of plaintext, envelope.DefaultMaxSize), an envelope's header and
+ * tag, and room for the topic and id. Beyond it a call fails with
+ * "too_large" before anything is copied.
+ */
+const maxInput = (16 << 20) + (64 << 10);
+
+/**
  * loadKeyring loads the envelope module, once, and a keyring from a key
  * file (`whispeer keygen`). It fails with an EnvelopeError: "key_file" for a
  * key file that does not parse, "load_failed" when the module cannot be
@@ -153,6 +161,9 @@ export class EnvelopeModule {
     try {
       let room = 0;
       for (const p of parts) room += typeof p === "string" ? p.length * 3 : p.length;
+      if (room > maxInput) {
+        throw new EnvelopeError("too_large", `whispeer: payload too large: ${room} bytes with topic and id, limit is ${maxInput}`);
+      }
       let at = this.#x.whispeer_input(room);
       const mem = new Uint8Array(this.#x.mem.buffer, at, room);
       const lens: number[] = [];
@@ -172,6 +183,7 @@ export class EnvelopeModule {
       const fn = this.#x[name as keyof Exports] as unknown as (...a: number[]) => number;
       r = fn(...lead, ...lens);
     } catch (err) {
+      if (err instanceof EnvelopeError) throw err;
       this.#broken = true; // the Go program has stopped: the next load starts another
       forget(this);
       throw new EnvelopeError("internal", `envelope module failed: ${String(err)}`, { cause: err });

@@ -68,6 +68,9 @@ test("errors carry the Go sentinels' codes", async () => {
   assert.equal(code(() => k.open("t", "1", new TextEncoder().encode('{"not":"an envelope"}'))), "not_envelope");
   assert.equal(code(() => k.open("t", "1", env.subarray(0, 10))), "truncated");
   assert.equal(code(() => k.seal("t", "1", new Uint8Array((16 << 20) + 1))), "too_large");
+  assert.equal(code(() => k.open("t", "1", new Uint8Array(17 << 20))), "too_large");
+  assert.equal(code(() => k.seal("t".repeat(40000), "1", new Uint8Array(16 << 20))), "too_large");
+  assert.equal(k.open("t", "1", k.seal("t", "1", new Uint8Array(16 << 20))).length, 16 << 20, "the limit itself");
   assert.equal(code(() => k.seal("t", 1, new Uint8Array(1))), "invalid_argument");
   assert.equal(code(() => k.seal("t", "1", "text")), "invalid_argument");
   const e = catchErr(() => k.open("u", "1", env));
