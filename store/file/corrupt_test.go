@@ -165,6 +165,19 @@ func TestStore_DamageInOlderSegment(t *testing.T) {
 		t.Fatalf("Corrupt() = %d, log:\n%s", s.Corrupt(), log)
 	}
 	checkAllBut(t, s, 40, 2)
+	ctx := context.Background()
+	if err := s.Trim(ctx, "t", whispeer.Retention{MaxMessages: 40}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Topic(ctx, "t"); info.Messages != 40 || info.First != 1 {
+		t.Fatalf("after keeping 40 of 40 messages: %+v", info)
+	}
+	if err := s.Trim(ctx, "t", whispeer.Retention{MaxMessages: 38}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Topic(ctx, "t"); info.Messages != 38 || info.First != 4 {
+		t.Fatalf("after keeping 38 of 40 messages, offset 2 lost: %+v, want First 4", info)
+	}
 }
 
 // TestStore_TornTailLogged cuts the last record short: it is cut off as

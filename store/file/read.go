@@ -176,8 +176,12 @@ func (s *Store) Trim(_ context.Context, name string, r whispeer.Retention) error
 // held.
 func (s *Store) trimCount(t *topic, r whispeer.Retention) (int, error) {
 	k := 0
-	if r.MaxMessages > 0 && len(t.locs) > r.MaxMessages {
-		k = len(t.locs) - r.MaxMessages
+	if r.MaxMessages > 0 { // holes are no messages: they go with the oldest
+		for excess := len(t.locs) - t.holes - r.MaxMessages; excess > 0; k++ {
+			if !t.locs[k].hole() {
+				excess--
+			}
+		}
 	}
 	bytes := t.bytes
 	for _, l := range t.locs[:k] {
