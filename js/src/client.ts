@@ -1,0 +1,901 @@
+// The client: connect, publish, subscribe, and keep a connection going
+// through reconnections.
+
+import { Writer, utf8 } from "./bytes.js";
+import { Backoff, systemClock, type Clock } from "./clock.js";
+import { findWebSocket, Link, type WebSocketConstructor } from "./connection.js";
+import { Emitter } from "./emitter.js";
+import {
+  AuthError,
+  BufferFullError,
+  ClosedError,
+  DisconnectedError,
+  GapError,
+  ProtocolError,
+  ServerError,
+  TimeoutError,
+  WhispeerError,
+  abortError,
+} from "./errors.js";
+import { append, Cap, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
+import type { Ack, Frame, Header, Msg, SubAck, Welcome } from "./frames.js";
+import { IdGen } from "./ids.js";
+import { isKeyring, loadKeyring, type KeyFile, type Keyring } from "./keyring.js";
+import { Message, type QoS } from "./message.js";
+import { DeliveryFailed, Subscription, type Handler, type SubHost, type SubscribeOptions } from "./subscription.js";
+import { isPattern, validatePattern, validateTopic } from "./topic.js";
+import { Topic, type Codec } from "./typed.js";
+
+/** Credentials authenticate the client: a JWT, a login, or a function that returns a fresh JWT on every (re)connection. */
+export type Credentials =
+  | { token: string }
+  | { username: string; password: string }
+  | { getToken: () => string | Promise<string> };
+
+/** ConnectOptions configure a Client. */
+export interface ConnectOptions {
+  /** keyring seals every publish and opens every sealed delivery; a key file loads the envelope module lazily. */
+  keyring?: Keyring | KeyFile;
+  /** wasm locates the envelope's WebAssembly module when keyring is a key file. */
+  wasm?: URL | string | Uint8Array;
+  /** acceptPlaintext makes a client with a keyring deliver unsealed messages too (they carry no proof of origin). */
+  acceptPlaintext?: boolean;
+  /** WebSocket is the WebSocket constructor (default: the global one, else the `ws` package). */
+  WebSocket?: WebSocketConstructor;
+  /** name is the client software named in HELLO. */
+  name?: string;
+  /** reconnect: false closes the client when its connection is lost. */
+  reconnect?: boolean;
+  /** reconnectWait bounds the backoff between attempts, in ms (default [100, 10000]); full jitter. */
+  reconnectWait?: [min: number, max: number];
+  /** publishBuffer is how many bytes of QoS 0 publishes are buffered while disconnected (default 8 MiB); 0 fails them at once. */
+  publishBuffer?: number;
+  /** maxInflight bounds the QoS 1 publishes awaiting their PUBACK (default 1000); publish waits for room. */
+  maxInflight?: number;
+  /** maxFrame is the largest frame accepted from the server (default 16 MiB). */
+  maxFrame?: number;
+  /** timeout bounds the handshake, a SUBACK and close's flush, in ms (default 10000). */
+  timeout?: number;
+  /** pingInterval overrides the server's keep-alive interval, in ms. */
+  pingInterval?: number;
+  /** lifecycle is where `online` and `visibilitychange` events come from (default: globalThis in a browser). */
+  lifecycle?: EventTarget;
+  /** clock and random drive timers and jitter; for tests. */
+  clock?: Clock;
+  random?: () => number;
+  /** signal aborts connect. */
+  signal?: AbortSignal;
+}
+
+/** PublishOptions configure one publish. */
+export interface PublishOptions {
+  /** qos 1 resolves the promise at the server's PUBACK (default 0: once queued). */
+  qos?: QoS;
+  /** headers travel in clear beside the payload. */
+  headers?: Record<string, string>;
+  /** id is the message id (at most 255 bytes); generated when needed. */
+  id?: string;
+  /** signal abandons a QoS 1 publish's wait (it may still be delivered). */
+  signal?: AbortSignal;
+}
+
+/** State is where the client is: connecting the first time, connected, reconnecting, closing or closed. */
+export type State = "connecting" | "connected" | "reconnecting" | "closing" | "closed";
+
+/** ConnectInfo describes a connection that was established. */
+export interface ConnectInfo {
+  server: string;
+  reconnected: boolean;
+}
+
+/** The events of a Client. */
+export interface ClientEvents {
+  state: [state: State, previous: State];
+  connect: [info: ConnectInfo];
+  disconnect: [cause: WhispeerError];
+  error: [err: WhispeerError];
+}
+
+interface Pending {
+  id: string;
+  frame: Uint8Array;
+  sent: boolean;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+const DEFAULTS = {
+  name: "whispeer-js/0.1",
+  timeout: 10_000,
+  publishBuffer: 8 << 20,
+  maxInflight: 1000,
+  reconnectWait: [100, 10_000] as [number, number],
+};
+
+/** How many bytes may wait in the WebSocket before a QoS 0 publish waits. */
+const MAX_BUFFERED = 4 << 20;
+
+/**
+ * connect connects to a whispeer server's WebSocket URL (ws:// or wss://,
+ * path /ws), authenticates and resolves with the client once the server has
+ * accepted it; it rejects with the server's refusal (AuthError for bad
+ * credentials) or a TimeoutError.
+ */
+export async function connect(url: string, credentials?: Credentials, options: ConnectOptions = {}): Promise<Client> {
+  const WS = await findWebSocket(options.WebSocket);
+  let keyring: Keyring | undefined;
+  if (options.keyring !== undefined) {
+    keyring = isKeyring(options.keyring) ? options.keyring : await loadKeyring(options.keyring, options.wasm);
+  }
+  const c = new Client(url, credentials, options, WS, keyring);
+  // A keyring loaded from a key file is the client's, closed with it.
+  if (keyring && !isKeyring(options.keyring!)) c.ownKeyring();
+  await c.start(options.signal);
+  return c;
+}
+
+/** Client is a connection to a whispeer server that reconnects by itself. */
+export class Client extends Emitter<ClientEvents> implements SubHost {
+  readonly url: string;
+  #creds: Credentials | undefined;
+  #token = ""; // the token a LOGIN earned
+  #opts: ConnectOptions;
+  #WS: WebSocketConstructor;
+  #keyring: Keyring | undefined;
+  #ownsKeyring = false;
+  #clock: Clock;
+  #backoff: Backoff;
+  #ids = new IdGen();
+  #state: State = "connecting";
+
+  #link: Link | null = null;
+  #gen = 0;
+  #caps = 0;
+  #maxMsg = DEFAULT_MAX_FRAME;
+  #server = "";
+  #batch: Writer | null = null;
+  #flushing = false;
+
+  #subs = new Map<number, Subscription<unknown>>();
+  #sid = 0;
+  #inflight = new Map<string, Pending>();
+  #window: (() => void)[] = [];
+  #queue: { frame: Uint8Array; pending?: Pending }[] = [];
+  #queued = 0; // bytes of QoS 0 publishes in #queue
+
+  #pingTimer: unknown = null;
+  #pingMs = 0;
+  #lastRecv = 0;
+  #pingSentAt = 0;
+  #pongs: (() => void)[] = [];
+  #retryTimer: unknown = null;
+  #retryNow: (() => void) | null = null;
+  #lifecycleOff: (() => void) | null = null;
+  #closed: Promise<void> | null = null;
+
+  /** @internal Use connect. */
+  constructor(url: string, creds: Credentials | undefined, opts: ConnectOptions, WS: WebSocketConstructor, keyring?: Keyring) {
+    super();
+    this.url = url;
+    this.#creds = creds;
+    this.#opts = opts;
+    this.#WS = WS;
+    this.#keyring = keyring;
+    this.#clock = opts.clock ?? systemClock;
+    const [min, max] = opts.reconnectWait ?? DEFAULTS.reconnectWait;
+    if (!(min > 0 && max >= min)) throw new WhispeerError("invalid", `reconnect wait ${min} to ${max}`);
+    this.#backoff = new Backoff(min, max, opts.random);
+    if (opts.maxFrame !== undefined && !(opts.maxFrame >= 64 && opts.maxFrame <= MAX_FRAME_SIZE)) {
+      throw new WhispeerError("invalid", `max frame ${opts.maxFrame}`);
+    }
+  }
+
+  /** @internal ownKeyring makes close close the keyring too. */
+  ownKeyring(): void {
+    this.#ownsKeyring = true;
+  }
+
+  /** state is where the client is. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** connected reports whether the client has a connection now. */
+  get connected(): boolean {
+    return this.#link !== null;
+  }
+
+  /** server is the server software named in the last WELCOME. */
+  get server(): string {
+    return this.#server;
+  }
+
+  get #timeout(): number {
+    return this.#opts.timeout ?? DEFAULTS.timeout;
+  }
+
+  #setState(s: State): void {
+    const prev = this.#state;
+    if (prev === s) return;
+    this.#state = s;
+    this.emit("state", s, prev);
+  }
+
+  /** @internal start makes the first connection. */
+  async start(signal?: AbortSignal): Promise<void> {
+    try {
+      this.#install(...(await this.#connect(signal)), false);
+    } catch (e) {
+      this.#setState("closed");
+      throw e;
+    }
+    this.#watchLifecycle();
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  /** #connect dials and authenticates: HELLO with AUTH or LOGIN behind it, then WELCOME and AUTHOK. */
+  async #connect(signal?: AbortSignal): Promise<[Link, Welcome]> {
+    if (signal?.aborted) throw abortError(signal);
+    const limit = this.#opts.maxFrame ?? MAX_FRAME_SIZE;
+    const w = new Writer();
+    append(w, { type: T.Hello, version: VERSION, caps: this.#wantCaps(), maxFrame: limit, session: "", name: this.#opts.name ?? DEFAULTS.name });
+    const login = await this.#appendAuth(w);
+    return await this.#deadline(`handshake with ${this.url}`, signal, async (onLink) => {
+      const link = await Link.open(this.#WS, this.url, limit);
+      onLink(link);
+      const frames = this.#frames(link);
+      link.send(w.finish());
+      const first = await frames.next();
+      if (first.type === T.Error) throw new ServerError(first.code, first.text, first.fatal, first.ref);
+      if (first.type !== T.Welcome) throw new ProtocolError(`got frame 0x${first.type.toString(16)}, want WELCOME`);
+      if (first.version !== VERSION) throw new ProtocolError(`server chose version ${first.version}`);
+      if (login !== null) {
+        const f = await frames.next();
+        if (f.type === T.Error) {
+          const err = new ServerError(f.code, f.text, f.fatal, f.ref);
+          if (!login && "username" in (this.#creds ?? {})) this.#token = ""; // log in again next time
+          throw err.code === "unauthorized" ? new AuthError(err.message, { cause: err }) : err;
+        }
+        if (f.type !== T.AuthOK) throw new ProtocolError(`got frame 0x${f.type.toString(16)}, want AUTHOK`);
+        if (login) this.#token = f.token;
+      }
+      frames.done();
+      return [link, first];
+    });
+  }
+
+  #wantCaps(): number {
+    return Cap.Resume | Cap.Reasons | Cap.AckOffset | (this.#keyring ? Cap.E2E : 0);
+  }
+
+  /** #appendAuth appends AUTH or LOGIN; it returns whether it was a LOGIN, or null for none. */
+  async #appendAuth(w: Writer): Promise<boolean | null> {
+    const c = this.#creds;
+    if (!c) return null;
+    if ("getToken" in c) {
+      append(w, { type: T.Auth, token: await c.getToken() });
+      return false;
+    }
+    if ("token" in c) {
+      append(w, { type: T.Auth, token: c.token });
+      return false;
+    }
+    if (this.#token) {
+      append(w, { type: T.Auth, token: this.#token });
+      return false;
+    }
+    append(w, { type: T.Login, user: c.username, password: c.password });
+    return true;
+  }
+
+  /** #frames lets the handshake await the link's frames one by one; the rest wait for the client. */
+  #frames(link: Link): { next(): Promise<Frame>; done(): void } {
+    const got: Frame[] = [];
+    let want: ((f: Frame) => void) | null = null;
+    let fail: ((e: Error) => void) | null = null;
+    let closed: Error | null = null;
+    link.handle = (f) => {
+      if (want) {
+        const w = want;
+        want = fail = null;
+        w(f);
+      } else got.push(f);
+    };
+    link.onClosed = (cause) => {
+      closed = cause;
+      fail?.(cause);
+    };
+    return {
+      next: () => {
+        const f = got.shift();
+        if (f) return Promise.resolve(f);
+        if (closed) return Promise.reject(closed);
+        return new Promise((resolve, reject) => {
+          want = resolve;
+          fail = reject;
+        });
+      },
+      done: () => {
+        link.handle = (f) => got.push(f);
+        (link as { early?: Frame[] }).early = got;
+      },
+    };
+  }
+
+  /** #deadline runs fn bounded by the client's timeout and signal, closing the link it opened on failure. */
+  async #deadline<R>(what: string, signal: AbortSignal | undefined, fn: (onLink: (l: Link) => void) => Promise<R>): Promise<R> {
+    let link: Link | null = null;
+    let timer: unknown = null;
+    let offAbort = (): void => {};
+    const stop = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimeout(() => reject(new TimeoutError(what)), this.#timeout);
+      if (signal) {
+        const onAbort = (): void => reject(abortError(signal));
+        signal.addEventListener("abort", onAbort, { once: true });
+        offAbort = () => signal.removeEventListener("abort", onAbort);
+      }
+    });
+    try {
+      return await Promise.race([fn((l) => (link = l)), stop]);
+    } catch (e) {
+      (link as Link | null)?.close(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    } finally {
+      this.#clock.clearTimeout(timer);
+      offAbort();
+    }
+  }
+
+  // ------------------------------------------------------------ connection
+
+  /** #install makes link the client's connection: renews subscriptions, resends unacknowledged publishes, sends what was buffered. */
+  #install(link: Link, w: Welcome, reconnected: boolean): void {
+    if (this.#state === "closed" || this.#state === "closing") {
+      link.close(new ClosedError());
+      return;
+    }
+    this.#link = link;
+    this.#gen++;
+    this.#caps = w.caps & this.#wantCaps();
+    // The server's limit bounds whole WebSocket messages, length prefixes included.
+    this.#maxMsg = w.maxFrame || DEFAULT_MAX_FRAME;
+    this.#server = w.server;
+    this.#pingMs = this.#opts.pingInterval ?? w.pingInterval;
+    this.#lastRecv = this.#clock.now();
+    this.#backoff.reset();
+    link.onClosed = (cause) => this.#lost(link, cause);
+    link.handle = (f) => this.#onFrame(f);
+
+    for (const s of [...this.#subs.values()].sort((a, b) => a.sid - b.sid)) this.#write(this.#subFrame(s));
+    for (const p of this.#inflight.values()) {
+      if (!p.sent) continue;
+      p.frame[HEADER_LEN + 1]! |= 0x08; // dup
+      this.#write(p.frame);
+    }
+    for (const q of this.#queue) {
+      this.#write(q.frame);
+      if (q.pending) q.pending.sent = true;
+    }
+    this.#queue = [];
+    this.#queued = 0;
+    this.#flush();
+    this.#armPing();
+    this.#setState("connected");
+    this.emit("connect", { server: w.server, reconnected });
+    const early = (link as { early?: Frame[] }).early;
+    for (const f of early?.splice(0) ?? []) this.#onFrame(f);
+  }
+
+  /** #lost handles the end of a connection. */
+  #lost(link: Link, cause: Error): void {
+    if (link !== this.#link) return;
+    this.#link = null;
+    this.#batch = null;
+    this.#clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+    for (const f of this.#pongs.splice(0)) f();
+    const err = cause instanceof WhispeerError ? cause : new WhispeerError("unavailable", String(cause));
+    if (this.#state === "closing" || this.#state === "closed") return;
+    this.emit("disconnect", err);
+    if (this.#opts.reconnect === false) {
+      this.#terminate(new ClosedError(`connection lost: ${err.message}`));
+      return;
+    }
+    this.report(new WhispeerError(err.code, `connection lost: ${err.message}`, { cause: err }));
+    this.#setState("reconnecting");
+    void this.#reconnectLoop();
+  }
+
+  async #reconnectLoop(): Promise<void> {
+    while (this.#state === "reconnecting") {
+      await new Promise<void>((resolve) => {
+        this.#retryNow = resolve;
+        this.#retryTimer = this.#clock.setTimeout(resolve, this.#backoff.next());
+      });
+      this.#clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = this.#retryNow = null;
+      if (this.#state !== "reconnecting") return;
+      try {
+        const [link, w] = await this.#connect();
+        if (this.#state !== "reconnecting") {
+          link.close(new ClosedError());
+          return;
+        }
+        this.#install(link, w, true);
+        return;
+      } catch (e) {
+        if (this.#state !== "reconnecting") return;
+        this.report(e instanceof WhispeerError ? new WhispeerError(e.code, `reconnect: ${e.message}`, { cause: e }) : new WhispeerError("unavailable", `reconnect: ${String(e)}`));
+      }
+    }
+  }
+
+  /** #onFrame handles a frame from the server. */
+  #onFrame(f: Frame): void {
+    this.#lastRecv = this.#clock.now();
+    switch (f.type) {
+      case T.Msg:
+        this.#onMsg(f);
+        return;
+      case T.PubAck:
+        this.#onPubAck(f);
+        return;
+      case T.SubAck:
+        this.#onSubAck(f);
+        return;
+      case T.Ping:
+        this.#write(encode({ type: T.Pong }));
+        this.#flush();
+        return;
+      case T.Pong:
+        this.#pingSentAt = 0;
+        for (const fn of this.#pongs.splice(0)) fn();
+        return;
+      case T.Error: {
+        const err = new ServerError(f.code, f.text, f.fatal, f.ref);
+        if (f.fatal) this.#link?.close(err);
+        else this.report(err);
+        return;
+      }
+      case T.PubRec:
+      case T.PubRel:
+      case T.PubComp:
+      case T.Welcome:
+      case T.AuthOK:
+      default:
+        this.#link?.close(new ProtocolError(`unexpected frame 0x${f.type.toString(16)}`), 1002);
+    }
+  }
+
+  #onMsg(m: Msg): void {
+    const s = this.#subs.get(m.sid);
+    if (s) s.deliver(m, this.#gen);
+  }
+
+  #onPubAck(a: Ack): void {
+    if (a.sid !== 0) return; // the server acknowledges only our publishes
+    const p = this.#inflight.get(a.id);
+    if (!p) return;
+    this.#settle(p);
+    if (a.code === 0) p.resolve();
+    else p.reject(new ServerError(a.code, a.text, false, T.Pub));
+  }
+
+  #onSubAck(a: SubAck): void {
+    const s = this.#subs.get(a.sid);
+    if (!s) return;
+    let err: ServerError | undefined;
+    if (a.code !== 0) {
+      err = new ServerError(a.code, a.text, false, T.Sub);
+      this.#subs.delete(a.sid);
+      if (s.state !== "subscribing") this.report(new WhispeerError(err.code, `subscription "${s.pattern}" refused after reconnecting: ${err.message}`, { cause: err }));
+    }
+    s.subAck(a, err);
+    if (!err && s.mode === 2 && !a.recovered) s.report(new GapError(s.pattern));
+  }
+
+  // ------------------------------------------------------------ keep-alive and wake-up
+
+  #armPing(): void {
+    this.#clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+    if (this.#pingMs <= 0 || !this.#link) return;
+    this.#pingTimer = this.#clock.setTimeout(() => this.#tick(), Math.max(this.#pingMs / 2, 10));
+  }
+
+  /**
+   * #tick pings a server that has been silent for the ping interval, and
+   * closes the connection when a ping has had no answer for another
+   * interval. A tab that slept wakes with a late tick: it pings at once.
+   */
+  #tick(): void {
+    const link = this.#link;
+    if (!link) return;
+    const now = this.#clock.now();
+    if (this.#pingSentAt !== 0 && now - this.#pingSentAt >= this.#pingMs) {
+      link.close(new TimeoutError("no answer to PING"));
+      return;
+    }
+    if (this.#pingSentAt === 0 && now - this.#lastRecv >= this.#pingMs) this.#ping();
+    this.#armPing();
+  }
+
+  #ping(): void {
+    if (this.#pingSentAt === 0) this.#pingSentAt = this.#clock.now();
+    this.#write(encode({ type: T.Ping }));
+    this.#flush();
+  }
+
+  /**
+   * wake checks the connection at once, as after the network came back or a
+   * tab woke: a connected client pings and drops a connection that does not
+   * answer within the ping interval (at most 5 s); a reconnecting one skips
+   * the rest of its backoff.
+   */
+  wake(): void {
+    if (this.#state === "reconnecting") {
+      this.#retryNow?.();
+      return;
+    }
+    const link = this.#link;
+    if (!link) return;
+    const wait = Math.min(this.#pingMs > 0 ? this.#pingMs : 5000, 5000);
+    const timer = this.#clock.setTimeout(() => link.close(new TimeoutError("no answer to PING after waking")), wait);
+    this.#pongs.push(() => this.#clock.clearTimeout(timer));
+    this.#ping();
+  }
+
+  #watchLifecycle(): void {
+    const g = globalThis as { addEventListener?: unknown; document?: { visibilityState?: string } };
+    const target = this.#opts.lifecycle ?? (typeof g.addEventListener === "function" ? (globalThis as unknown as EventTarget) : undefined);
+    if (!target) return;
+    const online = (): void => this.wake();
+    const visible = (): void => {
+      if (g.document?.visibilityState !== "hidden") this.wake();
+    };
+    target.addEventListener("online", online);
+    target.addEventListener("visibilitychange", visible);
+    const doc = g.document as EventTarget | undefined;
+    if (!this.#opts.lifecycle && doc && typeof doc.addEventListener === "function") doc.addEventListener("visibilitychange", visible);
+    this.#lifecycleOff = () => {
+      target.removeEventListener("online", online);
+      target.removeEventListener("visibilitychange", visible);
+      if (!this.#opts.lifecycle && doc && typeof doc.removeEventListener === "function") doc.removeEventListener("visibilitychange", visible);
+    };
+  }
+
+  // ------------------------------------------------------------ writing
+
+  /** #write appends frame bytes to the batch for the connection, sending the batch first when the frame would not fit. */
+  #write(frame: Uint8Array): void {
+    const link = this.#link;
+    if (!link) return;
+    let b = this.#batch;
+    if (b && b.pos + frame.length > this.#maxMsg) {
+      this.#send();
+      b = null;
+    }
+    if (!b) b = this.#batch = new Writer(Math.max(1024, frame.length));
+    b.bytes(frame);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    later(() => {
+      this.#flushing = false;
+      this.#send();
+    });
+  }
+
+  /** #flush sends the batch now. */
+  #flush(): void {
+    this.#send();
+  }
+
+  #send(): void {
+    const b = this.#batch;
+    this.#batch = null;
+    if (b && b.pos > 0) this.#link?.send(b.finish());
+  }
+
+  // ------------------------------------------------------------ publishing
+
+  /**
+   * publish publishes data (bytes, or a string sent as UTF-8) to topic. At
+   * QoS 0 it resolves once the message is queued for the connection (or,
+   * while reconnecting, buffered); at QoS 1 once the server has acknowledged
+   * it, resending it after a reconnection until then. With a keyring the
+   * payload is sealed before it leaves the client.
+   */
+  async publish(topic: string, data: Uint8Array | string, opts: PublishOptions = {}): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") throw new ClosedError();
+    validateTopic(topic);
+    const qos = opts.qos ?? 0;
+    if (qos !== 0 && qos !== 1) throw new WhispeerError("invalid", `publishing at QoS ${String(qos)}`);
+    let payload = typeof data === "string" ? utf8(data) : data;
+    const sealed = this.#keyring !== undefined;
+    const id = opts.id ?? (qos === 1 || sealed ? this.#ids.next() : "");
+    if (sealed) payload = this.#keyring!.seal(topic, id, payload);
+    const headers: Header[] = opts.headers ? Object.entries(opts.headers) : [];
+    const frame = encode({ type: T.Pub, qos, envelope: sealed, dup: false, topic, id, headers, payload });
+    if (frame.length > this.#maxMsg) {
+      throw new WhispeerError("too_large", `publish of ${frame.length} bytes, the server accepts ${this.#maxMsg}`);
+    }
+    if (qos === 1) return this.#publishAcked(id, frame, opts.signal);
+    if (this.#link) {
+      this.#write(frame);
+      if (this.#link.ws.bufferedAmount > MAX_BUFFERED) await this.#writable();
+      return;
+    }
+    const limit = this.#opts.publishBuffer ?? DEFAULTS.publishBuffer;
+    if (limit === 0 || this.#opts.reconnect === false) throw new DisconnectedError();
+    if (this.#queued + frame.length > limit) throw new BufferFullError();
+    this.#queued += frame.length;
+    this.#queue.push({ frame });
+  }
+
+  /** #writable waits until the WebSocket has sent most of what it holds. */
+  async #writable(): Promise<void> {
+    while (this.#link && this.#link.ws.bufferedAmount > MAX_BUFFERED / 2) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  async #publishAcked(id: string, frame: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (this.#inflight.has(id)) throw new WhispeerError("invalid", `a publish with id "${id}" is already awaiting its acknowledgement`);
+    await this.#room(signal);
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = { id, frame, sent: false, resolve, reject };
+      if (signal) {
+        const onAbort = (): void => {
+          if (this.#inflight.get(id) !== p) return;
+          this.#settle(p);
+          this.#queue = this.#queue.filter((q) => q.pending !== p);
+          reject(abortError(signal));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        const done = (): void => signal.removeEventListener("abort", onAbort);
+        p.resolve = () => (done(), resolve());
+        p.reject = (e) => (done(), reject(e));
+      }
+      this.#inflight.set(id, p);
+      if (this.#link) {
+        this.#write(frame);
+        p.sent = true;
+      } else if (this.#state === "reconnecting") {
+        this.#queue.push({ frame, pending: p });
+      } else {
+        this.#settle(p);
+        p.reject(new DisconnectedError());
+      }
+    });
+  }
+
+  /** #room waits for a free slot among maxInflight QoS 1 publishes. */
+  async #room(signal?: AbortSignal): Promise<void> {
+    if (this.#inflight.size + this.#window.length < (this.#opts.maxInflight ?? DEFAULTS.maxInflight) && this.#window.length === 0) return;
+    if (signal?.aborted) throw abortError(signal);
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.#window = this.#window.filter((f) => f !== go);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#window.push(go);
+    });
+  }
+
+  /** #settle forgets a pending publish and lets the next one waiting for room go. */
+  #settle(p: Pending): void {
+    this.#inflight.delete(p.id);
+    this.#window.shift()?.();
+  }
+
+  // ------------------------------------------------------------ subscribing
+
+  /**
+   * subscribe subscribes to pattern ("+" and "*" match one level, a final "#"
+   * any number). With a handler each delivery is handed to it, in order;
+   * without one, iterate the subscription with `for await`. `sub.ready`
+   * resolves once the server has accepted it. The subscription is renewed
+   * after every reconnection; one to a concrete topic resumes after the last
+   * message it received.
+   */
+  subscribe(pattern: string, handler?: Handler<Message>, opts?: SubscribeOptions): Subscription<Message>;
+  subscribe(pattern: string, opts?: SubscribeOptions): Subscription<Message>;
+  subscribe(pattern: string, a?: Handler<Message> | SubscribeOptions, b?: SubscribeOptions): Subscription<Message> {
+    const handler = typeof a === "function" ? a : undefined;
+    const opts = (typeof a === "function" ? b : a) ?? {};
+    return this.subscribeWith(pattern, handler, (m) => m, opts);
+  }
+
+  /** @internal subscribeWith subscribes with a transform from Message to the values handed over. */
+  subscribeWith<V>(pattern: string, handler: Handler<V> | undefined, transform: (m: Message) => V, opts: SubscribeOptions): Subscription<V> {
+    if (this.#state === "closing" || this.#state === "closed") throw new ClosedError();
+    validatePattern(pattern);
+    const concrete = !isPattern(pattern);
+    if (opts.resume && !concrete) throw new WhispeerError("invalid", `resuming from an offset needs a concrete topic, not "${pattern}"`);
+    if (opts.queueSize !== undefined && !(opts.queueSize >= 1)) throw new WhispeerError("invalid", `queue size ${opts.queueSize}`);
+    if ((opts.last !== undefined || opts.resume) && this.#link && (this.#caps & Cap.Resume) === 0) {
+      throw new WhispeerError("invalid", "the server does not offer resume");
+    }
+    this.#sid = this.#sid >= 0xffffffff ? 1 : this.#sid + 1;
+    const s = new Subscription<V>(this, this.#sid, pattern, concrete, handler, transform, opts);
+    this.#subs.set(s.sid, s as Subscription<unknown>);
+    if (this.#link) this.#write(this.#subFrame(s as Subscription<unknown>));
+    const timer = this.#clock.setTimeout(() => {
+      if (s.state === "subscribing") this.#refuse(s as Subscription<unknown>, new TimeoutError(`no SUBACK for "${pattern}"`));
+    }, this.#timeout);
+    const onAbort = (): void => {
+      if (s.state === "subscribing") this.#refuse(s as Subscription<unknown>, new WhispeerError("unavailable", `subscribe "${pattern}": aborted`, { cause: abortError(opts.signal!) }));
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const settled = (): void => {
+      this.#clock.clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    };
+    s.ready.then(settled, settled);
+    return s;
+  }
+
+  #refuse(s: Subscription<unknown>, err: WhispeerError): void {
+    this.unsubscribe(s);
+    s.end(err);
+  }
+
+  /** #subFrame encodes the SUB that (re)starts s, resuming after the last message seen when it can. */
+  #subFrame(s: Subscription<unknown>): Uint8Array {
+    let resume: { mode: 0 } | { mode: 1; last: number } | { mode: 2; epoch: bigint; offset: bigint } = { mode: 0 };
+    if ((this.#caps & Cap.Resume) !== 0) {
+      if (s.opts.resume) resume = { mode: 2, epoch: BigInt(s.opts.resume.epoch), offset: BigInt(s.opts.resume.offset) };
+      else if (s.opts.last !== undefined) resume = { mode: 1, last: s.opts.last };
+      if (s.concrete && s.positioned && s.epoch !== 0n) resume = { mode: 2, epoch: s.epoch, offset: s.seq };
+    }
+    s.mode = resume.mode;
+    return encode({ type: T.Sub, sid: s.sid, qos: s.opts.qos ?? 1, resume, topic: s.pattern });
+  }
+
+  /** topic returns the topic name whose payloads are values of T, JSON by default. */
+  topic<V>(name: string, codec?: Codec<V>): Topic<V> {
+    validateTopic(name);
+    return new Topic<V>(this, name, codec);
+  }
+
+  // ------------------------------------------------------------ SubHost
+
+  /** @internal */
+  ack(s: Subscription<unknown>, msg: Message, gen: number): void {
+    if (msg.qos !== 1 || gen !== this.#gen || !this.#link) return;
+    const offset = (this.#caps & Cap.AckOffset) !== 0 ? BigInt(msg.offset) : 0n;
+    this.#write(encode({ type: T.PubAck, sid: s.sid, code: 0, id: msg.id, text: "", offset }));
+  }
+
+  /** @internal */
+  unsubscribe(s: Subscription<unknown>): void {
+    if (this.#subs.get(s.sid) !== s) return;
+    this.#subs.delete(s.sid);
+    if (this.#link) this.#write(encode({ type: T.Unsub, sid: s.sid }));
+  }
+
+  /** @internal open returns a delivery's payload, opened when it is sealed. */
+  open(s: Subscription<unknown>, m: Msg): Uint8Array {
+    if (s.opts.raw) return m.payload;
+    if (!m.envelope) {
+      if (this.#keyring && !this.#opts.acceptPlaintext) throw new DeliveryFailed("plaintext", undefined);
+      return m.payload;
+    }
+    if (!this.#keyring) throw new DeliveryFailed("open", new Error("sealed, and the client has no keyring"));
+    try {
+      return this.#keyring.open(m.topic, m.id, m.payload);
+    } catch (e) {
+      throw new DeliveryFailed("open", e);
+    }
+  }
+
+  /** @internal report emits err as an error event, or warns on the console when nobody listens. */
+  report(err: WhispeerError): void {
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+    else console.warn(err.message);
+  }
+
+  // ------------------------------------------------------------ closing
+
+  /**
+   * close stops the client after flushing: handlers finish what is queued
+   * for them, buffered frames are written, QoS 1 publishes get their PUBACK
+   * and the server answers a PING, all within the client's timeout. A
+   * disconnected client does not wait for a reconnection: what it buffered
+   * fails with ClosedError. Closing twice returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#setState("closing");
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryNow?.();
+    let err: unknown;
+    if (this.#link) {
+      try {
+        await this.#deadline("close", undefined, () => this.#drain());
+      } catch (e) {
+        err = e;
+      }
+    }
+    this.#terminate(new ClosedError());
+    if (err) throw err;
+  }
+
+  /** #drain waits for handlers, PUBACKs and a PING round trip. */
+  async #drain(): Promise<void> {
+    await Promise.all([...this.#subs.values()].map((s) => s.drained()));
+    const acks = [...this.#inflight.values()].map((p) => new Promise<void>((resolve) => {
+      const { resolve: ok, reject: no } = p;
+      p.resolve = () => (ok(), resolve());
+      p.reject = (e) => (no(e), resolve());
+    }));
+    await Promise.all(acks);
+    if (!this.#link) return;
+    await new Promise<void>((resolve) => {
+      this.#pongs.push(resolve);
+      this.#ping();
+    });
+  }
+
+  /** #terminate ends everything: the connection, subscriptions, pending publishes, timers. */
+  #terminate(err: WhispeerError): void {
+    if (this.#state === "closed") return;
+    this.#setState("closed");
+    this.#clock.clearTimeout(this.#pingTimer);
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#lifecycleOff?.();
+    const link = this.#link;
+    this.#send();
+    this.#link = null;
+    link?.close(err);
+    for (const p of [...this.#inflight.values()]) {
+      this.#settle(p);
+      p.reject(err);
+    }
+    for (const go of this.#window.splice(0)) go();
+    this.#queue = [];
+    this.#queued = 0;
+    for (const s of [...this.#subs.values()]) s.end(err);
+    this.#subs.clear();
+    if (this.#ownsKeyring) this.#keyring?.close();
+  }
+}
+
+/**
+ * later runs fn after the current task, so that the frames written meanwhile
+ * go out as one WebSocket message: setImmediate in Node, a MessageChannel in
+ * browsers (a task without setTimeout's clamping).
+ */
+const later: (fn: () => void) => void = (() => {
+  const g = globalThis as { setImmediate?: (f: () => void) => void; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === "function") return (fn: () => void) => g.setImmediate!(fn);
+  if (typeof g.MessageChannel === "function") {
+    const ch = new g.MessageChannel();
+    let fns: (() => void)[] = [];
+    ch.port1.onmessage = () => {
+      const run = fns;
+      fns = [];
+      for (const f of run) f();
+    };
+    return (fn: () => void) => {
+      fns.push(fn);
+      if (fns.length === 1) ch.port2.postMessage(0);
+    };
+  }
+  return (fn: () => void) => void setTimeout(fn, 0);
+})();

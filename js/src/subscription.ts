@@ -1,0 +1,336 @@
+// A subscription: its position in its topic for resuming, its handler or
+// async iterator, fed in order through a bounded queue.
+
+import { Emitter } from "./emitter.js";
+import { ClosedError, DeliveryError, WhispeerError, type DeliveryFailure } from "./errors.js";
+import type { Msg, SubAck } from "./frames.js";
+import { Message, type QoS } from "./message.js";
+
+/** Handler handles one delivery; a QoS 1 delivery is acknowledged once it returns (or its promise resolves). */
+export type Handler<V> = (value: V, msg: Message) => void | Promise<void>;
+
+/** SubscribeOptions configure one subscription. */
+export interface SubscribeOptions {
+  /** last replays the newest `last` messages of each matching topic first (the server must offer resume). */
+  last?: number;
+  /**
+   * resume continues a subscription to a concrete topic after `offset` of
+   * `epoch` (a Subscription's position): the messages since are delivered
+   * first, with no gap and no duplicate, or the subscription reports
+   * `recovered: false`.
+   */
+  resume?: Position;
+  /** qos is the highest QoS the subscription wants deliveries at (default 1). */
+  qos?: QoS;
+  /** queueSize bounds the deliveries waiting for the handler or the iterator (default 1024). */
+  queueSize?: number;
+  /** raw delivers envelopes as they arrive, unopened (`Message.sealed` set). */
+  raw?: boolean;
+  /** signal abandons the wait for the server's answer (the subscription is ended). */
+  signal?: AbortSignal;
+}
+
+/** Position is where a subscription stands in its topic: the topic's epoch and the offset of the last message received. */
+export interface Position {
+  /** epoch is the topic's epoch, a 64-bit number in decimal; "0" when unknown. */
+  epoch: string;
+  /** offset is the offset of the last message received; 0 for none. */
+  offset: number;
+}
+
+/** Subscribed is the server's answer to a subscription, after the first SUB and every renewal. */
+export interface Subscribed extends Position {
+  /** resumed reports a subscription that asked to continue after an offset. */
+  resumed: boolean;
+  /** recovered is false when a resume could not deliver every message missed. */
+  recovered: boolean;
+}
+
+/** The events of a Subscription. */
+export interface SubscriptionEvents {
+  /** subscribed: the server accepted the SUB, the first or a renewal after a reconnect. */
+  subscribed: [info: Subscribed];
+  /** error: a delivery that was not handled, a gap in a resume. */
+  error: [err: WhispeerError];
+  /** end: the subscription ended: unsubscribed (no error), the client closed, or the server refused it. */
+  end: [err: WhispeerError | undefined];
+}
+
+/** SubscriptionState is where a subscription is in its life. */
+export type SubscriptionState = "subscribing" | "subscribed" | "ended";
+
+/** The client's side of a subscription. @internal */
+export interface SubHost {
+  ack(sub: Subscription<unknown>, msg: Message, gen: number): void;
+  unsubscribe(sub: Subscription<unknown>): void;
+  open(sub: Subscription<unknown>, m: Msg): Uint8Array;
+  report(err: WhispeerError): void;
+}
+
+interface Queued<V> {
+  value: V;
+  msg: Message;
+  gen: number;
+}
+
+/** DeliveryFailed carries a delivery failure from a transform or open. @internal */
+export class DeliveryFailed extends Error {
+  constructor(
+    readonly reason: DeliveryFailure,
+    override readonly cause: unknown,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Subscription is one pattern subscribed, with a handler or, without one, as
+ * an async iterator of its deliveries. Deliveries reach the handler one at a
+ * time, in order: a handler that returns a promise is awaited before the next.
+ */
+export class Subscription<V = Message> extends Emitter<SubscriptionEvents> implements AsyncIterable<V> {
+  /** sid is the subscription's id on the connection. */
+  readonly sid: number;
+  /** pattern is the topic or pattern subscribed to. */
+  readonly pattern: string;
+  /** ready resolves with the server's first answer, or rejects with its refusal. */
+  readonly ready: Promise<Subscribed>;
+
+  /** @internal */ readonly concrete: boolean;
+  /** @internal */ readonly opts: SubscribeOptions;
+  /** @internal */ epoch = 0n;
+  /** @internal */ seq = 0n;
+  /** @internal */ positioned = false;
+  /** @internal */ mode: 0 | 1 | 2 = 0;
+
+  #state: SubscriptionState = "subscribing";
+  #recovered: boolean | undefined;
+  #host: SubHost;
+  #handler: Handler<V> | undefined;
+  #transform: (m: Message) => V;
+  #queue: Queued<V>[] = [];
+  #running = false;
+  #waiters: ((r: IteratorResult<V>) => void)[] = [];
+  #err: WhispeerError | undefined;
+  #settle!: { resolve: (s: Subscribed) => void; reject: (e: WhispeerError) => void };
+  #idle: (() => void)[] = [];
+
+  /** @internal */
+  constructor(
+    host: SubHost,
+    sid: number,
+    pattern: string,
+    concrete: boolean,
+    handler: Handler<V> | undefined,
+    transform: (m: Message) => V,
+    opts: SubscribeOptions,
+  ) {
+    super();
+    this.#host = host;
+    this.sid = sid;
+    this.pattern = pattern;
+    this.concrete = concrete;
+    this.#handler = handler;
+    this.#transform = transform;
+    this.opts = opts;
+    this.ready = new Promise<Subscribed>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+    this.ready.catch(() => {}); // a refusal is also reported as the end event
+    if (opts.resume) {
+      this.epoch = BigInt(opts.resume.epoch);
+      this.seq = BigInt(opts.resume.offset);
+      this.positioned = true;
+    }
+  }
+
+  /** state is where the subscription is in its life. */
+  get state(): SubscriptionState {
+    return this.#state;
+  }
+
+  /** recovered is the last resume's outcome: false when messages were missed; undefined before any resume. */
+  get recovered(): boolean | undefined {
+    return this.#recovered;
+  }
+
+  /** error is why the subscription ended, if it did for a reason other than unsubscribe. */
+  get error(): WhispeerError | undefined {
+    return this.#err;
+  }
+
+  /** position returns the topic's epoch and the offset of the latest message received, for `resume`. */
+  position(): Position {
+    return { epoch: this.epoch.toString(), offset: Number(this.seq) };
+  }
+
+  /** unsubscribe ends the subscription: the server is told, and queued deliveries are dropped. Twice is a no-op. */
+  unsubscribe(): void {
+    if (this.#state === "ended") return;
+    this.#host.unsubscribe(this as Subscription<unknown>);
+    this.end(undefined);
+  }
+
+  /** @internal subAck records the server's answer to a SUB; it returns the error a refusal ended it with. */
+  subAck(a: SubAck, err: WhispeerError | undefined): void {
+    if (err) {
+      this.end(err);
+      return;
+    }
+    if (this.concrete && a.epoch !== 0n) {
+      const newEpoch = this.epoch !== a.epoch;
+      this.epoch = a.epoch;
+      if (this.mode === 1 && !this.positioned) {
+        const last = BigInt(this.opts.last ?? 0);
+        this.seq = a.offset > last ? a.offset - last : 0n;
+      } else if (this.mode !== 1 && (newEpoch || !this.positioned)) {
+        this.seq = a.offset;
+      }
+      this.positioned = true;
+    }
+    const resumed = this.mode === 2;
+    if (resumed) this.#recovered = a.recovered;
+    const info: Subscribed = { ...this.position(), resumed, recovered: !resumed || a.recovered };
+    const first = this.#state === "subscribing";
+    this.#state = "subscribed";
+    if (first) this.#settle.resolve(info);
+    this.emit("subscribed", info);
+  }
+
+  /** @internal deliver hands a MSG over to the handler or the iterator. */
+  deliver(m: Msg, gen: number): void {
+    if (this.#state === "ended") return;
+    if (this.concrete && m.offset > this.seq) this.seq = m.offset;
+    let msg: Message;
+    let value: V;
+    try {
+      msg = new Message(m, this.#host.open(this as Subscription<unknown>, m));
+      value = this.#transform(msg);
+    } catch (e) {
+      const f = e instanceof DeliveryFailed ? e : new DeliveryFailed("type_mismatch", e);
+      this.fail(f.reason, m.topic, m.id, f.cause);
+      // A redelivery would fail the same way.
+      if (m.qos === 1) this.#host.ack(this as Subscription<unknown>, new Message(m, m.payload), gen);
+      return;
+    }
+    const q = { value, msg, gen };
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#host.ack(this as Subscription<unknown>, msg, gen);
+      waiter({ value, done: false });
+      return;
+    }
+    if (this.#handler && !this.#running && this.#queue.length === 0) {
+      this.#run(q);
+      return;
+    }
+    if (this.#queue.length >= (this.opts.queueSize ?? 1024)) {
+      this.fail("slow_consumer", m.topic, m.id, undefined); // unacknowledged: the server sends it again
+      return;
+    }
+    this.#queue.push(q);
+  }
+
+  #run(q: Queued<V>): void {
+    const handler = this.#handler!;
+    let r: void | Promise<void>;
+    try {
+      r = handler(q.value, q.msg);
+    } catch (e) {
+      this.fail("handler", q.msg.topic, q.msg.id, e);
+      this.#next();
+      return;
+    }
+    if (r && typeof (r as Promise<void>).then === "function") {
+      this.#running = true;
+      (r as Promise<void>).then(
+        () => {
+          this.#running = false;
+          this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+          this.#next();
+        },
+        (e: unknown) => {
+          this.#running = false;
+          this.fail("handler", q.msg.topic, q.msg.id, e);
+          this.#next();
+        },
+      );
+      return;
+    }
+    this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+    this.#next();
+  }
+
+  #next(): void {
+    while (!this.#running && this.#state !== "ended") {
+      const q = this.#queue.shift();
+      if (!q) break;
+      this.#run(q);
+    }
+    if (!this.#running && this.#queue.length === 0) {
+      for (const f of this.#idle.splice(0)) f();
+    }
+  }
+
+  /** @internal drained resolves once the handler has finished what is queued. */
+  drained(): Promise<void> {
+    if (!this.#handler || (!this.#running && this.#queue.length === 0) || this.#state === "ended") {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** @internal fail reports a delivery that was not handled. */
+  fail(reason: DeliveryFailure, topic: string, id: string, cause: unknown): void {
+    const err = new DeliveryError(reason, this.pattern, topic, id, cause);
+    this.emit("error", err);
+    this.#host.report(err);
+  }
+
+  /** @internal report reports err on the subscription and the client. */
+  report(err: WhispeerError): void {
+    this.emit("error", err);
+    this.#host.report(err);
+  }
+
+  /** @internal end ends the subscription with err (undefined: unsubscribed). */
+  end(err: WhispeerError | undefined): void {
+    if (this.#state === "ended") return;
+    const first = this.#state === "subscribing";
+    this.#state = "ended";
+    this.#err = err;
+    this.#queue = [];
+    if (first) this.#settle.reject(err ?? new ClosedError("unsubscribed"));
+    for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
+    for (const f of this.#idle.splice(0)) f();
+    this.emit("end", err);
+  }
+
+  /**
+   * Iterating a subscription made without a handler yields its deliveries; a
+   * QoS 1 delivery is acknowledged as it is handed over. Breaking out of the
+   * loop unsubscribes. The loop ends when the subscription does, throwing the
+   * error it ended with, if any.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<V> {
+    if (this.#handler) throw new WhispeerError("invalid", "a subscription with a handler is not iterable");
+    return {
+      next: (): Promise<IteratorResult<V>> => {
+        const q = this.#queue.shift();
+        if (q) {
+          this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+          return Promise.resolve({ value: q.value, done: false });
+        }
+        if (this.#state === "ended") {
+          if (this.#err && !(this.#err instanceof ClosedError)) return Promise.reject(this.#err);
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: (): Promise<IteratorResult<V>> => {
+        this.unsubscribe();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,73 @@
+// Starts a real whispeer server (test/whispeerd, built with go) on a free
+// loopback port, and drives it through the daemon's standard input.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+let binary;
+
+function build() {
+  if (binary) return binary;
+  const dir = mkdtempSync(join(tmpdir(), "whispeerd-bin-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  binary = join(dir, "whispeerd");
+  execFileSync("go", ["build", "-o", binary, "./js/test/whispeerd"], { cwd: repo, stdio: "inherit" });
+  return binary;
+}
+
+/** startServer starts a server and resolves once it listens. */
+export async function startServer() {
+  const proc = spawn(build(), [], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: proc.stdout });
+  const replies = [];
+  const msgs = [];
+  const msgWaiters = [];
+  let ready;
+  const readyP = new Promise((resolve, reject) => {
+    ready = resolve;
+    proc.once("exit", (code) => reject(new Error(`whispeerd exited with ${code}`)));
+  });
+  lines.on("line", (line) => {
+    const ev = JSON.parse(line);
+    if (ev.event === "ready") ready(ev);
+    else if (ev.event === "msg") {
+      msgs.push(ev);
+      for (const w of msgWaiters.splice(0)) w();
+    } else replies.shift()?.(ev);
+  });
+  const info = await readyP;
+  const command = (line) =>
+    new Promise((resolve, reject) => {
+      replies.push((ev) => (ev.event === "ok" ? resolve() : reject(new Error(ev.error))));
+      proc.stdin.write(line + "\n");
+    });
+  return {
+    url: info.url,
+    tokens: info.tokens,
+    /** cut closes every client connection. */
+    cut: () => command("cut"),
+    /** restart restarts the server on the same port and store. */
+    restart: () => command("restart"),
+    /** wipe restarts the server with an empty store. */
+    wipe: () => command("wipe"),
+    /** goPublish publishes with the Go client. */
+    goPublish: (topic, qos, payload) => command(`pub ${topic} ${qos} ${Buffer.from(payload).toString("base64")}`),
+    /** goSubscribe subscribes with the Go client; goMessages collects what it receives. */
+    goSubscribe: (topic) => command(`sub ${topic}`),
+    goMessages: msgs,
+    /** goWait resolves once the Go subscriptions have received n messages. */
+    goWait: async (n) => {
+      while (msgs.length < n) await new Promise((r) => msgWaiters.push(r));
+      return msgs;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once("exit", resolve);
+        proc.stdin.end();
+      }),
+  };
+}

@@ -1,0 +1,253 @@
+// Command whispeerd runs a real whispeer server for the JavaScript client's
+// integration tests, on a free loopback port, and lets the test drive it
+// through its standard input, one command a line:
+//
+//	cut                     close every client connection, as an administrator would
+//	restart                 shut the server down and start it again on the same port and store
+//	wipe                    restart it with an empty store, so that every topic gets a new epoch
+//	pub TOPIC QOS BASE64    publish with a Go client (package client)
+//	sub TOPIC               subscribe with a Go client; deliveries are printed as events
+//
+// It prints one JSON object a line on standard output: first
+// {"event":"ready","url":…,"tokens":{user:token}}, then {"event":"ok"} or
+// {"event":"error","error":…} for each command, and {"event":"msg",…} for
+// the Go subscriptions' deliveries. It exits when its standard input ends,
+// so that it never outlives the test that started it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/server"
+	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/server/config"
+)
+
+// users are the accounts of the test server: admin may do anything, alice
+// may publish only to chat/alice and subscribe only under chat/.
+var users = []config.User{
+	{Username: "admin", Password: "password", Publish: []string{"#"}, Subscribe: []string{"#"}},
+	{Username: "alice", Password: "alice-pw", Publish: []string{"chat/alice"}, Subscribe: []string{"chat/#"}},
+}
+
+func main() {
+	if err := run(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "whispeerd:", err)
+		os.Exit(1)
+	}
+}
+
+// daemon is the server under test and what the commands act on.
+type daemon struct {
+	cfg  *config.Config
+	port int
+	srv  *server.Server
+	out  *output
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	clients []*client.Client
+}
+
+// output writes JSON lines, one at a time.
+type output struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (o *output) emit(v map[string]any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.enc.Encode(v)
+}
+
+func run(in io.Reader, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "whispeerd-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	cfg := config.Default()
+	cfg.Server.TCPPort = 0
+	cfg.Server.JWTSecret = config.Secret(hex.EncodeToString(secret))
+	cfg.Server.PingInterval = time.Second
+	cfg.Server.MaxPublishRate = 0
+	cfg.Auth.Users = users
+	cfg.QoS.AckTimeout = 500 * time.Millisecond
+	cfg.Replay.Size = 100
+	cfg.Store.Kind = config.StoreFile
+	cfg.Store.Path = dir + "/store"
+	cfg.Plugins.Enabled = nil
+	if level := os.Getenv("WHISPEERD_LOG"); level != "" {
+		cfg.Log.Level = level
+	} else {
+		cfg.Log.Level = "error"
+	}
+	d := &daemon{cfg: cfg, out: &output{enc: json.NewEncoder(out)}}
+	d.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
+	if err := d.start(); err != nil {
+		return err
+	}
+	defer d.stop()
+	tokens := map[string]string{}
+	for _, u := range users {
+		if tokens[u.Username], err = mintToken(cfg, u.Username); err != nil {
+			return err
+		}
+	}
+	d.out.emit(map[string]any{"event": "ready", "url": fmt.Sprintf("ws://127.0.0.1:%d/ws", d.port), "tokens": tokens})
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		if err := d.command(strings.Fields(sc.Text())); err != nil {
+			d.out.emit(map[string]any{"event": "error", "error": err.Error()})
+		} else {
+			d.out.emit(map[string]any{"event": "ok"})
+		}
+	}
+	return nil
+}
+
+// start starts the server on d.port, or on a free port the first time.
+func (d *daemon) start() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port)))
+	if err != nil {
+		return err
+	}
+	d.port = ln.Addr().(*net.TCPAddr).Port
+	d.cfg.Server.Port = d.port
+	srv, err := server.New(d.cfg, server.WithLogger(d.log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	d.srv = srv
+	go srv.Serve(ln)
+	return nil
+}
+
+func (d *daemon) stop() {
+	d.mu.Lock()
+	for _, c := range d.clients {
+		c.Close()
+	}
+	d.clients = nil
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.srv.Shutdown(ctx)
+}
+
+func (d *daemon) command(args []string) error {
+	if len(args) == 0 {
+		return errors.New("empty command")
+	}
+	switch args[0] {
+	case "cut":
+		for _, c := range d.srv.Connections() {
+			d.srv.Disconnect(c.ID)
+		}
+		return nil
+	case "restart", "wipe":
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.srv.Shutdown(ctx); err != nil {
+			return err
+		}
+		if args[0] == "wipe" {
+			if err := os.RemoveAll(d.cfg.Store.Path); err != nil {
+				return err
+			}
+		}
+		return d.start()
+	case "pub":
+		return d.publish(args[1:])
+	case "sub":
+		return d.subscribe(args[1:])
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// goClient connects a Go client as admin.
+func (d *daemon) goClient() (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/ws", d.port),
+		client.WithCredentials("admin", "password"), client.WithErrorHandler(func(error) {}))
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.clients = append(d.clients, c)
+	d.mu.Unlock()
+	return c, nil
+}
+
+func (d *daemon) publish(args []string) error {
+	if len(args) != 3 {
+		return errors.New("usage: pub TOPIC QOS BASE64")
+	}
+	qos, err := strconv.Atoi(args[1])
+	if err != nil {
+		return err
+	}
+	payload, err := base64.StdEncoding.DecodeString(args[2])
+	if err != nil {
+		return err
+	}
+	c, err := d.goClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.Publish(ctx, args[0], payload, client.WithQoS(client.QoS(qos)),
+		client.WithHeaders(map[string]string{"from": "go"}))
+}
+
+func (d *daemon) subscribe(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: sub TOPIC")
+	}
+	c, err := d.goClient()
+	if err != nil {
+		return err
+	}
+	_, err = c.Subscribe(args[0], func(_ context.Context, m *client.Message) error {
+		d.out.emit(map[string]any{"event": "msg", "topic": m.Topic, "id": m.ID, "qos": int(m.QoS),
+			"payload": base64.StdEncoding.EncodeToString(m.Payload), "headers": m.Headers})
+		return nil
+	})
+	return err
+}
+
+// mintToken issues a token for user as `whispeer token` does.
+func mintToken(cfg *config.Config, user string) (string, error) {
+	us, err := auth.NewUsers(cfg.Auth.Users)
+	if err != nil {
+		return "", err
+	}
+	iss, err := auth.NewIssuer([]byte(cfg.Server.JWTSecret.Reveal()), cfg.Auth.TokenTTL, auth.WithPasswordStamps(us.Stamp))
+	if err != nil {
+		return "", err
+	}
+	return iss.Issue(user)
+}
