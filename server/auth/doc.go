@@ -46,7 +46,8 @@
 // held for a map update and never across a call out. Users bounds the
 // argon2id computations running at once (each needs its memory parameter
 // in RAM, 64 MiB by default) to [MaxHashesDefault], GOMAXPROCS or what a
-// quarter of the runtime's memory limit holds, whichever is least, or to
+// quarter of the runtime's memory limit (else of the machine's memory,
+// counting the collector's garbage) holds, whichever is least, or to
 // [WithMaxHashes]; further calls to Authenticate wait for a slot, up to
 // [HashQueueFactor] of them per slot, and beyond that fail with [ErrBusy].
 package auth

@@ -6,9 +6,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"math"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -81,8 +78,10 @@ type User struct {
 // Unless [WithMaxHashes] says otherwise, the argon2id computations running
 // at once are bounded to the least of MaxHashesDefault, GOMAXPROCS and,
 // when the Go runtime has a memory limit (GOMEMLIMIT or
-// debug.SetMemoryLimit), the number whose memory fits in a quarter of it;
-// at least one.
+// debug.SetMemoryLimit), the number whose memory fits in a quarter of it,
+// or else the number whose memory and the garbage it leaves until the
+// collector runs (GOGC percent more) fit in a quarter of the machine's
+// memory; at least one.
 func NewUsers(entries []config.User, opts ...UsersOption) (*Users, error) {
 	us := &Users{byName: make(map[string]*User, len(entries))}
 	for _, o := range opts {
@@ -110,7 +109,7 @@ func NewUsers(entries []config.User, opts ...UsersOption) (*Users, error) {
 	}
 	us.dummy = hash{Params: p, salt: make([]byte, p.SaltLen), tag: make([]byte, p.KeyLen)}
 	if us.maxHashes == 0 {
-		us.maxHashes = autoMaxHashes(us.maxMemoryKiB(), debug.SetMemoryLimit(-1))
+		us.maxHashes = currentBudget().maxHashes(us.maxMemoryKiB())
 	}
 	us.slots = make(chan struct{}, us.maxHashes)
 	for _, b := range [][]byte{us.dummy.salt, us.dummy.tag, us.dummyPlain[:]} {
@@ -131,17 +130,6 @@ func (us *Users) maxMemoryKiB() uint32 {
 		}
 	}
 	return m
-}
-
-// autoMaxHashes returns the default bound on argon2id computations at
-// once for hashes of memKiB each under the runtime memory limit limit
-// (math.MaxInt64 for none).
-func autoMaxHashes(memKiB uint32, limit int64) int {
-	n := min(MaxHashesDefault, runtime.GOMAXPROCS(0))
-	if limit != math.MaxInt64 && memKiB > 0 {
-		n = int(min(int64(n), limit/4/(int64(memKiB)<<10)))
-	}
-	return max(n, 1)
 }
 
 // MaxHashes returns the bound on argon2id computations at once.

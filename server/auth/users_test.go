@@ -281,19 +281,29 @@ func TestUsers_HashesBounded(t *testing.T) {
 	}
 }
 
-func TestAutoMaxHashes(t *testing.T) {
+func TestMemoryBudget_MaxHashes(t *testing.T) {
 	const mem = 64 << 10 // KiB
+	const none = math.MaxInt64
+	procs := runtime.GOMAXPROCS(0)
 	cases := []struct {
-		limit int64
-		want  int
+		name string
+		b    memoryBudget
+		want int
 	}{
-		{math.MaxInt64, min(MaxHashesDefault, runtime.GOMAXPROCS(0))},
-		{512 << 20, min(2, runtime.GOMAXPROCS(0))}, // a quarter holds two
-		{64 << 20, 1}, // never less than one
+		{"nothing known", memoryBudget{limit: none, gcPercent: 100}, min(MaxHashesDefault, procs)},
+		{"a quarter of the limit holds two", memoryBudget{limit: 512 << 20, physical: 64 << 30, gcPercent: 400}, min(2, procs)},
+		{"never less than one", memoryBudget{limit: 64 << 20, gcPercent: 100}, 1},
+		{"a big machine", memoryBudget{limit: none, physical: 64 << 30, gcPercent: 400}, min(MaxHashesDefault, procs)},
+		{"2 GiB with GOGC=400", memoryBudget{limit: none, physical: 2 << 30, gcPercent: 400}, 1},
+		{"4 GiB with GOGC=100", memoryBudget{limit: none, physical: 4 << 30, gcPercent: 100}, min(4, procs)},
+		{"collector off", memoryBudget{limit: none, physical: 4 << 30, gcPercent: -1}, 1},
 	}
 	for _, tc := range cases {
-		if got := autoMaxHashes(mem, tc.limit); got != tc.want {
-			t.Errorf("autoMaxHashes(64 MiB, %d) = %d, want %d", tc.limit, got, tc.want)
+		if got := tc.b.maxHashes(mem); got != tc.want {
+			t.Errorf("%s: maxHashes(64 MiB) = %d, want %d", tc.name, got, tc.want)
 		}
+	}
+	if b := currentBudget(); b.limit <= 0 || b.gcPercent == 0 {
+		t.Errorf("currentBudget() = %+v", b)
 	}
 }
