@@ -60,3 +60,19 @@ test("Chromium: seal, open and errors; what the page seals opens in Node", { ski
   k.close();
   assert.deepEqual(browser.errors, []);
 });
+
+test("Chromium: the keys never leave the page", { skip: skip || false }, async () => {
+  const page = await setup();
+  await page.evaluate((kf) => window.whispeerEnvelope.roundTrip(kf), JSON.stringify(keyFile(vectors[8])));
+  const keys = vectors.filter((v) => v.key).flatMap((v) => [v.key, Buffer.from(v.key, "hex").toString("base64")]);
+  assert.ok(browser.requests.length > 0);
+  for (const r of browser.requests) {
+    assert.equal(r.method, "GET", r.url);
+    assert.ok(r.url.startsWith(`${server.url}/`), `a request to ${r.url}`);
+    for (const k of keys) {
+      assert.ok(!r.url.includes(k) && !r.body.includes(k), `key material in ${r.url}`);
+    }
+  }
+  const loaded = browser.requests.map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/dist/"));
+  assert.deepEqual([...new Set(loaded)].sort(), ["/dist/envelope.js", "/dist/wasm_exec.js", "/dist/whispeer.wasm"]);
+});

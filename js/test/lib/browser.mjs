@@ -64,7 +64,7 @@ export function serve() {
 /**
  * launch starts headless Chromium with a fresh profile and resolves to
  * { context, page, close }; console errors of the page are collected in
- * errors.
+ * errors, and every request the browser makes in requests.
  */
 export async function launch() {
   const { chromium } = await import("playwright-core");
@@ -85,12 +85,15 @@ export async function launch() {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
+  const requests = [];
+  context.on("request", (r) => requests.push({ method: r.method(), url: r.url(), body: r.postData() ?? "" }));
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   return {
     context,
     page,
     errors,
+    requests,
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
