@@ -251,7 +251,16 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       if (first.type !== T.Welcome) throw new ProtocolError(`got frame 0x${first.type.toString(16)}, want WELCOME`);
       if (first.version !== VERSION) throw new ProtocolError(`server chose version ${first.version}`);
       if (login !== null) {
-        const f = await frames.next();
+        // The server counts a client silent for twice its ping interval as
+        // dead, even one waiting for a slow login: ping while waiting.
+        const every = first.pingInterval / 2;
+        let keepAlive: unknown = null;
+        const ping = (): void => {
+          link.send(encode({ type: T.Ping }));
+          keepAlive = this.#clock.setTimeout(ping, every);
+        };
+        if (every > 0) keepAlive = this.#clock.setTimeout(ping, every);
+        const f = await frames.next().finally(() => this.#clock.clearTimeout(keepAlive));
         if (f.type === T.Error) {
           const err = new ServerError(f.code, f.text, f.fatal, f.ref);
           if (!login && "username" in (this.#creds ?? {})) this.#token = ""; // log in again next time
@@ -296,6 +305,13 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     let fail: ((e: Error) => void) | null = null;
     let closed: Error | null = null;
     link.handle = (f) => {
+      // A slow login (a password hash, a throttled retry) must not look like
+      // a dead client: the server's PINGs are answered meanwhile.
+      if (f.type === T.Ping) {
+        link.send(encode({ type: T.Pong }));
+        return;
+      }
+      if (f.type === T.Pong) return;
       if (want) {
         const w = want;
         want = fail = null;

@@ -10,6 +10,7 @@ export type { QoS } from "./message.js";
 export { Topic, json } from "./typed.js";
 export type { Codec } from "./typed.js";
 export type { Keyring, KeyFile } from "./keyring.js";
+export type { EnvelopeError, EnvelopeErrorCode } from "./envelope.js";
 export type { WebSocketConstructor, WebSocketLike } from "./connection.js";
 export type { Clock } from "./clock.js";
 export {

@@ -67,7 +67,7 @@ test("login, and a wrong password is an AuthError", async () => {
   const c = await connect(srv.url, { username: "admin", password: "password" }, opts());
   await c.close();
   await assert.rejects(connect(srv.url, { username: "admin", password: "nope" }, opts()), (e) => {
-    assert.ok(e instanceof AuthError);
+    assert.ok(e instanceof AuthError, String(e));
     assert.equal(e.code, "unauthorized");
     return true;
   });

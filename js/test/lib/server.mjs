@@ -37,7 +37,7 @@ export async function startServer() {
     else if (ev.event === "msg") {
       msgs.push(ev);
       for (const w of msgWaiters.splice(0)) w();
-    } else replies.shift()?.(ev);
+    } else if (ev.event !== "goerror") replies.shift()?.(ev);
   });
   const info = await readyP;
   const command = (line) =>
@@ -59,6 +59,8 @@ export async function startServer() {
     /** goSubscribe subscribes with the Go client; goMessages collects what it receives. */
     goSubscribe: (topic) => command(`sub ${topic}`),
     goMessages: msgs,
+    /** goKeys makes the Go clients connected from now on seal and open with the key file at path. */
+    goKeys: (path) => command(`keys ${path}`),
     /** goWait resolves once the Go subscriptions have received n messages. */
     goWait: async (n) => {
       while (msgs.length < n) await new Promise((r) => msgWaiters.push(r));

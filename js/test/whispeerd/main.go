@@ -7,6 +7,7 @@
 //	wipe                    restart it with an empty store, so that every topic gets a new epoch
 //	pub TOPIC QOS BASE64    publish with a Go client (package client)
 //	sub TOPIC               subscribe with a Go client; deliveries are printed as events
+//	keys FILE               Go clients connected from now on seal and open with this key file
 //
 // It prints one JSON object a line on standard output: first
 // {"event":"ready","url":…,"tokens":{user:token}}, then {"event":"ok"} or
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/server"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
@@ -63,6 +65,7 @@ type daemon struct {
 
 	mu      sync.Mutex
 	clients []*client.Client
+	keys    *envelope.Keyring // for the Go clients, when set
 }
 
 // output writes JSON lines, one at a time.
@@ -182,6 +185,18 @@ func (d *daemon) command(args []string) error {
 		return d.publish(args[1:])
 	case "sub":
 		return d.subscribe(args[1:])
+	case "keys":
+		if len(args) != 2 {
+			return errors.New("usage: keys FILE")
+		}
+		kr, err := envelope.LoadKeyFile(args[1])
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.keys = kr
+		d.mu.Unlock()
+		return nil
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
@@ -190,8 +205,15 @@ func (d *daemon) command(args []string) error {
 func (d *daemon) goClient() (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/ws", d.port),
-		client.WithCredentials("admin", "password"), client.WithErrorHandler(func(error) {}))
+	opts := []client.Option{client.WithCredentials("admin", "password"), client.WithErrorHandler(func(err error) {
+		d.out.emit(map[string]any{"event": "goerror", "error": err.Error()})
+	})}
+	d.mu.Lock()
+	if d.keys != nil {
+		opts = append(opts, client.WithKeyring(d.keys))
+	}
+	d.mu.Unlock()
+	c, err := client.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/ws", d.port), opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,102 @@
+// End-to-end encryption against a real server, with the WebAssembly
+// envelope module: the JS and Go clients seal and open each other's
+// messages, the server handles envelopes only, and what does not open is
+// reported while the subscription goes on.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { WebSocket } from "ws";
+import { connect, DeliveryError } from "../dist/index.js";
+import { startServer } from "./lib/server.mjs";
+
+let srv;
+let dir;
+before(async () => {
+  srv = await startServer();
+  dir = mkdtempSync(join(tmpdir(), "whispeer-e2e-"));
+});
+after(async () => {
+  await srv.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const keyFile = (id) => ({ version: 1, current: id, keys: [{ id, key: randomBytes(32).toString("base64") }] });
+const opts = (extra = {}) => ({ WebSocket, reconnectWait: [10, 100], ...extra });
+
+function collector() {
+  const got = [];
+  const waiters = [];
+  return {
+    got,
+    push: (m) => {
+      got.push(m);
+      for (const w of waiters.splice(0)) w();
+    },
+    until: async (k) => {
+      while (got.length < k) await new Promise((r) => waiters.push(r));
+      return got;
+    },
+  };
+}
+
+test("sealed both ways between JS and Go; the server sees envelopes; a wrong key or plaintext is an error and the subscription goes on", async () => {
+  const kf = keyFile(1);
+  const path = join(dir, "keys.json");
+  writeFileSync(path, JSON.stringify(kf), { mode: 0o600 });
+  await srv.goKeys(path);
+  const admin = { token: srv.tokens.admin };
+  const topic = `e2e/${process.pid}`;
+
+  const c = await connect(srv.url, admin, opts({ keyring: kf }));
+  const plain = await connect(srv.url, admin, opts());
+  const wrong = await connect(srv.url, admin, opts({ keyring: JSON.stringify(keyFile(2)) }));
+  const cErrors = [];
+  const wrongErrors = [];
+  c.on("error", (e) => cErrors.push(e));
+  wrong.on("error", (e) => wrongErrors.push(e));
+
+  const mine = collector();
+  const raw = collector();
+  const theirs = collector();
+  await c.subscribe(`${topic}/#`, (m) => mine.push(m)).ready;
+  await plain.subscribe(`${topic}/#`, (m) => raw.push(m), { raw: true }).ready;
+  await wrong.subscribe(`${topic}/#`, (m) => theirs.push(m)).ready;
+  await srv.goSubscribe(`${topic}/#`);
+
+  // JS seals, JS and Go open.
+  await c.publish(`${topic}/js`, "secret from js", { qos: 1 });
+  assert.equal((await mine.until(1))[0].text(), "secret from js");
+  assert.equal(mine.got[0].sealed, true);
+  const [fromJs] = await srv.goWait(1);
+  assert.equal(Buffer.from(fromJs.payload, "base64").toString(), "secret from js");
+
+  // Go seals, JS opens.
+  await srv.goPublish(`${topic}/go`, 1, "secret from go");
+  assert.equal((await mine.until(2))[1].text(), "secret from go");
+
+  // What the server handled: envelopes, never the plaintext.
+  const envelopes = await raw.until(2);
+  for (const m of envelopes) {
+    assert.equal(m.sealed, true);
+    assert.deepEqual([...m.payload.subarray(0, 2)], [0xc1, 0x57]);
+    assert.ok(!Buffer.from(m.payload).includes("secret"), "plaintext reached the server");
+  }
+
+  // A keyring without the key: an error per message, and the subscription goes on.
+  await wrong.publish(`${topic}/wrong`, "under key 2", { qos: 1 });
+  const [own] = await theirs.until(1);
+  assert.equal(own.text(), "under key 2");
+  assert.equal(wrongErrors.filter((e) => e instanceof DeliveryError && e.reason === "open").length, 2);
+
+  // A plaintext message is not opened, and not delivered to a client with a keyring.
+  await plain.publish(`${topic}/plain`, "in the clear", { qos: 1 });
+  await c.publish(`${topic}/js`, "after", { qos: 1 });
+  await mine.until(3);
+  assert.deepEqual(mine.got.map((m) => m.text()), ["secret from js", "secret from go", "after"]);
+  assert.ok(cErrors.some((e) => e instanceof DeliveryError && e.reason === "open" && e.topic === `${topic}/wrong`));
+  assert.ok(cErrors.some((e) => e instanceof DeliveryError && e.reason === "plaintext" && e.topic === `${topic}/plain`));
+  await Promise.all([c.close(), plain.close(), wrong.close()]);
+});
