@@ -13,12 +13,15 @@ import (
 )
 
 // flowServer starts a server whose connections may queue only 128 KiB, so
-// that a publisher outruns its subscribers at once, without a rate limit.
+// that a publisher outruns its subscribers at once, without a rate limit,
+// and that waits for subscribers for up to 10 s: long enough for those
+// that read on a loaded machine under the race detector.
 func flowServer(t *testing.T, edit func(*config.Config)) *testServer {
 	t.Helper()
 	return newTestServer(t, func(c *config.Config) {
 		c.Server.MaxPendingBytes = 128 << 10
 		c.Server.MaxPublishRate = 0
+		c.Server.MaxStall = 10 * time.Second
 		if edit != nil {
 			edit(c)
 		}

@@ -197,7 +197,7 @@ func Default() *Config {
 			AuthTimeout:      10 * time.Second,
 			HTTPIdleTimeout:  time.Minute,
 			AllowedOrigins:   []string{},
-			MaxStall:         10 * time.Second,
+			MaxStall:         2 * time.Second,
 		},
 		Auth: Auth{
 			TokenTTL: 24 * time.Hour,

@@ -20,7 +20,7 @@ const (
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultMaxPendingBytes = 4 << 20
 	DefaultWriteTimeout    = 10 * time.Second
-	DefaultMaxStall        = 10 * time.Second
+	DefaultMaxStall        = 2 * time.Second
 	DefaultPingInterval    = 30 * time.Second
 	DefaultCloseTimeout    = 5 * time.Second
 )
