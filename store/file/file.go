@@ -43,6 +43,11 @@ type Store struct {
 
 	corrupt atomic.Uint64 // damaged stretches skipped; see Corrupt
 	damaged bool          // recovery skipped one: offsets may have gaps
+	// What recovery skipped, in bytes, and the holes it left for
+	// messages lost in it, which are at most skippedBytes /
+	// record.MinMessageLen.
+	skippedBytes int64
+	holesLeft    uint64
 
 	wake   chan struct{} // capacity 1: there is something to sync or write
 	quit   chan struct{}

@@ -131,6 +131,7 @@ func (s *Store) scan(seg *segment, covered position, last bool) error {
 func (s *Store) skipped(path string, pos, n int64, err error) {
 	s.corrupt.Add(1)
 	s.damaged = true
+	s.skippedBytes += n
 	s.opt.logger.Error("whispeer: file store: damaged records skipped; the messages in them are lost, those after them kept",
 		"file", path, "offset", pos, "bytes", n, "error", err)
 }
@@ -193,7 +194,10 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 //
 // Once a damaged stretch was skipped, the messages in it are missing: a
 // message past a gap in its topic's offsets leaves holes in the index for
-// them, and one of a new epoch means the topic's deletion was lost.
+// them, and one of a new epoch means the topic's deletion was lost. A gap
+// wider than the skipped bytes could have held is no such loss but a
+// frame found inside a damaged record's payload, which a publisher can
+// shape as a record of its own: it is refused.
 func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after bool) error {
 	m, err := record.DecodeMessage(body, "")
 	if err != nil {
@@ -217,6 +221,9 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 			return fmt.Errorf("%w: %q offset %d of epoch %x follows offset %d of epoch %x",
 				whispeer.ErrCorrupt, m.Topic, m.Seq, m.Epoch, t.last, t.epoch)
 		}
+		if err := s.takeHoles(m.Topic, t.last, m.Seq); err != nil {
+			return err
+		}
 		t.last = m.Seq
 	}
 	if want := t.first + uint64(len(t.locs)); m.Seq != want {
@@ -228,6 +235,22 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 	t.locs = append(t.locs, loc{seg: seg.id, pos: uint32(pos), len: uint32(n), psize: uint32(len(m.Payload))})
 	t.bytes += int64(len(m.Payload))
 	seg.live++
+	return nil
+}
+
+// takeHoles accounts for the messages lost between offsets last and seq
+// of topic name, which the bytes skipped so far must have been able to
+// hold.
+func (s *Store) takeHoles(name string, last, seq uint64) error {
+	gap := seq - last - 1
+	if gap == 0 {
+		return nil
+	}
+	if room := uint64(s.skippedBytes/record.MinMessageLen) - s.holesLeft; gap > room {
+		return fmt.Errorf("%w: %q offset %d follows offset %d: more messages missing than the damaged bytes held",
+			whispeer.ErrCorrupt, name, seq, last)
+	}
+	s.holesLeft += gap
 	return nil
 }
 

@@ -114,6 +114,11 @@ func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte
 	return append(dst, m.Payload...)
 }
 
+// MinMessageLen is the length of the shortest message record, frame
+// included: empty topic, id, headers and payload. A damaged stretch of n
+// bytes held at most n/MinMessageLen messages.
+const MinMessageLen = FrameLen + 1 + 3*8 + 1 + 1 + 1 + 1
+
 // A message record's QoS byte holds the QoS in its low four bits and
 // flags in the others, which records written before there were flags have
 // clear: such a record reads as a message with no flag set.

@@ -81,3 +81,11 @@ func TestFind(t *testing.T) {
 		t.Fatalf("Find in zeros: %d", p)
 	}
 }
+
+func TestMinMessageLen(t *testing.T) {
+	b, at := Begin(nil)
+	b = End(AppendMessage(b, 1, 1, &whispeer.Message{}), at)
+	if len(b) != MinMessageLen {
+		t.Fatalf("the shortest message record is %d bytes, MinMessageLen %d", len(b), MinMessageLen)
+	}
+}
