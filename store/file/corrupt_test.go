@@ -1,7 +1,6 @@
 package file_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
@@ -18,28 +16,10 @@ import (
 	"github.com/whispeer-io/whispeer/store/storetest"
 )
 
-// logBuffer is a log the tests read back.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // openLogged opens the store in dir with its log going to a buffer.
-func openLogged(t *testing.T, dir string, opts ...file.Option) (*file.Store, *logBuffer) {
+func openLogged(t *testing.T, dir string, opts ...file.Option) (*file.Store, *storetest.LogBuffer) {
 	t.Helper()
-	var log logBuffer
+	var log storetest.LogBuffer
 	return open(t, dir, append(opts, file.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))...), &log
 }
 

@@ -8,30 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/sqlite"
+	"github.com/whispeer-io/whispeer/store/storetest"
 )
-
-// logBuffer is a log the tests read back.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestStore_DamagedPayload flips a byte of a stored payload in the
 // database file, which SQLite serves as it is: the store's read refuses
@@ -64,7 +46,7 @@ func TestStore_DamagedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var log logBuffer
+	var log storetest.LogBuffer
 	s, err = sqlite.Open(path, sqlite.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	if err != nil {
 		t.Fatal(err)
