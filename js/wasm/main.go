@@ -21,6 +21,7 @@ package main
 
 import (
 	"errors"
+	"math"
 	"unsafe"
 
 	"github.com/whispeer-io/whispeer/envelope"
@@ -84,6 +85,9 @@ func keyring(n int32) int32 {
 	e, err := envelope.NewEngine(envelope.WithKeyring(kr))
 	if err != nil {
 		return fail(err)
+	}
+	if next == math.MaxInt32 {
+		return fail(errHandles)
 	}
 	next++
 	engines[next] = e
@@ -156,8 +160,9 @@ func result(b []byte, err error) int32 {
 }
 
 var (
-	errArgs   = errors.New("whispeer: bad arguments")
-	errClosed = errors.New("whispeer: keyring is closed")
+	errArgs    = errors.New("whispeer: bad arguments")
+	errClosed  = errors.New("whispeer: keyring is closed")
+	errHandles = errors.New("whispeer: too many keyrings loaded")
 )
 
 // codes names the errors JavaScript can tell apart; the first that an error
@@ -182,6 +187,7 @@ var codes = []struct {
 	{envelope.ErrDuplicateKeyID, "duplicate_key_id"},
 	{errClosed, "closed"},
 	{errArgs, "invalid_argument"},
+	{errHandles, "too_large"},
 }
 
 // fail leaves "code message" as the output and returns -1 minus its length.
