@@ -1,4 +1,4 @@
-// Package examples_test builds and runs every example, so that each one
+// Package examples_test builds and runs every Go example, so that each one
 // keeps compiling and finishing cleanly.
 package examples_test
 
@@ -21,8 +21,8 @@ func TestExamplesRun(t *testing.T) {
 	}
 	bin := t.TempDir()
 	for _, d := range dirs {
-		if !d.IsDir() || d.Name() == "testdata" {
-			continue
+		if !d.IsDir() || d.Name() == "testdata" || !hasGo(d.Name()) {
+			continue // js-node is run by the JavaScript package's tests
 		}
 		t.Run(d.Name(), func(t *testing.T) {
 			exe := filepath.Join(bin, d.Name())
@@ -38,4 +38,10 @@ func TestExamplesRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hasGo reports whether dir holds Go files.
+func hasGo(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	return len(m) > 0
 }

@@ -771,7 +771,9 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     let resume: { mode: 0 } | { mode: 1; last: number } | { mode: 2; epoch: bigint; offset: bigint } = { mode: 0 };
     if ((this.#caps & Cap.Resume) !== 0) {
       if (s.opts.resume) resume = { mode: 2, epoch: BigInt(s.opts.resume.epoch), offset: BigInt(s.opts.resume.offset) };
-      else if (s.opts.last !== undefined) resume = { mode: 1, last: s.opts.last };
+      // A renewed pattern subscription goes on live: replaying its last N
+      // again would deliver them twice.
+      else if (s.opts.last !== undefined && (s.concrete || s.state === "subscribing")) resume = { mode: 1, last: s.opts.last };
       if (s.concrete && s.positioned && s.epoch !== 0n) resume = { mode: 2, epoch: s.epoch, offset: s.seq };
     }
     s.mode = resume.mode;

@@ -37,7 +37,7 @@ test("reconnects after the backoff, resumes each concrete subscription after its
   c.on("state", (s) => states.push(s));
   const got = [];
   const sub = c.subscribe("chat/a", (m) => got.push(m.text()));
-  const wild = c.subscribe("chat/#", () => {});
+  const wild = c.subscribe("chat/#", () => {}, { last: 5 });
   await sub.ready;
   await wild.ready;
   const first = server.last;

@@ -1,6 +1,12 @@
 // The client against a real whispeer server (test/whispeerd) over WebSocket.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { WebSocket } from "ws";
 import { connect, AuthError, ServerError, GapError, ClosedError } from "../dist/index.js";
 import { startServer } from "./lib/server.mjs";
@@ -235,4 +241,21 @@ test("Go client and JS client, both ways", async () => {
   assert.equal(got[before].topic, `${topic}/from-js`);
   assert.deepEqual([...Buffer.from(got[before].payload, "base64")], [0xc1, 0x57, 1, 0]); // unflagged bytes stay as they are
   await c.close();
+});
+
+test("examples/js-node runs against the server", async (t) => {
+  const js = fileURLToPath(new URL("../", import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), "whispeer-example-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(js, join(dir, "node_modules", "whispeer"));
+  symlinkSync(join(js, "node_modules", "ws"), join(dir, "node_modules", "ws"));
+  copyFileSync(join(js, "..", "examples", "js-node", "main.mjs"), join(dir, "main.mjs"));
+  const { stdout } = await promisify(execFile)(process.execPath, ["main.mjs"], {
+    cwd: dir,
+    env: { ...process.env, WHISPEER_URL: srv.url },
+    timeout: 20_000,
+  });
+  assert.match(stdout, /order 1: tea[\s\S]*order 2: cake[\s\S]*order 3: scone/);
+  assert.match(stdout, /connection: closed/);
 });
