@@ -62,8 +62,9 @@
 // publisher that fills a subscriber's queue past half of max_pending_bytes
 // is not read until the queue drains, for up to server.max_stall (flow
 // control). Failed logins
-// are throttled per user name and address, per address and, past a
-// ceiling, per user name for the addresses that failed (auth.Throttle),
+// are throttled per user name and address, per address and, past
+// ceilings per user name and in total, for every address the user has not
+// logged in from lately (auth.Throttle),
 // and logged without the
 // password.
 //

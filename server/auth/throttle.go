@@ -16,9 +16,14 @@ type ThrottleConfig struct {
 	Address LimiterConfig
 	// User is the ceiling on the failures of one user name from all
 	// addresses together; default threshold 100, base delay 1 s. Past it,
-	// only addresses that have not failed for the user, or that the user
-	// logged in from, may try without waiting.
+	// only addresses that the user logged in from lately may try without
+	// waiting.
 	User LimiterConfig
+	// Global is the ceiling on the failures of all user names from all
+	// addresses together; default threshold 1,000, base delay 1 s. Past
+	// it, likewise, only addresses that a user logged in from lately may
+	// try that user without waiting.
+	Global LimiterConfig
 	// KnownAddresses is how many addresses of each user's last
 	// successful logins are remembered; default 8.
 	KnownAddresses int
@@ -29,21 +34,22 @@ type ThrottleConfig struct {
 
 // Throttle slows password guessing without letting an attacker lock a
 // user out. It follows the OWASP Authentication Cheat Sheet's advice to
-// throttle rather than lock accounts: failures count per user name and
-// address, so guesses at a user from other addresses do not delay the
-// user at their own; per address, so that one address spraying many user
-// names is slowed; and per user name across all addresses, a ceiling
-// that slows an attack spread over many addresses. The ceiling applies
-// only to addresses that have already failed for that user and from which
-// the user has not logged in lately, so a user at a known address, or at
-// any address before a failure there, is not held back by it.
+// throttle rather than lock accounts, and to let a known client through a
+// lock-out (there with a device cookie, here with the address the user
+// last logged in from): failures count per user name and address, so that
+// guesses at a user from other addresses do not delay the user at their
+// own; per address, so that one address spraying many user names is
+// slowed; and, as ceilings on attacks spread over many addresses, per user
+// name across all addresses and in total. The ceilings delay only the
+// addresses that the user has not logged in from lately, so a user at a
+// known address is never held back by them.
 //
 // A Throttle is safe for concurrent use. Its memory is bounded by the
 // MaxKeys of its limiters and by KnownAddresses per account that has
 // logged in.
 type Throttle struct {
-	userAddr, addr, user *Limiter
-	maxKnown             int
+	userAddr, addr, user, all *Limiter
+	maxKnown                  int
 
 	mu    sync.Mutex
 	known map[string][]string // user name → addresses of its last successful logins, newest last
@@ -65,6 +71,7 @@ func NewThrottle(cfg ThrottleConfig) *Throttle {
 	setDefault(&cfg.UserAddress, 5, 0)
 	setDefault(&cfg.Address, 20, 0)
 	setDefault(&cfg.User, 100, time.Second)
+	setDefault(&cfg.Global, 1000, time.Second)
 	if cfg.KnownAddresses <= 0 {
 		cfg.KnownAddresses = 8
 	}
@@ -72,6 +79,7 @@ func NewThrottle(cfg ThrottleConfig) *Throttle {
 		userAddr: NewLimiter(cfg.UserAddress),
 		addr:     NewLimiter(cfg.Address),
 		user:     NewLimiter(cfg.User),
+		all:      NewLimiter(cfg.Global),
 		maxKnown: cfg.KnownAddresses,
 		known:    make(map[string][]string),
 	}
@@ -87,15 +95,20 @@ func userAddrKey(user, addr string) string { return user + "\x00" + addr }
 func (t *Throttle) Allow(user, addr string) time.Duration {
 	ua := userAddrKey(user, addr)
 	wait := max(t.userAddr.Allow(ua), t.addr.Allow(addr))
-	if t.userAddr.Failures(ua) > 0 && !t.isKnown(user, addr) {
-		wait = max(wait, t.user.Allow(user))
+	if !t.isKnown(user, addr) {
+		wait = max(wait, t.user.Allow(user), t.all.Allow(globalKey))
 	}
 	return wait
 }
 
+// globalKey is the one key of the global ceiling.
+const globalKey = "*"
+
 // Fail records a failed login as user from addr and returns the largest of
-// its three consecutive failure counts, for logging.
+// its consecutive failure counts per user and address, per address and
+// per user, for logging.
 func (t *Throttle) Fail(user, addr string) int {
+	t.all.Fail(globalKey)
 	return max(t.userAddr.Fail(userAddrKey(user, addr)), t.addr.Fail(addr), t.user.Fail(user))
 }
 
@@ -133,4 +146,4 @@ func (t *Throttle) isKnown(user, addr string) bool {
 }
 
 // Len returns the number of keys its limiters track.
-func (t *Throttle) Len() int { return t.userAddr.Len() + t.addr.Len() + t.user.Len() }
+func (t *Throttle) Len() int { return t.userAddr.Len() + t.addr.Len() + t.user.Len() + t.all.Len() }

@@ -7,13 +7,18 @@ import (
 )
 
 // TestThrottle_NoLockOut replays an attack on one user name: 20 wrong
-// passwords a second from 60 rotating addresses for 40 seconds, while
-// the user logs in once a second from their own address. Every one of the
-// user's logins must go through, with or without an earlier login from
-// that address, and the attacker must be slowed far below its rate.
+// passwords a second from 60 rotating addresses, or from a new address
+// each time, for 40 seconds, while the user logs in once a second from
+// their own address. Every one of the user's logins must go through, with
+// or without an earlier login from that address, and the attacker must be
+// slowed far below its rate.
 func TestThrottle_NoLockOut(t *testing.T) {
-	for _, loggedInBefore := range []bool{false, true} {
-		t.Run(fmt.Sprintf("logged in before: %v", loggedInBefore), func(t *testing.T) {
+	for _, tc := range []struct {
+		loggedInBefore bool
+		addrs          int
+	}{{false, 60}, {true, 60}, {false, 800}} {
+		loggedInBefore := tc.loggedInBefore
+		t.Run(fmt.Sprintf("logged in before: %v, %d addresses", loggedInBefore, tc.addrs), func(t *testing.T) {
 			c := &clock{now: time.Unix(1e9, 0)}
 			th := NewThrottle(ThrottleConfig{Clock: c.Now})
 			const user, home = "alice", "192.0.2.1"
@@ -23,7 +28,7 @@ func TestThrottle_NoLockOut(t *testing.T) {
 			legit, guesses, tried := 0, 0, 0
 			for sec := range 40 {
 				for i := range 20 {
-					addr := fmt.Sprintf("198.51.100.%d", (sec*20+i)%60)
+					addr := fmt.Sprintf("198.51.%d.%d", (sec*20+i)%tc.addrs/250, (sec*20+i)%tc.addrs%250)
 					tried++
 					if th.Allow(user, addr) == 0 {
 						guesses++
@@ -39,9 +44,9 @@ func TestThrottle_NoLockOut(t *testing.T) {
 			if legit != 40 {
 				t.Errorf("%d of 40 logins from the user's address went through under attack", legit)
 			}
-			// Each address gets its first guess; after that the ceiling
-			// on the user name holds them back.
-			if max := 2 * 60; guesses > max {
+			// The ceiling on the user name holds every address back after
+			// 100 failures, the waits doubling from 1 s to 30 s.
+			if max := 120; guesses > max {
 				t.Errorf("the attacker made %d of %d guesses, want at most %d", guesses, tried, max)
 			}
 			t.Logf("attacker: %d of %d guesses checked; user: %d of 40 logins", guesses, tried, legit)
@@ -75,5 +80,27 @@ func TestThrottle_Limits(t *testing.T) {
 	}
 	if th.Allow("carol", "d") != 0 {
 		t.Fatal("another address is delayed")
+	}
+}
+
+// TestThrottle_GlobalCeiling: spraying many user names from many addresses
+// is held back once 1,000 guesses have failed, except for a user at an
+// address they logged in from.
+func TestThrottle_GlobalCeiling(t *testing.T) {
+	c := &clock{now: time.Unix(1e9, 0)}
+	th := NewThrottle(ThrottleConfig{Clock: c.Now})
+	th.Succeed("alice", "192.0.2.1")
+	for i := range 1000 {
+		addr, user := fmt.Sprintf("198.51.%d.%d", i/250, i%250), fmt.Sprintf("user%d", i)
+		if th.Allow(user, addr) != 0 {
+			t.Fatalf("guess %d held back before the global ceiling", i)
+		}
+		th.Fail(user, addr)
+	}
+	if th.Allow("bob", "203.0.113.9") == 0 {
+		t.Fatal("a guess from a new address at a new name goes ahead past the global ceiling")
+	}
+	if th.Allow("alice", "192.0.2.1") != 0 {
+		t.Fatal("a user at a known address is held back by the global ceiling")
 	}
 }
