@@ -1,6 +1,7 @@
 package file_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -182,47 +183,66 @@ func TestStore_TornTailLogged(t *testing.T) {
 }
 
 // TestStore_DamagedRecordHoldingAFrame damages the record of a message
-// whose payload is itself a well-formed message record of the same topic
-// at a far offset, as any publisher can send: scanning past the damage
-// finds that frame first. A gap in offsets larger than the damaged bytes
-// could have held is no lost stretch of messages: the frame is skipped,
-// and neither claims memory for its holes nor hides the intact messages
-// after it.
+// whose payload is itself a well-formed message record of the same topic,
+// as any publisher can send, and which a scan for the next frame past the
+// damage would find first. Where the damaged record's length still leads
+// to a frame that checks out, recovery resumes there, past the payload;
+// where the length itself is damaged and the scan finds the frame, a gap
+// in offsets larger than the damaged bytes could have held is no lost
+// stretch of messages: the frame is skipped, and neither claims memory for
+// its holes nor hides the intact messages after it.
 func TestStore_DamagedRecordHoldingAFrame(t *testing.T) {
-	const n, hostile = 20, 10
-	dir := t.TempDir()
-	s := open(t, dir)
-	ctx := context.Background()
-	var starts []int64
-	for i := 1; i <= n; i++ {
-		m := storetest.Message("t", i)
-		if i == hostile {
-			info, err := s.Topic(ctx, "t")
+	for _, tt := range []struct {
+		name    string
+		at      int64  // into the damaged record
+		seq     uint64 // of the frame in its payload
+		otherEp bool   // the frame's epoch is not the topic's
+	}{
+		{"checksum", 5, 11, true},
+		{"payload", 70, 11, true},
+		{"length", 1, 1 << 20, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			const n, hostile = 20, 10
+			dir := t.TempDir()
+			s := open(t, dir)
+			ctx := context.Background()
+			for i := 1; i <= n; i++ {
+				m := storetest.Message("t", i)
+				if i == hostile {
+					info, err := s.Topic(ctx, "t")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tt.otherEp {
+						info.Epoch++
+					}
+					b, at := record.Begin(nil)
+					frame := record.End(record.AppendMessage(b, info.Epoch, tt.seq, storetest.Message("t", 1)), at)
+					m.Payload = append(bytes.Repeat([]byte{'x'}, 64), frame...)
+				}
+				if err := s.Append(ctx, m, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(segPath(dir, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, at := record.Begin(nil)
-			m.Payload = record.End(record.AppendMessage(b, info.Epoch, 1<<20, storetest.Message("t", 1)), at)
-		}
-		if err := s.Append(ctx, m, nil); err != nil {
-			t.Fatal(err)
-		}
+			var starts []int64
+			for pos := 0; pos < len(data); pos += 8 + int(binary.LittleEndian.Uint32(data[pos:])) {
+				starts = append(starts, int64(pos))
+			}
+			flip(t, segPath(dir, 1), starts[hostile-1]+tt.at)
+			s, log := openLogged(t, dir)
+			defer s.Close()
+			if s.Corrupt() == 0 || !strings.Contains(log.String(), "level=ERROR") {
+				t.Errorf("Corrupt() = %d, log:\n%s", s.Corrupt(), log)
+			}
+			checkAllBut(t, s, n, hostile)
+		})
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(segPath(dir, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for pos := 0; pos < len(data); pos += 8 + int(binary.LittleEndian.Uint32(data[pos:])) {
-		starts = append(starts, int64(pos))
-	}
-	flip(t, segPath(dir, 1), starts[hostile-1]+1) // its length
-	s, log := openLogged(t, dir)
-	defer s.Close()
-	if s.Corrupt() == 0 || !strings.Contains(log.String(), "level=ERROR") {
-		t.Errorf("Corrupt() = %d, log:\n%s", s.Corrupt(), log)
-	}
-	checkAllBut(t, s, n, hostile)
 }

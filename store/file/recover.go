@@ -89,7 +89,7 @@ func segmentIDs(dir string) ([]uint32, error) {
 // scan reads a segment's records: it indexes the messages, and applies
 // everything else from the checkpoint's position on. A damaged stretch is
 // reported and skipped: reading resumes at the next frame that checks out
-// (record.Find). One that runs to the end of the last segment is a torn
+// (record.Resync). One that runs to the end of the last segment is a torn
 // tail, left by a write the process or machine did not finish: it is cut
 // off.
 func (s *Store) scan(seg *segment, covered position, last bool) error {
@@ -110,14 +110,12 @@ func (s *Store) scan(seg *segment, covered position, last bool) error {
 			pos += int64(n)
 			continue
 		}
-		next := int64(record.Find(data[pos+1:]))
+		next := int64(record.Resync(data[pos:]))
 		if next < 0 && last {
 			return s.cutTail(seg, path, pos, int64(len(data))-pos, err)
 		}
 		if next < 0 {
 			next = int64(len(data)) - pos
-		} else {
-			next++
 		}
 		s.skipped(path, pos, next, err)
 		pos += next

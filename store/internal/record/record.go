@@ -100,6 +100,33 @@ func Find(b []byte) int {
 	return -1
 }
 
+// Resync returns where reading resumes in b, which starts with a frame
+// that does not check out, or -1 if nowhere: at the first frame that does
+// (Find), unless that lies inside the damaged frame and the frame's length
+// leads to another that checks out. Then the candidate is taken only if
+// the damaged frame's checksum, over the body up to it, says that the
+// length alone was damaged; otherwise it is inside the damaged frame's
+// payload, which a publisher chose and may have shaped as records, and
+// reading resumes where the length says.
+func Resync(b []byte) int {
+	next := Find(b[1:])
+	if next < 0 || len(b) < FrameLen {
+		return next
+	}
+	next++
+	end := uint64(FrameLen) + uint64(binary.LittleEndian.Uint32(b))
+	if end <= uint64(next) || end >= uint64(len(b)) {
+		return next
+	}
+	if _, _, err := Next(b[end:]); err != nil {
+		return next
+	}
+	if crc32.Checksum(b[FrameLen:next], castagnoli) == binary.LittleEndian.Uint32(b[4:]) {
+		return next
+	}
+	return int(end)
+}
+
 // AppendMessage appends the body of a message record: m at offset in a
 // topic of epoch.
 func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte {

@@ -89,3 +89,42 @@ func TestMinMessageLen(t *testing.T) {
 		t.Fatalf("the shortest message record is %d bytes, MinMessageLen %d", len(b), MinMessageLen)
 	}
 }
+
+// TestResync damages a frame whose payload holds a frame of its own, in
+// its checksum or body: reading resumes past it, not at the frame in its
+// payload. It then damages a frame's length so that it leads to the frame
+// after the next, which checks out: reading resumes at the next frame,
+// which the damaged frame's checksum confirms.
+func TestResync(t *testing.T) {
+	inner, at := Begin(nil)
+	inner = End(AppendMessage(inner, 1, 99, &whispeer.Message{Topic: "t"}), at)
+	var log []byte
+	var starts []int
+	for i := range 5 {
+		starts = append(starts, len(log))
+		m := &whispeer.Message{Topic: "t", Payload: bytes.Repeat([]byte{byte(i)}, 20)}
+		if i == 1 {
+			m.Payload = append(m.Payload, inner...)
+		}
+		log, at = Begin(log)
+		log = End(AppendMessage(log, 1, uint64(i+1), m), at)
+	}
+	b := log[starts[1]:]
+	want := starts[2] - starts[1]
+	for _, tt := range []struct {
+		name string
+		at   int
+	}{{"checksum", 5}, {"body", 40}} {
+		damaged := bytes.Clone(b)
+		damaged[tt.at] ^= 0x01
+		if got := Resync(damaged); got != want {
+			t.Errorf("%s damaged: Resync = %d, want %d", tt.name, got, want)
+		}
+	}
+	b = bytes.Clone(log[starts[2]:])
+	size := binary.LittleEndian.Uint32(b)
+	binary.LittleEndian.PutUint32(b, size+uint32(starts[3]-starts[2]))
+	if got, want := Resync(b), starts[3]-starts[2]; got != want {
+		t.Errorf("length damaged: Resync = %d, want %d", got, want)
+	}
+}
