@@ -123,22 +123,33 @@ func call(h int32, fn sealOrOpen, topic, id, n int32) int32 {
 	if e == nil {
 		return fail(errClosed)
 	}
-	// The strings are copies: the engine keeps topics in its key cache.
-	return result(fn(e, reuse(), string(a[0]), string(a[1]), a[2]))
+	return result(fn(e, reuse(), topicString(a[0]), string(a[1]), a[2]))
 }
 
-// args cuts the input into arguments of the given lengths.
-func args(lens ...int32) ([][]byte, bool) {
-	a := make([][]byte, 0, 4)
+// args cuts the input into arguments of the given lengths (at most 4).
+func args(lens ...int32) (a [4][]byte, ok bool) {
 	rest := in
-	for _, n := range lens {
+	for i, n := range lens {
 		if n < 0 || int(n) > len(rest) {
-			return nil, false
+			return a, false
 		}
-		a = append(a, rest[:n:n])
+		a[i] = rest[:n:n]
 		rest = rest[n:]
 	}
 	return a, true
+}
+
+// lastTopic is the topic of the last call: the engine keeps the topics it
+// has seen, so each must be a string of its own, and most calls repeat the
+// topic of the one before.
+var lastTopic string
+
+// topicString returns b as a string, the last call's when it is the same.
+func topicString(b []byte) string {
+	if string(b) != lastTopic {
+		lastTopic = string(b)
+	}
+	return lastTopic
 }
 
 // reuse returns the output buffer emptied, for the next result.
