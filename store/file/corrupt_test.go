@@ -201,6 +201,7 @@ func TestStore_DamagedRecordHoldingAFrame(t *testing.T) {
 		{"checksum", 5, 11, true},
 		{"payload", 70, 11, true},
 		{"length", 1, 1 << 20, false},
+		{"length, another epoch", 1, 1 << 20, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			const n, hostile = 20, 10

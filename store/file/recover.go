@@ -207,19 +207,20 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 			return nil
 		}
 	} else {
-		if t != nil && t.epoch != m.Epoch && s.damaged {
-			s.release(t, t.locs)
-			t = nil
-		}
-		if t == nil {
+		renewed := t != nil && t.epoch != m.Epoch && s.damaged
+		if t == nil || renewed {
+			if err := s.takeHoles(m.Topic, 0, m.Seq); err != nil {
+				return err
+			}
+			if renewed {
+				s.release(t, t.locs)
+			}
 			t = &topic{epoch: m.Epoch, first: 1}
 			s.topics[m.Topic] = t
-		}
-		if t.epoch != m.Epoch || m.Seq <= t.last || m.Seq != t.last+1 && !s.damaged {
+		} else if t.epoch != m.Epoch || m.Seq <= t.last || m.Seq != t.last+1 && !s.damaged {
 			return fmt.Errorf("%w: %q offset %d of epoch %x follows offset %d of epoch %x",
 				whispeer.ErrCorrupt, m.Topic, m.Seq, m.Epoch, t.last, t.epoch)
-		}
-		if err := s.takeHoles(m.Topic, t.last, m.Seq); err != nil {
+		} else if err := s.takeHoles(m.Topic, t.last, m.Seq); err != nil {
 			return err
 		}
 		t.last = m.Seq
