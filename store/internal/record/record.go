@@ -101,30 +101,48 @@ func Find(b []byte) int {
 }
 
 // Resync returns where reading resumes in b, which starts with a frame
-// that does not check out, or -1 if nowhere: at the first frame that does
-// (Find), unless that lies inside the damaged frame and the frame's length
-// leads to another that checks out. Then the candidate is taken only if
-// the damaged frame's checksum, over the body up to it, says that the
-// length alone was damaged; otherwise it is inside the damaged frame's
-// payload, which a publisher chose and may have shaped as records, and
-// reading resumes where the length says.
+// that does not check out, or -1 if nowhere. Where the frame's length
+// leads to a frame that checks out, reading resumes there, the frame's
+// payload unsearched: a publisher chose it and may have shaped it as
+// records. Only if the length alone was damaged does it resume before:
+// where the body so far has the frame's checksum and a frame that checks
+// out starts. Otherwise it resumes at the first frame that checks out
+// (Find).
 func Resync(b []byte) int {
-	next := Find(b[1:])
-	if next < 0 || len(b) < FrameLen {
-		return next
+	if len(b) >= FrameLen {
+		end := uint64(FrameLen) + uint64(binary.LittleEndian.Uint32(b))
+		if end < uint64(len(b)) {
+			if _, _, err := Next(b[end:]); err == nil {
+				if p := lengthOnly(b[:end]); p > 0 {
+					return p
+				}
+				return int(end)
+			}
+		}
 	}
-	next++
-	end := uint64(FrameLen) + uint64(binary.LittleEndian.Uint32(b))
-	if end <= uint64(next) || end >= uint64(len(b)) {
-		return next
+	if next := Find(b[1:]); next >= 0 {
+		return next + 1
 	}
-	if _, _, err := Next(b[end:]); err != nil {
-		return next
+	return -1
+}
+
+// lengthOnly returns the end of the frame at the start of b, whose length
+// was damaged, if the frame is intact but for it and ends before len(b):
+// the first position where the body so far has the frame's checksum and a
+// frame that checks out starts; else 0. It reads b once.
+func lengthOnly(b []byte) int {
+	sum := binary.LittleEndian.Uint32(b[4:])
+	c := uint32(0)
+	for p := FrameLen; p < len(b)-1; p++ {
+		c = crc32.Update(c, castagnoli, b[p:p+1])
+		if c != sum {
+			continue
+		}
+		if _, _, err := Next(b[p+1:]); err == nil {
+			return p + 1
+		}
 	}
-	if crc32.Checksum(b[FrameLen:next], castagnoli) == binary.LittleEndian.Uint32(b[4:]) {
-		return next
-	}
-	return int(end)
+	return 0
 }
 
 // AppendMessage appends the body of a message record: m at offset in a
