@@ -97,7 +97,7 @@ function keyFileBytes(keyFile: KeyFile): Uint8Array {
     throw new EnvelopeError("key_file", "key file must be JSON text or an object");
   }
   if (text.length > maxKeyFile) {
-    throw new EnvelopeError("key_file", `key file is larger than ${maxKeyFile} bytes`);
+    throw new EnvelopeError("key_file", `key file is longer than ${maxKeyFile} characters`);
   }
   return new TextEncoder().encode(text);
 }
@@ -164,7 +164,7 @@ export class EnvelopeModule {
       if (room > maxInput) {
         throw new EnvelopeError("too_large", `whispeer: payload too large: ${room} bytes with topic and id, limit is ${maxInput}`);
       }
-      let at = this.#x.whispeer_input(room);
+      const at = this.#x.whispeer_input(room); // first: it may grow the memory, detaching its buffer
       const mem = new Uint8Array(this.#x.mem.buffer, at, room);
       const lens: number[] = [];
       let off = 0;
@@ -179,7 +179,6 @@ export class EnvelopeModule {
         lens.push(n);
         off += n;
       }
-      at = 0;
       const fn = this.#x[name as keyof Exports] as unknown as (...a: number[]) => number;
       r = fn(...lead, ...lens);
     } catch (err) {
