@@ -24,15 +24,37 @@ var (
 
 // authExpired runs in a timer's goroutine when the session's
 // authentication deadline passes, and closes the connection unless it has
-// authenticated. It touches only what is safe from any goroutine.
+// authenticated, or a password check of its login is under way: that
+// check, which may have waited its turn among others, re-arms the deadline
+// when it ends (see checked). It touches only what is safe from any
+// goroutine.
 func (s *session) authExpired() {
 	if s.authed.Load() {
 		return
+	}
+	s.late.Store(true)
+	if s.checking.Load() || !s.late.CompareAndSwap(true, false) {
+		return // checked handles it
 	}
 	s.srv.stats.authTimeouts.Add(1)
 	s.srv.peerLog(s.anonLog(), s.remoteIP(), slog.LevelInfo, "whispeer: authentication timeout",
 		"after", s.srv.cfg.Server.AuthTimeout.Round(time.Millisecond))
 	s.closeFor(wire.CodeUnauthorized, errAuthTimeout)
+}
+
+// authGrace is the time a connection whose deadline passed during its
+// login's password check has after the check, to authenticate with the
+// token it got (at most server.auth_timeout).
+const authGrace = 5 * time.Second
+
+// checked ends a login's password check in the reader goroutine: if the
+// authentication deadline passed meanwhile, it gives the connection
+// authGrace more.
+func (s *session) checked() {
+	s.checking.Store(false)
+	if s.late.CompareAndSwap(true, false) {
+		s.deadline.Reset(min(authGrace, s.srv.cfg.Server.AuthTimeout))
+	}
 }
 
 // anonLog returns the server's logger with the connection's attributes

@@ -214,6 +214,33 @@ func TestHostile_AuthDeadline(t *testing.T) {
 	})
 }
 
+// TestHostile_AuthDeadlineDuringCheck: a login whose password check is
+// still under way (waiting its turn among many) when the deadline passes
+// is not cut off; once the check ends the connection has authGrace more.
+func TestHostile_AuthDeadlineDuringCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, ln := bubbleServer(t, nil)
+		sessions := make(chan *session, 1)
+		srv.hooks.session = func(s *session) { sessions <- s }
+		c := dialPipe(t, ln)
+		c.expect(wire.TypeWelcome)
+		sess := <-sessions
+		sess.checking.Store(true) // as login does around Authenticate
+		time.Sleep(srv.cfg.Server.AuthTimeout)
+		c.send(&wire.Frame{Type: wire.TypePing})
+		c.expect(wire.TypePong)
+		sess.checked()
+		time.Sleep(authGrace - time.Millisecond)
+		c.send(&wire.Frame{Type: wire.TypePing})
+		c.expect(wire.TypePong)
+		time.Sleep(time.Millisecond)
+		if f := c.expect(wire.TypeError); !strings.Contains(string(f.Error.Text), "authentication timeout") {
+			t.Fatalf("ERROR %q, want an authentication timeout", f.Error.Text)
+		}
+		c.expectEnd()
+	})
+}
+
 // TestHostile_AuthDeadlineWebSocket checks the deadline on WebSocket, for
 // a connection that sends nothing, one that only logs in (a JSON login
 // answers a token but does not authenticate) and a native one.

@@ -61,7 +61,7 @@ func (s *session) invalid(text string) *opError {
 // login checks a user name and password and returns a token for the user.
 // A user name longer than auth.MaxUsernameBytes is refused before anything
 // else. Failures are throttled per user name and address, per address and,
-// for addresses that failed, per user name (see auth.Throttle).
+// past ceilings, per user name and in total (see auth.Throttle).
 func (s *session) login(username, password string) (*auth.User, string, *opError) {
 	if len(username) > auth.MaxUsernameBytes {
 		s.srv.stats.loginFailures.Add(1)
@@ -74,7 +74,9 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 		s.peerLog(slog.LevelWarn, "whispeer: login throttled", append(excerptAttrs("username", username), "retry_in", wait)...)
 		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
 	}
+	s.checking.Store(true)
 	u, err := s.srv.users.Authenticate(username, password)
+	s.checked()
 	if errors.Is(err, auth.ErrBusy) {
 		s.srv.stats.loginsBusy.Add(1)
 		return nil, "", &opError{whispeer.CodeUnavailable, errorText(err)}

@@ -136,6 +136,9 @@ type session struct {
 	// closes it if that does not happen within server.auth_timeout.
 	authed   atomic.Bool
 	deadline *time.Timer
+	// checking is set while a login's password is checked, and late when
+	// the deadline passed meanwhile: see authExpired and checked.
+	checking, late atomic.Bool
 	// expiry ends the session when its credentials expire (see expireAt).
 	expiry *time.Timer
 

@@ -27,7 +27,7 @@ type ThrottleConfig struct {
 	// KnownAddresses is how many addresses of each user's last
 	// successful logins are remembered; default 8.
 	KnownAddresses int
-	// Clock returns the current time for all three limiters; default
+	// Clock returns the current time for all four limiters; default
 	// time.Now.
 	Clock func() time.Time
 }
