@@ -18,7 +18,7 @@ import {
   abortError,
 } from "./errors.js";
 import { append, Cap, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
-import type { Ack, Frame, Header, Msg, SubAck, Welcome } from "./frames.js";
+import type { Ack, Frame, Header, Msg, Pub, SubAck, Welcome } from "./frames.js";
 import { IdGen } from "./ids.js";
 import { isKeyring, loadKeyring, type KeyFile, type Keyring } from "./keyring.js";
 import { Message, type QoS } from "./message.js";
@@ -112,6 +112,8 @@ const DEFAULTS = {
   reconnectWait: [100, 10_000] as [number, number],
 };
 
+const NO_HEADERS: Header[] = [];
+
 /** How many bytes may wait in the WebSocket before a QoS 0 publish waits. */
 const MAX_BUFFERED = 4 << 20;
 
@@ -146,6 +148,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   #clock: Clock;
   #backoff: Backoff;
   #ids = new IdGen();
+  #validTopic = ""; // the last topic published to, known to be valid
   #state: State = "connecting";
 
   #link: Link | null = null;
@@ -597,6 +600,27 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#scheduleFlush();
   }
 
+  /** #writeFrame encodes f into the batch, starting a new one when it does not fit. */
+  #writeFrame(f: Frame): void {
+    const b = (this.#batch ??= new Writer(16 << 10));
+    const start = b.pos;
+    append(b, f);
+    if (b.pos > this.#maxMsg) {
+      const size = b.pos - start;
+      b.pos = start;
+      if (size > this.#maxMsg) throw this.#tooLarge(size);
+      const frame = b.buf.slice(start, start + size);
+      this.#send();
+      this.#write(frame);
+      return;
+    }
+    this.#scheduleFlush();
+  }
+
+  #tooLarge(size: number): WhispeerError {
+    return new WhispeerError("too_large", `publish of ${size} bytes, the server accepts ${this.#maxMsg}`);
+  }
+
   #scheduleFlush(): void {
     if (this.#flushing) return;
     this.#flushing = true;
@@ -628,24 +652,27 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
    */
   async publish(topic: string, data: Uint8Array | string, opts: PublishOptions = {}): Promise<void> {
     if (this.#state === "closing" || this.#state === "closed") throw new ClosedError();
-    validateTopic(topic);
+    if (topic !== this.#validTopic) {
+      validateTopic(topic);
+      this.#validTopic = topic;
+    }
     const qos = opts.qos ?? 0;
     if (qos !== 0 && qos !== 1) throw new WhispeerError("invalid", `publishing at QoS ${String(qos)}`);
     let payload = typeof data === "string" ? utf8(data) : data;
     const sealed = this.#keyring !== undefined;
     const id = opts.id ?? (qos === 1 || sealed ? this.#ids.next() : "");
     if (sealed) payload = this.#keyring!.seal(topic, id, payload);
-    const headers: Header[] = opts.headers ? Object.entries(opts.headers) : [];
-    const frame = encode({ type: T.Pub, qos, envelope: sealed, dup: false, topic, id, headers, payload });
-    if (frame.length > this.#maxMsg) {
-      throw new WhispeerError("too_large", `publish of ${frame.length} bytes, the server accepts ${this.#maxMsg}`);
-    }
-    if (qos === 1) return this.#publishAcked(id, frame, opts.signal);
-    if (this.#link) {
-      this.#write(frame);
+    const headers: Header[] = opts.headers ? Object.entries(opts.headers) : NO_HEADERS;
+    const pub: Pub = { type: T.Pub, qos, envelope: sealed, dup: false, topic, id, headers, payload };
+    if (qos === 0 && this.#link) {
+      // The common case: encoded straight into the batch being filled.
+      this.#writeFrame(pub);
       if (this.#link.ws.bufferedAmount > MAX_BUFFERED) await this.#writable();
       return;
     }
+    const frame = encode(pub);
+    if (frame.length > this.#maxMsg) throw this.#tooLarge(frame.length);
+    if (qos === 1) return this.#publishAcked(id, frame, opts.signal);
     const limit = this.#opts.publishBuffer ?? DEFAULTS.publishBuffer;
     if (limit === 0 || this.#opts.reconnect === false) throw new DisconnectedError();
     if (this.#queued + frame.length > limit) throw new BufferFullError();

@@ -3,6 +3,7 @@
 import type { Msg } from "./frames.js";
 
 const decoder = new TextDecoder();
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** QoS is a delivery guarantee: 0 at most once, 1 at least once. */
 export type QoS = 0 | 1;
@@ -21,8 +22,8 @@ export class Message {
   readonly qos: QoS;
   /** offset is the message's sequence number in its topic, from 1. */
   readonly offset: number;
-  /** time is when the server accepted the message. */
-  readonly time: Date;
+  /** timeNs is when the server accepted the message, in nanoseconds since the Unix epoch. */
+  readonly timeNs: bigint;
   /** redelivered reports a delivery made before without being acknowledged. */
   readonly redelivered: boolean;
   /** replayed reports a message from the topic's history rather than a live one. */
@@ -39,15 +40,23 @@ export class Message {
     this.topic = m.topic;
     this.id = m.id;
     this.payload = payload;
-    const h: Record<string, string> = {};
-    for (const [k, v] of m.headers) h[k] = v;
-    this.headers = h;
+    if (m.headers.length === 0) this.headers = NO_HEADERS;
+    else {
+      const h: Record<string, string> = {};
+      for (const [k, v] of m.headers) h[k] = v;
+      this.headers = h;
+    }
     this.qos = m.qos === 0 ? 0 : 1;
     this.offset = Number(m.offset);
-    this.time = new Date(Number(m.time / 1_000_000n));
+    this.timeNs = m.time;
     this.redelivered = m.dup;
     this.replayed = m.replay;
     this.sealed = m.envelope;
+  }
+
+  /** time is when the server accepted the message. */
+  get time(): Date {
+    return new Date(Number(this.timeNs / 1_000_000n));
   }
 
   /** text returns the payload decoded as UTF-8. */

@@ -9,6 +9,9 @@
 //	sub TOPIC               subscribe with a Go client; deliveries are printed as events
 //	keys FILE               Go clients connected from now on seal and open with this key file
 //
+// WHISPEERD_STORE sets store.kind (default file); WHISPEERD_LOG the log
+// level (default error).
+//
 // It prints one JSON object a line on standard output: first
 // {"event":"ready","url":…,"tokens":{user:token}}, then {"event":"ok"} or
 // {"event":"error","error":…} for each command, and {"event":"msg",…} for
@@ -98,6 +101,9 @@ func run(in io.Reader, out io.Writer) error {
 	cfg.Replay.Size = 100
 	cfg.Store.Kind = config.StoreFile
 	cfg.Store.Path = dir + "/store"
+	if kind := os.Getenv("WHISPEERD_STORE"); kind != "" {
+		cfg.Store.Kind = kind // "none" for the benchmarks, as nats-server keeps nothing either
+	}
 	cfg.Plugins.Enabled = nil
 	if level := os.Getenv("WHISPEERD_LOG"); level != "" {
 		cfg.Log.Level = level
