@@ -16,6 +16,12 @@ var migrations = []string{
 	// The CRC-32C of the message (sum); NULL for the messages stored
 	// before, which reads do not check.
 	`ALTER TABLE messages ADD COLUMN crc INTEGER`,
+	// The messages stored before there was a sealed column, which have no
+	// sum either, are envelopes if their payload begins like one
+	// (envelope.IsEnvelope): the broker then read it so and delivered them
+	// so, and history stored then is delivered as it was.
+	`UPDATE messages SET sealed = 1 WHERE crc IS NULL AND sealed = 0
+		AND length(payload) >= 5 AND substr(payload, 1, 3) = x'c15701'`,
 }
 
 // migrate creates the schema if need be and applies the migrations the

@@ -23,13 +23,16 @@ CREATE TABLE messages (topic INTEGER NOT NULL, off INTEGER NOT NULL,
 CREATE TABLE cursors (subscriber TEXT NOT NULL, topic TEXT NOT NULL,
 	epoch INTEGER NOT NULL, off INTEGER NOT NULL, PRIMARY KEY (subscriber, topic)) WITHOUT ROWID;
 INSERT INTO meta VALUES ('id', 42);
-INSERT INTO topics VALUES (1, 'old', 7, 1, 1);
+INSERT INTO topics VALUES (1, 'old', 7, 1, 2);
 INSERT INTO messages VALUES (1, 1, 1000, 1, 'm1', NULL, x'c157010000');
+INSERT INTO messages VALUES (1, 2, 1500, 1, 'm2', NULL, x'c157020000');
 `
 
 // TestStore_MigratesOldDatabase opens a database written before messages
-// had a sealed column: its message reads back as it was, not sealed, and
-// the store then keeps Sealed, across a reopen.
+// had a sealed column, when whether a payload was an envelope was read
+// from its first bytes: its messages read back sealed where the payload
+// begins like an envelope, as the broker then delivered them, and the
+// store then keeps Sealed as declared, across a reopen.
 func TestStore_MigratesOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", path)
@@ -42,8 +45,10 @@ func TestStore_MigratesOldDatabase(t *testing.T) {
 	db.Close()
 	ctx := context.Background()
 	want := []*whispeer.Message{
-		{Topic: "old", ID: "m1", Seq: 1, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Time: time.Unix(0, 1000)},
-		{Topic: "old", ID: "m2", Seq: 2, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 2000)},
+		{Topic: "old", ID: "m1", Seq: 1, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 1000)},
+		{Topic: "old", ID: "m2", Seq: 2, QoS: 1, Payload: []byte{0xC1, 0x57, 2, 0, 0}, Time: time.Unix(0, 1500)},
+		{Topic: "old", ID: "m3", Seq: 3, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Time: time.Unix(0, 2000)},
+		{Topic: "old", ID: "m4", Seq: 4, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 3000)},
 	}
 	for round := range 2 {
 		s, err := sqlite.Open(path)
@@ -51,8 +56,9 @@ func TestStore_MigratesOldDatabase(t *testing.T) {
 			t.Fatalf("round %d: Open: %v", round, err)
 		}
 		if round == 0 {
-			w := want[1]
-			appendWait(t, s, &whispeer.Message{Topic: w.Topic, ID: w.ID, QoS: w.QoS, Payload: w.Payload, Sealed: true, Time: w.Time})
+			for _, w := range want[2:] {
+				appendWait(t, s, &whispeer.Message{Topic: w.Topic, ID: w.ID, QoS: w.QoS, Payload: w.Payload, Sealed: w.Sealed, Time: w.Time})
+			}
 		}
 		var got []*whispeer.Message
 		if err := s.Read(ctx, "old", 1, 0, func(m *whispeer.Message) error { got = append(got, m); return nil }); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 // FrameLen is the length of a frame's header: the body's length and its
@@ -166,18 +167,23 @@ const MinMessageLen = FrameLen + 1 + 3*8 + 1 + 1 + 1 + 1
 
 // A message record's QoS byte holds the QoS in its low four bits and
 // flags in the others, which records written before there were flags have
-// clear: such a record reads as a message with no flag set.
+// clear. The broker then took a payload for an envelope when it began like
+// one, so such a record reads as sealed when its payload does
+// (envelope.IsEnvelope): history stored then is delivered as it was.
 const (
 	qosMask = 0x0f
 	// flagSealed marks a payload its publisher declared an envelope
 	// (whispeer.Message.Sealed).
 	flagSealed = 0x80
-	knownFlags = flagSealed
+	// flagDeclared marks a record that says whether its payload is an
+	// envelope (flagSealed): every record written since there were flags.
+	flagDeclared = 0x40
+	knownFlags   = flagSealed | flagDeclared
 )
 
 // qosFlags returns the QoS byte of m's record.
 func qosFlags(m *whispeer.Message) byte {
-	b := byte(m.QoS) & qosMask
+	b := byte(m.QoS)&qosMask | flagDeclared
 	if m.Sealed {
 		b |= flagSealed
 	}
@@ -219,6 +225,9 @@ func DecodeMessage(body []byte, topic string) (Message, error) {
 		return Message{}, ErrFormat
 	}
 	m.Payload = d.b
+	if qf&(flagDeclared|flagSealed) == 0 {
+		m.Sealed = envelope.IsEnvelope(m.Payload)
+	}
 	return Message{Epoch: epoch, Message: m}, nil
 }
 

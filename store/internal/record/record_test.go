@@ -26,28 +26,40 @@ func TestMessage_RoundTrip(t *testing.T) {
 	}
 }
 
-// TestMessage_WrittenBeforeFlags decodes a message record as written
-// before the QoS byte held flags: the same message, not sealed.
+// TestMessage_WrittenBeforeFlags decodes message records as written
+// before the QoS byte held flags, when whether a payload was an envelope
+// was read from its first bytes: such a record reads as sealed if its
+// payload begins like an envelope, as the broker then delivered it, so
+// that history stored then still opens.
 func TestMessage_WrittenBeforeFlags(t *testing.T) {
-	b := []byte{KindMessage}
-	b = binary.LittleEndian.AppendUint64(b, 7)
-	b = binary.LittleEndian.AppendUint64(b, 9)
-	b = binary.LittleEndian.AppendUint64(b, 1234)
-	b = append(b, byte(whispeer.AtLeastOnce))
-	b = AppendString(b, "t")
-	b = AppendString(b, "id")
-	b = AppendHeaders(b, nil)
-	b = append(b, 0xC1, 0x57, 1, 0, 0)
-	got, err := DecodeMessage(b, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Sealed || got.QoS != whispeer.AtLeastOnce || got.Seq != 9 || !bytes.Equal(got.Payload, []byte{0xC1, 0x57, 1, 0, 0}) {
-		t.Fatalf("decoded %+v, want an unsealed QoS 1 message at 9", got.Message)
-	}
-	b[25] = 0x41 // a flag this version does not know
-	if _, err := DecodeMessage(b, ""); err != ErrFormat {
-		t.Fatalf("a record with an unknown flag: %v, want ErrFormat", err)
+	for _, tt := range []struct {
+		payload []byte
+		sealed  bool
+	}{
+		{[]byte{0xC1, 0x57, 1, 0, 0}, true},
+		{[]byte{0xC1, 0x57, 2, 0, 0}, false},
+		{[]byte("plain"), false},
+	} {
+		b := []byte{KindMessage}
+		b = binary.LittleEndian.AppendUint64(b, 7)
+		b = binary.LittleEndian.AppendUint64(b, 9)
+		b = binary.LittleEndian.AppendUint64(b, 1234)
+		b = append(b, byte(whispeer.AtLeastOnce))
+		b = AppendString(b, "t")
+		b = AppendString(b, "id")
+		b = AppendHeaders(b, nil)
+		b = append(b, tt.payload...)
+		got, err := DecodeMessage(b, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Sealed != tt.sealed || got.QoS != whispeer.AtLeastOnce || got.Seq != 9 || !bytes.Equal(got.Payload, tt.payload) {
+			t.Fatalf("decoded %+v, want a QoS 1 message at 9, sealed %t", got.Message, tt.sealed)
+		}
+		b[25] = 0x21 // a flag this version does not know
+		if _, err := DecodeMessage(b, ""); err != ErrFormat {
+			t.Fatalf("a record with an unknown flag: %v, want ErrFormat", err)
+		}
 	}
 }
 
