@@ -385,6 +385,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#backoff.reset();
     link.onClosed = (cause) => this.#lost(link, cause);
     link.handle = (f) => this.#onFrame(f);
+    link.onData = () => (this.#lastRecv = this.#clock.now());
 
     for (const s of [...this.#subs.values()].sort((a, b) => a.sid - b.sid)) this.#write(this.#subFrame(s));
     for (const p of this.#inflight.values()) {
@@ -452,7 +453,6 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
 
   /** #onFrame handles a frame from the server. */
   #onFrame(f: Frame): void {
-    this.#lastRecv = this.#clock.now();
     switch (f.type) {
       case T.Msg:
         this.#onMsg(f);

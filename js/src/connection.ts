@@ -43,6 +43,8 @@ export async function findWebSocket(given?: WebSocketConstructor): Promise<WebSo
 export class Link {
   /** handle receives each frame; the client replaces it after the handshake. */
   handle: (f: Frame) => void = () => {};
+  /** onData is called for every message received, before its frames are handled. */
+  onData: () => void = () => {};
   /** closed is called once when the connection ends, with the cause. */
   onClosed: (cause: Error) => void = () => {};
   #ended = false;
@@ -111,10 +113,12 @@ export class Link {
       data = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
     }
     const b = new Uint8Array(data as ArrayBuffer);
+    const view = new DataView(data as ArrayBuffer);
+    this.onData();
     let pos = 0;
     try {
       while (pos < b.length && !this.#ended) {
-        const p = parse(b, pos, this.limit);
+        const p = parse(b, pos, this.limit, view);
         if (p === null) throw new FrameError("truncated", "a frame split across messages");
         pos = p.next;
         this.handle(p.frame);

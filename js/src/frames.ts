@@ -402,11 +402,12 @@ export interface Parsed {
  * parse parses the frame at b[pos:], refusing a length prefix over limit
  * before reading the body. It returns null when b does not yet hold the whole
  * frame and throws a FrameError when the frame is invalid. Byte fields
- * (payloads, HELLO's ext) view b.
+ * (payloads, HELLO's ext) view b. view, a DataView over b, saves making one
+ * per frame when parsing many from one buffer.
  */
-export function parse(b: Uint8Array, pos = 0, limit = MAX_FRAME_SIZE): Parsed | null {
+export function parse(b: Uint8Array, pos = 0, limit = MAX_FRAME_SIZE, view?: DataView): Parsed | null {
   if (b.length - pos < HEADER_LEN) return null;
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = view ?? new DataView(b.buffer, b.byteOffset, b.byteLength);
   const size = v.getUint32(pos);
   if (size > limit) throw new FrameError("too_large", `${size} bytes, limit ${limit}`);
   if (size === 0) throw new FrameError("truncated", "zero length");
@@ -459,7 +460,7 @@ class Reader {
   str(width: 1 | 2): string {
     const n = width === 1 ? this.u8() : this.u16();
     this.need(n);
-    const s = text(this.b, this.i, this.i + n);
+    const s = width === 2 ? topicText(this.b, this.i, n) : text(this.b, this.i, this.i + n);
     this.i += n;
     return s;
   }
@@ -471,6 +472,30 @@ class Reader {
   done(): void {
     if (this.i < this.end) throw new FrameError("trailing", `${this.end - this.i} trailing bytes`);
   }
+}
+
+// The last topic decoded, so that a run of messages to one topic shares
+// one string rather than decoding the same bytes again.
+let lastTopic = "";
+let lastTopicBytes = new Uint8Array(0);
+
+function topicText(b: Uint8Array, i: number, n: number): string {
+  if (n === lastTopicBytes.length && n <= 256) {
+    let same = true;
+    for (let k = 0; k < n; k++) {
+      if (b[i + k] !== lastTopicBytes[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastTopic;
+  }
+  const s = text(b, i, i + n);
+  if (n <= 256) {
+    lastTopic = s;
+    lastTopicBytes = b.slice(i, i + n);
+  }
+  return s;
 }
 
 function decode(t: number, r: Reader): Frame {
