@@ -247,3 +247,75 @@ func TestStore_DamagedRecordHoldingAFrame(t *testing.T) {
 		})
 	}
 }
+
+// TestStore_HoleFirstAfterCompaction damages the last message of the
+// first segment, then trims every message before it, so that the hole
+// leads the topic and the segment, holding no message any more, is
+// removed: the trim takes the hole too, and the next opening, which meets
+// no damage, keeps every message after it and reports nothing.
+func TestStore_HoleFirstAfterCompaction(t *testing.T) {
+	const n = 40
+	dir := t.TempDir()
+	starts := fill(t, dir, n, file.WithSegmentSize(512))
+	hole := len(starts) // the first segment's last message
+	flip(t, segPath(dir, 1), starts[hole-1]+20)
+	s, _ := openLogged(t, dir, file.WithSegmentSize(512))
+	ctx := context.Background()
+	if err := s.Trim(ctx, "t", whispeer.Retention{MaxMessages: n - hole}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Topic(ctx, "t"); info.First != uint64(hole+1) || info.Messages != n-hole {
+		t.Fatalf("after the trim: %+v, want First %d, %d messages", info, hole+1, n-hole)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(segPath(dir, 1)); err == nil {
+		t.Fatal("the first segment, holding no message, was not removed")
+	}
+	for round := range 2 {
+		s, log := openLogged(t, dir, file.WithSegmentSize(512))
+		var got []uint64
+		if err := s.Read(ctx, "t", 1, 0, func(m *whispeer.Message) error { got = append(got, m.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n-hole || got[0] != uint64(hole+1) || s.Corrupt() != 0 {
+			t.Fatalf("round %d: read offsets %v, want %d to %d; Corrupt() = %d, log:\n%s", round, got, hole+1, n, s.Corrupt(), log)
+		}
+		s.Close()
+	}
+}
+
+// TestStore_DamagedSegmentRemoved damages every record of the first
+// segment: the opening that finds it keeps what follows and removes the
+// segment, which holds no message; the next opening, which meets no
+// damage, keeps the same messages and reports nothing.
+func TestStore_DamagedSegmentRemoved(t *testing.T) {
+	const n = 40
+	dir := t.TempDir()
+	lost := len(fill(t, dir, n, file.WithSegmentSize(512)))
+	data, err := os.ReadFile(segPath(dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(segPath(dir, 1), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		s, log := openLogged(t, dir, file.WithSegmentSize(512))
+		var got []uint64
+		if err := s.Read(context.Background(), "t", 1, 0, func(m *whispeer.Message) error { got = append(got, m.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if corrupt := s.Corrupt(); len(got) != n-lost || got[0] != uint64(lost+1) || corrupt != uint64(1-round) {
+			t.Fatalf("round %d: read offsets %v, want %d to %d; Corrupt() = %d, log:\n%s", round, got, lost+1, n, corrupt, log)
+		}
+		s.Close()
+	}
+	if _, err := os.Stat(segPath(dir, 1)); err == nil {
+		t.Fatal("the damaged segment, holding no message, was not removed")
+	}
+}

@@ -230,9 +230,7 @@ func (s *Store) timeAt(l loc) (int64, error) {
 // dropLocked removes t's k oldest messages from the index and logs the
 // trim; s.mu is held.
 func (s *Store) dropLocked(name string, t *topic, k int) error {
-	s.release(t, t.locs[:k])
-	t.locs = t.locs[k:]
-	t.first += uint64(k)
+	s.dropFront(t, k)
 	var start int
 	s.buf, start = record.Begin(s.buf[:0])
 	s.buf = appendU64s(append(s.buf, record.KindTrim), t.epoch, t.first)
@@ -265,6 +263,20 @@ func (s *Store) Delete(_ context.Context, name string) error {
 		err = s.compact()
 	}
 	return err
+}
+
+// dropFront removes t's k oldest messages from the index, and the holes
+// that would then lead it: they stand for messages older than the oldest
+// kept, so the first offset, which a checkpoint keeps, is a message's,
+// found in a segment that is still there when the store is next opened.
+// s.mu is held, or recovery runs.
+func (s *Store) dropFront(t *topic, k int) {
+	for k < len(t.locs) && t.locs[k].hole() {
+		k++
+	}
+	s.release(t, t.locs[:k])
+	t.locs = t.locs[k:]
+	t.first += uint64(k)
 }
 
 // release takes locs, the oldest of t's index or all of it, out of the

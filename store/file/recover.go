@@ -264,7 +264,8 @@ func (t *topic) addHoles(n uint64) {
 // fillHoles completes the index of every topic up to its last offset
 // once the log is read: the messages the checkpoint counts that no
 // segment held any more were lost in a damaged stretch, or are missing
-// without one, which is reported too.
+// without one, which is reported too. Holes that lead an index go
+// (dropFront).
 func (s *Store) fillHoles() {
 	for name, t := range s.topics {
 		have := t.first + uint64(len(t.locs))
@@ -278,6 +279,9 @@ func (s *Store) fillHoles() {
 				"from", have, "to", t.last)
 		}
 		t.addHoles(t.last + 1 - have)
+	}
+	for _, t := range s.topics {
+		s.dropFront(t, 0)
 	}
 }
 
