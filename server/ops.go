@@ -74,8 +74,12 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 		s.peerLog(slog.LevelWarn, "whispeer: login throttled", append(excerptAttrs("username", username), "retry_in", wait)...)
 		return nil, "", &opError{whispeer.CodeLimit, "too many failed logins: retry in " + wait.Round(time.Millisecond).String()}
 	}
+	authenticate := s.srv.users.Authenticate
+	if th.Known(username, addr) {
+		authenticate = s.srv.users.AuthenticateKnown // a flood of others cannot keep it out
+	}
 	s.checking.Store(true)
-	u, err := s.srv.users.Authenticate(username, password)
+	u, err := authenticate(username, password)
 	s.checked()
 	if errors.Is(err, auth.ErrBusy) {
 		s.srv.stats.loginsBusy.Add(1)

@@ -95,7 +95,7 @@ func userAddrKey(user, addr string) string { return user + "\x00" + addr }
 func (t *Throttle) Allow(user, addr string) time.Duration {
 	ua := userAddrKey(user, addr)
 	wait := max(t.userAddr.Allow(ua), t.addr.Allow(addr))
-	if !t.isKnown(user, addr) {
+	if !t.Known(user, addr) {
 		wait = max(wait, t.user.Allow(user), t.all.Allow(globalKey))
 	}
 	return wait
@@ -133,8 +133,9 @@ func (t *Throttle) Succeed(user, addr string) {
 	t.known[user] = append(known, addr)
 }
 
-// isKnown reports whether user logged in from addr lately.
-func (t *Throttle) isKnown(user, addr string) bool {
+// Known reports whether user logged in from addr lately: one of the
+// KnownAddresses last addresses of the user's successful logins.
+func (t *Throttle) Known(user, addr string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, a := range t.known[user] {

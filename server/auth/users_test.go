@@ -267,10 +267,19 @@ func TestUsers_HashesBounded(t *testing.T) {
 			t.Fatalf("a check beyond the queue returned %v, want ErrBusy", err)
 		}
 	}
+	// A login the caller trusts is not refused, and waits its turn.
+	known := make(chan error, 1)
+	go func() {
+		_, err := us.AuthenticateKnown("a", "wrong")
+		known <- err
+	}()
 	for range limit {
 		<-entered
 	}
 	close(release)
+	if err := <-known; !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("a known login with the queue full returned %v, want ErrBadCredentials", err)
+	}
 	for range admitted {
 		if err := <-errs; !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("an admitted check returned %v, want ErrBadCredentials", err)
