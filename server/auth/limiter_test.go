@@ -185,7 +185,8 @@ func TestLimiter_Concurrent(t *testing.T) {
 
 func TestLimiter_MemoryBounded(t *testing.T) {
 	const maxKeys = 50
-	l := NewLimiter(LimiterConfig{MaxKeys: maxKeys, Threshold: 1})
+	c := &clock{now: epoch} // the throttle must not lapse while the test runs
+	l := NewLimiter(LimiterConfig{MaxKeys: maxKeys, Threshold: 1, Clock: c.Now})
 	huge := strings.Repeat("x", 1<<20)
 	for i := range 300 {
 		l.Fail(fmt.Sprintf("user:%d%s", i, huge))
