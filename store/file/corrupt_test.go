@@ -37,6 +37,13 @@ func fill(t *testing.T, dir string, n int, opts ...file.Option) []int64 {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return recordStarts(t, dir)
+}
+
+// recordStarts returns where each record of the first segment in dir
+// starts.
+func recordStarts(t *testing.T, dir string) []int64 {
+	t.Helper()
 	data, err := os.ReadFile(segPath(dir, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -229,15 +236,7 @@ func TestStore_DamagedRecordHoldingAFrame(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			data, err := os.ReadFile(segPath(dir, 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var starts []int64
-			for pos := 0; pos < len(data); pos += 8 + int(binary.LittleEndian.Uint32(data[pos:])) {
-				starts = append(starts, int64(pos))
-			}
-			flip(t, segPath(dir, 1), starts[hostile-1]+tt.at)
+			flip(t, segPath(dir, 1), recordStarts(t, dir)[hostile-1]+tt.at)
 			s, log := openLogged(t, dir)
 			defer s.Close()
 			if s.Corrupt() == 0 || !strings.Contains(log.String(), "level=ERROR") {
