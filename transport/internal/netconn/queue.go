@@ -536,18 +536,38 @@ func (q *Queue) exit() {
 	}
 }
 
-// write writes one batch with a single vectored write under the write
-// deadline.
+// writeSlice is the most of a batch that one vectored write takes: the
+// bytes of a larger batch leave the queue's count (and open its Room) as
+// each slice is written, not only once the whole batch is, so that a
+// publisher stalled for the queue resumes while the subscriber still has
+// bytes to read.
+const writeSlice = 256 << 10
+
+// write writes one batch, in vectored writes of at most writeSlice bytes,
+// under one write deadline.
 func (q *Queue) write(batch [][]byte) error {
 	q.nc.SetWriteDeadline(time.Now().Add(q.cfg.WriteTimeout))
-	q.wbufs = batch // a field, so that WriteTo's receiver does not escape
-	_, err := q.wbufs.WriteTo(q.nc)
-	q.wbufs = nil
-	if err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			return fmt.Errorf("%w: write took over %v", ErrSlowConsumer, q.cfg.WriteTimeout)
+	for len(batch) > 0 {
+		n, size := 1, len(batch[0])
+		for n < len(batch) && size+len(batch[n]) <= writeSlice {
+			size += len(batch[n])
+			n++
 		}
-		return err
+		q.wbufs = batch[:n] // a field, so that WriteTo's receiver does not escape
+		_, err := q.wbufs.WriteTo(q.nc)
+		q.wbufs = nil
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return fmt.Errorf("%w: write took over %v", ErrSlowConsumer, q.cfg.WriteTimeout)
+			}
+			return err
+		}
+		if batch = batch[n:]; len(batch) > 0 {
+			q.mu.Lock()
+			q.inWrite = max(0, q.inWrite-size)
+			q.wakeRoom()
+			q.mu.Unlock()
+		}
 	}
 	return nil
 }
