@@ -286,7 +286,7 @@ func TestClient_DeadConnection(t *testing.T) {
 func TestClient_KeepAlive(t *testing.T) {
 	var pings atomic.Int64
 	enough := make(chan struct{})
-	srv := newServer(t, clienttest.WithPingInterval(5*time.Millisecond), clienttest.WithInspect(func(f *wire.Frame) {
+	srv := newServer(t, clienttest.WithPingInterval(200*time.Millisecond), clienttest.WithInspect(func(f *wire.Frame) {
 		if f.Type == wire.TypePing && pings.Add(1) == 5 {
 			close(enough)
 		}
