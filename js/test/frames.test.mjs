@@ -74,10 +74,10 @@ const verdicts = {
   welcome: "ok", "zero-length": "truncated",
 };
 
-test("Go fuzz seeds: same verdict, and valid frames re-encode to the same bytes", () => {
+test("Go fuzz corpus: the named seeds get the Go codec's verdict; every entry parses or is refused with a FrameError, and what parses re-encodes to the same bytes", () => {
   const dir = corpus + "FuzzParse/";
   const names = readdirSync(dir).sort();
-  assert.deepEqual(names, Object.keys(verdicts).sort());
+  for (const name of Object.keys(verdicts)) assert.ok(names.includes(name), `seed ${name} is missing`);
   for (const name of names) {
     const b = goBytes(dir + name);
     let got;
@@ -89,7 +89,7 @@ test("Go fuzz seeds: same verdict, and valid frames re-encode to the same bytes"
       assert.ok(e instanceof FrameError, `${name}: ${e}`);
       got = e.kind;
     }
-    assert.equal(got, verdicts[name], name);
+    if (name in verdicts) assert.equal(got, verdicts[name], name);
   }
 });
 
