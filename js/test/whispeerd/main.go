@@ -105,6 +105,7 @@ func run(in io.Reader, out io.Writer) error {
 		cfg.Store.Kind = kind // "none" for the benchmarks, as nats-server keeps nothing either
 	}
 	cfg.Plugins.Enabled = nil
+	cfg.Server.AllowedOrigins = []string{"http://127.0.0.1:*"} // the browser tests' pages
 	if level := os.Getenv("WHISPEERD_LOG"); level != "" {
 		cfg.Log.Level = level
 	} else {
