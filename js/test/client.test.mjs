@@ -248,3 +248,47 @@ test("while a login is slow to answer, the client answers the server's PINGs and
   assert.equal(c.state, "connected");
   await c.close();
 });
+
+test("credentials on reconnection: getToken is asked every time; a login's token is presented, and a refused one leads to logging in again", async () => {
+  let n = 0;
+  const server = new FakeServer();
+  const clock = new FakeClock();
+  const c = await connect("ws://fake/ws", { getToken: async () => `jwt-${++n}` }, { WebSocket: server.WebSocket, clock, random: () => 0 });
+  c.on("error", () => {});
+  server.last.drop();
+  await settle();
+  await clock.advance(0);
+  assert.deepEqual(server.sockets.map((ws) => framesOf(ws, T.Auth)[0]?.token), ["jwt-1", "jwt-2"]);
+  await c.close();
+
+  const s2 = new FakeServer();
+  const c2 = await connect("ws://fake/ws", { username: "u", password: "p" }, { WebSocket: s2.WebSocket, clock, random: () => 0 });
+  c2.on("error", () => {});
+  s2.last.drop();
+  await settle();
+  await clock.advance(0);
+  s2.refuseToken = "earned";
+  s2.last.drop();
+  for (let i = 0; i < 3; i++) await clock.advance(1000);
+  const auths = s2.sockets.map((ws) => ws.frames.find((f) => f.type === T.Auth || f.type === T.Login)).map((f) => (f.type === T.Login ? "LOGIN" : `AUTH ${f.token}`));
+  assert.deepEqual(auths.slice(0, 4), ["LOGIN", "AUTH earned", "AUTH earned", "LOGIN"]);
+  assert.equal(c2.state, "connected");
+  await c2.close();
+});
+
+test("an aborted QoS 1 publish rejects with the signal's reason and is not sent again; one too large for the server is refused before sending", async () => {
+  const { c, clock, server } = await setup();
+  server.acks = false;
+  const ac = new AbortController();
+  const p = c.publish("a", "x", { qos: 1, id: "gone", signal: ac.signal });
+  await settle();
+  ac.abort(new Error("no longer wanted"));
+  await assert.rejects(p, /no longer wanted/);
+  server.last.drop();
+  await settle();
+  await clock.advance(100);
+  assert.equal(framesOf(server.last, T.Pub).length, 0, "not resent after reconnecting");
+  await assert.rejects(c.publish("a", new Uint8Array(1 << 20)), (e) => e.code === "too_large");
+  server.acks = true;
+  await c.close();
+});

@@ -60,6 +60,7 @@ export class FakeServer {
   offsets = new Map(); // topic -> newest offset
   recovered = true;
   holdAuth = false; // leave AUTH and LOGIN unanswered
+  refuseToken = ""; // a token AUTH refuses
   constructor() {
     const server = this;
     this.WebSocket = class {
@@ -131,6 +132,11 @@ export class FakeServer {
       case T.Auth:
       case T.Login:
         if (this.holdAuth) return;
+        if (f.type === T.Auth && this.refuseToken === f.token) {
+          ws.deliver({ type: T.Error, code: 2, fatal: true, ref: T.Auth, text: "whispeer: token expired" });
+          ws.drop();
+          return;
+        }
         ws.deliver({ type: T.AuthOK, expires: 0n, token: f.type === T.Login ? "earned" : "" });
         return;
       case T.Sub: {
