@@ -110,3 +110,39 @@ func TestFlow_ReadingSubscriber(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestFlow_RoomAsSlicesAreWritten checks that a large batch leaves the
+// queue's count a slice at a time: the queue has room again once the
+// subscriber has read enough of the batch, before it has read all of it.
+func TestFlow_RoomAsSlicesAreWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var wg sync.WaitGroup
+		cfg := &Config{MaxPendingBytes: 4 << 20, MaxStall: time.Second, WriteTimeout: 10 * time.Second, Writers: &wg}
+		q, _, client := flowQueue(t, cfg)
+		var b Batch
+		q.Cork(&b)
+		for range 6 { // 1.5 MiB in one batch, over the low-water mark of 1 MiB
+			if err := q.SendHeadIn(&b, nil, make([]byte, writeSlice), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Flush()
+		room := q.Room()
+		if room == nil {
+			t.Fatal("room with 1.5 MiB being written")
+		}
+		if _, err := io.CopyN(io.Discard, client, 2*writeSlice); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case <-room:
+		default:
+			t.Fatal("no room with 1 MiB of the batch left to write")
+		}
+		if _, err := io.CopyN(io.Discard, client, 4*writeSlice); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	})
+}
