@@ -162,6 +162,20 @@ func TestPlugins_NativeConnectionHooks(t *testing.T) {
 	}
 }
 
+func TestPlugins_WithPluginJoinsTheServersBroker(t *testing.T) {
+	p := newSpy()
+	p.refuseTopic = "chat/frozen"
+	ts := newTestServer(t, nil, WithPlugin(p))
+	bob := ts.authed(t, "bob")
+	bob.send(`{"type":"publish","topic":"chat/bob","payload":"hi","message_id":"m1","qos":1}`)
+	bob.expect("puback")
+	bob.send(`{"type":"publish","topic":"chat/frozen","payload":"hi","message_id":"m2","qos":1}`)
+	bob.expect("error")
+	if got := p.seen(); !slices.Contains(got, "publish chat/bob") || !slices.Contains(got, "publish chat/frozen") {
+		t.Errorf("events %q, want both publishes", got)
+	}
+}
+
 func TestPlugins_ConnectRefused(t *testing.T) {
 	p := newSpy()
 	p.refuseAddr = "127.0.0.1"

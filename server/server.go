@@ -101,6 +101,7 @@ type options struct {
 	logger  *slog.Logger
 	broker  *whispeer.Broker
 	metrics *metrics.Plugin
+	plugins []whispeer.Plugin
 }
 
 // WithLogger sets the server's logger; the default is slog.Default().
@@ -110,6 +111,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // instead of creating one. Replay then reaches as far as b's history (see
 // whispeer.WithHistory).
 func WithBroker(b *whispeer.Broker) Option { return func(o *options) { o.broker = b } }
+
+// WithPlugin adds p to the plugins of the broker the server makes, after
+// those that plugins.enabled names; every call adds one more. A server
+// given a broker with WithBroker runs that broker's plugins instead.
+func WithPlugin(p whispeer.Plugin) Option {
+	return func(o *options) { o.plugins = append(o.plugins, p) }
+}
 
 // New returns a server for cfg. It validates cfg, refuses the settings that
 // Config.Security rejects for the configured host and logs the warnings it
@@ -148,6 +156,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		plugins, err := s.brokerPlugins()
 		if err != nil {
 			return nil, err
+		}
+		for _, p := range o.plugins {
+			plugins = append(plugins, whispeer.WithPlugin(p))
 		}
 		st, err := openStore(cfg.Store, s.log)
 		if err != nil {

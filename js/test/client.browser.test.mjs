@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { chromiumMissing, serve, launch } from "./lib/browser.mjs";
-import { startServer } from "./lib/server.mjs";
+import { startServer, assertNeverHandled } from "./lib/server.mjs";
 
 const skip = chromiumMissing();
 let srv, web, browser, dir;
@@ -63,6 +63,7 @@ test("Chromium: connect, typed publish and subscribe at QoS 0 and 1, resume afte
   assert.deepEqual(offsets, offsets.map((_, i) => offsets[0] + i), "consecutive offsets across the cut");
   assert.equal(r.state, "connected");
   assert.equal(r.closed, "closed");
+  await assert.rejects(assertNeverHandled(srv, '{"n":1}'), /in the clear/, "the server saw the page's plaintext publish");
   assert.deepEqual(browser.requests.filter((q) => /envelope\.js|wasm/.test(q.url)), [], "a client without a keyring loads no envelope code");
   assert.deepEqual(browser.errors, []);
 });
@@ -93,6 +94,7 @@ test("Chromium: a page seals with the WebAssembly module and a Go client opens i
     return window.sealed.got;
   });
   assert.deepEqual(got, [["browser/sealed/page", "sealed in the page", true], ["browser/sealed/go", "sealed in Go", true]]);
+  await assertNeverHandled(srv, "sealed in");
   assert.ok(browser.requests.some((q) => q.url.endsWith("/dist/whispeer.wasm")), "the module was loaded for the keyring");
   assert.deepEqual(browser.errors, []);
 });

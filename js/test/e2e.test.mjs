@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
 import { connect, DeliveryError } from "../dist/index.js";
-import { startServer } from "./lib/server.mjs";
+import { startServer, assertNeverHandled } from "./lib/server.mjs";
 
 let srv;
 let dir;
@@ -77,7 +77,9 @@ test("sealed both ways between JS and Go; the server sees envelopes; a wrong key
   await srv.goPublish(`${topic}/go`, 1, "secret from go");
   assert.equal((await mine.until(2))[1].text(), "secret from go");
 
-  // What the server handled: envelopes, never the plaintext.
+  // What the server handled: envelopes, never the plaintext, neither in
+  // what it received nor in what it delivered.
+  await assertNeverHandled(srv, "secret from");
   const envelopes = await raw.until(2);
   for (const m of envelopes) {
     assert.equal(m.sealed, true);
@@ -93,8 +95,11 @@ test("sealed both ways between JS and Go; the server sees envelopes; a wrong key
   while (opened() < 2) await new Promise((r) => setTimeout(r, 5)); // one error per envelope it cannot open
   assert.equal(opened(), 2);
 
+  await assertNeverHandled(srv, "under key 2");
+
   // A plaintext message is not opened, and not delivered to a client with a keyring.
   await plain.publish(`${topic}/plain`, "in the clear", { qos: 1 });
+  await assert.rejects(assertNeverHandled(srv, "in the clear"), /reached the server in the clear/, "the check sees a plaintext publish");
   await c.publish(`${topic}/js`, "after", { qos: 1 });
   await mine.until(3);
   assert.deepEqual(mine.got.map((m) => m.text()), ["secret from js", "secret from go", "after"]);

@@ -1,5 +1,6 @@
 // Starts a real whispeer server (test/whispeerd, built with go) on a free
 // loopback port, and drives it through the daemon's standard input.
+import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +43,7 @@ export async function startServer() {
   const info = await readyP;
   const command = (line) =>
     new Promise((resolve, reject) => {
-      replies.push((ev) => (ev.event === "ok" ? resolve() : reject(new Error(ev.error))));
+      replies.push((ev) => (ev.event === "ok" ? resolve(ev) : reject(new Error(ev.error))));
       proc.stdin.write(line + "\n");
     });
   return {
@@ -66,10 +67,31 @@ export async function startServer() {
       while (msgs.length < n) await new Promise((r) => msgWaiters.push(r));
       return msgs;
     },
+    /**
+     * handled searches the payload of every publish the server received (as
+     * it received it, before routing or storing) for marker, a string or
+     * bytes: { matches, payloads, dropped }, dropped counting the oldest
+     * payloads the daemon no longer keeps.
+     */
+    handled: async (marker) => {
+      const { matches, payloads, dropped } = await command(`handled ${Buffer.from(marker).toString("base64")}`);
+      return { matches, payloads, dropped };
+    },
     stop: () =>
       new Promise((resolve) => {
         proc.once("exit", resolve);
         proc.stdin.end();
       }),
   };
+}
+
+/**
+ * assertNeverHandled fails unless srv recorded every payload it received
+ * and none of them contains marker: the plaintext never reached the server.
+ */
+export async function assertNeverHandled(srv, marker) {
+  const h = await srv.handled(marker);
+  assert.equal(h.dropped, 0, "the server's record of payloads is incomplete");
+  assert.ok(h.payloads > 0, "the server recorded no payload");
+  assert.equal(h.matches, 0, `${JSON.stringify(marker)} reached the server in the clear (${h.matches} of ${h.payloads} payloads)`);
 }

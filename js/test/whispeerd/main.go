@@ -8,6 +8,8 @@
 //	pub TOPIC QOS BASE64    publish with a Go client (package client)
 //	sub TOPIC               subscribe with a Go client; deliveries are printed as events
 //	keys FILE               Go clients connected from now on seal and open with this key file
+//	handled BASE64          how many payloads the server received contain these bytes:
+//	                        {"event":"ok","matches":…,"payloads":…,"dropped":…}
 //
 // WHISPEERD_STORE sets store.kind (default file); WHISPEERD_LOG the log
 // level (default error).
@@ -15,7 +17,9 @@
 // It prints one JSON object a line on standard output: first
 // {"event":"ready","url":…,"tokens":{user:token}}, then {"event":"ok"} or
 // {"event":"error","error":…} for each command, and {"event":"msg",…} for
-// the Go subscriptions' deliveries. It exits when its standard input ends,
+// the Go subscriptions' deliveries. The server runs one plugin of its own, a
+// publish hook that keeps a copy of every payload it receives (the newest
+// 100,000, up to 64 MiB), across restarts, for the handled command. It exits when its standard input ends,
 // so that it never outlives the test that started it.
 package main
 
@@ -65,6 +69,7 @@ type daemon struct {
 	srv  *server.Server
 	out  *output
 	log  *slog.Logger
+	rec  *recorder
 
 	mu      sync.Mutex
 	clients []*client.Client
@@ -111,7 +116,7 @@ func run(in io.Reader, out io.Writer) error {
 	} else {
 		cfg.Log.Level = "error"
 	}
-	d := &daemon{cfg: cfg, out: &output{enc: json.NewEncoder(out)}}
+	d := &daemon{cfg: cfg, out: &output{enc: json.NewEncoder(out)}, rec: &recorder{}}
 	d.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
 	if err := d.start(); err != nil {
 		return err
@@ -127,11 +132,16 @@ func run(in io.Reader, out io.Writer) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
-		if err := d.command(strings.Fields(sc.Text())); err != nil {
+		reply, err := d.command(strings.Fields(sc.Text()))
+		if err != nil {
 			d.out.emit(map[string]any{"event": "error", "error": err.Error()})
-		} else {
-			d.out.emit(map[string]any{"event": "ok"})
+			continue
 		}
+		if reply == nil {
+			reply = map[string]any{}
+		}
+		reply["event"] = "ok"
+		d.out.emit(reply)
 	}
 	return nil
 }
@@ -144,7 +154,7 @@ func (d *daemon) start() error {
 	}
 	d.port = ln.Addr().(*net.TCPAddr).Port
 	d.cfg.Server.Port = d.port
-	srv, err := server.New(d.cfg, server.WithLogger(d.log))
+	srv, err := server.New(d.cfg, server.WithLogger(d.log), server.WithPlugin(d.rec))
 	if err != nil {
 		ln.Close()
 		return err
@@ -166,10 +176,31 @@ func (d *daemon) stop() {
 	d.srv.Shutdown(ctx)
 }
 
-func (d *daemon) command(args []string) error {
+// command runs one command; a non-nil reply adds fields to the "ok" event.
+func (d *daemon) command(args []string) (map[string]any, error) {
 	if len(args) == 0 {
-		return errors.New("empty command")
+		return nil, errors.New("empty command")
 	}
+	switch args[0] {
+	case "handled":
+		if len(args) != 2 {
+			return nil, errors.New("usage: handled BASE64")
+		}
+		needle, err := base64.StdEncoding.DecodeString(args[1])
+		if err != nil || len(needle) == 0 {
+			return nil, fmt.Errorf("handled: want non-empty base64: %v", err)
+		}
+		return d.rec.search(needle), nil
+	case "pub":
+		return nil, d.publish(args[1:])
+	case "sub":
+		return nil, d.subscribe(args[1:])
+	}
+	return nil, d.control(args)
+}
+
+// control runs the commands that act on the server and the Go clients' keys.
+func (d *daemon) control(args []string) error {
 	switch args[0] {
 	case "cut":
 		for _, c := range d.srv.Connections() {
@@ -188,10 +219,6 @@ func (d *daemon) command(args []string) error {
 			}
 		}
 		return d.start()
-	case "pub":
-		return d.publish(args[1:])
-	case "sub":
-		return d.subscribe(args[1:])
 	case "keys":
 		if len(args) != 2 {
 			return errors.New("usage: keys FILE")
