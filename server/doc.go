@@ -47,7 +47,8 @@
 // wait doubling, until that connection acks it or qos.max_retries resends
 // have been made; at most qos.max_inflight copies are unacked per
 // connection, up to qos.max_queued more wait behind them, and copies beyond
-// that are dropped and counted. One timer per connection serves the whole
+// that are dropped and counted once flow control has given up on the queue
+// (see Limits). One timer per connection serves the whole
 // window. Every copy of a distinct message is tracked on its own, even when
 // two publishers gave their messages the same id; an ack clears the oldest
 // copy in flight under the id (and, native, subscription id) it names.
@@ -59,9 +60,9 @@
 // connections past server.max_connections are refused; a client whose
 // queued bytes pass server.max_pending_bytes, or whose writes stall past
 // server.write_timeout, is disconnected as a slow consumer. Before that, a
-// publisher that fills a subscriber's queue past half of max_pending_bytes
-// is not read until the queue drains, for up to server.max_stall (flow
-// control). Failed logins
+// publisher that fills a subscriber's queue past half of max_pending_bytes,
+// or its QoS 1 queue past half of qos.max_queued, is not read until the
+// queue drains, for up to server.max_stall (flow control). Failed logins
 // are throttled per user name and address, per address and, past
 // ceilings per user name and in total, for every address the user has not
 // logged in from lately (auth.Throttle),

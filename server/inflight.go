@@ -43,6 +43,8 @@ type inflight struct {
 	armedAt time.Time // when the timer fires; zero when it is not set
 	closed  bool
 	freed   chan struct{} // closed when a copy leaves; see room
+	drained chan struct{} // closed when the queue is back to a quarter; see Room
+	gaveUp  bool          // a publisher stalled on the queue for max_stall
 }
 
 // ackKey names a copy: a JSON ack names its message id, a native PUBACK
@@ -138,6 +140,9 @@ func (q *inflight) deliver(ctx context.Context, key ackKey, msg msgKey, head, bo
 		// another subscription may have taken since: it is queued anyway.
 		key.id = strings.Clone(key.id)
 		q.queued = append(q.queued, queuedCopy{key, msg, newDelivery(head, body, dupAt)})
+		if !q.gaveUp && len(q.queued) > q.maxQueued/2 && !q.s.publishing(ctx) {
+			q.s.link.stallContext(ctx, q)
+		}
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
 	}
@@ -161,12 +166,47 @@ func (q *inflight) room() <-chan struct{} {
 	return q.freed
 }
 
-// wakeRoom wakes those waiting in room; q.mu is held.
+// wakeRoom wakes those waiting in room, and in Room once the queue is
+// back to a quarter of maxQueued; q.mu is held.
 func (q *inflight) wakeRoom() {
 	if q.freed != nil {
 		close(q.freed)
 		q.freed = nil
 	}
+	if q.closed || len(q.queued) <= q.maxQueued/4 {
+		q.gaveUp = false
+		if q.drained != nil {
+			close(q.drained)
+			q.drained = nil
+		}
+	}
+}
+
+// Room is flow control (docs/operations.md): a publish whose copy took the
+// queue past half of maxQueued stalls its publisher's reader until Room
+// returns nil, the queue being back to a quarter of maxQueued or closed,
+// or a channel closed once it is.
+func (q *inflight) Room() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.queued) <= q.maxQueued/4 {
+		return nil
+	}
+	if q.drained == nil {
+		q.drained = make(chan struct{})
+	}
+	return q.drained
+}
+
+// GiveUp is called when a publisher stalled on the queue for max_stall: it
+// stalls no publisher again until it is back to a quarter, and copies
+// beyond maxQueued are dropped meanwhile.
+func (q *inflight) GiveUp() {
+	q.mu.Lock()
+	if !q.closed && len(q.queued) > q.maxQueued/2 {
+		q.gaveUp = true
+	}
+	q.mu.Unlock()
 }
 
 // tracked reports whether a copy of msg is in flight under key; q.mu is

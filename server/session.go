@@ -57,6 +57,25 @@ func (s *session) publishContext(parent context.Context) context.Context {
 	return withScratch(s.link.batchContext(parent), &s.scratch)
 }
 
+// publishing reports whether ctx is the context of one of s's own
+// publishes (publishContext): s's reader, handling that publish, cannot
+// read the acks that would drain s's own queues meanwhile.
+func (s *session) publishing(ctx context.Context) bool {
+	sc, _ := ctx.Value(scratchKey{}).(*scratch)
+	return sc == &s.scratch
+}
+
+// stallContext makes the reader of the publish whose context is ctx wait
+// for w before it reads again, for at most its max_stall (flow control).
+// The transports share their batches: either may take the other's.
+func (l link) stallContext(ctx context.Context, w tcp.Waiter) {
+	if l.tcp != nil {
+		tcp.StallContext(ctx, w)
+		return
+	}
+	ws.StallContext(ctx, w)
+}
+
 // sendContext queues a delivery made with a publish's context: the write
 // starts once the publisher's reader has handled its batch. data marks a
 // native MSG, gathered into a binary message on WebSocket; copyBody a body

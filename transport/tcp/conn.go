@@ -88,6 +88,30 @@ func (c *Conn) BatchContext(parent context.Context) context.Context {
 	return netconn.WithBatch(parent, &c.rd.batch)
 }
 
+// Waiter is a queue of the caller's own that a publisher may fill faster
+// than a subscriber takes from it, such as a subscriber's messages waiting
+// for their acknowledgement window; see StallContext.
+type Waiter interface {
+	// Room returns nil when the queue is at or under its low-water mark,
+	// or closed; otherwise a channel closed once it is.
+	Room() <-chan struct{}
+	// GiveUp is called when a reader waited MaxStall for Room in vain:
+	// the queue should stall no reader again until it is back at its
+	// low-water mark, and its own overflow policy applies.
+	GiveUp()
+}
+
+// StallContext is flow control for a queue other than a connection's: a
+// delivery made with the context of a publish (a BatchContext of any
+// connection) that took w past its high-water mark calls it, and the
+// publisher's reader then waits, before it reads again, until w has Room,
+// for at most the reader's MaxStall, as it waits for connections' queues.
+func StallContext(ctx context.Context, w Waiter) {
+	if b := netconn.BatchFrom(ctx); b != nil {
+		b.StallOn(w)
+	}
+}
+
 // SendHeadContext is SendHead in a delivery made with the context of a
 // publish: when ctx carries a reader's batch (BatchContext), the write
 // starts once that reader has handled its batch. With copyBody a frame of

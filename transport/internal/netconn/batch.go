@@ -17,7 +17,7 @@ const keepHeld = 1024
 // reader goroutine, which must flush it before it blocks.
 type Batch struct {
 	held []*Queue
-	full []*Queue // queues past their high-water mark (flow.go)
+	full []Waiter // queues past their high-water mark (flow.go)
 	cfg  *Config  // the reader's own connection's, from Cork
 }
 

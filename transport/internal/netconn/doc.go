@@ -34,7 +34,9 @@
 // drained to its low-water mark, for at most MaxStall, so that a publisher
 // goes at the pace of its subscribers; a queue that does not drain in time
 // is left to the slow-consumer policy. [Queue.Room] lets other producers,
-// such as a replay, wait for the low-water mark too.
+// such as a replay, wait for the low-water mark too, and [Batch.StallOn]
+// lets a queue other than a connection's, any [Waiter], stall a reader in
+// the same wait.
 //
 // # Reading
 //

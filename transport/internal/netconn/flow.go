@@ -65,9 +65,9 @@ func (q *Queue) wakeRoom() {
 	}
 }
 
-// giveUp marks the queue as one that did not drain within a reader's
+// GiveUp marks the queue as one that did not drain within a reader's
 // MaxStall, if it is still over its high-water mark.
-func (q *Queue) giveUp() {
+func (q *Queue) GiveUp() {
 	q.mu.Lock()
 	if q.above() {
 		q.gaveUp = true
@@ -75,17 +75,32 @@ func (q *Queue) giveUp() {
 	q.mu.Unlock()
 }
 
-// stallOn marks b's reader to wait for q when b is flushed.
-func (b *Batch) stallOn(q *Queue) {
+// Waiter is what a reader may stall on: a connection's queue, or a
+// subscriber's own queue of messages held for it, such as the server's
+// QoS 1 queue behind a full window of unacknowledged messages.
+type Waiter interface {
+	// Room returns nil when the waiter is at or under its low-water mark,
+	// or closed; otherwise a channel closed once it is.
+	Room() <-chan struct{}
+	// GiveUp tells the waiter that a reader stalled on it for MaxStall in
+	// vain: it stalls no reader again until it is back at its low-water
+	// mark, and its own overflow policy applies.
+	GiveUp()
+}
+
+// StallOn marks b's reader to wait for w when b is flushed: a producer
+// other than a Queue calls it when a send through b took w past its
+// high-water mark.
+func (b *Batch) StallOn(w Waiter) {
 	for _, s := range b.full {
-		if s == q {
+		if s == w {
 			return
 		}
 	}
-	b.full = append(b.full, q)
+	b.full = append(b.full, w)
 }
 
-// stall waits until the queues that passed their high-water mark during
+// stall waits until the waiters that passed their high-water mark during
 // the batch have room again, for at most max in all; those still full when
 // max has passed are given up on.
 func (b *Batch) stall(max time.Duration) {
@@ -99,7 +114,7 @@ func (b *Batch) stall(max time.Duration) {
 	for i, q := range b.full {
 		b.full[i] = nil
 		if expired {
-			q.giveUp()
+			q.GiveUp()
 			continue
 		}
 		ch := q.Room()
@@ -114,7 +129,7 @@ func (b *Batch) stall(max time.Duration) {
 		case <-ch:
 		case <-timer.C:
 			expired = true
-			q.giveUp()
+			q.GiveUp()
 		}
 	}
 }

@@ -245,7 +245,7 @@ func (q *Queue) send(b *Batch, head, body []byte, how sendFlag) error {
 	full := b != nil && q.above()
 	q.mu.Unlock()
 	if full {
-		b.stallOn(q)
+		b.StallOn(q)
 	}
 	if start {
 		q.startWriter()
