@@ -1,15 +1,18 @@
 // The client in headless Chromium against a real server: the browser's own
-// WebSocket, publish and subscribe at QoS 0 and 1, typed topics, a cut
-// connection resumed without a gap, waking on the online event, and
-// end-to-end encryption with the WebAssembly module that a Go client opens.
+// WebSocket, publish and subscribe at QoS 0 and 1, typed topics, wildcards,
+// a cut connection and a restarted server resumed without a gap, waking on
+// the online event, a Go client and the page both ways, and end-to-end
+// encryption with the WebAssembly module both ways with a Go client, where a
+// wrong key is an error event and the subscription goes on. The pages use
+// the Node tests' collector (test/lib/collect.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { chromiumMissing, serve, launch } from "./lib/browser.mjs";
 import { startServer, assertNeverHandled } from "./lib/server.mjs";
+import { randomKeyFile } from "./lib/envelope.mjs";
 
 const skip = chromiumMissing();
 let srv, web, browser, dir;
@@ -31,7 +34,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test("Chromium: connect, typed publish and subscribe at QoS 0 and 1, resume after a cut, wake on online", { skip: skip || false }, async () => {
+test("Chromium: connect, typed publish and subscribe at QoS 0 and 1, resume after a cut, wake on online", { skip: skip || false, timeout: 30_000 }, async () => {
   const { page } = browser;
   await page.evaluate(async ({ url, token }) => {
     const { connect } = await import("/dist/index.js");
@@ -68,33 +71,122 @@ test("Chromium: connect, typed publish and subscribe at QoS 0 and 1, resume afte
   assert.deepEqual(browser.errors, []);
 });
 
-test("Chromium: a page seals with the WebAssembly module and a Go client opens it; the Go client's envelope opens in the page", { skip: skip || false }, async () => {
-  const kf = { version: 1, current: 3, keys: [{ id: 3, key: randomBytes(32).toString("base64") }] };
+test("Chromium: a restarted server: the page reconnects and its subscription resumes without a gap", { skip: skip || false, timeout: 30_000 }, async () => {
+  await page().evaluate(async ({ url, token }) => {
+    const { connect } = await import("/dist/index.js");
+    const { collector } = await import("/test/lib/collect.mjs");
+    const c = await connect(url, { token }, { reconnectWait: [10, 100] });
+    c.on("error", () => {});
+    const col = collector();
+    const infos = [];
+    const sub = c.subscribe("browser/restart", (m) => col.push([m.text(), m.offset]));
+    sub.on("subscribed", (i) => infos.push(i));
+    await sub.ready;
+    await c.publish("browser/restart", "before", { qos: 1 });
+    await col.until(1);
+    window.r = { c, col, infos, connected: new Promise((res) => c.once("connect", res)) };
+  }, { url: srv.url, token: srv.tokens.admin });
+  await srv.restart();
+  const r = await page().evaluate(async () => {
+    const { c, col, infos, connected } = window.r;
+    await connected;
+    await c.publish("browser/restart", "after restart", { qos: 1 });
+    await col.until(2);
+    await c.close();
+    return { got: col.got, last: infos.at(-1), renewals: infos.length };
+  });
+  assert.deepEqual(r.got.map(([t]) => t), ["before", "after restart"]);
+  assert.equal(r.got[1][1], r.got[0][1] + 1, "consecutive offsets across the restart");
+  assert.equal(r.renewals, 2, "subscribed once, then renewed after the restart");
+  assert.equal(r.last.resumed, true);
+  assert.equal(r.last.recovered, true);
+  assert.deepEqual(browser.errors, []);
+});
+
+test("Chromium: a Go client and the page both ways, QoS 0 and 1, wildcards", { skip: skip || false, timeout: 30_000 }, async () => {
+  await page().evaluate(async ({ url, token }) => {
+    const { connect } = await import("/dist/index.js");
+    const { collector } = await import("/test/lib/collect.mjs");
+    const c = await connect(url, { token });
+    const all = collector();
+    const one = collector();
+    await c.subscribe("browser/interop/go/#", (m) => all.push({ topic: m.topic, text: m.text(), qos: m.qos, from: m.headers.from })).ready;
+    await c.subscribe("browser/interop/+/a", (m) => one.push(m.topic)).ready;
+    window.io = { c, all, one };
+  }, { url: srv.url, token: srv.tokens.admin });
+  await srv.goPublish("browser/interop/go/a", 1, "from go at QoS 1");
+  await srv.goPublish("browser/interop/go/b/deep", 0, "from go at QoS 0");
+  const fromGo = await page().evaluate(async () => {
+    await window.io.all.until(2);
+    return { all: window.io.all.got, one: window.io.one.got };
+  });
+  assert.deepEqual(fromGo.all, [
+    { topic: "browser/interop/go/a", text: "from go at QoS 1", qos: 1, from: "go" },
+    { topic: "browser/interop/go/b/deep", text: "from go at QoS 0", qos: 0, from: "go" },
+  ]);
+  assert.deepEqual(fromGo.one, ["browser/interop/go/a"], "+ matches one level only");
+
+  await srv.goSubscribe("browser/interop/js/+");
+  const mine = () => srv.goMessages.filter((m) => m.topic.startsWith("browser/interop/js/"));
+  await page().evaluate(async () => {
+    const { c } = window.io;
+    await c.publish("browser/interop/js/x/deep", "not for +", { qos: 1 });
+    await c.publish("browser/interop/js/x", "from the page at QoS 0");
+    await c.publish("browser/interop/js/y", "from the page at QoS 1", { qos: 1 });
+  });
+  while (mine().length < 2) await srv.goWait(srv.goMessages.length + 1);
+  await page().evaluate(() => window.io.c.close());
+  const got = mine().map((m) => [m.topic, Buffer.from(m.payload, "base64").toString(), m.qos]);
+  assert.deepEqual(got.sort(), [
+    ["browser/interop/js/x", "from the page at QoS 0", 0],
+    ["browser/interop/js/y", "from the page at QoS 1", 1],
+  ]);
+  assert.deepEqual(browser.errors, []);
+});
+
+test("Chromium: sealed both ways between the page's WebAssembly module and a Go client; a wrong key is an error event and the subscription goes on; no plaintext reaches the server", { skip: skip || false, timeout: 30_000 }, async () => {
+  const kf = randomKeyFile(3);
   const path = join(dir, "keys.json");
   writeFileSync(path, JSON.stringify(kf), { mode: 0o600 });
   await srv.goKeys(path);
-  const before = srv.goMessages.length;
   await srv.goSubscribe("browser/sealed/#");
-  const r = await page().evaluate(async ({ url, token, kf }) => {
-    const { connect } = await import("/dist/index.js");
+  const sealed = () => srv.goMessages.filter((m) => m.topic.startsWith("browser/sealed/"));
+  await page().evaluate(async ({ url, token, kf, other }) => {
+    const { connect, DeliveryError } = await import("/dist/index.js");
+    const { collector } = await import("/test/lib/collect.mjs");
     const c = await connect(url, { token }, { keyring: kf });
-    const got = [];
+    const wrong = await connect(url, { token }, { keyring: JSON.stringify(other) });
+    const got = collector();
+    const wrongGot = collector();
+    const wrongErrors = collector();
+    c.on("error", () => {});
+    wrong.on("error", () => {});
     await c.subscribe("browser/sealed/#", (m) => got.push([m.topic, m.text(), m.sealed])).ready;
+    const ws = wrong.subscribe("browser/sealed/#", (m) => wrongGot.push([m.topic, m.text()]));
+    ws.on("error", (e) => wrongErrors.push([e instanceof DeliveryError && e.reason, e.topic]));
+    await ws.ready;
     await c.publish("browser/sealed/page", "sealed in the page", { qos: 1 });
-    window.sealed = { c, got };
-    return true;
-  }, { url: srv.url, token: srv.tokens.admin, kf });
-  assert.ok(r);
-  const goGot = await srv.goWait(before + 1);
-  assert.equal(Buffer.from(goGot[before].payload, "base64").toString(), "sealed in the page");
+    window.sealed = { c, wrong, ws, got, wrongGot, wrongErrors };
+  }, { url: srv.url, token: srv.tokens.admin, kf, other: randomKeyFile(4) });
+  while (sealed().length < 1) await srv.goWait(srv.goMessages.length + 1);
+  assert.deepEqual(sealed().map((m) => [m.topic, Buffer.from(m.payload, "base64").toString()]), [["browser/sealed/page", "sealed in the page"]]);
   await srv.goPublish("browser/sealed/go", 1, "sealed in Go");
-  await page().waitForFunction(() => window.sealed.got.length === 2);
-  const got = await page().evaluate(async () => {
-    await window.sealed.c.close();
-    return window.sealed.got;
+  const r = await page().evaluate(async () => {
+    const { c, wrong, ws, got, wrongGot, wrongErrors } = window.sealed;
+    await got.until(2);
+    await wrongErrors.until(2); // one per envelope the wrong key cannot open
+    await wrong.publish("browser/sealed/wrong", "under key 4", { qos: 1 });
+    await wrongGot.until(1); // its subscription goes on
+    const state = ws.state;
+    await Promise.all([c.close(), wrong.close()]);
+    return { got: got.got, wrongGot: wrongGot.got, wrongErrors: wrongErrors.got, state };
   });
-  assert.deepEqual(got, [["browser/sealed/page", "sealed in the page", true], ["browser/sealed/go", "sealed in Go", true]]);
+  assert.deepEqual(r.got, [["browser/sealed/page", "sealed in the page", true], ["browser/sealed/go", "sealed in Go", true]]);
+  assert.deepEqual(r.wrongErrors, [["open", "browser/sealed/page"], ["open", "browser/sealed/go"]]);
+  assert.deepEqual(r.wrongGot, [["browser/sealed/wrong", "under key 4"]]);
+  assert.equal(r.state, "subscribed");
   await assertNeverHandled(srv, "sealed in");
+  await assertNeverHandled(srv, "under key 4");
   assert.ok(browser.requests.some((q) => q.url.endsWith("/dist/whispeer.wasm")), "the module was loaded for the keyring");
   assert.deepEqual(browser.errors, []);
 });

@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
 import { connect, DeliveryError } from "../dist/index.js";
 import { startServer, assertNeverHandled } from "./lib/server.mjs";
+import { collector } from "./lib/collect.mjs";
+import { randomKeyFile } from "./lib/envelope.mjs";
 
 let srv;
 let dir;
@@ -23,24 +24,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const keyFile = (id) => ({ version: 1, current: id, keys: [{ id, key: randomBytes(32).toString("base64") }] });
+const keyFile = randomKeyFile;
 const opts = (extra = {}) => ({ WebSocket, reconnectWait: [10, 100], ...extra });
-
-function collector() {
-  const got = [];
-  const waiters = [];
-  return {
-    got,
-    push: (m) => {
-      got.push(m);
-      for (const w of waiters.splice(0)) w();
-    },
-    until: async (k) => {
-      while (got.length < k) await new Promise((r) => waiters.push(r));
-      return got;
-    },
-  };
-}
 
 test("sealed both ways between JS and Go; the server sees envelopes; a wrong key or plaintext is an error and the subscription goes on", async () => {
   const kf = keyFile(1);

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { WebSocket } from "ws";
 import { connect, AuthError, ServerError, GapError, ClosedError } from "../dist/index.js";
 import { startServer } from "./lib/server.mjs";
+import { collector } from "./lib/collect.mjs";
 
 let srv;
 before(async () => {
@@ -23,25 +24,6 @@ const opts = (extra = {}) => ({ WebSocket, reconnectWait: [10, 100], ...extra })
 const admin = () => ({ token: srv.tokens.admin });
 let n = 0;
 const fresh = (prefix = "t") => `${prefix}/${process.pid}-${++n}`;
-
-/** collect returns an array filled by a subscription and a function that waits for it to hold k messages. */
-function collector() {
-  const got = [];
-  const waiters = [];
-  const push = (m) => {
-    got.push(m);
-    for (const w of waiters.splice(0)) w();
-  };
-  const until = async (k) => {
-    while (got.length < k) await new Promise((r) => waiters.push(r));
-    return got;
-  };
-  const untilText = async (t) => {
-    while (!got.some((m) => m.text() === t)) await new Promise((r) => waiters.push(r));
-    return got;
-  };
-  return { got, push, until, untilText };
-}
 
 test("token auth, publish QoS 0 and 1, subscribe, state events", async () => {
   const states = [];

@@ -1,6 +1,7 @@
 // Helpers of the envelope tests: the shared test vectors, the WebAssembly
 // builds, and the Go side of the interop test (test/sealer).
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +28,11 @@ export function keyFile(v) {
     return { version: 1, current: 0, keys: [], topics: [{ pattern: v.pattern, current: v.key_id, keys: [key] }] };
   }
   return { version: 1, current: v.key_id, keys: [key] };
+}
+
+/** randomKeyFile is a key file holding one random key under id, as whispeer keygen would write it. */
+export function randomKeyFile(id) {
+  return { version: 1, current: id, keys: [{ id, key: randomBytes(32).toString("base64") }] };
 }
 
 /**
