@@ -35,6 +35,7 @@ type conn struct {
 	wake     chan struct{} // tells the writer that frames are queued
 	done     chan struct{} // closed when the connection is given up
 	rx       atomic.Uint64 // frames received, counted by the batch
+	waiting  atomic.Bool   // the reader waits for room in a subscription's queue
 
 	// pongs, under Client.mu, holds one entry per PING sent and not yet
 	// answered, oldest first: a Flush's channel, or nil for a keep-alive.
@@ -45,7 +46,7 @@ type conn struct {
 func (c *Client) readLoop(cn *conn) {
 	defer c.wg.Done()
 	var (
-		a      arrivals
+		a      = arrivals{cn: cn}
 		frames uint64 // received since rx was last added to
 	)
 	for {
@@ -161,9 +162,15 @@ type keepalive struct {
 
 // tick runs once per ping interval: a PING sent at the previous tick with
 // nothing received since means the connection is dead; a connection idle
-// in either direction gets a PING.
+// in either direction gets a PING. While the reader waits for room in a
+// subscription's queue it reads nothing, and the connection counts as
+// alive.
 func (c *Client) tick(cn *conn, k *keepalive) error {
 	rx := cn.rx.Load()
+	if cn.waiting.Load() {
+		k.pinged, k.lastRx = false, rx
+		return nil
+	}
 	if k.pinged && rx == k.rxAtPing {
 		return fmt.Errorf("%w: no answer to PING within %v", ErrTimeout, cn.ping)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -19,6 +20,7 @@ const maxArrivals = 64
 // subscription from consecutive MSG frames, so that they reach its inbox
 // under one lock.
 type arrivals struct {
+	cn   *conn         // the connection read
 	sid  uint32        // the subscription the collected deliveries are for; 0 for none
 	s    *Subscription // nil when it is gone or draining
 	msgs []*Message
@@ -58,21 +60,58 @@ func (c *Client) onMessage(cn *conn, a *arrivals, m *wire.Message) {
 }
 
 // handOver moves the subscription's position past the collected
-// deliveries and puts them in its inbox without waiting, reporting those
-// that find it full. The reader hands over whenever the frames it has
-// buffered run out, and before it handles a frame other than MSG.
+// deliveries and puts them in its inbox, waiting for room for at most the
+// subscription's WithSlowConsumerWait, and reports those that still find
+// it full. The reader hands over whenever the frames it has buffered run
+// out, and before it handles a frame other than MSG.
 func (c *Client) handOver(a *arrivals) {
 	if s := a.s; s != nil {
 		if s.concrete && a.seq > s.seq.Load() {
 			s.seq.Store(a.seq)
 		}
-		for _, m := range s.in.put(a.msgs, &a.free) {
+		rest := s.in.put(a.msgs, &a.free)
+		if len(rest) > 0 {
+			rest = c.waitRoom(a.cn, s, rest, &a.free)
+		}
+		for _, m := range rest {
 			c.stats.dropped.Add(1)
 			c.report(&DeliveryError{Pattern: s.pattern, Topic: m.Topic, ID: m.ID, Err: ErrSlowConsumer})
 		}
 	}
 	clear(a.msgs)
 	a.sid, a.s, a.msgs, a.seq = 0, nil, a.msgs[:0], 0
+}
+
+// waitRoom puts rest, the deliveries that found s's queue full, as its
+// goroutine makes room, for at most s's wait, and returns those that still
+// do not fit. While it waits the connection is not read, so the server
+// slows what it sends; it stops waiting when the connection is given up
+// and returns nothing when the subscription ends, like a queue that is
+// never handled.
+func (c *Client) waitRoom(cn *conn, s *Subscription, rest []*Message, spare *[]*Message) []*Message {
+	if s.cfg.wait <= 0 || !s.in.mayWait() {
+		return rest
+	}
+	cn.waiting.Store(true)
+	defer cn.waiting.Store(false)
+	t := time.NewTimer(s.cfg.wait)
+	defer t.Stop()
+	for len(rest) > 0 {
+		select {
+		case <-s.in.room:
+		case <-t.C:
+			s.in.giveUp()
+			return rest
+		case <-cn.done:
+			return rest
+		case <-s.done:
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		}
+		rest = s.in.put(rest, spare)
+	}
+	return rest
 }
 
 // onSubAck records the answer to a SUB: the first one completes

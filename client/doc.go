@@ -47,12 +47,19 @@
 // # Delivery
 //
 // Each subscription has a goroutine and a bounded queue (WithQueueSize):
-// handlers of one subscription run one at a time, in order, and never
-// hold up the connection. A delivery that finds the queue full is dropped
-// and reported (ErrSlowConsumer). A QoS 1 delivery is acknowledged after
-// the handler returns nil; an error leaves it unacknowledged, so that the
-// server delivers it again. Errors that no call returns go to the error
-// handler (WithErrorHandler).
+// handlers of one subscription run one at a time, in order. When a
+// delivery finds the queue full, the connection's reader waits for room,
+// for at most WithSlowConsumerWait (2s by default): meanwhile it reads
+// nothing, so the server's flow control slows the publishers and nothing
+// is lost to a handler that keeps up on average. The wait is
+// head-of-line: the connection's other subscriptions wait too, for at
+// most that long at a time. Past it, the deliveries that do not fit are
+// dropped and reported (ErrSlowConsumer), and so is every one that finds
+// the queue full until the handler takes from it again; a handler that
+// never returns thus holds the connection up once. A QoS 1 delivery is
+// acknowledged after the handler returns nil; an error leaves it
+// unacknowledged, so that the server delivers it again. Errors that no
+// call returns go to the error handler (WithErrorHandler).
 //
 // # Concurrency
 //

@@ -32,7 +32,8 @@ var (
 	// the connection (and reconnects) when it sees one.
 	ErrProtocol = &whispeer.Error{Code: whispeer.CodeInvalid, Message: "whispeer: protocol error"}
 	// ErrSlowConsumer reports a delivery dropped because its subscription's
-	// queue was full (see WithQueueSize).
+	// queue was full and stayed full (see WithQueueSize and
+	// WithSlowConsumerWait).
 	ErrSlowConsumer = &whispeer.Error{Code: whispeer.CodeLimit, Message: "whispeer: slow consumer, message dropped"}
 	// ErrGap reports a subscription that resumed after a reconnect (or
 	// from WithResume) without recovering every message it missed: the

@@ -27,15 +27,18 @@ type realServer struct {
 }
 
 // startReal starts whispeer's server on addresses tcp and ws ("" for any
-// free port), serving b when it is not nil. It is stopped when the test
-// ends, if not before.
-func startReal(t *testing.T, b *whispeer.Broker, tcp, ws string) *realServer {
+// free port), serving b when it is not nil, with the default configuration
+// changed by edits. It is stopped when the test ends, if not before.
+func startReal(t *testing.T, b *whispeer.Broker, tcp, ws string, edits ...func(*config.Config)) *realServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Store.Kind = config.StoreNone // no database in the package directory
 	cfg.Auth.Users = []config.User{
 		{Username: "admin", Password: "password", Publish: []string{"#"}, Subscribe: []string{"#"}},
 		{Username: "alice", Password: "alice-pw", Publish: []string{"chat/alice"}, Subscribe: []string{"chat/#"}},
+	}
+	for _, edit := range edits {
+		edit(cfg)
 	}
 	opts := []server.Option{server.WithLogger(slog.New(slog.DiscardHandler))}
 	if b != nil {

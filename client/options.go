@@ -28,6 +28,10 @@ const (
 	DefaultMaxInflight = 1000
 	// DefaultQueueSize is a subscription's queue capacity, in messages.
 	DefaultQueueSize = 1024
+	// DefaultSlowConsumerWait is how long the connection's reader waits for
+	// room in a full subscription queue before it drops (WithSlowConsumerWait);
+	// the server's default server.max_stall.
+	DefaultSlowConsumerWait = 2 * time.Second
 	// DefaultName is the client software named in HELLO.
 	DefaultName = "whispeer-go/1.0"
 	// DefaultPort is the native protocol's TCP port, used when a tcp:// or

@@ -18,6 +18,7 @@ type SubscribeOption func(*subConfig)
 
 type subConfig struct {
 	queue  int
+	wait   time.Duration
 	qos    QoS
 	raw    bool
 	borrow bool
@@ -53,11 +54,25 @@ func WithResume(epoch, offset uint64) SubscribeOption {
 }
 
 // WithQueueSize sets the subscription's queue capacity, in messages
-// (default 1024). A delivery that finds the queue full is dropped and
-// reported as ErrSlowConsumer; at QoS 1 it is not acknowledged, so the
-// server delivers it again. Make the queue at least as large as the
-// server's window of unacknowledged deliveries.
+// (default 1024). A delivery that finds the queue full waits for room
+// (WithSlowConsumerWait), then is dropped and reported as ErrSlowConsumer;
+// at QoS 1 it is not acknowledged, so the server delivers it again. Make
+// the queue at least as large as the server's window of unacknowledged
+// deliveries.
 func WithQueueSize(n int) SubscribeOption { return func(s *subConfig) { s.queue = n } }
+
+// WithSlowConsumerWait sets how long the connection's reader waits for
+// room when a delivery finds the subscription's queue full (default 2s,
+// DefaultSlowConsumerWait). While it waits the client reads nothing more
+// from the connection, so the server slows the publishers (its flow
+// control) and a fast stream loses nothing to a handler that keeps up on
+// average. The connection's other subscriptions wait too, for at most d
+// at a time. When d runs out the deliveries that do not fit are dropped
+// and reported as ErrSlowConsumer, and so is every one that finds the
+// queue full until the handler takes from it again. 0 drops at once.
+func WithSlowConsumerWait(d time.Duration) SubscribeOption {
+	return func(s *subConfig) { s.wait = d }
+}
 
 // WithMaxQoS sets the highest QoS at which the subscription wants
 // deliveries (default AtLeastOnce); each delivery has the lower of this
@@ -69,9 +84,9 @@ func WithMaxQoS(q QoS) SubscribeOption { return func(s *subConfig) { s.qos = q }
 func WithRawPayload() SubscribeOption { return func(s *subConfig) { s.raw = true } }
 
 // Subscription is one pattern subscribed with one handler. Its handler
-// runs in a goroutine of the subscription's own, fed by a bounded queue,
-// so a slow handler never holds up the connection. Its methods are safe
-// for concurrent use.
+// runs in a goroutine of the subscription's own, fed by a bounded queue;
+// a handler that falls behind holds up the connection for at most
+// WithSlowConsumerWait at a time. Its methods are safe for concurrent use.
 type Subscription struct {
 	c        *Client
 	sid      uint32
@@ -161,12 +176,13 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 	if err := match.ValidatePattern(pattern, topicLimits); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", whispeer.ErrInvalidPattern, pattern, err)
 	}
-	cfg := subConfig{queue: DefaultQueueSize, qos: AtLeastOnce}
+	cfg := subConfig{queue: DefaultQueueSize, wait: DefaultSlowConsumerWait, qos: AtLeastOnce}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.queue < 1 || !cfg.qos.Valid() {
-		return nil, fmt.Errorf("%w: queue size %d, qos %d", whispeer.ErrInvalidOption, cfg.queue, cfg.qos)
+	if cfg.queue < 1 || cfg.wait < 0 || !cfg.qos.Valid() {
+		return nil, fmt.Errorf("%w: queue size %d, slow consumer wait %v, qos %d",
+			whispeer.ErrInvalidOption, cfg.queue, cfg.wait, cfg.qos)
 	}
 	cfg.qos = min(cfg.qos, AtLeastOnce)
 	s := &Subscription{
