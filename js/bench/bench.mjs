@@ -1,19 +1,23 @@
 // Node, 1 → 1 over WebSocket: QoS 0 throughput (messages per second
 // received, 128-byte payloads, publisher and subscriber on two connections of
 // one process) and latency at a steady 2,000 messages per second (p50, p99),
-// for this client against whispeer (test/whispeerd, no store) and for
+// for this client against whispeer (test/whispeerd, no store), for
 // @nats-io/nats-core over WebSocket against a nats-server started here with
-// a websocket listener, in the same run, alternating.
+// a websocket listener, and for centrifuge-js (its protobuf protocol) against
+// a Centrifugo started here when one is found (CENTRIFUGO, PATH or
+// $GOPATH/bin), in the same run, alternating.
 //
 //	npm run bench                      # ROUNDS=3 N=200000 SECONDS=10 by default
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { wsconnect } from "@nats-io/nats-core";
+import { Centrifuge } from "centrifuge/build/protobuf";
 import { connect } from "../dist/index.js";
 import { startServer } from "../test/lib/server.mjs";
 
@@ -53,6 +57,49 @@ async function startNats() {
   return { url: `ws://127.0.0.1:${wsPort}`, version, stop: () => (proc.kill(), rmSync(dir, { recursive: true, force: true })) };
 }
 
+/** findCentrifugo returns the path of a centrifugo binary, or undefined. */
+function findCentrifugo() {
+  if (process.env.CENTRIFUGO) return process.env.CENTRIFUGO;
+  const gopath = process.env.GOPATH ?? join(homedir(), "go");
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), ...gopath.split(delimiter).map((d) => join(d, "bin"))];
+  return dirs.filter(Boolean).map((d) => join(d, "centrifugo")).find((p) => existsSync(p));
+}
+
+/** jwt mints an HS256 connection token for Centrifugo. */
+function jwt(secret, sub) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+}
+
+async function startCentrifugo(bin) {
+  const dir = mkdtempSync(join(tmpdir(), "whispeer-bench-centrifugo-"));
+  const port = await freePort();
+  const secret = "bench-" + Math.random().toString(36).slice(2);
+  const conf = join(dir, "config.json");
+  writeFileSync(conf, JSON.stringify({
+    http_server: { address: "127.0.0.1", port },
+    log: { level: "error" },
+    usage_stats: { disabled: true },
+    // A queue as deep as the others' so that a subscriber behind a burst is not disconnected.
+    client: { token: { hmac_secret_key: secret }, queue_max_size: 64 << 20 },
+    channel: { namespaces: [{ name: "bench", allow_subscribe_for_client: true, allow_publish_for_client: true }] },
+  }));
+  const proc = spawn(bin, ["--config", conf], { stdio: "ignore" });
+  const url = `ws://127.0.0.1:${port}/connection/websocket`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const ws = new WebSocket(url);
+      ws.on("open", () => (ws.close(), resolve(true)));
+      ws.on("error", () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const version = execFileSync(bin, ["version"]).toString().trim();
+  return { url, version, token: () => jwt(secret, "bench"), stop: () => (proc.kill(), rmSync(dir, { recursive: true, force: true })) };
+}
+
 /** A system under test: two connections, publish and subscribe. */
 async function whispeer(url, token) {
   const opts = { WebSocket };
@@ -80,6 +127,29 @@ async function nats(url) {
     },
     publish: (topic, payload) => pub.publish(topic.replaceAll("/", "."), payload),
     close: () => Promise.all([pub.close(), sub.close()]),
+  };
+}
+
+async function centrifuge(srv) {
+  const open = async () => {
+    const c = new Centrifuge(srv.url, { websocket: WebSocket, token: srv.token() });
+    c.connect();
+    await c.ready(10_000);
+    return c;
+  };
+  const [pub, sub] = [await open(), await open()];
+  const channel = (topic) => "bench:" + topic.replaceAll("/", ".");
+  return {
+    name: "centrifuge-js (centrifuge)",
+    async subscribe(topic, fn) {
+      const s = sub.newSubscription(channel(topic));
+      s.on("publication", (ctx) => fn(ctx.data));
+      s.subscribe();
+      await s.ready(10_000);
+      return () => (s.unsubscribe(), sub.removeSubscription(s));
+    },
+    publish: (topic, payload) => pub.publish(channel(topic), payload),
+    close: async () => (pub.disconnect(), sub.disconnect()),
   };
 }
 
@@ -141,10 +211,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 process.env.WHISPEERD_STORE ??= "none";
 const srv = await startServer();
 const natsd = await startNats();
+const centrifugoBin = findCentrifugo();
+const centd = centrifugoBin && (await startCentrifugo(centrifugoBin));
+if (!centd) console.log("centrifugo not found (CENTRIFUGO, PATH, $GOPATH/bin): centrifuge-js is skipped");
 const results = { whispeer: { tput: [], p50: [], p99: [] }, nats: { tput: [], p50: [], p99: [] } };
+const systems = [["whispeer", () => whispeer(srv.url, srv.tokens.admin)], ["nats", () => nats(natsd.url)]];
+if (centd) {
+  results.centrifuge = { tput: [], p50: [], p99: [] };
+  systems.push(["centrifuge", () => centrifuge(centd)]);
+}
 try {
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [key, make] of [["whispeer", () => whispeer(srv.url, srv.tokens.admin)], ["nats", () => nats(natsd.url)]]) {
+    for (const [key, make] of systems) {
       const sys = await make();
       const tput = await throughput(sys, `bench/tput/${r}`);
       const l = await latency(sys, `bench/lat/${r}`);
@@ -158,8 +236,9 @@ try {
 } finally {
   await srv.stop();
   natsd.stop();
+  centd?.stop();
 }
-console.log(`\nNode ${process.version}, ${natsd.version}, ${ROUNDS} rounds, N=${N}, ${SIZE} B payloads; medians:`);
+console.log(`\nNode ${process.version}, ${natsd.version}${centd ? `, ${centd.version}` : ""}, ${ROUNDS} rounds, N=${N}, ${SIZE} B payloads; medians:`);
 for (const [k, v] of Object.entries(results)) {
-  console.log(`${k.padEnd(9)} ${String(Math.round(median(v.tput))).padStart(8)} msgs/s   p50 ${median(v.p50).toFixed(2)} ms   p99 ${median(v.p99).toFixed(2)} ms`);
+  console.log(`${k.padEnd(10)} ${String(Math.round(median(v.tput))).padStart(8)} msgs/s   p50 ${median(v.p50).toFixed(2)} ms   p99 ${median(v.p99).toFixed(2)} ms`);
 }
