@@ -138,6 +138,7 @@ async function centrifuge(srv) {
     return c;
   };
   const [pub, sub] = [await open(), await open()];
+  const pending = new Set();
   const channel = (topic) => "bench:" + topic.replaceAll("/", ".");
   return {
     name: "centrifuge-js (centrifuge)",
@@ -148,8 +149,18 @@ async function centrifuge(srv) {
       await s.ready(10_000);
       return () => (s.unsubscribe(), sub.removeSubscription(s));
     },
-    publish: (topic, payload) => pub.publish(channel(topic), payload),
-    close: async () => (pub.disconnect(), sub.disconnect()),
+    // Replies not awaited here are awaited by close; a lost message shows in the counts.
+    publish: (topic, payload) => {
+      const p = pub.publish(channel(topic), payload);
+      pending.add(p);
+      p.then(() => pending.delete(p), () => pending.delete(p));
+      return p;
+    },
+    close: async () => {
+      await Promise.allSettled(pending);
+      pub.disconnect();
+      sub.disconnect();
+    },
   };
 }
 
