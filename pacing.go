@@ -138,16 +138,9 @@ func (b *Broker) readPage(ctx context.Context, s *Subscription, c *catchup) (int
 			return errPaused
 		}
 		n++
-		if m.Seq != c.next {
-			s.rs.recovered.Store(false) // trimmed before it could be read
+		if d := b.advance(s, c, m); d != nil {
+			s.deliverSync(ctx, d)
 		}
-		c.next = m.Seq + 1
-		d, err := b.st.fromStore(b, m)
-		if err != nil {
-			b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
-			return nil
-		}
-		s.deliverSync(ctx, d)
 		return nil
 	})
 	if errors.Is(err, errPaused) {

@@ -419,21 +419,31 @@ var errStopped = &Error{CodeUnavailable, "whispeer: subscription stopped"}
 // topic from c.next on, hands them to fn and advances c.next.
 func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max int, fn func(*Message)) error {
 	return b.st.s.Read(ctx, c.ts.name, c.next, max, func(m *Message) error {
-		if m.Seq != c.next {
-			s.rs.recovered.Store(false) // trimmed before it could be read
+		if d := b.advance(s, c, m); d != nil {
+			fn(d)
 		}
-		c.next = m.Seq + 1
-		d, err := b.st.fromStore(b, m)
-		if err != nil {
-			b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
-			return nil
-		}
-		fn(d)
 		if b.stopping(s) {
 			return errStopped
 		}
 		return nil
 	})
+}
+
+// advance moves c past m, a message read from the store, and returns it
+// ready to deliver, or nil when it cannot be opened (logged). A message
+// missing before m, trimmed before it could be read, marks s not
+// recovered.
+func (b *Broker) advance(s *Subscription, c *catchup, m *Message) *Message {
+	if m.Seq != c.next {
+		s.rs.recovered.Store(false)
+	}
+	c.next = m.Seq + 1
+	d, err := b.st.fromStore(b, m)
+	if err != nil {
+		b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
+		return nil
+	}
+	return d
 }
 
 // stopping reports whether s should stop catching up.
