@@ -3,38 +3,74 @@ package groupcommit
 import (
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
 )
 
-func TestWait_FullBatchDoesNotWait(t *testing.T) {
-	var n atomic.Int64
-	woken := make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// An hour-long interval: only a full batch can end the wait.
-		Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return int(n.Load()) }, woken, nil)
-	}()
-	for range whispeer.SyncBatch {
-		n.Add(1)
-		select { // as the stores signal: never blocking on a full channel
-		case woken <- struct{}{}:
-		default:
-		}
+// The tests run in a synctest bubble: a Wait that blocks for good is
+// reported as a deadlock, and one that sits out its hour-long interval
+// shows as time having passed on the bubble's clock.
+
+// returnsAtOnce fails t unless wait returns without the bubble's clock
+// moving.
+func returnsAtOnce(t *testing.T, wait func()) {
+	t.Helper()
+	start := time.Now()
+	wait()
+	if d := time.Since(start); d != 0 {
+		t.Fatalf("Wait returned after %v, want at once", d)
 	}
-	<-done
+}
+
+func TestWait_FullBatchDoesNotWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int64
+		woken := make(chan struct{}, 1)
+		go func() {
+			synctest.Wait() // until Wait is blocked, so that its loop counts the batch
+			for range whispeer.SyncBatch {
+				n.Add(1)
+				select { // as the stores signal: never blocking on a full channel
+				case woken <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		// An hour-long interval: only a full batch can end the wait at once.
+		returnsAtOnce(t, func() {
+			Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return int(n.Load()) }, woken, nil)
+		})
+	})
 }
 
 func TestWait_QuitEndsTheWait(t *testing.T) {
-	quit := make(chan struct{})
-	close(quit)
-	Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return 0 }, nil, quit)
+	synctest.Test(t, func(t *testing.T) {
+		quit := make(chan struct{})
+		close(quit)
+		returnsAtOnce(t, func() {
+			Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return 0 }, nil, quit)
+		})
+	})
 }
 
 func TestWait_AlwaysAndNeverDoNotWait(t *testing.T) {
 	for _, p := range []whispeer.SyncPolicy{whispeer.SyncAlways, whispeer.SyncNever} {
-		Wait(p, time.Now(), func() int { return 0 }, nil, nil)
+		t.Run(p.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				returnsAtOnce(t, func() { Wait(p, time.Now(), func() int { return 0 }, nil, nil) })
+			})
+		})
 	}
+}
+
+func TestWait_IntervalEndsALightWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		Wait(whispeer.SyncEvery(time.Hour), start, func() int { return 1 }, make(chan struct{}), nil)
+		if d := time.Since(start); d != time.Hour {
+			t.Fatalf("Wait returned after %v, want the interval, 1h0m0s", d)
+		}
+	})
 }
