@@ -551,14 +551,14 @@ var benchStores = []struct {
 }{
 	{"memory", false, func(*testing.B, string, whispeer.SyncPolicy) whispeer.Store { return memory.New() }},
 	{"file", true, func(b *testing.B, dir string, p whispeer.SyncPolicy) whispeer.Store {
-		s, err := file.Open(dir, file.WithSync(p))
+		s, err := file.Open(dir, file.WithFsync(p))
 		if err != nil {
 			b.Fatal(err)
 		}
 		return s
 	}},
 	{"sqlite", true, func(b *testing.B, dir string, p whispeer.SyncPolicy) whispeer.Store {
-		s, err := sqlite.Open(filepath.Join(dir, "whispeer.db"), sqlite.WithSync(p))
+		s, err := sqlite.Open(filepath.Join(dir, "whispeer.db"), sqlite.WithFsync(p))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func openStore(c config.Store, log *slog.Logger) (whispeer.Store, error) {
 		if err := os.MkdirAll(filepath.Dir(c.Path), 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		st, err := sqlite.Open(c.Path, sqlite.WithSync(sync), sqlite.WithLogger(log))
+		st, err := sqlite.Open(c.Path, sqlite.WithFsync(sync), sqlite.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -39,7 +39,7 @@ func openStore(c config.Store, log *slog.Logger) (whispeer.Store, error) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Clean(c.Path)), 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		st, err := file.Open(c.Path, file.WithSync(sync), file.WithLogger(log))
+		st, err := file.Open(c.Path, file.WithFsync(sync), file.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

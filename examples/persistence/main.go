@@ -18,7 +18,7 @@ var path = filepath.Join("data", "whispeer.db")
 
 // open starts a broker on the database at path.
 func open() *whispeer.Broker {
-	st, err := sqlite.Open(path, sqlite.WithSync(whispeer.SyncAlways))
+	st, err := sqlite.Open(path, sqlite.WithFsync(whispeer.SyncAlways))
 	if err != nil {
 		log.Fatal(err)
 	}

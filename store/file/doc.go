@@ -23,7 +23,7 @@
 //
 // Append indexes the record and adds it to a write buffer; the store's
 // flusher writes what accumulated with one system call, syncs it as the
-// sync policy ([WithSync]) says, and then calls the appends' done. The
+// fsync policy ([WithFsync]) says, and then calls the appends' done. The
 // policy says when the log is synced to stable storage: after every write
 // (one sync covering every message written since the last: group commit),
 // at most every interval, or never. Under every policy done is called only

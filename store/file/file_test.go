@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 func openSync(dir string, p whispeer.SyncPolicy) (whispeer.Store, error) {
-	return file.Open(dir, file.WithSync(p), file.WithSegmentSize(64<<10))
+	return file.Open(dir, file.WithFsync(p), file.WithSegmentSize(64<<10))
 }
 
 // TestStore_Crash kills a process appending to the store: every append
@@ -45,7 +45,7 @@ func TestStore(t *testing.T) {
 	for _, p := range []whispeer.SyncPolicy{whispeer.SyncAlways, whispeer.SyncEvery(2e6), whispeer.SyncNever} {
 		t.Run(p.String(), func(t *testing.T) {
 			storetest.RunDurable(t, func(t *testing.T, dir string) whispeer.Store {
-				return open(t, dir, file.WithSync(p), file.WithSegmentSize(4096))
+				return open(t, dir, file.WithFsync(p), file.WithSegmentSize(4096))
 			})
 		})
 	}

@@ -22,8 +22,9 @@ type options struct {
 	logger      *slog.Logger
 }
 
-// WithSync sets the sync policy (default [whispeer.SyncAlways]).
-func WithSync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
+// WithFsync sets when appends are forced to stable storage (default
+// [whispeer.SyncAlways]).
+func WithFsync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
 
 // WithSegmentSize sets the size from which a new segment is started
 // (default 64 MiB, at most 1 GiB).

@@ -8,7 +8,7 @@
 // The database runs in WAL mode with a busy timeout. One writer connection
 // does every write: Append queues the message, and the writer commits
 // whatever has queued in one transaction (group commit), then calls the
-// appends' done. The sync policy ([WithSync]) maps onto SQLite's: always
+// appends' done. The fsync policy ([WithFsync]) maps onto SQLite's: always
 // and every interval commit with synchronous=FULL (the WAL is synced at
 // each commit; every interval commits at most that often), never with
 // synchronous=NORMAL (a commit survives the process being killed, not the

@@ -35,8 +35,9 @@ type options struct {
 	logger   *slog.Logger
 }
 
-// WithSync sets the sync policy (default [whispeer.SyncAlways]).
-func WithSync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
+// WithFsync sets when appends are forced to stable storage (default
+// [whispeer.SyncAlways]).
+func WithFsync(p whispeer.SyncPolicy) Option { return func(o *options) { o.sync = p } }
 
 // WithLogger sets where the store reports the damaged messages its reads
 // refuse (default slog.Default()).

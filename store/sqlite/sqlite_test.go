@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 func openSync(dir string, p whispeer.SyncPolicy) (whispeer.Store, error) {
-	return sqlite.Open(filepath.Join(dir, "whispeer.db"), sqlite.WithSync(p))
+	return sqlite.Open(filepath.Join(dir, "whispeer.db"), sqlite.WithFsync(p))
 }
 
 func TestStore(t *testing.T) {
