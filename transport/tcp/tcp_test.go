@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -49,6 +50,7 @@ type harness struct {
 	s        *Server
 	addr     string
 	sessions chan *echo
+	pipe     *pipeListener // set by newPipeHarness
 }
 
 func newHarness(t *testing.T, opts Options, wrap ...func(net.Listener) net.Listener) *harness {
@@ -88,7 +90,11 @@ func newHarness(t *testing.T, opts Options, wrap ...func(net.Listener) net.Liste
 // dial connects a raw client.
 func (hs *harness) dial(t *testing.T) *rawClient {
 	t.Helper()
-	nc, err := net.Dial("tcp", hs.addr)
+	dial := func() (net.Conn, error) { return net.Dial("tcp", hs.addr) }
+	if hs.pipe != nil {
+		dial = hs.pipe.dial
+	}
+	nc, err := dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,27 +284,35 @@ func TestServer_BadFrames(t *testing.T) {
 }
 
 func TestServer_HandshakeTimeout(t *testing.T) {
-	hs := newHarness(t, Options{HandshakeTimeout: 20 * time.Millisecond})
-	c := hs.dial(t)
-	c.write([]byte{0, 0, 0}) // not enough to tell
-	c.expectEOF()
+	synctest.Test(t, func(t *testing.T) {
+		hs := newPipeHarness(t, Options{HandshakeTimeout: 20 * time.Millisecond})
+		c := hs.dial(t)
+		start := time.Now()
+		c.write([]byte{0, 0, 0}) // not enough to tell
+		c.expectEOF()
+		if d := time.Since(start); d != 20*time.Millisecond {
+			t.Fatalf("closed after %v, want the handshake timeout, 20ms", d)
+		}
+	})
 }
 
 func TestServer_IdleConnectionsDropped(t *testing.T) {
-	hs := newHarness(t, Options{PingInterval: 10 * time.Millisecond})
-	c := hs.dial(t)
-	c.hello()
-	e := hs.session(t)
-	if err := <-e.closed; !errors.Is(err, ErrIdle) {
-		t.Fatalf("Closed(%v)", err)
-	}
-	c.next() // the HELLO echoed
-	if f := c.next(); f.Type != wire.TypePing {
-		t.Fatalf("got %v, want PING", f.Type)
-	}
-	if n := hs.s.Stats().IdleClosed; n != 1 {
-		t.Fatalf("IdleClosed = %d", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hs := newPipeHarness(t, Options{PingInterval: 10 * time.Millisecond})
+		c := hs.dial(t)
+		c.hello()
+		e := hs.session(t)
+		c.next() // the HELLO echoed
+		if f := c.next(); f.Type != wire.TypePing {
+			t.Fatalf("got %v, want PING", f.Type)
+		}
+		if err := <-e.closed; !errors.Is(err, ErrIdle) {
+			t.Fatalf("Closed(%v)", err)
+		}
+		if n := hs.s.Stats().IdleClosed; n != 1 {
+			t.Fatalf("IdleClosed = %d", n)
+		}
+	})
 }
 
 func TestServer_SlowConsumer(t *testing.T) {
