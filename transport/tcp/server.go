@@ -111,10 +111,10 @@ var (
 	ErrSlowConsumer = netconn.ErrSlowConsumer
 	// ErrIdle reports a client that sent nothing, not even a PONG, for two
 	// ping intervals.
-	ErrIdle = errors.New("whispeer: idle connection")
+	ErrIdle = netconn.ErrIdle
 	// ErrShutdown reports a connection closed because the server is shutting
 	// down.
-	ErrShutdown = errors.New("whispeer: server shutting down")
+	ErrShutdown = netconn.ErrShutdown
 	// ErrServerClosed is returned by Serve once Shutdown has begun.
 	ErrServerClosed = errors.New("whispeer: server closed")
 )

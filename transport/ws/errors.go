@@ -20,10 +20,10 @@ var (
 	ErrMessageTooLarge = errors.New("whispeer: message too large")
 	// ErrIdle reports a client that sent nothing, not even a pong, for two
 	// ping intervals.
-	ErrIdle = errors.New("whispeer: idle connection")
+	ErrIdle = netconn.ErrIdle
 	// ErrShutdown reports a connection closed because the server is shutting
 	// down.
-	ErrShutdown = errors.New("whispeer: server shutting down")
+	ErrShutdown = netconn.ErrShutdown
 )
 
 // ProtocolError reports a frame that breaks RFC 6455, or a message the

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Errors a Queue returns and reports to its Owner.
+// Errors a Queue returns and reports to its Owner, shared by every
+// transport so that one errors.Is holds whichever reported them.
 var (
 	// ErrClosed is returned by Send on a connection that is closing or
 	// closed.
@@ -19,6 +20,12 @@ var (
 	// queued frames passed MaxPendingBytes or one write took longer than
 	// WriteTimeout.
 	ErrSlowConsumer = errors.New("whispeer: slow consumer")
+	// ErrIdle reports a client that sent nothing, not even a ping's answer,
+	// for two ping intervals.
+	ErrIdle = errors.New("whispeer: idle connection")
+	// ErrShutdown reports a connection closed because the server is shutting
+	// down.
+	ErrShutdown = errors.New("whispeer: server shutting down")
 )
 
 // Config holds the writer settings that the connections of one listener
