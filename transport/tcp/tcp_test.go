@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport/internal/pipetest"
 	"go.uber.org/goleak"
 )
 
@@ -50,7 +51,7 @@ type harness struct {
 	s        *Server
 	addr     string
 	sessions chan *echo
-	pipe     *pipeListener // set by newPipeHarness
+	pipe     *pipetest.Listener // set by newPipeHarness
 }
 
 func newHarness(t *testing.T, opts Options, wrap ...func(net.Listener) net.Listener) *harness {
@@ -92,7 +93,7 @@ func (hs *harness) dial(t *testing.T) *rawClient {
 	t.Helper()
 	dial := func() (net.Conn, error) { return net.Dial("tcp", hs.addr) }
 	if hs.pipe != nil {
-		dial = hs.pipe.dial
+		dial = hs.pipe.Dial
 	}
 	nc, err := dial()
 	if err != nil {

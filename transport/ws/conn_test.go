@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -55,38 +56,31 @@ func TestConn_SlowConsumerPending(t *testing.T) {
 }
 
 func TestConn_SlowConsumerWriteTimeout(t *testing.T) {
-	hs := newHarness(t, Options{MaxPendingBytes: 1 << 40, WriteTimeout: 50 * time.Millisecond})
-	hs.dialRaw(t) // never reads
-	e := hs.session(t)
-	frame := AppendFrame(nil, Binary, make([]byte, 1<<20))
-	for i := 0; i < 1<<16 && e.c.Send(frame) == nil; i++ {
-		if i%64 == 63 {
-			// Give the writer a chance to block; the timeout ends the loop.
-			select {
-			case err := <-e.closed:
-				if !errors.Is(err, ErrSlowConsumer) {
-					t.Fatalf("Closed(%v)", err)
-				}
-				return
-			default:
-			}
+	synctest.Test(t, func(t *testing.T) {
+		hs := newPipeHarness(t, Options{MaxPendingBytes: 1 << 40, WriteTimeout: 50 * time.Millisecond})
+		hs.dialRaw(t) // never reads, and a pipe holds nothing
+		e := hs.session(t)
+		if err := e.c.Send(AppendFrame(nil, Binary, make([]byte, 1<<10))); err != nil {
+			t.Fatalf("Send: %v", err)
 		}
-	}
-	if err := <-e.closed; !errors.Is(err, ErrSlowConsumer) {
-		t.Fatalf("Closed(%v)", err)
-	}
+		if err := <-e.closed; !errors.Is(err, ErrSlowConsumer) {
+			t.Fatalf("Closed(%v)", err)
+		}
+	})
 }
 
 func TestHandler_IdleConnectionsDropped(t *testing.T) {
-	hs := newHarness(t, Options{PingInterval: 10 * time.Millisecond})
-	hs.dialRaw(t) // never answers pings
-	e := hs.session(t)
-	if err := <-e.closed; !errors.Is(err, ErrIdle) {
-		t.Fatalf("Closed(%v)", err)
-	}
-	if n := hs.h.Stats().IdleClosed; n != 1 {
-		t.Fatalf("IdleClosed = %d", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hs := newPipeHarness(t, Options{PingInterval: 10 * time.Millisecond})
+		hs.dialRaw(t) // never answers pings
+		e := hs.session(t)
+		if err := <-e.closed; !errors.Is(err, ErrIdle) {
+			t.Fatalf("Closed(%v)", err)
+		}
+		if n := hs.h.Stats().IdleClosed; n != 1 {
+			t.Fatalf("IdleClosed = %d", n)
+		}
+	})
 }
 
 func TestHandler_PongsKeepConnectionsOpen(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	gws "github.com/gobwas/ws"
+	"github.com/whispeer-io/whispeer/transport/internal/pipetest"
 	"go.uber.org/goleak"
 )
 
@@ -50,17 +51,36 @@ type harness struct {
 	h        *Handler
 	srv      *httptest.Server
 	sessions chan *echo
+	pipe     *pipetest.Listener // set by newPipeHarness
 }
 
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
-	hs := &harness{sessions: make(chan *echo, 16)}
+	return startHarness(t, opts, nil)
+}
+
+// newPipeHarness is newHarness on net.Pipe connections; run it inside
+// synctest.Test.
+func newPipeHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	return startHarness(t, opts, pipetest.NewListener())
+}
+
+// startHarness serves on pl, or on a loopback port when pl is nil.
+func startHarness(t *testing.T, opts Options, pl *pipetest.Listener) *harness {
+	t.Helper()
+	hs := &harness{sessions: make(chan *echo, 16), pipe: pl}
 	hs.h = NewHandler(func(c *Conn) Session {
 		e := &echo{c: c, closed: make(chan error, 1), rejected: make(chan error, 1)}
 		hs.sessions <- e
 		return e
 	}, opts)
-	hs.srv = httptest.NewServer(hs.h)
+	if pl == nil {
+		hs.srv = httptest.NewServer(hs.h)
+	} else {
+		hs.srv = &httptest.Server{Listener: pl, Config: &http.Server{Handler: hs.h}}
+		hs.srv.Start()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -90,7 +110,11 @@ func (hs *harness) dial(t *testing.T) *websocket.Conn {
 // hand-made frames.
 func (hs *harness) dialRaw(t *testing.T) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	nc, br, _, err := gws.Dial(context.Background(), hs.url())
+	var d gws.Dialer
+	if hs.pipe != nil {
+		d.NetDial = hs.pipe.DialContext
+	}
+	nc, br, _, err := d.Dial(context.Background(), hs.url())
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
