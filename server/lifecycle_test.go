@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,36 +20,49 @@ import (
 )
 
 func TestKeepalive_SilentClientsClosed(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.Server.PingInterval = 20 * time.Millisecond })
-	ctx, cancel := readCtx()
-	defer cancel()
-	nc, _, _, err := gws.Dial(ctx, ts.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	<-ts.sessions
-	// Read frames without ever answering: pings come, then the server
-	// drops the connection.
-	pings := 0
-	for {
-		h, err := gws.ReadHeader(nc)
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := bubbleServer(t, func(c *config.Config) { c.Server.PingInterval = 20 * time.Millisecond })
+		ln := newPipeListener() // for WebSocket; its cleanup's Shutdown ends Serve
+		go func() {
+			if err := srv.Serve(ln); err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		}()
+		d := gws.Dialer{NetDial: func(context.Context, string, string) (net.Conn, error) {
+			nc, _ := ln.dial()
+			return nc, nil
+		}}
+		nc, _, _, err := d.Dial(context.Background(), "ws://pipe/")
 		if err != nil {
-			break
+			t.Fatal(err)
 		}
-		if h.OpCode == gws.OpPing {
-			pings++
+		defer nc.Close()
+		// Read frames without ever answering: pings come, then the server
+		// drops the connection, well within 50 intervals.
+		start, pings := time.Now(), 0
+		for {
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("still open after %v and %d pings", d, pings)
+			}
+			h, err := gws.ReadHeader(nc)
+			if err != nil {
+				break
+			}
+			if h.OpCode == gws.OpPing {
+				pings++
+			}
+			if _, err := io.CopyN(io.Discard, nc, h.Length); err != nil {
+				break
+			}
 		}
-		if _, err := io.CopyN(io.Discard, nc, h.Length); err != nil {
-			break
+		if pings == 0 {
+			t.Fatal("no ping before the close")
 		}
-	}
-	if pings == 0 {
-		t.Fatal("no ping before the close")
-	}
-	if n := ts.Stats().WebSocket.IdleClosed; n != 1 {
-		t.Fatalf("IdleClosed = %d", n)
-	}
+		synctest.Wait()
+		if n := srv.Stats().WebSocket.IdleClosed; n != 1 {
+			t.Fatalf("IdleClosed = %d", n)
+		}
+	})
 }
 
 func TestKeepalive_AnsweringClientsStay(t *testing.T) {
