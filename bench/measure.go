@@ -16,25 +16,36 @@ var flowMetrics = []Metric{
 	{Key: "client_cores", Label: "harness cores"},
 }
 
-// measureFlow drives f with pub for the warm-up and the measured window,
-// then drains and counts losses. msgs/s counts deliveries at the
-// subscribers during the window; the cores used by the server (pid, when
-// not 0) and by this process are measured over the same window.
+// measureFlow drives f with pub, a window of cfg.Window publishes ahead of
+// the slowest subscriber, for the warm-up and the measured window; see
+// measure.
 func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pid int) (Metrics, error) {
+	p := payload(cfg.Size)
+	stalls := 0
+	m, err := measure(ctx, f, pub, cfg, pid, func(stop <-chan struct{}) error {
+		var err error
+		stalls, err = f.publishLoop(ctx, pub, topics, p, int64(cfg.Window), stop)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m["stalls"] = float64(stalls)
+	return m, nil
+}
+
+// measure runs publish, which publishes on f until stop closes, through the
+// warm-up and the measured window, then drains and counts losses. msgs/s
+// counts deliveries at the subscribers during the window; the cores used
+// by the server (pid, when not 0) and by this process are measured over
+// the same window.
+func measure(ctx context.Context, f *flock, pub Client, cfg Config, pid int, publish func(stop <-chan struct{}) error) (Metrics, error) {
 	if err := f.await(ctx, pub, 20*time.Second); err != nil {
 		return nil, err
 	}
 	stop := make(chan struct{})
-	type result struct {
-		stalls int
-		err    error
-	}
-	done := make(chan result, 1)
-	p := payload(cfg.Size)
-	go func() {
-		s, err := f.publishLoop(ctx, pub, topics, p, int64(cfg.Window), stop)
-		done <- result{s, err}
-	}()
+	done := make(chan error, 1)
+	go func() { done <- publish(stop) }()
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		return nil, err
 	}
@@ -45,16 +56,14 @@ func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg
 	m := Metrics{}
 	cpu.record(m)
 	close(stop)
-	res := <-done
-	if res.err != nil {
-		return nil, fmt.Errorf("publish: %w", res.err)
+	if err := <-done; err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
 	}
 	flushClient(ctx, pub)
 	got, want := f.drain(ctx)
 	dt := t1.Sub(t0).Seconds()
 	m["msgs_per_sec"] = float64(r1-r0) / dt
 	m["pub_per_sec"] = float64(p1-p0) / dt
-	m["stalls"] = float64(res.stalls)
 	m["loss_pct"] = lossPct(got, want)
 	if got > want {
 		m["dup_pct"] = 100 * float64(got-want) / float64(want)

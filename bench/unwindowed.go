@@ -120,35 +120,12 @@ func (w Unwindowed) Run(ctx context.Context, t Target, cfg Config) (Outcome, err
 }
 
 // measureUnwindowed publishes on f with no window through the warm-up and
-// the measured window, then drains and counts losses, as measureFlow does.
+// the measured window, then drains and counts losses (see measure).
 func measureUnwindowed(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pid int) (Metrics, error) {
-	if err := f.await(ctx, pub, 20*time.Second); err != nil {
-		return nil, err
-	}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
 	p := payload(cfg.Size)
-	go func() { done <- f.publishFree(ctx, pub, topics, p, stop) }()
-	if err := sleep(ctx, cfg.Warmup); err != nil {
-		return nil, err
-	}
-	cpu := startCPU(pid)
-	t0, r0, p0 := time.Now(), f.received(), f.published.Load()
-	sleep(ctx, cfg.Duration)
-	t1, r1, p1 := time.Now(), f.received(), f.published.Load()
-	m := Metrics{}
-	cpu.record(m)
-	close(stop)
-	if err := <-done; err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
-	}
-	flushClient(ctx, pub)
-	got, want := f.drain(ctx)
-	dt := t1.Sub(t0).Seconds()
-	m["msgs_per_sec"] = float64(r1-r0) / dt
-	m["pub_per_sec"] = float64(p1-p0) / dt
-	m["loss_pct"] = lossPct(got, want)
-	return m, nil
+	return measure(ctx, f, pub, cfg, pid, func(stop <-chan struct{}) error {
+		return f.publishFree(ctx, pub, topics, p, stop)
+	})
 }
 
 // publishFree publishes p round-robin over topics until stop closes, as
