@@ -90,16 +90,13 @@ func (c *Conn) BatchContext(parent context.Context) context.Context {
 
 // Waiter is a queue of the caller's own that a publisher may fill faster
 // than a subscriber takes from it, such as a subscriber's messages waiting
-// for their acknowledgement window; see StallContext.
-type Waiter interface {
-	// Room returns nil when the queue is at or under its low-water mark,
-	// or closed; otherwise a channel closed once it is.
-	Room() <-chan struct{}
-	// GiveUp is called when a reader waited MaxStall for Room in vain:
-	// the queue should stall no reader again until it is back at its
-	// low-water mark, and its own overflow policy applies.
-	GiveUp()
-}
+// for their acknowledgement window; see StallContext. Its Room returns nil
+// when the queue is at or under its low-water mark, or closed, otherwise a
+// channel closed once it is; its GiveUp is called when a reader waited
+// MaxStall for Room in vain, after which the queue should stall no reader
+// again until it is back at its low-water mark, and its own overflow
+// policy applies. It is the same type in both transports.
+type Waiter = netconn.Waiter
 
 // StallContext is flow control for a queue other than a connection's: a
 // delivery made with the context of a publish (a BatchContext of any
