@@ -84,25 +84,37 @@ func TestHandler_IdleConnectionsDropped(t *testing.T) {
 }
 
 func TestHandler_PongsKeepConnectionsOpen(t *testing.T) {
-	// Long enough for a pong to come back within one interval even on a
-	// heavily loaded machine.
-	hs := newHarness(t, Options{PingInterval: time.Second})
-	nc, br := hs.dialRaw(t)
-	e := hs.session(t)
-	for range 3 {
-		f := readFrame(t, br)
-		if f.Header.OpCode != gws.OpPing {
-			t.Fatalf("got %v, want a ping", f.Header.OpCode)
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 10 * time.Millisecond
+		hs := newPipeHarness(t, Options{PingInterval: interval})
+		nc, br := hs.dialRaw(t)
+		e := hs.session(t)
+		// Each pong is the connection's only sign of life; answering five
+		// pings keeps it open for many times the two silent intervals
+		// after which it would be dropped.
+		start := time.Now()
+		for range 5 {
+			f := readFrame(t, br)
+			if f.Header.OpCode != gws.OpPing {
+				t.Fatalf("got %v, want a ping", f.Header.OpCode)
+			}
+			if _, err := nc.Write(maskedFrame(gws.OpPong, true, f.Payload)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := nc.Write(maskedFrame(gws.OpPong, true, f.Payload)); err != nil {
-			t.Fatal(err)
+		synctest.Wait()
+		select {
+		case err := <-e.closed:
+			t.Fatalf("closed although it answered every ping: %v", err)
+		default:
 		}
-	}
-	select {
-	case err := <-e.closed:
-		t.Fatalf("closed although it answered every ping: %v", err)
-	default:
-	}
+		if d := time.Since(start); d <= 2*interval {
+			t.Fatalf("open for %v only, not past the %v after which silence drops a connection", d, 2*interval)
+		}
+		if n := hs.h.Stats().IdleClosed; n != 0 {
+			t.Fatalf("IdleClosed = %d", n)
+		}
+	})
 }
 
 func TestHandler_ShutdownFlushesThenCloses(t *testing.T) {
