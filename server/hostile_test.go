@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	gws "github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
@@ -243,53 +245,65 @@ func TestHostile_AuthDeadlineDuringCheck(t *testing.T) {
 
 // TestHostile_AuthDeadlineWebSocket checks the deadline on WebSocket, for
 // a connection that sends nothing, one that only logs in (a JSON login
-// answers a token but does not authenticate) and a native one.
+// answers a token but does not authenticate) and a native one: each is
+// closed with 1008 server.auth_timeout after it connected.
 func TestHostile_AuthDeadlineWebSocket(t *testing.T) {
 	cheap, err := auth.HashPasswordWith("password", auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, func(c *config.Config) {
-		c.Server.AuthTimeout = 100 * time.Millisecond
-		c.Auth.Users = []config.User{{Username: "admin", Password: config.Secret(cheap), Publish: []string{"#"}}}
-	})
 	cases := []struct {
 		name  string
-		start func(c *client)
+		start func(t *testing.T, nc net.Conn)
 	}{
-		{"silent", func(*client) {}},
-		{"JSON login only", func(c *client) {
-			c.send(readmeLogin)
-			c.expect("login_response")
-		}},
-		{"native HELLO only", func(c *client) {
-			b, _ := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeHello, Hello: wire.Hello{Version: wire.Version}})
-			ctx, cancel := readCtx()
-			defer cancel()
-			if err := c.c.Write(ctx, websocket.MessageBinary, b); err != nil {
-				t.Fatal(err)
+		{"silent", func(*testing.T, net.Conn) {}},
+		{"JSON login only", func(t *testing.T, nc net.Conn) {
+			writeWS(t, nc, gws.OpText, []byte(readmeLogin))
+			if data, _, err := wsutil.ReadServerData(nc); err != nil || !strings.Contains(string(data), `"login_response"`) {
+				t.Fatalf("got %s, %v; want a login_response", data, err)
 			}
+		}},
+		{"native HELLO only", func(t *testing.T, nc net.Conn) {
+			b, _ := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeHello, Hello: wire.Hello{Version: wire.Version}})
+			writeWS(t, nc, gws.OpBinary, b)
 		}},
 	}
-	for i, tc := range cases {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := ts.dial(t)
-			tc.start(c)
-			ctx, cancel := readCtx()
-			defer cancel()
-			var err error
-			for err == nil {
-				_, _, err = c.c.Read(ctx)
-			}
-			var ce websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "authentication timeout") {
-				t.Fatalf("connection ended with %v, want close 1008 authentication timeout", err)
-			}
-			if got := ts.Stats().AuthTimeouts; got != uint64(i+1) {
-				t.Fatalf("AuthTimeouts = %d, want %d", got, i+1)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				srv, _ := bubbleServer(t, func(c *config.Config) {
+					c.Auth.Users = []config.User{{Username: "admin", Password: config.Secret(cheap), Publish: []string{"#"}}}
+				})
+				nc := dialBubbleWS(t, srv)
+				start := time.Now()
+				tc.start(t, nc)
+				var err error
+				for err == nil {
+					_, _, err = wsutil.ReadServerData(nc)
+				}
+				var ce wsutil.ClosedError
+				if !errors.As(err, &ce) || ce.Code != gws.StatusPolicyViolation || !strings.Contains(ce.Reason, "authentication timeout") {
+					t.Fatalf("connection ended with %v, want close 1008 authentication timeout", err)
+				}
+				if d, want := time.Since(start), srv.cfg.Server.AuthTimeout; d != want {
+					t.Fatalf("closed %v after it connected, want server.auth_timeout = %v", d, want)
+				}
+				if got := srv.Stats().AuthTimeouts; got != 1 {
+					t.Fatalf("AuthTimeouts = %d, want 1", got)
+				}
+			})
 		})
 	}
+}
+
+// writeWS writes one masked client frame, from a goroutine since a pipe's
+// write waits for the server's read.
+func writeWS(t *testing.T, nc net.Conn, op gws.OpCode, payload []byte) {
+	go func() {
+		if err := wsutil.WriteClientMessage(nc, op, payload); err != nil {
+			t.Errorf("write: %v", err)
+		}
+	}()
 }
 
 // TestHostile_HTTPConnections holds keep-alive connections open on the

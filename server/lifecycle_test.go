@@ -19,24 +19,33 @@ import (
 	"github.com/whispeer-io/whispeer/server/config"
 )
 
+// dialBubbleWS serves srv's WebSocket port on a pipe listener in the
+// calling synctest bubble and returns a client connection to it, upgraded
+// and closed when the test ends.
+func dialBubbleWS(t *testing.T, srv *Server) net.Conn {
+	t.Helper()
+	ln := newPipeListener() // the server's Shutdown closes it and ends Serve
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	d := gws.Dialer{NetDial: func(context.Context, string, string) (net.Conn, error) {
+		nc, _ := ln.dial()
+		return nc, nil
+	}}
+	nc, _, _, err := d.Dial(context.Background(), "ws://pipe/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
 func TestKeepalive_SilentClientsClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _ := bubbleServer(t, func(c *config.Config) { c.Server.PingInterval = 20 * time.Millisecond })
-		ln := newPipeListener() // for WebSocket; its cleanup's Shutdown ends Serve
-		go func() {
-			if err := srv.Serve(ln); err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		}()
-		d := gws.Dialer{NetDial: func(context.Context, string, string) (net.Conn, error) {
-			nc, _ := ln.dial()
-			return nc, nil
-		}}
-		nc, _, _, err := d.Dial(context.Background(), "ws://pipe/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
+		nc := dialBubbleWS(t, srv)
 		// Read frames without ever answering: pings come, then the server
 		// drops the connection, well within 50 intervals.
 		start, pings := time.Now(), 0
@@ -66,36 +75,37 @@ func TestKeepalive_SilentClientsClosed(t *testing.T) {
 }
 
 func TestKeepalive_AnsweringClientsStay(t *testing.T) {
-	// An interval long enough for a pong to come back within it even on a
-	// loaded machine.
-	ts := newTestServer(t, func(c *config.Config) { c.Server.PingInterval = 100 * time.Millisecond })
-	ctx, cancel := readCtx()
-	defer cancel()
-	nc, _, _, err := gws.Dial(ctx, ts.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	<-ts.sessions
-	rd := wsutil.NewReader(nc, gws.StateClientSide)
-	for pings := 0; pings < 3; {
-		h, err := rd.NextFrame()
-		if err != nil {
-			t.Fatalf("closed although answering pings: %v", err)
-		}
-		if h.OpCode == gws.OpPing {
-			pings++
-			if err := wsutil.WriteClientMessage(nc, gws.OpPong, nil); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 20 * time.Millisecond
+		srv, _ := bubbleServer(t, func(c *config.Config) { c.Server.PingInterval = interval })
+		nc := dialBubbleWS(t, srv)
+		// Answering five pings keeps the connection open for many times
+		// the two silent intervals after which it would be dropped.
+		rd := wsutil.NewReader(nc, gws.StateClientSide)
+		start := time.Now()
+		for pings := 0; pings < 5; {
+			h, err := rd.NextFrame()
+			if err != nil {
+				t.Fatalf("closed after %v although answering pings: %v", time.Since(start), err)
+			}
+			if h.OpCode == gws.OpPing {
+				pings++
+				if err := wsutil.WriteClientMessage(nc, gws.OpPong, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rd.Discard(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := rd.Discard(); err != nil {
-			t.Fatal(err)
+		synctest.Wait()
+		if d := time.Since(start); d <= 2*interval {
+			t.Fatalf("open for %v only, not past the %v after which silence drops a connection", d, 2*interval)
 		}
-	}
-	if n := ts.Stats().WebSocket.IdleClosed; n != 0 {
-		t.Fatalf("IdleClosed = %d", n)
-	}
+		if n := srv.Stats().WebSocket.IdleClosed; n != 0 {
+			t.Fatalf("IdleClosed = %d", n)
+		}
+	})
 }
 
 func TestShutdown_FlushesQueuedThenCloses1001(t *testing.T) {
