@@ -42,22 +42,24 @@ type pushResult uint8
 const (
 	pushed       pushResult = iota
 	pushedOldest            // pushed, and the oldest queued message was evicted
+	pushedOver              // pushed past the capacity under Block: the pusher must awaitRoom
 	rejected                // the queue was full
-	timedOut                // the queue stayed full for the block timeout
 	queueClosed             // the queue no longer accepts messages
 )
 
-// push appends m according to the overflow policy. For pushedOldest it also
-// returns the evicted message.
-func (q *queue) push(ctx context.Context, m *Message, policy Overflow, timeout time.Duration) (pushResult, *Message) {
+// push appends m according to the overflow policy, without waiting: it
+// runs under the topic's lock, which orders a topic's messages in every
+// queue. For pushedOldest it also returns the evicted message. Under
+// Block a full queue takes m past its capacity, in order, and the pusher
+// waits for room with awaitRoom once it has let go of the topic's lock.
+func (q *queue) push(m *Message, policy Overflow) (pushResult, *Message) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed {
-		q.mu.Unlock()
 		return queueClosed, nil
 	}
 	if q.n < q.cap {
 		q.put(m)
-		q.mu.Unlock()
 		return pushed, nil
 	}
 	switch policy {
@@ -67,24 +69,31 @@ func (q *queue) push(ctx context.Context, m *Message, policy Overflow, timeout t
 		q.head = (q.head + 1) & q.mask
 		q.n--
 		q.put(m)
-		q.mu.Unlock()
 		return pushedOldest, old
 	case DropNewest:
-		q.mu.Unlock()
 		return rejected, nil
 	}
-	return q.pushBlocking(ctx, m, timeout) // called with q.mu held
+	if q.n == len(q.ring) {
+		q.grow()
+	}
+	q.put(m)
+	return pushedOver, nil
 }
 
-// pushBlocking waits for room; q.mu is held on entry and released on return.
-func (q *queue) pushBlocking(ctx context.Context, m *Message, timeout time.Duration) (pushResult, *Message) {
+// awaitRoom waits, after a push that returned pushedOver, until the queue
+// is back within its capacity or m has left it. When timeout passes or
+// ctx ends first, it takes m back out of the queue and reports false: m
+// is then the caller's to drop.
+func (q *queue) awaitRoom(ctx context.Context, m *Message, timeout time.Duration) bool {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	for q.n == q.cap && !q.closed {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.n > q.cap && !q.closed {
 		room := q.room
 		q.blocked++
 		q.mu.Unlock()
-		var expired bool
+		expired := false
 		select {
 		case <-room:
 		case <-timer.C:
@@ -94,18 +103,37 @@ func (q *queue) pushBlocking(ctx context.Context, m *Message, timeout time.Durat
 		}
 		q.mu.Lock()
 		q.blocked--
-		if expired && q.n == q.cap {
-			q.mu.Unlock()
-			return timedOut, nil
+		if expired {
+			return !q.withdraw(m)
 		}
 	}
-	if q.closed {
-		q.mu.Unlock()
-		return queueClosed, nil
+	return true
+}
+
+// withdraw removes m from the queue, keeping the order of the rest, and
+// reports whether it was there; q.mu must be held.
+func (q *queue) withdraw(m *Message) bool {
+	for i := 0; i < q.n; i++ {
+		if q.ring[(q.head+i)&q.mask] != m {
+			continue
+		}
+		for j := i; j < q.n-1; j++ {
+			q.ring[(q.head+j)&q.mask] = q.ring[(q.head+j+1)&q.mask]
+		}
+		q.n--
+		q.ring[(q.head+q.n)&q.mask] = nil
+		return true
 	}
-	q.put(m)
-	q.mu.Unlock()
-	return pushed, nil
+	return false
+}
+
+// grow doubles the ring, for a push past the capacity; q.mu must be held.
+func (q *queue) grow() {
+	ring := make([]*Message, 2*len(q.ring))
+	for i := 0; i < q.n; i++ {
+		ring[i] = q.ring[(q.head+i)&q.mask]
+	}
+	q.ring, q.mask, q.head = ring, len(ring)-1, 0
 }
 
 // put stores m at the tail and wakes the worker; q.mu must be held.

@@ -86,20 +86,46 @@ func (s *Subscription) Unsubscribe() error {
 // Close is Unsubscribe, so that a Subscription is an io.Closer.
 func (s *Subscription) Close() error { return s.Unsubscribe() }
 
-// enqueue hands m to an async subscription's queue. It runs in the
-// publisher's goroutine.
-func (s *Subscription) enqueue(ctx context.Context, m *Message) {
-	res, old := s.q.push(ctx, m, s.cfg.overflow, s.cfg.blockTimeout)
+// enqueue hands m to an async subscription's queue. It runs under m's
+// topic lock, in the publisher's goroutine, so it waits for nothing and
+// calls no handler: a drop to report, or under [Block] a wait for room,
+// is returned, with ok set, for the publisher to settle once it has let
+// go of the lock.
+func (s *Subscription) enqueue(m *Message) (a afterPush, ok bool) {
+	res, old := s.q.push(m, s.cfg.overflow)
 	switch res {
 	case pushedOldest:
-		s.drop(old, DropEvicted)
+		return afterPush{s: s, m: old, reason: DropEvicted}, true
+	case pushedOver:
+		return afterPush{s: s, m: m, wait: true}, true
 	case rejected:
-		s.drop(m, DropQueueFull)
-	case timedOut:
-		s.drop(m, DropTimeout)
+		return afterPush{s: s, m: m, reason: DropQueueFull}, true
 	case queueClosed:
-		s.drop(m, s.stopReason())
+		return afterPush{s: s, m: m, reason: s.stopReason()}, true
 	}
+	return afterPush{}, false
+}
+
+// afterPush is what an enqueue leaves to do after the topic's lock: report
+// the drop of m, or wait for room for m, which went past the capacity of
+// a queue under [Block].
+type afterPush struct {
+	s      *Subscription
+	m      *Message
+	reason DropReason
+	wait   bool
+}
+
+// settle does what an enqueue left to do, under no lock: waits for room
+// up to the block timeout, dropping m if none comes, or reports the drop.
+func (a *afterPush) settle(ctx context.Context) {
+	if a.wait {
+		if a.s.q.awaitRoom(ctx, a.m, a.s.cfg.blockTimeout) {
+			return
+		}
+		a.reason = DropTimeout
+	}
+	a.s.drop(a.m, a.reason)
 }
 
 // deliverSync runs the handler in the publisher's goroutine. Only a

@@ -229,15 +229,22 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	if len(ts.catching) > 0 {
 		subs = ts.live(subs)
 	}
+	var room [4]afterPush // what the enqueues leave to do after the lock
+	later := room[:0]
 	for _, s := range subs {
 		if s.q == nil {
 			hasSync = true
 			continue
 		}
-		s.enqueue(ctx, m.keep())
+		if a, ok := s.enqueue(m.keep()); ok {
+			later = append(later, a)
+		}
 	}
 	ts.mu.Unlock()
 	b.published.Add(1)
+	for i := range later {
+		later[i].settle(ctx)
+	}
 	if hasSync {
 		for _, s := range subs {
 			if s.q == nil {
@@ -343,6 +350,17 @@ func (b *Broker) addReplaying(s *Subscription) error {
 	if s.cfg.replay == 0 || b.cfg.history == 0 {
 		return b.add(s)
 	}
+	later, err := b.addWithHistory(s)
+	for i := range later {
+		later[i].settle(context.Background())
+	}
+	return err
+}
+
+// addWithHistory registers s and hands it the history of every matching
+// topic, under the topics' locks so that no live message comes between;
+// what its enqueues leave to do after the locks it returns.
+func (b *Broker) addWithHistory(s *Subscription) ([]afterPush, error) {
 	b.topicsMu.Lock()
 	defer b.topicsMu.Unlock()
 	topics := b.matchingTopics(s.pattern)
@@ -351,19 +369,20 @@ func (b *Broker) addReplaying(s *Subscription) error {
 		defer ts.mu.Unlock()
 	}
 	if err := b.add(s); err != nil {
-		return err
+		return nil, err
 	}
 	ctx := context.Background()
+	var later []afterPush
 	for _, ts := range topics {
 		for _, m := range ts.hist.last(s.cfg.replay) {
-			if s.q != nil {
-				s.enqueue(ctx, m)
-			} else {
+			if s.q == nil {
 				s.deliverSync(ctx, m)
+			} else if a, ok := s.enqueue(m); ok {
+				later = append(later, a)
 			}
 		}
 	}
-	return nil
+	return later, nil
 }
 
 // matchingTopics returns the topics matching pattern, sorted by name.
