@@ -3,18 +3,15 @@ package file
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/store/internal/epoch"
 	"github.com/whispeer-io/whispeer/store/internal/groupcommit"
 	"github.com/whispeer-io/whispeer/store/internal/record"
+	"github.com/whispeer-io/whispeer/store/internal/topics"
 )
 
 // Store is a message log kept in a directory. Open one with Open.
@@ -26,8 +23,7 @@ type Store struct {
 	segMu sync.RWMutex // see the package comment for the lock order
 
 	mu      sync.Mutex
-	id      uint64 // derives the topics' epochs
-	topics  map[string]*topic
+	topics  *topics.Index[*topic] // and whether the store is open and sound
 	cursors map[cursorKey]whispeer.Cursor
 	dirty   map[cursorKey]struct{} // cursors not yet written
 	segs    map[uint32]*segment
@@ -37,9 +33,7 @@ type Store struct {
 	// wbuf holds the records at the end of the active segment not yet
 	// written to its file: appends are written together, by the flush
 	// that completes them or once wbuf holds maxWriteBuffer bytes.
-	wbuf   []byte
-	err    error // a write or sync failed: the store takes no more appends
-	closed bool
+	wbuf []byte
 
 	corrupt atomic.Uint64 // damaged stretches skipped; see Corrupt
 	damaged bool          // recovery skipped one: offsets may have gaps
@@ -49,9 +43,10 @@ type Store struct {
 	skippedBytes int64
 	holesLeft    uint64
 
-	wake   chan struct{} // capacity 1: there is something to sync or write
-	quit   chan struct{}
-	exited chan struct{}
+	// loop syncs what was written, and completes the appends it covers,
+	// each time it is signalled (under SyncEvery, once the interval has
+	// passed or a full batch waits), until Close.
+	loop *groupcommit.Loop
 }
 
 // topic is the index of one topic's log.
@@ -70,6 +65,14 @@ type loc struct {
 }
 
 func (l loc) hole() bool { return l.len == 0 }
+
+// Info describes the topic's log.
+func (t *topic) Info(name string) whispeer.TopicInfo {
+	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
+		Messages: len(t.locs) - t.holes, Bytes: t.bytes}
+}
+
+func newTopic(_ string, epoch uint64) *topic { return &topic{epoch: epoch, first: 1} }
 
 type segment struct {
 	id   uint32
@@ -97,48 +100,28 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		dir: dir, opt: o, lock: lock,
-		topics:  make(map[string]*topic),
+		topics:  topics.New(newTopic),
 		cursors: make(map[cursorKey]whispeer.Cursor),
 		dirty:   make(map[cursorKey]struct{}),
 		segs:    make(map[uint32]*segment),
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		exited:  make(chan struct{}),
 	}
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	go s.run()
+	s.loop = groupcommit.Start(s.opt.sync, s.pending, s.flush)
 	return s, nil
-}
-
-func (s *Store) usable() error {
-	if s.closed {
-		return whispeer.ErrStoreClosed
-	}
-	return s.err
-}
-
-// topicLocked returns the index of name, creating it; s.mu is held.
-func (s *Store) topicLocked(name string) *topic {
-	t := s.topics[name]
-	if t == nil {
-		t = &topic{epoch: epoch.Derive(s.id, name), first: 1}
-		s.topics[name] = t
-	}
-	return t
 }
 
 // Append writes m to the log and indexes it; done runs after the sync
 // that covers it.
 func (s *Store) Append(_ context.Context, m *whispeer.Message, done func(error)) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	t := s.topicLocked(m.Topic)
+	t := s.topics.Ensure(m.Topic)
 	var start int
 	s.buf, start = record.Begin(s.buf[:0])
 	s.buf = record.End(record.AppendMessage(s.buf, t.epoch, t.last+1, m), start)
@@ -156,15 +139,8 @@ func (s *Store) Append(_ context.Context, m *whispeer.Message, done func(error))
 		s.waiters = append(s.waiters, done)
 	}
 	s.mu.Unlock()
-	s.signal()
+	s.loop.Signal()
 	return nil
-}
-
-func (s *Store) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // maxWriteBuffer is the most the write buffer holds before it is written.
@@ -195,15 +171,14 @@ func (s *Store) writeLocked(rec []byte) (*segment, uint32, error) {
 // segment's file, with one system call; s.mu is held. A failed write stops
 // the store.
 func (s *Store) writeBufferLocked() error {
-	if len(s.wbuf) == 0 || s.err != nil {
-		return s.err
+	if err := s.topics.Err(); len(s.wbuf) == 0 || err != nil {
+		return err
 	}
 	seg := s.active
 	at := seg.size - int64(len(s.wbuf))
 	if _, err := seg.f.WriteAt(s.wbuf, at); err != nil {
 		seg.f.Truncate(at) // best effort: recovery cuts a torn record anyway
-		s.err = fmt.Errorf("write: %w", err)
-		return s.err
+		return s.topics.Fail(fmt.Errorf("write: %w", err))
 	}
 	s.wbuf = s.wbuf[:0]
 	if cap(s.wbuf) > 2*maxWriteBuffer {
@@ -219,14 +194,12 @@ func (s *Store) rollLocked() error {
 	}
 	if s.opt.sync != whispeer.SyncNever {
 		if err := s.active.f.Sync(); err != nil {
-			s.err = fmt.Errorf("sync: %w", err)
-			return s.err
+			return s.topics.Fail(fmt.Errorf("sync: %w", err))
 		}
 	}
 	seg, err := s.createSegment(s.active.id + 1)
 	if err != nil {
-		s.err = err
-		return err
+		return s.topics.Fail(err)
 	}
 	s.segs[seg.id], s.active = seg, seg
 	return nil
@@ -262,25 +235,6 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// run syncs what was written, and completes the appends it covers, each
-// time it is woken (under SyncEvery, once the interval has passed or a
-// full batch waits), until Close.
-func (s *Store) run() {
-	defer close(s.exited)
-	var last time.Time
-	for {
-		select {
-		case <-s.wake:
-		case <-s.quit:
-			s.flush()
-			return
-		}
-		groupcommit.Wait(s.opt.sync, last, s.pending, s.wake, s.quit)
-		s.flush()
-		last = time.Now()
-	}
-}
-
 // pending returns how many appends wait for a sync.
 func (s *Store) pending() int {
 	s.mu.Lock()
@@ -298,13 +252,13 @@ func (s *Store) flush() {
 	s.writeBufferLocked()
 	ws := s.waiters
 	s.waiters = nil
-	f, err := s.active.f, s.err
+	f, err := s.active.f, s.topics.Err()
 	s.mu.Unlock()
 	if err == nil && s.opt.sync != whispeer.SyncNever {
 		if err = f.Sync(); err != nil {
 			err = fmt.Errorf("sync: %w", err)
 			s.mu.Lock()
-			s.err = err
+			s.topics.Fail(err)
 			s.mu.Unlock()
 		}
 	}
@@ -334,7 +288,7 @@ func (s *Store) writeCursorsLocked() {
 // the next sync.
 func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
@@ -342,7 +296,7 @@ func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 	s.cursors[k] = c
 	s.dirty[k] = struct{}{}
 	s.mu.Unlock()
-	s.signal()
+	s.loop.Signal()
 	return nil
 }
 
@@ -350,7 +304,7 @@ func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 func (s *Store) LoadCursor(_ context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.topics.Closed() {
 		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
 	}
 	c, ok := s.cursors[cursorKey{subscriber, topic}]
@@ -359,54 +313,30 @@ func (s *Store) LoadCursor(_ context.Context, subscriber, topic string) (whispee
 
 // Topic describes topic's log.
 func (s *Store) Topic(_ context.Context, name string) (whispeer.TopicInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return whispeer.TopicInfo{}, whispeer.ErrStoreClosed
-	}
-	t := s.topics[name]
-	if t == nil {
-		return whispeer.TopicInfo{Topic: name, Epoch: epoch.Derive(s.id, name), First: 1}, nil
-	}
-	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
-		Messages: len(t.locs) - t.holes, Bytes: t.bytes}, nil
+	return s.topics.Info(&s.mu, name)
 }
 
 // Topics calls fn with every topic's name.
 func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return whispeer.ErrStoreClosed
-	}
-	names := slices.Collect(maps.Keys(s.topics))
-	s.mu.Unlock()
-	for _, name := range names {
-		if !fn(name) {
-			break
-		}
-	}
-	return nil
+	return s.topics.Names(&s.mu, fn)
 }
 
 // Close syncs the log, completes every pending append and closes the
 // files.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	if s.closed {
+	if s.topics.Close() {
 		s.mu.Unlock()
 		return nil
 	}
-	s.closed = true
 	s.mu.Unlock()
-	close(s.quit)
-	<-s.exited
+	s.loop.Stop()
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writeBufferLocked()
-	err := s.err
+	err := s.topics.Err()
 	if serr := s.active.f.Sync(); serr != nil && err == nil {
 		err = serr
 	}

@@ -21,9 +21,9 @@ const (
 )
 
 // Read calls fn with topic's messages from offset from on.
-func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn func(*whispeer.Message) error) error {
+func (s *Store) Read(ctx context.Context, topic string, from uint64, limit int, fn func(*whispeer.Message) error) error {
 	for {
-		msgs, next, more, err := s.readChunk(topic, from, max)
+		msgs, next, more, err := s.readChunk(topic, from, limit)
 		if err != nil {
 			return err
 		}
@@ -39,31 +39,31 @@ func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn
 			return err
 		}
 		from = next
-		if max > 0 {
-			max -= len(msgs)
+		if limit > 0 {
+			limit -= len(msgs)
 		}
 	}
 }
 
-// readChunk reads the next chunk of topic's messages from offset from on;
-// it returns the offset the next chunk starts at and whether there are
-// more. Holes are skipped.
-func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Message, uint64, bool, error) {
+// readChunk reads the next chunk of topic's messages from offset from on,
+// up to limit of them (no limit when limit <= 0); it returns the offset
+// the next chunk starts at and whether there are more. Holes are skipped.
+func (s *Store) readChunk(topic string, from uint64, limit int) ([]*whispeer.Message, uint64, bool, error) {
 	s.segMu.RLock()
 	defer s.segMu.RUnlock()
 	s.mu.Lock()
-	if s.closed {
+	if s.topics.Closed() {
 		s.mu.Unlock()
 		return nil, 0, false, whispeer.ErrStoreClosed
 	}
-	t := s.topics[topic]
+	t := s.topics.Get(topic)
 	if t == nil || from > t.last || len(t.locs) == 0 {
 		s.mu.Unlock()
 		return nil, 0, false, nil
 	}
-	i := int(max64(from, t.first) - t.first)
+	i := int(max(from, t.first) - t.first)
 	n, msgs, size := 0, 0, 0
-	for i+n < len(t.locs) && n < chunkMessages && (max <= 0 || msgs < max) && (n == 0 || size < chunkBytes) {
+	for i+n < len(t.locs) && n < chunkMessages && (limit <= 0 || msgs < limit) && (n == 0 || size < chunkBytes) {
 		if !t.locs[i+n].hole() {
 			size += int(t.locs[i+n].len)
 			msgs++
@@ -77,7 +77,7 @@ func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Messa
 			files[j] = s.segs[l.seg].f
 		}
 	}
-	more := i+n < len(t.locs) && (max <= 0 || msgs < max)
+	more := i+n < len(t.locs) && (limit <= 0 || msgs < limit)
 	first := t.first + uint64(i)
 	err := s.writeBufferLocked() // the records read may be in it
 	s.mu.Unlock()
@@ -86,13 +86,6 @@ func (s *Store) readChunk(topic string, from uint64, max int) ([]*whispeer.Messa
 	}
 	read, err := s.readLocs(topic, first, locs, files)
 	return read, first + uint64(n), more, err
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // readLocs reads and decodes the records at locs, one read per run of
@@ -150,11 +143,11 @@ func decodeAt(frame []byte, topic string, offset uint64) (*whispeer.Message, err
 // Trim removes topic's oldest messages until it is within r.
 func (s *Store) Trim(_ context.Context, name string, r whispeer.Retention) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	t := s.topics[name]
+	t := s.topics.Get(name)
 	if t == nil {
 		s.mu.Unlock()
 		return nil
@@ -165,7 +158,7 @@ func (s *Store) Trim(_ context.Context, name string, r whispeer.Retention) error
 	}
 	obsolete := s.obsoleteLocked()
 	s.mu.Unlock()
-	s.signal() // the next sync covers the record
+	s.loop.Signal() // the next sync covers the record
 	if err == nil && obsolete {
 		err = s.compact()
 	}
@@ -242,15 +235,15 @@ func (s *Store) dropLocked(name string, t *topic, k int) error {
 // Delete removes topic's messages and gives it a new epoch.
 func (s *Store) Delete(_ context.Context, name string) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	if t := s.topics[name]; t != nil {
+	if t := s.topics.Get(name); t != nil {
 		s.release(t, t.locs)
 	}
-	t := &topic{epoch: epoch.New(), first: 1}
-	s.topics[name] = t
+	t := newTopic(name, epoch.New())
+	s.topics.Put(name, t)
 	var start int
 	s.buf, start = record.Begin(s.buf[:0])
 	s.buf = appendU64s(append(s.buf, record.KindDelete), t.epoch)
@@ -258,7 +251,7 @@ func (s *Store) Delete(_ context.Context, name string) error {
 	_, _, err := s.writeLocked(s.buf)
 	obsolete := s.obsoleteLocked()
 	s.mu.Unlock()
-	s.signal() // the next sync covers the record
+	s.loop.Signal() // the next sync covers the record
 	if err == nil && obsolete {
 		err = s.compact()
 	}

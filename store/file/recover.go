@@ -28,7 +28,7 @@ func (p position) before(q position) bool { return p.seg < q.seg || p.seg == q.s
 func (s *Store) recover() error {
 	covered, err := s.readCheckpoint()
 	if errors.Is(err, fs.ErrNotExist) {
-		s.id, covered = epoch.New(), position{seg: 1}
+		s.topics.ID, covered = epoch.New(), position{seg: 1}
 		err = s.writeCheckpoint(covered)
 	}
 	if err != nil {
@@ -164,17 +164,17 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 	switch body[0] {
 	case record.KindTrim:
 		ep, first, name := d.U64(), d.U64(), d.String()
-		if t := s.topics[name]; !d.Failed() && t != nil && t.epoch == ep && first > t.first {
+		if t := s.topics.Get(name); !d.Failed() && t != nil && t.epoch == ep && first > t.first {
 			k := int(min(first-t.first, uint64(len(t.locs))))
 			s.release(t, t.locs[:k])
 			t.locs, t.first = t.locs[k:], first
 		}
 	case record.KindDelete:
 		ep, name := d.U64(), d.String()
-		if t := s.topics[name]; t != nil {
+		if t := s.topics.Get(name); t != nil {
 			s.release(t, t.locs)
 		}
-		s.topics[name] = &topic{epoch: ep, first: 1}
+		s.topics.Put(name, newTopic(name, ep))
 	case record.KindCursor:
 		c := whispeer.Cursor{Epoch: d.U64(), Offset: d.U64(), Subscriber: d.String(), Topic: d.String()}
 		s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
@@ -201,7 +201,7 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 	if err != nil {
 		return err
 	}
-	t := s.topics[m.Topic]
+	t := s.topics.Get(m.Topic)
 	if !after {
 		if t == nil || t.epoch != m.Epoch || m.Seq < t.first+uint64(len(t.locs)) || m.Seq > t.last {
 			return nil
@@ -215,8 +215,8 @@ func (s *Store) applyMessage(seg *segment, pos int64, n int, body []byte, after 
 			if renewed {
 				s.release(t, t.locs)
 			}
-			t = &topic{epoch: m.Epoch, first: 1}
-			s.topics[m.Topic] = t
+			t = newTopic(m.Topic, m.Epoch)
+			s.topics.Put(m.Topic, t)
 		} else if t.epoch != m.Epoch || m.Seq <= t.last || m.Seq != t.last+1 && !s.damaged {
 			return fmt.Errorf("%w: %q offset %d of epoch %x follows offset %d of epoch %x",
 				whispeer.ErrCorrupt, m.Topic, m.Seq, m.Epoch, t.last, t.epoch)
@@ -267,7 +267,7 @@ func (t *topic) addHoles(n uint64) {
 // without one, which is reported too. Holes that lead an index go
 // (dropFront).
 func (s *Store) fillHoles() {
-	for name, t := range s.topics {
+	for name, t := range s.topics.All() {
 		have := t.first + uint64(len(t.locs))
 		if have > t.last {
 			continue
@@ -280,7 +280,7 @@ func (s *Store) fillHoles() {
 		}
 		t.addHoles(t.last + 1 - have)
 	}
-	for _, t := range s.topics {
+	for _, t := range s.topics.All() {
 		s.dropFront(t, 0)
 	}
 }
@@ -303,7 +303,7 @@ func (s *Store) compact() error {
 	defer s.segMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.topics.Closed() {
 		return nil
 	}
 	return s.compactLocked()
@@ -315,8 +315,7 @@ func (s *Store) compactLocked() error {
 		return err
 	}
 	if err := s.active.f.Sync(); err != nil {
-		s.err = fmt.Errorf("sync: %w", err)
-		return s.err
+		return s.topics.Fail(fmt.Errorf("sync: %w", err))
 	}
 	if err := s.writeCheckpoint(position{s.active.id, s.active.size}); err != nil {
 		return err
@@ -337,8 +336,8 @@ func (s *Store) compactLocked() error {
 // position p, replacing the checkpoint atomically.
 func (s *Store) writeCheckpoint(p position) error {
 	b, start := record.Begin(nil)
-	b = appendU64s(append(b, record.KindCheckpoint), s.id, uint64(p.seg), uint64(p.pos), uint64(len(s.topics)))
-	for name, t := range s.topics {
+	b = appendU64s(append(b, record.KindCheckpoint), s.topics.ID, uint64(p.seg), uint64(p.pos), uint64(s.topics.Len()))
+	for name, t := range s.topics.All() {
 		b = appendU64s(record.AppendString(b, name), t.epoch, t.first, t.last)
 	}
 	b = appendU64s(b, uint64(len(s.cursors)))
@@ -379,11 +378,11 @@ func (s *Store) readCheckpoint() (position, error) {
 		return position{}, fmt.Errorf("%w: checkpoint: %v", whispeer.ErrCorrupt, err)
 	}
 	d := record.NewDecoder(body[1:])
-	s.id = d.U64()
+	s.topics.ID = d.U64()
 	p := position{seg: uint32(d.U64()), pos: int64(d.U64())}
 	for n := d.U64(); n > 0 && !d.Failed(); n-- {
 		name := d.String()
-		s.topics[name] = &topic{epoch: d.U64(), first: d.U64(), last: d.U64()}
+		s.topics.Put(name, &topic{epoch: d.U64(), first: d.U64(), last: d.U64()})
 	}
 	for n := d.U64(); n > 0 && !d.Failed(); n-- {
 		c := whispeer.Cursor{Subscriber: d.String(), Topic: d.String(), Epoch: d.U64(), Offset: d.U64()}

@@ -65,7 +65,7 @@ func (s *Store) Append(_ context.Context, m *whispeer.Message, done func(error))
 }
 
 // Read calls fn with topic's messages from offset from on.
-func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn func(*whispeer.Message) error) error {
+func (s *Store) Read(ctx context.Context, topic string, from uint64, limit int, fn func(*whispeer.Message) error) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -73,10 +73,10 @@ func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn
 	}
 	var msgs []*whispeer.Message
 	if t := s.topics[topic]; t != nil && from <= t.last {
-		i := int(max64(from, t.first()) - t.first())
+		i := int(max(from, t.first()) - t.first())
 		n := len(t.msgs) - i
-		if max > 0 && max < n {
-			n = max
+		if limit > 0 && limit < n {
+			n = limit
 		}
 		msgs = append(msgs, t.msgs[i:i+n]...)
 	}
@@ -90,13 +90,6 @@ func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn
 		}
 	}
 	return nil
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // Topic describes topic's log.

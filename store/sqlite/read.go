@@ -16,26 +16,26 @@ const chunk = 1024
 
 // Read calls fn with topic's messages from offset from on: the committed
 // ones from the database, then those still waiting for the writer.
-func (s *Store) Read(ctx context.Context, name string, from uint64, max int, fn func(*whispeer.Message) error) error {
+func (s *Store) Read(ctx context.Context, name string, from uint64, limit int, fn func(*whispeer.Message) error) error {
 	var id int64
 	for {
 		s.mu.Lock()
-		if s.closed {
+		if s.topics.Closed() {
 			s.mu.Unlock()
 			return whispeer.ErrStoreClosed
 		}
-		t := s.topics[name]
+		t := s.topics.Get(name)
 		if t == nil || from > t.last || (id != 0 && t.id != id) {
 			s.mu.Unlock()
 			return nil
 		}
 		id = t.id
-		from = max64(from, t.first)
+		from = max(from, t.first)
 		committed := t.committed
 		var pending []*whispeer.Message
 		if from > committed {
 			for _, m := range t.pending {
-				if m.Seq >= from && (max <= 0 || len(pending) < max) {
+				if m.Seq >= from && (limit <= 0 || len(pending) < limit) {
 					pending = append(pending, m)
 				}
 			}
@@ -49,13 +49,13 @@ func (s *Store) Read(ctx context.Context, name string, from uint64, max int, fn 
 			}
 			return nil
 		}
-		n, next, err := s.readCommitted(ctx, name, id, from, committed, max, fn)
+		n, next, err := s.readCommitted(ctx, name, id, from, committed, limit, fn)
 		if err != nil {
 			return err
 		}
 		from = next
-		if max > 0 {
-			if max -= n; max <= 0 {
+		if limit > 0 {
+			if limit -= n; limit <= 0 {
 				return nil
 			}
 		}
@@ -79,14 +79,14 @@ type fetched struct {
 }
 
 // readCommitted calls fn with the committed messages of topic id from
-// offset from to offset to, at most max of them when max > 0. It returns
+// offset from to offset to, at most limit of them when limit > 0. It returns
 // how many it handed over and the offset to read from next: past to, or
-// past the last message handed over once max are. The chunks are ranges
-// of offsets, queried prefetch at a time; with max > 0 they are sized to
+// past the last message handed over once limit are. The chunks are ranges
+// of offsets, queried prefetch at a time; with limit > 0 they are sized to
 // what is still wanted, so that a short read queries no more than it
 // needs, and a range whose messages were trimmed meanwhile is followed by
 // the next. Every query has ended when readCommitted returns.
-func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, to uint64, max int, fn func(*whispeer.Message) error) (int, uint64, error) {
+func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, to uint64, limit int, fn func(*whispeer.Message) error) (int, uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var queue []chan fetched
 	defer func() {
@@ -97,10 +97,10 @@ func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, 
 	}()
 	n, next, planned := 0, from, 0
 	fill := func() {
-		for len(queue) < prefetch && next <= to && (max <= 0 || n+planned < max) {
+		for len(queue) < prefetch && next <= to && (limit <= 0 || n+planned < limit) {
 			size := uint64(chunk)
-			if max > 0 {
-				size = min(size, uint64(max-n-planned))
+			if limit > 0 {
+				size = min(size, uint64(limit-n-planned))
 			}
 			f := fetched{from: next, to: min(next+size-1, to)}
 			ch := make(chan fetched, 1)
@@ -125,7 +125,7 @@ func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, 
 				return n, m.Seq, err
 			}
 			n++
-			if n == max {
+			if n == limit {
 				return n, m.Seq + 1, nil
 			}
 		}
@@ -191,10 +191,3 @@ func (s *Store) damaged(name string, off int64, what string) error {
 // Corrupt returns how many damaged messages reads have refused since the
 // store was opened.
 func (s *Store) Corrupt() uint64 { return s.corrupt.Load() }
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
-}

@@ -6,20 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/internal/epoch"
 	"github.com/whispeer-io/whispeer/store/internal/groupcommit"
+	"github.com/whispeer-io/whispeer/store/internal/topics"
 )
 
 // DefaultMaxQueue bounds the appends waiting for the writer; past it
@@ -55,16 +53,15 @@ type Store struct {
 	slots chan struct{}
 
 	mu      sync.Mutex
-	id      uint64
-	nextID  int64 // the row id of the next topic
-	topics  map[string]*topic
+	nextID  int64                         // the row id of the next topic
+	topics  *topics.Index[*topic]         // and whether the store is open and sound
 	cursors map[cursorKey]whispeer.Cursor // saved, not yet committed
 	queue   []op
-	closed  bool
-	err     error
-	wake    chan struct{}
-	quit    chan struct{}
-	exited  chan struct{}
+
+	// loop commits what has queued each time it is signalled (under
+	// SyncEvery, once the interval has passed or a full batch waits),
+	// until Close.
+	loop *groupcommit.Loop
 
 	corrupt atomic.Uint64 // damaged messages reads refused
 }
@@ -80,6 +77,20 @@ type topic struct {
 	bytes       int64
 	stored      bool   // its row exists or is queued
 	written     uint64 // the newest offset the commit being written inserts; writer only
+}
+
+// Info describes the topic's log.
+func (t *topic) Info(name string) whispeer.TopicInfo {
+	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
+		Messages: t.messages, Bytes: t.bytes}
+}
+
+// newTopic returns the state of a topic not yet stored, with its row id;
+// s.mu is held.
+func (s *Store) newTopic(name string, epoch uint64) *topic {
+	t := &topic{id: s.nextID, name: name, epoch: epoch, first: 1}
+	s.nextID++
+	return t
 }
 
 type cursorKey struct{ subscriber, topic string }
@@ -103,14 +114,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		opt: o, path: path, slots: make(chan struct{}, o.maxQueue),
-		topics: make(map[string]*topic), cursors: make(map[cursorKey]whispeer.Cursor),
-		wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{}),
+		cursors: make(map[cursorKey]whispeer.Cursor),
 	}
+	s.topics = topics.New(s.newTopic)
 	if err := s.open(path); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	go s.run()
+	s.loop = groupcommit.Start(s.opt.sync, s.pending, s.commit)
 	return s, nil
 }
 
@@ -173,7 +184,7 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("store id: %w", err)
 	}
-	s.id = uint64(id)
+	s.topics.ID = uint64(id)
 	rows, err := s.w.Query(`SELECT t.id, t.name, t.epoch, t.first, t.last,
 		(SELECT count(*) FROM messages m WHERE m.topic = t.id),
 		(SELECT coalesce(sum(length(payload)), 0) FROM messages m WHERE m.topic = t.id) FROM topics t`)
@@ -188,29 +199,11 @@ func (s *Store) load() error {
 			return err
 		}
 		t.epoch, t.committed = uint64(ep), t.last
-		s.topics[t.name] = t
+		s.topics.Put(t.name, t)
 		s.nextID = max(s.nextID, t.id)
 	}
 	s.nextID++
 	return rows.Err()
-}
-
-func (s *Store) usable() error {
-	if s.closed {
-		return whispeer.ErrStoreClosed
-	}
-	return s.err
-}
-
-// topicLocked returns name's state, creating it; s.mu is held.
-func (s *Store) topicLocked(name string) *topic {
-	t := s.topics[name]
-	if t == nil {
-		t = &topic{id: s.nextID, name: name, epoch: epoch.Derive(s.id, name), first: 1}
-		s.nextID++
-		s.topics[name] = t
-	}
-	return t
 }
 
 // Append queues m for the writer; done runs once its transaction commits.
@@ -221,12 +214,12 @@ func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error
 		return ctx.Err()
 	}
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		<-s.slots
 		return err
 	}
-	t := s.topicLocked(m.Topic)
+	t := s.topics.Ensure(m.Topic)
 	t.last++
 	m.Seq = t.last
 	t.pending = append(t.pending, m)
@@ -235,66 +228,37 @@ func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error
 	s.queue = append(s.queue, op{kind: opAppend, t: t, m: m, done: done, create: !t.stored})
 	t.stored = true
 	s.mu.Unlock()
-	s.signal()
+	s.loop.Signal()
 	return nil
-}
-
-func (s *Store) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Topic describes topic's log.
 func (s *Store) Topic(_ context.Context, name string) (whispeer.TopicInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return whispeer.TopicInfo{}, whispeer.ErrStoreClosed
-	}
-	t := s.topics[name]
-	if t == nil {
-		return whispeer.TopicInfo{Topic: name, Epoch: epoch.Derive(s.id, name), First: 1}, nil
-	}
-	return whispeer.TopicInfo{Topic: name, Epoch: t.epoch, First: t.first, Last: t.last,
-		Messages: t.messages, Bytes: t.bytes}, nil
+	return s.topics.Info(&s.mu, name)
 }
 
 // Topics calls fn with every topic's name.
 func (s *Store) Topics(_ context.Context, fn func(string) bool) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return whispeer.ErrStoreClosed
-	}
-	names := slices.Collect(maps.Keys(s.topics))
-	s.mu.Unlock()
-	for _, name := range names {
-		if !fn(name) {
-			break
-		}
-	}
-	return nil
+	return s.topics.Names(&s.mu, fn)
 }
 
 // SaveCursor queues a durable subscriber's position for the next commit.
 func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
 	s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
 	s.mu.Unlock()
-	s.signal()
+	s.loop.Signal()
 	return nil
 }
 
 // LoadCursor returns a durable subscriber's saved position.
 func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
 	s.mu.Lock()
-	if s.closed {
+	if s.topics.Closed() {
 		s.mu.Unlock()
 		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
 	}
@@ -320,15 +284,13 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 // Close commits what is queued and closes the database.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	if s.closed {
+	if s.topics.Close() {
 		s.mu.Unlock()
 		return nil
 	}
-	s.closed = true
 	s.mu.Unlock()
-	close(s.quit)
-	<-s.exited
-	return errors.Join(s.err, s.closeDBs())
+	s.loop.Stop()
+	return errors.Join(s.topics.Err(), s.closeDBs())
 }
 
 func (s *Store) closeDBs() error {
@@ -346,24 +308,6 @@ func (s *Store) pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.queue)
-}
-
-// run commits what has queued each time it is woken (under SyncEvery,
-// once the interval has passed or a full batch waits), until Close.
-func (s *Store) run() {
-	defer close(s.exited)
-	var last time.Time
-	for {
-		select {
-		case <-s.wake:
-		case <-s.quit:
-			s.commit()
-			return
-		}
-		groupcommit.Wait(s.opt.sync, last, s.pending, s.wake, s.quit)
-		s.commit()
-		last = time.Now()
-	}
 }
 
 var _ whispeer.Store = (*Store)(nil)

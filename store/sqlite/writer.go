@@ -48,7 +48,7 @@ func (s *Store) commit() {
 	for _, c := range s.cursors {
 		w.cursors = append(w.cursors, c)
 	}
-	err := s.err
+	err := s.topics.Err()
 	s.mu.Unlock()
 	if len(ops) == 0 && len(w.cursors) == 0 {
 		w.recycle(ops)
@@ -61,7 +61,7 @@ func (s *Store) commit() {
 	}
 	s.mu.Lock()
 	if err != nil {
-		s.err = err
+		s.topics.Fail(err)
 	} else {
 		s.committed(ops, w.cursors)
 	}
@@ -391,11 +391,11 @@ func deleteTx(tx *sql.Tx, o *op) error {
 // once that is committed.
 func (s *Store) Trim(_ context.Context, name string, r whispeer.Retention) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	t := s.topics[name]
+	t := s.topics.Get(name)
 	if t == nil || r.IsZero() {
 		s.mu.Unlock()
 		return nil
@@ -407,14 +407,14 @@ func (s *Store) Trim(_ context.Context, name string, r whispeer.Retention) error
 // once that is committed.
 func (s *Store) Delete(_ context.Context, name string) error {
 	s.mu.Lock()
-	if err := s.usable(); err != nil {
+	if err := s.topics.Usable(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	fresh := &topic{id: s.nextID, name: name, epoch: epoch.New(), first: 1, stored: true}
-	s.nextID++
-	old := s.topics[name]
-	s.topics[name] = fresh
+	fresh := s.newTopic(name, epoch.New())
+	fresh.stored = true
+	old := s.topics.Get(name)
+	s.topics.Put(name, fresh)
 	return s.queueAndWait(op{kind: opDelete, t: old, fresh: fresh, res: make(chan error, 1)})
 }
 
@@ -422,6 +422,6 @@ func (s *Store) Delete(_ context.Context, name string) error {
 func (s *Store) queueAndWait(o op) error {
 	s.queue = append(s.queue, o)
 	s.mu.Unlock()
-	s.signal()
+	s.loop.Signal()
 	return <-o.res
 }

@@ -1,6 +1,8 @@
-// Package groupcommit holds the wait of the stores' sync loops: how long a
-// loop that has been woken by an append lets more appends join the next
-// sync. It is safe for concurrent use; it keeps no state.
+// Package groupcommit is the sync loop of the file and SQLite stores: one
+// goroutine per store that, each time an append signals it, lets more
+// appends join (as the store's sync policy says), then flushes them
+// together: one sync or one commit for the lot. A [Loop]'s methods are
+// safe for concurrent use.
 package groupcommit
 
 import (
@@ -9,12 +11,12 @@ import (
 	"github.com/whispeer-io/whispeer"
 )
 
-// Wait returns once, under policy p, the next sync should start: at once
+// wait returns once, under policy p, the next sync should start: at once
 // under SyncAlways and SyncNever; under SyncEvery once the interval since
 // last has passed or whispeer.SyncBatch appends wait (pending, read under
 // the store's lock, says how many do), or when quit is closed. woken is
 // the channel appends signal on.
-func Wait(p whispeer.SyncPolicy, last time.Time, pending func() int, woken, quit <-chan struct{}) {
+func wait(p whispeer.SyncPolicy, last time.Time, pending func() int, woken, quit <-chan struct{}) {
 	iv := p.Interval()
 	if iv <= 0 {
 		return

@@ -9,18 +9,18 @@ import (
 	"github.com/whispeer-io/whispeer"
 )
 
-// The tests run in a synctest bubble: a Wait that blocks for good is
+// The tests run in a synctest bubble: a wait that blocks for good is
 // reported as a deadlock, and one that sits out its hour-long interval
 // shows as time having passed on the bubble's clock.
 
-// returnsAtOnce fails t unless wait returns without the bubble's clock
+// returnsAtOnce fails t unless call returns without the bubble's clock
 // moving.
-func returnsAtOnce(t *testing.T, wait func()) {
+func returnsAtOnce(t *testing.T, call func()) {
 	t.Helper()
 	start := time.Now()
-	wait()
+	call()
 	if d := time.Since(start); d != 0 {
-		t.Fatalf("Wait returned after %v, want at once", d)
+		t.Fatalf("wait returned after %v, want at once", d)
 	}
 }
 
@@ -29,7 +29,7 @@ func TestWait_FullBatchDoesNotWait(t *testing.T) {
 		var n atomic.Int64
 		woken := make(chan struct{}, 1)
 		go func() {
-			synctest.Wait() // until Wait is blocked, so that its loop counts the batch
+			synctest.Wait() // until wait is blocked, so that its loop counts the batch
 			for range whispeer.SyncBatch {
 				n.Add(1)
 				select { // as the stores signal: never blocking on a full channel
@@ -40,7 +40,7 @@ func TestWait_FullBatchDoesNotWait(t *testing.T) {
 		}()
 		// An hour-long interval: only a full batch can end the wait at once.
 		returnsAtOnce(t, func() {
-			Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return int(n.Load()) }, woken, nil)
+			wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return int(n.Load()) }, woken, nil)
 		})
 	})
 }
@@ -50,7 +50,7 @@ func TestWait_QuitEndsTheWait(t *testing.T) {
 		quit := make(chan struct{})
 		close(quit)
 		returnsAtOnce(t, func() {
-			Wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return 0 }, nil, quit)
+			wait(whispeer.SyncEvery(time.Hour), time.Now(), func() int { return 0 }, nil, quit)
 		})
 	})
 }
@@ -59,7 +59,7 @@ func TestWait_AlwaysAndNeverDoNotWait(t *testing.T) {
 	for _, p := range []whispeer.SyncPolicy{whispeer.SyncAlways, whispeer.SyncNever} {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				returnsAtOnce(t, func() { Wait(p, time.Now(), func() int { return 0 }, nil, nil) })
+				returnsAtOnce(t, func() { wait(p, time.Now(), func() int { return 0 }, nil, nil) })
 			})
 		})
 	}
@@ -68,9 +68,9 @@ func TestWait_AlwaysAndNeverDoNotWait(t *testing.T) {
 func TestWait_IntervalEndsALightWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		Wait(whispeer.SyncEvery(time.Hour), start, func() int { return 1 }, make(chan struct{}), nil)
+		wait(whispeer.SyncEvery(time.Hour), start, func() int { return 1 }, make(chan struct{}), nil)
 		if d := time.Since(start); d != time.Hour {
-			t.Fatalf("Wait returned after %v, want the interval, 1h0m0s", d)
+			t.Fatalf("wait returned after %v, want the interval, 1h0m0s", d)
 		}
 	})
 }
