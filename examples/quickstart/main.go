@@ -1,6 +1,6 @@
 // Command quickstart is whispeer's "simple example" written the Go way: a
-// broker with encryption and compression, a typed subscriber, and typed
-// publishes.
+// broker with the default engines (encryption and compression), a typed
+// subscriber, and typed publishes.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"log"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/node"
 )
 
 // MyData is the payload type of the "some-event" topic.
@@ -19,25 +19,21 @@ type MyData struct {
 }
 
 func main() {
-	// A keyring with one random master key; real deployments load a key
-	// file written by `whispeer keygen` with envelope.LoadKeyFile.
-	keys := envelope.NewKeyring()
-	if _, err := keys.Generate(); err != nil {
-		log.Fatal(err)
-	}
-
-	// The builder of the plan, as functional options. whispeer.New() alone
-	// is a working in-memory broker.
-	b, err := whispeer.New(
-		whispeer.WithEncryption(keys),
-		whispeer.WithCompression(envelope.CompressZstd),
-	)
+	// Broker::build_default(): compression and encryption, with a random
+	// key kept in memory. The plan's other forms:
+	//
+	//	node.Build(node.WithEncryption(nil), node.WithCompression(envelope.CompressZstd),
+	//		node.WithWebSocket("http://localhost:8080"), node.WithPersistence(node.SQLite("data/db")))
+	//	node.DefaultWithWS("localhost:8080")
+	//	node.DefaultWithPersistence(node.SQLite("data/db")) // its key in data/db.key
+	//	node.DefaultWithPersistenceWS("localhost:8080", node.SQLite("data/db"))
+	broker, err := node.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer b.Close()
+	defer broker.Close()
 
-	events, err := whispeer.NewTopic[MyData](b, "some-event")
+	events, err := whispeer.NewTopic[MyData](broker.Broker, "some-event")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +54,7 @@ func main() {
 		log.Fatal(err)
 	}
 	// broker.publish::<MyData>("some-event", my_data)
-	if err := whispeer.Publish[MyData](ctx, b, "some-event", myData); err != nil {
+	if err := whispeer.Publish[MyData](ctx, broker.Broker, "some-event", myData); err != nil {
 		log.Fatal(err)
 	}
 	<-received
