@@ -2,91 +2,31 @@ package tcp
 
 import (
 	"context"
-	"log/slog"
-	"net"
-	"strconv"
-	"sync/atomic"
-	"time"
 
+	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
-// Conn is one TCP connection. Its reader goroutine hands every frame to the
-// connection's Session; frames to the client go through Send and SendHead,
-// which queue them for a writer goroutine that runs only while there is
-// something to write and flushes each batch with one vectored write. Its
-// methods are safe for concurrent use.
+// Conn is one TCP connection: the connection core that transport/ws shares
+// (its queue and writer, its batches, keepalive, counters), and the native
+// framing. Its reader goroutine hands every frame to the connection's
+// Session; frames to the client go through Send and SendHead, which queue
+// them for a writer goroutine that runs only while there is something to
+// write and flushes each batch with one vectored write. Its methods are
+// safe for concurrent use.
 type Conn struct {
+	netconn.Conn
 	s       *Server
-	nc      net.Conn
-	id      uint64
 	session Session     // set by the reader once the connection is native
-	native  atomic.Bool // the first bytes were a HELLO's
-	act     netconn.Activity
-	q       netconn.Queue
-	rd      reader // the reader goroutine's state
+	native  bool        // the first bytes were a HELLO's; the reader's
+	drain   bool        // the connection is closing: discard what arrives
+	f       *wire.Frame // from frames, while bytes are in hand
 }
-
-func newConn(s *Server, nc net.Conn, id uint64) *Conn {
-	c := &Conn{s: s, nc: nc, id: id}
-	c.q.Init(nc, &s.qcfg, (*connEvents)(c))
-	c.rd.c = c
-	c.rd.b.Init(nc)
-	return c
-}
-
-// ID returns the connection's number, unique within its Server.
-func (c *Conn) ID() uint64 { return c.id }
-
-// RemoteAddr returns the client's network address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
-
-// Send queues frame, one or more complete frames, to be written after the
-// frames queued before it. The connection keeps frame until it is written:
-// the caller must not modify it, and may hand the same bytes to any number
-// of connections. Send never blocks on the network. It returns ErrClosed
-// once the connection is closing, and ErrSlowConsumer when the frame would
-// take the queued bytes past MaxPendingBytes, in which case the connection
-// is dropped; a frame is always accepted into an empty queue, however
-// large.
-func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
-
-// SendHead queues a frame made of head, its first bytes, and body, the
-// rest, written as two buffers of one vectored write: a MSG whose body is
-// encoded once (wire.AppendMessageBody) is queued behind each subscriber's
-// head (wire.AppendMessageHead) and never copied. head, at most a few
-// hundred bytes, is copied and may be reused once SendHead returns; body is
-// kept like Send's frame. Errors are Send's.
-func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
 // CopyLimit is the largest frame, head and body together, that the sends
 // made with a context copy when asked to: the caller may reuse the body of
 // such a frame once the send returns.
 const CopyLimit = netconn.CopyLimit
-
-// ReadTime returns when the connection's reader read the frame that its
-// Session is handling: frames read together share it, so that stamping
-// them costs one clock reading per read. Only the Session may call it,
-// from the reader's goroutine, while it handles a frame.
-func (c *Conn) ReadTime() time.Time { return c.rd.at }
-
-// Room returns nil when the connection's queue holds no more than its
-// low-water mark (a quarter of MaxPendingBytes), or has closed; otherwise a
-// channel closed once it does either. A sender that can produce frames
-// faster than the client reads them, such as a replay from a store, waits
-// on it so as to send only as fast as the connection drains.
-func (c *Conn) Room() <-chan struct{} { return c.q.Room() }
-
-// BatchContext returns a copy of parent that carries the batch of frames
-// that the connection's reader is handling. It is for the publishes the
-// connection's Session makes while handling a frame, in the reader's
-// goroutine, and for nothing else: a SendHeadContext with such a context
-// defers the start of the writer until the reader has handled every frame
-// of its read, so that a burst of publishes is written to each connection
-// it reaches at once.
-func (c *Conn) BatchContext(parent context.Context) context.Context {
-	return netconn.WithBatch(parent, &c.rd.batch)
-}
 
 // Waiter is a queue of the caller's own that a publisher may fill faster
 // than a subscriber takes from it, such as a subscriber's messages waiting
@@ -109,72 +49,10 @@ func StallContext(ctx context.Context, w Waiter) {
 	}
 }
 
-// SendHeadContext is SendHead in a delivery made with the context of a
-// publish: when ctx carries a reader's batch (BatchContext), the write
-// starts once that reader has handled its batch. With copyBody a frame of
-// at most CopyLimit bytes is copied, body included, so that the caller may
-// reuse body once SendHeadContext returns; otherwise body is kept.
-func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte, copyBody bool) error {
-	return c.q.SendHeadIn(netconn.BatchFrom(ctx), head, body, copyBody)
-}
-
 // Close closes the connection gracefully because of err: frames already
 // queued are written, then the connection's write side is closed, and the
 // connection ends once the client closes its side or CloseTimeout passes.
 // Send fails from now on. The Session's Closed reports err, or ErrClosed
 // when err is nil. A session that closes a connection for a protocol error
 // sends the fatal ERROR first. Closing twice is a no-op.
-func (c *Conn) Close(err error) { c.closeWith(nil, err) }
-
-// closeWith closes the connection gracefully with final as its last frame.
-func (c *Conn) closeWith(final []byte, err error) {
-	if err == nil {
-		err = ErrClosed
-	}
-	c.q.Close(final, err)
-}
-
-// teardown runs when the reader exits: it records err, marks the
-// connection closed and tells the session.
-func (c *Conn) teardown(err error) {
-	c.rd.b.Release()
-	err = c.q.Teardown(err)
-	if c.session != nil {
-		c.session.Closed(err)
-	}
-	c.s.remove(c)
-}
-
-// logger returns the server's logger with the connection's attributes: the
-// group conn with the fields a whispeer server logs for it (whispeer.ConnInfo).
-func (c *Conn) logger() *slog.Logger {
-	return c.s.log.With(slog.Group("conn", slog.String("id", "tcp:"+strconv.FormatUint(c.id, 10)),
-		slog.String("remote", c.nc.RemoteAddr().String()), slog.String("transport", "tcp")))
-}
-
-// connEvents is a Conn seen as its queue's netconn.Owner, which keeps the
-// Owner's methods out of Conn's own.
-type connEvents Conn
-
-// Dropped counts and logs a connection dropped because of err.
-func (e *connEvents) Dropped(err error) { e.s.noteDrop((*Conn)(e), err) }
-
-// Flushed closes the write side of a closing connection, now that its last
-// frame is written, so that the client reads an end of stream behind it,
-// and gives the client CloseTimeout to close its own side. Reading goes on
-// until then: closing a socket with unread bytes would reset it and could
-// destroy the frames just written before the client reads them.
-func (e *connEvents) Flushed() {
-	if cw, ok := e.nc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
-	e.nc.SetReadDeadline(time.Now().Add(e.s.opts.CloseTimeout))
-}
-
-// Wrote counts frames written.
-func (e *connEvents) Wrote(frames int) {
-	e.s.stats.framesOut.Add(uint64(frames))
-	e.s.stats.writes.Add(1)
-}
-
-var _ netconn.Owner = (*connEvents)(nil)
+func (c *Conn) Close(err error) { c.Conn.Close(nil, err) }

@@ -16,13 +16,13 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultMaxConnections   = 10000
+	DefaultMaxConnections   = netconn.DefaultMaxConnections
 	DefaultMaxFrameBytes    = wire.DefaultMaxFrame
-	DefaultMaxPendingBytes  = 4 << 20
-	DefaultWriteTimeout     = 10 * time.Second
-	DefaultMaxStall         = 2 * time.Second
-	DefaultPingInterval     = 30 * time.Second
-	DefaultCloseTimeout     = 5 * time.Second
+	DefaultMaxPendingBytes  = netconn.DefaultMaxPendingBytes
+	DefaultWriteTimeout     = netconn.DefaultWriteTimeout
+	DefaultMaxStall         = netconn.DefaultMaxStall
+	DefaultPingInterval     = netconn.DefaultPingInterval
+	DefaultCloseTimeout     = netconn.DefaultCloseTimeout
 	DefaultHandshakeTimeout = 10 * time.Second
 )
 
@@ -122,17 +122,13 @@ var (
 // Server serves the native protocol on the listeners given to Serve. Its
 // methods are safe for concurrent use.
 type Server struct {
-	accept AcceptFunc
-	opts   Options
-	log    *slog.Logger
-	nextID atomic.Uint64
-	count  atomic.Int64   // connections open
-	down   atomic.Bool    // Shutdown has begun
-	done   chan struct{}  // closed when Shutdown begins
-	wg     sync.WaitGroup // readers, writers, refusals and the pinger
-	qcfg   netconn.Config // the connections' writer settings
-	conns  *netconn.Set[*Conn]
-	stats  counters
+	accept  AcceptFunc
+	opts    Options
+	log     *slog.Logger
+	down    atomic.Bool   // Shutdown has begun
+	done    chan struct{} // closed when Shutdown begins
+	hub     *netconn.Hub  // the connections
+	refused atomic.Uint64 // connections whose first bytes were not native
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -144,11 +140,14 @@ func NewServer(accept AcceptFunc, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{accept: accept, opts: opts, log: opts.Logger, done: make(chan struct{}),
 		listeners: make(map[net.Listener]struct{})}
-	s.qcfg = netconn.Config{
-		MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &s.wg,
-		MaxStall: max(opts.MaxStall, 0),
-	}
-	s.conns = netconn.NewSet(opts.PingInterval, &s.wg, pingConn, expireConn, trimConn)
+	s.hub = netconn.NewHub(netconn.HubConfig{
+		Name: "tcp",
+		Queue: netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout,
+			MaxStall: max(opts.MaxStall, 0)},
+		MaxConnections: opts.MaxConnections, PingInterval: opts.PingInterval,
+		CloseTimeout: opts.CloseTimeout, HalfClose: true, Logger: opts.Logger,
+		Ping: pingFrame, Goodbye: shutdownFrame, Internal: internalFrame,
+	})
 	return s
 }
 
@@ -217,39 +216,31 @@ func (s *Server) untrack(ln net.Listener) {
 // serveConn starts serving a new connection, or refuses it past
 // MaxConnections or during shutdown.
 func (s *Server) serveConn(nc net.Conn) {
-	if n := s.count.Add(1); n > int64(s.opts.MaxConnections) {
-		s.stats.rejected.Add(1)
+	if !s.hub.Reserve() {
+		s.hub.Counters.Rejected.Add(1)
 		s.refuse(nc, wire.CodeLimit, "whispeer: too many connections")
 		return
 	}
-	c := newConn(s, nc, s.nextID.Add(1))
-	if !s.conns.Add(c, &c.act) {
+	c := &Conn{s: s}
+	s.hub.Init(&c.Conn, nc)
+	if !s.hub.Add(&c.Conn) {
 		s.refuse(nc, wire.CodeUnavailable, ErrShutdown.Error())
 		return
 	}
-	s.stats.accepted.Add(1)
 	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	go c.readLoop()
+	go s.hub.Serve(&c.Conn, (*framer)(c))
 }
 
 // refuse writes a fatal ERROR to a connection that will not be served and
 // closes it, in a goroutine: with TLS, the write waits for the handshake.
 func (s *Server) refuse(nc net.Conn, code wire.Code, text string) {
 	frame, _ := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte(text)})
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.count.Add(-1)
+	s.hub.Go(func() {
+		defer s.hub.Unreserve()
 		nc.SetDeadline(time.Now().Add(s.opts.WriteTimeout))
 		nc.Write(frame)
 		nc.Close()
-	}()
-}
-
-// remove forgets c; its reader calls it on the way out.
-func (s *Server) remove(c *Conn) {
-	s.conns.Remove(c)
-	s.count.Add(-1)
+	})
 }
 
 // Shutdown closes the listeners, then closes every connection gracefully:
@@ -266,8 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.mu.Unlock()
-	err := s.conns.Shutdown(ctx, func(c *Conn) { c.closeWith(shutdownFrame, ErrShutdown) },
-		func(c *Conn) { c.q.Kill(ErrShutdown) })
+	err := s.hub.Shutdown(ctx)
 	if err != nil {
 		return fmt.Errorf("tcp shutdown: %w", err)
 	}
@@ -275,7 +265,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Len returns the number of open connections.
-func (s *Server) Len() int { return s.conns.Len() }
+func (s *Server) Len() int { return s.hub.Len() }
 
 // shutdownFrame is the fatal ERROR every connection gets at shutdown.
 var shutdownFrame = mustError(wire.CodeUnavailable, ErrShutdown.Error())
@@ -283,45 +273,15 @@ var shutdownFrame = mustError(wire.CodeUnavailable, ErrShutdown.Error())
 // pingFrame is a PING, shared by every connection.
 var pingFrame = wire.AppendPing(nil)
 
+// internalFrame is the fatal ERROR of a connection whose session panicked.
+var internalFrame = mustError(wire.CodeInternal, "whispeer: internal error")
+
 func mustError(code wire.Code, text string) []byte {
 	b, err := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte(text)})
 	if err != nil {
 		panic(err)
 	}
 	return b
-}
-
-// pingConn pings a native connection silent for one interval.
-func pingConn(c *Conn) {
-	if c.native.Load() {
-		c.Send(pingFrame)
-	}
-}
-
-// trimConn drops a connection's spare buffers.
-func trimConn(c *Conn) { c.q.Trim() }
-
-// expireConn drops a connection silent for two intervals.
-func expireConn(c *Conn) { c.q.Kill(ErrIdle) }
-
-// noteDrop counts and logs a connection dropped because of err.
-func (s *Server) noteDrop(c *Conn, err error) {
-	switch {
-	case errors.Is(err, ErrSlowConsumer):
-		s.stats.slowConsumers.Add(1)
-		c.logger().Warn("whispeer: slow consumer disconnected", "reason", err)
-	case errors.Is(err, ErrIdle):
-		s.stats.idleClosed.Add(1)
-		c.logger().Debug("whispeer: idle connection closed")
-	}
-}
-
-// counters are the Server's statistics.
-type counters struct {
-	accepted, rejected, refused atomic.Uint64
-	slowConsumers, idleClosed   atomic.Uint64
-	violations                  atomic.Uint64
-	framesIn, framesOut, writes atomic.Uint64
 }
 
 // Stats counts a Server's connections and traffic.
@@ -340,16 +300,17 @@ type Stats struct {
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
+	c := &s.hub.Counters
 	return Stats{
 		Open:          s.Len(),
-		Accepted:      s.stats.accepted.Load(),
-		Rejected:      s.stats.rejected.Load(),
-		Refused:       s.stats.refused.Load(),
-		SlowConsumers: s.stats.slowConsumers.Load(),
-		IdleClosed:    s.stats.idleClosed.Load(),
-		Violations:    s.stats.violations.Load(),
-		FramesIn:      s.stats.framesIn.Load(),
-		FramesOut:     s.stats.framesOut.Load(),
-		Writes:        s.stats.writes.Load(),
+		Accepted:      c.Accepted.Load(),
+		Rejected:      c.Rejected.Load(),
+		Refused:       s.refused.Load(),
+		SlowConsumers: c.SlowConsumers.Load(),
+		IdleClosed:    c.IdleClosed.Load(),
+		Violations:    c.Violations.Load(),
+		FramesIn:      c.In.Load(),
+		FramesOut:     c.FramesOut.Load(),
+		Writes:        c.Writes.Load(),
 	}
 }

@@ -2,11 +2,9 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,13 +14,13 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultMaxConnections  = 10000
+	DefaultMaxConnections  = netconn.DefaultMaxConnections
 	DefaultMaxMessageBytes = 1 << 20
-	DefaultMaxPendingBytes = 4 << 20
-	DefaultWriteTimeout    = 10 * time.Second
-	DefaultMaxStall        = 2 * time.Second
-	DefaultPingInterval    = 30 * time.Second
-	DefaultCloseTimeout    = 5 * time.Second
+	DefaultMaxPendingBytes = netconn.DefaultMaxPendingBytes
+	DefaultWriteTimeout    = netconn.DefaultWriteTimeout
+	DefaultMaxStall        = netconn.DefaultMaxStall
+	DefaultPingInterval    = netconn.DefaultPingInterval
+	DefaultCloseTimeout    = netconn.DefaultCloseTimeout
 )
 
 // Options configures a Handler. Zero fields take the defaults above.
@@ -111,27 +109,26 @@ type AcceptFunc func(c *Conn) Session
 type Handler struct {
 	accept   AcceptFunc
 	opts     Options
-	log      *slog.Logger
 	upgrader gws.HTTPUpgrader
-	nextID   atomic.Uint64
-	count    atomic.Int64   // connections open or being upgraded
-	down     atomic.Bool    // Shutdown has begun
-	wg       sync.WaitGroup // readers, writers and the pinger
-	qcfg     netconn.Config // the connections' writer settings
-	conns    *netconn.Set[*Conn]
-	stats    counters
+	down     atomic.Bool   // Shutdown has begun
+	hub      *netconn.Hub  // the connections
+	origin   atomic.Uint64 // upgrades refused by CheckOrigin
 }
 
 // NewHandler returns a Handler serving each connection with the Session
 // that accept returns.
 func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	opts.setDefaults()
-	h := &Handler{accept: accept, opts: opts, log: opts.Logger}
-	h.qcfg = netconn.Config{
-		MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout, Writers: &h.wg,
-		Frame: appendBinaryHeader, MaxMessage: MaxDataMessage, MaxStall: max(opts.MaxStall, 0),
-	}
-	h.conns = netconn.NewSet(opts.PingInterval, &h.wg, pingConn, expireConn, trimConn)
+	h := &Handler{accept: accept, opts: opts}
+	h.hub = netconn.NewHub(netconn.HubConfig{
+		Name: "ws",
+		Queue: netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout,
+			Frame: appendBinaryHeader, MaxMessage: MaxDataMessage, MaxStall: max(opts.MaxStall, 0)},
+		MaxConnections: opts.MaxConnections, PingInterval: opts.PingInterval,
+		CloseTimeout: opts.CloseTimeout, Logger: opts.Logger,
+		Ping: pingFrame, Goodbye: CloseFrame(CloseGoingAway, "server shutting down"),
+		Internal: CloseFrame(CloseInternalError, "internal error"),
+	})
 	return h
 }
 
@@ -143,15 +140,6 @@ const MaxDataMessage = 32 << 10
 // appendBinaryHeader appends the header of a binary message of n bytes.
 func appendBinaryHeader(dst []byte, n int) []byte { return AppendHeader(dst, Binary, n) }
 
-// pingConn pings a connection silent for one interval.
-func pingConn(c *Conn) { c.Send(pingFrame) }
-
-// trimConn drops a connection's spare buffers.
-func trimConn(c *Conn) { c.q.Trim() }
-
-// expireConn drops a connection silent for two intervals.
-func expireConn(c *Conn) { c.kill(ErrIdle) }
-
 // ServeHTTP upgrades the request and serves the connection until it ends.
 // It returns as soon as the connection is set up; the connection lives on
 // in goroutines of its own.
@@ -161,50 +149,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.opts.CheckOrigin(r) {
-		h.stats.originRefused.Add(1)
+		h.origin.Add(1)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	if n := h.count.Add(1); n > int64(h.opts.MaxConnections) {
-		h.count.Add(-1)
-		h.stats.rejected.Add(1)
+	if !h.hub.Reserve() {
+		h.hub.Unreserve()
+		h.hub.Counters.Rejected.Add(1)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}
 	nc, rw, _, err := h.upgrader.Upgrade(r, w)
 	if err != nil {
-		h.count.Add(-1)
+		h.hub.Unreserve()
 		if nc != nil {
 			nc.Close()
 		}
 		return
 	}
-	c := newConn(h, nc, h.nextID.Add(1))
+	c := &Conn{h: h}
+	h.hub.Init(&c.Conn, nc)
 	if n := rw.Reader.Buffered(); n > 0 {
 		// Frames the client sent right behind its handshake.
 		p, _ := rw.Reader.Peek(n)
-		c.rd.b.Preload(p)
+		netconn.Preload(&c.Conn, p)
 	}
 	c.session = h.accept(c)
-	if !h.conns.Add(c, &c.act) {
+	netconn.Live(&c.Conn)
+	if !h.hub.Add(&c.Conn) {
 		// Shutdown began during the upgrade: say so before closing.
-		c.rd.b.Release()
+		netconn.Release(&c.Conn)
 		nc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		nc.Write(appendFrame(nil, opClose, closePayload(CloseGoingAway, "server shutting down")))
+		nc.Write(CloseFrame(CloseGoingAway, "server shutting down"))
 		nc.Close()
 		c.session.Closed(ErrShutdown)
-		h.count.Add(-1)
+		h.hub.Unreserve()
 		return
 	}
-	h.stats.accepted.Add(1)
-	go c.readLoop()
-}
-
-// remove forgets c; its reader calls it on the way out.
-func (h *Handler) remove(c *Conn) {
-	h.conns.Remove(c)
-	h.count.Add(-1)
+	go h.hub.Serve(&c.Conn, (*framer)(c))
 }
 
 // Shutdown refuses new connections, closes every open one gracefully with
@@ -213,41 +196,17 @@ func (h *Handler) remove(c *Conn) {
 // returns ctx's error once their goroutines have exited.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.down.Store(true)
-	err := h.conns.Shutdown(ctx, func(c *Conn) {
-		c.Close(CloseGoingAway, "server shutting down", ErrShutdown)
-	}, func(c *Conn) { c.kill(ErrShutdown) })
-	if err != nil {
+	if err := h.hub.Shutdown(ctx); err != nil {
 		return fmt.Errorf("websocket shutdown: %w", err)
 	}
 	return nil
 }
 
 // Len returns the number of open connections.
-func (h *Handler) Len() int { return h.conns.Len() }
+func (h *Handler) Len() int { return h.hub.Len() }
 
 // pingFrame is an empty ping, shared by every connection.
 var pingFrame = []byte{0x80 | opPing, 0}
-
-// noteKill counts and logs a connection dropped because of err.
-func (h *Handler) noteKill(c *Conn, err error) {
-	switch {
-	case errors.Is(err, ErrSlowConsumer):
-		h.stats.slowConsumers.Add(1)
-		c.logger().Warn("whispeer: slow consumer disconnected", "reason", err)
-	case errors.Is(err, ErrIdle):
-		h.stats.idleClosed.Add(1)
-		c.logger().Debug("whispeer: idle connection closed")
-	}
-}
-
-// counters are the Handler's statistics.
-type counters struct {
-	accepted, rejected        atomic.Uint64
-	slowConsumers, idleClosed atomic.Uint64
-	violations, originRefused atomic.Uint64
-	messagesIn, framesOut     atomic.Uint64
-	writes                    atomic.Uint64
-}
 
 // Stats counts a Handler's connections and traffic.
 type Stats struct {
@@ -265,17 +224,18 @@ type Stats struct {
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() Stats {
+	c := &h.hub.Counters
 	return Stats{
 		Open:          h.Len(),
-		Accepted:      h.stats.accepted.Load(),
-		Rejected:      h.stats.rejected.Load(),
-		OriginRefused: h.stats.originRefused.Load(),
-		SlowConsumers: h.stats.slowConsumers.Load(),
-		IdleClosed:    h.stats.idleClosed.Load(),
-		Violations:    h.stats.violations.Load(),
-		MessagesIn:    h.stats.messagesIn.Load(),
-		FramesOut:     h.stats.framesOut.Load(),
-		Writes:        h.stats.writes.Load(),
+		Accepted:      c.Accepted.Load(),
+		Rejected:      c.Rejected.Load(),
+		OriginRefused: h.origin.Load(),
+		SlowConsumers: c.SlowConsumers.Load(),
+		IdleClosed:    c.IdleClosed.Load(),
+		Violations:    c.Violations.Load(),
+		MessagesIn:    c.In.Load(),
+		FramesOut:     c.FramesOut.Load(),
+		Writes:        c.Writes.Load(),
 	}
 }
 

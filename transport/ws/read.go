@@ -3,116 +3,74 @@ package ws
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
-	"runtime/debug"
-	"time"
 	"unicode/utf8"
 
 	gws "github.com/gobwas/ws"
-	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
 // maxHeaderSize is the longest header of a masked client frame.
 const maxHeaderSize = 14
 
-// reader is the reader goroutine's state. Its buffer is held only while it
-// has bytes in hand: an idle connection holds none.
-type reader struct {
-	c     *Conn
-	b     netconn.ReadBuffer
-	skip  int64 // bytes of a refused frame still to discard
-	drain bool  // the stream broke the protocol: discard everything
+// framer is a Conn seen as its reader's netconn.Framer, which keeps the
+// Framer's methods out of Conn's own.
+type framer Conn
 
-	msgOp byte   // opcode of the fragmented message being assembled, or 0
-	msg   []byte // its payload so far
-
-	batch netconn.Batch // the writes of the frames in hand
-	at    time.Time     // when the frames in hand were read (ReadTime)
-}
-
-// run reads and handles frames until the connection ends, and returns why.
-func (rd *reader) run() error {
-	for {
-		if err := rd.parse(); err != nil {
-			return err
-		}
-		n, err := rd.b.Fill()
-		if n > 0 {
-			rd.c.act.Touch()
-		}
-		if err != nil {
-			return err
-		}
+// Frame handles the frame at the start of p, or discards bytes of a
+// refused one.
+func (rd *framer) Frame(p []byte) (n, need int, err error) {
+	if rd.drain {
+		return len(p), 0, nil
 	}
-}
-
-// parse handles every complete frame in hand as one batch, whose writes, to
-// this connection and to those its publishes reach, start together once it
-// is handled; and makes room for the rest of a partial frame.
-func (rd *reader) parse() error {
-	b := &rd.b
-	if b.R == b.W {
-		b.Release()
-		return nil
+	if rd.skip > 0 {
+		n := min(rd.skip, int64(len(p)))
+		rd.skip -= n
+		return int(n), 0, nil
 	}
-	rd.c.q.Cork(&rd.batch)
-	rd.at = time.Now()
-	defer rd.batch.Flush()
-	for b.R < b.W {
-		if rd.drain {
-			b.R = b.W
-			break
-		}
-		if rd.skip > 0 {
-			n := min(rd.skip, int64(b.W-b.R))
-			b.R += int(n)
-			rd.skip -= n
-			continue
-		}
-		done, err := rd.next()
-		if err != nil || !done {
-			return err
-		}
-		rd.batch.Yield(&rd.c.q)
-	}
-	b.Release()
-	return nil
-}
-
-// next handles the frame at r. It reports false when the frame is not all
-// in hand yet.
-func (rd *reader) next() (bool, error) {
-	p := rd.b.Unread()
 	h, ok, err := parseHeader(p)
 	if err != nil {
-		return false, rd.violation(err)
+		return len(p), 0, rd.violation(err)
 	}
 	if !ok {
-		rd.b.Room(maxHeaderSize)
-		return false, nil
+		return 0, maxHeaderSize, nil
 	}
-	if limit := int64(rd.c.h.opts.MaxMessageBytes); h.length > limit || int64(len(rd.msg))+h.length > limit {
-		rd.skip = int64(h.size) + h.length
+	if limit := int64(rd.h.opts.MaxMessageBytes); h.length > limit || int64(len(rd.msg))+h.length > limit {
 		rd.msgOp, rd.msg = 0, nil
-		return true, rd.violation(ErrMessageTooLarge)
+		err := rd.violation(ErrMessageTooLarge)
+		rd.skip = int64(h.size) + h.length
+		n := min(rd.skip, int64(len(p)))
+		rd.skip -= n
+		return int(n), 0, err
 	}
-	need := h.size + int(h.length)
+	need = h.size + int(h.length)
 	if len(p) < need {
-		rd.b.Room(need)
-		return false, nil
+		return 0, need, nil
 	}
 	payload := p[h.size:need]
 	gws.Cipher(payload, h.mask, 0)
-	rd.b.R += need
-	return true, rd.frame(h, payload)
+	return need, 0, rd.frame(h, payload)
 }
 
+// Rest has nothing to give back: a message being assembled is kept.
+func (rd *framer) Rest() {}
+
+// End reports a connection that ended without a close frame as ending
+// unexpectedly.
+func (rd *framer) End(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Closed tells the session.
+func (rd *framer) Closed(err error) { rd.session.Closed(err) }
+
 // frame handles one complete, unmasked frame.
-func (rd *reader) frame(h header, payload []byte) error {
+func (rd *framer) frame(h header, payload []byte) error {
 	switch h.op {
 	case opPing:
-		rd.c.Send(appendFrame(make([]byte, 0, 2+len(payload)), opPong, payload))
+		rd.Send(appendFrame(make([]byte, 0, 2+len(payload)), opPong, payload))
 	case opPong:
 	case opClose:
 		return rd.closeFrame(payload)
@@ -141,21 +99,21 @@ func (rd *reader) frame(h header, payload []byte) error {
 
 // deliver hands a complete message to the session, unless the connection
 // is closing.
-func (rd *reader) deliver(op byte, data []byte) error {
+func (rd *framer) deliver(op byte, data []byte) error {
 	if op == opText && !utf8.Valid(data) {
 		return rd.violation(&ProtocolError{Code: CloseInvalidPayload, Reason: "text message is not UTF-8"})
 	}
-	if rd.c.closing() {
+	if rd.Closing() {
 		return nil
 	}
-	rd.c.h.stats.messagesIn.Add(1)
-	rd.c.session.Receive(MessageType(op), data)
+	rd.h.hub.Counters.In.Add(1)
+	rd.session.Receive(MessageType(op), data)
 	return nil
 }
 
 // closeFrame handles the client's close frame: it answers one the server
 // did not start, and ends reading.
-func (rd *reader) closeFrame(p []byte) error {
+func (rd *framer) closeFrame(p []byte) error {
 	ce := &CloseError{}
 	switch {
 	case len(p) == 1:
@@ -174,7 +132,7 @@ func (rd *reader) closeFrame(p []byte) error {
 	if code == 0 {
 		code = CloseNormal
 	}
-	rd.c.Close(code, "", ce)
+	(*Conn)(rd).Close(code, "", ce)
 	return ce
 }
 
@@ -182,23 +140,23 @@ func (rd *reader) closeFrame(p []byte) error {
 // graceful close with the matching code. Reading goes on, discarding data,
 // until the client answers the close or CloseTimeout passes; where the
 // stream can no longer be parsed it is drained.
-func (rd *reader) violation(err error) error {
+func (rd *framer) violation(err error) error {
 	var pe *ProtocolError
 	if errors.As(err, &pe) && pe.Code == CloseProtocolError {
 		rd.drain = true
 	}
-	if rj, ok := rd.c.session.(Rejecter); ok && !rd.c.closing() {
+	if rj, ok := rd.session.(Rejecter); ok && !rd.Closing() {
 		rj.Reject(err)
 	}
-	rd.c.Close(closeCode(err), err.Error(), err)
-	rd.c.h.stats.violations.Add(1)
+	(*Conn)(rd).Close(closeCode(err), err.Error(), err)
+	rd.h.hub.Counters.Violations.Add(1)
 	return nil
 }
 
 // fail closes the connection because of err and ends reading.
-func (rd *reader) fail(err error) error {
-	rd.c.Close(closeCode(err), err.Error(), err)
-	rd.c.h.stats.violations.Add(1)
+func (rd *framer) fail(err error) error {
+	(*Conn)(rd).Close(closeCode(err), err.Error(), err)
+	rd.h.hub.Counters.Violations.Add(1)
 	return err
 }
 
@@ -214,27 +172,4 @@ func validCloseCode(code CloseCode) bool {
 		return false
 	}
 	return true
-}
-
-// readLoop is the reader goroutine.
-func (c *Conn) readLoop() {
-	defer c.h.wg.Done()
-	err := c.read()
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	c.teardown(err)
-}
-
-// read runs the reader. A panic, a bug in the session or here, ends only
-// this connection, with 1011; it is logged with its stack.
-func (c *Conn) read() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.logger().Error("whispeer: panic serving a connection", "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("whispeer: panic serving a connection: %v", r)
-			c.Close(CloseInternalError, "internal error", err)
-		}
-	}()
-	return c.rd.run()
 }

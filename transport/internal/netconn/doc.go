@@ -1,7 +1,14 @@
-// Package netconn is what whispeer's transports share about a connection,
-// whatever its framing: the outbound [Queue] with its writer goroutine, the
-// pooled [ReadBuffer] that keeps idle connections free of buffers, and the
-// [Set] of a listener's connections with keepalive and shutdown.
+// Package netconn is the connection core under whispeer's transports:
+// everything about a connection but its framing. A [Conn] is one
+// connection: its outbound [Queue] with its writer goroutine, the pooled
+// [ReadBuffer] that keeps idle connections free of buffers, the [Batch]
+// its reader hands its frames in, and its keepalive state. A [Hub] is the
+// connections of one listener: it numbers and counts them, runs each one's
+// reader ([Hub.Serve]), pings, expires and shuts them down through a [Set],
+// and keeps their [Counters]. A transport (transport/tcp, transport/ws)
+// embeds a Conn in its own connection and supplies only its [Framer], which
+// cuts the bytes in hand into frames and hands them to its session, its
+// handshake and its listener.
 //
 // # Writing
 //

@@ -1,0 +1,93 @@
+package netconn
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// Framer is a transport's framing of one connection's bytes: the part of
+// its reader that the transports do not share. Its methods run in the
+// connection's reader goroutine, one at a time.
+type Framer interface {
+	// Frame handles the frame at the start of p, the bytes in hand, and
+	// returns how many bytes it took. It returns 0 and need, the bytes the
+	// frame needs in hand (more than len(p)), when the frame is not all
+	// there yet. An error ends reading. To discard what arrives, it takes
+	// all of p.
+	Frame(p []byte) (n, need int, err error)
+	// Rest is called once the bytes of a read are handled, or wait for
+	// more: the reader is about to read again.
+	Rest()
+	// End returns the reason to record for a reader that ends because of
+	// err.
+	End(err error) error
+	// Closed is called once the connection has ended, with the reason it
+	// reports.
+	Closed(err error)
+}
+
+// Serve runs c's reader until the connection ends, handing its bytes to f,
+// then tells f, and forgets c. It is the body of the reader goroutine that
+// Add counted.
+func (h *Hub) Serve(c *Conn, f Framer) {
+	defer h.wg.Done()
+	err := f.End(c.read(f))
+	c.rb.Release()
+	f.Closed(c.q.Teardown(err))
+	h.remove(c)
+}
+
+// read runs the reader. A panic, a bug in the session or in the framing,
+// ends only this connection, with the hub's Internal frame; it is logged
+// with its stack.
+func (c *Conn) read(f Framer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger().Error("whispeer: panic serving a connection", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("whispeer: panic serving a connection: %v", r)
+			c.Close(c.hub.cfg.Internal, err)
+		}
+	}()
+	for {
+		if err := c.parse(f); err != nil {
+			return err
+		}
+		n, err := c.rb.Fill()
+		if n > 0 {
+			c.act.Touch()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// parse handles every complete frame in hand as one batch, whose writes, to
+// this connection and to those its publishes reach, start together once it
+// is handled; and makes room for the rest of a partial frame.
+func (c *Conn) parse(f Framer) error {
+	b := &c.rb
+	if b.R == b.W {
+		b.Release()
+		return nil
+	}
+	c.q.Cork(&c.batch)
+	c.at = time.Now()
+	defer c.batch.Flush()
+	defer f.Rest()
+	for b.R < b.W {
+		n, need, err := f.Frame(b.Unread())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			b.Room(need)
+			return nil
+		}
+		b.R += n
+		c.batch.Yield(&c.q)
+	}
+	b.Release()
+	return nil
+}
