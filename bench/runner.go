@@ -10,7 +10,9 @@ import (
 
 // Runner runs every workload on every target Runs times, interleaved
 // (run 1 of every pair, then run 2…) so that the machine's noise spreads
-// over all targets alike.
+// over all targets alike. Within a workload the targets run in their order
+// on odd runs and in reverse on even ones, so that of two neighbours (a
+// target and its A/B twin) neither always runs first.
 type Runner struct {
 	Targets   []Target
 	Workloads []Workload
@@ -32,13 +34,11 @@ func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
 		}
 	}
 	for run := 1; run <= max(r.Runs, 1); run++ {
-		i := 0
-		for _, w := range r.Workloads {
-			for _, t := range r.Targets {
-				if err := r.runOne(ctx, w, t, run, sums[i]); err != nil {
+		for wi, w := range r.Workloads {
+			for _, ti := range RunOrder(len(r.Targets), run) {
+				if err := r.runOne(ctx, w, r.Targets[ti], run, sums[wi*len(r.Targets)+ti]); err != nil {
 					return sums, err
 				}
-				i++
 			}
 		}
 	}
@@ -48,6 +48,19 @@ func (r *Runner) Run(ctx context.Context) ([]*Summary, error) {
 		}
 	}
 	return sums, ctx.Err()
+}
+
+// RunOrder returns the order in which run (counted from 1) visits n
+// targets: 0…n-1 on odd runs, n-1…0 on even ones.
+func RunOrder(n, run int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if run%2 == 0 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
 }
 
 // runOne runs w on t once into s, unless an earlier run found the pair

@@ -16,6 +16,9 @@ type WhispeerBuild struct {
 	Root string // repository root; cmd/whispeer is built from here
 	Rev  string // commit to build, "HEAD" for the last; "" builds the working tree
 	Bin  string // prebuilt binary; built from Root when empty
+	// Base marks the build an A/B run compares against: the names of its
+	// targets end in BaseSuffix, so that each stands beside its twin.
+	Base bool
 
 	build    sync.Once
 	bin      string
@@ -23,6 +26,19 @@ type WhispeerBuild struct {
 	buildErr error
 	mu       sync.Mutex
 	removed  bool
+}
+
+// BaseSuffix ends the name of a target whose server is the A/B base build,
+// e.g. "whispeer-tcp@base" beside "whispeer-tcp".
+const BaseSuffix = "@base"
+
+// suffix is what the names of b's targets end in: BaseSuffix for the base
+// build, nothing otherwise.
+func (b *WhispeerBuild) suffix() string {
+	if b != nil && b.Base {
+		return BaseSuffix
+	}
+	return ""
 }
 
 // binary returns the whispeer binary, building it once.

@@ -26,7 +26,7 @@ type WhispeerJSON struct {
 }
 
 // Name implements Target.
-func (*WhispeerJSON) Name() string { return "whispeer-json-ws" }
+func (w *WhispeerJSON) Name() string { return "whispeer-json-ws" + w.Build.suffix() }
 
 // buildWhispeer builds cmd/whispeer as committed at rev in the repository
 // at root (the working tree when rev is empty) into a temporary directory,

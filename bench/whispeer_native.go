@@ -50,7 +50,10 @@ type WhispeerNative struct {
 }
 
 // Name implements Target.
-func (w *WhispeerNative) Name() string {
+func (w *WhispeerNative) Name() string { return w.name() + w.Build.suffix() }
+
+// name is the target's name without the build's suffix.
+func (w *WhispeerNative) name() string {
 	if w.Store != "" {
 		return "whispeer-durable-" + w.Store + "-" + w.Sync
 	}

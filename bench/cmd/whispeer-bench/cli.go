@@ -22,6 +22,7 @@ type Main struct {
 	whispeerRoot       string
 	whispeerRev        string
 	whispeerBin        string
+	baseRev, baseBin   string
 	cfg                bench.Config
 }
 
@@ -47,6 +48,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.whispeerRoot, "whispeer-root", "..", "whispeer repository root, where cmd/whispeer is built from")
 	fs.StringVar(&m.whispeerRev, "whispeer-rev", "HEAD", "whispeer commit to build; empty builds the working tree as it is")
 	fs.StringVar(&m.whispeerBin, "whispeer-bin", "", "prebuilt whispeer binary (instead of building one)")
+	fs.StringVar(&m.baseRev, "whispeer-base", "", "A/B: also run every selected whispeer target on a server built at this commit, as <target>"+bench.BaseSuffix)
+	fs.StringVar(&m.baseBin, "whispeer-base-bin", "", "A/B: a prebuilt base server binary (instead of -whispeer-base)")
 	fs.StringVar(&m.forward, "forward", "", "run only the limit row's forwarder on this address")
 	return fs.Parse(args)
 }
@@ -81,6 +84,10 @@ func (m *Main) Run(ctx context.Context) error {
 // report prints the markdown report, and writes it to -md when set.
 func (m *Main) report(workloads []bench.Workload, sums []*bench.Summary, before, after bench.Machine) error {
 	var sb strings.Builder
+	if m.ab() {
+		bench.ABReport(&sb, workloads, sums)
+		fmt.Fprintln(&sb)
+	}
 	bench.Report(&sb, workloads, sums, m.cfg)
 	fmt.Fprintln(&sb)
 	before.Write(&sb)

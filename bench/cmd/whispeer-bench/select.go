@@ -18,9 +18,21 @@ func (m *Main) allTargets() []bench.Target {
 		limit.Command = []string{self, "-forward"}
 	}
 	build := &bench.WhispeerBuild{Root: m.whispeerRoot, Rev: m.whispeerRev, Bin: m.whispeerBin}
+	all := append([]bench.Target{limit}, m.whispeerTargets(build)...)
+	return append(all,
+		&bench.NATS{},
+		&bench.NATS{WebSocket: true},
+		&bench.Redis{},
+		&bench.Mosquitto{QoS: 0},
+		&bench.Mosquitto{QoS: 1},
+	)
+}
+
+// whispeerTargets returns every whispeer target served by build, in table
+// order.
+func (m *Main) whispeerTargets(build *bench.WhispeerBuild) []bench.Target {
 	queue := bench.QueueFor(m.cfg.Window)
 	return []bench.Target{
-		limit,
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Queue: queue},
 		&bench.WhispeerNative{Build: build, Transport: "ws", Queue: queue},
 		&bench.WhispeerJSON{Build: build},
@@ -32,12 +44,35 @@ func (m *Main) allTargets() []bench.Target {
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "batch"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "always"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "never"},
-		&bench.NATS{},
-		&bench.NATS{WebSocket: true},
-		&bench.Redis{},
-		&bench.Mosquitto{QoS: 0},
-		&bench.Mosquitto{QoS: 1},
 	}
+}
+
+// ab reports whether the run compares the whispeer targets with a base
+// build.
+func (m *Main) ab() bool { return m.baseRev != "" || m.baseBin != "" }
+
+// twins returns targets, with their base twins when the run is an A/B.
+func (m *Main) twins(targets []bench.Target) []bench.Target {
+	if !m.ab() {
+		return targets
+	}
+	return m.withTwins(targets)
+}
+
+// withTwins returns targets with, right after each whispeer target, its
+// twin served by the base build.
+func (m *Main) withTwins(targets []bench.Target) []bench.Target {
+	base := &bench.WhispeerBuild{Root: m.whispeerRoot, Rev: m.baseRev, Bin: m.baseBin, Base: true}
+	twins := m.whispeerTargets(base)
+	var out []bench.Target
+	for _, t := range targets {
+		out = append(out, t)
+		i := slices.IndexFunc(twins, func(tw bench.Target) bool { return tw.Name() == t.Name()+bench.BaseSuffix })
+		if i >= 0 {
+			out = append(out, twins[i])
+		}
+	}
+	return out
 }
 
 // targetNames lists every target's name.
@@ -62,7 +97,7 @@ func workloadNames() []string {
 func (m *Main) selectTargets() ([]bench.Target, error) {
 	all := m.allTargets()
 	if m.targets == "all" {
-		return all, nil
+		return m.twins(all), nil
 	}
 	var out []bench.Target
 	for _, name := range strings.Split(m.targets, ",") {
@@ -72,7 +107,7 @@ func (m *Main) selectTargets() ([]bench.Target, error) {
 		}
 		out = append(out, all[i])
 	}
-	return out, nil
+	return m.twins(out), nil
 }
 
 // selectWorkloads returns the workloads that list names.
