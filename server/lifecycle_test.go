@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,29 +17,6 @@ import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/server/config"
 )
-
-// dialBubbleWS serves srv's WebSocket port on a pipe listener in the
-// calling synctest bubble and returns a client connection to it, upgraded
-// and closed when the test ends.
-func dialBubbleWS(t *testing.T, srv *Server) net.Conn {
-	t.Helper()
-	ln := newPipeListener() // the server's Shutdown closes it and ends Serve
-	go func() {
-		if err := srv.Serve(ln); err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	d := gws.Dialer{NetDial: func(context.Context, string, string) (net.Conn, error) {
-		nc, _ := ln.dial()
-		return nc, nil
-	}}
-	nc, _, _, err := d.Dial(context.Background(), "ws://pipe/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
 
 func TestKeepalive_SilentClientsClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -53,9 +53,12 @@ func (ts *testServer) dialNative(t testing.TB, transport string, pool *x509.Cert
 	switch transport {
 	case "tcp":
 		var err error
-		if pool != nil {
+		switch {
+		case pool != nil:
 			c.nc, err = tls.Dial("tcp", ts.tcpAddr, &tls.Config{RootCAs: pool})
-		} else {
+		case ts.dialTCP != nil:
+			c.nc, err = ts.dialTCP()
+		default:
 			c.nc, err = net.Dial("tcp", ts.tcpAddr)
 		}
 		if err != nil {
@@ -64,7 +67,7 @@ func (ts *testServer) dialNative(t testing.TB, transport string, pool *x509.Cert
 		t.Cleanup(func() { c.nc.Close() })
 		c.r = wire.NewReader(bufio.NewReader(c.nc), wire.MaxFrameSize)
 	case "ws":
-		var opts *websocket.DialOptions
+		opts := &websocket.DialOptions{HTTPClient: ts.http}
 		if pool != nil {
 			opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -11,73 +12,56 @@ import (
 )
 
 func TestNative_QoS1PerSubscription(t *testing.T) {
-	ts := newTestServer(t, qosConfig(2, 10, 10))
-	expired := make(chan string, 1)
-	ts.hooks.expired = func(id string) { expired <- id }
-	pub, a, b := ts.nativeAuthed(t, "tcp", "admin"), ts.nativeAuthed(t, "tcp", "admin"), ts.nativeAuthed(t, "ws", "admin")
-	a.subscribe(1, "q", wire.AtLeastOnce, wire.Resume{})
-	a.subscribe(2, "q", wire.ExactlyOnce, wire.Resume{}) // capped at QoS 1
-	b.subscribe(7, "q", wire.AtLeastOnce, wire.Resume{})
+	synctest.Test(t, func(t *testing.T) {
+		ts := newBubbleTestServer(t, qosConfig(2, 10, 10))
+		expired := make(chan string, 1)
+		ts.hooks.expired = func(id string) { expired <- id }
+		pub, a, b := ts.nativeAuthed(t, "tcp", "admin"), ts.nativeAuthed(t, "tcp", "admin"), ts.nativeAuthed(t, "ws", "admin")
+		a.subscribe(1, "q", wire.AtLeastOnce, wire.Resume{})
+		a.subscribe(2, "q", wire.ExactlyOnce, wire.Resume{}) // capped at QoS 1
+		b.subscribe(7, "q", wire.AtLeastOnce, wire.Resume{})
 
-	pub.publish(wire.Publish{QoS: wire.AtLeastOnce, Topic: []byte("q"), ID: []byte("m1"), Payload: []byte("x")})
-	pub.expect(wire.TypePubAck)
+		pub.publish(wire.Publish{QoS: wire.AtLeastOnce, Topic: []byte("q"), ID: []byte("m1"), Payload: []byte("x")})
+		pub.expect(wire.TypePubAck)
 
-	// A gets one copy per subscription, each tracked on its own: acking
-	// one leaves the other in flight.
-	seen := map[uint32]bool{}
-	for range 2 {
-		f := a.expect(wire.TypeMessage)
-		m := f.Message
-		if m.QoS != wire.AtLeastOnce || m.Dup || string(m.ID) != "m1" || seen[m.SID] {
-			t.Fatalf("copy %+v", m)
+		// A gets one copy per subscription, each tracked on its own: acking
+		// one leaves the other in flight.
+		seen := map[uint32]bool{}
+		for range 2 {
+			f := a.expect(wire.TypeMessage)
+			m := f.Message
+			if m.QoS != wire.AtLeastOnce || m.Dup || string(m.ID) != "m1" || seen[m.SID] {
+				t.Fatalf("copy %+v", m)
+			}
+			seen[m.SID] = true
 		}
-		seen[m.SID] = true
-	}
-	a.ack(1, "m1")
-	resends := a.syncResends(1, "m1")
-	if n, _ := windowOf(t, a.sess).len(); n != 1 {
-		t.Fatalf("%d copies in flight for A, want the one on sid 2", n)
-	}
-	a.ack(2, "m1")
-	resends += a.syncResends(2, "m1")
-	if n, _ := windowOf(t, a.sess).len(); n != 0 {
-		t.Fatalf("%d copies in flight for A after both acks", n)
-	}
+		a.ack(1, "m1")
+		a.sync() // the ack came before the timeout: no resend
+		if n, _ := windowOf(t, a.sess).len(); n != 1 {
+			t.Fatalf("%d copies in flight for A, want the one on sid 2", n)
+		}
+		a.ack(2, "m1")
+		a.sync()
+		if n, _ := windowOf(t, a.sess).len(); n != 0 {
+			t.Fatalf("%d copies in flight for A after both acks", n)
+		}
 
-	// B never acks: the first copy, then max_retries resends marked dup,
-	// then the copy is given up. A's acks did not clear B's copy.
-	for i := range 1 + 2 {
-		m := b.expectMessage(7, "q", "x")
-		if m.Dup != (i > 0) {
-			t.Fatalf("copy %d: dup %v", i, m.Dup)
+		// B never acks: the first copy, then max_retries resends marked dup,
+		// then the copy is given up. A's acks did not clear B's copy.
+		for i := range 1 + 2 {
+			m := b.expectMessage(7, "q", "x")
+			if m.Dup != (i > 0) {
+				t.Fatalf("copy %d: dup %v", i, m.Dup)
+			}
 		}
-	}
-	if id := <-expired; id != "m1" {
-		t.Fatalf("expired %q", id)
-	}
-	b.sync()
-	if st := ts.Stats(); st.Retries != 2+uint64(resends) || st.Expired != 1 {
-		t.Fatalf("Retries = %d, Expired = %d", st.Retries, st.Expired)
-	}
-}
-
-// syncResends is sync for a client whose ack may race with resends: it
-// skips resent copies of id on sid before the PONG and counts them.
-func (c *nclient) syncResends(sid uint32, id string) int {
-	c.t.Helper()
-	c.write(wire.AppendPing(nil))
-	for n := 0; ; n++ {
-		f, err := c.next()
-		if err != nil {
-			c.t.Fatal(err)
+		if id := <-expired; id != "m1" {
+			t.Fatalf("expired %q", id)
 		}
-		switch {
-		case f.Type == wire.TypePong:
-			return n
-		case f.Type != wire.TypeMessage || !f.Message.Dup || f.Message.SID != sid || string(f.Message.ID) != id:
-			c.t.Fatalf("got %v %v, want a PONG or a resend of %q", f.Type, describe(f), id)
+		b.sync()
+		if st := ts.Stats(); st.Retries != 2 || st.Expired != 1 {
+			t.Fatalf("Retries = %d, Expired = %d", st.Retries, st.Expired)
 		}
-	}
+	})
 }
 
 func TestNative_Replay(t *testing.T) {

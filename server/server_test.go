@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,9 @@ type testServer struct {
 	url      string // ws:// or wss://
 	tcpAddr  string // host:port of the native TCP listener
 	logs     *syncBuffer
-	sessions chan *session // each new session, in connection order
+	sessions chan *session            // each new session, in connection order
+	http     *http.Client             // dials url; nil for the default client
+	dialTCP  func() (net.Conn, error) // dials tcpAddr; nil for net.Dial
 }
 
 // newTestServer starts a server with the default configuration changed by
@@ -144,7 +147,7 @@ func (ts *testServer) dialPath(t testing.TB, path string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, ts.url+path, nil)
+	c, _, err := websocket.Dial(ctx, ts.url+path, &websocket.DialOptions{HTTPClient: ts.http})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -276,23 +279,6 @@ func (c *client) sync() {
 	c.t.Helper()
 	c.send(`{"type":"ping"}`)
 	c.expect("pong")
-}
-
-// syncResends is sync for a client whose ack may race with a resend: it
-// skips copies of the message id that arrive before the pong and returns
-// how many there were.
-func (c *client) syncResends(id string) int {
-	c.t.Helper()
-	c.send(`{"type":"ping"}`)
-	for n := 0; ; n++ {
-		f := c.read()
-		switch {
-		case f.str("type") == "pong":
-			return n
-		case f.str("type") != "message" || f.str("message_id") != id:
-			c.t.Fatalf("got %v, want a pong or a resend of %q", f, id)
-		}
-	}
 }
 
 // closeStatus reads until the connection ends and returns the close code.
