@@ -48,9 +48,10 @@
 // server runs on config.Default() with a random JWT secret made for this
 // Node: the user "admin" with the password "password", which the server
 // accepts on a loopback address only. To listen on another address, give
-// a configuration whose passwords are hashed (`whispeer passwd`). An
-// address of port 0 picks a free port; [Node.URL] and [Node.TCPURL] tell
-// which.
+// a configuration whose passwords are hashed (`whispeer passwd`); one that
+// names a certificate and a key (tls.cert_file, tls.key_file) makes both
+// listeners speak TLS (wss://, tls://). An address of port 0 picks a free
+// port; [Node.URL] and [Node.TCPURL] tell which.
 //
 // # Concurrency
 //

@@ -36,13 +36,21 @@ func (n *Node) Open(m *whispeer.Message) ([]byte, error) {
 }
 
 // URL returns the WebSocket URL that the Node serves, such as
-// "ws://127.0.0.1:8080", or "" without [WithWebSocket]. Clients may dial it
-// as it is.
-func (n *Node) URL() string { return listenerURL("ws", n.ws) }
+// "ws://127.0.0.1:8080" ("wss://…" with TLS), or "" without
+// [WithWebSocket]. Clients may dial it as it is.
+func (n *Node) URL() string { return listenerURL(n.scheme("ws", "wss"), n.ws) }
 
 // TCPURL returns the native protocol's URL that the Node serves, such as
-// "tcp://127.0.0.1:4250", or "" without [WithTCP].
-func (n *Node) TCPURL() string { return listenerURL("tcp", n.tcp) }
+// "tcp://127.0.0.1:4250" ("tls://…" with TLS), or "" without [WithTCP].
+func (n *Node) TCPURL() string { return listenerURL(n.scheme("tcp", "tls"), n.tcp) }
+
+// scheme returns secure when the listeners speak TLS, plain otherwise.
+func (n *Node) scheme(plain, secure string) string {
+	if n.tls {
+		return secure
+	}
+	return plain
+}
 
 // listenerURL returns scheme://host:port for ln, with a loopback host in
 // place of an unspecified one (which a client cannot dial everywhere).

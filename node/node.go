@@ -2,6 +2,7 @@ package node
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ type Node struct {
 	engine  *envelope.Engine // opens what clients sealed, with keys
 	srv     *server.Server   // nil without listeners
 	ws, tcp net.Listener
+	tls     bool       // the listeners speak TLS
+	wantTLS bool       // the WebSocket address was https:// or wss://
 	served  chan error // one result per listener
 
 	closeOnce sync.Once
@@ -129,10 +132,11 @@ func (n *Node) listen(o *options) error {
 	}
 	var err error
 	if o.wsAddr != "" {
-		addr, err := listenAddr(o.wsAddr)
+		addr, secure, err := listenAddr(o.wsAddr)
 		if err != nil {
 			return err
 		}
+		n.wantTLS = secure
 		if n.ws, err = net.Listen("tcp", addr); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
@@ -146,6 +150,13 @@ func (n *Node) listen(o *options) error {
 	if err != nil {
 		return err
 	}
+	if err := n.withTLS(cfg.TLS); err != nil {
+		return err
+	}
+	if n.wantTLS && !n.tls {
+		return fmt.Errorf("%w: WebSocket address %q: wss:// needs tls.cert_file and tls.key_file (WithServerConfig)",
+			whispeer.ErrInvalidOption, o.wsAddr)
+	}
 	if n.srv, err = server.New(cfg, server.WithBroker(n.Broker), server.WithLogger(o.logger)); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -156,6 +167,28 @@ func (n *Node) listen(o *options) error {
 	if n.tcp != nil {
 		go func() { n.served <- n.srv.ServeTCP(n.tcp) }()
 	}
+	return nil
+}
+
+// withTLS wraps the listeners in TLS when c names a certificate and a key.
+func (n *Node) withTLS(c config.TLS) error {
+	if !c.Enabled() {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	conf := func(protos ...string) *tls.Config {
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: protos}
+	}
+	if n.ws != nil {
+		n.ws = tls.NewListener(n.ws, conf("http/1.1"))
+	}
+	if n.tcp != nil {
+		n.tcp = tls.NewListener(n.tcp, conf())
+	}
+	n.tls = true
 	return nil
 }
 

@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/testcert"
 	"github.com/whispeer-io/whispeer/node"
+	"github.com/whispeer-io/whispeer/server/config"
 )
 
 // marker is a payload that must never be seen outside the process in the
@@ -172,7 +175,7 @@ func TestWithWebSocket_AddressForms(t *testing.T) {
 			t.Errorf("WithWebSocket(%q): URL %q", addr, u)
 		}
 	}
-	for _, addr := range []string{"https://127.0.0.1:0", "wss://127.0.0.1:0"} {
+	for _, addr := range []string{"https://127.0.0.1:0", "wss://127.0.0.1:0", "ftp://127.0.0.1:0"} {
 		if n, err := node.Build(node.WithWebSocket(addr)); !errors.Is(err, whispeer.ErrInvalidOption) {
 			if n != nil {
 				n.Close()
@@ -331,5 +334,35 @@ func TestBuild_PersistenceWithoutPath(t *testing.T) {
 			}
 			t.Errorf("persistence %+v: error %v, want ErrInvalidOption", p, err)
 		}
+	}
+}
+
+func TestWithServerConfig_ServesTLS(t *testing.T) {
+	certFile, keyFile, pool, err := testcert.Files(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = certFile, keyFile
+	n := build(t, func() (*node.Node, error) {
+		return node.Build(node.WithServerConfig(cfg), node.WithWebSocket("wss://127.0.0.1:0"), node.WithTCP("127.0.0.1:0"))
+	})
+	if !strings.HasPrefix(n.URL(), "wss://") || !strings.HasPrefix(n.TCPURL(), "tls://") {
+		t.Fatalf("URLs %q and %q: want wss:// and tls://", n.URL(), n.TCPURL())
+	}
+	for _, u := range []string{n.URL(), n.TCPURL()} {
+		c, err := client.Dial(t.Context(), u, client.WithCredentials("admin", "password"),
+			client.WithTLSConfig(&tls.Config{RootCAs: pool}))
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		got := clientSubscribe(t, c, "a")
+		if err := n.Publish(t.Context(), "a", []byte(u)); err != nil {
+			t.Fatal(err)
+		}
+		if m := recv(t, got); string(m.Payload) != u {
+			t.Errorf("%s: received %q", u, m.Payload)
+		}
+		c.Close()
 	}
 }

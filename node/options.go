@@ -42,7 +42,7 @@ func WithBrokerOptions(opts ...whispeer.Option) Option {
 // [WithPersistence], otherwise a random one in memory (see the package
 // documentation).
 func WithEncryption(kr *envelope.Keyring) Option {
-	return func(o *options) { o.encrypt, o.keys = true, kr }
+	return func(o *options) { o.encrypt, o.keys, o.keyFile = true, kr, "" }
 }
 
 // WithKeyFile seals every payload with the keyring in the key file at path,
@@ -72,7 +72,9 @@ func WithPersistence(p Persistence) Option {
 
 // WithWebSocket serves the broker over WebSocket on addr: "host:port", or a
 // URL such as "http://localhost:8080" or "ws://localhost:8080", whose host
-// and port are taken. Port 0 picks a free port.
+// and port are taken. Port 0 picks a free port. The listener speaks TLS
+// when the server configuration names a certificate (see
+// [WithServerConfig]); an https:// or wss:// address requires one.
 func WithWebSocket(addr string) Option { return func(o *options) { o.wsAddr = addr } }
 
 // WithTCP serves the broker to native clients over TCP on addr, "host:port";
@@ -80,9 +82,10 @@ func WithWebSocket(addr string) Option { return func(o *options) { o.wsAddr = ad
 func WithTCP(addr string) Option { return func(o *options) { o.tcpAddr = addr } }
 
 // WithServerConfig configures the server behind WithWebSocket and WithTCP:
-// users and their permissions, the JWT secret, limits and timeouts. Its
-// listener and store settings are not used: the Node's options give them.
-// The default is config.Default() with a random JWT secret.
+// users and their permissions, the JWT secret, limits, timeouts and TLS
+// (tls.cert_file and tls.key_file, for both listeners). Its host, ports and
+// store are not used: the Node's options give them. The default is
+// config.Default() with a random JWT secret.
 func WithServerConfig(cfg *config.Config) Option { return func(o *options) { o.serverCfg = cfg } }
 
 // WithLogger sets the logger of the broker, its store and its server; the
@@ -130,16 +133,19 @@ func (p Persistence) openStore(log *slog.Logger) (whispeer.Store, error) {
 	return st, nil
 }
 
-// listenAddr returns the host:port of addr, a host:port or a URL.
-func listenAddr(addr string) (string, error) {
+// listenAddr returns the host:port of addr, a host:port or a URL, and
+// whether the URL asks for TLS (https://, wss://).
+func listenAddr(addr string) (hostport string, secure bool, err error) {
 	u, err := url.Parse(addr)
 	if err != nil || u.Host == "" {
-		return addr, nil // "host:port" parses as a scheme and an opaque part, or fails
+		return addr, false, nil // "host:port" parses as a scheme and an opaque part, or fails
 	}
 	switch u.Scheme {
 	case "http", "ws":
-		return u.Host, nil
+		return u.Host, false, nil
+	case "https", "wss":
+		return u.Host, true, nil
 	}
-	return "", fmt.Errorf("%w: WebSocket address %q: only http:// and ws:// are served (put TLS in front, or use the server package)",
+	return "", false, fmt.Errorf("%w: WebSocket address %q: want host:port or an http, https, ws or wss URL",
 		whispeer.ErrInvalidOption, addr)
 }
