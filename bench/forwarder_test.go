@@ -17,15 +17,17 @@ func TestForwarder_CopiesToEverySubscriber(t *testing.T) {
 	defer l.Stop()
 	const subs, msgs = 3, 5000
 	var got [subs]atomic.Int64
+	var all [subs]chan struct{} // closed once the subscriber has every message
 	for i := range subs {
+		all[i] = make(chan struct{})
 		c, err := l.Connect(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		err = c.Subscribe(ctx, "any", func(p []byte) {
-			if len(p) == 128 && !isProbe(p) {
-				got[i].Add(1)
+			if len(p) == 128 && !isProbe(p) && got[i].Add(1) == msgs {
+				close(all[i])
 			}
 		})
 		if err != nil {
@@ -45,8 +47,9 @@ func TestForwarder_CopiesToEverySubscriber(t *testing.T) {
 	}
 	flushClient(ctx, pub)
 	for i := range subs {
-		for got[i].Load() < msgs && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
+		select {
+		case <-all[i]:
+		case <-ctx.Done():
 		}
 		if n := got[i].Load(); n != msgs {
 			t.Errorf("subscriber %d got %d messages, want %d", i, n, msgs)

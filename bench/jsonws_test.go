@@ -16,8 +16,9 @@ import (
 // publish to every subscriber of the topic, with the delivery frame of the
 // design brief.
 type fakePopSub struct {
-	mu   sync.Mutex
-	subs map[string][]net.Conn
+	mu         sync.Mutex
+	subs       map[string][]net.Conn
+	subscribed chan string // each topic subscribed to, once it takes deliveries
 }
 
 func (f *fakePopSub) serve(ln net.Listener) {
@@ -60,6 +61,7 @@ func (f *fakePopSub) answer(c net.Conn, typ, topic string, payload json.RawMessa
 		wsutil.WriteServerText(c, []byte(`{"type": "authenticated", "status": "authenticated"}`))
 	case "subscribe":
 		f.subs[topic] = append(f.subs[topic], c)
+		f.subscribed <- topic
 	case "publish":
 		frame := `{"type":"message","topic":"` + topic + `","payload":` + string(payload) + `,"timestamp":1,"message_id":"m","qos":0}`
 		for _, s := range f.subs[topic] {
@@ -76,7 +78,8 @@ func TestJSONClient_FakeServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go (&fakePopSub{subs: map[string][]net.Conn{}}).serve(ln)
+	srv := &fakePopSub{subs: map[string][]net.Conn{}, subscribed: make(chan string, 1)}
+	go srv.serve(ln)
 	url := "ws://" + ln.Addr().String() + "/"
 	token, err := wsLogin(ctx, url, "admin", "password")
 	if err != nil || token != "tok" {
@@ -92,7 +95,11 @@ func TestJSONClient_FakeServer(t *testing.T) {
 	}
 	got := make(chan string, 100)
 	sub.Subscribe(ctx, "a", func(p []byte) { got <- string(p) })
-	time.Sleep(50 * time.Millisecond)
+	select { // the subscriber takes the publishes that follow
+	case <-srv.subscribed:
+	case <-ctx.Done():
+		t.Fatal("the subscription never reached the server")
+	}
 	pub, err := dialJSON(ctx, url)
 	if err != nil {
 		t.Fatal(err)
