@@ -38,6 +38,24 @@ const CopyLimit = netconn.CopyLimit
 // policy applies. It is the same type in both transports.
 type Waiter = netconn.Waiter
 
+// Batch is the set of connections a reader's publishes have sent to
+// while it handles the frames of one read (Conn.Batch): their writers start
+// once the reader has handled them all. It is the same type in both
+// transports, so that a delivery from a publisher on one goes in the batch
+// of a publisher on the other.
+type Batch = netconn.Batch
+
+// Stall is flow control for a queue other than a connection's: a delivery
+// made by a publish during batch b that took w past its high-water mark
+// calls it, and b's reader then waits, before it reads again, until w has
+// Room, for at most the reader's MaxStall, as it waits for connections'
+// queues. A nil b, a delivery made outside a reader, stalls nothing.
+func Stall(b *Batch, w Waiter) {
+	if b != nil {
+		b.StallOn(w)
+	}
+}
+
 // StallContext is flow control for a queue other than a connection's: a
 // delivery made with the context of a publish (a BatchContext of any
 // connection) that took w past its high-water mark calls it, and the

@@ -64,6 +64,33 @@ func (c *Conn) BatchContext(parent context.Context) context.Context {
 	return WithBatch(parent, &c.batch)
 }
 
+// Batch returns the batch of the connection's reader: the connections its
+// session's publishes send to while the reader handles the frames of one
+// read, whose writers start once it has handled them all, so that a burst
+// of publishes is written to each connection it reaches at once. It is for
+// the deliveries of those publishes, made in the reader's goroutine, and
+// for nothing else.
+func (c *Conn) Batch() *Batch { return &c.batch }
+
+// SendHeadIn is SendHead in a delivery made by a publish during batch b
+// (nil for none): the write starts once b's reader has handled its frames.
+// With copyBody a frame of at most CopyLimit bytes is copied, body
+// included, so that the caller may reuse body once SendHeadIn returns;
+// otherwise body is kept.
+func (c *Conn) SendHeadIn(b *Batch, head, body []byte, copyBody bool) error {
+	return c.q.SendHeadIn(b, head, body, copyBody)
+}
+
+// SendDataIn is SendHeadIn for a frame of a protocol carried in the
+// connection's data messages, such as the native protocol's MSG: on a
+// WebSocket connection, frames sent this way one after another travel in
+// one binary message, which the next frame sent another way, or the writer
+// starting a write, closes; a client must therefore accept several of the
+// protocol's frames in one message. On TCP it is SendHeadIn.
+func (c *Conn) SendDataIn(b *Batch, head, body []byte, copyBody bool) error {
+	return c.q.SendDataIn(b, head, body, copyBody)
+}
+
 // SendHeadContext is SendHead in a delivery made with the context of a
 // publish: when ctx carries a reader's batch (BatchContext), the write
 // starts once that reader has handled its batch. With copyBody a frame of
