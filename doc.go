@@ -58,7 +58,8 @@
 // found everything it asked for. A QoS 1 Publish returns once the store has
 // made the message durable ([PublishAsync] reports it instead); retention
 // rules ([WithRetention]) bound each topic's log, and durable subscriptions
-// ([WithDurable]) keep a bounded backlog while their subscriber is away.
+// ([WithDurable]) keep a bounded backlog while their subscriber is away,
+// on a store that also keeps their cursors ([CursorStore]).
 //
 // # Plugins
 //

@@ -13,6 +13,7 @@ import (
 // storage is the broker's side of its [Store].
 type storage struct {
 	s       Store
+	cursors CursorStore // s's cursors; nil when it keeps none
 	rules   []retentionRule
 	atRest  *envelope.Engine // seals stored payloads of plaintext topics; nil for none
 	backlog int
@@ -26,6 +27,7 @@ const atRestSlack = 1 << 16
 func newStorage(c *config) (*storage, error) {
 	sc := &c.store
 	st := &storage{s: sc.store, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
+	st.cursors, _ = sc.store.(CursorStore)
 	if sc.atRest == nil {
 		return st, nil
 	}
@@ -178,7 +180,7 @@ func (b *Broker) saveCursor(s *Subscription, m *Message) error {
 		epoch = v.(*topicState).epoch.Load()
 	}
 	c := Cursor{Subscriber: s.cfg.durable, Topic: m.Topic, Epoch: epoch, Offset: m.Seq}
-	if err := b.st.s.SaveCursor(context.Background(), c); err != nil {
+	if err := b.st.cursors.SaveCursor(context.Background(), c); err != nil {
 		b.log.Warn("whispeer: saving a cursor failed", "subscriber", c.Subscriber, "topic", c.Topic, "error", err)
 		return fmt.Errorf("store: %w", err)
 	}
@@ -197,6 +199,9 @@ func (s *Subscription) accepted(m *Message) {
 // catches a sync subscription up (an async one catches up in its worker).
 func (b *Broker) addStored(s *Subscription) error {
 	sc := &s.cfg
+	if sc.durable != "" && b.st.cursors == nil {
+		return fmt.Errorf("%w: WithDurable: %w", ErrInvalidOption, ErrNoCursors)
+	}
 	if sc.durable != "" && sc.subscriber == "" {
 		sc.subscriber = sc.durable
 	}
@@ -294,7 +299,7 @@ func (b *Broker) plan(ctx context.Context, s *Subscription, ts *topicState, conc
 	}
 	var cur *Cursor
 	if s.cfg.durable != "" {
-		c, ok, err := b.st.s.LoadCursor(ctx, s.cfg.durable, ts.name)
+		c, ok, err := b.st.cursors.LoadCursor(ctx, s.cfg.durable, ts.name)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

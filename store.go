@@ -14,11 +14,12 @@ import (
 // Store is a message log: every message appended to a topic gets the
 // topic's next offset, from 1 with no gap, and the topic an epoch that
 // changes when its history is lost (see [TopicInfo]). A broker configured
-// [WithStore] appends every message it accepts, serves replay, resume and
-// durable subscriptions from the log, and takes its sequence numbers from
-// it: a message's Seq is its offset.
+// [WithStore] appends every message it accepts, serves replay and resume
+// from the log, and takes its sequence numbers from it: a message's Seq is
+// its offset. A store that also keeps durable subscribers' cursors
+// implements [CursorStore], which [WithDurable] needs.
 //
-// The stores in store/memory, store/file and store/sqlite implement it;
+// The stores in store/memory, store/file and store/sqlite implement both;
 // store/storetest checks an implementation against this contract. A
 // Store's methods are safe for concurrent use.
 type Store interface {
@@ -57,6 +58,16 @@ type Store interface {
 	// message has offset 1.
 	Delete(ctx context.Context, topic string) error
 
+	// Close makes what was appended durable and releases the store. Calls
+	// after Close fail with [ErrStoreClosed]; closing twice returns nil.
+	Close() error
+}
+
+// CursorStore is the optional capability of a [Store] that keeps how far
+// durable subscribers have got: the broker finds it by type assertion
+// when it is made, and [WithDurable] subscriptions need it (without it
+// they fail with [ErrNoCursors]). Its methods are safe for concurrent use.
+type CursorStore interface {
 	// SaveCursor records how far a durable subscriber has got in a topic.
 	// It need not be durable before it returns: a cursor lost in a crash
 	// makes its subscriber receive some messages again.
@@ -65,10 +76,6 @@ type Store interface {
 	// LoadCursor returns the cursor saved for subscriber in topic, and
 	// whether there is one.
 	LoadCursor(ctx context.Context, subscriber, topic string) (Cursor, bool, error)
-
-	// Close makes what was appended durable and releases the store. Calls
-	// after Close fail with [ErrStoreClosed]; closing twice returns nil.
-	Close() error
 }
 
 // TopicInfo describes a topic's log.
@@ -112,6 +119,10 @@ var (
 	ErrStoreClosed = &Error{CodeUnavailable, "whispeer: store closed"}
 	// ErrCorrupt wraps what a store found damaged in its files.
 	ErrCorrupt = &Error{CodeInternal, "whispeer: store corrupt"}
+	// ErrNoCursors is returned when a durable subscription ([WithDurable])
+	// is asked of a broker whose store keeps no cursors (is no
+	// [CursorStore]).
+	ErrNoCursors = &Error{CodeInvalid, "whispeer: the store keeps no cursors"}
 )
 
 // SyncPolicy says when a durable store forces what it appended to stable
@@ -282,7 +293,7 @@ func WithResume(epoch, offset uint64) SubscribeOption {
 // subscription with the same id and pattern first receives what was
 // published in between, up to the durable backlog ([WithDurableBacklog]).
 // The id also acts as [WithSubscriber] unless one is given. It needs
-// [WithStore].
+// [WithStore] with a store that keeps cursors ([CursorStore]).
 func WithDurable(clientID string) SubscribeOption { return func(c *subConfig) { c.durable = clientID } }
 
 // WithManualAck makes a [WithDurable] subscription save its cursor only on

@@ -153,6 +153,29 @@ func TestBroker_ResumeRefused(t *testing.T) {
 	}
 }
 
+// cursorless is a store that keeps no cursors: it is no CursorStore.
+type cursorless struct{ whispeer.Store }
+
+// TestBroker_DurableNeedsCursors checks that a durable subscription on a
+// store that keeps no cursors is refused with ErrNoCursors, while replay
+// and resume, which need no cursor, are served.
+func TestBroker_DurableNeedsCursors(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(cursorless{memory.New()}))
+	publish(t, b, "t", "1")
+	h := func(context.Context, *whispeer.Message) error { return nil }
+	_, err := b.Subscribe("t", h, whispeer.WithDurable("c"))
+	if !errors.Is(err, whispeer.ErrNoCursors) || !errors.Is(err, whispeer.ErrInvalidOption) {
+		t.Fatalf("durable on a store without cursors: %v, want ErrNoCursors and ErrInvalidOption", err)
+	}
+	s, err := b.Subscribe("t", h, whispeer.WithResume(0, 0))
+	if err != nil {
+		t.Fatalf("resume on a store without cursors: %v", err)
+	}
+	if !s.Recovered() {
+		t.Fatal("resume on a store without cursors not recovered")
+	}
+}
+
 // TestBroker_ResumeNoGapNoDuplicate resumes while publishers run, async
 // with a small queue so that catching up outpaces it, and checks every
 // message arrives once, in order.

@@ -25,7 +25,9 @@ const (
 // whispeer_store_latency_seconds{op} and whose failures are counted in
 // whispeer_store_errors_total{op}. Appends, the hot operation, are timed
 // one in the plugin's latency sample (Options.LatencySample), the first
-// append included; every failure is counted. Make one with Plugin.InstrumentStore.
+// append included; every failure is counted. It is a whispeer.CursorStore
+// whose SaveCursor and LoadCursor fail with whispeer.ErrNoCursors when the
+// store it wraps keeps no cursors. Make one with Plugin.InstrumentStore.
 type Store struct {
 	whispeer.Store
 	append, durable, read, topic, trim, del, save, load prometheus.Observer
@@ -121,18 +123,29 @@ func (s *Store) Delete(ctx context.Context, topic string) error {
 
 // SaveCursor saves a cursor, timed.
 func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
+	cs, ok := s.Store.(whispeer.CursorStore)
+	if !ok {
+		return whispeer.ErrNoCursors
+	}
 	start := time.Now()
-	err := s.Store.SaveCursor(ctx, c)
+	err := cs.SaveCursor(ctx, c)
 	s.observe(s.save, StoreSaveCursor, start, err)
 	return err
 }
 
 // LoadCursor loads a cursor, timed.
 func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
+	cs, ok := s.Store.(whispeer.CursorStore)
+	if !ok {
+		return whispeer.Cursor{}, false, whispeer.ErrNoCursors
+	}
 	start := time.Now()
-	c, ok, err := s.Store.LoadCursor(ctx, subscriber, topic)
+	c, ok, err := cs.LoadCursor(ctx, subscriber, topic)
 	s.observe(s.load, StoreLoadCursor, start, err)
 	return c, ok, err
 }
 
-var _ whispeer.Store = (*Store)(nil)
+var (
+	_ whispeer.Store       = (*Store)(nil)
+	_ whispeer.CursorStore = (*Store)(nil)
+)

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
@@ -47,4 +48,27 @@ func TestInstrumentStore_SampledAppends(t *testing.T) {
 	f := metricstest.Scrape(t, p.Handler())
 	want(t, f, 2, "whispeer_store_latency_seconds", "op", metrics.StoreAppend)
 	want(t, f, 2, "whispeer_store_latency_seconds", "op", metrics.StoreDurable)
+}
+
+// TestInstrumentStore_Cursors checks that the instrumented store keeps
+// the cursors of a store that keeps them, and reports ErrNoCursors for
+// one that keeps none.
+func TestInstrumentStore_Cursors(t *testing.T) {
+	p := metrics.New(metrics.Options{})
+	ctx := context.Background()
+	c := whispeer.Cursor{Subscriber: "s", Topic: "t", Epoch: 1, Offset: 2}
+	keeps := p.InstrumentStore(memory.New())
+	if err := keeps.SaveCursor(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := keeps.LoadCursor(ctx, "s", "t"); err != nil || !ok || got != c {
+		t.Fatalf("LoadCursor = %+v, %v, %v; want %+v", got, ok, err, c)
+	}
+	none := p.InstrumentStore(struct{ whispeer.Store }{memory.New()})
+	if err := none.SaveCursor(ctx, c); !errors.Is(err, whispeer.ErrNoCursors) {
+		t.Fatalf("SaveCursor on a store without cursors: %v, want ErrNoCursors", err)
+	}
+	if _, _, err := none.LoadCursor(ctx, "s", "t"); !errors.Is(err, whispeer.ErrNoCursors) {
+		t.Fatalf("LoadCursor on a store without cursors: %v, want ErrNoCursors", err)
+	}
 }

@@ -352,4 +352,7 @@ func (s *Store) closeFiles() {
 	s.lock.Close()
 }
 
-var _ whispeer.Store = (*Store)(nil)
+var (
+	_ whispeer.Store       = (*Store)(nil)
+	_ whispeer.CursorStore = (*Store)(nil)
+)

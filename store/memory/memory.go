@@ -201,4 +201,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-var _ whispeer.Store = (*Store)(nil)
+var (
+	_ whispeer.Store       = (*Store)(nil)
+	_ whispeer.CursorStore = (*Store)(nil)
+)

@@ -310,4 +310,7 @@ func (s *Store) pending() int {
 	return len(s.queue)
 }
 
-var _ whispeer.Store = (*Store)(nil)
+var (
+	_ whispeer.Store       = (*Store)(nil)
+	_ whispeer.CursorStore = (*Store)(nil)
+)

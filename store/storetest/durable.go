@@ -14,6 +14,7 @@ import (
 func RunDurable(t *testing.T, open func(t *testing.T, dir string) whispeer.Store) {
 	Run(t, func(t *testing.T) whispeer.Store { return open(t, t.TempDir()) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
+	t.Run("ReopenCursors", func(t *testing.T) { testReopenCursors(t, open) })
 	t.Run("ReopenTrimmed", func(t *testing.T) { testReopenTrimmed(t, open) })
 	t.Run("ReopenSealedPayloads", func(t *testing.T) { testReopenSealedPayloads(t, open) })
 }
@@ -27,10 +28,6 @@ func testReopen(t *testing.T, open func(*testing.T, string) whispeer.Store) {
 		t.Fatal(err)
 	}
 	appendN(t, s, "gone", 2)
-	cur := whispeer.Cursor{Subscriber: "client", Topic: "a", Epoch: 5, Offset: 12}
-	if err := s.SaveCursor(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
 	infos := map[string]whispeer.TopicInfo{}
 	for _, tp := range []string{"a", "b/c", "gone", "never"} {
 		infos[tp] = info(t, s, tp)
@@ -47,7 +44,6 @@ func testReopen(t *testing.T, open func(*testing.T, string) whispeer.Store) {
 		}
 		checkSame(t, readAll(t, s, "a", 1, 0), a)
 		checkSame(t, readAll(t, s, "b/c", 1, 0), b)
-		checkCursor(t, s, cur)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -57,6 +53,38 @@ func testReopen(t *testing.T, open func(*testing.T, string) whispeer.Store) {
 	m := Message("a", 31)
 	if err := s.Append(ctx, m, nil); err != nil || m.Seq != 31 {
 		t.Fatalf("Append after reopening: seq %d, %v; want 31", m.Seq, err)
+	}
+}
+
+// testReopenCursors checks that cursors survive closing and opening the
+// store, the newest saved for a subscriber and topic winning.
+func testReopenCursors(t *testing.T, open func(*testing.T, string) whispeer.Store) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	cs := cursorStore(t, s)
+	appendN(t, s, "a", 3)
+	old := whispeer.Cursor{Subscriber: "client", Topic: "a", Epoch: 5, Offset: 2}
+	cur := whispeer.Cursor{Subscriber: "client", Topic: "a", Epoch: 5, Offset: 12}
+	other := whispeer.Cursor{Subscriber: "other", Topic: "b", Epoch: 6, Offset: 1}
+	for _, c := range []whispeer.Cursor{old, cur, other} {
+		if err := cs.SaveCursor(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		s = open(t, dir)
+		cs = cursorStore(t, s)
+		checkCursor(t, cs, cur)
+		checkCursor(t, cs, other)
+		if _, ok, err := cs.LoadCursor(ctx, "client", "b"); ok || err != nil {
+			t.Fatalf("round %d: LoadCursor of a cursor never saved: %v, %v", round, ok, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
