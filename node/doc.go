@@ -46,7 +46,8 @@
 // over WebSocket, [WithTCP] the native protocol over TCP, both through the
 // server package. Unless [WithServerConfig] gives a configuration, the
 // server runs on config.Default() with a random JWT secret made for this
-// Node: the user "admin" with the password "password", which the server
+// Node (the tokens it issues do not outlive it; the Go client logs in
+// again): the user "admin" with the password "password", which the server
 // accepts on a loopback address only. To listen on another address, give
 // a configuration whose passwords are hashed (`whispeer passwd`); one that
 // names a certificate and a key (tls.cert_file, tls.key_file) makes both
