@@ -19,11 +19,11 @@ import (
 func (n *Node) Keyring() *envelope.Keyring { return n.keys }
 
 // Open returns the plaintext of m's payload. The broker opens what it
-// sealed itself before a subscriber sees it, but routes what a client sealed
-// end to end untouched, to in-process subscribers too, with m.Sealed set:
-// Open opens such a payload with the Node's keyring (or, without one,
-// fails with envelope.ErrNoKey unless the envelope is only compressed). An unsealed payload is
-// returned as it is.
+// sealed itself before a subscriber sees it, but routes what a client
+// sealed end to end untouched, to in-process subscribers too, with
+// m.Sealed set: Open opens such a payload with the Node's keyring (without
+// one, only an envelope that is merely compressed opens). An unsealed
+// payload is returned as it is.
 func (n *Node) Open(m *whispeer.Message) ([]byte, error) {
 	if !m.Sealed {
 		return m.Payload, nil

@@ -130,21 +130,8 @@ func (n *Node) listen(o *options) error {
 	if o.wsAddr == "" && o.tcpAddr == "" {
 		return nil
 	}
-	var err error
-	if o.wsAddr != "" {
-		addr, secure, err := listenAddr(o.wsAddr)
-		if err != nil {
-			return err
-		}
-		n.wantTLS = secure
-		if n.ws, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-	}
-	if o.tcpAddr != "" {
-		if n.tcp, err = net.Listen("tcp", o.tcpAddr); err != nil {
-			return fmt.Errorf("listen tcp: %w", err)
-		}
+	if err := n.openListeners(o); err != nil {
+		return err
 	}
 	cfg, err := serverConfig(o.serverCfg, n.ws, n.tcp)
 	if err != nil {
@@ -166,6 +153,27 @@ func (n *Node) listen(o *options) error {
 	}
 	if n.tcp != nil {
 		go func() { n.served <- n.srv.ServeTCP(n.tcp) }()
+	}
+	return nil
+}
+
+// openListeners opens the WebSocket and TCP listeners that o names.
+func (n *Node) openListeners(o *options) error {
+	if o.wsAddr != "" {
+		addr, secure, err := listenAddr(o.wsAddr)
+		if err != nil {
+			return err
+		}
+		n.wantTLS = secure
+		if n.ws, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	if o.tcpAddr != "" {
+		var err error
+		if n.tcp, err = net.Listen("tcp", o.tcpAddr); err != nil {
+			return fmt.Errorf("listen tcp: %w", err)
+		}
 	}
 	return nil
 }
