@@ -64,15 +64,17 @@ type Message struct {
 	// Time is when the broker accepted the message.
 	Time time.Time
 
-	memo   [MemoSlots]memoSlot
-	engine *envelope.Engine        // set when the broker sealed the payload
-	plain  atomic.Pointer[Message] // the opened message, once opened
-	kept   *Message                // a borrowed message's lasting copy, once made
+	// publisher is who published the message, set only on a message lent
+	// to the synchronous handlers of its publish (see Publisher).
+	publisher Publisher
+	engine    *envelope.Engine        // set when the broker sealed the payload
+	plain     atomic.Pointer[Message] // the opened message, once opened
+	kept      *Message                // a borrowed message's lasting copy, once made
 }
 
-// Clone returns a copy of m that shares its payload and headers but none
-// of its memoized encodings: the way to derive a changed message, since a
-// Message must not be copied by value once the broker has handed it out.
+// Clone returns a copy of m that shares its payload and headers: the way
+// to derive a changed message, since a Message must not be copied by value
+// once the broker has handed it out.
 // A message lent to a handler made WithBorrow, or to a hook during such a
 // publish, is copied whole: the copy's ID and Payload outlive the call.
 func (m *Message) Clone() *Message {
@@ -124,53 +126,18 @@ func copyID(box *boxedMessage, id string) string {
 	return unsafe.String(&box.id[0], n)
 }
 
-// MemoSlots is the number of encodings [Message.Memo] can keep per message.
-const MemoSlots = 2
-
-// Memo returns encode(m), calling encode at most once per slot for as long
-// as the first result is kept; concurrent first calls may both encode, and
-// one result wins. Transports use it to encode a delivery frame once per
-// message and hand the same bytes to every connection, each protocol with
-// a slot of its own (0 to MemoSlots-1). The bytes must be treated as
-// read-only.
-func (m *Message) Memo(slot int, encode func(*Message) []byte) []byte {
-	ms := &m.memo[slot]
-	if ms.state.Load() == memoSet {
-		return ms.b
-	}
-	if !ms.state.CompareAndSwap(memoEmpty, memoBusy) {
-		if ms.state.Load() == memoSet {
-			return ms.b
-		}
-		return encode(m) // another goroutine is encoding: do not wait for it
-	}
-	ms.b = encode(m)
-	ms.state.Store(memoSet)
-	return ms.b
-}
-
-// memoSlot is one of a message's memoized encodings, kept in the message
-// itself so that memoizing allocates nothing beyond the encoding: b is
-// written once, by the goroutine that moved state from memoEmpty to
-// memoBusy, and read only after state is memoSet.
-type memoSlot struct {
-	state atomic.Uint32
-	b     []byte
-}
-
-// The states of a memoSlot.
-const (
-	memoEmpty uint32 = iota
-	memoBusy
-	memoSet
-)
-
 // boxedMessage lets a Message and its generated id share one allocation: the
 // id string points into the box, which the string keeps alive.
 type boxedMessage struct {
 	Message
 	id [msgid.Len]byte
 }
+
+// Publisher returns who published m when its publisher said so
+// ([WithPublisher]) and m is the message of that publish, lent to a
+// synchronous handler during it; otherwise nil. A copy of m that outlives
+// the publish, as the history, a store or an async queue holds, has none.
+func (m *Message) Publisher() Publisher { return m.publisher }
 
 // Boxes for payloads that the broker copies (CopyPayload): a payload of up
 // to 512 bytes shares the message's allocation.

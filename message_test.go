@@ -3,47 +3,10 @@ package whispeer_test
 import (
 	"bytes"
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
 )
-
-// TestMessage_Memo checks what transports rely on: a slot encodes once and
-// hands every later caller the same bytes, slots are independent, and
-// concurrent first callers all get a correct encoding.
-func TestMessage_Memo(t *testing.T) {
-	m := &whispeer.Message{Topic: "t", Payload: []byte("p")}
-	var calls atomic.Int32
-	encode := func(m *whispeer.Message) []byte {
-		calls.Add(1)
-		return append([]byte(m.Topic+"="), m.Payload...)
-	}
-	first := m.Memo(0, encode)
-	again := m.Memo(0, encode)
-	if string(first) != "t=p" || &first[0] != &again[0] || calls.Load() != 1 {
-		t.Fatalf("Memo gave %q then %q with %d encodings, want the same bytes from one", first, again, calls.Load())
-	}
-	other := m.Memo(1, func(*whispeer.Message) []byte { return []byte("other") })
-	if string(other) != "other" || string(m.Memo(0, encode)) != "t=p" {
-		t.Fatal("the slots are not independent")
-	}
-
-	m = &whispeer.Message{Topic: "u", Payload: []byte("q")}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			if got := m.Memo(0, encode); !bytes.Equal(got, []byte("u=q")) {
-				t.Errorf("a concurrent caller got %q", got)
-			}
-		})
-	}
-	wg.Wait()
-	if a, b := m.Memo(0, encode), m.Memo(0, encode); &a[0] != &b[0] {
-		t.Fatal("once settled, the slot does not hand out one encoding")
-	}
-}
 
 // TestPublish_CopyPayload checks that with CopyPayload the caller may
 // reuse its buffer as soon as Publish returns, whatever the payload's size

@@ -296,6 +296,7 @@ type PublishOption struct {
 	qos     QoS
 	headers map[string]string
 	at      time.Time
+	from    Publisher
 }
 
 // publishSetting names what a PublishOption sets.
@@ -309,6 +310,7 @@ const (
 	setSealed
 	setCopy
 	setTime
+	setPublisher
 )
 
 // publishConfig is what a publish's options set.
@@ -319,6 +321,7 @@ type publishConfig struct {
 	sealed  bool
 	copy    bool
 	at      time.Time
+	from    Publisher
 }
 
 // apply records o in c.
@@ -336,6 +339,8 @@ func (o PublishOption) apply(c *publishConfig) {
 		c.copy = true
 	case setTime:
 		c.at = o.at
+	case setPublisher:
+		c.from = o.from
 	}
 }
 
@@ -371,3 +376,22 @@ func CopyPayload() PublishOption { return PublishOption{set: setCopy} }
 // messages at once passes, the time of the read, so that the clock is read
 // once per read and not once per message. A zero t means the clock.
 func WithTime(t time.Time) PublishOption { return PublishOption{set: setTime, at: t} }
+
+// Publisher is who publishes a message, for a publisher that is more than
+// a caller of Publish, such as a server's client connection. It is handed
+// to the synchronous handlers and the hooks of its publish
+// ([Message.Publisher]), which may look for more in it by type assertion,
+// as a server finds its own connections; the broker keeps it no longer
+// than the publish.
+type Publisher interface {
+	// PublisherID names the publisher uniquely within the broker, such as
+	// a server's "tcp:7".
+	PublisherID() string
+}
+
+// WithPublisher says who publishes the message: see [Publisher]. The
+// broker copies the payload, as with [CopyPayload], so that the message
+// it lends to the publish's handlers is the only one to carry p.
+func WithPublisher(p Publisher) PublishOption {
+	return PublishOption{set: setPublisher, from: p}
+}

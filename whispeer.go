@@ -154,13 +154,15 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	for _, o := range opts {
 		o.apply(&pc)
 	}
-	box := newBox(payload, pc.copy, pc.copy)
+	lend := pc.copy || pc.from != nil
+	box := newBox(payload, lend, lend)
 	if box.borrowed {
 		defer recycle(box)
 	}
 	m := &box.Message
 	m.Topic, m.ID, m.QoS, m.Headers, m.Sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
-	if pc.copy && !box.borrowed && m.ID != "" {
+	m.publisher = pc.from
+	if lend && !box.borrowed && m.ID != "" {
 		m.ID = strings.Clone(m.ID) // a borrowed message's is copied if kept
 	}
 	if err := checkPublished(m); err != nil {

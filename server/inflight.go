@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport/tcp"
 )
 
 // maxBackoff caps the wait between resends, unless ack_timeout is longer.
@@ -81,9 +82,9 @@ func newDelivery(head, body []byte, dupAt int) delivery {
 	return d
 }
 
-// send queues the copy on s, in the batch that ctx carries if any.
-func (d *delivery) send(ctx context.Context, s *session) {
-	s.sendContext(ctx, d.head[:d.n], d.body, d.dupAt >= 0, false)
+// send queues the copy on s, in batch b if not nil.
+func (d *delivery) send(b *tcp.Batch, s *session) {
+	s.sendIn(b, d.head[:d.n], d.body, d.dupAt >= 0, false)
 }
 
 // markDup marks a native copy as a redelivery.
@@ -125,23 +126,25 @@ func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, 
 // byte, or -1. A copy of a message already in flight under key (a JSON
 // client's message through two overlapping subscriptions) is sent again
 // but tracked once.
-func (q *inflight) deliver(ctx context.Context, key ackKey, msg msgKey, head, body []byte, dupAt int) {
+func (q *inflight) deliver(ctx context.Context, f *fanout, key ackKey, msg msgKey, head, body []byte, dupAt int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
 	case q.tracked(key, msg):
-		q.s.sendContext(ctx, head, body, dupAt >= 0, false)
+		q.s.sendIn(batchOf(f), head, body, dupAt >= 0, false)
 	case q.n < q.maxInflight && len(q.queued) == 0:
 		key.id = strings.Clone(key.id) // a borrowed message's id is reused
-		q.start(ctx, key, msg, newDelivery(head, body, dupAt), time.Now())
+		q.start(batchOf(f), key, msg, newDelivery(head, body, dupAt), time.Now())
 	case len(q.queued) < q.maxQueued || replaying(ctx):
 		// A stored message of a catch-up waited for room (room), which
 		// another subscription may have taken since: it is queued anyway.
 		key.id = strings.Clone(key.id)
 		q.queued = append(q.queued, queuedCopy{key, msg, newDelivery(head, body, dupAt)})
-		if !q.gaveUp && len(q.queued) > q.maxQueued/2 && !q.s.publishing(ctx) {
-			q.s.link.stallContext(ctx, q)
+		if !q.gaveUp && len(q.queued) > q.maxQueued/2 && f != nil && f.s != q.s {
+			// The publisher's reader waits for acks, unless it is this
+			// session's own, which would have to read them.
+			tcp.Stall(f.batch, q)
 		}
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
@@ -220,9 +223,9 @@ func (q *inflight) tracked(key ackKey, msg msgKey) bool {
 	return false
 }
 
-// start sends a copy, in the batch that ctx carries if any, and tracks it
-// behind the copies in flight under key; q.mu is held.
-func (q *inflight) start(ctx context.Context, key ackKey, msg msgKey, d delivery, now time.Time) {
+// start sends a copy, in batch b if not nil, and tracks it behind the
+// copies in flight under key; q.mu is held.
+func (q *inflight) start(b *tcp.Batch, key ackKey, msg msgKey, d delivery, now time.Time) {
 	p := &pending{key: key, msg: msg, copy: d, deadline: now.Add(q.ackTimeout)}
 	if last := q.byID[key]; last == nil {
 		q.byID[key] = p
@@ -235,7 +238,7 @@ func (q *inflight) start(ctx context.Context, key ackKey, msg msgKey, d delivery
 	q.n++
 	q.push(p)
 	q.arm(p.deadline)
-	p.copy.send(ctx, q.s)
+	p.copy.send(b, q.s)
 }
 
 // ack clears the copy in flight under key whose message has sequence
@@ -288,10 +291,10 @@ func (q *inflight) fill(now time.Time) {
 		q.queued[0] = queuedCopy{}
 		q.queued = q.queued[1:]
 		if q.tracked(c.key, c.msg) {
-			c.copy.send(context.Background(), q.s)
+			c.copy.send(nil, q.s)
 			continue
 		}
-		q.start(context.Background(), c.key, c.msg, c.copy, now)
+		q.start(nil, c.key, c.msg, c.copy, now)
 	}
 	if len(q.queued) == 0 {
 		q.queued = nil
@@ -324,7 +327,7 @@ func (q *inflight) fire() {
 		q.down(0)
 		q.s.srv.stats.retries.Add(1)
 		p.copy.markDup()
-		p.copy.send(context.Background(), q.s)
+		p.copy.send(nil, q.s)
 	}
 	q.fill(now)
 	q.wakeRoom()

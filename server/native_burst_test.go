@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,19 +57,35 @@ func TestNative_BurstToSeveralSubscribers(t *testing.T) {
 func TestIsReplay(t *testing.T) {
 	since := time.Now()
 	old := &whispeer.Message{Time: since.Add(-time.Millisecond)}
-	live := withScratch(context.Background(), new(scratch))
 	for _, tc := range []struct {
 		name string
-		ctx  context.Context
+		f    *fanout
 		m    *whispeer.Message
 		want bool
 	}{
-		{"history", context.Background(), old, true},
-		{"read before, routed live", live, old, false},
-		{"newer", context.Background(), &whispeer.Message{Time: since.Add(time.Millisecond)}, false},
+		{"history", nil, old, true},
+		{"read before, routed live", new(fanout), old, false},
+		{"newer", nil, &whispeer.Message{Time: since.Add(time.Millisecond)}, false},
 	} {
-		if got := isReplay(tc.ctx, tc.m, since); got != tc.want {
+		if got := isReplay(tc.f, tc.m, since); got != tc.want {
 			t.Errorf("%s: isReplay = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestShared_EncodesOncePerMessage checks the fan-out of the publishes of
+// no session: the deliveries of one message share one encoding, and a
+// message that the broker placed where the last one was is encoded anew.
+func TestShared_EncodesOncePerMessage(t *testing.T) {
+	var sh shared
+	m := &whispeer.Message{Topic: "t", Seq: 1, Payload: []byte("one")}
+	first := sh.frame(&sh.native, m, appendBody)
+	if again := sh.frame(&sh.native, m, appendBody); &again[0] != &first[0] {
+		t.Error("a second delivery of the message encoded it again")
+	}
+	*m = whispeer.Message{Topic: "t", Seq: 2, Payload: []byte("two")} // a reused message
+	next := sh.frame(&sh.native, m, appendBody)
+	if string(next) == string(first) || string(next) != string(appendBody(nil, m)) {
+		t.Errorf("the next message at the same address got %q, want its own encoding", next)
 	}
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
-// memoNativeBody is the Message.Memo slot of a MSG frame's body, the part
-// that is the same for every subscriber over TCP and WebSocket alike.
-const memoNativeBody = 1
-
 // msgFlagDup is the dup bit of a MSG frame's flags, the fifth byte from the
 // end of its head (docs/protocol-native.md, MSG).
 const msgFlagDup = 1 << 3
@@ -90,18 +86,20 @@ func (n *native) unsubscribe(u *wire.Unsubscribe) {
 }
 
 // deliver is the handler of a native subscription. It runs in the
-// publisher's goroutine and queues the message's body, encoded once for
-// every native connection, behind a head of this subscription's own; at
-// QoS 1 the copy is tracked until the client acks it.
+// publisher's goroutine and queues the message's body, encoded once per
+// publish for every native connection (fanout.go), behind a head of this
+// subscription's own; at QoS 1 the copy is tracked until the client acks
+// it.
 func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	qos := wire.QoS(min(m.QoS, ns.qos))
 	var body []byte
 	scratched := false
-	if qos == wire.AtMostOnce {
-		body, scratched = scratchBody(ctx, m, maxHead)
-	}
-	if !scratched {
-		body = m.Memo(memoNativeBody, encodeBody)
+	f := fanoutOf(m)
+	if f != nil {
+		body, scratched = f.nativeBody(m, whispeer.QoS(qos), maxHead)
+	} else {
+		sh := &ns.s.srv.shared
+		body = sh.frame(&sh.native, m, appendBody)
 	}
 	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
 		ns.s.srv.stats.undeliverable.Add(1)
@@ -110,7 +108,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	msg := wire.Message{
 		QoS:      qos,
 		Envelope: m.Sealed,
-		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(ctx, m, ns.since)),
+		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(f, m, ns.since)),
 		SID:      ns.sid,
 		Topic:    bytesOf(m.Topic),
 		ID:       bytesOf(m.ID),
@@ -122,22 +120,22 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 		return nil
 	}
 	if msg.QoS == wire.AtMostOnce {
-		ns.s.sendContext(ctx, head, body, true, scratched)
+		ns.s.sendIn(batchOf(f), head, body, true, scratched)
 		return nil
 	}
-	ns.s.window.deliver(ctx, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
+	ns.s.window.deliver(ctx, f, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
 	return nil
 }
 
-// isReplay reports whether m, delivered while its subscription replays
-// history, is history rather than live. A live message routed by a
-// session's publish carries that session's scratch in ctx; its time is
-// when its connection read it, which may precede since although it was
-// routed after the subscription went live. Replays come without one, and
-// so do messages published in the process, which the broker's clock
-// stamps when they are routed.
-func isReplay(ctx context.Context, m *whispeer.Message, since time.Time) bool {
-	return m.Time.Before(since) && ctx.Value(scratchKey{}) == nil
+// isReplay reports whether m, delivered with fan-out f while its
+// subscription replays history, is history rather than live. A live
+// message routed by a session's publish has a fan-out; its time is when
+// its connection read it, which may precede since although it was routed
+// after the subscription went live. Replays have none, and so do messages
+// published in the process, which the broker's clock stamps when they are
+// routed.
+func isReplay(f *fanout, m *whispeer.Message, since time.Time) bool {
+	return f == nil && m.Time.Before(since)
 }
 
 // head appends the per-subscriber head of a MSG whose body has bodyLen
@@ -149,12 +147,14 @@ func (n *native) head(dst []byte, m *wire.Message, bodyLen int) ([]byte, bool) {
 }
 
 // encodeBody encodes the body of m's MSG frame: everything but the
-// per-subscriber head. It returns nil for a message the native protocol
+// per-subscriber head, the same for every subscriber over TCP and
+// WebSocket alike. It returns nil for a message the native protocol
 // cannot carry, such as one with an id over 255 bytes from a JSON client.
 func encodeBody(m *whispeer.Message) []byte { return appendBody(nil, m) }
 
-// appendBody appends the body of m's MSG frame to dst; see encodeBody.
+// appendBody appends the body of m's MSG frame to dst[:0]; see encodeBody.
 func appendBody(dst []byte, m *whispeer.Message) []byte {
+	dst = dst[:0]
 	var h wire.Headers
 	if len(m.Headers) > 0 {
 		var err error

@@ -171,7 +171,7 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 	var opts [6]whispeer.PublishOption
 	p.at = s.link.readTime()
 	if p.qos == whispeer.AtMostOnce {
-		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(&opts)...)
+		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(s, &opts)...)
 	} else {
 		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
 		err = s.srv.broker.PublishAsync(s.pubContext(), p.topic, p.payload, func(err error) {
@@ -181,12 +181,9 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 				return
 			}
 			done(nil)
-		}, p.options(&opts)...)
+		}, p.options(s, &opts)...)
 	}
-	// The broker may reuse the message it routed for the next publish:
-	// forget it, so that the next one's first delivery encodes into the
-	// scratch again.
-	s.scratch.m = nil
+	s.fan.done()
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
 		return brokerError(err)
@@ -212,10 +209,12 @@ func (s *session) mayPublish(topic string) *opError {
 	return nil
 }
 
-// options returns the broker's options for p, in buf: no allocation. The
-// broker copies the payload, which views the connection's read buffer.
-func (p *publication) options(buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
-	opts := append(buf[:0], whispeer.CopyPayload(), whispeer.WithTime(p.at))
+// options returns the broker's options for p, published by s, in buf: no
+// allocation. The broker copies the payload, which views the connection's
+// read buffer, and lends the message it routes to the handlers of the
+// publish, which find s's fan-out on it (fanout.go).
+func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
+	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
 	if p.id != "" {
 		opts = append(opts, whispeer.WithID(p.id))
 	}

@@ -160,7 +160,7 @@ func (cs *conns) all() []*conn {
 // a connection that a plugin refuses is closed at once. The accept
 // functions call it once the session is set up.
 func (s *Server) connected(sess *session) {
-	c := &conn{sess: sess, since: time.Now(), ctx: sess.publishContext(context.Background())}
+	c := &conn{sess: sess, since: time.Now(), ctx: context.Background()}
 	c.info = sess.info(nil)
 	sess.conn = c
 	sess.deadline = time.AfterFunc(s.cfg.Server.AuthTimeout, sess.authExpired)
@@ -220,7 +220,7 @@ func (sess *session) authenticated() *opError {
 		sess.log().Info("whispeer: authentication refused by a plugin", "username", name, "reason", err)
 		return &opError{whispeer.CodeForbidden, errorText(err)}
 	}
-	c.ctx = sess.publishContext(whispeer.NewConnContext(context.Background(), info))
+	c.ctx = whispeer.NewConnContext(context.Background(), info)
 	sess.authed.Store(true)
 	sess.deadline.Stop()
 	return nil

@@ -41,54 +41,27 @@ func (l link) sendHead(head, body []byte) {
 	l.ws.SendHead(head, body)
 }
 
-// batchContext returns parent carrying the batch of frames the
-// connection's reader is handling, for the session's publishes.
-func (l link) batchContext(parent context.Context) context.Context {
-	if l.tcp != nil {
-		return l.tcp.BatchContext(parent)
-	}
-	return l.ws.BatchContext(parent)
-}
-
-// publishContext returns parent carrying what the session's publishes
-// need in the handlers of the subscriptions they reach: the batch of frames
-// the connection's reader is handling, and the reader's scratch.
-func (s *session) publishContext(parent context.Context) context.Context {
-	return withScratch(s.link.batchContext(parent), &s.scratch)
-}
-
-// publishing reports whether ctx is the context of one of s's own
-// publishes (publishContext): s's reader, handling that publish, cannot
-// read the acks that would drain s's own queues meanwhile.
-func (s *session) publishing(ctx context.Context) bool {
-	sc, _ := ctx.Value(scratchKey{}).(*scratch)
-	return sc == &s.scratch
-}
-
-// stallContext makes the reader of the publish whose context is ctx wait
-// for w before it reads again, for at most its max_stall (flow control).
-// The transports share their batches: either may take the other's.
-func (l link) stallContext(ctx context.Context, w tcp.Waiter) {
-	if l.tcp != nil {
-		tcp.StallContext(ctx, w)
-		return
-	}
-	ws.StallContext(ctx, w)
-}
-
-// sendContext queues a delivery made with a publish's context: the write
-// starts once the publisher's reader has handled its batch. data marks a
-// native MSG, gathered into a binary message on WebSocket; copyBody a body
-// that the connection must copy.
-func (l link) sendContext(ctx context.Context, head, body []byte, data, copyBody bool) {
+// sendIn queues a delivery made by a publish whose reader's batch is b,
+// nil for none: the write starts once that reader has handled its batch.
+// data marks a native MSG, gathered into a binary message on WebSocket;
+// copyBody a body that the connection must copy.
+func (l link) sendIn(b *tcp.Batch, head, body []byte, data, copyBody bool) {
 	switch {
 	case l.tcp != nil:
-		l.tcp.SendHeadContext(ctx, head, body, copyBody)
+		l.tcp.SendHeadIn(b, head, body, copyBody)
 	case data:
-		l.ws.SendDataContext(ctx, head, body, copyBody)
+		l.ws.SendDataIn(b, head, body, copyBody)
 	default:
-		l.ws.SendHeadContext(ctx, head, body, copyBody)
+		l.ws.SendHeadIn(b, head, body, copyBody)
 	}
+}
+
+// batch returns the batch of the connection's reader.
+func (l link) batch() *tcp.Batch {
+	if l.tcp != nil {
+		return l.tcp.Batch()
+	}
+	return l.ws.Batch()
 }
 
 // room returns nil when the connection's queue is under its low-water
@@ -137,12 +110,12 @@ type session struct {
 		user  *auth.User
 		topic string
 	}
-	// scratch is the reader goroutine's, for the deliveries that the
-	// session's publishes make (see scratch).
-	scratch scratch
-	json    bool    // a WebSocket connection that speaks PopSub JSON
-	native  *native // the native protocol's state; nil for JSON
-	conn    *conn   // the connection as plugins and the admin API see it
+	// fan is the fan-out of the session's publishes, the reader
+	// goroutine's (see fanout).
+	fan    fanout
+	json   bool    // a WebSocket connection that speaks PopSub JSON
+	native *native // the native protocol's state; nil for JSON
+	conn   *conn   // the connection as plugins and the admin API see it
 	// window holds the QoS 1 copies awaiting acks; nil until the first
 	// subscribe, which sets it under mu.
 	window *inflight
@@ -181,11 +154,12 @@ type subKey struct {
 // heldFrame is a frame held back during a subscribe.
 type heldFrame struct {
 	head, body []byte
-	data       bool // a native MSG: see session.sendContext
+	data       bool // a native MSG: see session.sendIn
 }
 
 func newSession(srv *Server, l link, id string) *session {
 	s := &session{srv: srv, link: l, id: id}
+	s.fan.s, s.fan.batch = s, l.batch()
 	s.rate.init(srv.cfg.Server.MaxPublishRate, time.Now())
 	return s
 }
@@ -243,19 +217,24 @@ func (s *session) sendHead(head, body []byte) {
 	s.link.sendHead(head, body)
 }
 
-// sendContext queues a delivery made with the context of a publish, which
-// batches the writes of a publisher's burst, behind the deliveries held
-// during a subscribe. data marks a native MSG, which a WebSocket connection
-// gathers with the MSGs next to it into one binary message; head is then
-// the MSG's head alone, without a WebSocket header. scratched marks a body
-// in a publisher's scratch, which the connection copies: it is valid only
-// during the call.
-func (s *session) sendContext(ctx context.Context, head, body []byte, data, scratched bool) {
+// sendIn queues a delivery made by a publish whose reader's batch is b
+// (nil for none), which batches the writes of a publisher's burst, behind
+// the deliveries held during a subscribe. data marks a native MSG, which a
+// WebSocket connection gathers with the MSGs next to it into one binary
+// message; head is then the MSG's head alone, without a WebSocket header.
+// scratched marks a body in a publisher's scratch, which the connection
+// copies: it is valid only during the call.
+func (s *session) sendIn(b *tcp.Batch, head, body []byte, data, scratched bool) {
 	if s.holding.Load() && s.hold(head, body, data, scratched) {
 		return
 	}
-	s.link.sendContext(ctx, head, body, data, scratched)
+	s.link.sendIn(b, head, body, data, scratched)
 }
+
+// PublisherID names the session to the broker as the publisher of its
+// messages: its deliveries find the session's fan-out through it
+// (fanoutOf).
+func (s *session) PublisherID() string { return s.id }
 
 // hold keeps a frame back if a subscribe is still under way, with a copy
 // of its body when the body is a publisher's scratch.
@@ -278,7 +257,7 @@ func (s *session) release(first []byte) {
 	defer s.mu.Unlock()
 	s.link.send(first)
 	for _, f := range s.held {
-		s.link.sendContext(context.Background(), f.head, f.body, f.data, false)
+		s.link.sendIn(nil, f.head, f.body, f.data, false)
 	}
 	s.held = nil
 	s.holding.Store(false)

@@ -1,8 +1,6 @@
 package tcp
 
 import (
-	"context"
-
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
@@ -30,7 +28,7 @@ const CopyLimit = netconn.CopyLimit
 
 // Waiter is a queue of the caller's own that a publisher may fill faster
 // than a subscriber takes from it, such as a subscriber's messages waiting
-// for their acknowledgement window; see StallContext. Its Room returns nil
+// for their acknowledgement window; see Stall. Its Room returns nil
 // when the queue is at or under its low-water mark, or closed, otherwise a
 // channel closed once it is; its GiveUp is called when a reader waited
 // MaxStall for Room in vain, after which the queue should stall no reader
@@ -52,17 +50,6 @@ type Batch = netconn.Batch
 // queues. A nil b, a delivery made outside a reader, stalls nothing.
 func Stall(b *Batch, w Waiter) {
 	if b != nil {
-		b.StallOn(w)
-	}
-}
-
-// StallContext is flow control for a queue other than a connection's: a
-// delivery made with the context of a publish (a BatchContext of any
-// connection) that took w past its high-water mark calls it, and the
-// publisher's reader then waits, before it reads again, until w has Room,
-// for at most the reader's MaxStall, as it waits for connections' queues.
-func StallContext(ctx context.Context, w Waiter) {
-	if b := netconn.BatchFrom(ctx); b != nil {
 		b.StallOn(w)
 	}
 }

@@ -132,7 +132,7 @@ func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	return h
 }
 
-// MaxDataMessage bounds the binary messages that SendDataContext gathers
+// MaxDataMessage bounds the binary messages that SendDataIn gathers
 // frames into: the read limit that common WebSocket clients apply by
 // default. A single larger frame travels alone.
 const MaxDataMessage = 32 << 10

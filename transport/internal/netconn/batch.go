@@ -1,9 +1,6 @@
 package netconn
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // keepHeld is the largest number of held queues whose slot a Batch keeps
 // between batches.
@@ -40,19 +37,4 @@ func (b *Batch) Flush() {
 		}
 		b.stall(max)
 	}
-}
-
-// batchKey is the context key of a reader's Batch.
-type batchKey struct{}
-
-// WithBatch returns a copy of parent that carries b, for the sends made
-// in b's reader goroutine while it handles frames.
-func WithBatch(parent context.Context, b *Batch) context.Context {
-	return context.WithValue(parent, batchKey{}, b)
-}
-
-// BatchFrom returns the Batch that ctx carries, or nil.
-func BatchFrom(ctx context.Context) *Batch {
-	b, _ := ctx.Value(batchKey{}).(*Batch)
-	return b
 }

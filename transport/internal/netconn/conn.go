@@ -1,7 +1,6 @@
 package netconn
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"strconv"
@@ -53,17 +52,6 @@ func (c *Conn) Send(frame []byte) error { return c.q.Send(frame) }
 // like Send's frame. Errors are Send's.
 func (c *Conn) SendHead(head, body []byte) error { return c.q.SendHead(head, body) }
 
-// BatchContext returns a copy of parent that carries the batch of frames
-// that the connection's reader is handling. It is for the publishes the
-// connection's session makes while handling a frame, in the reader's
-// goroutine, and for nothing else: a SendHeadContext with such a context
-// defers the start of the writer until the reader has handled every frame
-// of its read, so that a burst of publishes is written to each connection
-// it reaches at once.
-func (c *Conn) BatchContext(parent context.Context) context.Context {
-	return WithBatch(parent, &c.batch)
-}
-
 // Batch returns the batch of the connection's reader: the connections its
 // session's publishes send to while the reader handles the frames of one
 // read, whose writers start once it has handled them all, so that a burst
@@ -89,25 +77,6 @@ func (c *Conn) SendHeadIn(b *Batch, head, body []byte, copyBody bool) error {
 // protocol's frames in one message. On TCP it is SendHeadIn.
 func (c *Conn) SendDataIn(b *Batch, head, body []byte, copyBody bool) error {
 	return c.q.SendDataIn(b, head, body, copyBody)
-}
-
-// SendHeadContext is SendHead in a delivery made with the context of a
-// publish: when ctx carries a reader's batch (BatchContext), the write
-// starts once that reader has handled its batch. With copyBody a frame of
-// at most CopyLimit bytes is copied, body included, so that the caller may
-// reuse body once SendHeadContext returns; otherwise body is kept.
-func (c *Conn) SendHeadContext(ctx context.Context, head, body []byte, copyBody bool) error {
-	return c.q.SendHeadIn(BatchFrom(ctx), head, body, copyBody)
-}
-
-// SendDataContext is SendHeadContext for a frame of a protocol carried in
-// the connection's data messages, such as the native protocol's MSG: on a
-// WebSocket connection, frames sent this way one after another travel in
-// one binary message, which the next frame sent another way, or the writer
-// starting a write, closes; a client must therefore accept several of the
-// protocol's frames in one message. On TCP it is SendHeadContext.
-func (c *Conn) SendDataContext(ctx context.Context, head, body []byte, copyBody bool) error {
-	return c.q.SendDataIn(BatchFrom(ctx), head, body, copyBody)
 }
 
 // ReadTime returns when the connection's reader read the frame that its

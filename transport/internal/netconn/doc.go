@@ -18,8 +18,8 @@
 // under the write timeout, then exits when the queue is empty. A reader
 // handles the frames of one read as a [Batch]: it corks its own queue into
 // the Batch ([Queue.Cork]), and the deliveries its publishes cause are
-// sent through the Batch too ([Queue.SendHeadIn], with the Batch carried
-// by the publish's context: [WithBatch]). A queue so held starts its writer
+// sent through the Batch too ([Queue.SendHeadIn], given the Batch of the
+// publishing reader by its session). A queue so held starts its writer
 // only when the reader flushes the Batch, before it reads again, so that a
 // burst of publishes leaves every connection it reaches, the publisher's
 // own included, in one write per connection rather than one per message.
