@@ -60,16 +60,15 @@ func (c *batchConn) release() error {
 
 // batchingClient returns an HTTP client for one WebSocket handshake, made
 // from base (nil: http.DefaultTransport's settings), whose connection is
-// a batchConn that it stores in *bc.
-func batchingClient(base *http.Client, bc **batchConn) *http.Client {
+// a batchConn, opened with dial, that it stores in *bc.
+func batchingClient(base *http.Client, dial func(ctx context.Context, network, addr string) (net.Conn, error), bc **batchConn) *http.Client {
 	t := http.DefaultTransport.(*http.Transport)
 	if base != nil {
 		t = base.Transport.(*http.Transport)
 	}
 	t = t.Clone()
-	var d net.Dialer
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.DialContext(ctx, network, addr)
+		conn, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/client"
@@ -19,40 +20,58 @@ func TestClient_PublishSubscribe(t *testing.T) {
 		tls    bool
 	}{{"tcp", false}, {"ws", false}, {"tls", true}, {"wss", true}} {
 		t.Run(tc.scheme, func(t *testing.T) {
-			var sopts []clienttest.Option
-			if tc.tls {
-				sopts = append(sopts, clienttest.WithTLS())
-			}
-			srv := newServer(t, sopts...)
-			var copts []client.Option
-			if tc.tls {
-				copts = append(copts, client.WithTLSConfig(srv.ClientTLS()))
-			}
-			c := dial(t, srv.URL(tc.scheme), copts...)
-			h, got := collect(4)
-			if _, err := c.Subscribe("chat/#", h); err != nil {
-				t.Fatal(err)
-			}
-			ctx := ctxT(t)
-			if err := c.Publish(ctx, "chat/a", []byte("zero"), client.WithHeaders(map[string]string{"k": "v"})); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Publish(ctx, "chat/b", []byte("one"), client.WithQoS(client.AtLeastOnce)); err != nil {
-				t.Fatal(err)
-			}
-			m := recv(t, got)
-			if m.Topic != "chat/a" || string(m.Payload) != "zero" || m.Headers["k"] != "v" || m.QoS != 0 || m.Seq != 1 || m.Time.IsZero() {
-				t.Errorf("first message = %+v", m)
-			}
-			m = recv(t, got)
-			if m.Topic != "chat/b" || string(m.Payload) != "one" || m.QoS != client.AtLeastOnce || m.ID == "" {
-				t.Errorf("second message = %+v", m)
-			}
-			c.Close() // the handler's second call has been counted once Close returns
-			if s := c.Stats(); s.Published != 2 || s.Delivered != 2 {
-				t.Errorf("stats = %+v", s)
-			}
+			testPublishSubscribe(t, tc.scheme, tc.tls, false)
 		})
+		// The same over in-memory connections from WithDialer, in a
+		// synctest bubble.
+		t.Run(tc.scheme+"/dialer", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { testPublishSubscribe(t, tc.scheme, tc.tls, true) })
+		})
+	}
+}
+
+// testPublishSubscribe publishes at QoS 0 and 1 through a fake server
+// and checks what a subscriber of the same client receives.
+func testPublishSubscribe(t *testing.T, scheme string, withTLS, inMemory bool) {
+	var sopts []clienttest.Option
+	if withTLS {
+		sopts = append(sopts, clienttest.WithTLS())
+	}
+	var copts []client.Option
+	var srv *clienttest.Server
+	if inMemory {
+		var via client.Option
+		srv, via = newPipeServer(t, sopts...)
+		copts = append(copts, via)
+	} else {
+		srv = newServer(t, sopts...)
+	}
+	if withTLS {
+		copts = append(copts, client.WithTLSConfig(srv.ClientTLS()))
+	}
+	c := dial(t, srv.URL(scheme), copts...)
+	h, got := collect(4)
+	if _, err := c.Subscribe("chat/#", h); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if err := c.Publish(ctx, "chat/a", []byte("zero"), client.WithHeaders(map[string]string{"k": "v"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, "chat/b", []byte("one"), client.WithQoS(client.AtLeastOnce)); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, got)
+	if m.Topic != "chat/a" || string(m.Payload) != "zero" || m.Headers["k"] != "v" || m.QoS != 0 || m.Seq != 1 || m.Time.IsZero() {
+		t.Errorf("first message = %+v", m)
+	}
+	m = recv(t, got)
+	if m.Topic != "chat/b" || string(m.Payload) != "one" || m.QoS != client.AtLeastOnce || m.ID == "" {
+		t.Errorf("second message = %+v", m)
+	}
+	c.Close() // the handler's second call has been counted once Close returns
+	if s := c.Stats(); s.Published != 2 || s.Delivered != 2 {
+		t.Errorf("stats = %+v", s)
 	}
 }
 

@@ -29,6 +29,15 @@ func newServer(t testing.TB, opts ...clienttest.Option) *clienttest.Server {
 	return s
 }
 
+// newPipeServer starts a fake server on in-memory connections, for a test
+// in a synctest bubble, and returns it with the option that connects a
+// client to it.
+func newPipeServer(t testing.TB, opts ...clienttest.Option) (*clienttest.Server, client.Option) {
+	t.Helper()
+	srv := newServer(t, append(opts, clienttest.WithInMemory())...)
+	return srv, client.WithDialer(srv.DialContext)
+}
+
 // dial connects a client that is closed when the test ends, before the
 // server. Errors go nowhere unless opts say otherwise.
 func dial(t testing.TB, url string, opts ...client.Option) *client.Client {

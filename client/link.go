@@ -122,13 +122,11 @@ func (c *Client) dial(ctx context.Context) (*link, error) {
 	var err error
 	switch e.scheme {
 	case "tcp":
-		var d net.Dialer
-		l.Conn, err = d.DialContext(ctx, "tcp", e.addr)
+		l.Conn, err = c.netDial()(ctx, "tcp", e.addr)
 	case "tls":
-		d := tls.Dialer{Config: c.cfg.tls}
-		l.Conn, err = d.DialContext(ctx, "tcp", e.addr)
+		l.Conn, err = c.dialTLS(ctx)
 	default:
-		hc := batchingClient(c.http, &l.batch)
+		hc := batchingClient(c.http, c.netDial(), &l.batch)
 		l.ws, _, err = websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPClient: hc})
 		hc.CloseIdleConnections()
 		if err == nil {
@@ -139,6 +137,41 @@ func (c *Client) dial(ctx context.Context) (*link, error) {
 		return nil, fmt.Errorf("dial %s: %w", e.shown, err)
 	}
 	return l, nil
+}
+
+// netDial returns the function that opens connections to the server: the
+// one WithDialer gave, or a net.Dialer's.
+func (c *Client) netDial() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c.cfg.dial != nil {
+		return c.cfg.dial
+	}
+	var d net.Dialer
+	return d.DialContext
+}
+
+// dialTLS opens a TLS connection to the server.
+func (c *Client) dialTLS(ctx context.Context) (net.Conn, error) {
+	if c.cfg.dial == nil {
+		d := tls.Dialer{Config: c.cfg.tls}
+		return d.DialContext(ctx, "tcp", c.ep.addr)
+	}
+	nc, err := c.cfg.dial(ctx, "tcp", c.ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{}
+	if c.cfg.tls != nil {
+		cfg = c.cfg.tls.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = c.ep.host
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // httpClient returns the HTTP client for WebSocket handshakes: nil (the

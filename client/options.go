@@ -1,9 +1,11 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
@@ -63,6 +65,7 @@ type config struct {
 	timeout           time.Duration
 	ping              time.Duration
 	maxInflight       int
+	dial              func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func defaultConfig() config {
@@ -203,3 +206,13 @@ func WithPingInterval(d time.Duration) Option { return func(c *config) { c.ping 
 // WithMaxInflight bounds how many QoS 1 publishes may await their PUBACK at
 // once (default 1000); Publish waits for room, up to its context.
 func WithMaxInflight(n int) Option { return func(c *config) { c.maxInflight = n } }
+
+// WithDialer sets the function that opens the connections to the server
+// (default a net.Dialer's DialContext), for a proxy, a Unix socket or an
+// in-memory connection in tests. It is called with network "tcp" and the
+// URL's host and port; on tls:// the client runs the TLS handshake over the
+// connection it returns, and on ws:// and wss:// the WebSocket (and TLS)
+// handshake.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *config) { c.dial = dial }
+}

@@ -20,6 +20,11 @@
 // (WithRecording, Received), so that a test can check that a sealed
 // payload never reached it in plaintext.
 //
+// For tests that run in a testing/synctest bubble, so that keepalive,
+// timeouts and reconnection backoff follow the bubble's clock instead of
+// taking real time, WithInMemory serves on in-memory connections, which
+// a client reaches through client.WithDialer(s.DialContext).
+//
 // # Concurrency
 //
 // A Server's methods are safe for concurrent use, the inspect callback

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/pipetest"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -37,6 +38,7 @@ type options struct {
 	maxFrame uint32
 	inspect  func(*wire.Frame)
 	record   bool
+	inMemory bool
 }
 
 // WithBroker routes messages through b instead of a broker of the
@@ -78,6 +80,14 @@ func WithMaxFrame(n uint32) Option { return func(o *options) { o.maxFrame = n } 
 // Received.
 func WithRecording() Option { return func(o *options) { o.record = true } }
 
+// WithInMemory makes the Server listen on in-memory connections
+// (net.Pipe) instead of loopback ports, for tests that run in a
+// testing/synctest bubble, whose clock moves only while every goroutine
+// in it waits on something the bubble can see, never a socket. Clients
+// connect with client.WithDialer(s.DialContext); the URLs name the
+// addresses "pipe:1" (TCP) and "pipe:2" (WebSocket).
+func WithInMemory() Option { return func(o *options) { o.inMemory = true } }
+
 // WithInspect calls f with every frame the Server receives, before
 // handling it, in the goroutine reading the connection. The frame views
 // the read buffer: it is valid only during the call.
@@ -96,6 +106,7 @@ type Server struct {
 	mu       sync.Mutex
 	tcpAddr  string
 	wsAddr   string
+	pipes    map[string]*pipetest.Listener // by address, with WithInMemory
 	tcpLn    net.Listener
 	http     *http.Server
 	sessions map[*session]struct{}
@@ -113,6 +124,9 @@ func NewServer(opts ...Option) (*Server, error) {
 		opt(&o)
 	}
 	s := &Server{opts: o, broker: o.broker, sessions: make(map[*session]struct{}), newest: make(map[string]uint64)}
+	if o.inMemory {
+		s.tcpAddr, s.wsAddr, s.pipes = pipeTCP, pipeWS, make(map[string]*pipetest.Listener)
+	}
 	var eb [8]byte
 	rand.Read(eb[:])
 	s.epoch = binary.BigEndian.Uint64(eb[:]) | 1
@@ -173,12 +187,18 @@ func (s *Server) URL(scheme string) string {
 }
 
 // ClientTLS returns a TLS configuration that trusts the Server's
-// certificate, for client.WithTLSConfig; nil without WithTLS.
+// certificate, for client.WithTLSConfig; nil without WithTLS. The
+// certificate names localhost, 127.0.0.1 and ::1; with WithInMemory the
+// configuration expects localhost, whatever the URL's host.
 func (s *Server) ClientTLS() *tls.Config {
 	if s.client == nil {
 		return nil
 	}
-	return s.client.Clone()
+	cfg := s.client.Clone()
+	if s.opts.inMemory {
+		cfg.ServerName = "localhost"
+	}
+	return cfg
 }
 
 // Start listens again, on the addresses of the first start, after Stop.
@@ -198,7 +218,9 @@ func (s *Server) Start() error {
 		tcp.Close()
 		return err
 	}
-	s.tcpAddr, s.wsAddr = tcp.Addr().String(), ws.Addr().String()
+	if !s.opts.inMemory {
+		s.tcpAddr, s.wsAddr = tcp.Addr().String(), ws.Addr().String()
+	}
 	s.tcpLn, s.running = tcp, true
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", s.serveWS)
@@ -212,18 +234,48 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// The addresses of the listeners of a Server made WithInMemory.
+const (
+	pipeTCP = "pipe:1"
+	pipeWS  = "pipe:2"
+)
+
+// listen listens on addr; s.mu is held.
 func (s *Server) listen(addr string) (net.Listener, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	var ln net.Listener
+	if s.opts.inMemory {
+		pl := pipetest.NewListener()
+		s.pipes[addr], ln = pl, pl
+	} else {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
 	}
 	if s.opts.tls {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{s.cert}, NextProtos: []string{"http/1.1"}})
 	}
 	return ln, nil
+}
+
+// DialContext connects to a Server made WithInMemory, at the address of
+// its TCP or its WebSocket listener; network is ignored. It fails while
+// the Server is stopped, as a dial to a closed port would.
+func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	s.mu.Lock()
+	ln := s.pipes[addr]
+	s.mu.Unlock()
+	if ln == nil {
+		return nil, fmt.Errorf("dial %s: no in-memory listener at this address", addr)
+	}
+	nc, err := ln.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return nc, nil
 }
 
 // Stop closes the listeners and every connection, as a server that goes

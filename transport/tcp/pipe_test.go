@@ -4,7 +4,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/whispeer-io/whispeer/transport/internal/pipetest"
+	"github.com/whispeer-io/whispeer/internal/pipetest"
 )
 
 // newPipeHarness is newHarness on net.Pipe connections; run it inside

@@ -11,8 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/whispeer-io/whispeer/internal/pipetest"
 	"github.com/whispeer-io/whispeer/protocol/wire"
-	"github.com/whispeer-io/whispeer/transport/internal/pipetest"
 	"go.uber.org/goleak"
 )
 

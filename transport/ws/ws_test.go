@@ -17,7 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	gws "github.com/gobwas/ws"
-	"github.com/whispeer-io/whispeer/transport/internal/pipetest"
+	"github.com/whispeer-io/whispeer/internal/pipetest"
 	"go.uber.org/goleak"
 )
 
