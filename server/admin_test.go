@@ -268,21 +268,15 @@ func TestAdmin_ListenAndServeStartsTheAdminListener(t *testing.T) {
 	cfg.Server.Port, cfg.Server.TCPPort = freePort(t), 0
 	adminAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cfg.Admin = config.Admin{Token: adminToken, Listen: adminAddr}
-	srv, err := New(cfg, WithLogger(quietLogger()))
+	log, logged := signalLogger()
+	srv, err := New(cfg, WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	var resp *http.Response
-	for resp == nil { // the listener may not be up yet
-		if resp, err = http.Get("http://" + adminAddr + "/readyz"); err != nil && time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
-	resp.Body.Close()
+	awaitLog(t, logged, "whispeer: admin API listening")
 	if code := adminGet(t, "http://"+adminAddr+"/api/status", nil); code != http.StatusOK {
 		t.Errorf("GET /api/status on admin.listen: %d", code)
 	}

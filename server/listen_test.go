@@ -31,24 +31,61 @@ func freePort(t *testing.T) int {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// signalLogger returns a logger that sends the message of each record to
+// the channel it returns, dropping those that find it full.
+func signalLogger() (*slog.Logger, <-chan string) {
+	msgs := make(chan string, 64)
+	return slog.New(signalHandler(msgs)), msgs
+}
+
+// awaitLog returns once msgs has carried msg.
+func awaitLog(t *testing.T, msgs <-chan string, msg string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-msgs:
+			if m == msg {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("never logged %q", msg)
+		}
+	}
+}
+
+// signalHandler is a slog.Handler that sends each record's message.
+type signalHandler chan<- string
+
+func (h signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h signalHandler) WithGroup(string) slog.Handler            { return h }
+
+func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h <- r.Message:
+	default:
+	}
+	return nil
+}
+
 func TestListenAndServe_StopsWithItsContext(t *testing.T) {
 	cfg := testConfig()
 	cfg.Server.Port = freePort(t)
-	srv, err := New(cfg, WithLogger(quietLogger()))
+	log, logged := signalLogger()
+	srv, err := New(cfg, WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe(ctx) }()
-	url := "ws://127.0.0.1:" + strconv.Itoa(cfg.Server.Port)
+	awaitLog(t, logged, "whispeer: listening")
 	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer dcancel()
-	var c *websocket.Conn
-	for c == nil { // the listener may not be up yet
-		if c, _, err = websocket.Dial(dctx, url, nil); err != nil && dctx.Err() != nil {
-			t.Fatal(err)
-		}
+	c, _, err := websocket.Dial(dctx, "ws://127.0.0.1:"+strconv.Itoa(cfg.Server.Port), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer c.CloseNow()
 	cancel()
