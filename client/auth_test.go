@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/client"
@@ -38,22 +39,24 @@ func (l *authLog) String() string {
 }
 
 func TestClient_Credentials(t *testing.T) {
-	var log authLog
-	srv := newServer(t, clienttest.WithUser("alice", "s3cret", "tok-1"), log.option())
-	opts, up, _ := events()
-	c := dial(t, srv.URL("tcp"), append(opts, client.WithCredentials("alice", "s3cret"))...)
-	recv(t, up)
-	srv.Cut()
-	recv(t, up)
-	if err := c.Publish(ctxT(t), "t", []byte("x"), client.WithQoS(client.AtLeastOnce)); err != nil {
-		t.Fatal(err)
-	}
-	if n := srv.Connections(); n != 2 {
-		t.Fatalf("%d connections, want 2", n)
-	}
-	if got, want := log.String(), "LOGIN alice, AUTH tok-1"; got != want {
-		t.Fatalf("server saw %q, want %q: the token LOGIN earned is used to reconnect", got, want)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var log authLog
+		srv, via := newPipeServer(t, clienttest.WithUser("alice", "s3cret", "tok-1"), log.option())
+		opts, up, _ := events()
+		c := dial(t, srv.URL("tcp"), append(opts, via, client.WithCredentials("alice", "s3cret"))...)
+		recv(t, up)
+		srv.Cut()
+		recv(t, up)
+		if err := c.Publish(ctxT(t), "t", []byte("x"), client.WithQoS(client.AtLeastOnce)); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Connections(); n != 2 {
+			t.Fatalf("%d connections, want 2", n)
+		}
+		if got, want := log.String(), "LOGIN alice, AUTH tok-1"; got != want {
+			t.Fatalf("server saw %q, want %q: the token LOGIN earned is used to reconnect", got, want)
+		}
+	})
 }
 
 func TestClient_CredentialsInURL(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/client/clienttest"
@@ -94,58 +95,62 @@ func TestClient_CloseFinishesHandlers(t *testing.T) {
 }
 
 func TestClient_DrainWaitsForReconnection(t *testing.T) {
-	var pubs atomic.Int64
-	srv := newServer(t, clienttest.WithInspect(func(f *wire.Frame) {
-		if f.Type == wire.TypePublish {
-			pubs.Add(1)
+	synctest.Test(t, func(t *testing.T) {
+		var pubs atomic.Int64
+		srv, via := newPipeServer(t, clienttest.WithInspect(func(f *wire.Frame) {
+			if f.Type == wire.TypePublish {
+				pubs.Add(1)
+			}
+		}))
+		opts, up, down := events()
+		c := dial(t, srv.URL("tcp"), append(opts, via)...)
+		recv(t, up)
+		srv.Stop()
+		recv(t, down)
+		ctx := ctxT(t)
+		for range 10 {
+			if err := c.Publish(ctx, "later", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}))
-	opts, up, down := events()
-	c := dial(t, srv.URL("tcp"), opts...)
-	recv(t, up)
-	srv.Stop()
-	recv(t, down)
-	ctx := ctxT(t)
-	for range 10 {
-		if err := c.Publish(ctx, "later", []byte("x")); err != nil {
+		drained := make(chan error, 1)
+		go func() { drained <- c.Drain(ctx) }()
+		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	drained := make(chan error, 1)
-	go func() { drained <- c.Drain(ctx) }()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := recv(t, drained); err != nil {
-		t.Fatal(err)
-	}
-	if n := pubs.Load(); n != 10 {
-		t.Fatalf("server got %d of the 10 buffered publishes", n)
-	}
+		if err := recv(t, drained); err != nil {
+			t.Fatal(err)
+		}
+		if n := pubs.Load(); n != 10 {
+			t.Fatalf("server got %d of the 10 buffered publishes", n)
+		}
+	})
 }
 
 func TestClient_DrainCanceled(t *testing.T) {
-	srv := newServer(t)
-	opts, up, down := events()
-	c := dial(t, srv.URL("tcp"), opts...)
-	recv(t, up)
-	srv.Stop()
-	recv(t, down)
-	ctx, cancel := context.WithCancel(context.Background())
-	failed := make(chan error, 1)
-	go func() {
-		failed <- c.Publish(context.Background(), "t", []byte("x"), client.WithQoS(client.AtLeastOnce))
-	}()
-	if err := c.Publish(ctx, "t", []byte("y")); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := c.Drain(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Drain = %v", err)
-	}
-	if err := recv(t, failed); !errors.Is(err, client.ErrClosed) {
-		t.Fatalf("pending QoS 1 publish = %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv, via := newPipeServer(t)
+		opts, up, down := events()
+		c := dial(t, srv.URL("tcp"), append(opts, via)...)
+		recv(t, up)
+		srv.Stop()
+		recv(t, down)
+		ctx, cancel := context.WithCancel(context.Background())
+		failed := make(chan error, 1)
+		go func() {
+			failed <- c.Publish(context.Background(), "t", []byte("x"), client.WithQoS(client.AtLeastOnce))
+		}()
+		if err := c.Publish(ctx, "t", []byte("y")); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := c.Drain(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Drain = %v", err)
+		}
+		if err := recv(t, failed); !errors.Is(err, client.ErrClosed) {
+			t.Fatalf("pending QoS 1 publish = %v", err)
+		}
+	})
 }
 
 func TestClient_InflightWindow(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/client/clienttest"
@@ -80,24 +81,26 @@ func TestClient_ResumeUnsupported(t *testing.T) {
 }
 
 func TestClient_SubscribeWhileDisconnected(t *testing.T) {
-	srv := newServer(t)
-	opts, up, down := events()
-	c := dial(t, srv.URL("tcp"), opts...)
-	recv(t, up)
-	srv.Stop()
-	recv(t, down)
-	h, got := collect(1)
-	subscribed := make(chan error, 1)
-	go func() {
-		_, err := c.Subscribe("later", h)
-		subscribed <- err
-	}()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := recv(t, subscribed); err != nil {
-		t.Fatal(err)
-	}
-	history(t, srv, "later", 1)
-	recv(t, got)
+	synctest.Test(t, func(t *testing.T) {
+		srv, via := newPipeServer(t)
+		opts, up, down := events()
+		c := dial(t, srv.URL("tcp"), append(opts, via)...)
+		recv(t, up)
+		srv.Stop()
+		recv(t, down)
+		h, got := collect(1)
+		subscribed := make(chan error, 1)
+		go func() {
+			_, err := c.Subscribe("later", h)
+			subscribed <- err
+		}()
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := recv(t, subscribed); err != nil {
+			t.Fatal(err)
+		}
+		history(t, srv, "later", 1)
+		recv(t, got)
+	})
 }
