@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
@@ -93,32 +94,50 @@ func TestBroker_Overflow(t *testing.T) {
 		{whispeer.DropNewest, "012", whispeer.DropQueueFull},
 		{whispeer.Block, "012", whispeer.DropTimeout},
 	}
+	// In a synctest bubble, a publish that waits for room does so on the
+	// bubble's clock, for exactly the block timeout.
+	const blockTimeout = time.Second
 	for _, tt := range tests {
 		t.Run(tt.policy.String(), func(t *testing.T) {
-			drops := make(chan whispeer.Drop, 10)
-			b := newBroker(t, whispeer.WithDropHandler(func(d whispeer.Drop) { drops <- d }))
-			sub, _, release, got := blockedSubscriber(t, b, whispeer.WithQueueSize(2),
-				whispeer.WithOverflow(tt.policy), whispeer.WithBlockTimeout(time.Millisecond))
-			for i := 1; i <= 5; i++ {
-				publish(t, b, "q", strconv.Itoa(i)) // 1, 2 fill the queue; 3, 4, 5 overflow
-			}
-			close(release)
-			b.Close()
-			if p := payloads(got); p != tt.delivered {
-				t.Errorf("delivered %q, want %q", p, tt.delivered)
-			}
-			if st := sub.Stats(); st.Dropped != 3 || st.Delivered != 3 {
-				t.Errorf("stats %+v, want 3 delivered, 3 dropped", st)
-			}
-			if n := b.Stats().Dropped; n != 3 {
-				t.Errorf("broker dropped %d, want 3", n)
-			}
-			for range 3 {
-				if d := <-drops; d.Reason != tt.reason || d.Subscription != sub {
-					t.Errorf("drop %v, want %v", d.Reason, tt.reason)
-				}
-			}
+			synctest.Test(t, func(t *testing.T) { testOverflow(t, tt.policy, tt.delivered, tt.reason, blockTimeout) })
 		})
+	}
+}
+
+// testOverflow publishes five messages to a subscriber whose handler holds
+// the first and whose queue holds two, and checks what is delivered and
+// dropped, and how long each publish waited for room.
+func testOverflow(t *testing.T, policy whispeer.Overflow, delivered string, reason whispeer.DropReason, blockTimeout time.Duration) {
+	drops := make(chan whispeer.Drop, 10)
+	b := newBroker(t, whispeer.WithDropHandler(func(d whispeer.Drop) { drops <- d }))
+	sub, _, release, got := blockedSubscriber(t, b, whispeer.WithQueueSize(2),
+		whispeer.WithOverflow(policy), whispeer.WithBlockTimeout(blockTimeout))
+	for i := 1; i <= 5; i++ {
+		start := time.Now()
+		publish(t, b, "q", strconv.Itoa(i)) // 1, 2 fill the queue; 3, 4, 5 overflow
+		var want time.Duration
+		if policy == whispeer.Block && i > 2 {
+			want = blockTimeout
+		}
+		if d := time.Since(start); d != want {
+			t.Errorf("publish %d waited %v, want %v", i, d, want)
+		}
+	}
+	close(release)
+	b.Close()
+	if p := payloads(got); p != delivered {
+		t.Errorf("delivered %q, want %q", p, delivered)
+	}
+	if st := sub.Stats(); st.Dropped != 3 || st.Delivered != 3 {
+		t.Errorf("stats %+v, want 3 delivered, 3 dropped", st)
+	}
+	if n := b.Stats().Dropped; n != 3 {
+		t.Errorf("broker dropped %d, want 3", n)
+	}
+	for range 3 {
+		if d := <-drops; d.Reason != reason || d.Subscription != sub {
+			t.Errorf("drop %v, want %v", d.Reason, reason)
+		}
 	}
 }
 
