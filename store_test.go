@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/file"
@@ -373,58 +374,64 @@ func (g *gatedStore) release() {
 }
 
 func TestBroker_PublishWaitsForDurability(t *testing.T) {
-	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
-	b := newBroker(t, whispeer.WithStore(g))
-	var c collector
-	if _, err := b.Subscribe("d", c.handle, whispeer.WithSync()); err != nil {
-		t.Fatal(err)
-	}
-	publish(t, b, "d", "qos0") // returns without durability
-	returned := make(chan error, 1)
-	go func() {
-		returned <- b.Publish(context.Background(), "d", []byte("qos1"), whispeer.WithQoS(whispeer.AtLeastOnce))
-	}()
-	<-g.added
-	select {
-	case err := <-returned:
-		t.Fatalf("Publish returned %v before the store made the message durable", err)
-	default:
-	}
-	g.release()
-	if err := <-returned; err != nil {
-		t.Fatal(err)
-	}
-	wantSeqs(t, seqs(&c), 1, 2)
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
+		b := newBroker(t, whispeer.WithStore(g))
+		var c collector
+		if _, err := b.Subscribe("d", c.handle, whispeer.WithSync()); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, b, "d", "qos0") // returns without durability
+		returned := make(chan error, 1)
+		go func() {
+			returned <- b.Publish(context.Background(), "d", []byte("qos1"), whispeer.WithQoS(whispeer.AtLeastOnce))
+		}()
+		<-g.added
+		synctest.Wait() // Publish has returned, or waits for good
+		select {
+		case err := <-returned:
+			t.Fatalf("Publish returned %v before the store made the message durable", err)
+		default:
+		}
+		g.release()
+		if err := <-returned; err != nil {
+			t.Fatal(err)
+		}
+		wantSeqs(t, seqs(&c), 1, 2)
+	})
 }
 
 func TestBroker_PublishAsync(t *testing.T) {
-	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 4)}
-	b := newBroker(t, whispeer.WithStore(g))
-	acked := make(chan error, 4)
-	ctx := context.Background()
-	for range 3 {
-		if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }, whispeer.WithQoS(whispeer.AtLeastOnce)); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 4)}
+		b := newBroker(t, whispeer.WithStore(g))
+		acked := make(chan error, 4)
+		ctx := context.Background()
+		for range 3 {
+			if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }, whispeer.WithQoS(whispeer.AtLeastOnce)); err != nil {
+				t.Fatal(err)
+			}
+			<-g.added
+		}
+		if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }); err != nil {
 			t.Fatal(err)
 		}
-		<-g.added
-	}
-	if err := b.PublishAsync(ctx, "d", []byte("x"), func(err error) { acked <- err }); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-acked; err != nil { // QoS 0: at once
-		t.Fatal(err)
-	}
-	select {
-	case err := <-acked:
-		t.Fatalf("a QoS 1 publish was acked (%v) before the store made it durable", err)
-	default:
-	}
-	g.release()
-	for range 3 {
-		if err := <-acked; err != nil {
+		if err := <-acked; err != nil { // QoS 0: at once
 			t.Fatal(err)
 		}
-	}
+		synctest.Wait() // every ack that is coming has come
+		select {
+		case err := <-acked:
+			t.Fatalf("a QoS 1 publish was acked (%v) before the store made it durable", err)
+		default:
+		}
+		g.release()
+		for range 3 {
+			if err := <-acked; err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestBroker_DeleteTopic(t *testing.T) {
