@@ -1,9 +1,6 @@
 package whispeer
 
-import (
-	"context"
-	"log/slog"
-)
+import "log/slog"
 
 // ConnInfo describes one client connection of a server, for the
 // connection hooks. A server reports its connections' lifecycle to the
@@ -128,19 +125,21 @@ func (b *Broker) HasConnHooks() bool {
 	return len(h.connect)+len(h.auth)+len(h.ack)+len(h.disconnect) > 0
 }
 
-type connKey struct{}
-
-// NewConnContext returns a copy of ctx carrying c, so that a [PublishHook]
-// can tell which connection published a message. Servers make one such
-// context per authenticated connection and publish with it.
-func NewConnContext(ctx context.Context, c ConnInfo) context.Context {
-	return context.WithValue(ctx, connKey{}, c)
+// connPublisher is a [Publisher] that is a server's client connection.
+type connPublisher interface {
+	Publisher
+	ConnInfo() ConnInfo
 }
 
-// ConnFromContext returns the connection that ctx carries, if any.
-func ConnFromContext(ctx context.Context) (ConnInfo, bool) {
-	c, ok := ctx.Value(connKey{}).(ConnInfo)
-	return c, ok
+// PublisherConn returns the client connection that published m, when m's
+// [Publisher] is a server's connection (one with a ConnInfo method) and m
+// is the message of that publish, as a [PublishHook] sees it; otherwise
+// false.
+func PublisherConn(m *Message) (ConnInfo, bool) {
+	if p, ok := m.Publisher().(connPublisher); ok {
+		return p.ConnInfo(), true
+	}
+	return ConnInfo{}, false
 }
 
 var _ slog.LogValuer = ConnInfo{}

@@ -139,8 +139,8 @@ func TestPlugin_RejectHook(t *testing.T) {
 	watcher := &connRecorder{name: "watcher"}
 	acl := &recorder{name: "acl", reject: "secret"}
 	b := newBroker(t, whispeer.WithPlugin(watcher), whispeer.WithPlugin(acl))
-	ctx := whispeer.NewConnContext(context.Background(), whispeer.ConnInfo{ID: "ws:4"})
-	if err := b.Publish(ctx, "secret", nil); !errors.Is(err, whispeer.ErrRejected) {
+	from := whispeer.WithPublisher(connPublisher{ID: "ws:4"})
+	if err := b.Publish(context.Background(), "secret", nil, from); !errors.Is(err, whispeer.ErrRejected) {
 		t.Fatalf("Publish = %v, want ErrRejected", err)
 	}
 	_, err := b.Subscribe("secret", (&collector{}).handle, whispeer.WithSubscriber("ws:5"))
@@ -253,17 +253,40 @@ func TestPlugin_ProvisionError(t *testing.T) {
 	}
 }
 
-func TestConnContext(t *testing.T) {
-	ctx := context.Background()
-	if _, ok := whispeer.ConnFromContext(ctx); ok {
-		t.Fatal("ConnFromContext found a connection in a bare context")
-	}
+// TestPublisherConn checks how a publish hook learns which connection
+// published: from the message's publisher, and only from one that is a
+// connection.
+func TestPublisherConn(t *testing.T) {
 	c := whispeer.ConnInfo{ID: "ws:3", User: "bob"}
-	got, ok := whispeer.ConnFromContext(whispeer.NewConnContext(ctx, c))
-	if !ok || got != c {
-		t.Fatalf("ConnFromContext = %+v, %v; want %+v", got, ok, c)
+	seen := make(chan [2]any, 3)
+	hook := &publishSpy{seen: seen}
+	b := newBroker(t, whispeer.WithPlugin(hook))
+	for _, opt := range []whispeer.PublishOption{whispeer.WithPublisher(connPublisher(c)), whispeer.WithPublisher(idPublisher("lib")), whispeer.WithQoS(0)} {
+		if err := b.Publish(context.Background(), "t", nil, opt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range [][2]any{{c, true}, {whispeer.ConnInfo{}, false}, {whispeer.ConnInfo{}, false}} {
+		if got := <-seen; got != want {
+			t.Errorf("PublisherConn = %v, want %v", got, want)
+		}
 	}
 }
+
+// publishSpy reports what PublisherConn says of each message published.
+type publishSpy struct{ seen chan [2]any }
+
+func (*publishSpy) Name() string { return "spy" }
+func (p *publishSpy) OnPublish(_ context.Context, m *whispeer.Message) (*whispeer.Message, error) {
+	c, ok := whispeer.PublisherConn(m)
+	p.seen <- [2]any{c, ok}
+	return m, nil
+}
+
+// idPublisher is a publisher that is not a connection.
+type idPublisher string
+
+func (p idPublisher) PublisherID() string { return string(p) }
 
 func TestConnInfo_LogValue(t *testing.T) {
 	var sb strings.Builder
@@ -311,3 +334,9 @@ func TestBroker_Topics(t *testing.T) {
 		t.Errorf("Topics(a/#/b) = %v, want ErrInvalidPattern", err)
 	}
 }
+
+// connPublisher is a server's connection as a publisher.
+type connPublisher whispeer.ConnInfo
+
+func (c connPublisher) PublisherID() string         { return c.ID }
+func (c connPublisher) ConnInfo() whispeer.ConnInfo { return whispeer.ConnInfo(c) }

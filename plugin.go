@@ -33,12 +33,12 @@ type Plugin interface {
 // encryption on, the payload is already the sealed envelope) and before it
 // is routed. It returns the message to route: m itself, or a changed copy
 // made with [Message.Clone]. An error rejects the publish; the publisher
-// gets it wrapped in [ErrRejected]. ctx is the publisher's and is for the
-// call only: a transport's publish context carries state of the goroutine
-// that publishes, so a hook must not keep it or hand it to another
-// goroutine (to publish with it, say). m too is for the call only: a
-// publish may lend its message (see [WithBorrow]), so a hook that keeps
-// it, or its ID or Payload bytes, keeps a copy made with [Message.Clone].
+// gets it wrapped in [ErrRejected]. ctx is the publisher's. m is for the
+// call only: a publish may lend its message (see [WithBorrow]), so a hook
+// that keeps it, or its ID or Payload bytes, keeps a copy made with
+// [Message.Clone]. Who published m, when its publisher said so, is
+// [Message.Publisher] (a server's connection: [PublisherConn]); a copy
+// made by an earlier hook has none.
 type PublishHook interface {
 	OnPublish(ctx context.Context, m *Message) (*Message, error)
 }
@@ -71,8 +71,9 @@ type Rejection struct {
 	// Plugin is the name of the plugin that rejected it.
 	Plugin string
 	// Conn is the connection, as far as the broker knows it: for a publish,
-	// the one in the context (see NewConnContext); for a subscribe, only
-	// the subscriber id.
+	// its publisher's (see [PublisherConn]), or only the id of a
+	// [Publisher] that is not a connection; for a subscribe, only the
+	// subscriber id.
 	Conn ConnInfo
 	// Topic is the topic published to or the pattern subscribed to.
 	Topic string
@@ -174,10 +175,14 @@ func (b *Broker) provision() error {
 
 // onPublish runs the publish hooks in order.
 func (b *Broker) onPublish(ctx context.Context, m *Message) (*Message, error) {
+	first := m
 	for _, h := range b.hooks.publish {
 		next, err := b.safePublishHook(ctx, h, m)
 		if err != nil {
-			c, _ := ConnFromContext(ctx)
+			c, ok := PublisherConn(first)
+			if p := first.Publisher(); !ok && p != nil {
+				c.ID = p.PublisherID()
+			}
 			return nil, b.reject(h, Rejection{Op: "publish", Conn: c, Topic: m.Topic, Err: err})
 		}
 		if next != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -171,10 +172,10 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 	var opts [6]whispeer.PublishOption
 	p.at = s.link.readTime()
 	if p.qos == whispeer.AtMostOnce {
-		err = s.srv.broker.Publish(s.pubContext(), p.topic, p.payload, p.options(s, &opts)...)
+		err = s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options(s, &opts)...)
 	} else {
 		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
-		err = s.srv.broker.PublishAsync(s.pubContext(), p.topic, p.payload, func(err error) {
+		err = s.srv.broker.PublishAsync(context.Background(), p.topic, p.payload, func(err error) {
 			if err != nil {
 				s.srv.log.Warn("whispeer: publish not made durable", slog.Any("conn", s.info(user)), "topic", topic, "id", id, "error", err)
 				done(brokerError(err))

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,13 +93,11 @@ func newTypecheck(rules []config.TypeRule) (*typecheck.Plugin, error) {
 }
 
 // conn is a connection as the admin API and the connection hooks see it.
-// The session's reader goroutine writes ctx; the other fields are safe
-// to read from any goroutine.
+// Its fields are safe to read from any goroutine.
 type conn struct {
 	sess     *session
 	info     whispeer.ConnInfo // ID, RemoteAddr and Transport; User is in user
 	since    time.Time
-	ctx      context.Context // publishes carry the connection, for plugins
 	user     atomic.Pointer[string]
 	protocol atomic.Pointer[string]
 	subs     atomic.Int32
@@ -160,7 +157,7 @@ func (cs *conns) all() []*conn {
 // a connection that a plugin refuses is closed at once. The accept
 // functions call it once the session is set up.
 func (s *Server) connected(sess *session) {
-	c := &conn{sess: sess, since: time.Now(), ctx: context.Background()}
+	c := &conn{sess: sess, since: time.Now()}
 	c.info = sess.info(nil)
 	sess.conn = c
 	sess.deadline = time.AfterFunc(s.cfg.Server.AuthTimeout, sess.authExpired)
@@ -220,7 +217,6 @@ func (sess *session) authenticated() *opError {
 		sess.log().Info("whispeer: authentication refused by a plugin", "username", name, "reason", err)
 		return &opError{whispeer.CodeForbidden, errorText(err)}
 	}
-	c.ctx = whispeer.NewConnContext(context.Background(), info)
 	sess.authed.Store(true)
 	sess.deadline.Stop()
 	return nil
@@ -240,13 +236,13 @@ func (sess *session) countSubs() {
 	}
 }
 
-// pubContext is the context of sess's publishes: it carries the
-// connection once authenticated, for plugins.
-func (sess *session) pubContext() context.Context {
-	if sess.conn == nil {
-		return context.Background()
+// ConnInfo describes the session's connection to the hooks of its
+// publishes, which find it on the message (whispeer.PublisherConn).
+func (sess *session) ConnInfo() whispeer.ConnInfo {
+	if c := sess.conn; c != nil {
+		return c.connInfo()
 	}
-	return sess.conn.ctx
+	return sess.info(sess.user)
 }
 
 // errClosedByAdmin is the reason of a connection closed through the admin

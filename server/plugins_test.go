@@ -75,7 +75,7 @@ func (p *spy) OnSubscribe(s *whispeer.Subscription) error {
 }
 
 func (p *spy) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.Message, error) {
-	c, _ := whispeer.ConnFromContext(ctx)
+	c, _ := whispeer.PublisherConn(m)
 	p.record("publish "+m.Topic, c)
 	if m.Topic == p.refuseTopic {
 		return nil, errors.New("topic frozen")

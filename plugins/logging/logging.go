@@ -77,7 +77,7 @@ func (p *Plugin) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.
 		return m, nil
 	}
 	attrs := make([]slog.Attr, 0, 6)
-	if c, ok := whispeer.ConnFromContext(ctx); ok {
+	if c, ok := whispeer.PublisherConn(m); ok {
 		attrs = append(attrs, slog.Any("conn", c))
 	}
 	attrs = append(attrs, slog.String("topic", m.Topic), slog.String("id", strings.Clone(m.ID)), // m is lent for the call

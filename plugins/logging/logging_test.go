@@ -66,13 +66,13 @@ func traffic(t *testing.T, b *whispeer.Broker) {
 		whispeer.WithSync(), whispeer.WithSubscriber(c.ID)); err != nil {
 		t.Fatal(err)
 	}
-	ctx := whispeer.NewConnContext(context.Background(), c)
-	err := b.Publish(ctx, "chat/a", []byte("SECRET-PAYLOAD"), whispeer.WithID("m1"),
+	ctx, from := context.Background(), whispeer.WithPublisher(connPublisher(c))
+	err := b.Publish(ctx, "chat/a", []byte("SECRET-PAYLOAD"), from, whispeer.WithID("m1"),
 		whispeer.WithHeaders(map[string]string{"authorization": "SECRET-HEADER"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Publish(ctx, "closed", []byte("SECRET-PAYLOAD")); !errors.Is(err, whispeer.ErrRejected) {
+	if err := b.Publish(ctx, "closed", []byte("SECRET-PAYLOAD"), from); !errors.Is(err, whispeer.ErrRejected) {
 		t.Fatalf("Publish(closed) = %v, want ErrRejected", err)
 	}
 	b.Acked(c, "m1")
@@ -160,3 +160,9 @@ func TestNew_DefaultLogger(t *testing.T) {
 		t.Errorf("Name = %q", p.Name())
 	}
 }
+
+// connPublisher is a server's connection as a publisher.
+type connPublisher whispeer.ConnInfo
+
+func (c connPublisher) PublisherID() string         { return c.ID }
+func (c connPublisher) ConnInfo() whispeer.ConnInfo { return whispeer.ConnInfo(c) }
