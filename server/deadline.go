@@ -60,7 +60,7 @@ func (s *session) checked() {
 // anonLog returns the server's logger with the connection's attributes
 // but not its user, which only the reader goroutine may read.
 func (s *session) anonLog() *slog.Logger {
-	return s.srv.log.With("conn", s.id, "remote", s.link.remoteAddr().String())
+	return s.srv.log.With("conn", s.id, "remote", s.link.RemoteAddr().String())
 }
 
 // expireAt arms the timer that ends the session at exp, when the

@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/transport/tcp"
-	"github.com/whispeer-io/whispeer/transport/ws"
+	"github.com/whispeer-io/whispeer/transport"
 )
 
 // A publish is fanned out by the broker to the handlers of the
@@ -22,14 +21,14 @@ import (
 // encodes into its fan-out's scratch: both transports copy a frame that
 // small when it is queued, so the buffer is free again once the send
 // returns.
-const scratchLimit = min(tcp.CopyLimit, ws.CopyLimit)
+const scratchLimit = transport.CopyLimit
 
 // fanout is a session's publish being delivered. It belongs to the
 // session's reader goroutine, where every delivery of the publish runs.
 type fanout struct {
 	// batch is the reader's batch: the connections that the deliveries
 	// sent to start writing once the reader has handled its read.
-	batch *tcp.Batch
+	batch *transport.Batch
 	s     *session
 	m     *whispeer.Message // the message being delivered; nil between publishes
 	// native is m's MSG body, encoded once for every native subscriber
@@ -64,7 +63,7 @@ func fanoutOf(m *whispeer.Message) *fanout {
 func (f *fanout) done() { f.m, f.native, f.json = nil, nil, nil }
 
 // batchOf returns the batch of f's reader, nil for no fan-out.
-func batchOf(f *fanout) *tcp.Batch {
+func batchOf(f *fanout) *transport.Batch {
 	if f == nil {
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
-	"github.com/whispeer-io/whispeer/transport/tcp"
+	"github.com/whispeer-io/whispeer/transport"
 )
 
 // maxBackoff caps the wait between resends, unless ack_timeout is longer.
@@ -83,7 +83,7 @@ func newDelivery(head, body []byte, dupAt int) delivery {
 }
 
 // send queues the copy on s, in batch b if not nil.
-func (d *delivery) send(b *tcp.Batch, s *session) {
+func (d *delivery) send(b *transport.Batch, s *session) {
 	s.sendIn(b, d.head[:d.n], d.body, d.dupAt >= 0, false)
 }
 
@@ -144,7 +144,7 @@ func (q *inflight) deliver(ctx context.Context, f *fanout, key ackKey, msg msgKe
 		if !q.gaveUp && len(q.queued) > q.maxQueued/2 && f != nil && f.s != q.s {
 			// The publisher's reader waits for acks, unless it is this
 			// session's own, which would have to read them.
-			tcp.Stall(f.batch, q)
+			transport.Stall(f.batch, q)
 		}
 	default:
 		q.s.srv.stats.qosDropped.Add(1)
@@ -225,7 +225,7 @@ func (q *inflight) tracked(key ackKey, msg msgKey) bool {
 
 // start sends a copy, in batch b if not nil, and tracks it behind the
 // copies in flight under key; q.mu is held.
-func (q *inflight) start(b *tcp.Batch, key ackKey, msg msgKey, d delivery, now time.Time) {
+func (q *inflight) start(b *transport.Batch, key ackKey, msg msgKey, d delivery, now time.Time) {
 	p := &pending{key: key, msg: msg, copy: d, deadline: now.Add(q.ackTimeout)}
 	if last := q.byID[key]; last == nil {
 		q.byID[key] = p

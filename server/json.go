@@ -24,7 +24,7 @@ func (s *session) Receive(t ws.MessageType, data []byte) {
 	case s.json && t != ws.Text:
 		s.srv.stats.badFrames.Add(1)
 		s.sendError("binary message on a JSON connection: the first message chose JSON")
-		s.link.ws.Close(ws.CloseUnsupported, "binary message on a JSON connection", errMixed)
+		s.link.Close(ws.CloseFrame(ws.CloseUnsupported, "binary message on a JSON connection"), errMixed)
 	case s.json || t == ws.Text:
 		s.json = true
 		s.receiveJSON(data)
@@ -37,9 +37,14 @@ func (s *session) Receive(t ws.MessageType, data []byte) {
 // errMixed ends a WebSocket connection that mixes the protocols.
 var errMixed = errors.New("whispeer: text and binary messages on one connection")
 
-// Reject answers a message the connection refuses before closing it.
+// Reject answers a message the connection refuses before closing it. A
+// native TCP connection answers a frame it refuses with a fatal ERROR of
+// its own: the session only counts it.
 func (s *session) Reject(err error) {
 	s.srv.stats.badFrames.Add(1)
+	if s.link.Transport() == "tcp" {
+		return
+	}
 	text := strings.TrimPrefix(err.Error(), "whispeer: ")
 	if errors.Is(err, ws.ErrMessageTooLarge) {
 		text = "message too large: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxMessageBytes) + " bytes"

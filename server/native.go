@@ -324,10 +324,10 @@ func (n *native) fatal(e *opError, ref wire.Type) {
 // close closes the connection gracefully, after what is queued.
 func (n *native) close(err error) {
 	if n.ws {
-		n.s.link.ws.Close(ws.ClosePolicyViolation, errorText(err), err)
+		n.s.link.Close(ws.CloseFrame(ws.ClosePolicyViolation, errorText(err)), err)
 		return
 	}
-	n.s.link.tcp.Close(err)
+	n.s.link.Close(nil, err)
 }
 
 // sendError sends an ERROR frame.

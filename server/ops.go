@@ -106,7 +106,7 @@ func (s *session) login(username, password string) (*auth.User, string, *opError
 
 // remoteIP returns the client's address without its port.
 func (s *session) remoteIP() string {
-	addr := s.link.remoteAddr().String()
+	addr := s.link.RemoteAddr().String()
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		return host
 	}
@@ -170,7 +170,7 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 	}
 	var err error
 	var opts [6]whispeer.PublishOption
-	p.at = s.link.readTime()
+	p.at = s.link.ReadTime()
 	if p.qos == whispeer.AtMostOnce {
 		err = s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options(s, &opts)...)
 	} else {

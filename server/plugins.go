@@ -19,7 +19,7 @@ import (
 	"github.com/whispeer-io/whispeer/plugins/typecheck"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
-	"github.com/whispeer-io/whispeer/transport/tcp"
+	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
 
@@ -185,7 +185,7 @@ func (s *Server) disconnected(sess *session, err error) {
 // orderly reports whether a connection that ended with err was closed in
 // good order: by the server, or by the client with a normal close.
 func orderly(err error) bool {
-	if err == nil || errors.Is(err, ws.ErrClosed) || errors.Is(err, tcp.ErrClosed) || errors.Is(err, io.EOF) {
+	if err == nil || errors.Is(err, transport.ErrClosed) || errors.Is(err, io.EOF) {
 		return true
 	}
 	ce, ok := errors.AsType[*ws.CloseError](err)
@@ -257,11 +257,10 @@ func (sess *session) closeWith(err error) { sess.closeFor(wire.CodeForbidden, er
 // closeFor is closeWith with the native ERROR's code.
 func (sess *session) closeFor(code wire.Code, err error) {
 	text := errorText(err)
-	if sess.link.tcp != nil {
+	if sess.link.Transport() == "tcp" {
 		b, _ := wire.AppendError(nil, &wire.Error{Code: code, Fatal: true, Text: []byte("whispeer: " + text)})
-		sess.link.tcp.Send(b)
-		sess.link.tcp.Close(err)
+		sess.link.Close(b, err)
 		return
 	}
-	sess.link.ws.Close(ws.ClosePolicyViolation, text, err)
+	sess.link.Close(ws.CloseFrame(ws.ClosePolicyViolation, text), err)
 }

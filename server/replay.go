@@ -51,7 +51,7 @@ func (s *session) replayRoom() <-chan struct{} {
 	if held != nil {
 		return held
 	}
-	if ch := s.link.room(); ch != nil {
+	if ch := s.link.Room(); ch != nil {
 		return ch
 	}
 	return s.window.room()

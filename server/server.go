@@ -17,6 +17,7 @@ import (
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/tcp"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
@@ -385,24 +386,24 @@ func (s *Server) shutdown(ctx context.Context) error {
 
 // accept starts the session of a new WebSocket connection, which its
 // first message tells the protocol of.
-func (s *Server) accept(c *ws.Conn) ws.Session {
-	sess := s.newSession(link{ws: c}, "ws:"+strconv.FormatUint(c.ID(), 10))
+func (s *Server) accept(c *transport.Conn) ws.Session {
+	sess := s.newSession(c, "ws:"+strconv.FormatUint(c.ID(), 10))
 	s.connected(sess)
 	return sess
 }
 
 // acceptTCP starts the session of a new native TCP connection.
-func (s *Server) acceptTCP(c *tcp.Conn) tcp.Session {
-	sess := s.newSession(link{tcp: c}, "tcp:"+strconv.FormatUint(c.ID(), 10))
+func (s *Server) acceptTCP(c *transport.Conn) tcp.Session {
+	sess := s.newSession(c, "tcp:"+strconv.FormatUint(c.ID(), 10))
 	sess.native = newNative(sess, false)
 	s.connected(sess)
-	return (*tcpSession)(sess)
+	return sess
 }
 
 // newSession starts a session and counts its connection.
-func (s *Server) newSession(l link, id string) *session {
+func (s *Server) newSession(c *transport.Conn, id string) *session {
 	s.stats.connections.Add(1)
-	sess := newSession(s, l, id)
+	sess := newSession(s, c, id)
 	if s.hooks.session != nil {
 		s.hooks.session(sess)
 	}

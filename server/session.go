@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,82 +10,10 @@ import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/tcp"
 	"github.com/whispeer-io/whispeer/transport/ws"
 )
-
-// link is the connection under a session: exactly one of ws and tcp is
-// set. It holds the concrete types rather than an interface so that the
-// heads of deliveries, built on the stack, stay there.
-type link struct {
-	ws  *ws.Conn
-	tcp *tcp.Conn
-}
-
-// send queues a complete frame, which the connection keeps.
-func (l link) send(frame []byte) {
-	if l.tcp != nil {
-		l.tcp.Send(frame)
-		return
-	}
-	l.ws.Send(frame)
-}
-
-// sendHead queues head, copied, followed by body, kept.
-func (l link) sendHead(head, body []byte) {
-	if l.tcp != nil {
-		l.tcp.SendHead(head, body)
-		return
-	}
-	l.ws.SendHead(head, body)
-}
-
-// sendIn queues a delivery made by a publish whose reader's batch is b,
-// nil for none: the write starts once that reader has handled its batch.
-// data marks a native MSG, gathered into a binary message on WebSocket;
-// copyBody a body that the connection must copy.
-func (l link) sendIn(b *tcp.Batch, head, body []byte, data, copyBody bool) {
-	switch {
-	case l.tcp != nil:
-		l.tcp.SendHeadIn(b, head, body, copyBody)
-	case data:
-		l.ws.SendDataIn(b, head, body, copyBody)
-	default:
-		l.ws.SendHeadIn(b, head, body, copyBody)
-	}
-}
-
-// batch returns the batch of the connection's reader.
-func (l link) batch() *tcp.Batch {
-	if l.tcp != nil {
-		return l.tcp.Batch()
-	}
-	return l.ws.Batch()
-}
-
-// room returns nil when the connection's queue is under its low-water
-// mark, or a channel closed once it is (see tcp.Conn.Room).
-func (l link) room() <-chan struct{} {
-	if l.tcp != nil {
-		return l.tcp.Room()
-	}
-	return l.ws.Room()
-}
-
-// readTime returns when the connection read the frame being handled.
-func (l link) readTime() time.Time {
-	if l.tcp != nil {
-		return l.tcp.ReadTime()
-	}
-	return l.ws.ReadTime()
-}
-
-func (l link) remoteAddr() net.Addr {
-	if l.tcp != nil {
-		return l.tcp.RemoteAddr()
-	}
-	return l.ws.RemoteAddr()
-}
 
 // session is one client connection's state, whatever protocol it speaks:
 // its user, its subscriptions, its QoS 1 window and its publish rate. The
@@ -99,8 +26,11 @@ func (l link) remoteAddr() net.Addr {
 // the fields under mu and the in-flight window, which has a lock of its
 // own. Lock order: inflight.mu, then session.mu, then the connection's.
 type session struct {
-	srv  *Server
-	link link
+	srv *Server
+	// link is the connection under the session, TCP or WebSocket alike:
+	// one concrete type, so that the heads of deliveries, built on the
+	// stack, stay there.
+	link *transport.Conn
 	id   string     // subscriber id for the broker, such as "ws:7"
 	user *auth.User // nil until authentication succeeds
 	subs map[subKey]*whispeer.Subscription
@@ -157,9 +87,9 @@ type heldFrame struct {
 	data       bool // a native MSG: see session.sendIn
 }
 
-func newSession(srv *Server, l link, id string) *session {
-	s := &session{srv: srv, link: l, id: id}
-	s.fan.s, s.fan.batch = s, l.batch()
+func newSession(srv *Server, c *transport.Conn, id string) *session {
+	s := &session{srv: srv, link: c, id: id}
+	s.fan.s, s.fan.batch = s, c.Batch()
 	s.rate.init(srv.cfg.Server.MaxPublishRate, time.Now())
 	return s
 }
@@ -194,10 +124,7 @@ func (s *session) log() *slog.Logger {
 // info describes the connection for logs and hooks, as authenticated as
 // user (nil for not yet).
 func (s *session) info(user *auth.User) whispeer.ConnInfo {
-	c := whispeer.ConnInfo{ID: s.id, RemoteAddr: s.link.remoteAddr().String(), Transport: "ws"}
-	if s.link.tcp != nil {
-		c.Transport = "tcp"
-	}
+	c := whispeer.ConnInfo{ID: s.id, RemoteAddr: s.link.RemoteAddr().String(), Transport: s.link.Transport()}
 	if user != nil {
 		c.User = user.Name()
 	}
@@ -214,7 +141,7 @@ func (s *session) sendHead(head, body []byte) {
 	if s.holding.Load() && s.hold(head, body, false, false) {
 		return
 	}
-	s.link.sendHead(head, body)
+	s.link.SendHead(head, body)
 }
 
 // sendIn queues a delivery made by a publish whose reader's batch is b
@@ -224,11 +151,21 @@ func (s *session) sendHead(head, body []byte) {
 // message; head is then the MSG's head alone, without a WebSocket header.
 // scratched marks a body in a publisher's scratch, which the connection
 // copies: it is valid only during the call.
-func (s *session) sendIn(b *tcp.Batch, head, body []byte, data, scratched bool) {
+func (s *session) sendIn(b *transport.Batch, head, body []byte, data, scratched bool) {
 	if s.holding.Load() && s.hold(head, body, data, scratched) {
 		return
 	}
-	s.link.sendIn(b, head, body, data, scratched)
+	s.queueIn(b, head, body, data, scratched)
+}
+
+// queueIn queues a delivery on the connection: a native MSG (data) with
+// SendDataIn, anything else with SendHeadIn.
+func (s *session) queueIn(b *transport.Batch, head, body []byte, data, copyBody bool) {
+	if data {
+		s.link.SendDataIn(b, head, body, copyBody)
+		return
+	}
+	s.link.SendHeadIn(b, head, body, copyBody)
 }
 
 // PublisherID names the session to the broker as the publisher of its
@@ -255,9 +192,9 @@ func (s *session) hold(head, body []byte, data, scratched bool) bool {
 func (s *session) release(first []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.link.send(first)
+	s.link.Send(first)
 	for _, f := range s.held {
-		s.link.sendIn(nil, f.head, f.body, f.data, false)
+		s.queueIn(nil, f.head, f.body, f.data, false)
 	}
 	s.held = nil
 	s.holding.Store(false)
@@ -286,22 +223,12 @@ func (s *session) prepare() {
 	s.holding.Store(true)
 }
 
-// tcpSession is a session seen as a tcp.Session: the native protocol over
-// TCP.
-type tcpSession session
-
-// Receive handles one native frame.
-func (t *tcpSession) Receive(f *wire.Frame) { t.native.handle(f) }
-
-// Reject counts a frame that does not parse; the connection answers it.
-func (t *tcpSession) Reject(error) { t.srv.stats.badFrames.Add(1) }
-
-// Closed ends the session.
-func (t *tcpSession) Closed(err error) { (*session)(t).closed(err) }
+// ReceiveFrame handles one native frame from a TCP connection.
+func (s *session) ReceiveFrame(f *wire.Frame) { s.native.handle(f) }
 
 var (
 	_ ws.Session   = (*session)(nil)
 	_ ws.Rejecter  = (*session)(nil)
-	_ tcp.Session  = (*tcpSession)(nil)
-	_ tcp.Rejecter = (*tcpSession)(nil)
+	_ tcp.Session  = (*session)(nil)
+	_ tcp.Rejecter = (*session)(nil)
 )

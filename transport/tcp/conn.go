@@ -5,59 +5,15 @@ import (
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
-// Conn is one TCP connection: the connection core that transport/ws shares
-// (its queue and writer, its batches, keepalive, counters), and the native
-// framing. Its reader goroutine hands every frame to the connection's
-// Session; frames to the client go through Send and SendHead, which queue
-// them for a writer goroutine that runs only while there is something to
-// write and flushes each batch with one vectored write. Its methods are
-// safe for concurrent use.
-type Conn struct {
+// conn is one TCP connection: the connection core that transport/ws
+// shares (transport.Conn: its queue and writer, its batches, keepalive,
+// counters), and the state of the native framing, which belongs to the
+// connection's reader goroutine.
+type conn struct {
 	netconn.Conn
 	s       *Server
 	session Session     // set by the reader once the connection is native
-	native  bool        // the first bytes were a HELLO's; the reader's
+	native  bool        // the first bytes were a HELLO's
 	drain   bool        // the connection is closing: discard what arrives
 	f       *wire.Frame // from frames, while bytes are in hand
 }
-
-// CopyLimit is the largest frame, head and body together, that the sends
-// made with a context copy when asked to: the caller may reuse the body of
-// such a frame once the send returns.
-const CopyLimit = netconn.CopyLimit
-
-// Waiter is a queue of the caller's own that a publisher may fill faster
-// than a subscriber takes from it, such as a subscriber's messages waiting
-// for their acknowledgement window; see Stall. Its Room returns nil
-// when the queue is at or under its low-water mark, or closed, otherwise a
-// channel closed once it is; its GiveUp is called when a reader waited
-// MaxStall for Room in vain, after which the queue should stall no reader
-// again until it is back at its low-water mark, and its own overflow
-// policy applies. It is the same type in both transports.
-type Waiter = netconn.Waiter
-
-// Batch is the set of connections a reader's publishes have sent to
-// while it handles the frames of one read (Conn.Batch): their writers start
-// once the reader has handled them all. It is the same type in both
-// transports, so that a delivery from a publisher on one goes in the batch
-// of a publisher on the other.
-type Batch = netconn.Batch
-
-// Stall is flow control for a queue other than a connection's: a delivery
-// made by a publish during batch b that took w past its high-water mark
-// calls it, and b's reader then waits, before it reads again, until w has
-// Room, for at most the reader's MaxStall, as it waits for connections'
-// queues. A nil b, a delivery made outside a reader, stalls nothing.
-func Stall(b *Batch, w Waiter) {
-	if b != nil {
-		b.StallOn(w)
-	}
-}
-
-// Close closes the connection gracefully because of err: frames already
-// queued are written, then the connection's write side is closed, and the
-// connection ends once the client closes its side or CloseTimeout passes.
-// Send fails from now on. The Session's Closed reports err, or ErrClosed
-// when err is nil. A session that closes a connection for a protocol error
-// sends the fatal ERROR first. Closing twice is a no-op.
-func (c *Conn) Close(err error) { c.Conn.Close(nil, err) }

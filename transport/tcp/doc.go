@@ -10,14 +10,17 @@
 // closed, so it sees a clean refusal rather than a hang. A native
 // connection gets the [Session] that the [AcceptFunc] given to [NewServer]
 // returns, and every frame it sends is parsed in place and handed to
-// Session.Receive. A frame that does not parse, or whose length prefix is
+// Session.ReceiveFrame. A frame that does not parse, or whose length prefix is
 // over MaxFrameBytes (checked before its body is read), is answered with a
 // fatal ERROR frame and the connection is closed.
 //
 // # Writing
 //
-// [Conn.Send] queues a complete frame and [Conn.SendHead] a frame made of a
-// per-connection head and a shared body; neither blocks on the network.
+// A connection is a [transport.Conn], the same type as under transport/ws:
+// the two transports share one connection core, and differ only in their
+// framing, handshake and listener. Send queues a complete frame and
+// SendHead a frame made of a per-connection head and a shared body;
+// neither blocks on the network.
 // A writer goroutine runs only while the queue is not empty and writes
 // everything queued with one vectored write (net.Buffers) under
 // WriteTimeout. Frames sent while the reader handles a batch of frames read
@@ -39,17 +42,18 @@
 //
 // Every PingInterval, native connections that have sent nothing since the
 // last tick get a PING frame, and those silent for another interval are
-// dropped. [Conn.Close] writes what is queued, closes the connection's
-// write side and waits up to CloseTimeout for the client to close its own.
+// dropped. Closing a connection writes what is queued, then its last
+// frame, such as a fatal ERROR, closes the connection's write side and
+// waits up to CloseTimeout for the client to close its own.
 // [Server.Shutdown] stops accepting, sends every connection a fatal ERROR
 // "unavailable" after what is queued for it, closes it that way and waits
 // for the connections to end, bounded by its context.
 //
 // # Concurrency
 //
-// A Server and its Conns are safe for concurrent use. A Session's Receive
-// calls for one connection run one at a time in that connection's reader
-// goroutine; Closed follows the last of them. No lock is held during I/O.
-// A panic in a Session's Receive is recovered and logged, and closes only
-// that connection, with a fatal ERROR "internal".
+// A Server and its connections are safe for concurrent use. A Session's
+// ReceiveFrame calls for one connection run one at a time in that
+// connection's reader goroutine; Closed follows the last of them. No lock
+// is held during I/O. A panic in a Session's ReceiveFrame is recovered and
+// logged, and closes only that connection, with a fatal ERROR "internal".
 package tcp

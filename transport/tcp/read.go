@@ -19,14 +19,13 @@ const lengthLen = 4
 // connection holds one only while it has bytes in hand.
 var frames = sync.Pool{New: func() any { return new(wire.Frame) }}
 
-// framer is a Conn seen as its reader's netconn.Framer, which keeps the
-// Framer's methods out of Conn's own.
-type framer Conn
+// framer is a conn seen as its reader's netconn.Framer.
+type framer conn
 
 // Frame handles the frame at the start of p, or the first bytes of the
 // connection.
 func (fr *framer) Frame(p []byte) (n, need int, err error) {
-	c := (*Conn)(fr)
+	c := (*conn)(fr)
 	if fr.drain || c.Closing() {
 		fr.drain = true
 		return len(p), 0, nil
@@ -53,7 +52,7 @@ func (fr *framer) Frame(p []byte) (n, need int, err error) {
 		return fr.reject(p, err)
 	}
 	fr.s.hub.Counters.In.Add(1)
-	fr.session.Receive(fr.f)
+	fr.session.ReceiveFrame(fr.f)
 	return n, 0, nil
 }
 
@@ -84,7 +83,7 @@ func (fr *framer) Closed(err error) {
 // sniff classifies the connection's first bytes: a native client gets its
 // session; any other gets wire.Refusal and is closed.
 func (fr *framer) sniff(p []byte) (n, need int, err error) {
-	c := (*Conn)(fr)
+	c := (*conn)(fr)
 	pre, err := wire.Sniff(p)
 	if err != nil {
 		return 0, len(p) + 1, nil // too few bytes yet
@@ -93,7 +92,7 @@ func (fr *framer) sniff(p []byte) (n, need int, err error) {
 		netconn.NetConn(&c.Conn).SetReadDeadline(time.Time{})
 		fr.native = true
 		netconn.Live(&c.Conn)
-		fr.session = fr.s.accept(c)
+		fr.session = fr.s.accept(&c.Conn)
 		return fr.Frame(p)
 	}
 	fr.s.refused.Add(1)

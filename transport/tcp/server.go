@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
@@ -80,13 +81,13 @@ func (o *Options) setDefaults() {
 
 // Session is the native protocol spoken over one connection.
 type Session interface {
-	// Receive handles one frame. It runs in the connection's reader
+	// ReceiveFrame handles one frame. It runs in the connection's reader
 	// goroutine, one call at a time; f and every slice in it are valid
 	// only until it returns. Frames sent during a batch of frames read
 	// together are written together once the batch is handled.
-	Receive(f *wire.Frame)
-	// Closed is called once, after the last Receive, with the reason the
-	// connection ended.
+	ReceiveFrame(f *wire.Frame)
+	// Closed is called once, after the last ReceiveFrame, with the reason
+	// the connection ended.
 	Closed(err error)
 }
 
@@ -100,24 +101,12 @@ type Rejecter interface {
 // AcceptFunc returns the Session of a new connection. It is called once the
 // connection's first bytes have shown it to be native, before its first
 // frame is handled.
-type AcceptFunc func(c *Conn) Session
+type AcceptFunc func(c *transport.Conn) Session
 
-// Errors a connection reports to its Session, and that Conn.Send returns.
-var (
-	// ErrClosed is returned by Send on a connection that is closing or
-	// closed.
-	ErrClosed = netconn.ErrClosed
-	// ErrSlowConsumer reports a client that did not read fast enough.
-	ErrSlowConsumer = netconn.ErrSlowConsumer
-	// ErrIdle reports a client that sent nothing, not even a PONG, for two
-	// ping intervals.
-	ErrIdle = netconn.ErrIdle
-	// ErrShutdown reports a connection closed because the server is shutting
-	// down.
-	ErrShutdown = netconn.ErrShutdown
-	// ErrServerClosed is returned by Serve once Shutdown has begun.
-	ErrServerClosed = errors.New("whispeer: server closed")
-)
+// ErrServerClosed is returned by Serve once Shutdown has begun. The errors
+// a connection reports to its Session, and that its sends return, are
+// transport's (transport.ErrClosed, ErrSlowConsumer, ErrIdle, ErrShutdown).
+var ErrServerClosed = errors.New("whispeer: server closed")
 
 // Server serves the native protocol on the listeners given to Serve. Its
 // methods are safe for concurrent use.
@@ -221,10 +210,10 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.refuse(nc, wire.CodeLimit, "whispeer: too many connections")
 		return
 	}
-	c := &Conn{s: s}
+	c := &conn{s: s}
 	s.hub.Init(&c.Conn, nc)
 	if !s.hub.Add(&c.Conn) {
-		s.refuse(nc, wire.CodeUnavailable, ErrShutdown.Error())
+		s.refuse(nc, wire.CodeUnavailable, transport.ErrShutdown.Error())
 		return
 	}
 	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
@@ -268,7 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Len() int { return s.hub.Len() }
 
 // shutdownFrame is the fatal ERROR every connection gets at shutdown.
-var shutdownFrame = mustError(wire.CodeUnavailable, ErrShutdown.Error())
+var shutdownFrame = mustError(wire.CodeUnavailable, transport.ErrShutdown.Error())
 
 // pingFrame is a PING, shared by every connection.
 var pingFrame = wire.AppendPing(nil)

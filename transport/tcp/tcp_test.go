@@ -13,6 +13,7 @@ import (
 
 	"github.com/whispeer-io/whispeer/internal/pipetest"
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport"
 	"go.uber.org/goleak"
 )
 
@@ -21,12 +22,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // echo is a Session that sends every frame back, answers PING with PONG,
 // panics on PUB to topic "panic", and records how the connection ended.
 type echo struct {
-	c        *Conn
+	c        *transport.Conn
 	closed   chan error
 	rejected chan error
 }
 
-func (e *echo) Receive(f *wire.Frame) {
+func (e *echo) ReceiveFrame(f *wire.Frame) {
 	switch {
 	case f.Type == wire.TypePing:
 		e.c.Send(wire.AppendPong(nil))
@@ -60,7 +61,7 @@ func newHarness(t *testing.T, opts Options, wrap ...func(net.Listener) net.Liste
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	hs := &harness{sessions: make(chan *echo, 16)}
-	hs.s = NewServer(func(c *Conn) Session {
+	hs.s = NewServer(func(c *transport.Conn) Session {
 		e := &echo{c: c, closed: make(chan error, 1), rejected: make(chan error, 1)}
 		hs.sessions <- e
 		return e
@@ -307,7 +308,7 @@ func TestServer_IdleConnectionsDropped(t *testing.T) {
 		if f := c.next(); f.Type != wire.TypePing {
 			t.Fatalf("got %v, want PING", f.Type)
 		}
-		if err := <-e.closed; !errors.Is(err, ErrIdle) {
+		if err := <-e.closed; !errors.Is(err, transport.ErrIdle) {
 			t.Fatalf("Closed(%v)", err)
 		}
 		if n := hs.s.Stats().IdleClosed; n != 1 {
@@ -326,13 +327,13 @@ func TestServer_SlowConsumer(t *testing.T) {
 	for i := 0; err == nil && i < 1<<16; i++ {
 		err = e.c.SendHead(frame[:10], frame)
 	}
-	if !errors.Is(err, ErrSlowConsumer) {
+	if !errors.Is(err, transport.ErrSlowConsumer) {
 		t.Fatalf("Send: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrSlowConsumer) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrSlowConsumer) {
 		t.Fatalf("Closed(%v)", err)
 	}
-	if err := e.c.Send(frame); !errors.Is(err, ErrClosed) {
+	if err := e.c.Send(frame); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("Send after drop: %v", err)
 	}
 	if n := hs.s.Stats().SlowConsumers; n != 1 {
@@ -364,7 +365,7 @@ func TestServer_ShutdownFlushesThenCloses(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrShutdown) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrShutdown) {
 		t.Fatalf("Closed(%v)", err)
 	}
 }
@@ -379,7 +380,7 @@ func TestServer_ShutdownContextDropsStragglers(t *testing.T) {
 	if err := hs.s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrShutdown) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrShutdown) {
 		t.Fatalf("Closed(%v)", err)
 	}
 }

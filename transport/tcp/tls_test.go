@@ -41,7 +41,7 @@ func TestServer_TLS(t *testing.T) {
 	if f := c.next(); len(f.Publish.Payload) != 100<<10 {
 		t.Fatalf("echoed %d bytes", len(f.Publish.Payload))
 	}
-	e.c.Close(nil)
+	e.c.Close(nil, nil)
 	c.expectEOF() // close_notify, then the end of the stream
 	nc.Close()
 	if err := <-e.closed; err == nil {

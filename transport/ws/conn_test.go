@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	gws "github.com/gobwas/ws"
+	"github.com/whispeer-io/whispeer/transport"
 )
 
 func TestFrame(t *testing.T) {
@@ -41,13 +42,13 @@ func TestConn_SlowConsumerPending(t *testing.T) {
 	for i := 0; err == nil && i < 1<<16; i++ {
 		err = e.c.Send(frame)
 	}
-	if !errors.Is(err, ErrSlowConsumer) {
+	if !errors.Is(err, transport.ErrSlowConsumer) {
 		t.Fatalf("Send: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrSlowConsumer) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrSlowConsumer) {
 		t.Fatalf("Closed(%v)", err)
 	}
-	if err := e.c.Send(frame); !errors.Is(err, ErrClosed) {
+	if err := e.c.Send(frame); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("Send after drop: %v", err)
 	}
 	if n := hs.h.Stats().SlowConsumers; n != 1 {
@@ -63,7 +64,7 @@ func TestConn_SlowConsumerWriteTimeout(t *testing.T) {
 		if err := e.c.Send(AppendFrame(nil, Binary, make([]byte, 1<<10))); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if err := <-e.closed; !errors.Is(err, ErrSlowConsumer) {
+		if err := <-e.closed; !errors.Is(err, transport.ErrSlowConsumer) {
 			t.Fatalf("Closed(%v)", err)
 		}
 	})
@@ -74,7 +75,7 @@ func TestHandler_IdleConnectionsDropped(t *testing.T) {
 		hs := newPipeHarness(t, Options{PingInterval: 10 * time.Millisecond})
 		hs.dialRaw(t) // never answers pings
 		e := hs.session(t)
-		if err := <-e.closed; !errors.Is(err, ErrIdle) {
+		if err := <-e.closed; !errors.Is(err, transport.ErrIdle) {
 			t.Fatalf("Closed(%v)", err)
 		}
 		if n := hs.h.Stats().IdleClosed; n != 1 {
@@ -145,7 +146,7 @@ func TestHandler_ShutdownFlushesThenCloses(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrShutdown) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrShutdown) {
 		t.Fatalf("Closed(%v)", err)
 	}
 	if _, resp, err := websocket.Dial(ctx, hs.url(), nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
@@ -162,7 +163,7 @@ func TestHandler_ShutdownContextDropsStragglers(t *testing.T) {
 	if err := hs.h.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := <-e.closed; !errors.Is(err, ErrShutdown) {
+	if err := <-e.closed; !errors.Is(err, transport.ErrShutdown) {
 		t.Fatalf("Closed(%v)", err)
 	}
 }

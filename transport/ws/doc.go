@@ -12,21 +12,23 @@
 //
 // # Writing
 //
-// [Conn.Send] queues a complete frame, made with [Frame] or [AppendFrame],
-// and never blocks on the network; [Conn.SendHead] queues a frame made of a
-// per-connection head ([AppendHeader] and the first bytes of the payload)
-// and a body shared by many connections, without copying the body. A
-// writer goroutine runs only while the
-// queue is not empty: it takes everything queued and writes it with one
-// vectored write (net.Buffers) under WriteTimeout, then exits when the queue
-// is empty. Frames sent while the reader handles a batch of messages are
-// written together after the batch. A connection whose queue passes
-// MaxPendingBytes, or whose write times out, is dropped as a slow consumer,
-// so one slow client never holds up the publishers that feed it for long:
-// a reader whose messages took other connections' queues past half of
-// MaxPendingBytes stops reading until they drain to a quarter, for at most
-// MaxStall (flow control). The queue,
-// the pooled read buffers and keepalive are shared with transport/tcp.
+// A connection is a [transport.Conn], the same type as under
+// transport/tcp: the two transports share one connection core (the queue,
+// the pooled read buffers, batches, keepalive and counters) and differ only
+// in their framing, handshake and listener. Send queues a complete frame,
+// made with [Frame] or [AppendFrame], and never blocks on the network;
+// SendHead queues a frame made of a per-connection head ([AppendHeader]
+// and the first bytes of the payload) and a body shared by many
+// connections, without copying the body. A writer goroutine runs only
+// while the queue is not empty: it takes everything queued and writes it
+// with one vectored write (net.Buffers) under WriteTimeout, then exits when
+// the queue is empty. Frames sent while the reader handles a batch of
+// messages are written together after the batch. A connection whose queue
+// passes MaxPendingBytes, or whose write times out, is dropped as a slow
+// consumer, so one slow client never holds up the publishers that feed it
+// for long: a reader whose messages took other connections' queues past
+// half of MaxPendingBytes stops reading until they drain to a quarter, for
+// at most MaxStall (flow control).
 //
 // # Reading
 //
@@ -45,8 +47,9 @@
 //
 // Every PingInterval, connections that have sent nothing since the last
 // tick are pinged, and those silent for another interval are dropped.
-// [Conn.Close] writes what is queued, then a close frame, and waits up to
-// CloseTimeout for the client's answer. [Handler.Shutdown] closes every
+// Closing a connection with a [CloseFrame] as its last frame writes what is
+// queued, then the close frame, and waits up to CloseTimeout for the
+// client's answer. [Handler.Shutdown] closes every
 // connection with 1001 that way and waits for them, bounded by its context.
 //
 // # Concurrency

@@ -4,27 +4,14 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/whispeer-io/whispeer/transport/internal/netconn"
+	"github.com/whispeer-io/whispeer/transport"
 )
 
-// Errors a connection reports to its Session, and that Conn.Send returns.
-var (
-	// ErrClosed is returned by Send on a connection that is closing or
-	// closed.
-	ErrClosed = netconn.ErrClosed
-	// ErrSlowConsumer reports a client that did not read fast enough: its
-	// queued frames passed MaxPendingBytes or one write took longer than
-	// WriteTimeout.
-	ErrSlowConsumer = netconn.ErrSlowConsumer
-	// ErrMessageTooLarge reports a message over MaxMessageBytes.
-	ErrMessageTooLarge = errors.New("whispeer: message too large")
-	// ErrIdle reports a client that sent nothing, not even a pong, for two
-	// ping intervals.
-	ErrIdle = netconn.ErrIdle
-	// ErrShutdown reports a connection closed because the server is shutting
-	// down.
-	ErrShutdown = netconn.ErrShutdown
-)
+// ErrMessageTooLarge reports a message over MaxMessageBytes. The other
+// errors a connection reports to its Session, and that its sends return,
+// are transport's (transport.ErrClosed, ErrSlowConsumer, ErrIdle,
+// ErrShutdown).
+var ErrMessageTooLarge = errors.New("whispeer: message too large")
 
 // ProtocolError reports a frame that breaks RFC 6455, or a message the
 // connection cannot take; Code is the close code the connection is closed
@@ -63,9 +50,9 @@ func closeCode(err error) CloseCode {
 		return pe.Code
 	case errors.Is(err, ErrMessageTooLarge):
 		return CloseTooBig
-	case errors.Is(err, ErrShutdown):
+	case errors.Is(err, transport.ErrShutdown):
 		return CloseGoingAway
-	case errors.Is(err, ErrSlowConsumer):
+	case errors.Is(err, transport.ErrSlowConsumer):
 		return CloseTryAgainLater
 	}
 	return CloseInternalError

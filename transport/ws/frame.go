@@ -73,7 +73,7 @@ func AppendFrame(dst []byte, t MessageType, payload []byte) []byte {
 
 // AppendHeader appends to dst the header of an unmasked, final frame of
 // type t whose payload, n bytes, the caller writes after it: with
-// Conn.SendHead, the header and a per-connection prefix of the payload make
+// transport.Conn.SendHead, the header and a per-connection prefix of the payload make
 // the head, and the rest of the payload, shared by many connections, the
 // body.
 func AppendHeader(dst []byte, t MessageType, n int) []byte {

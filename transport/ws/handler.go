@@ -9,6 +9,7 @@ import (
 	"time"
 
 	gws "github.com/gobwas/ws"
+	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
@@ -101,7 +102,7 @@ type Rejecter interface {
 
 // AcceptFunc returns the Session of a new connection. It is called once the
 // upgrade has succeeded, before anything is read.
-type AcceptFunc func(c *Conn) Session
+type AcceptFunc func(c *transport.Conn) Session
 
 // Handler is an http.Handler that upgrades requests to WebSocket
 // connections and serves each with a Session. Its methods are safe for
@@ -168,14 +169,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := &Conn{h: h}
+	c := &conn{h: h}
 	h.hub.Init(&c.Conn, nc)
 	if n := rw.Reader.Buffered(); n > 0 {
 		// Frames the client sent right behind its handshake.
 		p, _ := rw.Reader.Peek(n)
 		netconn.Preload(&c.Conn, p)
 	}
-	c.session = h.accept(c)
+	c.session = h.accept(&c.Conn)
 	netconn.Live(&c.Conn)
 	if !h.hub.Add(&c.Conn) {
 		// Shutdown began during the upgrade: say so before closing.
@@ -183,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		nc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 		nc.Write(CloseFrame(CloseGoingAway, "server shutting down"))
 		nc.Close()
-		c.session.Closed(ErrShutdown)
+		c.session.Closed(transport.ErrShutdown)
 		h.hub.Unreserve()
 		return
 	}

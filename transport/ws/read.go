@@ -12,9 +12,8 @@ import (
 // maxHeaderSize is the longest header of a masked client frame.
 const maxHeaderSize = 14
 
-// framer is a Conn seen as its reader's netconn.Framer, which keeps the
-// Framer's methods out of Conn's own.
-type framer Conn
+// framer is a conn seen as its reader's netconn.Framer.
+type framer conn
 
 // Frame handles the frame at the start of p, or discards bytes of a
 // refused one.
@@ -132,7 +131,7 @@ func (rd *framer) closeFrame(p []byte) error {
 	if code == 0 {
 		code = CloseNormal
 	}
-	(*Conn)(rd).Close(code, "", ce)
+	(*conn)(rd).close(code, "", ce)
 	return ce
 }
 
@@ -148,14 +147,14 @@ func (rd *framer) violation(err error) error {
 	if rj, ok := rd.session.(Rejecter); ok && !rd.Closing() {
 		rj.Reject(err)
 	}
-	(*Conn)(rd).Close(closeCode(err), err.Error(), err)
+	(*conn)(rd).close(closeCode(err), err.Error(), err)
 	rd.h.hub.Counters.Violations.Add(1)
 	return nil
 }
 
 // fail closes the connection because of err and ends reading.
 func (rd *framer) fail(err error) error {
-	(*Conn)(rd).Close(closeCode(err), err.Error(), err)
+	(*conn)(rd).close(closeCode(err), err.Error(), err)
 	rd.h.hub.Counters.Violations.Add(1)
 	return err
 }

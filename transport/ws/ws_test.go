@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	gws "github.com/gobwas/ws"
 	"github.com/whispeer-io/whispeer/internal/pipetest"
+	"github.com/whispeer-io/whispeer/transport"
 	"go.uber.org/goleak"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // echo is a Session that sends every message back and records how the
 // connection ended.
 type echo struct {
-	c        *Conn
+	c        *transport.Conn
 	closed   chan error
 	rejected chan error
 }
@@ -40,7 +41,7 @@ func (e *echo) Receive(t MessageType, data []byte) {
 func (e *echo) Closed(err error) { e.closed <- err }
 func (e *echo) Reject(err error) {
 	e.rejected <- err
-	e.c.SendText([]byte("rejected: " + err.Error()))
+	e.c.Send(AppendFrame(nil, Text, []byte("rejected: "+err.Error())))
 }
 
 var _ Rejecter = (*echo)(nil)
@@ -70,7 +71,7 @@ func newPipeHarness(t *testing.T, opts Options) *harness {
 func startHarness(t *testing.T, opts Options, pl *pipetest.Listener) *harness {
 	t.Helper()
 	hs := &harness{sessions: make(chan *echo, 16), pipe: pl}
-	hs.h = NewHandler(func(c *Conn) Session {
+	hs.h = NewHandler(func(c *transport.Conn) Session {
 		e := &echo{c: c, closed: make(chan error, 1), rejected: make(chan error, 1)}
 		hs.sessions <- e
 		return e
