@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	gclient "github.com/whispeer-io/whispeer/client"
@@ -18,14 +20,19 @@ import (
 // that read on a loaded machine under the race detector.
 func flowServer(t *testing.T, edit func(*config.Config)) *testServer {
 	t.Helper()
-	return newTestServer(t, func(c *config.Config) {
+	return newTestServer(t, flowConfig(edit))
+}
+
+// flowConfig is the configuration of flowServer, changed by edit.
+func flowConfig(edit func(*config.Config)) func(*config.Config) {
+	return func(c *config.Config) {
 		c.Server.MaxPendingBytes = 128 << 10
 		c.Server.MaxPublishRate = 0
 		c.Server.MaxStall = 10 * time.Second
 		if edit != nil {
 			edit(c)
 		}
-	})
+	}
 }
 
 // fastPublisher connects the Go client over TCP and publishes n QoS 0
@@ -35,7 +42,15 @@ func (ts *testServer) fastPublisher(t *testing.T, topic string, n, size int) <-c
 	t.Helper()
 	ctx, cancel := readCtx()
 	defer cancel()
-	c, err := gclient.Dial(ctx, "tcp://"+ts.tcpAddr, gclient.WithCredentials("admin", "password"), gclient.WithoutReconnect())
+	token, err := ts.issuer.Issue("admin") // not a password: its check is slow on purpose
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []gclient.Option{gclient.WithToken(token), gclient.WithoutReconnect()}
+	if ts.dialTCP != nil {
+		opts = append(opts, gclient.WithDialer(func(context.Context, string, string) (net.Conn, error) { return ts.dialTCP() }))
+	}
+	c, err := gclient.Dial(ctx, "tcp://"+ts.tcpAddr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,27 +148,31 @@ func TestFlow_FastPublisherLosesNothing(t *testing.T) {
 // TestFlow_StuckSubscriberDropped publishes to subscribers among which one
 // never reads: it is dropped as a slow consumer, and the others, which
 // read, get every message.
+// In a synctest bubble, on net.Pipe connections, the stall and the write
+// timeout that drop the stuck one pass on the bubble's clock.
 func TestFlow_StuckSubscriberDropped(t *testing.T) {
-	const n, size = 4000, 4096 // 16 MB: more than a socket's buffers hold
-	ts := flowServer(t, func(c *config.Config) { c.Server.WriteTimeout = 2 * time.Second })
-	stuck := ts.nativeAuthed(t, "tcp", "admin")
-	stuck.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})
-	var readers []*nclient
-	for _, transport := range []string{"tcp", "ws", "tcp"} {
-		c := ts.nativeAuthed(t, transport, "admin")
-		c.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})
-		readers = append(readers, c)
-	}
-	done := ts.fastPublisher(t, "f", n, size)
-	for _, c := range countAll(readers...) {
-		if c.n != n || c.err != nil {
-			t.Errorf("a reading subscriber got %d messages, want %d (%v)", c.n, n, c.err)
+	synctest.Test(t, func(t *testing.T) {
+		const n, size = 200, 4096 // 800 KB: past what the stuck one may queue
+		ts := newBubbleTestServer(t, flowConfig(func(c *config.Config) { c.Server.WriteTimeout = 2 * time.Second }))
+		stuck := ts.nativeAuthed(t, "tcp", "admin")
+		stuck.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})
+		var readers []*nclient
+		for _, transport := range []string{"tcp", "ws", "tcp"} {
+			c := ts.nativeAuthed(t, transport, "admin")
+			c.subscribe(1, "f", wire.AtMostOnce, wire.Resume{})
+			readers = append(readers, c)
 		}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if st := ts.Stats(); st.TCP.SlowConsumers != 1 {
-		t.Fatalf("slow consumers dropped: %d, want the stuck one", st.TCP.SlowConsumers)
-	}
+		done := ts.fastPublisher(t, "f", n, size)
+		for _, c := range countAll(readers...) {
+			if c.n != n || c.err != nil {
+				t.Errorf("a reading subscriber got %d messages, want %d (%v)", c.n, n, c.err)
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := ts.Stats(); st.TCP.SlowConsumers != 1 {
+			t.Fatalf("slow consumers dropped: %d, want the stuck one", st.TCP.SlowConsumers)
+		}
+	})
 }
