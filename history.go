@@ -1,7 +1,14 @@
 package whispeer
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -9,19 +16,296 @@ import (
 	"github.com/whispeer-io/whispeer/internal/msgid"
 )
 
-// history is a topic's last messages, a ring that grows up to its limit.
-// It is guarded by its topicState's lock. The ring owns its entries: add
-// copies a message into the entry it overwrites, reusing the entry's
-// buffer, so that a topic's history costs no allocation per message once
-// the ring is full, and a publish may lend its message (WithBorrow) even
-// with history on. last returns copies.
-type history struct {
-	ring []*entry
-	next int // where the next message goes once the ring is full
+// memHistory is the broker's [Store] when it is given none: the last
+// limit messages of every topic ([WithHistory]), in memory. Replay, resume,
+// durable subscriptions and offsets are served through the Store interface
+// whichever store the broker has; this one differs in what it keeps (a
+// bounded window, gone with the process) and in how a topic appends: with
+// its ring at hand under the topic's lock (see topicLog), at no allocation
+// per message once the ring is full.
+type memHistory struct {
+	limit int
+	epoch uint64 // the epoch of every topic until it is deleted
+	now   func() time.Time
+
+	mu      sync.RWMutex
+	topics  map[string]*ring
+	cursors map[cursorKey]Cursor
+	closed  bool
 }
 
-// entry is one message of a history, with its own copy of a generated id
-// and of a borrowed message's payload. Other payloads, and headers, are
+type cursorKey struct{ subscriber, topic string }
+
+func newMemHistory(limit int, now func() time.Time) *memHistory {
+	return &memHistory{limit: limit, epoch: newEpoch(), now: now,
+		topics: make(map[string]*ring), cursors: make(map[cursorKey]Cursor)}
+}
+
+// newEpoch returns a random epoch, never 0.
+func newEpoch() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:]) // never fails (crypto/rand)
+		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+			return v
+		}
+	}
+}
+
+// open returns topic's ring, making it on the topic's first use.
+func (h *memHistory) open(topic string) (*ring, error) {
+	h.mu.RLock()
+	r, closed := h.topics[topic], h.closed
+	h.mu.RUnlock()
+	if r != nil || closed {
+		return r, h.check(closed)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrStoreClosed
+	}
+	if r = h.topics[topic]; r == nil {
+		r = &ring{limit: h.limit, epoch: h.epoch}
+		h.topics[topic] = r
+	}
+	return r, nil
+}
+
+// lookup returns topic's ring, nil if it has none.
+func (h *memHistory) lookup(topic string) (*ring, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.topics[topic], h.check(h.closed)
+}
+
+func (h *memHistory) check(closed bool) error {
+	if closed {
+		return ErrStoreClosed
+	}
+	return nil
+}
+
+// Append adds m to its topic's ring; memory is as durable as it gets, so
+// done is called at once.
+func (h *memHistory) Append(ctx context.Context, m *Message, done func(error)) error {
+	r, err := h.open(m.Topic)
+	if err != nil {
+		return err
+	}
+	r.add(m)
+	if done != nil {
+		done(nil)
+	}
+	return nil
+}
+
+// Read calls fn with copies of the kept messages of topic from offset from
+// on.
+func (h *memHistory) Read(ctx context.Context, topic string, from uint64, max int, fn func(*Message) error) error {
+	r, err := h.lookup(topic)
+	if r == nil {
+		return err
+	}
+	for _, m := range r.read(from, max) {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Topic describes topic's ring.
+func (h *memHistory) Topic(_ context.Context, topic string) (TopicInfo, error) {
+	r, err := h.lookup(topic)
+	if r == nil {
+		return TopicInfo{Topic: topic, Epoch: h.epoch, First: 1}, err
+	}
+	return r.info(topic), nil
+}
+
+// Topics calls fn with the name of every topic that has a ring.
+func (h *memHistory) Topics(_ context.Context, fn func(string) bool) error {
+	h.mu.RLock()
+	names, err := slices.Collect(maps.Keys(h.topics)), h.check(h.closed)
+	h.mu.RUnlock()
+	for _, name := range names {
+		if !fn(name) {
+			break
+		}
+	}
+	return err
+}
+
+// Trim drops topic's oldest messages until it is within r.
+func (h *memHistory) Trim(_ context.Context, topic string, r Retention) error {
+	rg, err := h.lookup(topic)
+	if rg != nil {
+		rg.trim(r, h.now())
+	}
+	return err
+}
+
+// Delete empties topic's ring and gives the topic a new epoch.
+func (h *memHistory) Delete(_ context.Context, topic string) error {
+	r, err := h.open(topic)
+	if err == nil {
+		r.reset(newEpoch())
+	}
+	return err
+}
+
+// SaveCursor records a durable subscriber's position, for the life of the
+// broker.
+func (h *memHistory) SaveCursor(_ context.Context, c Cursor) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrStoreClosed
+	}
+	h.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	return nil
+}
+
+// LoadCursor returns a durable subscriber's saved position.
+func (h *memHistory) LoadCursor(_ context.Context, subscriber, topic string) (Cursor, bool, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c, ok := h.cursors[cursorKey{subscriber, topic}]
+	return c, ok, h.check(h.closed)
+}
+
+// Close releases the history.
+func (h *memHistory) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed, h.topics, h.cursors = true, nil, nil
+	return nil
+}
+
+// ring is a topic's last messages in a [memHistory], up to its limit. It
+// owns its entries: add copies a message into the entry it reuses, so a
+// publish may lend its message (WithBorrow) even with history on, and read
+// returns copies. last counts every message added, kept or not.
+type ring struct {
+	limit int
+	last  atomic.Uint64 // the offset of the newest message added
+
+	mu    sync.Mutex // guards the fields below, and last's changes when limit > 0
+	epoch uint64
+	ents  []*entry // ents[(head+i)%len(ents)] is the i-th oldest of n
+	head  int
+	n     int
+	bytes int64
+}
+
+// append adds m under its topic's lock, as the topic's log (see topicLog):
+// a message kept in memory is as durable as it gets once added, so it
+// leaves done to the caller.
+func (r *ring) append(_ context.Context, m *Message, _ func(error)) (*Message, chan error, error) {
+	r.add(m)
+	return m, nil, nil
+}
+
+// add gives m the topic's next offset and keeps a copy of it.
+func (r *ring) add(m *Message) {
+	if r.limit == 0 {
+		m.Seq = r.last.Add(1)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m.Seq = r.last.Load() + 1
+	r.last.Store(m.Seq)
+	var e *entry
+	switch {
+	case r.n == r.limit: // full: the oldest makes room
+		e = r.ents[r.head]
+		r.head = (r.head + 1) % len(r.ents)
+		r.bytes -= int64(len(e.payload))
+	case r.n < len(r.ents): // room left by a trim
+		e = r.ents[(r.head+r.n)%len(r.ents)]
+		r.n++
+	default:
+		r.grow()
+		e = r.ents[r.n]
+		r.n++
+	}
+	e.set(m)
+	r.bytes += int64(len(m.Payload))
+}
+
+// grow adds an entry to a ring that uses all it has, oldest first.
+func (r *ring) grow() {
+	if r.head != 0 {
+		r.ents = slices.Concat(r.ents[r.head:], r.ents[:r.head])
+		r.head = 0
+	}
+	r.ents = append(r.ents, new(entry))
+}
+
+// at returns the i-th oldest entry.
+func (r *ring) at(i int) *entry { return r.ents[(r.head+i)%len(r.ents)] }
+
+// first returns the offset of the oldest message kept; r.mu is held.
+func (r *ring) first() uint64 { return r.last.Load() + 1 - uint64(r.n) }
+
+// read returns copies of up to most (all when most <= 0) kept messages
+// from offset from on.
+func (r *ring) read(from uint64, most int) []*Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := int(min(max(from, r.first())-r.first(), uint64(r.n)))
+	n := r.n - i
+	if most > 0 {
+		n = min(n, most)
+	}
+	out := make([]*Message, n)
+	for k := range out {
+		out[k] = r.at(i + k).message()
+	}
+	return out
+}
+
+// info describes the ring as topic's log.
+func (r *ring) info(topic string) TopicInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return TopicInfo{Topic: topic, Epoch: r.epoch, First: r.first(), Last: r.last.Load(),
+		Messages: r.n, Bytes: r.bytes}
+}
+
+// trim drops the oldest messages until the ring is within rt at now.
+func (r *ring) trim(rt Retention, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.n > 0 {
+		e := r.at(0)
+		over := (rt.MaxMessages > 0 && r.n > rt.MaxMessages) || (rt.MaxBytes > 0 && r.bytes > rt.MaxBytes) ||
+			(rt.MaxAge > 0 && e.time.Before(now.Add(-rt.MaxAge)))
+		if !over {
+			return
+		}
+		r.bytes -= int64(len(e.payload))
+		e.release()
+		r.head, r.n = (r.head+1)%len(r.ents), r.n-1
+	}
+}
+
+// reset empties the ring under a new epoch; offsets start again from 1.
+func (r *ring) reset(epoch uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.n > 0 {
+		r.at(0).release()
+		r.head, r.n = (r.head+1)%len(r.ents), r.n-1
+	}
+	r.epoch, r.bytes = epoch, 0
+	r.last.Store(0)
+}
+
+// entry is one message of a ring, with its own copy of a generated id and
+// of a borrowed message's payload. Other payloads, and headers, are
 // shared: nobody changes them.
 type entry struct {
 	topic, id string
@@ -34,35 +318,6 @@ type entry struct {
 	seq       uint64
 	time      time.Time
 	engine    *envelope.Engine
-}
-
-// add records m, keeping at most limit messages.
-func (h *history) add(m *Message, limit int) {
-	if limit == 0 {
-		return
-	}
-	var e *entry
-	if len(h.ring) < limit {
-		e = new(entry)
-		h.ring = append(h.ring, e)
-	} else {
-		e = h.ring[h.next]
-		h.next = (h.next + 1) % len(h.ring)
-	}
-	e.set(m)
-}
-
-// len returns how many messages the history holds.
-func (h *history) len() int { return len(h.ring) }
-
-// last returns copies of up to n of the newest messages, oldest first.
-func (h *history) last(n int) []*Message {
-	n = min(n, len(h.ring))
-	out := make([]*Message, 0, n)
-	for i := len(h.ring) - n; i < len(h.ring); i++ {
-		out = append(out, h.ring[(h.next+i)%len(h.ring)].message())
-	}
-	return out
 }
 
 // set copies m into e.
@@ -86,6 +341,15 @@ func (e *entry) set(m *Message) {
 	}
 	e.headers, e.qos, e.sealed, e.seq, e.engine = m.Headers, m.QoS, m.Sealed, m.Seq, m.engine
 	e.time = m.Time
+}
+
+// release lets go of what e shares with messages handed out, keeping a
+// buffer of its own for reuse.
+func (e *entry) release() {
+	if !e.owned {
+		e.payload = nil
+	}
+	e.headers, e.engine = nil, nil
 }
 
 // message returns a new Message holding a copy of e.

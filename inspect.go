@@ -28,7 +28,7 @@ type TopicStats struct {
 
 // Topics describes the topics matching pattern ("#" for all), sorted by
 // name; with limit > 0, only the first limit of them. A topic exists once
-// a message has been published to it. The figures are a snapshot taken
+// a message has been published to it or a subscription named it. The figures are a snapshot taken
 // topic by topic while traffic flows; the call costs a match per topic
 // returned, so use a limit on a broker with many topics.
 func (b *Broker) Topics(pattern string, limit int) ([]TopicStats, error) {
@@ -53,11 +53,8 @@ func (b *Broker) Topics(pattern string, limit int) ([]TopicStats, error) {
 			continue
 		}
 		ts := v.(*topicState).info(len(b.subs.Match(name)))
-		if b.st != nil {
-			// With a store, what is kept for replay is the topic's log.
-			if ti, err := b.st.s.Topic(context.Background(), name); err == nil {
-				ts.Retained = ti.Messages
-			}
+		if ti, err := b.st.s.Topic(context.Background(), name); err == nil {
+			ts.Retained = ti.Messages
 		}
 		out = append(out, ts)
 	}
@@ -72,7 +69,6 @@ func (ts *topicState) info(subscribers int) TopicStats {
 		Name:        ts.name,
 		Seq:         ts.seq,
 		Messages:    ts.messages,
-		Retained:    ts.hist.len(),
 		Subscribers: subscribers,
 	}
 }

@@ -10,10 +10,15 @@ import (
 	"github.com/whispeer-io/whispeer/internal/match"
 )
 
-// storage is the broker's side of its [Store].
+// storage is the broker's side of its history: the [Store] given
+// [WithStore], or without one a [memHistory]. Every message routed is
+// appended to it, and replay, resume and durable subscriptions are read
+// from it, through the Store interface either way.
 type storage struct {
 	s       Store
 	cursors CursorStore // s's cursors; nil when it keeps none
+	mem     *memHistory // s when the broker was given no store
+	engines *engines
 	rules   []retentionRule
 	atRest  *envelope.Engine // seals stored payloads of plaintext topics; nil for none
 	backlog int
@@ -24,10 +29,14 @@ type storage struct {
 // at rest may be: an end-to-end envelope of the largest payload, sealed again.
 const atRestSlack = 1 << 16
 
-func newStorage(c *config) (*storage, error) {
+func newStorage(c *config, engs *engines, now func() time.Time) (*storage, error) {
 	sc := &c.store
-	st := &storage{s: sc.store, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
-	st.cursors, _ = sc.store.(CursorStore)
+	st := &storage{s: sc.store, engines: engs, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
+	if st.s == nil {
+		st.mem = newMemHistory(c.history, now)
+		st.s = st.mem
+	}
+	st.cursors, _ = st.s.(CursorStore)
 	if sc.atRest == nil {
 		return st, nil
 	}
@@ -44,13 +53,43 @@ func newStorage(c *config) (*storage, error) {
 	return st, nil
 }
 
+// topicLog is where a topic's messages go as they are routed: its ring in
+// the broker's in-memory history, or the broker's Store. append runs under
+// the topic's lock; it sets m.Seq to the topic's next offset and returns
+// the message to hand on, m or the lasting copy of a borrowed m. A Store
+// makes a QoS 1 or 2 message durable later: append then calls done with
+// the outcome, or without done returns a channel that receives it.
+type topicLog interface {
+	append(ctx context.Context, m *Message, done func(error)) (*Message, chan error, error)
+}
+
+// durableNow reports whether m is as durable as it gets once appended:
+// its publisher's done is then called once m is routed.
+func (st *storage) durableNow(m *Message) bool { return m.QoS == AtMostOnce || st.mem != nil }
+
+// open returns the log of topic and the topic's epoch.
+func (st *storage) open(ctx context.Context, topic string) (topicLog, uint64, error) {
+	if st.mem != nil {
+		r, err := st.mem.open(topic)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: %w", err)
+		}
+		return r, r.info(topic).Epoch, nil
+	}
+	info, err := st.s.Topic(ctx, topic)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: %w", err)
+	}
+	return st, info.Epoch, nil
+}
+
 // plaintext reports whether eng, a topic's engine, leaves payloads unsealed.
 func plaintext(eng *envelope.Engine) bool { return eng == nil || eng.AEAD() == envelope.Unsealed }
 
 // forStore returns the message to append for m: m itself, or a copy whose
 // payload is sealed at rest.
-func (st *storage) forStore(b *Broker, m *Message) (*Message, error) {
-	if st.atRest == nil || !plaintext(b.engines.engineFor(m.Topic)) {
+func (st *storage) forStore(m *Message) (*Message, error) {
+	if st.atRest == nil || !plaintext(st.engines.engineFor(m.Topic)) {
 		return m, nil
 	}
 	env, err := st.atRest.Seal(nil, m.Topic, m.ID, m.Payload)
@@ -68,8 +107,8 @@ func (st *storage) forStore(b *Broker, m *Message) (*Message, error) {
 // opened payloads get it opened. An envelope's publisher may have sealed
 // it rather than the broker: on a topic that the broker seals too, such an
 // envelope read back from the store is opened with the topic's engine.
-func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
-	eng := b.engines.engineFor(m.Topic)
+func (st *storage) fromStore(m *Message) (*Message, error) {
+	eng := st.engines.engineFor(m.Topic)
 	c := m
 	if st.atRest != nil && plaintext(eng) {
 		pt, err := st.atRest.Open(nil, m.Topic, m.ID, m.Payload)
@@ -88,11 +127,23 @@ func (st *storage) fromStore(b *Broker, m *Message) (*Message, error) {
 	return c, nil
 }
 
-// append appends stored, m or its sealed copy, under m's topic lock and
-// sets m.Seq. For a QoS 1 or 2 message it hands the outcome, once the
+// append is the topic log of a broker with a Store: it appends m, or its
+// copy sealed at rest, which the store keeps.
+func (st *storage) append(ctx context.Context, m *Message, async func(error)) (*Message, chan error, error) {
+	m = m.keep() // the store holds it
+	stored, err := st.forStore(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := st.appendStored(ctx, m, stored, async)
+	return m, ch, err
+}
+
+// appendStored appends stored, m or its sealed copy, under m's topic lock
+// and sets m.Seq. For a QoS 1 or 2 message it hands the outcome, once the
 // store has made the message durable, to async, or without it returns a
 // channel that receives it.
-func (st *storage) append(ctx context.Context, m, stored *Message, async func(error)) (chan error, error) {
+func (st *storage) appendStored(ctx context.Context, m, stored *Message, async func(error)) (chan error, error) {
 	var ch chan error
 	var done func(error)
 	switch {
@@ -156,9 +207,10 @@ func (s *Subscription) Recovered() bool { return s.rs == nil || s.rs.recovered.L
 
 // Position returns the epoch and the newest offset of the subscription's
 // topic when the subscription took effect; 0, 0 for a pattern or without a
-// store. The subscription receives live messages from offset+1 on.
+// store, whose positions do not outlive the broker ([Broker.TopicInfo]
+// gives them). The subscription receives live messages from offset+1 on.
 func (s *Subscription) Position() (epoch, offset uint64) {
-	if s.rs == nil {
+	if s.rs == nil || !s.b.HasStore() {
 		return 0, 0
 	}
 	return s.rs.epoch, s.rs.offset
@@ -167,7 +219,7 @@ func (s *Subscription) Position() (epoch, offset uint64) {
 // Ack saves m as delivered for a [WithDurable] subscription; use it with
 // [WithManualAck].
 func (s *Subscription) Ack(m *Message) error {
-	if s.cfg.durable == "" || s.b.st == nil {
+	if s.cfg.durable == "" {
 		return fmt.Errorf("%w: Ack needs a durable subscription", ErrInvalidOption)
 	}
 	return s.b.saveCursor(s, m)
@@ -211,7 +263,11 @@ func (b *Broker) addStored(s *Subscription) error {
 	if !concrete && sc.replay == 0 && sc.durable == "" {
 		return b.add(s)
 	}
-	if err := b.register(s, concrete); err != nil {
+	later, err := b.register(s, concrete)
+	for i := range later {
+		later[i].settle(context.Background())
+	}
+	if err != nil {
 		return err
 	}
 	switch {
@@ -226,18 +282,19 @@ func (b *Broker) addStored(s *Subscription) error {
 
 // register plans s's start in every matching topic and adds it, all under
 // the topics' locks, so that no message falls between the stored ones s
-// will read and the live ones it will receive.
-func (b *Broker) register(s *Subscription, concrete bool) error {
+// will read and the live ones it will receive. What enqueuing messages of
+// an in-memory history leaves to do after the locks it returns.
+func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 	var topics []*topicState
 	if concrete {
 		ts, err := b.topic(s.pattern)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		topics = []*topicState{ts}
 	} else {
 		if err := b.loadTopics(s.pattern); err != nil {
-			return err
+			return nil, err
 		}
 		b.topicsMu.Lock()
 		defer b.topicsMu.Unlock()
@@ -248,17 +305,12 @@ func (b *Broker) register(s *Subscription, concrete bool) error {
 		defer ts.mu.Unlock()
 	}
 	ctx := context.Background()
-	for _, ts := range topics {
-		c, err := b.plan(ctx, s, ts, concrete)
-		if err != nil {
-			return err
-		}
-		if c != nil {
-			s.rs.plans = append(s.rs.plans, c)
-		}
+	held, err := b.planAll(ctx, s, topics, concrete)
+	if err != nil {
+		return nil, err
 	}
 	if err := b.add(s); err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range s.rs.plans {
 		if c.ts.catching == nil {
@@ -266,7 +318,39 @@ func (b *Broker) register(s *Subscription, concrete bool) error {
 		}
 		c.ts.catching[s] = struct{}{}
 	}
-	return nil
+	var later []afterPush
+	for _, m := range held {
+		if s.q == nil {
+			s.deliverSync(ctx, m)
+		} else if a, ok := s.enqueue(m); ok {
+			later = append(later, a)
+		}
+	}
+	return later, nil
+}
+
+// planAll plans s's start in topics, whose locks are held. The messages
+// of an in-memory history are read at once and returned, to be handed to
+// s before any live one: that history is bounded, and drops its oldest
+// messages as new ones come, so a later catch-up could find them gone.
+func (b *Broker) planAll(ctx context.Context, s *Subscription, topics []*topicState, concrete bool) ([]*Message, error) {
+	var held []*Message
+	for _, ts := range topics {
+		c, err := b.plan(ctx, s, ts, concrete)
+		switch {
+		case err != nil:
+			return nil, err
+		case c == nil:
+		case b.st.mem != nil:
+			err = b.readInto(ctx, s, c, 0, func(m *Message) { held = append(held, m) })
+			if err != nil && err != errStopped {
+				return nil, err
+			}
+		default:
+			s.rs.plans = append(s.rs.plans, c)
+		}
+	}
+	return held, nil
 }
 
 // loadTopics gives a broker-side state to every stored topic matching
@@ -443,7 +527,7 @@ func (b *Broker) advance(s *Subscription, c *catchup, m *Message) *Message {
 		s.rs.recovered.Store(false)
 	}
 	c.next = m.Seq + 1
-	d, err := b.st.fromStore(b, m)
+	d, err := b.st.fromStore(m)
 	if err != nil {
 		b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
 		return nil
@@ -468,11 +552,9 @@ func (ts *topicState) live(subs []*Subscription) []*Subscription {
 	return out
 }
 
-// TopicInfo describes topic's log in the broker's store.
+// TopicInfo describes topic's log in the broker's store, or without one in
+// its in-memory history.
 func (b *Broker) TopicInfo(ctx context.Context, topic string) (TopicInfo, error) {
-	if b.st == nil {
-		return TopicInfo{}, fmt.Errorf("%w: no store", ErrInvalidOption)
-	}
 	return b.st.s.Topic(ctx, topic)
 }
 
@@ -480,9 +562,6 @@ func (b *Broker) TopicInfo(ctx context.Context, topic string) (TopicInfo, error)
 // its next message has offset 1, and subscribers resuming with the old
 // epoch learn that they missed messages.
 func (b *Broker) DeleteTopic(ctx context.Context, topic string) error {
-	if b.st == nil {
-		return fmt.Errorf("%w: no store", ErrInvalidOption)
-	}
 	ts, err := b.topic(topic)
 	if err != nil {
 		return err
@@ -504,7 +583,7 @@ func (b *Broker) DeleteTopic(ctx context.Context, topic string) error {
 // Trim applies the retention rules ([WithRetention]) to every stored topic
 // now; the broker also does every retention interval.
 func (b *Broker) Trim(ctx context.Context) error {
-	if b.st == nil || len(b.st.rules) == 0 {
+	if len(b.st.rules) == 0 {
 		return nil
 	}
 	type job struct {
@@ -553,6 +632,8 @@ func (b *Broker) retainLoop(every time.Duration) {
 }
 
 // HasStore reports whether the broker keeps its messages in a [Store]
-// (see [WithStore]): then offsets and epochs mean something across
-// restarts, and replay reaches as far as the store's log.
-func (b *Broker) HasStore() bool { return b.st != nil }
+// given [WithStore]: then offsets and epochs mean something across
+// restarts, and replay reaches as far as the store's log. Without one they
+// hold for the broker's life, and replay reaches as far as its in-memory
+// history ([WithHistory]).
+func (b *Broker) HasStore() bool { return b.st.mem == nil }

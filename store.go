@@ -225,8 +225,8 @@ type retentionRule struct {
 }
 
 func (c *storeConfig) validate() error {
-	if c.store == nil && (len(c.rules) > 0 || c.atRest != nil) {
-		return fmt.Errorf("%w: retention and encryption at rest need WithStore", ErrInvalidOption)
+	if c.store == nil && c.atRest != nil {
+		return fmt.Errorf("%w: encryption at rest needs WithStore", ErrInvalidOption)
 	}
 	for _, r := range c.rules {
 		if err := match.ValidatePattern(r.pattern, match.DefaultLimits); err != nil {
@@ -282,7 +282,9 @@ func WithDurableBacklog(n int) Option { return func(c *config) { c.store.backlog
 // and no duplicate. When the epoch differs, offset is past the topic's
 // last, or retention removed messages after offset, only what is kept is
 // delivered and [Subscription.Recovered] reports false. Epoch 0 with
-// offset 0 asks for every kept message. It needs [WithStore].
+// offset 0 asks for every kept message. Without [WithStore] it resumes from
+// the in-memory history ([WithHistory]), whose epochs ([Broker.TopicInfo])
+// last as long as the broker.
 func WithResume(epoch, offset uint64) SubscribeOption {
 	return func(c *subConfig) { c.resume, c.resumeEpoch, c.resumeOffset = true, epoch, offset }
 }
@@ -292,8 +294,11 @@ func WithResume(epoch, offset uint64) SubscribeOption {
 // nil, or [Subscription.Ack] under [WithManualAck]), and a later
 // subscription with the same id and pattern first receives what was
 // published in between, up to the durable backlog ([WithDurableBacklog]).
-// The id also acts as [WithSubscriber] unless one is given. It needs
-// [WithStore] with a store that keeps cursors ([CursorStore]).
+// The id also acts as [WithSubscriber] unless one is given. It needs a
+// store that keeps cursors ([CursorStore]); without [WithStore] the
+// in-memory history keeps them as long as the broker, and a subscriber
+// that comes back receives what it missed as far back as that history
+// reaches ([WithHistory]).
 func WithDurable(clientID string) SubscribeOption { return func(c *subConfig) { c.durable = clientID } }
 
 // WithManualAck makes a [WithDurable] subscription save its cursor only on

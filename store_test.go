@@ -145,13 +145,67 @@ func TestBroker_ResumeRefused(t *testing.T) {
 	if _, err := b.Subscribe("t/+", h, whispeer.WithResume(1, 1)); !errors.Is(err, whispeer.ErrInvalidOption) {
 		t.Fatalf("resume on a pattern: %v, want ErrInvalidOption", err)
 	}
-	plain := newBroker(t)
-	if _, err := plain.Subscribe("t", h, whispeer.WithResume(1, 1)); !errors.Is(err, whispeer.ErrInvalidOption) {
-		t.Fatalf("resume without a store: %v, want ErrInvalidOption", err)
+}
+
+// TestBroker_ResumeFromMemory resumes on a broker without a store: its
+// in-memory history serves the resume as far as it reaches, and says so
+// when it does not.
+func TestBroker_ResumeFromMemory(t *testing.T) {
+	b := newBroker(t, whispeer.WithHistory(5))
+	for range 8 {
+		publish(t, b, "t", "x")
 	}
-	if _, err := plain.Subscribe("t", h, whispeer.WithDurable("c")); !errors.Is(err, whispeer.ErrInvalidOption) {
-		t.Fatalf("durable without a store: %v, want ErrInvalidOption", err)
+	info, err := b.TopicInfo(context.Background(), "t")
+	if err != nil || info.Epoch == 0 || info.First != 4 || info.Last != 8 || info.Messages != 5 {
+		t.Fatalf("TopicInfo = %+v, %v; want an epoch, offsets 4 to 8", info, err)
 	}
+	tests := []struct {
+		name         string
+		offset, from uint64
+		recovered    bool
+	}{
+		{"within the history", 5, 6, true},
+		{"before the history", 1, 4, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c collector
+			s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, tt.offset))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Unsubscribe()
+			if s.Recovered() != tt.recovered {
+				t.Fatalf("Recovered = %v, want %v", s.Recovered(), tt.recovered)
+			}
+			wantSeqs(t, seqs(&c), tt.from, 8)
+		})
+	}
+}
+
+// TestBroker_DurableFromMemory makes a durable subscription on a broker
+// without a store: its cursor lasts as long as the broker, so a subscriber
+// that comes back receives what it missed, as far as the history reaches.
+func TestBroker_DurableFromMemory(t *testing.T) {
+	b := newBroker(t, whispeer.WithHistory(100))
+	var c collector
+	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithDurable("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		publish(t, b, "t", "x")
+	}
+	s.Unsubscribe()
+	for range 2 {
+		publish(t, b, "t", "x")
+	}
+	var again collector
+	if _, err := b.Subscribe("t", again.handle, whispeer.WithSync(), whispeer.WithDurable("c")); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, seqs(&c), 1, 3)
+	wantSeqs(t, seqs(&again), 4, 5)
 }
 
 // cursorless is a store that keeps no cursors: it is no CursorStore.

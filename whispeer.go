@@ -25,7 +25,7 @@ type Broker struct {
 	subs    *match.Sublist[*Subscription]
 	hooks   hooks
 	engines engines
-	st      *storage // nil without a store
+	st      *storage
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -34,9 +34,10 @@ type Broker struct {
 	topicsMu sync.RWMutex
 
 	// mu guards the fields below it. The lock order is topicsMu, then
-	// topicState.mu (several in name order), then mu, then the Sublist's and
-	// queue.mu. Handlers run under no lock, except for history replayed to a
-	// sync subscription (see WithReplay).
+	// topicState.mu (several in name order), then the history's (a
+	// memHistory's mu, then a ring's, or the store's own), then mu, then the
+	// Sublist's and queue.mu. Handlers run under no lock, except for history
+	// replayed to a sync subscription (see WithReplay).
 	mu       sync.Mutex
 	all      map[*Subscription]struct{}
 	bySub    map[subKey]*Subscription // subscriptions made WithSubscriber
@@ -63,11 +64,11 @@ type subKey struct{ subscriber, pattern string }
 // without a gap or an overlap.
 type topicState struct {
 	name     string
-	epoch    atomic.Uint64 // the store's epoch for the topic; 0 without a store
+	epoch    atomic.Uint64 // the topic's epoch in the broker's history
+	log      topicLog
 	mu       sync.Mutex
 	seq      uint64
 	messages uint64 // routed through this broker; seq may start elsewhere
-	hist     history
 	// catching holds the subscriptions still reading the topic's stored
 	// messages: its live messages skip them (see catchUp).
 	catching map[*Subscription]struct{}
@@ -105,15 +106,13 @@ func New(opts ...Option) (*Broker, error) {
 	if b.log == nil {
 		b.log = slog.Default()
 	}
-	if cfg.store.store != nil {
-		if b.st, err = newStorage(&cfg); err != nil {
-			return nil, err
-		}
+	if b.st, err = newStorage(&cfg, &b.engines, b.clock.now); err != nil {
+		return nil, err
 	}
 	if err := b.provision(); err != nil {
 		return nil, err
 	}
-	if b.st != nil && len(b.st.rules) > 0 {
+	if len(b.st.rules) > 0 {
 		b.wg.Add(1)
 		go b.retainLoop(cfg.store.interval)
 	}
@@ -205,27 +204,13 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 		m.Time = b.clock.now()
 	}
 	hasSync := false
-	var durable chan error
-	if b.st != nil {
-		m = m.keep() // the store holds it; the history copies it
+	ts.mu.Lock()
+	m, durable, err := ts.log.append(ctx, m, done)
+	if err != nil {
+		ts.mu.Unlock()
+		return err
 	}
-	if b.st != nil {
-		stored, err := b.st.forStore(b, m)
-		if err != nil {
-			return err
-		}
-		ts.mu.Lock()
-		if durable, err = b.st.append(ctx, m, stored, done); err != nil {
-			ts.mu.Unlock()
-			return err
-		}
-		ts.seq = m.Seq
-	} else {
-		ts.mu.Lock()
-		ts.seq++
-		m.Seq = ts.seq
-		ts.hist.add(m, b.cfg.history)
-	}
+	ts.seq = m.Seq
 	ts.messages++
 	subs := b.subs.Match(m.Topic)
 	if len(ts.catching) > 0 {
@@ -257,7 +242,7 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	if durable != nil {
 		return awaitDurable(ctx, durable)
 	}
-	if done != nil && (b.st == nil || m.QoS == AtMostOnce) {
+	if done != nil && b.st.durableNow(m) {
 		done(nil)
 	}
 	return nil
@@ -288,15 +273,13 @@ func (b *Broker) topic(name string) (*topicState, error) {
 		b.ntopics.Add(-1)
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyTopics, b.cfg.maxTopics)
 	}
-	ts := &topicState{name: name}
-	if b.st != nil {
-		info, err := b.st.s.Topic(context.Background(), name)
-		if err != nil {
-			b.ntopics.Add(-1)
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		ts.epoch.Store(info.Epoch)
+	log, epoch, err := b.st.open(context.Background(), name)
+	if err != nil {
+		b.ntopics.Add(-1)
+		return nil, err
 	}
+	ts := &topicState{name: name, log: log}
+	ts.epoch.Store(epoch)
 	v, loaded := b.topics.LoadOrStore(name, ts)
 	if loaded {
 		b.ntopics.Add(-1)
@@ -337,54 +320,17 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 	return s, nil
 }
 
-// addReplaying registers s and, when it asks for replay, hands it the
-// history of every matching topic before any live message.
+// addReplaying registers s and, when it asks for replay, resume or a
+// durable position, hands it the history of every matching topic before
+// any live message.
 func (b *Broker) addReplaying(s *Subscription) error {
-	if b.st != nil {
-		if s.cfg.resume && match.IsPattern(s.pattern) {
-			return fmt.Errorf("%w: resuming from an offset needs a topic, not a pattern", ErrInvalidOption)
-		}
-		return b.addStored(s)
+	if b.closed.Load() {
+		return ErrClosed
 	}
-	if s.cfg.resume || s.cfg.durable != "" {
-		return fmt.Errorf("%w: WithResume and WithDurable need WithStore", ErrInvalidOption)
+	if s.cfg.resume && match.IsPattern(s.pattern) {
+		return fmt.Errorf("%w: resuming from an offset needs a topic, not a pattern", ErrInvalidOption)
 	}
-	if s.cfg.replay == 0 || b.cfg.history == 0 {
-		return b.add(s)
-	}
-	later, err := b.addWithHistory(s)
-	for i := range later {
-		later[i].settle(context.Background())
-	}
-	return err
-}
-
-// addWithHistory registers s and hands it the history of every matching
-// topic, under the topics' locks so that no live message comes between;
-// what its enqueues leave to do after the locks it returns.
-func (b *Broker) addWithHistory(s *Subscription) ([]afterPush, error) {
-	b.topicsMu.Lock()
-	defer b.topicsMu.Unlock()
-	topics := b.matchingTopics(s.pattern)
-	for _, ts := range topics {
-		ts.mu.Lock()
-		defer ts.mu.Unlock()
-	}
-	if err := b.add(s); err != nil {
-		return nil, err
-	}
-	ctx := context.Background()
-	var later []afterPush
-	for _, ts := range topics {
-		for _, m := range ts.hist.last(s.cfg.replay) {
-			if s.q == nil {
-				s.deliverSync(ctx, m)
-			} else if a, ok := s.enqueue(m); ok {
-				later = append(later, a)
-			}
-		}
-	}
-	return later, nil
+	return b.addStored(s)
 }
 
 // matchingTopics returns the topics matching pattern, sorted by name.
@@ -476,9 +422,7 @@ func (b *Broker) shutdown(ctx context.Context) error {
 		subs = append(subs, s)
 	}
 	b.mu.Unlock()
-	if b.st != nil {
-		close(b.st.stop)
-	}
+	close(b.st.stop)
 	for _, s := range subs {
 		if s.q != nil {
 			s.q.close(false)
@@ -513,10 +457,8 @@ func (b *Broker) shutdown(ctx context.Context) error {
 // release closes the plugins and the store once the broker has stopped.
 func (b *Broker) release() error {
 	err := b.closePlugins()
-	if b.st != nil {
-		if serr := b.st.s.Close(); serr != nil {
-			err = errors.Join(err, fmt.Errorf("close store: %w", serr))
-		}
+	if serr := b.st.s.Close(); serr != nil {
+		err = errors.Join(err, fmt.Errorf("close store: %w", serr))
 	}
 	return err
 }

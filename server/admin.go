@@ -142,7 +142,7 @@ func (s *Server) Topics(pattern string, limit int) ([]admin.Topic, error) {
 	out := make([]admin.Topic, len(ts))
 	for i, t := range ts {
 		out[i] = admin.Topic{Name: t.Name, Subscribers: t.Subscribers, Messages: t.Messages, LastOffset: t.Seq, Retained: t.Retained}
-		// With a store, the log holds the history: describe it.
+		// The topic's history, in the store or in memory, describes it.
 		if info, err := s.broker.TopicInfo(context.Background(), t.Name); err == nil {
 			out[i].Retained, out[i].Epoch, out[i].FirstOffset = info.Messages, info.Epoch, info.First
 			out[i].LastOffset = max(out[i].LastOffset, info.Last)

@@ -56,8 +56,8 @@ type Topic struct {
 	Messages    uint64 `json:"messages"`    // routed since the server started
 	LastOffset  uint64 `json:"last_offset"` // the newest message's sequence number
 	Retained    int    `json:"retained"`    // messages kept for replay: in memory, or in the store
-	// With a store: the topic's epoch, which changes when its history is
-	// lost, and the offset of its oldest message kept.
+	// The topic's epoch, which changes when its history is lost (without
+	// a store, with every start), and the offset of its oldest message kept.
 	Epoch       uint64 `json:"epoch,omitempty"`
 	FirstOffset uint64 `json:"first_offset,omitempty"`
 }
