@@ -202,6 +202,7 @@ func TestPlugins_ConnectRefused(t *testing.T) {
 		!strings.Contains(string(f.Error.Text), "address banned") {
 		t.Errorf("TCP client got %v, %v; want a fatal forbidden ERROR", describe(f), err)
 	}
+	nc.Close() // as a client does after a fatal ERROR; the server would wait for it
 	<-p.gone
 	if got := p.seen(); !slices.Equal(got, []string{"connect", "disconnect", "connect", "disconnect"}) {
 		t.Errorf("events %q", got)
