@@ -207,49 +207,6 @@ func (n *native) authOK(expires time.Time, token string) {
 	n.s.send(n.finish(b))
 }
 
-// publish routes a PUB through the broker and, at QoS 1, confirms it with
-// a PUBACK once the message is durable (see session.publish): a client may
-// have many PUBs awaiting theirs. sendAck only reads n.ws and queues bytes,
-// so it may run in the store's goroutine.
-func (n *native) publish(p *wire.Publish) {
-	if p.QoS == wire.ExactlyOnce {
-		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
-		return
-	}
-	pub := publication{
-		topic: n.topicOf(p.Topic),
-		// Both view the read buffer: the broker copies what it keeps
-		// (CopyPayload).
-		payload: p.Payload,
-		id:      unsafe.String(unsafe.SliceData(p.ID), len(p.ID)),
-		qos:     whispeer.QoS(p.QoS),
-		sealed:  p.Envelope,
-	}
-	if p.Headers.Len() > 0 {
-		pub.headers = p.Headers.Map()
-	}
-	var done func(*opError)
-	if pub.qos == whispeer.AtLeastOnce {
-		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
-		pub.id = id
-		done = func(e *opError) {
-			n.sendAck(wire.TypePubAck, 0, e, unsafe.Slice(unsafe.StringData(id), len(id)))
-		}
-	}
-	if e := n.s.publish(&pub, done); e != nil {
-		n.refusePublish(p, e)
-	}
-}
-
-// topicOf returns topic as a string, reusing the last one while a client
-// publishes to the same topic.
-func (n *native) topicOf(topic []byte) string {
-	if string(topic) != n.topic {
-		n.topic = string(topic)
-	}
-	return n.topic
-}
-
 // refusePublish answers a refused PUB: an ERROR at QoS 0, its
 // acknowledgement with the code (and the reason, see sendAck) otherwise.
 func (n *native) refusePublish(p *wire.Publish, e *opError) {

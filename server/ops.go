@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
-	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
@@ -134,101 +132,6 @@ func (s *session) authenticate(token string) (auth.Claims, *opError) {
 	}
 	s.expireAt(claims.ExpiresAt)
 	return claims, nil
-}
-
-// publication is a client's publish, in either protocol.
-type publication struct {
-	topic   string
-	payload []byte // a view of the read buffer: the broker copies it
-	id      string
-	qos     whispeer.QoS // 0 or 1
-	headers map[string]string
-	at      time.Time // when the connection read it
-	// sealed is what the client declared: the payload is an envelope,
-	// which the broker routes untouched and delivers flagged as one.
-	sealed bool
-}
-
-// publish routes a client's message through the broker. At QoS 1 it
-// returns once the message is routed and calls done once the store has made
-// it durable (at once without a store), with nil or the error that kept it
-// from being; done is not called when publish returns an error. done may run
-// in the store's goroutine under the broker's locks: it must only queue
-// bytes. At QoS 0 done is not called.
-func (s *session) publish(p *publication, done func(*opError)) *opError {
-	if e := s.mayPublish(p.topic); e != nil {
-		return e
-	}
-	if p.sealed && !envelope.IsEnvelope(p.payload) {
-		// A declaration checked, not a guess: only what the client flags
-		// is ever delivered as an envelope.
-		return s.invalid("the payload is declared an envelope but does not start like one")
-	}
-	if !s.rate.allow() {
-		s.srv.stats.rateLimited.Add(1)
-		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
-	}
-	var err error
-	var opts [6]whispeer.PublishOption
-	p.at = s.link.ReadTime()
-	if p.qos == whispeer.AtMostOnce {
-		err = s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options(s, &opts)...)
-	} else {
-		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
-		err = s.srv.broker.PublishAsync(context.Background(), p.topic, p.payload, func(err error) {
-			if err != nil {
-				s.srv.log.Warn("whispeer: publish not made durable", slog.Any("conn", s.info(user)), "topic", topic, "id", id, "error", err)
-				done(brokerError(err))
-				return
-			}
-			done(nil)
-		}, p.options(s, &opts)...)
-	}
-	s.fan.done()
-	if err != nil {
-		s.srv.stats.badFrames.Add(1)
-		return brokerError(err)
-	}
-	s.srv.stats.published.Add(1)
-	return nil
-}
-
-// mayPublish checks that topic is a valid topic that the session's user
-// may publish to. A client publishing to one topic again and again is
-// checked once: the answer is kept for the last topic and user allowed.
-func (s *session) mayPublish(topic string) *opError {
-	if s.allowed.user == s.user && s.allowed.topic == topic && topic != "" {
-		return nil
-	}
-	if err := match.ValidateTopic(topic, match.DefaultLimits); err != nil {
-		return s.invalid("invalid topic: " + err.Error())
-	}
-	if !s.user.CanPublish(topic) {
-		return s.deny("publish to", topic)
-	}
-	s.allowed.user, s.allowed.topic = s.user, topic
-	return nil
-}
-
-// options returns the broker's options for p, published by s, in buf: no
-// allocation. The broker copies the payload, which views the connection's
-// read buffer, and lends the message it routes to the handlers of the
-// publish, which find s's fan-out on it (fanout.go).
-func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
-	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
-	if p.id != "" {
-		opts = append(opts, whispeer.WithID(p.id))
-	}
-	if p.qos != whispeer.AtMostOnce {
-		opts = append(opts, whispeer.WithQoS(p.qos))
-	}
-	if p.headers != nil {
-		opts = append(opts, whispeer.WithHeaders(p.headers))
-	}
-	if p.sealed {
-		opts = append(opts, whispeer.WithSealedPayload())
-	}
-	return opts
 }
 
 // checkSubscribe checks a pattern and the user's right to subscribe to it.

@@ -144,30 +144,6 @@ func (s *session) sendHead(head, body []byte) {
 	s.link.SendHead(head, body)
 }
 
-// sendIn queues a delivery made by a publish whose reader's batch is b
-// (nil for none), which batches the writes of a publisher's burst, behind
-// the deliveries held during a subscribe. data marks a native MSG, which a
-// WebSocket connection gathers with the MSGs next to it into one binary
-// message; head is then the MSG's head alone, without a WebSocket header.
-// scratched marks a body in a publisher's scratch, which the connection
-// copies: it is valid only during the call.
-func (s *session) sendIn(b *transport.Batch, head, body []byte, data, scratched bool) {
-	if s.holding.Load() && s.hold(head, body, data, scratched) {
-		return
-	}
-	s.queueIn(b, head, body, data, scratched)
-}
-
-// queueIn queues a delivery on the connection: a native MSG (data) with
-// SendDataIn, anything else with SendHeadIn.
-func (s *session) queueIn(b *transport.Batch, head, body []byte, data, copyBody bool) {
-	if data {
-		s.link.SendDataIn(b, head, body, copyBody)
-		return
-	}
-	s.link.SendHeadIn(b, head, body, copyBody)
-}
-
 // PublisherID names the session to the broker as the publisher of its
 // messages: its deliveries find the session's fan-out through it
 // (fanoutOf).

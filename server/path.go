@@ -1,0 +1,460 @@
+package server
+
+// The path of a message through the server, in the order it takes
+// (docs/architecture.md draws the whole of it):
+//
+//	transport: read, parse a frame → session.ReceiveFrame → native.handle
+//	publish:   native.publish → session.publish (authorize, rate) → Broker.Publish
+//	broker:    publish → route: match, hand to queues, call the sync handlers
+//	deliver:   nativeSub.deliver / session.deliver, once per subscription
+//	encode:    the frame, once per publish in its fan-out (fanout)
+//	enqueue:   session.sendIn → the connection's queue, in the publisher's batch
+//	transport: the batch is flushed, each writer writes once
+//
+// A publish is fanned out by the broker to the handlers of the
+// subscriptions it matches, which run one after another in the
+// publisher's goroutine. What those deliveries share, the frames encoded
+// once for all of them and the connections to flush, belongs to the fan-out
+// of the publish, not to the message: a session's publishes are fanned out
+// in the session's fanout, found on the message by its publisher (the
+// session, see session.PublisherID); other publishes, by the library in
+// process, share the server's last encoding (shared).
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/protocol/json"
+	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/transport"
+	"github.com/whispeer-io/whispeer/transport/ws"
+)
+
+// —— The publish: a client's frame, parsed by the transport, becomes a publish.
+
+// publish routes a PUB through the broker and, at QoS 1, confirms it with
+// a PUBACK once the message is durable (see session.publish): a client may
+// have many PUBs awaiting theirs. sendAck only reads n.ws and queues bytes,
+// so it may run in the store's goroutine.
+func (n *native) publish(p *wire.Publish) {
+	if p.QoS == wire.ExactlyOnce {
+		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
+		return
+	}
+	pub := publication{
+		topic: n.topicOf(p.Topic),
+		// Both view the read buffer: the broker copies what it keeps
+		// (whispeer.WithPublisher).
+		payload: p.Payload,
+		id:      unsafe.String(unsafe.SliceData(p.ID), len(p.ID)),
+		qos:     whispeer.QoS(p.QoS),
+		sealed:  p.Envelope,
+	}
+	if p.Headers.Len() > 0 {
+		pub.headers = p.Headers.Map()
+	}
+	var done func(*opError)
+	if pub.qos == whispeer.AtLeastOnce {
+		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
+		pub.id = id
+		done = func(e *opError) {
+			n.sendAck(wire.TypePubAck, 0, e, unsafe.Slice(unsafe.StringData(id), len(id)))
+		}
+	}
+	if e := n.s.publish(&pub, done); e != nil {
+		n.refusePublish(p, e)
+	}
+}
+
+// topicOf returns topic as a string, reusing the last one while a client
+// publishes to the same topic.
+func (n *native) topicOf(topic []byte) string {
+	if string(topic) != n.topic {
+		n.topic = string(topic)
+	}
+	return n.topic
+}
+
+// publication is a client's publish, in either protocol.
+type publication struct {
+	topic   string
+	payload []byte // a view of the read buffer: the broker copies it
+	id      string
+	qos     whispeer.QoS // 0 or 1
+	headers map[string]string
+	at      time.Time // when the connection read it
+	// sealed is what the client declared: the payload is an envelope,
+	// which the broker routes untouched and delivers flagged as one.
+	sealed bool
+}
+
+// publish routes a client's message through the broker. At QoS 1 it
+// returns once the message is routed and calls done once the store has made
+// it durable (at once without a store), with nil or the error that kept it
+// from being; done is not called when publish returns an error. done may run
+// in the store's goroutine under the broker's locks: it must only queue
+// bytes. At QoS 0 done is not called.
+func (s *session) publish(p *publication, done func(*opError)) *opError {
+	if e := s.mayPublish(p.topic); e != nil {
+		return e
+	}
+	if p.sealed && !envelope.IsEnvelope(p.payload) {
+		// A declaration checked, not a guess: only what the client flags
+		// is ever delivered as an envelope.
+		return s.invalid("the payload is declared an envelope but does not start like one")
+	}
+	if !s.rate.allow() {
+		s.srv.stats.rateLimited.Add(1)
+		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
+	}
+	var err error
+	var opts [6]whispeer.PublishOption
+	p.at = s.link.ReadTime()
+	if p.qos == whispeer.AtMostOnce {
+		err = s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options(s, &opts)...)
+	} else {
+		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
+		err = s.srv.broker.PublishAsync(context.Background(), p.topic, p.payload, func(err error) {
+			if err != nil {
+				s.srv.log.Warn("whispeer: publish not made durable", slog.Any("conn", s.info(user)), "topic", topic, "id", id, "error", err)
+				done(brokerError(err))
+				return
+			}
+			done(nil)
+		}, p.options(s, &opts)...)
+	}
+	s.fan.done()
+	if err != nil {
+		s.srv.stats.badFrames.Add(1)
+		return brokerError(err)
+	}
+	s.srv.stats.published.Add(1)
+	return nil
+}
+
+// mayPublish checks that topic is a valid topic that the session's user
+// may publish to. A client publishing to one topic again and again is
+// checked once: the answer is kept for the last topic and user allowed.
+func (s *session) mayPublish(topic string) *opError {
+	if s.allowed.user == s.user && s.allowed.topic == topic && topic != "" {
+		return nil
+	}
+	if err := match.ValidateTopic(topic, match.DefaultLimits); err != nil {
+		return s.invalid("invalid topic: " + err.Error())
+	}
+	if !s.user.CanPublish(topic) {
+		return s.deny("publish to", topic)
+	}
+	s.allowed.user, s.allowed.topic = s.user, topic
+	return nil
+}
+
+// options returns the broker's options for p, published by s, in buf: no
+// allocation. The broker copies the payload, which views the connection's
+// read buffer, and lends the message it routes to the handlers of the
+// publish, which find s's fan-out on it (fanout.go).
+func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
+	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
+	if p.id != "" {
+		opts = append(opts, whispeer.WithID(p.id))
+	}
+	if p.qos != whispeer.AtMostOnce {
+		opts = append(opts, whispeer.WithQoS(p.qos))
+	}
+	if p.headers != nil {
+		opts = append(opts, whispeer.WithHeaders(p.headers))
+	}
+	if p.sealed {
+		opts = append(opts, whispeer.WithSealedPayload())
+	}
+	return opts
+}
+
+// —— The fan-out: what the deliveries of one publish share.
+
+// fanout is a session's publish being delivered. It belongs to the
+// session's reader goroutine, where every delivery of the publish runs.
+type fanout struct {
+	// batch is the reader's batch: the connections that the deliveries
+	// sent to start writing once the reader has handled its read.
+	batch *transport.Batch
+	s     *session
+	m     *whispeer.Message // the message being delivered; nil between publishes
+	// native is m's MSG body, encoded once for every native subscriber
+	// after the first; json its PopSub frame.
+	native, json []byte
+	// scratch holds the MSG body of the first QoS 0 native delivery of a
+	// small message, which the subscriber's connection copies: a message
+	// delivered once costs no allocation for its encoding. A message
+	// delivered again gets a lasting encoding (native), queued by
+	// reference by every later connection, which costs less than copying
+	// it into each.
+	scratch   []byte
+	scratched bool // the scratch served m
+}
+
+// fanoutOf returns the fan-out of m's publish when a session of this
+// server published it and this is that publish, or nil.
+func fanoutOf(m *whispeer.Message) *fanout {
+	s, ok := m.Publisher().(*session)
+	if !ok {
+		return nil
+	}
+	f := &s.fan
+	if f.m != m {
+		f.m, f.native, f.json, f.scratched = m, nil, nil, false
+	}
+	return f
+}
+
+// done ends a publish's fan-out: the broker may reuse the message it
+// routed for the next publish, whose first delivery encodes anew.
+func (f *fanout) done() { f.m, f.native, f.json = nil, nil, nil }
+
+// batchOf returns the batch of f's reader, nil for no fan-out.
+func batchOf(f *fanout) *transport.Batch {
+	if f == nil {
+		return nil
+	}
+	return f.batch
+}
+
+// nativeBody returns m's MSG body for a delivery at QoS qos with a head
+// of at most headLen bytes, and whether it is in the scratch, valid only
+// during the send.
+func (f *fanout) nativeBody(m *whispeer.Message, qos whispeer.QoS, headLen int) ([]byte, bool) {
+	if f.native != nil {
+		return f.native, false
+	}
+	if qos == whispeer.AtMostOnce && !f.scratched && len(m.Payload)+len(m.Topic)+len(m.ID)+headLen <= scratchLimit {
+		if body := appendBody(f.scratch[:0], m); body != nil && len(body)+headLen <= scratchLimit {
+			f.scratch, f.scratched = body, true
+			return body, true
+		}
+	}
+	f.native = encodeBody(m)
+	return f.native, false
+}
+
+// jsonFrame returns m's PopSub delivery frame.
+func (f *fanout) jsonFrame(m *whispeer.Message, encode func(*whispeer.Message) []byte) []byte {
+	if f.json == nil {
+		f.json = encode(m)
+	}
+	return f.json
+}
+
+// scratchLimit is the largest MSG frame, head and body, that a delivery
+// encodes into its fan-out's scratch: both transports copy a frame that
+// small when it is queued, so the buffer is free again once the send
+// returns.
+const scratchLimit = transport.CopyLimit
+
+// —— The deliveries: a subscription's handler, in the publisher's goroutine.
+
+// deliver is the handler of a native subscription. It runs in the
+// publisher's goroutine and queues the message's body, encoded once per
+// publish for every native connection (fanout.go), behind a head of this
+// subscription's own; at QoS 1 the copy is tracked until the client acks
+// it.
+func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
+	qos := wire.QoS(min(m.QoS, ns.qos))
+	var body []byte
+	scratched := false
+	f := fanoutOf(m)
+	if f != nil {
+		body, scratched = f.nativeBody(m, whispeer.QoS(qos), maxHead)
+	} else {
+		sh := &ns.s.srv.shared
+		body = sh.frame(&sh.native, m, appendBody)
+	}
+	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
+		ns.s.srv.stats.undeliverable.Add(1)
+		return nil
+	}
+	msg := wire.Message{
+		QoS:      qos,
+		Envelope: m.Sealed,
+		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(f, m, ns.since)),
+		SID:      ns.sid,
+		Topic:    bytesOf(m.Topic),
+		ID:       bytesOf(m.ID),
+	}
+	var h [maxHead]byte
+	head, ok := ns.n.head(h[:0], &msg, len(body))
+	if !ok {
+		ns.s.srv.stats.undeliverable.Add(1)
+		return nil
+	}
+	if msg.QoS == wire.AtMostOnce {
+		ns.s.sendIn(batchOf(f), head, body, true, scratched)
+		return nil
+	}
+	ns.s.window.deliver(ctx, f, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
+	return nil
+}
+
+// deliver is the handler of every subscription of a JSON session: it
+// queues the message's frame, encoded once per publish for all
+// connections (fanout.go), and at QoS 1 tracks the copy until the client
+// acks it. Subscriptions are sync: the handler runs in the publisher's
+// goroutine and only queues bytes. They are raw: with the broker sealing
+// payloads, clients get the envelopes, which only they can open.
+func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
+	var frame []byte
+	f := fanoutOf(m)
+	if f != nil {
+		frame = f.jsonFrame(m, s.srv.encodeJSON)
+	} else {
+		frame = s.srv.shared.frame(&s.srv.shared.json, m, s.srv.appendJSON)
+	}
+	if m.QoS == whispeer.AtMostOnce {
+		s.sendIn(batchOf(f), nil, frame, false, false)
+		return nil
+	}
+	s.window.deliver(ctx, f, ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
+	return nil
+}
+
+// isReplay reports whether m, delivered with fan-out f while its
+// subscription replays history, is history rather than live. A live
+// message routed by a session's publish has a fan-out; its time is when
+// its connection read it, which may precede since although it was routed
+// after the subscription went live. Replays have none, and so do messages
+// published in the process, which the broker's clock stamps when they are
+// routed.
+func isReplay(f *fanout, m *whispeer.Message, since time.Time) bool {
+	return f == nil && m.Time.Before(since)
+}
+
+// head appends the per-subscriber head of a MSG whose body has bodyLen
+// bytes. On a WebSocket connection the MSG goes without a WebSocket header
+// of its own: the connection gathers MSGs into binary messages.
+func (n *native) head(dst []byte, m *wire.Message, bodyLen int) ([]byte, bool) {
+	out, err := wire.AppendMessageHead(dst, m, bodyLen)
+	return out, err == nil
+}
+
+// —— Encode once: the frames every connection of a protocol shares.
+
+// encodeBody encodes the body of m's MSG frame: everything but the
+// per-subscriber head, the same for every subscriber over TCP and
+// WebSocket alike. It returns nil for a message the native protocol
+// cannot carry, such as one with an id over 255 bytes from a JSON client.
+func encodeBody(m *whispeer.Message) []byte { return appendBody(nil, m) }
+
+// appendBody appends the body of m's MSG frame to dst[:0]; see encodeBody.
+func appendBody(dst []byte, m *whispeer.Message) []byte {
+	dst = dst[:0]
+	var h wire.Headers
+	if len(m.Headers) > 0 {
+		var err error
+		if h, err = wire.HeadersFromMap(m.Headers); err != nil {
+			return nil
+		}
+	}
+	b, err := wire.AppendMessageBody(dst, &wire.Message{
+		Offset:  m.Seq,
+		Time:    m.Time.UnixNano(),
+		Topic:   bytesOf(m.Topic),
+		ID:      bytesOf(m.ID),
+		Headers: h,
+		Payload: m.Payload,
+	})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// encodeJSON encodes m as a complete WebSocket text frame carrying
+// {"type":"message",…}; see appendJSON.
+func (srv *Server) encodeJSON(m *whispeer.Message) []byte {
+	return srv.appendJSON(make([]byte, 0, ws.HeaderRoom+120+len(m.Topic)+len(m.ID)+len(m.Payload)), m)
+}
+
+// appendJSON appends to dst[:0] m as a complete WebSocket text frame
+// carrying {"type":"message",…}, with the message's offset in its topic's
+// log on a server with a store. A payload that is not one JSON value, such
+// as an envelope or bytes from a binary client, is written as
+// json.AppendDelivery describes, with its "encoding", and an envelope
+// with "sealed":true.
+func (srv *Server) appendJSON(dst []byte, m *whispeer.Message) []byte {
+	var offset uint64
+	if srv.store {
+		offset = m.Seq
+	}
+	buf := append(dst[:0], make([]byte, ws.HeaderRoom)...)
+	buf = json.AppendDelivery(buf, &json.Delivery{Topic: m.Topic, Payload: m.Payload, Timestamp: m.Time.Unix(),
+		MessageID: m.ID, QoS: uint8(min(m.QoS, whispeer.AtLeastOnce)), Offset: offset, Sealed: m.Sealed})
+	return ws.Frame(ws.Text, buf)
+}
+
+// bytesOf returns the bytes of s without copying them, for encoders that
+// only read them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// shared is the fan-out of the messages that no session of the server
+// published: the library's own, and history and stored messages replayed.
+// The deliveries of one publish run one after another, so the last
+// message encoded serves the rest; concurrent publishes may each encode
+// theirs. An encoding is never changed once published here.
+type shared struct {
+	native, json atomic.Pointer[encoded]
+}
+
+// encoded is one message's frame, and what tells it from another message
+// that the broker placed at the same address since.
+type encoded struct {
+	m     *whispeer.Message
+	topic string
+	seq   uint64
+	time  time.Time
+	b     []byte
+	small [256]byte // b, when it fits: one allocation for both
+}
+
+// frame returns the frame of m in p, encoding it with enc, which
+// appends to its argument, when p holds another message's.
+func (sh *shared) frame(p *atomic.Pointer[encoded], m *whispeer.Message, enc func([]byte, *whispeer.Message) []byte) []byte {
+	if e := p.Load(); e != nil && e.m == m && e.seq == m.Seq && e.topic == m.Topic && e.time.Equal(m.Time) {
+		return e.b
+	}
+	e := &encoded{m: m, topic: m.Topic, seq: m.Seq, time: m.Time}
+	e.b = enc(e.small[:0], m)
+	p.Store(e)
+	return e.b
+}
+
+// —— Enqueue: the frames go to the connection's queue, in the publisher's batch.
+
+// sendIn queues a delivery made by a publish whose reader's batch is b
+// (nil for none), which batches the writes of a publisher's burst, behind
+// the deliveries held during a subscribe. data marks a native MSG, which a
+// WebSocket connection gathers with the MSGs next to it into one binary
+// message; head is then the MSG's head alone, without a WebSocket header.
+// scratched marks a body in a publisher's scratch, which the connection
+// copies: it is valid only during the call.
+func (s *session) sendIn(b *transport.Batch, head, body []byte, data, scratched bool) {
+	if s.holding.Load() && s.hold(head, body, data, scratched) {
+		return
+	}
+	s.queueIn(b, head, body, data, scratched)
+}
+
+// queueIn queues a delivery on the connection: a native MSG (data) with
+// SendDataIn, anything else with SendHeadIn.
+func (s *session) queueIn(b *transport.Batch, head, body []byte, data, copyBody bool) {
+	if data {
+		s.link.SendDataIn(b, head, body, copyBody)
+		return
+	}
+	s.link.SendHeadIn(b, head, body, copyBody)
+}
