@@ -193,25 +193,17 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		}
 	}
 	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
-	s.ws = ws.NewHandler(s.accept, ws.Options{
+	conns := transport.Options{
 		MaxConnections:  cfg.Server.MaxConnections,
-		MaxMessageBytes: cfg.Server.MaxMessageBytes,
-		MaxPendingBytes: cfg.Server.MaxPendingBytes,
-		WriteTimeout:    cfg.Server.WriteTimeout,
-		MaxStall:        stall(cfg.Server.MaxStall),
-		PingInterval:    cfg.Server.PingInterval,
-		CheckOrigin:     ws.AllowOrigins(cfg.Server.AllowedOrigins),
-		Logger:          s.log,
-	})
-	s.tcp = tcp.NewServer(s.acceptTCP, tcp.Options{
-		MaxConnections:  cfg.Server.MaxConnections,
-		MaxFrameBytes:   cfg.Server.MaxMessageBytes,
 		MaxPendingBytes: cfg.Server.MaxPendingBytes,
 		WriteTimeout:    cfg.Server.WriteTimeout,
 		MaxStall:        stall(cfg.Server.MaxStall),
 		PingInterval:    cfg.Server.PingInterval,
 		Logger:          s.log,
-	})
+	}
+	s.ws = ws.NewHandler(s.accept, ws.Options{Options: conns, MaxMessageBytes: cfg.Server.MaxMessageBytes,
+		CheckOrigin: ws.AllowOrigins(cfg.Server.AllowedOrigins)})
+	s.tcp = tcp.NewServer(s.acceptTCP, tcp.Options{Options: conns, MaxFrameBytes: cfg.Server.MaxMessageBytes})
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /{$}", s.ws)
 	s.mux.Handle("GET /ws", s.ws)

@@ -40,6 +40,41 @@ import "github.com/whispeer-io/whispeer/transport/internal/netconn"
 //     transport's framing, and Closing reports whether it has begun to.
 type Conn = netconn.Conn
 
+// Options configure the connections of one listener, whatever carries
+// them: tcp.Options and ws.Options embed them beside their framing's own.
+// Zero fields take the defaults below. Its fields:
+//
+//   - MaxConnections bounds the connections open at once; a further one is
+//     refused (with a fatal ERROR "limit" on TCP, 503 on WebSocket).
+//   - MaxPendingBytes bounds the bytes queued for one connection; a client
+//     that falls that far behind is disconnected as a slow consumer. One
+//     frame is always accepted into an empty queue, however large.
+//   - WriteTimeout bounds one write; a client slower than that is
+//     disconnected as a slow consumer.
+//   - MaxStall bounds how long the reader of a connection whose frames
+//     filled other connections' queues past half of their MaxPendingBytes
+//     waits, before it reads again, for them to drain to a quarter (flow
+//     control). Negative disables flow control.
+//   - PingInterval is how often connections that sent nothing since the
+//     last tick are pinged; one that stays silent for another interval is
+//     closed. Negative disables keepalive.
+//   - CloseTimeout is how long a closing connection waits, once its last
+//     frame is written, for the client to close its side (on WebSocket, to
+//     answer the close frame).
+//   - Logger receives slow-consumer disconnects and other notable events;
+//     the default is slog.Default().
+type Options = netconn.Options
+
+// Defaults for Options.
+const (
+	DefaultMaxConnections  = netconn.DefaultMaxConnections
+	DefaultMaxPendingBytes = netconn.DefaultMaxPendingBytes
+	DefaultWriteTimeout    = netconn.DefaultWriteTimeout
+	DefaultMaxStall        = netconn.DefaultMaxStall
+	DefaultPingInterval    = netconn.DefaultPingInterval
+	DefaultCloseTimeout    = netconn.DefaultCloseTimeout
+)
+
 // Batch is the set of connections a reader's publishes have sent to while
 // it handles the frames of one read (Conn.Batch): their writers start once
 // the reader has handled them all.

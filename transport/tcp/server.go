@@ -15,68 +15,32 @@ import (
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
-// Defaults for Options.
+// Defaults for the Options of the native framing; those of the
+// connections' are transport's (transport.DefaultMaxConnections…).
 const (
-	DefaultMaxConnections   = netconn.DefaultMaxConnections
 	DefaultMaxFrameBytes    = wire.DefaultMaxFrame
-	DefaultMaxPendingBytes  = netconn.DefaultMaxPendingBytes
-	DefaultWriteTimeout     = netconn.DefaultWriteTimeout
-	DefaultMaxStall         = netconn.DefaultMaxStall
-	DefaultPingInterval     = netconn.DefaultPingInterval
-	DefaultCloseTimeout     = netconn.DefaultCloseTimeout
 	DefaultHandshakeTimeout = 10 * time.Second
 )
 
-// Options configures a Server. Zero fields take the defaults above.
+// Options configures a Server. Zero fields take the defaults.
 type Options struct {
-	// MaxConnections bounds the connections open at once; a further
-	// connection gets a fatal ERROR "limit" and is closed.
-	MaxConnections int
+	// Options are the connections' settings, the same in every transport.
+	// A Server pings only native connections: before its first bytes, a
+	// connection has HandshakeTimeout.
+	transport.Options
 	// MaxFrameBytes bounds a frame's length prefix (the type byte and the
 	// fields); a larger frame is refused before its body is read.
 	MaxFrameBytes int
-	// MaxPendingBytes bounds the bytes queued for one connection; a client
-	// that falls that far behind is disconnected as a slow consumer. One
-	// frame is always accepted into an empty queue, however large.
-	MaxPendingBytes int
-	// WriteTimeout bounds one write; a client slower than that is
-	// disconnected as a slow consumer.
-	WriteTimeout time.Duration
-	// MaxStall bounds how long the reader of a connection whose frames
-	// filled other connections' queues past half of their
-	// MaxPendingBytes waits, before it reads again, for them to drain to
-	// a quarter: a publisher is slowed to the pace of its subscribers,
-	// and one that does not drain in time is left to the slow-consumer
-	// policy. Negative disables flow control.
-	MaxStall time.Duration
-	// PingInterval is how often native connections that sent nothing
-	// since the last tick get a PING; one that stays silent for another
-	// interval is closed. Negative disables keepalive.
-	PingInterval time.Duration
-	// CloseTimeout is how long a closing connection waits for the client
-	// to close its side once everything queued is written.
-	CloseTimeout time.Duration
 	// HandshakeTimeout bounds the wait for a client's first bytes, the TLS
 	// handshake included.
 	HandshakeTimeout time.Duration
-	// Logger receives slow-consumer disconnects and other notable events;
-	// the default is slog.Default().
-	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
-	netconn.SetDefault(&o.MaxConnections, DefaultMaxConnections)
+	netconn.SetDefaults(&o.Options)
 	netconn.SetDefault(&o.MaxFrameBytes, DefaultMaxFrameBytes)
 	o.MaxFrameBytes = min(o.MaxFrameBytes, wire.MaxFrameSize)
-	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
-	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
-	netconn.SetDefault(&o.MaxStall, DefaultMaxStall)
-	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
-	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
 	netconn.SetDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 }
 
 // Session is the native protocol spoken over one connection.
@@ -129,14 +93,8 @@ func NewServer(accept AcceptFunc, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{accept: accept, opts: opts, log: opts.Logger, done: make(chan struct{}),
 		listeners: make(map[net.Listener]struct{})}
-	s.hub = netconn.NewHub(netconn.HubConfig{
-		Name: "tcp",
-		Queue: netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout,
-			MaxStall: max(opts.MaxStall, 0)},
-		MaxConnections: opts.MaxConnections, PingInterval: opts.PingInterval,
-		CloseTimeout: opts.CloseTimeout, HalfClose: true, Logger: opts.Logger,
-		Ping: pingFrame, Goodbye: shutdownFrame, Internal: internalFrame,
-	})
+	s.hub = netconn.NewHub(netconn.HubConfig{Name: "tcp", Options: opts.Options, HalfClose: true,
+		Ping: pingFrame, Goodbye: shutdownFrame, Internal: internalFrame})
 	return s
 }
 

@@ -300,7 +300,7 @@ func TestServer_HandshakeTimeout(t *testing.T) {
 
 func TestServer_IdleConnectionsDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newPipeHarness(t, Options{PingInterval: 10 * time.Millisecond})
+		hs := newPipeHarness(t, Options{Options: transport.Options{PingInterval: 10 * time.Millisecond}})
 		c := hs.dial(t)
 		c.hello()
 		e := hs.session(t)
@@ -318,7 +318,7 @@ func TestServer_IdleConnectionsDropped(t *testing.T) {
 }
 
 func TestServer_SlowConsumer(t *testing.T) {
-	hs := newHarness(t, Options{MaxPendingBytes: 64 << 10})
+	hs := newHarness(t, Options{Options: transport.Options{MaxPendingBytes: 64 << 10}})
 	c := hs.dial(t)
 	c.hello() // and never read
 	e := hs.session(t)
@@ -371,7 +371,7 @@ func TestServer_ShutdownFlushesThenCloses(t *testing.T) {
 }
 
 func TestServer_ShutdownContextDropsStragglers(t *testing.T) {
-	hs := newHarness(t, Options{CloseTimeout: time.Hour})
+	hs := newHarness(t, Options{Options: transport.Options{CloseTimeout: time.Hour}})
 	c := hs.dial(t)
 	c.hello() // and never closes
 	e := hs.session(t)
@@ -386,7 +386,7 @@ func TestServer_ShutdownContextDropsStragglers(t *testing.T) {
 }
 
 func TestServer_MaxConnections(t *testing.T) {
-	hs := newHarness(t, Options{MaxConnections: 1})
+	hs := newHarness(t, Options{Options: transport.Options{MaxConnections: 1}})
 	c := hs.dial(t)
 	c.hello()
 	hs.session(t)

@@ -34,7 +34,7 @@ func TestFrame(t *testing.T) {
 }
 
 func TestConn_SlowConsumerPending(t *testing.T) {
-	hs := newHarness(t, Options{MaxPendingBytes: 64 << 10})
+	hs := newHarness(t, Options{Options: transport.Options{MaxPendingBytes: 64 << 10}})
 	hs.dialRaw(t) // never reads
 	e := hs.session(t)
 	frame := AppendFrame(nil, Binary, make([]byte, 16<<10))
@@ -58,7 +58,7 @@ func TestConn_SlowConsumerPending(t *testing.T) {
 
 func TestConn_SlowConsumerWriteTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newPipeHarness(t, Options{MaxPendingBytes: 1 << 40, WriteTimeout: 50 * time.Millisecond})
+		hs := newPipeHarness(t, Options{Options: transport.Options{MaxPendingBytes: 1 << 40, WriteTimeout: 50 * time.Millisecond}})
 		hs.dialRaw(t) // never reads, and a pipe holds nothing
 		e := hs.session(t)
 		if err := e.c.Send(AppendFrame(nil, Binary, make([]byte, 1<<10))); err != nil {
@@ -72,7 +72,7 @@ func TestConn_SlowConsumerWriteTimeout(t *testing.T) {
 
 func TestHandler_IdleConnectionsDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newPipeHarness(t, Options{PingInterval: 10 * time.Millisecond})
+		hs := newPipeHarness(t, Options{Options: transport.Options{PingInterval: 10 * time.Millisecond}})
 		hs.dialRaw(t) // never answers pings
 		e := hs.session(t)
 		if err := <-e.closed; !errors.Is(err, transport.ErrIdle) {
@@ -87,7 +87,7 @@ func TestHandler_IdleConnectionsDropped(t *testing.T) {
 func TestHandler_PongsKeepConnectionsOpen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 10 * time.Millisecond
-		hs := newPipeHarness(t, Options{PingInterval: interval})
+		hs := newPipeHarness(t, Options{Options: transport.Options{PingInterval: interval}})
 		nc, br := hs.dialRaw(t)
 		e := hs.session(t)
 		// Each pong is the connection's only sign of life; answering five
@@ -155,7 +155,7 @@ func TestHandler_ShutdownFlushesThenCloses(t *testing.T) {
 }
 
 func TestHandler_ShutdownContextDropsStragglers(t *testing.T) {
-	hs := newHarness(t, Options{CloseTimeout: time.Hour})
+	hs := newHarness(t, Options{Options: transport.Options{CloseTimeout: time.Hour}})
 	hs.dialRaw(t) // never answers the close
 	e := hs.session(t)
 	ctx, cancel := context.WithCancel(context.Background())

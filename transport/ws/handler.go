@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -13,69 +12,32 @@ import (
 	"github.com/whispeer-io/whispeer/transport/internal/netconn"
 )
 
-// Defaults for Options.
-const (
-	DefaultMaxConnections  = netconn.DefaultMaxConnections
-	DefaultMaxMessageBytes = 1 << 20
-	DefaultMaxPendingBytes = netconn.DefaultMaxPendingBytes
-	DefaultWriteTimeout    = netconn.DefaultWriteTimeout
-	DefaultMaxStall        = netconn.DefaultMaxStall
-	DefaultPingInterval    = netconn.DefaultPingInterval
-	DefaultCloseTimeout    = netconn.DefaultCloseTimeout
-)
+// DefaultMaxMessageBytes is the default of Options.MaxMessageBytes; the
+// defaults of the connections' options are transport's
+// (transport.DefaultMaxConnections…).
+const DefaultMaxMessageBytes = 1 << 20
 
-// Options configures a Handler. Zero fields take the defaults above.
+// Options configures a Handler. Zero fields take the defaults.
 type Options struct {
-	// MaxConnections bounds the connections open at once; a further
-	// upgrade request is refused with 503 Service Unavailable.
-	MaxConnections int
+	// Options are the connections' settings, the same in every transport.
+	// MaxConnections counts upgrades under way too, and a request over it
+	// is refused with 503 Service Unavailable.
+	transport.Options
 	// MaxMessageBytes bounds a message, fragments included. A frame that
 	// declares more is refused before its payload is read, and the
 	// connection is closed with 1009.
 	MaxMessageBytes int
-	// MaxPendingBytes bounds the bytes queued for one connection; a client
-	// that falls that far behind is disconnected as a slow consumer. One
-	// frame is always accepted into an empty queue, however large.
-	MaxPendingBytes int
-	// WriteTimeout bounds one write; a client slower than that is
-	// disconnected as a slow consumer.
-	WriteTimeout time.Duration
-	// MaxStall bounds how long the reader of a connection whose frames
-	// filled other connections' queues past half of their
-	// MaxPendingBytes waits, before it reads again, for them to drain to
-	// a quarter: a publisher is slowed to the pace of its subscribers,
-	// and one that does not drain in time is left to the slow-consumer
-	// policy. Negative disables flow control.
-	MaxStall time.Duration
-	// PingInterval is how often connections that sent nothing since the
-	// last tick are pinged; one that stays silent, not even answering the
-	// ping, for another interval is closed. Negative disables keepalive.
-	PingInterval time.Duration
-	// CloseTimeout is how long a closing connection waits for the client
-	// to answer its close frame.
-	CloseTimeout time.Duration
 	// CheckOrigin reports whether an upgrade request may proceed, judging
 	// its Origin header; a refused one gets 403 Forbidden. The default is
 	// AllowOrigins(nil): no Origin, or the request's own host only.
 	CheckOrigin func(r *http.Request) bool
-	// Logger receives slow-consumer disconnects and other notable events;
-	// the default is slog.Default().
-	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
-	netconn.SetDefault(&o.MaxConnections, DefaultMaxConnections)
+	netconn.SetDefaults(&o.Options)
 	netconn.SetDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
-	netconn.SetDefault(&o.MaxPendingBytes, DefaultMaxPendingBytes)
-	netconn.SetDefault(&o.WriteTimeout, DefaultWriteTimeout)
-	netconn.SetDefault(&o.MaxStall, DefaultMaxStall)
-	netconn.SetDefault(&o.PingInterval, DefaultPingInterval)
-	netconn.SetDefault(&o.CloseTimeout, DefaultCloseTimeout)
 	if o.CheckOrigin == nil {
 		o.CheckOrigin = AllowOrigins(nil)
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 }
 
@@ -121,15 +83,10 @@ type Handler struct {
 func NewHandler(accept AcceptFunc, opts Options) *Handler {
 	opts.setDefaults()
 	h := &Handler{accept: accept, opts: opts}
-	h.hub = netconn.NewHub(netconn.HubConfig{
-		Name: "ws",
-		Queue: netconn.Config{MaxPendingBytes: opts.MaxPendingBytes, WriteTimeout: opts.WriteTimeout,
-			Frame: appendBinaryHeader, MaxMessage: MaxDataMessage, MaxStall: max(opts.MaxStall, 0)},
-		MaxConnections: opts.MaxConnections, PingInterval: opts.PingInterval,
-		CloseTimeout: opts.CloseTimeout, Logger: opts.Logger,
-		Ping: pingFrame, Goodbye: CloseFrame(CloseGoingAway, "server shutting down"),
-		Internal: CloseFrame(CloseInternalError, "internal error"),
-	})
+	h.hub = netconn.NewHub(netconn.HubConfig{Name: "ws", Options: opts.Options,
+		Frame: appendBinaryHeader, MaxMessage: MaxDataMessage, Ping: pingFrame,
+		Goodbye:  CloseFrame(CloseGoingAway, "server shutting down"),
+		Internal: CloseFrame(CloseInternalError, "internal error")})
 	return h
 }
 

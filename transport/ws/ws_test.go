@@ -295,7 +295,7 @@ func TestHandler_Violations(t *testing.T) {
 }
 
 func TestHandler_PanicEndsOnlyItsConnection(t *testing.T) {
-	hs := newHarness(t, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := newHarness(t, Options{Options: transport.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	c := hs.dial(t)
 	e := hs.session(t) // c's: the other connection is dialled after it
 	other := hs.dial(t)
@@ -354,7 +354,7 @@ func TestHandler_HandshakeAndFrameInOneWrite(t *testing.T) {
 }
 
 func TestHandler_MaxConnections(t *testing.T) {
-	hs := newHarness(t, Options{MaxConnections: 2})
+	hs := newHarness(t, Options{Options: transport.Options{MaxConnections: 2}})
 	hs.dial(t)
 	hs.dial(t)
 	_, resp, err := websocket.Dial(context.Background(), hs.url(), nil)

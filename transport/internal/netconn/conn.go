@@ -112,7 +112,7 @@ func (c *Conn) Closing() bool { return c.q.Closing() }
 // group conn with the fields a whispeer server logs for it.
 func (c *Conn) logger() *slog.Logger {
 	name := c.hub.cfg.Name
-	return c.hub.log.With(slog.Group("conn", slog.String("id", name+":"+strconv.FormatUint(c.id, 10)),
+	return c.hub.cfg.Logger.With(slog.Group("conn", slog.String("id", name+":"+strconv.FormatUint(c.id, 10)),
 		slog.String("remote", c.nc.RemoteAddr().String()), slog.String("transport", name)))
 }
 

@@ -3,11 +3,9 @@ package netconn
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // HubConfig is what the connections of one listener share.
@@ -15,17 +13,12 @@ type HubConfig struct {
 	// Name is the transport's, "tcp" or "ws": Conn.Transport, and the
 	// prefix of connection ids in logs.
 	Name string
-	// Queue is the connections' writer settings; NewHub sets its Writers.
-	Queue Config
-	// MaxConnections bounds the connections open at once (Reserve).
-	MaxConnections int
-	// PingInterval is how often connections that sent nothing since the
-	// last tick get Ping; one that stays silent for another interval is
-	// dropped. Negative disables keepalive.
-	PingInterval time.Duration
-	// CloseTimeout is how long a closing connection waits for the client
-	// to close its side once its last frame is written.
-	CloseTimeout time.Duration
+	// Options are the listener's; NewHub fills in their defaults.
+	Options
+	// Frame and MaxMessage gather the frames sent with SendDataIn into
+	// messages (Config.Frame).
+	Frame      func(dst []byte, n int) []byte
+	MaxMessage int
 	// HalfClose closes a closing connection's write side once its last
 	// frame is written, so that the client reads an end of stream (TCP).
 	HalfClose bool
@@ -33,8 +26,6 @@ type HubConfig struct {
 	// connection at shutdown; Internal the last frame of a connection
 	// whose session panicked.
 	Ping, Goodbye, Internal []byte
-	// Logger receives slow-consumer disconnects and other notable events.
-	Logger *slog.Logger
 }
 
 // Counters are a Hub's statistics, which its transport adds to.
@@ -54,7 +45,7 @@ type Counters struct {
 // keeps their counters. Its methods are safe for concurrent use.
 type Hub struct {
 	cfg      HubConfig
-	log      *slog.Logger
+	queue    Config // the connections' writer settings
 	nextID   atomic.Uint64
 	count    atomic.Int64   // connections open or being set up
 	wg       sync.WaitGroup // readers, writers, the pinger and Go's
@@ -64,11 +55,10 @@ type Hub struct {
 
 // NewHub returns a Hub with no connections.
 func NewHub(cfg HubConfig) *Hub {
-	h := &Hub{cfg: cfg, log: cfg.Logger}
-	if h.log == nil {
-		h.log = slog.Default()
-	}
-	h.cfg.Queue.Writers = &h.wg
+	SetDefaults(&cfg.Options)
+	h := &Hub{cfg: cfg}
+	h.queue = Config{MaxPendingBytes: cfg.MaxPendingBytes, WriteTimeout: cfg.WriteTimeout,
+		MaxStall: max(cfg.MaxStall, 0), Frame: cfg.Frame, MaxMessage: cfg.MaxMessage, Writers: &h.wg}
 	h.conns = NewSet(cfg.PingInterval, &h.wg, pingConn, expireConn, trimConn)
 	return h
 }
@@ -87,7 +77,7 @@ func (h *Hub) Unreserve() { h.count.Add(-1) }
 // Init makes c a connection of h on nc, with the next number.
 func (h *Hub) Init(c *Conn, nc net.Conn) {
 	c.hub, c.nc, c.id = h, nc, h.nextID.Add(1)
-	c.q.Init(nc, &h.cfg.Queue, (*connEvents)(c))
+	c.q.Init(nc, &h.queue, (*connEvents)(c))
 	c.rb.Init(nc)
 }
 

@@ -42,11 +42,10 @@ func (c *byteConn) Closed(err error)    { c.closed <- err }
 // interval, with one-byte control frames.
 func testHub(interval time.Duration) *Hub {
 	return NewHub(HubConfig{
-		Name:           "test",
-		Queue:          Config{MaxPendingBytes: 1 << 20, WriteTimeout: time.Minute},
-		MaxConnections: 2, PingInterval: interval, CloseTimeout: time.Second,
+		Name: "test",
+		Options: Options{MaxConnections: 2, MaxPendingBytes: 1 << 20, WriteTimeout: time.Minute,
+			MaxStall: -1, PingInterval: interval, CloseTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)},
 		Ping: []byte("P"), Goodbye: []byte("G"), Internal: []byte("I"),
-		Logger: slog.New(slog.DiscardHandler),
 	})
 }
 
