@@ -229,15 +229,19 @@ func TestHostile_AuthDeadlineDuringCheck(t *testing.T) {
 		sess := <-sessions
 		sess.checking.Store(true) // as login does around Authenticate
 		time.Sleep(srv.cfg.Server.AuthTimeout)
+		synctest.Wait() // the deadline, due now too, has found the check under way
 		c.send(&wire.Frame{Type: wire.TypePing})
 		c.expect(wire.TypePong)
 		sess.checked()
+		checked := time.Now()
 		time.Sleep(authGrace - time.Millisecond)
 		c.send(&wire.Frame{Type: wire.TypePing})
 		c.expect(wire.TypePong)
-		time.Sleep(time.Millisecond)
 		if f := c.expect(wire.TypeError); !strings.Contains(string(f.Error.Text), "authentication timeout") {
 			t.Fatalf("ERROR %q, want an authentication timeout", f.Error.Text)
+		}
+		if d := time.Since(checked); d != authGrace {
+			t.Fatalf("closed %v after the check ended, want authGrace, %v", d, authGrace)
 		}
 		c.expectEnd()
 	})
