@@ -507,8 +507,8 @@ func TestHostile_Origin(t *testing.T) {
 			<-tc.ts.sessions
 		}
 	}
-	if got := ts.Stats().WebSocket.OriginRefused; got != 2 {
-		t.Errorf("OriginRefused = %d, want 2", got)
+	if got := ts.Stats().WebSocket.Refused; got != 2 {
+		t.Errorf("Refused = %d, want 2", got)
 	}
 }
 

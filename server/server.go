@@ -431,8 +431,8 @@ type counters struct {
 
 // Stats counts a server's traffic, failures and QoS 1 work.
 type Stats struct {
-	WebSocket     ws.Stats
-	TCP           tcp.Stats
+	WebSocket     transport.Stats
+	TCP           transport.Stats
 	Connections   uint64 // connections accepted
 	Published     uint64 // publishes routed to the broker
 	LoginFailures uint64 // logins refused: bad credentials or throttled

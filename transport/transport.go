@@ -75,6 +75,14 @@ const (
 	DefaultCloseTimeout    = netconn.DefaultCloseTimeout
 )
 
+// Stats counts the connections of a tcp.Server or a ws.Handler and their
+// traffic: Open, Accepted, Rejected (for MaxConnections), Refused (by the
+// handshake: first bytes not native on TCP, Origin not allowed on
+// WebSocket), SlowConsumers, IdleClosed, Violations (connections closed for
+// breaking the protocol), FramesIn (frames on TCP, data messages on
+// WebSocket), FramesOut and Writes (the vectored writes that carried them).
+type Stats = netconn.Stats
+
 // Batch is the set of connections a reader's publishes have sent to while
 // it handles the frames of one read (Conn.Batch): their writers start once
 // the reader has handled them all.

@@ -95,7 +95,7 @@ func (fr *framer) sniff(p []byte) (n, need int, err error) {
 		fr.session = fr.s.accept(&c.Conn)
 		return fr.Frame(p)
 	}
-	fr.s.refused.Add(1)
+	fr.s.hub.Counters.Refused.Add(1)
 	netconn.Logger(&c.Conn).Debug("whispeer: not a native client", "preface", pre.String())
 	fr.drain = true
 	c.Conn.Close(wire.Refusal(pre), fmt.Errorf("%w: %s", wire.ErrNotNative, pre))

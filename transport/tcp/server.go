@@ -75,13 +75,12 @@ var ErrServerClosed = errors.New("whispeer: server closed")
 // Server serves the native protocol on the listeners given to Serve. Its
 // methods are safe for concurrent use.
 type Server struct {
-	accept  AcceptFunc
-	opts    Options
-	log     *slog.Logger
-	down    atomic.Bool   // Shutdown has begun
-	done    chan struct{} // closed when Shutdown begins
-	hub     *netconn.Hub  // the connections
-	refused atomic.Uint64 // connections whose first bytes were not native
+	accept AcceptFunc
+	opts   Options
+	log    *slog.Logger
+	down   atomic.Bool   // Shutdown has begun
+	done   chan struct{} // closed when Shutdown begins
+	hub    *netconn.Hub  // the connections
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -231,33 +230,5 @@ func mustError(code wire.Code, text string) []byte {
 	return b
 }
 
-// Stats counts a Server's connections and traffic.
-type Stats struct {
-	Open          int    // connections open now
-	Accepted      uint64 // connections accepted
-	Rejected      uint64 // connections refused for MaxConnections
-	Refused       uint64 // connections whose first bytes were not native
-	SlowConsumers uint64 // connections dropped as slow consumers
-	IdleClosed    uint64 // connections dropped for silence
-	Violations    uint64 // connections closed for a frame that does not parse
-	FramesIn      uint64 // frames received
-	FramesOut     uint64 // frames written
-	Writes        uint64 // vectored writes that carried them
-}
-
 // Stats returns the server's counters.
-func (s *Server) Stats() Stats {
-	c := &s.hub.Counters
-	return Stats{
-		Open:          s.Len(),
-		Accepted:      c.Accepted.Load(),
-		Rejected:      c.Rejected.Load(),
-		Refused:       s.refused.Load(),
-		SlowConsumers: c.SlowConsumers.Load(),
-		IdleClosed:    c.IdleClosed.Load(),
-		Violations:    c.Violations.Load(),
-		FramesIn:      c.In.Load(),
-		FramesOut:     c.FramesOut.Load(),
-		Writes:        c.Writes.Load(),
-	}
-}
+func (s *Server) Stats() transport.Stats { return s.hub.Stats() }

@@ -73,9 +73,8 @@ type Handler struct {
 	accept   AcceptFunc
 	opts     Options
 	upgrader gws.HTTPUpgrader
-	down     atomic.Bool   // Shutdown has begun
-	hub      *netconn.Hub  // the connections
-	origin   atomic.Uint64 // upgrades refused by CheckOrigin
+	down     atomic.Bool  // Shutdown has begun
+	hub      *netconn.Hub // the connections
 }
 
 // NewHandler returns a Handler serving each connection with the Session
@@ -107,7 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.opts.CheckOrigin(r) {
-		h.origin.Add(1)
+		h.hub.Counters.Refused.Add(1)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -166,35 +165,7 @@ func (h *Handler) Len() int { return h.hub.Len() }
 // pingFrame is an empty ping, shared by every connection.
 var pingFrame = []byte{0x80 | opPing, 0}
 
-// Stats counts a Handler's connections and traffic.
-type Stats struct {
-	Open          int    // connections open now
-	Accepted      uint64 // connections upgraded
-	Rejected      uint64 // upgrades refused for MaxConnections
-	OriginRefused uint64 // upgrades refused by CheckOrigin
-	SlowConsumers uint64 // connections dropped as slow consumers
-	IdleClosed    uint64 // connections dropped for silence
-	Violations    uint64 // connections closed for breaking the protocol
-	MessagesIn    uint64 // data messages received
-	FramesOut     uint64 // frames written
-	Writes        uint64 // vectored writes that carried them
-}
-
 // Stats returns the handler's counters.
-func (h *Handler) Stats() Stats {
-	c := &h.hub.Counters
-	return Stats{
-		Open:          h.Len(),
-		Accepted:      c.Accepted.Load(),
-		Rejected:      c.Rejected.Load(),
-		OriginRefused: h.origin.Load(),
-		SlowConsumers: c.SlowConsumers.Load(),
-		IdleClosed:    c.IdleClosed.Load(),
-		Violations:    c.Violations.Load(),
-		MessagesIn:    c.In.Load(),
-		FramesOut:     c.FramesOut.Load(),
-		Writes:        c.Writes.Load(),
-	}
-}
+func (h *Handler) Stats() transport.Stats { return h.hub.Stats() }
 
 var _ http.Handler = (*Handler)(nil)

@@ -32,6 +32,7 @@ type HubConfig struct {
 type Counters struct {
 	Accepted      atomic.Uint64 // connections accepted
 	Rejected      atomic.Uint64 // connections refused for MaxConnections
+	Refused       atomic.Uint64 // connections refused by the transport's handshake
 	SlowConsumers atomic.Uint64 // connections dropped as slow consumers
 	IdleClosed    atomic.Uint64 // connections dropped for silence
 	Violations    atomic.Uint64 // connections closed for breaking the protocol
@@ -106,6 +107,37 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // Len returns the number of open connections.
 func (h *Hub) Len() int { return h.conns.Len() }
+
+// Stats counts the connections of a listener and their traffic.
+type Stats struct {
+	Open          int    // connections open now
+	Accepted      uint64 // connections accepted
+	Rejected      uint64 // connections refused for MaxConnections
+	Refused       uint64 // connections refused by the transport's handshake
+	SlowConsumers uint64 // connections dropped as slow consumers
+	IdleClosed    uint64 // connections dropped for silence
+	Violations    uint64 // connections closed for breaking the protocol
+	FramesIn      uint64 // frames (TCP) or data messages (WebSocket) received
+	FramesOut     uint64 // frames written
+	Writes        uint64 // vectored writes that carried them
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	c := &h.Counters
+	return Stats{
+		Open:          h.Len(),
+		Accepted:      c.Accepted.Load(),
+		Rejected:      c.Rejected.Load(),
+		Refused:       c.Refused.Load(),
+		SlowConsumers: c.SlowConsumers.Load(),
+		IdleClosed:    c.IdleClosed.Load(),
+		Violations:    c.Violations.Load(),
+		FramesIn:      c.In.Load(),
+		FramesOut:     c.FramesOut.Load(),
+		Writes:        c.Writes.Load(),
+	}
+}
 
 // remove forgets c; its reader calls it on the way out.
 func (h *Hub) remove(c *Conn) {
