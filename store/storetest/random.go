@@ -230,6 +230,15 @@ func (r *randomRun) missing() int {
 // hanging it.
 const doneTimeout = 2 * time.Minute
 
+// awaitDones waits for wg, which counts appends whose done has not been
+// called, and fails t when one is not called within doneTimeout.
+func awaitDones(t testing.TB, wg *sync.WaitGroup) {
+	t.Helper()
+	if !waitFor(wg.Wait) {
+		t.Fatalf("a done was not called within %v of its Append", doneTimeout)
+	}
+}
+
 // waitFor runs wait and reports whether it returned within doneTimeout.
 func waitFor(wait func()) bool {
 	ok := make(chan struct{})

@@ -227,7 +227,7 @@ func testClose(t *testing.T, s whispeer.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	wg.Wait() // every done was called
+	awaitDones(t, &wg) // every done was called
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}

@@ -61,7 +61,7 @@ func appendAll(t testing.TB, s whispeer.Store, msgs []*whispeer.Message) {
 			t.Fatalf("Append %s: %v", m.ID, err)
 		}
 	}
-	wg.Wait()
+	awaitDones(t, &wg)
 	close(errs)
 	if err := <-errs; err != nil {
 		t.Fatalf("Append: done with %v", err)

@@ -96,7 +96,7 @@ func appendN(t testing.TB, s whispeer.Store, topic string, n int) []*whispeer.Me
 			t.Fatalf("Append %s #%d: %v", topic, i+1, err)
 		}
 	}
-	wg.Wait()
+	awaitDones(t, &wg)
 	if err := failed.Load(); err != nil {
 		t.Fatalf("Append %s: done with %v", topic, err)
 	}
@@ -227,7 +227,7 @@ func testReadYourAppends(t *testing.T, s whispeer.Store) {
 	if err := s.Append(ctx, Message("ryw", 6), nil); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	awaitDones(t, &wg)
 	if n := calls.Load(); n != 5 {
 		t.Fatalf("done called %d times, want 5", n)
 	}
