@@ -48,36 +48,6 @@ func CompressAbove(n int) EngineOption { return func(s *engineSettings) { s.thre
 // compression is on).
 func Plaintext() EngineOption { return func(s *engineSettings) { s.plaintext = true } }
 
-// WithEncryption seals every payload with a key from kr: the topic's own key
-// if kr has one for it, otherwise one derived from kr's current master key
-// and the topic name. Publish seals, subscribers receive the opened payload,
-// and everything in between (plugins, history, transports, subscriptions
-// made [WithRawPayload]) holds only the envelope.
-func WithEncryption(kr *envelope.Keyring, opts ...EngineOption) Option {
-	return func(c *config) {
-		c.engine.keyring = kr
-		for _, o := range opts {
-			o(&c.engine)
-		}
-	}
-}
-
-// WithCompression compresses payloads above the compression threshold with
-// comp, when that makes them shorter.
-func WithCompression(comp envelope.Compression) Option {
-	return func(c *config) { c.engine.compression = comp }
-}
-
-// ForTopics overrides, for the topics matching pattern, the settings of
-// [WithEncryption] and [WithCompression]: for example Plaintext() for public
-// topics or Compress(envelope.CompressNone) for secret ones. The first
-// matching ForTopics, in the order given, applies.
-func ForTopics(pattern string, opts ...EngineOption) Option {
-	return func(c *config) {
-		c.overrides = append(c.overrides, engineOverride{pattern: pattern, opts: opts})
-	}
-}
-
 type engineOverride struct {
 	pattern string
 	opts    []EngineOption

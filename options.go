@@ -1,9 +1,12 @@
 package whispeer
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 // Defaults for the broker's limits. Each can be changed with an [Option].
@@ -20,6 +23,10 @@ const (
 )
 
 // Option configures a [Broker]; pass options to [New], which validates them.
+// Every Option is declared in this file, in groups: logging and handlers,
+// limits, history and stores, envelopes, plugins. The [SubscribeOption]s
+// and [PublishOption]s follow them; [EngineOption]s, which adjust
+// envelopes, are beside the engines.
 type Option func(*config)
 
 type config struct {
@@ -80,9 +87,30 @@ func (c *config) validate() error {
 	return err
 }
 
+// Logging and handlers.
+
 // WithLogger sets the logger for handler errors and shutdown. The default is
 // [slog.Default].
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithDropHandler registers f to be called for every message a subscription
+// drops. It runs in the goroutine that dropped the message, often a
+// publisher's: keep it fast and don't block.
+func WithDropHandler(f func(Drop)) Option { return func(c *config) { c.onDrop = f } }
+
+// WithErrorHandler registers f to be called when a handler returns an error
+// or panics. The default logs the error at warning level.
+func WithErrorHandler(f func(*Subscription, *Message, error)) Option {
+	return func(c *config) { c.onError = f }
+}
+
+// WithSubscriberDefaults sets options applied to every subscription before
+// the subscription's own options.
+func WithSubscriberDefaults(opts ...SubscribeOption) Option {
+	return func(c *config) { c.subDefaults = append(c.subDefaults, opts...) }
+}
+
+// Limits.
 
 // WithTopicLimits bounds topic names and patterns: at most maxBytes bytes
 // and maxLevels levels. The defaults are 1024 bytes and 32 levels.
@@ -109,26 +137,87 @@ func WithMatchCacheSize(n int) Option { return func(c *config) { c.matchCacheSiz
 // are dropped and handler contexts are canceled.
 func WithDrainTimeout(d time.Duration) Option { return func(c *config) { c.drainTimeout = d } }
 
-// WithHistory makes the broker keep the last n messages of every topic in
-// memory, for subscriptions made [WithReplay] (default 0: none).
+// History and stores.
+
+// WithHistory makes a broker without a store ([WithStore]) keep the last n
+// messages of every topic in memory (default 0: none), from which
+// [WithReplay], [WithResume] and [WithDurable] subscriptions are served, as
+// they are from a store: the in-memory history is the broker's store when
+// it is given none, its positions lasting as long as the broker.
 func WithHistory(n int) Option { return func(c *config) { c.history = n } }
 
-// WithDropHandler registers f to be called for every message a subscription
-// drops. It runs in the goroutine that dropped the message, often a
-// publisher's: keep it fast and don't block.
-func WithDropHandler(f func(Drop)) Option { return func(c *config) { c.onDrop = f } }
+// WithStore makes the broker keep every message in s: sequence numbers
+// become offsets that continue across restarts, [WithReplay], [WithResume]
+// and [WithDurable] are served from s, and an [AtLeastOnce] or
+// [ExactlyOnce] Publish returns only once s has made the message durable.
+// The broker closes s when it closes. With [WithEncryption] the store holds
+// envelopes only.
+func WithStore(s Store) Option { return func(c *config) { c.store.store = s } }
 
-// WithErrorHandler registers f to be called when a handler returns an error
-// or panics. The default logs the error at warning level.
-func WithErrorHandler(f func(*Subscription, *Message, error)) Option {
-	return func(c *config) { c.onError = f }
+// WithRetention bounds the logs of the topics matching pattern, in the
+// store or in memory; the first matching rule, in the order given, applies. The broker trims every
+// retention interval ([WithRetentionInterval]) and on [Broker.Trim].
+func WithRetention(pattern string, r Retention) Option {
+	return func(c *config) { c.store.rules = append(c.store.rules, retentionRule{pattern, r}) }
 }
 
-// WithSubscriberDefaults sets options applied to every subscription before
-// the subscription's own options.
-func WithSubscriberDefaults(opts ...SubscribeOption) Option {
-	return func(c *config) { c.subDefaults = append(c.subDefaults, opts...) }
+// WithRetentionInterval sets how often the broker applies retention
+// (default 1s).
+func WithRetentionInterval(d time.Duration) Option { return func(c *config) { c.store.interval = d } }
+
+// WithStoreEncryption seals, with a key from kr, the payloads the store
+// keeps for topics whose payloads are otherwise not sealed (plaintext
+// topics, and end-to-end envelopes, sealed once more): encryption at rest.
+// The message id is authenticated with the payload. Only [UseAEAD] applies
+// among opts.
+func WithStoreEncryption(kr *envelope.Keyring, opts ...EngineOption) Option {
+	return func(c *config) { c.store.atRest, c.store.atRestOpt = kr, opts }
 }
+
+// WithDurableBacklog bounds how many missed messages per topic a
+// [WithDurable] subscription receives when it comes back (default 10000):
+// past that it receives the newest ones and [Subscription.Recovered]
+// reports false.
+func WithDurableBacklog(n int) Option { return func(c *config) { c.store.backlog = n } }
+
+// Envelopes: compression and encryption. [EngineOption]s adjust them.
+
+// WithEncryption seals every payload with a key from kr: the topic's own key
+// if kr has one for it, otherwise one derived from kr's current master key
+// and the topic name. Publish seals, subscribers receive the opened payload,
+// and everything in between (plugins, history, transports, subscriptions
+// made [WithRawPayload]) holds only the envelope.
+func WithEncryption(kr *envelope.Keyring, opts ...EngineOption) Option {
+	return func(c *config) {
+		c.engine.keyring = kr
+		for _, o := range opts {
+			o(&c.engine)
+		}
+	}
+}
+
+// WithCompression compresses payloads above the compression threshold with
+// comp, when that makes them shorter.
+func WithCompression(comp envelope.Compression) Option {
+	return func(c *config) { c.engine.compression = comp }
+}
+
+// ForTopics overrides, for the topics matching pattern, the settings of
+// [WithEncryption] and [WithCompression]: for example Plaintext() for public
+// topics or Compress(envelope.CompressNone) for secret ones. The first
+// matching ForTopics, in the order given, applies.
+func ForTopics(pattern string, opts ...EngineOption) Option {
+	return func(c *config) {
+		c.overrides = append(c.overrides, engineOverride{pattern: pattern, opts: opts})
+	}
+}
+
+// Plugins.
+
+// WithPlugin registers p. Plugins are called in registration order.
+func WithPlugin(p Plugin) Option { return func(c *config) { c.plugins = append(c.plugins, p) } }
+
+// Subscribe options.
 
 // Overflow is what an async subscription does with a message when its queue
 // is full.
@@ -283,10 +372,57 @@ func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.s
 // must not publish to them.
 func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }
 
+// WithResume makes a subscription to a topic (not a pattern) start after
+// offset of epoch, the position of the last message its subscriber
+// received: it receives the messages after it, then live ones, with no gap
+// and no duplicate. When the epoch differs, offset is past the topic's
+// last, or retention removed messages after offset, only what is kept is
+// delivered and [Subscription.Recovered] reports false. Epoch 0 with
+// offset 0 asks for every kept message. Without [WithStore] it resumes from
+// the in-memory history ([WithHistory]), whose epochs ([Broker.TopicInfo])
+// last as long as the broker.
+func WithResume(epoch, offset uint64) SubscribeOption {
+	return func(c *subConfig) { c.resume, c.resumeEpoch, c.resumeOffset = true, epoch, offset }
+}
+
+// WithDurable makes a subscription durable under a client id: the broker
+// saves a cursor per topic as messages are delivered (a handler returning
+// nil, or [Subscription.Ack] under [WithManualAck]), and a later
+// subscription with the same id and pattern first receives what was
+// published in between, up to the durable backlog ([WithDurableBacklog]).
+// The id also acts as [WithSubscriber] unless one is given. It needs a
+// store that keeps cursors ([CursorStore]); without [WithStore] the
+// in-memory history keeps them as long as the broker, and a subscriber
+// that comes back receives what it missed as far back as that history
+// reaches ([WithHistory]).
+func WithDurable(clientID string) SubscribeOption { return func(c *subConfig) { c.durable = clientID } }
+
+// WithManualAck makes a [WithDurable] subscription save its cursor only on
+// [Subscription.Ack], as a server does when its client acknowledges.
+func WithManualAck() SubscribeOption { return func(c *subConfig) { c.manualAck = true } }
+
+// WithPacing makes a sync subscription that has stored messages to catch
+// up on ([WithResume], [WithReplay], [WithDurable] with a store) catch up
+// in a goroutine of the broker's, once Subscribe has returned, rather than
+// in Subscribe: it reads the store a page at a time and hands the handler
+// a message only when p.Room has room for it, so that nothing is queued
+// beyond what the subscriber can take and nothing is dropped. Live messages
+// wait until the catch-up is over, and follow the stored ones in order.
+func WithPacing(p Pacing) SubscribeOption {
+	return func(c *subConfig) {
+		if p.Context == nil {
+			p.Context = context.Background()
+		}
+		c.pacing = &p
+	}
+}
+
 // WithRawPayload makes the subscription receive payloads as routed: the
 // envelopes, when the broker seals them. Transports that forward messages
 // to remote subscribers use it.
 func WithRawPayload() SubscribeOption { return func(c *subConfig) { c.raw = true } }
+
+// Publish options.
 
 // PublishOption configures one publish. Options are plain values: passing
 // them allocates nothing.

@@ -25,22 +25,6 @@ type Pacing struct {
 	Done func(recovered bool)
 }
 
-// WithPacing makes a sync subscription that has stored messages to catch
-// up on ([WithResume], [WithReplay], [WithDurable] with a store) catch up
-// in a goroutine of the broker's, once Subscribe has returned, rather than
-// in Subscribe: it reads the store a page at a time and hands the handler
-// a message only when p.Room has room for it, so that nothing is queued
-// beyond what the subscriber can take and nothing is dropped. Live messages
-// wait until the catch-up is over, and follow the stored ones in order.
-func WithPacing(p Pacing) SubscribeOption {
-	return func(c *subConfig) {
-		if p.Context == nil {
-			p.Context = context.Background()
-		}
-		c.pacing = &p
-	}
-}
-
 // catchUpPage is how many stored messages a paced catch-up reads at once.
 const catchUpPage = 256
 

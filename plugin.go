@@ -120,9 +120,6 @@ type hooks struct {
 	closers    []Closer
 }
 
-// WithPlugin registers p. Plugins are called in registration order.
-func WithPlugin(p Plugin) Option { return func(c *config) { c.plugins = append(c.plugins, p) } }
-
 func newHooks(plugins []Plugin) (hooks, error) {
 	var h hooks
 	seen := make(map[string]bool)
