@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/client"
@@ -306,37 +307,45 @@ func TestClient_Flush(t *testing.T) {
 	}
 }
 
+// TestClient_SlowConsumer runs in a synctest bubble on the in-memory fake
+// server, so that the reader's wait for room passes on the bubble's clock.
 func TestClient_SlowConsumer(t *testing.T) {
-	srv := newServer(t)
-	errs := make(chan error, 16)
-	c := dial(t, srv.URL("tcp"), errorsTo(errs))
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	if _, err := c.Subscribe("s", func(context.Context, *client.Message) error {
-		started <- struct{}{}
-		<-release
-		return nil
-	}, client.WithQueueSize(1), client.WithMaxQoS(client.AtMostOnce)); err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	if err := c.Publish(ctx, "s", []byte("in the handler")); err != nil {
-		t.Fatal(err)
-	}
-	recv(t, started)
-	for _, p := range []string{"queued", "dropped"} {
-		if err := c.Publish(ctx, "s", []byte(p)); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		srv, via := newPipeServer(t)
+		errs := make(chan error, 16)
+		c := dial(t, srv.URL("tcp"), via, errorsTo(errs))
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		if _, err := c.Subscribe("s", func(context.Context, *client.Message) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		}, client.WithQueueSize(1), client.WithMaxQoS(client.AtMostOnce)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	var de *client.DeliveryError
-	if err := recv(t, errs); !errors.Is(err, client.ErrSlowConsumer) || !errors.As(err, &de) || de.Topic != "s" {
-		t.Fatalf("reported %v", err)
-	}
-	close(release)
-	recv(t, started)
-	if s := c.Stats(); s.Dropped != 1 {
-		t.Fatalf("stats %+v", s)
-	}
+		ctx := ctxT(t)
+		if err := c.Publish(ctx, "s", []byte("in the handler")); err != nil {
+			t.Fatal(err)
+		}
+		recv(t, started)
+		for _, p := range []string{"queued", "dropped"} {
+			if err := c.Publish(ctx, "s", []byte(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		var de *client.DeliveryError
+		if err := recv(t, errs); !errors.Is(err, client.ErrSlowConsumer) || !errors.As(err, &de) || de.Topic != "s" {
+			t.Fatalf("reported %v", err)
+		}
+		if d := time.Since(start); d != client.DefaultSlowConsumerWait {
+			t.Fatalf("dropped after %v, want the slow-consumer wait, %v", d, client.DefaultSlowConsumerWait)
+		}
+		close(release)
+		recv(t, started)
+		if s := c.Stats(); s.Dropped != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
 }
 
 func TestClient_HandlerPanic(t *testing.T) {
