@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -315,6 +316,8 @@ func TestClient_SlowConsumer(t *testing.T) {
 		errs := make(chan error, 16)
 		c := dial(t, srv.URL("tcp"), via, errorsTo(errs))
 		started, release := make(chan struct{}, 1), make(chan struct{})
+		free := sync.OnceFunc(func() { close(release) })
+		defer free() // a failing test lets the handler return, so Close ends
 		if _, err := c.Subscribe("s", func(context.Context, *client.Message) error {
 			started <- struct{}{}
 			<-release
@@ -340,7 +343,7 @@ func TestClient_SlowConsumer(t *testing.T) {
 		if d := time.Since(start); d != client.DefaultSlowConsumerWait {
 			t.Fatalf("dropped after %v, want the slow-consumer wait, %v", d, client.DefaultSlowConsumerWait)
 		}
-		close(release)
+		free()
 		recv(t, started)
 		if s := c.Stats(); s.Dropped != 1 {
 			t.Fatalf("stats %+v", s)
