@@ -224,44 +224,47 @@ func TestClient_NoAckOnError(t *testing.T) {
 }
 
 func TestClient_Unsubscribe(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv.URL("tcp"))
-	h, got := collect(4)
-	sub, err := c.Subscribe("news", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, others := collect(4)
-	if _, err := c.Subscribe("news", other); err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	if err := c.Publish(ctx, "news", []byte("1")); err != nil {
-		t.Fatal(err)
-	}
-	recv(t, got)
-	recv(t, others)
-	if err := sub.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
-	recv(t, sub.Done())
-	if err := sub.Unsubscribe(); err != nil || sub.Err() != nil {
-		t.Fatalf("second Unsubscribe = %v, Err = %v", err, sub.Err())
-	}
-	if err := c.Publish(ctx, "news", []byte("2")); err != nil {
-		t.Fatal(err)
-	}
-	if m := recv(t, others); string(m.Payload) != "2" {
-		t.Fatalf("got %q", m.Payload)
-	}
-	if err := c.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case m := <-got:
-		t.Fatalf("delivered after Unsubscribe: %q", m.Payload)
-	default:
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv, via := newPipeServer(t)
+		c := dial(t, srv.URL("tcp"), via)
+		h, got := collect(4)
+		sub, err := c.Subscribe("news", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, others := collect(4)
+		if _, err := c.Subscribe("news", other); err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctxT(t)
+		if err := c.Publish(ctx, "news", []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+		recv(t, got)
+		recv(t, others)
+		if err := sub.Unsubscribe(); err != nil {
+			t.Fatal(err)
+		}
+		recv(t, sub.Done())
+		if err := sub.Unsubscribe(); err != nil || sub.Err() != nil {
+			t.Fatalf("second Unsubscribe = %v, Err = %v", err, sub.Err())
+		}
+		if err := c.Publish(ctx, "news", []byte("2")); err != nil {
+			t.Fatal(err)
+		}
+		if m := recv(t, others); string(m.Payload) != "2" {
+			t.Fatalf("got %q", m.Payload)
+		}
+		if err := c.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // what was to be delivered has been
+		select {
+		case m := <-got:
+			t.Fatalf("delivered after Unsubscribe: %q", m.Payload)
+		default:
+		}
+	})
 }
 
 func TestClient_SubscribeRefused(t *testing.T) {

@@ -154,49 +154,52 @@ func TestClient_DrainCanceled(t *testing.T) {
 }
 
 func TestClient_InflightWindow(t *testing.T) {
-	pubs := make(chan string, 8)
-	url := newRawServer(t, func(_ int, c net.Conn) {
-		rd := greet(c)
-		for rd != nil {
-			f, err := rd.Next()
-			if err != nil {
-				return
+	synctest.Test(t, func(t *testing.T) {
+		pubs := make(chan string, 8)
+		url, via := newRawPipeServer(t, func(_ int, c net.Conn) {
+			rd := greet(c)
+			for rd != nil {
+				f, err := rd.Next()
+				if err != nil {
+					return
+				}
+				switch f.Type {
+				case wire.TypePing:
+					c.Write(wire.AppendPong(nil))
+				case wire.TypePublish:
+					pubs <- string(f.Publish.ID) // and never acknowledged
+				}
 			}
-			switch f.Type {
-			case wire.TypePing:
-				c.Write(wire.AppendPong(nil))
-			case wire.TypePublish:
-				pubs <- string(f.Publish.ID) // and never acknowledged
-			}
+		})
+		c := dial(t, url, via, client.WithMaxInflight(1))
+		first := make(chan error, 1)
+		go func() {
+			first <- c.Publish(context.Background(), "t", []byte("1"), client.WithQoS(client.AtLeastOnce), client.WithID("one"))
+		}()
+		if id := recv(t, pubs); id != "one" {
+			t.Fatalf("server got %q", id)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := c.Publish(ctx, "t", []byte("2"), client.WithQoS(client.AtLeastOnce), client.WithID("two")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("publish past the window: %v", err)
+		}
+		if err := c.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the server has read whatever was sent
+		select {
+		case id := <-pubs:
+			t.Fatalf("%q was sent past the window", id)
+		default:
+		}
+		// The PUBACK will never come: a Drain bounded by an ended context
+		// gives up on it at once.
+		if err := c.Drain(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Drain = %v", err)
+		}
+		if err := recv(t, first); !errors.Is(err, client.ErrClosed) {
+			t.Fatalf("unacknowledged publish = %v", err)
 		}
 	})
-	c := dial(t, url, client.WithMaxInflight(1))
-	first := make(chan error, 1)
-	go func() {
-		first <- c.Publish(context.Background(), "t", []byte("1"), client.WithQoS(client.AtLeastOnce), client.WithID("one"))
-	}()
-	if id := recv(t, pubs); id != "one" {
-		t.Fatalf("server got %q", id)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := c.Publish(ctx, "t", []byte("2"), client.WithQoS(client.AtLeastOnce), client.WithID("two")); !errors.Is(err, context.Canceled) {
-		t.Fatalf("publish past the window: %v", err)
-	}
-	if err := c.Flush(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case id := <-pubs:
-		t.Fatalf("%q was sent past the window", id)
-	default:
-	}
-	// The PUBACK will never come: a Drain bounded by an ended context
-	// gives up on it at once.
-	if err := c.Drain(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Drain = %v", err)
-	}
-	if err := recv(t, first); !errors.Is(err, client.ErrClosed) {
-		t.Fatalf("unacknowledged publish = %v", err)
-	}
 }

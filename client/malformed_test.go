@@ -6,8 +6,10 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer/client"
+	"github.com/whispeer-io/whispeer/internal/pipetest"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -29,6 +31,22 @@ func newRawServer(t testing.TB, serve func(n int, c net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveRaw(t, ln, serve)
+	return "tcp://" + ln.Addr().String()
+}
+
+// newRawPipeServer is newRawServer on in-memory connections, for a test in
+// a synctest bubble; it returns the option that connects a client to it.
+func newRawPipeServer(t testing.TB, serve func(n int, c net.Conn)) (string, client.Option) {
+	t.Helper()
+	ln := pipetest.NewListener()
+	serveRaw(t, ln, serve)
+	return "tcp://pipe", client.WithDialer(ln.DialContext)
+}
+
+// serveRaw accepts connections on ln and serves the n-th with serve until
+// the test ends.
+func serveRaw(t testing.TB, ln net.Listener, serve func(n int, c net.Conn)) {
 	s := &rawServer{ln: ln}
 	s.wg.Go(func() {
 		for n := 0; ; n++ {
@@ -54,7 +72,6 @@ func newRawServer(t testing.TB, serve func(n int, c net.Conn)) string {
 		s.mu.Unlock()
 		s.wg.Wait()
 	})
-	return "tcp://" + ln.Addr().String()
 }
 
 // greet reads the client's HELLO and answers with a WELCOME.
@@ -115,23 +132,25 @@ func TestClient_MalformedFrames(t *testing.T) {
 		{"PUBACK with a sid", pubAckForSub, client.ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			back := make(chan struct{}, 1)
-			url := newRawServer(t, func(n int, c net.Conn) {
-				rd := greet(c)
-				if n == 0 {
-					c.Write(tc.junk)
-				} else {
-					back <- struct{}{}
+			synctest.Test(t, func(t *testing.T) {
+				back := make(chan struct{}, 1)
+				url, via := newRawPipeServer(t, func(n int, c net.Conn) {
+					rd := greet(c)
+					if n == 0 {
+						c.Write(tc.junk)
+					} else {
+						back <- struct{}{}
+					}
+					drain(c, rd)
+				})
+				errs := make(chan error, 16)
+				dial(t, url, via, errorsTo(errs), fastReconnect)
+				err := waitFor(t, errs, func(err error) bool { return errors.Is(err, client.ErrProtocol) })
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("reported %v, want %v", err, tc.want)
 				}
-				drain(c, rd)
+				recv(t, back) // the client reconnected
 			})
-			errs := make(chan error, 16)
-			dial(t, url, errorsTo(errs), fastReconnect)
-			err := waitFor(t, errs, func(err error) bool { return errors.Is(err, client.ErrProtocol) })
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("reported %v, want %v", err, tc.want)
-			}
-			recv(t, back) // the client reconnected
 		})
 	}
 }
@@ -167,23 +186,25 @@ func TestClient_MalformedHandshake(t *testing.T) {
 }
 
 func TestClient_FatalServerError(t *testing.T) {
-	bye, _ := wire.AppendError(nil, &wire.Error{Code: wire.CodeUnavailable, Fatal: true, Text: []byte("whispeer: shutting down")})
-	back := make(chan struct{}, 1)
-	url := newRawServer(t, func(n int, c net.Conn) {
-		rd := greet(c)
-		if n == 0 {
-			c.Write(bye)
-			return
+	synctest.Test(t, func(t *testing.T) {
+		bye, _ := wire.AppendError(nil, &wire.Error{Code: wire.CodeUnavailable, Fatal: true, Text: []byte("whispeer: shutting down")})
+		back := make(chan struct{}, 1)
+		url, via := newRawPipeServer(t, func(n int, c net.Conn) {
+			rd := greet(c)
+			if n == 0 {
+				c.Write(bye)
+				return
+			}
+			back <- struct{}{}
+			drain(c, rd)
+		})
+		opts, _, down := events()
+		dial(t, url, append(opts, via)...)
+		err := recv(t, down)
+		var se *client.ServerError
+		if !errors.As(err, &se) || !se.Fatal || se.Code != wire.CodeUnavailable || se.Text != "whispeer: shutting down" {
+			t.Fatalf("disconnected with %v", err)
 		}
-		back <- struct{}{}
-		drain(c, rd)
+		recv(t, back)
 	})
-	opts, _, down := events()
-	dial(t, url, opts...)
-	err := recv(t, down)
-	var se *client.ServerError
-	if !errors.As(err, &se) || !se.Fatal || se.Code != wire.CodeUnavailable || se.Text != "whispeer: shutting down" {
-		t.Fatalf("disconnected with %v", err)
-	}
-	recv(t, back)
 }
