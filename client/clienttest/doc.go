@@ -3,7 +3,7 @@
 //
 // A Server speaks the native protocol (docs/protocol-native.md) over TCP
 // and WebSocket, optionally with TLS, on loopback addresses chosen when it
-// starts. It is built from protocol/wire and an in-process whispeer.Broker,
+// starts (or on in-memory connections, see below). It is built from protocol/wire and an in-process whispeer.Broker,
 // and implements what a client exercises: the handshake with optional
 // token or password authentication, publishing at QoS 0 and 1 with
 // PUBACKs, subscriptions with wildcards, QoS 1 deliveries that stay
@@ -23,7 +23,17 @@
 // For tests that run in a testing/synctest bubble, so that keepalive,
 // timeouts and reconnection backoff follow the bubble's clock instead of
 // taking real time, WithInMemory serves on in-memory connections, which
-// a client reaches through client.WithDialer(s.DialContext).
+// a client reaches through client.WithDialer(s.DialContext):
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		srv, err := clienttest.NewServer(clienttest.WithInMemory())
+//		...
+//		defer srv.Close()
+//		c, err := client.Dial(ctx, srv.URL("tcp"), client.WithDialer(srv.DialContext))
+//		...
+//		defer c.Close()
+//		srv.Stop() // the client reconnects with its backoff, on the bubble's clock
+//	})
 //
 // # Concurrency
 //
