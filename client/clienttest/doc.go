@@ -3,9 +3,10 @@
 //
 // A Server speaks the native protocol (docs/protocol-native.md) over TCP
 // and WebSocket, optionally with TLS, on loopback addresses chosen when it
-// starts (or on in-memory connections, see below). It is built from protocol/wire and an in-process whispeer.Broker,
-// and implements what a client exercises: the handshake with optional
-// token or password authentication, publishing at QoS 0 and 1 with
+// starts (or on in-memory connections, see below). It is built from
+// protocol/wire and an in-process whispeer.Broker, and implements what a
+// client exercises: the handshake with optional token or password
+// authentication, publishing at QoS 0 and 1 with
 // PUBACKs, subscriptions with wildcards, QoS 1 deliveries that stay
 // unacknowledged until the client acks them (Redeliver sends them again),
 // replay of the last N messages and resumption from an offset within an
