@@ -20,7 +20,7 @@ func TestBroker_Replay(t *testing.T) {
 			got := make(chan *whispeer.Message, 10)
 			opts := []whispeer.SubscribeOption{whispeer.WithReplay(10)}
 			if sync {
-				opts = append(opts, whispeer.WithSync())
+				opts = append(opts, whispeer.WithInline())
 			}
 			if _, err := b.Subscribe("chat", chanHandler(got), opts...); err != nil {
 				t.Fatal(err)
@@ -43,7 +43,7 @@ func TestBroker_ReplayLimitedToN(t *testing.T) {
 		publish(t, b, "chat", fmt.Sprint(i))
 	}
 	var c collector
-	if _, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithReplay(2)); err != nil {
+	if _, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithReplay(2)); err != nil {
 		t.Fatal(err)
 	}
 	if p := payloads(&c); p != "45" {
@@ -83,7 +83,7 @@ func TestBroker_ReplayNoGapNoDuplicate(t *testing.T) {
 				}
 				next[m.Topic] = m.Seq + 1
 				return nil
-			}, whispeer.WithSync(), whispeer.WithReplay(1000))
+			}, whispeer.WithInline(), whispeer.WithReplay(1000))
 			if err != nil {
 				t.Fatal(err)
 			}
