@@ -47,7 +47,7 @@ func BenchmarkPublish_NoSubscribers(b *testing.B) {
 func BenchmarkPublish_1Sync(b *testing.B) {
 	br := newBroker(b)
 	c := newCounter(-1)
-	br.Subscribe("bench/topic", c.handle, whispeer.WithInline())
+	br.Subscribe("bench/topic", c.handle, whispeer.WithSync())
 	ctx, payload := context.Background(), make([]byte, 128)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -17,7 +17,7 @@ func ExampleBroker_Subscribe() {
 	_, err := b.Subscribe("sensor/+/temperature", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("%s: %s\n", m.Topic, m.Payload)
 		return nil
-	}, whispeer.WithInline())
+	}, whispeer.WithSync())
 	if err != nil {
 		panic(err)
 	}
@@ -61,11 +61,11 @@ func ExampleWithEncryption() {
 	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("subscriber: %s\n", m.Payload)
 		return nil
-	}, whispeer.WithInline())
+	}, whispeer.WithSync())
 	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("transport sees an envelope: %v\n", envelope.IsEnvelope(m.Payload))
 		return nil
-	}, whispeer.WithInline(), whispeer.WithRawPayload())
+	}, whispeer.WithSync(), whispeer.WithRawPayload())
 
 	b.Publish(context.Background(), "chat/lobby", []byte("sealed in transit"))
 	b.Publish(context.Background(), "public/news", []byte("plaintext"))
@@ -90,7 +90,7 @@ func ExampleWithBorrow() {
 	if _, err := b.Subscribe("chat/#", func(_ context.Context, m *whispeer.Message) error {
 		wire = append(wire, m.Topic+"="+string(m.Payload)+";"...)
 		return nil
-	}, whispeer.WithInline(), whispeer.WithBorrow()); err != nil {
+	}, whispeer.WithSync(), whispeer.WithBorrow()); err != nil {
 		log.Fatal(err)
 	}
 	buf := []byte("hello")

@@ -101,6 +101,7 @@ type pending struct {
 	copy     delivery
 	deadline time.Time
 	retries  int
+	released bool     // a QoS 2 delivery received: copy is its release
 	index    int      // in inflight.due
 	next     *pending // the next older-to-newer copy in flight under key
 }

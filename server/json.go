@@ -94,6 +94,8 @@ func (s *session) receiveJSON(data []byte) {
 		s.acked(f.MessageID)
 	case json.TypePing:
 		s.reply(json.AppendPong(newFrame(16)))
+	case json.TypePubRec, json.TypePubRel, json.TypePubComp:
+		s.jsonExactlyOnce(&f)
 	}
 }
 
@@ -171,6 +173,11 @@ func (s *session) jsonLogin(f *json.Frame) {
 
 // jsonAuth authenticates the connection with a token.
 func (s *session) jsonAuth(f *json.Frame) {
+	if len(f.ClientID) > maxClientID {
+		s.failFor(frameRef{}, "field \"client_id\" is longer than "+strconv.Itoa(maxClientID)+" bytes")
+		return
+	}
+	s.clientID, s.stableFor = f.ClientID, nil
 	if _, e := s.authenticate(f.Token); e != nil {
 		s.sendError(e.text)
 		return
@@ -178,15 +185,15 @@ func (s *session) jsonAuth(f *json.Frame) {
 	s.reply(json.AppendAuthenticated(newFrame(48)))
 }
 
-// jsonPublish publishes and, at QoS 1 and above, confirms with a puback
-// once the message is durable (see session.publish): a client may have many
-// publishes awaiting theirs.
+// jsonPublish publishes and, at QoS 1, confirms with a puback once the
+// message is durable (see session.publish), at QoS 2 with a pubrec (see
+// session.publishOnce): a client may have many publishes awaiting theirs.
 func (s *session) jsonPublish(f *json.Frame) {
 	p := publication{
 		topic:   f.Topic,
 		payload: f.Payload,
 		id:      f.MessageID,
-		qos:     whispeer.QoS(min(f.QoS, 1)), // QoS 2 is served as QoS 1
+		qos:     whispeer.QoS(f.QoS),
 		sealed:  f.Sealed,
 	}
 	if f.Encoding != json.EncodingJSON {
@@ -197,11 +204,16 @@ func (s *session) jsonPublish(f *json.Frame) {
 		}
 		p.payload = b
 	}
-	var done func(*opError)
-	if p.qos > whispeer.AtMostOnce {
-		done = s.jsonPubAck(refOf(f))
+	var e *opError
+	switch p.qos {
+	case whispeer.AtMostOnce:
+		e = s.publish(&p, nil)
+	case whispeer.AtLeastOnce:
+		e = s.publish(&p, s.jsonPubAck(refOf(f)))
+	default:
+		e = s.publishOnce(&p, s.jsonPubRec(refOf(f)))
 	}
-	if e := s.publish(&p, done); e != nil {
+	if e != nil {
 		s.sendErrorFor(refOf(f), e.text)
 	}
 }
@@ -233,6 +245,9 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		return
 	}
 	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
+	if f.QoS == 2 {
+		req.handler = s.deliverOnce
+	}
 	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
 	resumed := f.HasOffset || f.Epoch != ""
 	switch {

@@ -18,12 +18,12 @@ import (
 // WebSocket binary messages.
 
 // serverCaps are the capabilities the server grants when a client asks:
-// end-to-end envelopes, which it routes without opening, and resume: a SUB
-// may replay the last N messages, or resume after an offset when the
-// broker has a store; without one, which keeps no epochs, it gets live
-// messages and a SUBACK saying it did not recover. It does not speak QoS 2
-// yet, nor compress deliveries.
-const serverCaps = wire.CapE2E | wire.CapResume | wire.CapReasons | wire.CapAckOffset
+// end-to-end envelopes, which it routes without opening; QoS 2; and
+// resume: a SUB may replay the last N messages, or resume after an offset
+// when the broker has a store; without one, which keeps no epochs, it gets
+// live messages and a SUBACK saying it did not recover. It does not
+// compress deliveries.
+const serverCaps = wire.CapE2E | wire.CapQoS2 | wire.CapResume | wire.CapReasons | wire.CapAckOffset
 
 // serverName names the server software in WELCOME.
 const serverName = "whispeer"
@@ -129,7 +129,7 @@ func (n *native) authed(f *wire.Frame) {
 	case wire.TypePubAck:
 		n.ack(&f.Ack)
 	case wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
-		n.refuse(&opError{whispeer.CodeInvalid, "QoS 2 was not granted"}, f.Type, false)
+		n.exactlyOnce(f.Type, &f.Ack)
 	default:
 		n.refuse(&opError{whispeer.CodeInvalid, f.Type.String() + " is sent by servers only"}, f.Type, false)
 	}
@@ -153,16 +153,21 @@ func (n *native) welcome(f *wire.Frame) {
 	if h.MaxFrame > 0 {
 		n.maxOut = int(h.MaxFrame)
 	}
+	session := n.s.id
+	if len(h.Session) > 0 {
+		n.s.clientID = string(h.Session)
+		session = n.s.clientID
+	}
 	cfg := n.s.srv.cfg.Server
 	w := wire.Welcome{
 		Version:      v,
 		Caps:         n.caps,
 		MaxFrame:     uint32(cfg.MaxMessageBytes),
 		PingInterval: uint32(max(cfg.PingInterval, 0) / time.Millisecond),
-		Session:      []byte(n.s.id),
+		Session:      []byte(session),
 		Server:       []byte(serverName),
 	}
-	b, _ := wire.AppendWelcome(n.newBuf(64+len(n.s.id)), &w)
+	b, _ := wire.AppendWelcome(n.newBuf(64+len(session)), &w)
 	n.s.send(n.finish(b))
 }
 

@@ -47,6 +47,12 @@ type nclient struct {
 // caps, and reads the WELCOME.
 func (ts *testServer) dialNative(t testing.TB, transport string, pool *x509.CertPool, caps wire.Caps) *nclient {
 	t.Helper()
+	return ts.dialHello(t, transport, pool, wire.Hello{Version: wire.Version, Caps: caps, Name: []byte("test")})
+}
+
+// dialHello is dialNative with the HELLO h.
+func (ts *testServer) dialHello(t testing.TB, transport string, pool *x509.CertPool, h wire.Hello) *nclient {
+	t.Helper()
 	c := &nclient{t: t}
 	ctx, cancel := readCtx()
 	defer cancel()
@@ -79,7 +85,7 @@ func (ts *testServer) dialNative(t testing.TB, transport string, pool *x509.Cert
 		c.ws = ws
 		t.Cleanup(func() { ws.CloseNow() })
 	}
-	c.send(&wire.Frame{Type: wire.TypeHello, Hello: wire.Hello{Version: wire.Version, Caps: caps, Name: []byte("test")}})
+	c.send(&wire.Frame{Type: wire.TypeHello, Hello: h})
 	select {
 	case c.sess = <-ts.sessions:
 	case <-ctx.Done():

@@ -19,7 +19,7 @@ type nativeSub struct {
 	s   *session
 	n   *native
 	sid uint32
-	qos whispeer.QoS // 0 or 1: QoS 2 is not granted
+	qos whispeer.QoS // at most 1 unless QoS 2 is granted
 	// replaying is set while the broker replays history to the
 	// subscription; messages accepted before since are then replays.
 	replaying atomic.Bool
@@ -53,7 +53,7 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		}
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
-	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, wire.AtLeastOnce)), since: time.Now()}
+	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS())), since: time.Now()}
 	req.handler = ns.deliver
 	ns.replaying.Store(req.replay > 0 || req.resume)
 	bs, e := n.s.subscribe(&req)

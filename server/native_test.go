@@ -40,7 +40,7 @@ func TestNative_Transports(t *testing.T) {
 			}
 			sub := ts.dialNative(t, tc.transport, pool, wire.CapE2E|wire.CapQoS2|wire.CapResume|wire.CapCompression)
 			w := sub.welcome
-			if w.Version != wire.Version || w.Caps != wire.CapE2E|wire.CapResume || w.MaxFrame != 1<<20 || w.PingInterval != 30000 {
+			if w.Version != wire.Version || w.Caps != wire.CapE2E|wire.CapQoS2|wire.CapResume || w.MaxFrame != 1<<20 || w.PingInterval != 30000 {
 				t.Fatalf("WELCOME %+v", w)
 			}
 			sub.send(&wire.Frame{Type: wire.TypeLogin, Login: wire.Login{User: []byte("admin"), Password: []byte("password")}})
@@ -248,7 +248,7 @@ func replayAll(t *testing.T, b *whispeer.Broker, pattern string) [][]byte {
 	sub, err := b.Subscribe(pattern, func(_ context.Context, m *whispeer.Message) error {
 		got = append(got, bytes.Clone(m.Payload))
 		return nil
-	}, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(1000))
+	}, whispeer.WithSync(), whispeer.WithRawPayload(), whispeer.WithReplay(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,12 @@ import (
 // —— The publish: a client's frame, parsed by the transport, becomes a publish.
 
 // publish routes a PUB through the broker and, at QoS 1, confirms it with
-// a PUBACK once the message is durable (see session.publish): a client may
-// have many PUBs awaiting theirs. sendAck only reads n.ws and queues bytes,
+// a PUBACK once the message is durable (see session.publish), at QoS 2
+// with a PUBREC (see session.publishOnce): a client may have many PUBs
+// awaiting theirs. sendAck only reads n.ws and queues bytes,
 // so it may run in the store's goroutine.
 func (n *native) publish(p *wire.Publish) {
-	if p.QoS == wire.ExactlyOnce {
+	if p.QoS == wire.ExactlyOnce && !n.caps.Has(wire.CapQoS2) {
 		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
 		return
 	}
@@ -61,14 +62,24 @@ func (n *native) publish(p *wire.Publish) {
 		pub.headers = p.Headers.Map()
 	}
 	var done func(*opError)
-	if pub.qos == whispeer.AtLeastOnce {
+	if pub.qos != whispeer.AtMostOnce {
 		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
 		pub.id = id
+		t := wire.TypePubAck
+		if pub.qos == whispeer.ExactlyOnce {
+			t = wire.TypePubRec
+		}
 		done = func(e *opError) {
-			n.sendAck(wire.TypePubAck, 0, e, unsafe.Slice(unsafe.StringData(id), len(id)))
+			n.sendAck(t, 0, e, unsafe.Slice(unsafe.StringData(id), len(id)))
 		}
 	}
-	if e := n.s.publish(&pub, done); e != nil {
+	var e *opError
+	if pub.qos == whispeer.ExactlyOnce {
+		e = n.s.publishOnce(&pub, done)
+	} else {
+		e = n.s.publish(&pub, done)
+	}
+	if e != nil {
 		n.refusePublish(p, e)
 	}
 }
@@ -87,7 +98,7 @@ type publication struct {
 	topic   string
 	payload []byte // a view of the read buffer: the broker copies it
 	id      string
-	qos     whispeer.QoS // 0 or 1
+	qos     whispeer.QoS
 	headers map[string]string
 	at      time.Time // when the connection read it
 	// sealed is what the client declared: the payload is an envelope,
@@ -387,13 +398,18 @@ func (srv *Server) encodeJSON(m *whispeer.Message) []byte {
 // json.AppendDelivery describes, with its "encoding", and an envelope
 // with "sealed":true.
 func (srv *Server) appendJSON(dst []byte, m *whispeer.Message) []byte {
+	return srv.appendJSONQoS(dst, m, whispeer.AtLeastOnce)
+}
+
+// appendJSONQoS is appendJSON for a delivery at m's QoS up to qos.
+func (srv *Server) appendJSONQoS(dst []byte, m *whispeer.Message, qos whispeer.QoS) []byte {
 	var offset uint64
 	if srv.store {
 		offset = m.Seq
 	}
 	buf := append(dst[:0], make([]byte, ws.HeaderRoom)...)
 	buf = json.AppendDelivery(buf, &json.Delivery{Topic: m.Topic, Payload: m.Payload, Timestamp: m.Time.Unix(),
-		MessageID: m.ID, QoS: uint8(min(m.QoS, whispeer.AtLeastOnce)), Offset: offset, Sealed: m.Sealed})
+		MessageID: m.ID, QoS: uint8(min(m.QoS, qos)), Offset: offset, Sealed: m.Sealed})
 	return ws.Frame(ws.Text, buf)
 }
 

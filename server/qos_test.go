@@ -140,16 +140,3 @@ func TestQoS1_Validation(t *testing.T) {
 		c.sync()
 	})
 }
-
-func TestQoS2_ServedAsQoS1(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ts := newBubbleTestServer(t, func(c *config.Config) { c.QoS.AckTimeout = time.Hour })
-		pub, sub := ts.authed(t, "admin"), ts.authed(t, "admin")
-		sub.subscribe("q")
-		pub.send(`{"type":"publish","topic":"q","payload":"x","message_id":"m2","qos":2}`)
-		pub.expectRaw(`{"type":"puback","message_id":"m2"}`)
-		if m := sub.expect("message"); m["qos"] != 1.0 {
-			t.Fatalf("delivery %v", m)
-		}
-	})
-}

@@ -53,6 +53,12 @@ type session struct {
 	// which stopReplays ends; nil until the first subscribe.
 	replayCtx   context.Context
 	stopReplays context.CancelFunc
+	// clientID is the client's stable id, if it gave one, and stable
+	// its StableID for user stableFor (qos2.go).
+	clientID, stable string
+	stableFor        *auth.User
+	// once holds the ids of the QoS 2 publishes awaiting release.
+	once heldIDs
 
 	// authed is set once the connection has authenticated; deadline
 	// closes it if that does not happen within server.auth_timeout.

@@ -61,6 +61,17 @@
 //
 //	{"type":"ack","message_id":"some_unique_message_id_123"}
 //
+// Exactly once (QoS 2) adds three frames, each naming a message_id: pubrel
+// releases a publish the server answered with pubrec; pubrec and pubcomp,
+// with the delivery's optional offset, are a subscriber's two steps of a
+// QoS 2 delivery. An auth's optional "client_id" names the client across
+// its connections, and a subscribe's optional "qos" (2) asks for QoS 2
+// deliveries:
+//
+//	{"type":"pubrel","message_id":"o-9"}
+//	{"type":"pubrec","message_id":"o-9","offset":43}
+//	{"type":"pubcomp","message_id":"o-9","offset":43}
+//
 // ping asks for a pong, to keep the connection alive or measure latency:
 //
 //	{"type":"ping"}
@@ -101,7 +112,9 @@
 //	{"type":"message","topic":"chat","payload":{"t":21.5},"timestamp":1689475200,
 //	 "message_id":"m-7","qos":1,"offset":42}
 //
-// puback accepts a QoS 1 or 2 publish ([AppendPubAck]); subscribed and
+// puback accepts a QoS 1 publish ([AppendPubAck]); pubrec a QoS 2 one, and
+// pubcomp answers its pubrel ([AppendPubRec], [AppendPubComp]); pubrel
+// releases a QoS 2 delivery ([AppendPubRel]); subscribed and
 // unsubscribed confirm those requests ([AppendSubscribed],
 // [AppendUnsubscribed]); pong answers a ping ([AppendPong]):
 //

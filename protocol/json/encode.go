@@ -95,10 +95,41 @@ func appendMessageTail(dst []byte, timestamp int64, messageID string, qos uint8,
 }
 
 // AppendPubAck appends {"type":"puback","message_id":…}, the answer to an
-// accepted QoS 1 or 2 publish.
+// accepted QoS 1 publish.
 func AppendPubAck(dst []byte, messageID string) []byte {
 	dst = append(dst, `{"type":"puback","message_id":`...)
 	dst = AppendString(dst, messageID)
+	return append(dst, '}')
+}
+
+// AppendPubRec appends {"type":"pubrec","message_id":…}, the answer to an
+// accepted QoS 2 publish.
+func AppendPubRec(dst []byte, messageID string) []byte {
+	dst = append(dst, `{"type":"pubrec","message_id":`...)
+	dst = AppendString(dst, messageID)
+	return append(dst, '}')
+}
+
+// AppendPubComp appends {"type":"pubcomp","message_id":…}, the answer to a
+// pubrel, with "reason":"not_found" when the server did not hold the id.
+func AppendPubComp(dst []byte, messageID string, notFound bool) []byte {
+	dst = append(dst, `{"type":"pubcomp","message_id":`...)
+	dst = AppendString(dst, messageID)
+	if notFound {
+		dst = append(dst, `,"reason":"not_found"`...)
+	}
+	return append(dst, '}')
+}
+
+// AppendPubRel appends {"type":"pubrel","message_id":…}, the release of a
+// QoS 2 delivery the client received, with its "offset" when not 0.
+func AppendPubRel(dst []byte, messageID string, offset uint64) []byte {
+	dst = append(dst, `{"type":"pubrel","message_id":`...)
+	dst = AppendString(dst, messageID)
+	if offset != 0 {
+		dst = append(dst, `,"offset":`...)
+		dst = strconv.AppendUint(dst, offset, 10)
+	}
 	return append(dst, '}')
 }
 

@@ -20,6 +20,9 @@ const (
 	TypePublish                 // "publish": send a payload to a topic
 	TypeAck                     // "ack": confirm a QoS 1 delivery
 	TypePing                    // "ping": keep-alive, answered by "pong"
+	TypePubRec                  // "pubrec": a QoS 2 delivery received
+	TypePubRel                  // "pubrel": release a QoS 2 publish
+	TypePubComp                 // "pubcomp": a QoS 2 delivery complete
 )
 
 // typeNames are the wire names of the types, indexed by Type.
@@ -32,6 +35,9 @@ var typeNames = [...]string{
 	TypePublish:     "publish",
 	TypeAck:         "ack",
 	TypePing:        "ping",
+	TypePubRec:      "pubrec",
+	TypePubRel:      "pubrel",
+	TypePubComp:     "pubcomp",
 }
 
 // String returns the type's name on the wire, such as "publish".
@@ -59,6 +65,12 @@ func parseType(name []byte) Type {
 		return TypeAck
 	case "ping":
 		return TypePing
+	case "pubrec":
+		return TypePubRec
+	case "pubrel":
+		return TypePubRel
+	case "pubcomp":
+		return TypePubComp
 	}
 	return TypeUnknown
 }
@@ -72,6 +84,9 @@ type Frame struct {
 	Username string // login
 	Password string // login; never printed by String or LogValue
 	Token    string // auth; never printed by String or LogValue
+	// ClientID is an auth's "client_id": the client's stable id, under
+	// which the server de-duplicates its QoS 2 publishes.
+	ClientID string
 
 	Topic string // subscribe, unsubscribe, publish
 
@@ -81,8 +96,8 @@ type Frame struct {
 	// before that buffer is reused.
 	Payload json.RawMessage
 
-	MessageID string // publish (required for QoS 1 and 2), ack
-	QoS       uint8  // publish: 0, 1 or 2; 0 when absent
+	MessageID string // publish (required for QoS 1 and 2), ack, pubrec, pubrel, pubcomp
+	QoS       uint8  // publish, subscribe: 0, 1 or 2; 0 when absent
 
 	// Encoding is how a publish's Payload holds its bytes ("encoding"):
 	// as the JSON value itself (the default), as a JSON string's text, or
@@ -128,6 +143,7 @@ func (f Frame) LogValue() slog.Value {
 	add("username", f.Username)
 	add("password", masked(f.Password))
 	add("token", masked(f.Token))
+	add("client_id", f.ClientID)
 	add("topic", f.Topic)
 	if f.Payload != nil {
 		attrs = append(attrs, slog.Int("payload_bytes", len(f.Payload)))

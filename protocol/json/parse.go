@@ -15,6 +15,7 @@ const (
 	fTopic
 	fMessageID
 	fEpoch
+	fClientID
 	fEncoding
 	fPayload
 	fQoS
@@ -24,10 +25,10 @@ const (
 )
 
 // nStrings is the number of string fields.
-const nStrings = 8
+const nStrings = 9
 
 // fieldNames are the wire names of the fields, by bit position.
-var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "encoding", "payload", "qos", "last", "offset", "sealed"}
+var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "client_id", "encoding", "payload", "qos", "last", "offset", "sealed"}
 
 // required lists, by Type, the fields that must be present and, for
 // strings other than the password, non-empty.
@@ -39,6 +40,9 @@ var required = [...]uint16{
 	TypePublish:     fTopic | fPayload,
 	TypeAck:         fMessageID,
 	TypePing:        0,
+	TypePubRec:      fMessageID,
+	TypePubRel:      fMessageID,
+	TypePubComp:     fMessageID,
 }
 
 // lookupField returns the bit of the field named key, or 0.
@@ -58,6 +62,8 @@ func lookupField(key []byte) uint16 {
 		return fMessageID
 	case "epoch":
 		return fEpoch
+	case "client_id":
+		return fClientID
 	case "encoding":
 		return fEncoding
 	case "sealed":
@@ -197,7 +203,7 @@ func (p *parser) frame(data []byte) (Frame, *Error) {
 
 // strings sets f's string fields, all views of one new string.
 func (p *parser) strings(f *Frame) {
-	fields := [...]*string{&f.Username, &f.Password, &f.Token, &f.Topic, &f.MessageID, &f.Epoch}
+	fields := [...]*string{&f.Username, &f.Password, &f.Token, &f.Topic, &f.MessageID, &f.Epoch, &f.ClientID}
 	n := 0
 	for i := range fields {
 		s := p.out.strs[i+1]

@@ -1,0 +1,166 @@
+package server
+
+// Exactly once (QoS 2), the part both protocols share: the publish ids a
+// connection holds until their release, the publisher identity the broker
+// de-duplicates under, and the second step of a delivery in the in-flight
+// window (docs/protocol.md and docs/protocol-native.md, "QoS 2").
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+)
+
+// heldIDs are the ids of a connection's QoS 2 publishes that await their
+// release (PUBREL, pubrel), at most max of them. The reader adds and
+// releases them; a publish's outcome, which may come in the store's
+// goroutine, drops the id of one that failed.
+type heldIDs struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+// add holds id, unless max ids are held already. It reports whether id is
+// new to the connection: a retransmission is not counted twice.
+func (h *heldIDs) add(id string, max int) (added bool, e *opError) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.ids[id]; ok {
+		return false, nil
+	}
+	if len(h.ids) >= max {
+		return false, &opError{whispeer.CodeLimit, "too many QoS 2 publishes in flight: the limit is " + strconv.Itoa(max)}
+	}
+	if h.ids == nil {
+		h.ids = make(map[string]struct{})
+	}
+	h.ids[id] = struct{}{}
+	return true, nil
+}
+
+// drop forgets id.
+func (h *heldIDs) drop(id string) {
+	h.mu.Lock()
+	delete(h.ids, id)
+	h.mu.Unlock()
+}
+
+// StableID names the session's client across its connections for the
+// broker's de-duplication of QoS 2 publishes: its user and the stable id
+// it gave (a native HELLO's session, a JSON auth's client_id), joined by
+// a byte no user name holds, so that no user can name another's ids; ""
+// when it gave none, which leaves the connection its own publisher. It is
+// called in the reader goroutine, as the session's publishes are made.
+func (s *session) StableID() string {
+	if s.clientID == "" || s.user == nil {
+		return ""
+	}
+	if s.stableFor != s.user {
+		s.stable, s.stableFor = s.user.Name()+"\x00"+s.clientID, s.user
+	}
+	return s.stable
+}
+
+// dedupID is the identity the broker holds the session's QoS 2 ids
+// under: StableID, or else PublisherID.
+func (s *session) dedupID() string {
+	if id := s.StableID(); id != "" {
+		return id
+	}
+	return s.PublisherID()
+}
+
+// releaser is the broker's Release, by which a server hands back the
+// QoS 2 ids its clients release.
+type releaser interface {
+	Release(publisher, id string) bool
+}
+
+// publishOnce publishes p at QoS 2, holding its id on the connection until
+// the client releases it, and calls done with its outcome as publish does;
+// ack answers a refusal made before the broker saw it. A retransmission of
+// an id the broker holds is answered as the first publish was and neither
+// stored nor delivered again (the broker's de-duplication).
+func (s *session) publishOnce(p *publication, done func(*opError)) *opError {
+	id := p.id
+	added, e := s.once.add(id, s.srv.cfg.QoS.MaxInflight)
+	if e != nil {
+		return e
+	}
+	e = s.publish(p, func(e *opError) {
+		if e != nil && added {
+			s.once.drop(id)
+		}
+		done(e)
+	})
+	if e != nil && added {
+		s.once.drop(id)
+	}
+	return e
+}
+
+// releaseOnce releases a QoS 2 id the client published, and reports
+// whether the broker held it.
+func (s *session) releaseOnce(id string) bool {
+	s.once.drop(id)
+	r, ok := any(s.srv.broker).(releaser)
+	return ok && r.Release(s.dedupID(), id)
+}
+
+// received moves the QoS 2 delivery that a PUBREC (or pubrec) names, by
+// key and, when not 0, sequence number, to its second step: the release
+// that rel encodes for the delivery's message, sent now and again on the
+// resend schedule until the delivery is completed. A PUBREC repeated for a
+// delivery already released has its release sent again. It reports
+// whether the window held the delivery.
+func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) bool {
+	if q == nil {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p := q.byID[key]
+	for p != nil && seq != 0 && p.msg.seq != seq {
+		p = p.next
+	}
+	for p != nil && seq == 0 && p.released && p.next != nil {
+		p = p.next // the oldest delivery not yet received
+	}
+	if p == nil {
+		return false
+	}
+	if !p.released {
+		p.released = true
+		p.copy = newDelivery(nil, rel(p.msg), -1)
+		p.retries = 0
+		p.deadline = time.Now().Add(q.ackTimeout)
+		q.down(p.index)
+		q.up(p.index)
+		q.arm(p.deadline)
+	}
+	p.copy.send(nil, q.s)
+	return true
+}
+
+// complete ends the QoS 2 delivery that a PUBCOMP (or pubcomp) names, if
+// the window holds it released: a PUBCOMP before the PUBREC is ignored.
+func (q *inflight) complete(key ackKey, seq uint64) {
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	p := q.byID[key]
+	for p != nil && (!p.released || (seq != 0 && p.msg.seq != seq)) {
+		p = p.next
+	}
+	if p == nil {
+		return
+	}
+	q.untrack(p)
+	q.remove(p.index)
+	q.fill(time.Now())
+	q.wakeRoom()
+}
