@@ -170,7 +170,7 @@ func (s *session) mayPublish(topic string) *opError {
 // options returns the broker's options for p, published by s, in buf: no
 // allocation. The broker copies the payload, which views the connection's
 // read buffer, and lends the message it routes to the handlers of the
-// publish, which find s's fan-out on it (fanout.go).
+// publish, which find s's fan-out on it (fanout).
 func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
 	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
 	if p.id != "" {
@@ -272,7 +272,7 @@ const scratchLimit = transport.CopyLimit
 
 // deliver is the handler of a native subscription. It runs in the
 // publisher's goroutine and queues the message's body, encoded once per
-// publish for every native connection (fanout.go), behind a head of this
+// publish for every native connection (fanout), behind a head of this
 // subscription's own; at QoS 1 the copy is tracked until the client acks
 // it.
 func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
@@ -314,7 +314,7 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 
 // deliver is the handler of every subscription of a JSON session: it
 // queues the message's frame, encoded once per publish for all
-// connections (fanout.go), and at QoS 1 tracks the copy until the client
+// connections (fanout), and at QoS 1 tracks the copy until the client
 // acks it. Subscriptions are sync: the handler runs in the publisher's
 // goroutine and only queues bytes. They are raw: with the broker sealing
 // payloads, clients get the envelopes, which only they can open.
