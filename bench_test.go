@@ -100,3 +100,25 @@ func BenchmarkPublish_Parallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPublish_ExactlyOnce publishes QoS 2 messages of distinct ids
+// from one publisher to one sync subscriber, past the window's count, so
+// that each publish also evicts the oldest id.
+func BenchmarkPublish_ExactlyOnce(b *testing.B) {
+	br := newBroker(b, whispeer.WithDedup(whispeer.Dedup{MaxPerPublisher: 1000}))
+	if _, err := br.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprint("id-", i)
+	}
+	ctx, payload := context.Background(), []byte("payload")
+	pub := whispeer.WithPublisher(whispeer.PublisherName("p"))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := br.Publish(ctx, "t", payload, once, whispeer.WithID(ids[i%len(ids)]), pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -61,6 +61,18 @@
 // ([WithDurable]) keep a bounded backlog while their subscriber is away,
 // on a store that also keeps their cursors ([CursorStore]).
 //
+// # Exactly once
+//
+// An [ExactlyOnce] publish is stored and routed once per publisher
+// identity ([WithPublisher], [PublisherName]) and message id within a window of count and
+// age ([WithDedup]): a retry is answered as the first publish was and
+// delivered no second time. With a store, the identity is written with the
+// message and the window is rebuilt when the broker opens it, so a retry
+// after a crash is recognised too. A server holds each id until its
+// client releases it ([Broker.Release]); past the window's bounds a
+// publish fails with [ErrDedupLimit]. docs/persistence.md says what holds
+// across crashes and reconnects, and where the guarantee stops.
+//
 // # Plugins
 //
 // A [Plugin] has a name and implements any of the small hook interfaces:

@@ -89,6 +89,9 @@ var (
 	// ErrTypeMismatch is returned when a payload does not decode into the
 	// type bound to its topic.
 	ErrTypeMismatch = &Error{CodeInvalid, "whispeer: payload does not match the topic's type"}
+	// ErrDedupLimit is returned for an [ExactlyOnce] publish that would
+	// make the broker hold more message ids than [Dedup] allows.
+	ErrDedupLimit = &Error{CodeLimit, "whispeer: too many exactly-once messages held"}
 	// ErrHandlerPanic wraps the value a panicking handler panicked with.
 	ErrHandlerPanic = &Error{CodeInternal, "whispeer: handler panicked"}
 )

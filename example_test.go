@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -100,4 +101,26 @@ func ExampleWithBorrow() {
 	copy(buf, "HELLO") // the caller may reuse its buffer
 	fmt.Println(string(wire))
 	// Output: chat/lobby=hello;
+}
+
+func ExampleWithDedup() {
+	b, _ := whispeer.New(whispeer.WithDedup(whispeer.Dedup{Window: time.Minute}))
+	defer b.Close()
+
+	b.Subscribe("orders", func(_ context.Context, m *whispeer.Message) error {
+		fmt.Printf("order %s: %s\n", m.ID, m.Payload)
+		return nil
+	}, whispeer.WithInline())
+	ctx := context.Background()
+	billing := whispeer.WithPublisher(whispeer.PublisherName("billing"))
+	for range 3 { // a publisher retrying, as after a lost acknowledgement
+		if err := b.Publish(ctx, "orders", []byte("2 books"), whispeer.WithQoS(whispeer.ExactlyOnce),
+			whispeer.WithID("o-7"), billing); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("retries recognised:", b.Stats().Duplicates)
+	// Output:
+	// order o-7: 2 books
+	// retries recognised: 2
 }

@@ -23,7 +23,14 @@ const (
 	// AtLeastOnce redelivers until the subscriber accepts it (QoS 1). In the
 	// library, an async handler's error triggers a redelivery.
 	AtLeastOnce QoS = 1
-	// ExactlyOnce delivers once, deduplicated by message id (QoS 2).
+	// ExactlyOnce (QoS 2) stores and routes a message once per publisher
+	// identity ([WithPublisher]) and message id within the broker's
+	// de-duplication window ([WithDedup]): a publish repeating an id the
+	// broker remembers is answered as the first was and not delivered
+	// again, so a publisher that retries with the same id reaches each
+	// subscription once. A subscription receives it as at AtLeastOnce,
+	// and over a network in two steps (docs/persistence.md, "Exactly
+	// once", says what holds across crashes and where it stops).
 	ExactlyOnce QoS = 2
 )
 
@@ -43,6 +50,13 @@ type Message struct {
 	Payload []byte
 	// Headers are optional metadata; nil when there are none.
 	Headers map[string]string
+	// PublisherID is the identity of an [ExactlyOnce] message's publisher:
+	// the StableID of the [Publisher] its publish named ([WithPublisher]),
+	// when it is a [StablePublisher] with one, or else its PublisherID.
+	// Such messages are de-duplicated per publisher id and ID, and stores
+	// keep it with the message. Empty for messages of other QoS and for
+	// publishers that named none.
+	PublisherID string
 	// QoS is the delivery guarantee the publisher asked for.
 	QoS QoS
 	// Sealed reports that Payload is a whispeer envelope (docs/envelope.md):
@@ -88,7 +102,7 @@ func (m *Message) Clone() *Message {
 // for copies that live no longer than m.
 func (m *Message) clone() *Message {
 	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
-		QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
+		PublisherID: m.PublisherID, QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
 }
 
 // keep returns m when it may be kept past its publish, and otherwise, for a
@@ -111,6 +125,7 @@ func (m *Message) copyOut() *Message {
 	box := newBox(m.Payload, true, false)
 	c := &box.Message
 	c.Topic, c.ID, c.Headers, c.QoS, c.Sealed = m.Topic, m.ID, m.Headers, m.QoS, m.Sealed
+	c.PublisherID = m.PublisherID
 	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
 	c.ID = copyID(box, m.ID)
 	return c
@@ -216,6 +231,7 @@ func fillID(g *msgid.Gen, box *boxedMessage) {
 // Limits on what a publisher controls besides the payload.
 const (
 	MaxIDBytes     = 256  // a message id
+	MaxPublisher   = 512  // a publisher id (Publisher.PublisherID)
 	MaxHeaders     = 64   // header entries per message
 	MaxHeaderBytes = 8192 // all header keys and values together
 )
@@ -227,6 +243,9 @@ func checkPublished(m *Message) error {
 	}
 	if len(m.ID) > MaxIDBytes {
 		return fmt.Errorf("%w: message id of %d bytes, limit %d", ErrInvalidOption, len(m.ID), MaxIDBytes)
+	}
+	if len(m.PublisherID) > MaxPublisher {
+		return fmt.Errorf("%w: publisher id of %d bytes, limit %d", ErrInvalidOption, len(m.PublisherID), MaxPublisher)
 	}
 	if len(m.Headers) == 0 {
 		return nil

@@ -46,6 +46,7 @@ type config struct {
 	engine           engineSettings
 	overrides        []engineOverride
 	store            storeConfig
+	dedup            Dedup
 }
 
 func defaultConfig() config {
@@ -58,6 +59,7 @@ func defaultConfig() config {
 		matchCacheSize:   DefaultMatchCacheSize,
 		drainTimeout:     DefaultDrainTimeout,
 		store:            storeConfig{interval: DefaultRetentionInterval, backlog: DefaultDurableBacklog},
+		dedup:            Dedup{Window: DefaultDedupWindow, MaxPerPublisher: DefaultDedupMax, MaxTotal: DefaultDedupMaxTotal},
 	}
 }
 
@@ -81,6 +83,9 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: drain timeout %v < 0", ErrInvalidOption, c.drainTimeout)
 	}
 	if err := c.store.validate(); err != nil {
+		return err
+	}
+	if err := c.dedup.validate(); err != nil {
 		return err
 	}
 	_, err := newSubConfig(c.subDefaults, nil)
@@ -179,6 +184,22 @@ func WithStoreEncryption(kr *envelope.Keyring, opts ...EngineOption) Option {
 // past that it receives the newest ones and [Subscription.Recovered]
 // reports false.
 func WithDurableBacklog(n int) Option { return func(c *config) { c.store.backlog = n } }
+
+// WithDedup sets the de-duplication window of [ExactlyOnce] publishes; a
+// zero field keeps its default.
+func WithDedup(d Dedup) Option {
+	return func(c *config) {
+		if d.Window != 0 {
+			c.dedup.Window = d.Window
+		}
+		if d.MaxPerPublisher != 0 {
+			c.dedup.MaxPerPublisher = d.MaxPerPublisher
+		}
+		if d.MaxTotal != 0 {
+			c.dedup.MaxTotal = d.MaxTotal
+		}
+	}
+}
 
 // Envelopes: compression and encryption. [EngineOption]s adjust them.
 

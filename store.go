@@ -25,7 +25,7 @@ import (
 type Store interface {
 	// Append adds m at the end of its topic's log: it sets m.Seq to the
 	// topic's next offset and records m's Topic, ID, Payload, Headers, QoS,
-	// Seq and Time. Appends to one topic get offsets in the order their
+	// PublisherID, Seq and Time. Appends to one topic get offsets in the order their
 	// calls are made. Once Append returns, Read sees m; done, when not nil,
 	// is called exactly once, when m is durable under the store's sync
 	// policy, or with the error that kept it from being. done may run before

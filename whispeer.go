@@ -26,6 +26,7 @@ type Broker struct {
 	hooks   hooks
 	engines engines
 	st      *storage
+	dedup   *dedupTable
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -102,12 +103,18 @@ func New(opts ...Option) (*Broker, error) {
 		subs:    match.New[*Subscription](cfg.matchCacheSize),
 		all:     make(map[*Subscription]struct{}),
 		bySub:   make(map[subKey]*Subscription),
+		dedup:   newDedupTable(cfg.dedup),
 	}
 	if b.log == nil {
 		b.log = slog.Default()
 	}
 	if b.st, err = newStorage(&cfg, &b.engines, b.clock.now); err != nil {
 		return nil, err
+	}
+	if cfg.store.store != nil {
+		if err := b.dedup.load(context.Background(), b.st.s, b.clock.now()); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	if err := b.provision(); err != nil {
 		return nil, err
@@ -161,6 +168,9 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	m := &box.Message
 	m.Topic, m.ID, m.QoS, m.Headers, m.Sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
 	m.publisher = pc.from
+	if m.QoS == ExactlyOnce && pc.from != nil {
+		m.PublisherID = dedupID(pc.from)
+	}
 	if lend && !box.borrowed && m.ID != "" {
 		m.ID = strings.Clone(m.ID) // a borrowed message's is copied if kept
 	}
@@ -192,6 +202,9 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	ts, err := b.topic(m.Topic)
 	if err != nil {
 		return err
+	}
+	if m.QoS == ExactlyOnce {
+		return b.publishOnce(ctx, ts, m, done, pc.id == "")
 	}
 	return b.route(ctx, ts, m, done)
 }
@@ -489,6 +502,7 @@ func (b *Broker) reportError(s *Subscription, m *Message, err error) {
 type Stats struct {
 	Published     uint64 // messages accepted by Publish
 	Dropped       uint64 // messages dropped by any subscription
+	Duplicates    uint64 // ExactlyOnce publishes recognised as retries
 	Topics        int    // distinct topics published to
 	Subscriptions int    // live subscriptions
 }
@@ -501,6 +515,7 @@ func (b *Broker) Stats() Stats {
 	return Stats{
 		Published:     b.published.Load(),
 		Dropped:       b.dropped.Load(),
+		Duplicates:    b.dedup.dups.Load(),
 		Topics:        int(b.ntopics.Load()),
 		Subscriptions: n,
 	}

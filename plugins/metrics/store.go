@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -145,7 +146,19 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 	return c, ok, err
 }
 
+// ReadExactlyOnce forwards to the wrapped store, or returns
+// errors.ErrUnsupported when it cannot find its exactly-once messages at
+// once, so that the broker searches its topics instead.
+func (s *Store) ReadExactlyOnce(ctx context.Context, since time.Time, fn func(publisherID, id string, at time.Time) error) error {
+	es, ok := s.Store.(whispeer.ExactlyOnceStore)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return es.ReadExactlyOnce(ctx, since, fn)
+}
+
 var (
-	_ whispeer.Store       = (*Store)(nil)
-	_ whispeer.CursorStore = (*Store)(nil)
+	_ whispeer.Store            = (*Store)(nil)
+	_ whispeer.CursorStore      = (*Store)(nil)
+	_ whispeer.ExactlyOnceStore = (*Store)(nil)
 )

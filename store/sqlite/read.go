@@ -137,7 +137,7 @@ func (s *Store) readCommitted(ctx context.Context, name string, id int64, from, 
 // to to, at most chunk of them. Each message and its id and payload are
 // two allocations: the bytes are copied out of the row into one buffer.
 func (s *Store) query(ctx context.Context, name string, id int64, from, to uint64) ([]*whispeer.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, sealed, id, headers, payload, crc FROM messages
+	rows, err := s.r.QueryContext(ctx, `SELECT off, time, qos, sealed, id, headers, payload, crc, publisher FROM messages
 		WHERE topic = ? AND off >= ? AND off <= ? ORDER BY off`, id, int64(from), int64(to))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -148,13 +148,14 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 		var off, ns int64
 		var qos int
 		var sealed bool
-		var mid, hdr, payload sql.RawBytes
+		var mid, hdr, payload, pub sql.RawBytes
 		var crc sql.NullInt64
-		if err := rows.Scan(&off, &ns, &qos, &sealed, &mid, &hdr, &payload, &crc); err != nil {
+		if err := rows.Scan(&off, &ns, &qos, &sealed, &mid, &hdr, &payload, &crc, &pub); err != nil {
 			return nil, fmt.Errorf("read: %w", err)
 		}
 		// A row stored before rows had a sum has none.
-		if crc.Valid && uint32(crc.Int64) != sum(id, off, ns, int64(qos), sealed, unsafe.String(unsafe.SliceData(mid), len(mid)), hdr, payload) {
+		if crc.Valid && uint32(crc.Int64) != sum(id, off, ns, int64(qos), sealed, unsafe.String(unsafe.SliceData(mid), len(mid)), hdr, payload,
+			unsafe.String(unsafe.SliceData(pub), len(pub))) {
 			return nil, s.damaged(name, off, "checksum mismatch")
 		}
 		buf := make([]byte, len(mid)+len(payload))
@@ -164,6 +165,9 @@ func (s *Store) query(ctx context.Context, name string, id int64, from, to uint6
 			Seq: uint64(off), Time: time.Unix(0, ns), QoS: whispeer.QoS(qos), Sealed: sealed}
 		if payload != nil {
 			m.Payload = buf[len(mid):len(buf):len(buf)]
+		}
+		if len(pub) > 0 {
+			m.PublisherID = string(pub)
 		}
 		if len(hdr) > 0 {
 			if m.Headers, err = record.DecodeHeaders(hdr); err != nil {
@@ -191,3 +195,35 @@ func (s *Store) damaged(name string, off int64, what string) error {
 // Corrupt returns how many damaged messages reads have refused since the
 // store was opened.
 func (s *Store) Corrupt() uint64 { return s.corrupt.Load() }
+
+// ReadExactlyOnce calls fn with the publisher id, id and time of every
+// committed exactly-once message whose Time is not before since, found
+// with an index: how a broker rebuilds its de-duplication window.
+func (s *Store) ReadExactlyOnce(ctx context.Context, since time.Time, fn func(publisherID, id string, at time.Time) error) error {
+	s.mu.Lock()
+	closed := s.topics.Closed()
+	s.mu.Unlock()
+	if closed {
+		return whispeer.ErrStoreClosed
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(publisher, ''), id, time FROM messages
+		WHERE qos = 2 AND time >= ?`, since.UnixNano())
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pub, id string
+		var ns int64
+		if err := rows.Scan(&pub, &id, &ns); err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if err := fn(pub, id, time.Unix(0, ns)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return nil
+}

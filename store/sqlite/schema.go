@@ -22,6 +22,12 @@ var migrations = []string{
 	// so, and history stored then is delivered as it was.
 	`UPDATE messages SET sealed = 1 WHERE crc IS NULL AND sealed = 0
 		AND length(payload) >= 5 AND substr(payload, 1, 3) = x'c15701'`,
+	// The id of an exactly-once message's publisher
+	// (whispeer.Message.PublisherID), written with the message; NULL for
+	// the others, and for the messages stored before.
+	`ALTER TABLE messages ADD COLUMN publisher TEXT`,
+	// The exactly-once messages by time, for ReadExactlyOnce.
+	`CREATE INDEX messages_exactly_once ON messages (time) WHERE qos = 2`,
 }
 
 // migrate creates the schema if need be and applies the migrations the

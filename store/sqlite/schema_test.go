@@ -48,7 +48,7 @@ func TestStore_MigratesOldDatabase(t *testing.T) {
 		{Topic: "old", ID: "m1", Seq: 1, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 1000)},
 		{Topic: "old", ID: "m2", Seq: 2, QoS: 1, Payload: []byte{0xC1, 0x57, 2, 0, 0}, Time: time.Unix(0, 1500)},
 		{Topic: "old", ID: "m3", Seq: 3, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Time: time.Unix(0, 2000)},
-		{Topic: "old", ID: "m4", Seq: 4, QoS: 1, Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 3000)},
+		{Topic: "old", ID: "m4", Seq: 4, QoS: 2, PublisherID: "p", Payload: []byte{0xC1, 0x57, 1, 0, 0}, Sealed: true, Time: time.Unix(0, 3000)},
 	}
 	for round := range 2 {
 		s, err := sqlite.Open(path)
@@ -57,7 +57,7 @@ func TestStore_MigratesOldDatabase(t *testing.T) {
 		}
 		if round == 0 {
 			for _, w := range want[2:] {
-				appendWait(t, s, &whispeer.Message{Topic: w.Topic, ID: w.ID, QoS: w.QoS, Payload: w.Payload, Sealed: w.Sealed, Time: w.Time})
+				appendWait(t, s, &whispeer.Message{Topic: w.Topic, ID: w.ID, QoS: w.QoS, PublisherID: w.PublisherID, Payload: w.Payload, Sealed: w.Sealed, Time: w.Time})
 			}
 		}
 		var got []*whispeer.Message
@@ -72,7 +72,7 @@ func TestStore_MigratesOldDatabase(t *testing.T) {
 		}
 		for i, m := range got {
 			w := want[i]
-			if m.ID != w.ID || m.Seq != w.Seq || m.Sealed != w.Sealed || string(m.Payload) != string(w.Payload) || !m.Time.Equal(w.Time) {
+			if m.ID != w.ID || m.Seq != w.Seq || m.Sealed != w.Sealed || m.QoS != w.QoS || m.PublisherID != w.PublisherID || string(m.Payload) != string(w.Payload) || !m.Time.Equal(w.Time) {
 				t.Fatalf("round %d: read %+v, want %+v", round, m, w)
 			}
 		}

@@ -311,6 +311,7 @@ func (s *Store) pending() int {
 }
 
 var (
-	_ whispeer.Store       = (*Store)(nil)
-	_ whispeer.CursorStore = (*Store)(nil)
+	_ whispeer.Store            = (*Store)(nil)
+	_ whispeer.CursorStore      = (*Store)(nil)
+	_ whispeer.ExactlyOnceStore = (*Store)(nil)
 )

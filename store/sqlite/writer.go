@@ -114,7 +114,7 @@ func (s *Store) committed(ops []op, cursors []whispeer.Cursor) {
 const rowsPerInsert = 32
 
 // insertCols is how many values an INSERT takes per message.
-const insertCols = 9
+const insertCols = 10
 
 // The writer's prepared statements, by index into writer.stmts: first
 // the INSERTs of 32, 16, 8, 4, 2 and 1 messages.
@@ -135,12 +135,12 @@ const (
 // sqlInsert returns the INSERT of n messages.
 func sqlInsert(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO messages (topic, off, time, qos, sealed, id, headers, payload, crc) VALUES `)
+	b.WriteString(`INSERT INTO messages (topic, off, time, qos, sealed, id, headers, payload, crc, publisher) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -271,8 +271,12 @@ func (w *writer) insert(ctx context.Context, t *topic, m *whispeer.Message) erro
 		hdr = w.hdr[n:len(w.hdr):len(w.hdr)]
 	}
 	off, ns, qos := int64(m.Seq), m.Time.UnixNano(), int64(m.QoS)
-	crc := int64(sum(t.id, off, ns, qos, m.Sealed, m.ID, hdr, m.Payload))
-	w.args = append(w.args, t.id, off, ns, qos, m.Sealed, m.ID, hdr, payload(m.Payload), crc)
+	crc := int64(sum(t.id, off, ns, qos, m.Sealed, m.ID, hdr, m.Payload, m.PublisherID))
+	var pub any // NULL for none
+	if m.PublisherID != "" {
+		pub = m.PublisherID
+	}
+	w.args = append(w.args, t.id, off, ns, qos, m.Sealed, m.ID, hdr, payload(m.Payload), crc, pub)
 	if len(w.args) < rowsPerInsert*insertCols {
 		return nil
 	}

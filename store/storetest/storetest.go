@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) whispeer.Store) {
 		{"TopicInfo", testTopicInfo},
 		{"Payloads", testPayloads},
 		{"SealedPayloads", testSealedPayloads},
+		{"ExactlyOnce", testExactlyOnce},
 		{"TrimMessages", testTrimMessages},
 		{"TrimBytes", testTrimBytes},
 		{"TrimAge", testTrimAge},
@@ -54,8 +55,9 @@ var ctx = context.Background()
 // base is the Time of the messages Message makes.
 var base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Message returns the i-th test message of topic, its payload and headers
-// derived from i, its Time a minute ago: recent for retention by age.
+// Message returns the i-th test message of topic, its payload, headers and
+// publisher id derived from i, its Time a minute ago: recent for retention
+// by age.
 func Message(topic string, i int) *whispeer.Message {
 	m := &whispeer.Message{
 		Topic:   topic,
@@ -67,6 +69,9 @@ func Message(topic string, i int) *whispeer.Message {
 	}
 	if i%2 == 0 {
 		m.Headers = map[string]string{"k": fmt.Sprint(i), "trace": "t-" + topic}
+	}
+	if m.QoS == whispeer.ExactlyOnce && i%4 != 1 {
+		m.PublisherID = fmt.Sprint("pub-", i%3)
 	}
 	return m
 }
@@ -130,6 +135,8 @@ func Same(got, want *whispeer.Message) string {
 		return fmt.Sprintf("payload %q, want %q", got.Payload, want.Payload)
 	case got.QoS != want.QoS:
 		return fmt.Sprintf("qos %d, want %d", got.QoS, want.QoS)
+	case got.PublisherID != want.PublisherID:
+		return fmt.Sprintf("publisher id %q, want %q", got.PublisherID, want.PublisherID)
 	case got.Sealed != want.Sealed:
 		return fmt.Sprintf("sealed %t, want %t", got.Sealed, want.Sealed)
 	case !got.Time.Equal(want.Time):
@@ -284,6 +291,7 @@ func testPayloads(t *testing.T, s whispeer.Store) {
 		{Topic: "p", ID: "empty", Payload: []byte{}, Time: base},
 		{Topic: "p", ID: "big", Payload: big, Time: base},
 		{Topic: "p", ID: "headers", Payload: []byte{0, 1, 2, 255}, Headers: hs, QoS: whispeer.ExactlyOnce, Time: base},
+		{Topic: "p", ID: "once", PublisherID: "alice\x00app-7", Payload: []byte("once"), QoS: whispeer.ExactlyOnce, Time: base},
 		{Topic: "p", ID: "", Payload: []byte("no id"), Time: base.Add(time.Nanosecond)},
 	}
 	for _, m := range want {

@@ -156,6 +156,9 @@ func AppendMessage(dst []byte, epoch, offset uint64, m *whispeer.Message) []byte
 	dst = append(dst, qosFlags(m))
 	dst = AppendString(dst, m.Topic)
 	dst = AppendString(dst, m.ID)
+	if m.PublisherID != "" {
+		dst = AppendString(dst, m.PublisherID)
+	}
 	dst = AppendHeaders(dst, m.Headers)
 	return append(dst, m.Payload...)
 }
@@ -178,7 +181,11 @@ const (
 	// flagDeclared marks a record that says whether its payload is an
 	// envelope (flagSealed): every record written since there were flags.
 	flagDeclared = 0x40
-	knownFlags   = flagSealed | flagDeclared
+	// flagPublisher marks a record whose id is followed by its publisher's
+	// id (whispeer.Message.PublisherID), which exactly-once publishes
+	// carry; the other records have neither.
+	flagPublisher = 0x20
+	knownFlags    = flagSealed | flagDeclared | flagPublisher
 )
 
 // qosFlags returns the QoS byte of m's record.
@@ -186,6 +193,9 @@ func qosFlags(m *whispeer.Message) byte {
 	b := byte(m.QoS)&qosMask | flagDeclared
 	if m.Sealed {
 		b |= flagSealed
+	}
+	if m.PublisherID != "" {
+		b |= flagPublisher
 	}
 	return b
 }
@@ -220,6 +230,9 @@ func DecodeMessage(body []byte, topic string) (Message, error) {
 		m.Topic = string(name)
 	}
 	m.ID = string(d.bytes())
+	if qf&flagPublisher != 0 {
+		m.PublisherID = string(d.bytes())
+	}
 	m.Headers = d.headers()
 	if d.err {
 		return Message{}, ErrFormat

@@ -14,12 +14,16 @@ func TestMessage_RoundTrip(t *testing.T) {
 		for _, qos := range []whispeer.QoS{whispeer.AtMostOnce, whispeer.AtLeastOnce, whispeer.ExactlyOnce} {
 			m := &whispeer.Message{Topic: "a/b", ID: "id", Payload: []byte{0xC1, 0x57, 1, 0, 0}, QoS: qos,
 				Sealed: sealed, Headers: map[string]string{"k": "v"}, Time: time.Unix(0, 1234)}
+			if qos == whispeer.ExactlyOnce && sealed {
+				m.PublisherID = "alice\x00app-1"
+			}
 			got, err := DecodeMessage(AppendMessage(nil, 7, 9, m), "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Epoch != 7 || got.Seq != 9 || got.Topic != m.Topic || got.ID != m.ID || got.QoS != qos ||
-				got.Sealed != sealed || !bytes.Equal(got.Payload, m.Payload) || got.Headers["k"] != "v" || !got.Time.Equal(m.Time) {
+				got.PublisherID != m.PublisherID || got.Sealed != sealed || !bytes.Equal(got.Payload, m.Payload) ||
+				got.Headers["k"] != "v" || !got.Time.Equal(m.Time) {
 				t.Fatalf("decoded %+v, want %+v", got.Message, m)
 			}
 		}
