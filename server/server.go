@@ -173,6 +173,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			whispeer.WithHistory(cfg.Replay.Size),
 			whispeer.WithMaxPayload(cfg.Server.MaxMessageBytes),
 			whispeer.WithLogger(s.log),
+			whispeer.WithDedup(cfg.QoS.Dedup()),
 		)
 		if st != nil {
 			bopts = append(bopts, storeOptions(s.instrumentStore(st), cfg.Store)...)

@@ -3,6 +3,8 @@ package config
 import (
 	"log/slog"
 	"time"
+
+	"github.com/whispeer-io/whispeer"
 )
 
 // DefaultJWTSecret is the JWT signing secret shipped in the built-in
@@ -69,6 +71,15 @@ type QoS struct {
 	MaxRetries  int           `koanf:"max_retries"`  // resends per subscriber before giving up; 0 never resends
 	MaxInflight int           `koanf:"max_inflight"` // unacknowledged messages per subscriber
 	MaxQueued   int           `koanf:"max_queued"`   // messages waiting for a free in-flight slot, per subscriber
+	// The de-duplication window of QoS 2 publishes (whispeer.Dedup).
+	DedupWindow   time.Duration `koanf:"dedup_window"`    // how long a QoS 2 message id is remembered
+	DedupMax      int           `koanf:"dedup_max"`       // ids remembered per publisher
+	DedupMaxTotal int           `koanf:"dedup_max_total"` // ids remembered in all
+}
+
+// Dedup returns the broker's de-duplication window that q sets.
+func (q QoS) Dedup() whispeer.Dedup {
+	return whispeer.Dedup{Window: q.DedupWindow, MaxPerPublisher: q.DedupMax, MaxTotal: q.DedupMaxTotal}
 }
 
 // Replay holds the [replay] section.
@@ -208,7 +219,8 @@ func Default() *Config {
 				Subscribe: []string{"#"},
 			}},
 		},
-		QoS:    QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000},
+		QoS: QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000,
+			DedupWindow: whispeer.DefaultDedupWindow, DedupMax: whispeer.DefaultDedupMax, DedupMaxTotal: whispeer.DefaultDedupMaxTotal},
 		Replay: Replay{Size: 10},
 		Store: Store{
 			Kind:              StoreSQLite,
@@ -245,7 +257,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("auth", "token_ttl", c.Auth.TokenTTL, "max_hashes", c.Auth.MaxHashes, "users", names),
 		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
 			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,
-			"max_queued", c.QoS.MaxQueued),
+			"max_queued", c.QoS.MaxQueued, "dedup_window", c.QoS.DedupWindow,
+			"dedup_max", c.QoS.DedupMax, "dedup_max_total", c.QoS.DedupMaxTotal),
 		slog.Group("replay", "size", c.Replay.Size),
 		slog.Group("store", "kind", c.Store.Kind, "path", c.Store.Path, "sync", c.Store.Sync,
 			"durable_backlog", c.Store.DurableBacklog, "retention_interval", c.Store.RetentionInterval,

@@ -51,6 +51,8 @@ func (c *Config) Validate() error {
 		{"qos.max_retries", c.QoS.MaxRetries, 0},
 		{"qos.max_inflight", c.QoS.MaxInflight, 1},
 		{"qos.max_queued", c.QoS.MaxQueued, 0},
+		{"qos.dedup_max", c.QoS.DedupMax, 1},
+		{"qos.dedup_max_total", c.QoS.DedupMaxTotal, c.QoS.DedupMax},
 		{"replay.size", c.Replay.Size, 0},
 		{"auth.max_hashes", c.Auth.MaxHashes, 0},
 	} {
@@ -68,6 +70,7 @@ func (c *Config) Validate() error {
 		{"server.http_idle_timeout", s.HTTPIdleTimeout},
 		{"auth.token_ttl", c.Auth.TokenTTL},
 		{"qos.ack_timeout", c.QoS.AckTimeout},
+		{"qos.dedup_window", c.QoS.DedupWindow},
 	} {
 		if d.v <= 0 {
 			bad(d.key, "must be a positive duration, got %s", d.v)
