@@ -102,6 +102,11 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 		subs:     make(map[uint32]*Subscription),
 		token:    cfg.token,
 	}
+	if c.cfg.clientID == "" {
+		var id [msgid.Len]byte
+		c.ids.Fill(&id)
+		c.cfg.clientID = string(id[:])
+	}
 	if err := c.setupEngine(); err != nil {
 		return nil, err
 	}
@@ -119,7 +124,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 // setupEngine builds the envelope engine and the capabilities to announce.
 func (c *Client) setupEngine() error {
 	opts := c.cfg.engineOpts
-	c.caps = wire.CapResume | wire.CapReasons | wire.CapAckOffset
+	c.caps = wire.CapQoS2 | wire.CapResume | wire.CapReasons | wire.CapAckOffset
 	if c.cfg.keyring != nil {
 		c.seal = true
 		c.caps |= wire.CapE2E

@@ -84,6 +84,8 @@ func (c *Client) dispatch(cn *conn, f *wire.Frame, a *arrivals) error {
 			return protocolError(fmt.Errorf("PUBACK for subscription %d", f.Ack.SID))
 		}
 		c.onPubAck(&f.Ack)
+	case wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
+		return c.exactlyOnce(cn, f.Type, &f.Ack)
 	case wire.TypeSubAck:
 		c.onSubAck(cn, &f.SubAck)
 	case wire.TypePing:

@@ -39,7 +39,7 @@ func (c *Client) onMessage(cn *conn, a *arrivals, m *wire.Message) {
 		}
 	}
 	s := a.s
-	if s == nil {
+	if s == nil || (m.QoS == wire.ExactlyOnce && !c.arrived(cn, s, m)) {
 		return
 	}
 	a.seq = max(a.seq, m.Offset)
@@ -204,6 +204,8 @@ func (s *Subscription) handle(m *Message) {
 		s.fail(m, err)
 		if errors.As(err, new(final)) {
 			s.ack(m)
+		} else if m.QoS == ExactlyOnce {
+			s.once.forget(m) // to be handed over again when resent
 		}
 		return
 	}
@@ -274,6 +276,10 @@ func (s *Subscription) fail(m *Message, err error) {
 // CapAckOffset is told the delivery's offset too, which names it even
 // when another delivery on the subscription has the same id.
 func (s *Subscription) ack(m *Message) {
+	if m.QoS == ExactlyOnce {
+		s.received(m)
+		return
+	}
 	if m.QoS != AtLeastOnce {
 		return
 	}

@@ -1,7 +1,7 @@
 // Package client is whispeer's Go client. It speaks the native binary
 // protocol (docs/protocol-native.md, package protocol/wire) over TCP, TLS
 // or WebSocket, and offers the broker's API across the network: Publish
-// at QoS 0 or 1, Subscribe with wildcards and automatic acknowledgement,
+// at QoS 0, 1 or 2, Subscribe with wildcards and automatic acknowledgement,
 // typed topics (NewTopic), and end-to-end encryption.
 //
 //	c, err := client.Dial(ctx, "tls://broker.example:4250",
@@ -39,8 +39,10 @@
 // backoff and full jitter (WithReconnect), authenticates again (with the
 // token a LOGIN earned), renews every subscription — one to a concrete
 // topic resumes after the last message it received, when the server
-// offers resume — and sends again, flagged dup, every QoS 1 publish not
-// yet acknowledged. Meanwhile Publish buffers up to WithPublishBuffer
+// offers resume — and sends again, flagged dup, every QoS 1 or 2 publish
+// not yet acknowledged, and the PUBREL of every QoS 2 publish not yet
+// complete, under the same client id (WithClientID), so that the server
+// delivers a QoS 2 message once. Meanwhile Publish buffers up to WithPublishBuffer
 // bytes, or fails fast with ErrDisconnected. Close flushes; Drain also
 // waits out a reconnection.
 //
@@ -58,7 +60,10 @@
 // the queue full until the handler takes from it again; a handler that
 // never returns thus holds the connection up once. A QoS 1 delivery is
 // acknowledged after the handler returns nil; an error leaves it
-// unacknowledged, so that the server delivers it again. Errors that no
+// unacknowledged, so that the server delivers it again. A QoS 2 delivery
+// (WithMaxQoS(ExactlyOnce)) is handed to the handler once per message id
+// and offset until the server releases it, and answered with PUBREC after
+// the handler returns nil, with PUBCOMP at the release. Errors that no
 // call returns go to the error handler (WithErrorHandler).
 //
 // # Concurrency

@@ -40,8 +40,9 @@ var (
 	// server's history no longer reached back far enough, or the topic's
 	// epoch changed.
 	ErrGap = &whispeer.Error{Code: whispeer.CodeNotFound, Message: "whispeer: resume incomplete, messages were missed"}
-	// ErrUnsupported reports a feature this client does not implement,
-	// such as publishing at QoS 2.
+	// ErrUnsupported reports a feature this client or its server does
+	// not offer, such as publishing at QoS 2 to a server that did not
+	// grant qos2.
 	ErrUnsupported = &whispeer.Error{Code: whispeer.CodeInvalid, Message: "whispeer: not supported by this client"}
 )
 

@@ -50,6 +50,7 @@ func (c *Client) handshake(l *link) (*conn, error) {
 		Version:  wire.Version,
 		Caps:     c.caps,
 		MaxFrame: uint32(c.cfg.maxFrame),
+		Session:  bytesOf(c.cfg.clientID),
 		Name:     bytesOf(c.cfg.name),
 	})
 	if err != nil {

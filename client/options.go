@@ -65,6 +65,7 @@ type config struct {
 	timeout           time.Duration
 	ping              time.Duration
 	maxInflight       int
+	clientID          string
 	dial              func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -97,6 +98,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: max in-flight %d", whispeer.ErrInvalidOption, c.maxInflight)
 	case len(c.name) > 255:
 		return fmt.Errorf("%w: name longer than 255 bytes", whispeer.ErrInvalidOption)
+	case len(c.clientID) > 255:
+		return fmt.Errorf("%w: client id longer than 255 bytes", whispeer.ErrInvalidOption)
 	case len(c.user) > 255 || len(c.pass) > 65535 || len(c.token) > 65535:
 		return fmt.Errorf("%w: credentials too long", whispeer.ErrInvalidOption)
 	}
@@ -105,6 +108,15 @@ func (c *config) validate() error {
 	}
 	return nil
 }
+
+// WithClientID names the client across its connections (the HELLO's
+// session): the server de-duplicates its QoS 2 publishes per user and
+// client id, so that one retransmitted after a reconnect, or after the
+// server restarted, is delivered once. Give a client that must recognise
+// its retries across restarts of its own process the same id each time,
+// and no two clients of one user the same id. Without it the client
+// draws a random id that lasts as long as the Client.
+func WithClientID(id string) Option { return func(c *config) { c.clientID = id } }
 
 // WithToken authenticates with a JWT (the AUTH frame).
 func WithToken(token string) Option { return func(c *config) { c.token = token } }

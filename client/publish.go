@@ -16,8 +16,8 @@ import (
 // QoS is a delivery guarantee, the broker's type.
 type QoS = whispeer.QoS
 
-// The delivery guarantees. The client publishes and receives at QoS 0 and
-// 1; QoS 2 is not implemented yet.
+// The delivery guarantees. At ExactlyOnce a publish and a delivery take
+// two steps each (docs/protocol-native.md, "QoS flows").
 const (
 	AtMostOnce  = whispeer.AtMostOnce
 	AtLeastOnce = whispeer.AtLeastOnce
@@ -46,7 +46,10 @@ type pubConfig struct {
 
 // WithQoS sets the delivery guarantee (default AtMostOnce). At
 // AtLeastOnce, Publish returns once the server has acknowledged the
-// message.
+// message; at ExactlyOnce, once the server has accepted it (PUBREC) and
+// confirmed its release (PUBCOMP), the PUB and then the PUBREL sent again
+// after every reconnect until then, so that the server stores and
+// delivers the message once (see WithClientID).
 func WithQoS(q QoS) PublishOption { return func(p *pubConfig) { p.qos = q } }
 
 // WithID sets the message id (at most 255 bytes). Without it the client
@@ -58,7 +61,8 @@ func WithID(id string) PublishOption { return func(p *pubConfig) { p.id = id } }
 // the server sees them, since it may route by them.
 func WithHeaders(h map[string]string) PublishOption { return func(p *pubConfig) { p.headers = h } }
 
-// pending is a QoS 1 publish awaiting its PUBACK.
+// pending is a QoS 1 publish awaiting its PUBACK, or a QoS 2 one
+// awaiting its PUBREC, then (released) its PUBCOMP.
 type pending struct {
 	id    string // views idb unless the id was given
 	idb   [msgid.Len]byte
@@ -66,6 +70,8 @@ type pending struct {
 	qseq  uint64 // the order in which pending publishes were queued
 	done  chan struct{}
 	err   error // set before done is closed
+
+	released bool // a QoS 2 PUBREC came: frame is the PUBREL
 }
 
 // sealScratch is where a sealed QoS 0 publish is encoded, outside the
@@ -107,7 +113,11 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 			return c.enqueue(ctx, nil, &p, nil)
 		}
 		return c.publishSealed(ctx, topic, o.id, payload, &p)
-	case AtLeastOnce:
+	case AtLeastOnce, ExactlyOnce:
+		if o.qos == ExactlyOnce && !c.granted(wire.CapQoS2) {
+			return fmt.Errorf("%w: publishing at QoS 2: the server did not grant qos2", ErrUnsupported)
+		}
+		p.QoS = wire.QoS(o.qos)
 		return c.publishAcked(ctx, topic, o.id, payload, &p)
 	default:
 		return fmt.Errorf("%w: publishing at QoS %d", ErrUnsupported, o.qos)
@@ -159,7 +169,8 @@ func (c *Client) publishSealed(ctx context.Context, topic, id string, payload []
 	return err
 }
 
-// publishAcked publishes at QoS 1 and waits for the PUBACK.
+// publishAcked publishes at QoS 1 and waits for the PUBACK, or at QoS 2
+// (p.QoS) and waits for the PUBCOMP.
 func (c *Client) publishAcked(ctx context.Context, topic, id string, payload []byte, p *wire.Publish) error {
 	select {
 	case c.window <- struct{}{}:
@@ -176,7 +187,7 @@ func (c *Client) publishAcked(ctx context.Context, topic, id string, payload []b
 		id = unsafe.String(&pd.idb[0], msgid.Len)
 	}
 	pd.id = id
-	p.QoS, p.ID = wire.AtLeastOnce, bytesOf(id)
+	p.ID = bytesOf(id)
 	frame, err := c.encode(make([]byte, 0, len(topic)+len(id)+len(payload)+96), topic, id, payload, p)
 	if err == nil {
 		pd.frame = frame
@@ -297,7 +308,7 @@ func (c *Client) waitRoomLocked(ctx context.Context) error {
 // onPubAck completes the QoS 1 publish that a PUBACK acknowledges.
 func (c *Client) onPubAck(a *wire.Ack) {
 	c.mu.Lock()
-	if p := c.inflight[string(a.ID)]; p != nil {
+	if p := c.inflight[string(a.ID)]; p != nil && !p.once() {
 		var err error
 		if a.Code != wire.CodeOK {
 			err = serverError(a.Code, false, wire.TypePublish, a.Text)

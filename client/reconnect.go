@@ -59,9 +59,10 @@ func (c *Client) appendResubscribe(b []byte, cn *conn) []byte {
 	return b
 }
 
-// appendResend appends, oldest first and marked dup, every QoS 1 publish
-// that the writer took for a connection and that has no PUBACK: it may
-// never have reached the server. Those not yet taken are still queued,
+// appendResend appends, oldest first and marked dup, every QoS 1 or 2
+// publish that the writer took for a connection and that has no PUBACK or
+// PUBREC: it may never have reached the server; and the PUBREL of every
+// QoS 2 publish released without a PUBCOMP. Those not yet taken are still queued,
 // behind. Every pending publish is numbered anew in that order, so that
 // the ones appended count as not taken. c.mu is held.
 func (c *Client) appendResend(b []byte) []byte {
@@ -73,7 +74,9 @@ func (c *Client) appendResend(b []byte) []byte {
 	slices.SortFunc(ps, func(a, b *pending) int { return cmp.Compare(a.qseq, b.qseq) })
 	for _, p := range ps {
 		if p.qseq <= c.taken {
-			p.frame[wire.HeaderLen] |= flagDup
+			if !p.released {
+				p.frame[wire.HeaderLen] |= flagDup
+			}
 			b = append(b, p.frame...)
 		}
 		c.qseq++

@@ -76,7 +76,10 @@ func WithSlowConsumerWait(d time.Duration) SubscribeOption {
 
 // WithMaxQoS sets the highest QoS at which the subscription wants
 // deliveries (default AtLeastOnce); each delivery has the lower of this
-// and the publish's. QoS 2 counts as 1 until the client implements it.
+// and the publish's. At ExactlyOnce the handler is called once per
+// message id and offset, however often the server sends it, until the
+// server releases it (PUBREL); a handler's error leaves it to be sent
+// again, as at AtLeastOnce.
 func WithMaxQoS(q QoS) SubscribeOption { return func(s *subConfig) { s.qos = q } }
 
 // WithRawPayload delivers payloads as they arrive, envelopes unopened
@@ -115,6 +118,8 @@ type Subscription struct {
 	err     atomic.Pointer[error]
 
 	plain []byte // where a borrowing subscription opens envelopes; its goroutine's
+
+	once received // QoS 2 deliveries handed over and not yet released
 }
 
 // Subscribe subscribes h to pattern ("+" and "*" match one level, a final
@@ -184,7 +189,6 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 		return nil, fmt.Errorf("%w: queue size %d, slow consumer wait %v, qos %d",
 			whispeer.ErrInvalidOption, cfg.queue, cfg.wait, cfg.qos)
 	}
-	cfg.qos = min(cfg.qos, AtLeastOnce)
 	s := &Subscription{
 		c: c, pattern: pattern, concrete: !match.IsPattern(pattern), handler: h, cfg: cfg,
 		in:    newInbox(cfg.queue, cfg.borrow),
@@ -216,6 +220,7 @@ func (s *Subscription) appendSub(b []byte, caps wire.Caps) []byte {
 		}
 	}
 	s.mode.Store(uint32(sub.Resume.Mode))
+	s.once.reset()
 	b, _ = wire.AppendSubscribe(b, &sub) // the pattern was validated
 	return b
 }

@@ -156,9 +156,10 @@ func BenchmarkEncodeMessage(b *testing.B) {
 		Topic: "sensors/kitchen/temperature", ID: "5qfLbJ3XbQ2k0000001Zx", Time: time.Now(),
 		Payload: []byte(`{"celsius":21.5,"humidity":40,"room":"kitchen","ok":true}`),
 	}
+	srv := &Server{}
 	b.ReportAllocs()
 	for b.Loop() {
-		appendJSON(nil, m)
+		srv.encodeJSON(m)
 	}
 }
 

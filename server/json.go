@@ -244,9 +244,9 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		s.failFor(ref, "already subscribed to "+quote(pattern))
 		return
 	}
-	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, replayed: s.replay, subscriber: s.id}
+	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
 	if f.QoS == 2 {
-		req.handler, req.replayed = s.deliverOnce, s.replayOnce
+		req.handler = s.deliverOnce
 	}
 	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
 	resumed := f.HasOffset || f.Epoch != ""

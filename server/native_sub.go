@@ -1,6 +1,9 @@
 package server
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -17,6 +20,10 @@ type nativeSub struct {
 	n   *native
 	sid uint32
 	qos whispeer.QoS // at most 1 unless QoS 2 is granted
+	// replaying is set while the broker replays history to the
+	// subscription; messages accepted before since are then replays.
+	replaying atomic.Bool
+	since     time.Time
 }
 
 // subscribe starts a subscription: SUBACK first, then the replayed
@@ -46,9 +53,11 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		}
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
-	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS()))}
-	req.handler, req.replayed = ns.deliver, ns.replay
+	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS())), since: time.Now()}
+	req.handler = ns.deliver
+	ns.replaying.Store(req.replay > 0 || req.resume)
 	bs, e := n.s.subscribe(&req)
+	ns.replaying.Store(false)
 	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))
 }
 

@@ -151,8 +151,7 @@ type subscription struct {
 	pattern    string
 	replay     int
 	handler    whispeer.Handler
-	replayed   whispeer.Handler // the handler of the messages replayed
-	subscriber string           // the broker's subscriber id
+	subscriber string // the broker's subscriber id
 	// resume asks to start after offset of epoch, on a topic; subscribe
 	// clears it when the broker keeps no epochs, and sets lost instead.
 	resume        bool
@@ -174,7 +173,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
 	}
 	s.prepare()
-	sub.pacing = s.pacing(sub.incomplete, sub.replayed)
+	sub.pacing = s.pacing(sub.incomplete)
 	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
 	if err != nil && sub.resume && errors.Is(err, whispeer.ErrInvalidOption) {
 		sub.resume, sub.lost = false, true

@@ -35,7 +35,7 @@ type Server struct {
 	broker    *whispeer.Broker
 	ownBroker bool
 	store     bool   // the server opened a store for its broker
-	shared    shared // the fan-out of the publishes of no session (path.go)
+	shared    shared // the fan-out of the publishes of no session (fanout.go)
 	users     *auth.Users
 	issuer    *auth.Issuer
 	throttle  *auth.Throttle // of failed logins

@@ -16,11 +16,13 @@ import (
 
 func newPubCmd() *cobra.Command {
 	var (
-		cf      clientFlags
-		qos     uint8
-		lines   bool
-		quiet   bool
-		headers []string
+		cf       clientFlags
+		qos      uint8
+		id       string
+		clientID string
+		lines    bool
+		quiet    bool
+		headers  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "pub TOPIC [PAYLOAD]",
@@ -28,8 +30,11 @@ func newPubCmd() *cobra.Command {
 		Long: `Publish one message to TOPIC over the native protocol. The payload is the
 second argument or, without one, all of standard input; with --lines, each
 line of standard input is a message of its own. With --qos 1 the command
-waits for the server's acknowledgement of each message; at QoS 0 it waits
-until the server has handled them. With --key-file the payload is sealed
+waits for the server's acknowledgement of each message; with --qos 2, for
+the exactly-once exchange to complete (PUBREC, then PUBCOMP): run again
+with the same --client-id and --id, a message the server already has is
+acknowledged and not delivered twice. At QoS 0 it waits until the server
+has handled the messages. With --key-file the payload is sealed
 end to end before it leaves the process.
 
 On success it prints "Published N bytes to TOPIC" on standard error
@@ -38,6 +43,7 @@ server's reason and a non-zero exit status; so does a server that does not
 answer within --timeout.`,
 		Example: `  whispeer pub --user admin --password password chat/lobby 'hello'
   echo '{"temp": 21.5}' | whispeer pub --qos 1 sensor/kitchen
+  whispeer pub --qos 2 --client-id shop-1 --id order-9 orders '{"id": 9}'
   tail -f app.log | whispeer pub --lines logs/app
   whispeer pub --key-file keys.json secret/plans 'sealed end to end'
   whispeer pub --url tls://broker:4250 --ca ca.pem alerts/disk 'full'`,
@@ -47,13 +53,26 @@ answer within --timeout.`,
 			if err != nil {
 				return err
 			}
+			if qos > 2 {
+				return fmt.Errorf("--qos %d: want 0, 1 or 2", qos)
+			}
+			if id != "" && lines {
+				return errors.New("--id names one message: it excludes --lines")
+			}
 			opts := []client.PublishOption{client.WithQoS(client.QoS(qos))}
+			if id != "" {
+				opts = append(opts, client.WithID(id))
+			}
 			if hdr != nil {
 				opts = append(opts, client.WithHeaders(hdr))
 			}
 			w := newWatch(cmd.Context(), cmd.ErrOrStderr(), wire.TypePublish)
 			defer w.cancel(nil)
-			c, err := cf.dial(w.ctx, cmd, w.options()...)
+			dopts := w.options()
+			if clientID != "" {
+				dopts = append(dopts, client.WithClientID(clientID))
+			}
+			c, err := cf.dial(w.ctx, cmd, dopts...)
 			if err != nil {
 				return err
 			}
@@ -89,7 +108,9 @@ answer within --timeout.`,
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().Uint8Var(&qos, "qos", 0, "0: at most once; 1: at least once, waiting for the acknowledgement")
+	cmd.Flags().Uint8Var(&qos, "qos", 0, "0: at most once; 1: at least once, waiting for the acknowledgement; 2: exactly once, waiting for its completion")
+	cmd.Flags().StringVar(&id, "id", "", "the message's id (default: a generated one)")
+	cmd.Flags().StringVar(&clientID, "client-id", "", "the client's stable id, under which the server recognises a QoS 2 message sent again")
 	cmd.Flags().BoolVar(&lines, "lines", false, "publish each line of standard input as a message")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "a header as key=value (repeatable)")
@@ -107,7 +128,7 @@ type publisher struct {
 	bytes    int
 }
 
-// send publishes one message. At QoS 1 it waits for the acknowledgement,
+// send publishes one message. At QoS 1 and 2 it waits for the acknowledgement,
 // up to the timeout; a refusal that the server sends as an ERROR (before
 // authenticating, say) ends the wait with the server's reason.
 func (p *publisher) send(b []byte) error {

@@ -28,7 +28,9 @@ func newSubCmd() *cobra.Command {
 		Short: "Print the messages published to the topics matching a pattern",
 		Long: `Subscribe to PATTERN over the native protocol and print each message as
 "topic payload" (with --verbose also its sequence number, id and QoS), or
-as a JSON line with --json. QoS 1 messages are acknowledged once printed.
+as a JSON line with --json. QoS 1 messages are acknowledged once printed;
+with --qos 2, QoS 2 messages are printed once each, however often the
+server sends them, and acknowledged in two steps (PUBREC, PUBCOMP).
 With --key-file, sealed payloads are opened; one that does not open is
 reported on standard error and skipped. Runs until interrupted, or until
 --count messages have arrived. A subscription the server refuses, or a
@@ -67,7 +69,7 @@ non-zero exit status.`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print sequence numbers, ids and QoS too")
 	cmd.Flags().IntVarP(&count, "count", "n", 0, "exit after this many messages (0: never)")
 	cmd.Flags().Uint32Var(&last, "last", 0, "first replay up to this many recent messages of each topic")
-	cmd.Flags().Uint8Var(&maxQoS, "qos", 1, "the highest QoS to receive messages with")
+	cmd.Flags().Uint8Var(&maxQoS, "qos", 1, "the highest QoS to receive messages with: 0, 1 or 2 (exactly once)")
 	return cmd
 }
 
