@@ -106,7 +106,7 @@ func BenchmarkPublish_Parallel(b *testing.B) {
 // that each publish also evicts the oldest id.
 func BenchmarkPublish_ExactlyOnce(b *testing.B) {
 	br := newBroker(b, whispeer.WithDedup(whispeer.Dedup{MaxPerPublisher: 1000}))
-	if _, err := br.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
+	if _, err := br.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync()); err != nil {
 		b.Fatal(err)
 	}
 	ids := make([]string, 4096)

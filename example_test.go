@@ -110,7 +110,7 @@ func ExampleWithDedup() {
 	b.Subscribe("orders", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("order %s: %s\n", m.ID, m.Payload)
 		return nil
-	}, whispeer.WithInline())
+	}, whispeer.WithSync())
 	ctx := context.Background()
 	billing := whispeer.WithPublisher(whispeer.PublisherName("billing"))
 	for range 3 { // a publisher retrying, as after a lost acknowledgement
