@@ -3,7 +3,8 @@
 // a cut connection and a restarted server resumed without a gap, waking on
 // the online event, a Go client and the page both ways, and end-to-end
 // encryption with the WebAssembly module both ways with a Go client, where a
-// wrong key is an error event and the subscription goes on. The pages use
+// wrong key is an error event and the subscription goes on, and exactly once
+// through connections cut between the steps of QoS 2. The pages use
 // the Node tests' collector (test/lib/collect.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -188,6 +189,49 @@ test("Chromium: sealed both ways between the page's WebAssembly module and a Go 
   await assertNeverHandled(srv, "sealed in");
   await assertNeverHandled(srv, "under key 4");
   assert.ok(browser.requests.some((q) => q.url.endsWith("/dist/whispeer.wasm")), "the module was loaded for the keyring");
+  assert.deepEqual(browser.errors, []);
+});
+
+test("Chromium: exactly once through cuts: a publish cut before its PUBREC and before its PUBREL, a subscriber cut between its PUBREC and the PUBREL; each message delivered once", { skip: skip || false, timeout: 30_000 }, async (t) => {
+  const r = await page().evaluate(async ({ url, token }) => {
+    const { connect, frames } = await import("/dist/index.js");
+    const { collector } = await import("/test/lib/collect.mjs");
+    const { faulty } = await import("/test/lib/faulty.mjs");
+    const T = frames.T;
+    const once = (pred, verdict) => {
+      let done = false;
+      return (f) => (done || !pred(f) ? undefined : ((done = true), verdict));
+    };
+    const topic = "browser/exactly";
+    const probe = await connect(url, { token });
+    try {
+      await probe.publish(`${topic}/probe`, "x", { qos: 2 });
+    } catch (e) {
+      return { skip: e.message };
+    } finally {
+      await probe.close();
+    }
+    const SubWS = faulty(WebSocket, { out: once((f) => f.type === T.PubRec && f.sid !== 0, "after") });
+    const PubWS = faulty(WebSocket, {
+      in: once((f) => f.type === T.PubRec && f.sid === 0, "drop"),
+      out: once((f) => f.type === T.PubRel, "drop"),
+    });
+    const sub = await connect(url, { token }, { WebSocket: SubWS, reconnectWait: [10, 50] });
+    const pub = await connect(url, { token }, { WebSocket: PubWS, reconnectWait: [10, 50], clientId: `page-${Date.now()}` });
+    sub.on("error", () => {});
+    pub.on("error", () => {});
+    const col = collector();
+    await sub.subscribe(topic, (m) => col.push([m.text(), m.qos]), { qos: 2 }).ready;
+    await pub.publish(topic, "once", { qos: 2, id: "b-1" });
+    await pub.publish(topic, "end", { qos: 2 });
+    await col.untilSome(([x]) => x === "end");
+    const cuts = [PubWS.state.cuts, SubWS.state.cuts];
+    await Promise.all([pub.close(), sub.close()]);
+    return { got: col.got, cuts };
+  }, { url: srv.url, token: srv.tokens.admin });
+  if (r.skip) return t.skip(r.skip);
+  assert.deepEqual(r.got, [["once", 2], ["end", 2]]);
+  assert.deepEqual(r.cuts, [2, 1]);
   assert.deepEqual(browser.errors, []);
 });
 
