@@ -54,6 +54,9 @@ func (s *session) deliverOnce(ctx context.Context, m *whispeer.Message) error {
 	if m.QoS != whispeer.ExactlyOnce {
 		return s.deliver(ctx, m)
 	}
+	if s.overflows(ctx) {
+		return nil
+	}
 	frame := s.srv.appendJSONQoS(make([]byte, 0, ws.HeaderRoom+120+len(m.Topic)+len(m.ID)+len(m.Payload)), m, whispeer.ExactlyOnce)
 	s.window.deliver(ctx, fanoutOf(m), ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
 	return nil

@@ -141,3 +141,26 @@ func TestNative_QoS2PubCompBeforePubRec(t *testing.T) {
 		}
 	})
 }
+
+// TestNative_QoS2NeverSkipped fills a QoS 2 subscriber's window and its
+// queue: the next QoS 2 message ends the connection as a slow consumer
+// instead of being dropped for it, as a QoS 1 one would be.
+func TestNative_QoS2NeverSkipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := newBubbleTestServer(t, qosConfig(5, 1, 1))
+		sub := ts.qos2Client(t, "tcp", "", "admin")
+		sub.subscribe(1, "orders", wire.ExactlyOnce, wire.Resume{})
+		pub := ts.qos2Client(t, "tcp", "", "admin")
+		for _, id := range []string{"a", "b", "c"} {
+			pub.pubQoS2("orders", id, id, false)
+			pub.expectAck(wire.TypePubRec, 0, id, wire.CodeOK)
+			pub.sendAck(wire.TypePubRel, 0, id, 0) // room for the next
+			pub.expect(wire.TypePubComp)
+		}
+		sub.expectMessage(1, "orders", "a")
+		sub.expectEnd()
+		if st := ts.Stats(); st.QoSDropped != 0 {
+			t.Fatalf("%d QoS 2 copies dropped", st.QoSDropped)
+		}
+	})
+}

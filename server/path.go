@@ -308,6 +308,9 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 		ns.s.sendIn(batchOf(f), head, body, true, scratched)
 		return nil
 	}
+	if msg.QoS == wire.ExactlyOnce && ns.s.overflows(ctx) {
+		return nil
+	}
 	ns.s.window.deliver(ctx, f, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
 	return nil
 }

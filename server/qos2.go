@@ -6,11 +6,14 @@ package server
 // window (docs/protocol.md and docs/protocol-native.md, "QoS 2").
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/transport"
 )
 
 // heldIDs are the ids of a connection's QoS 2 publishes that await their
@@ -107,6 +110,23 @@ func (s *session) releaseOnce(id string) bool {
 	s.once.drop(id)
 	r, ok := any(s.srv.broker).(releaser)
 	return ok && r.Release(s.dedupID(), id)
+}
+
+// overflows reports whether a QoS 2 copy would find the session's window
+// and its queue full, where a QoS 1 copy is dropped, and then ends the
+// connection as a slow consumer: at QoS 2 the server never skips a
+// message on a subscription; the client resumes from what it received.
+// A copy racing another publisher's to the queue's last place may still
+// be dropped, and is counted.
+func (s *session) overflows(ctx context.Context) bool {
+	q := s.window
+	q.mu.Lock()
+	full := !q.closed && len(q.queued) >= q.maxQueued && q.n >= q.maxInflight && !replaying(ctx)
+	q.mu.Unlock()
+	if full {
+		s.link.Close(nil, fmt.Errorf("%w: QoS 2 deliveries past qos.max_queued", transport.ErrSlowConsumer))
+	}
+	return full
 }
 
 // received moves the QoS 2 delivery that a PUBREC (or pubrec) names, by
