@@ -246,7 +246,7 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 	}
 	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
 	if f.QoS == 2 {
-		req.handler = s.deliverOnce
+		req.handler, req.durable = s.deliverOnce, s.durableID(pattern)
 	}
 	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
 	resumed := f.HasOffset || f.Epoch != ""

@@ -34,13 +34,16 @@ func (s *session) jsonExactlyOnce(f *json.Frame) {
 		found := s.releaseOnce(id)
 		s.reply(json.AppendPubComp(newFrame(64+len(id)), id, !found))
 	case json.TypePubRec:
-		s.window.received(ackKey{id: id}, f.Offset, func(m msgKey) []byte {
+		m, ok := s.window.received(ackKey{id: id}, f.Offset, func(m msgKey) []byte {
 			var offset uint64
 			if s.srv.store {
 				offset = m.seq // as in the message frame
 			}
 			return ws.Frame(ws.Text, json.AppendPubRel(newFrame(48+len(id)), id, offset))
 		})
+		if ok {
+			s.saveCursors(subKey{}, m)
+		}
 	case json.TypePubComp:
 		s.window.complete(ackKey{id: id}, f.Offset)
 		s.acked(id)

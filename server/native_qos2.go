@@ -33,7 +33,9 @@ func (n *native) exactlyOnce(t wire.Type, a *wire.Ack) {
 	case t == wire.TypePubRec:
 		// The window looks the key up and keeps nothing of it.
 		key := ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))}
-		n.s.window.received(key, a.Offset, n.pubRel(a.SID, key.id))
+		if m, ok := n.s.window.received(key, a.Offset, n.pubRel(a.SID, key.id)); ok {
+			n.s.saveCursors(subKey{sid: a.SID}, m)
+		}
 	default:
 		key := ackKey{sid: a.SID, id: unsafe.String(unsafe.SliceData(a.ID), len(a.ID))}
 		n.s.window.complete(key, a.Offset)

@@ -164,3 +164,51 @@ func TestNative_QoS2NeverSkipped(t *testing.T) {
 		}
 	})
 }
+
+// TestQoS2_DurableSubscriber checks that a QoS 2 subscription of a client
+// that named a stable id outlives its connection, over both protocols:
+// back under the same id, the client first receives what it had not
+// answered with PUBREC, then what was published while it was away.
+func TestQoS2_DurableSubscriber(t *testing.T) {
+	ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0; c.Store.Kind = config.StoreMemory })
+	pub := ts.qos2Client(t, "tcp", "", "admin")
+	send := func(topic, id string) {
+		t.Helper()
+		pub.pubQoS2(topic, id, id, false)
+		pub.expectAck(wire.TypePubRec, 0, id, wire.CodeOK)
+		pub.sendAck(wire.TypePubRel, 0, id, 0)
+		pub.expect(wire.TypePubComp)
+	}
+
+	sub := ts.qos2Client(t, "tcp", "reader", "admin")
+	sub.subscribe(1, "n/#", wire.ExactlyOnce, wire.Resume{})
+	js := ts.authedAs(t, "admin", "reader")
+	js.send(`{"type":"subscribe","topic":"j","qos":2}`)
+	js.expect("subscribed")
+	send("n/a", "a")
+	send("j", "ja")
+	m := sub.expectMessage(1, "n/a", "a")
+	sub.sendAck(wire.TypePubRec, 1, "a", m.Offset)
+	sub.expectAck(wire.TypePubRel, 1, "a", wire.CodeOK)
+	js.expectMessage("j", `"ja"`)
+	js.send(`{"type":"pubrec","message_id":"ja"}`)
+	js.expectQoS2("pubrel", "ja")
+	send("n/a", "b") // received, never answered
+	send("j", "jb")
+	sub.expectMessage(1, "n/a", "b")
+	js.expectMessage("j", `"jb"`)
+	closeNative(sub)
+	js.closeNow()
+	send("n/a", "c")
+	send("j", "jc")
+
+	sub = ts.qos2Client(t, "tcp", "reader", "admin")
+	sub.subscribe(1, "n/#", wire.ExactlyOnce, wire.Resume{})
+	sub.expectMessage(1, "n/a", "b")
+	sub.expectMessage(1, "n/a", "c")
+	js = ts.authedAs(t, "admin", "reader")
+	js.send(`{"type":"subscribe","topic":"j","qos":2}`)
+	js.expect("subscribed")
+	js.expectMessage("j", `"jb"`)
+	js.expectMessage("j", `"jc"`)
+}

@@ -54,6 +54,9 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
 	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS())), since: time.Now()}
+	if ns.qos == whispeer.ExactlyOnce {
+		req.durable = n.s.durableID(pattern)
+	}
 	req.handler = ns.deliver
 	ns.replaying.Store(req.replay > 0 || req.resume)
 	bs, e := n.s.subscribe(&req)

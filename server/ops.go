@@ -161,6 +161,9 @@ type subscription struct {
 	// every stored message it should have (replay.go).
 	incomplete func()
 	pacing     whispeer.Pacing
+	// durable names a durable QoS 2 subscription, whose cursor the
+	// client's PUBRECs advance (qos2.go); "" for others.
+	durable string
 }
 
 // subscribe makes the broker subscription, holding deliveries back until
@@ -184,6 +187,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 		return nil, brokerError(err)
 	}
 	s.subs[sub.key] = bs
+	s.markDurable(sub)
 	s.countSubs()
 	return bs, nil
 }
@@ -205,6 +209,9 @@ func (sub *subscription) options() []whispeer.SubscribeOption {
 	if sub.resume {
 		opts = append(opts, whispeer.WithResume(sub.epoch, sub.offset))
 	}
+	if sub.durable != "" {
+		opts = append(opts, whispeer.WithDurable(sub.durable), whispeer.WithManualAck())
+	}
 	return opts
 }
 
@@ -224,6 +231,7 @@ func (s *session) unsubscribe(key subKey) bool {
 	}
 	sub.Unsubscribe()
 	delete(s.subs, key)
+	delete(s.durable, key)
 	s.countSubs()
 	return true
 }

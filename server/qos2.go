@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/transport"
 )
 
@@ -75,6 +76,44 @@ func (s *session) dedupID() string {
 	return s.PublisherID()
 }
 
+// durableID names the durable QoS 2 subscription to pattern of a client
+// that gave a stable id: its user, that id and the pattern; "" for a
+// client that gave none, whose QoS 2 subscriptions last as long as its
+// connection.
+func (s *session) durableID(pattern string) string {
+	if id := s.StableID(); id != "" {
+		return id + "\x00" + pattern
+	}
+	return ""
+}
+
+// markDurable records sub, just made, if it is durable.
+func (s *session) markDurable(sub *subscription) {
+	if sub.durable == "" {
+		return
+	}
+	if s.durable == nil {
+		s.durable = make(map[subKey]bool)
+	}
+	s.durable[sub.key] = true
+}
+
+// saveCursors advances, past message m, the cursors of the session's
+// durable subscriptions that the client's PUBREC (or pubrec) names:
+// subscription key's, or every durable one matching m's topic when key
+// is the zero subKey (JSON acknowledgements name no subscription).
+func (s *session) saveCursors(key subKey, m msgKey) {
+	if len(s.durable) == 0 {
+		return
+	}
+	msg := &whispeer.Message{Topic: m.topic, Seq: m.seq}
+	for k := range s.durable {
+		if (key == subKey{} && match.Matches(k.pattern, m.topic)) || (key != subKey{} && k == key) {
+			s.subs[k].Ack(msg) // a failure is logged by the broker: the cursor lags
+		}
+	}
+}
+
 // releaser is the broker's Release, by which a server hands back the
 // QoS 2 ids its clients release.
 type releaser interface {
@@ -134,10 +173,10 @@ func (s *session) overflows(ctx context.Context) bool {
 // that rel encodes for the delivery's message, sent now and again on the
 // resend schedule until the delivery is completed. A PUBREC repeated for a
 // delivery already released has its release sent again. It reports
-// whether the window held the delivery.
-func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) bool {
+// whether the window held the delivery, and its message.
+func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) (msgKey, bool) {
 	if q == nil {
-		return false
+		return msgKey{}, false
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -149,7 +188,7 @@ func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) boo
 		p = p.next // the oldest delivery not yet received
 	}
 	if p == nil {
-		return false
+		return msgKey{}, false
 	}
 	if !p.released {
 		p.released = true
@@ -161,7 +200,7 @@ func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) boo
 		q.arm(p.deadline)
 	}
 	p.copy.send(nil, q.s)
-	return true
+	return p.msg, true
 }
 
 // complete ends the QoS 2 delivery that a PUBCOMP (or pubcomp) names, if

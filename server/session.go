@@ -59,6 +59,8 @@ type session struct {
 	stableFor        *auth.User
 	// once holds the ids of the QoS 2 publishes awaiting release.
 	once heldIDs
+	// durable holds the durable QoS 2 subscriptions among subs.
+	durable map[subKey]bool
 
 	// authed is set once the connection has authenticated; deadline
 	// closes it if that does not happen within server.auth_timeout.
