@@ -1,6 +1,6 @@
 // Package auth authenticates whispeer clients and authorizes what they do.
 //
-// It has four parts, each usable alone:
+// It has five parts, each usable alone:
 //
 //   - [Issuer] issues and verifies login tokens: JWTs signed with HS256
 //     carrying "sub" (the user name), "iat" and "exp" and, with
@@ -8,6 +8,16 @@
 //     password so that changing the password revokes it. Verification
 //     accepts HS256 only, so "alg": "none", other HMAC sizes and
 //     public-key algorithms are refused, and requires an expiry.
+//   - [Apps] verifies the tokens that applications sign for their own
+//     users ([[auth.issuers]]), picked by "iss": HS256/384/512 with a
+//     secret, RS*, PS*, ES256/384/512 and EdDSA with a PEM public key or a
+//     JWKS document (a file, or a URL refetched periodically and, rate
+//     limited, for an unknown "kid"). Every key is pinned to one algorithm
+//     and kind of key, so a public key never serves as an HMAC secret, a
+//     JWKS document never supplies one, and "none" is never accepted. The
+//     token's "whispeer" claim ([GrantClaim]) grants topics within the
+//     issuer's patterns, with "{sub}" standing for the subject; a
+//     [DenyList] revokes tokens by "jti".
 //   - [Users] holds the accounts of the configuration and checks passwords.
 //     A password is either an argon2id PHC string made by [HashPassword] or,
 //     for trying whispeer on one machine, plain text. Every call to

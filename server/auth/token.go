@@ -33,6 +33,8 @@ type Claims struct {
 	Subject   string    // the user name
 	IssuedAt  time.Time // zero if the token has no "iat"
 	ExpiresAt time.Time
+	ID        string // the "jti" of an application's token, which a [DenyList] may revoke
+	Issuer    string // the application that issued the token; "" for the server's own
 }
 
 // Issuer signs and verifies HS256 login tokens with one secret.

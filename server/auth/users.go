@@ -69,6 +69,9 @@ type User struct {
 	stamp     [32]byte // see PasswordStamp
 	publish   []string
 	subscribe [][]string // subscribe patterns split into levels
+	// within is the account of the configuration that an application's
+	// token names, whose permissions bound the token's; nil for others.
+	within *User
 }
 
 // NewUsers builds the account set from configuration entries. It fails,
@@ -254,10 +257,12 @@ func (us *Users) Len() int { return len(us.byName) }
 func (u *User) Name() string { return u.name }
 
 // CanPublish reports whether the user may publish to topic: topic has no
-// wildcard level and one of the user's publish patterns matches it. The
+// wildcard level and one of the user's publish patterns matches it (for
+// the user of an application's token that names an account of the
+// configuration, one of the account's too). The
 // topic is expected to be valid (see match.ValidateTopic).
 func (u *User) CanPublish(topic string) bool {
-	if match.IsPattern(topic) {
+	if match.IsPattern(topic) || u.within != nil && !u.within.CanPublish(topic) {
 		return false
 	}
 	for _, p := range u.publish {
@@ -273,5 +278,8 @@ func (u *User) CanPublish(topic string) bool {
 // patterns (see [Covers]). The pattern is expected to be valid (see
 // match.ValidatePattern).
 func (u *User) CanSubscribe(pattern string) bool {
+	if u.within != nil && !u.within.CanSubscribe(pattern) {
+		return false
+	}
 	return covers(u.subscribe, strings.Split(pattern, "/"))
 }

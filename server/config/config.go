@@ -51,6 +51,42 @@ type Auth struct {
 	TokenTTL  time.Duration `koanf:"token_ttl"`  // lifetime of issued login tokens
 	MaxHashes int           `koanf:"max_hashes"` // password hashes computed at once; 0 sizes it from the memory limit
 	Users     []User        `koanf:"users"`      // accounts allowed to log in
+	Issuers   []Issuer      `koanf:"issuers"`    // applications whose tokens the server trusts
+}
+
+// Issuer is one [[auth.issuers]] entry: an application whose signed
+// tokens authenticate its users, who need not be in auth.users. Name is
+// the "iss" its tokens carry. The keys come from Keys (secrets and PEM
+// public keys), from a JWKS document (JWKSURL or JWKSFile), or both.
+// Publish and Subscribe are the most a token may grant, topic patterns in
+// which "{sub}" stands for the token's subject. Zero durations and sizes
+// take the defaults that docs/configuration.md lists.
+type Issuer struct {
+	Name          string        `koanf:"issuer"`          // the "iss" claim its tokens carry
+	Audience      []string      `koanf:"audience"`        // "aud" must name one of them; empty: not checked
+	Leeway        time.Duration `koanf:"leeway"`          // tolerated clock skew for "exp", "nbf" and "iat"
+	MaxTokenBytes int           `koanf:"max_token_bytes"` // longest token verified
+	Publish       []string      `koanf:"publish"`         // the most a token may grant for publishing
+	Subscribe     []string      `koanf:"subscribe"`       // the most a token may grant for subscribing
+	Keys          []IssuerKey   `koanf:"keys"`            // keys from the configuration
+	JWKSURL       string        `koanf:"jwks_url"`        // JWKS document fetched over HTTP(S)
+	JWKSFile      string        `koanf:"jwks_file"`       // JWKS document read from a file at start
+	JWKSRefresh   time.Duration `koanf:"jwks_refresh"`    // period of refetching jwks_url
+	JWKSTimeout   time.Duration `koanf:"jwks_timeout"`    // limit of one fetch of jwks_url
+	JWKSRefetch   time.Duration `koanf:"jwks_refetch"`    // least time between fetches for an unknown "kid"
+	JWKSMaxBytes  int           `koanf:"jwks_max_bytes"`  // largest JWKS document read
+}
+
+// IssuerKey is one key of an [[auth.issuers]] entry, pinned to one
+// algorithm: a secret for HS256, HS384 or HS512, or a PEM public key
+// (PublicKey or PublicKeyFile) for RS256, RS384, RS512, PS256, PS384,
+// PS512, ES256, ES384 or EdDSA. KID, if set, must match the token's "kid".
+type IssuerKey struct {
+	KID           string `koanf:"kid"`
+	Algorithm     string `koanf:"algorithm"`
+	Secret        Secret `koanf:"secret"`
+	PublicKey     string `koanf:"public_key"`
+	PublicKeyFile string `koanf:"public_key_file"`
 }
 
 // User is one [[auth.users]] entry. Password is either plain text or an
@@ -218,6 +254,7 @@ func Default() *Config {
 				Publish:   []string{"#"},
 				Subscribe: []string{"#"},
 			}},
+			Issuers: []Issuer{},
 		},
 		QoS: QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000,
 			DedupWindow: whispeer.DefaultDedupWindow, DedupMax: whispeer.DefaultDedupMax, DedupMaxTotal: whispeer.DefaultDedupMaxTotal},
