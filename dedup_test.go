@@ -360,3 +360,66 @@ func TestBroker_ExactlyOnceStablePublisher(t *testing.T) {
 		t.Fatalf("PublisherID = %q, want the stable id", id)
 	}
 }
+
+func TestBroker_ExactlyOnceHeldExpire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBroker(t, whispeer.WithDedup(whispeer.Dedup{Window: time.Minute, MaxPerPublisher: 1}))
+		ctx := context.Background()
+		publishAsync := func(id string) error {
+			return b.PublishAsync(ctx, "t", nil, func(error) {}, once, whispeer.WithID(id))
+		}
+		if err := publishAsync("a"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(59 * time.Second)
+		if err := publishAsync("b"); !errors.Is(err, whispeer.ErrDedupLimit) {
+			t.Fatalf("with a held id in the window: %v, want ErrDedupLimit", err)
+		}
+		time.Sleep(2 * time.Second)
+		if err := publishAsync("b"); err != nil {
+			t.Fatalf("once the held id left the window: %v", err)
+		}
+		if b.Release("", "a") {
+			t.Fatal("an id past the window is still remembered")
+		}
+	})
+}
+
+func TestBroker_ExactlyOnceConcurrentReleases(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	var delivered sync.Map
+	if _, err := b.Subscribe("t", func(_ context.Context, m *whispeer.Message) error {
+		if _, dup := delivered.LoadOrStore(m.PublisherID+"/"+m.ID, true); dup {
+			t.Errorf("%s/%s delivered twice", m.PublisherID, m.ID)
+		}
+		return nil
+	}, whispeer.WithSync()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		pub := fmt.Sprint("p", g%2)
+		wg.Go(func() {
+			for i := range 500 {
+				id := fmt.Sprint(i)
+				acked := make(chan error, 1)
+				err := b.PublishAsync(context.Background(), "t", nil, func(err error) { acked <- err }, once,
+					whispeer.WithID(id), whispeer.WithPublisher(whispeer.PublisherName(pub)))
+				if err == nil {
+					err = <-acked
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b.Release(pub, id) // both of a publisher's goroutines release it: one finds it released
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	delivered.Range(func(any, any) bool { n++; return true })
+	if n != 1000 {
+		t.Fatalf("%d messages delivered, want 1000", n)
+	}
+}
