@@ -35,8 +35,8 @@ type Broker struct {
 	topicsMu sync.RWMutex
 
 	// mu guards the fields below it. The lock order is topicsMu, then
-	// topicState.mu (several in name order), then the history's (a
-	// memHistory's mu, then a ring's, or the store's own), then mu, then the
+	// topicState.mu (several in name order), then the history's (a ring's
+	// or memHistory's mu, never nested, or the store's own), then mu, then the
 	// Sublist's and queue.mu. Handlers run under no lock, except for history
 	// replayed to a sync subscription (see WithReplay).
 	mu       sync.Mutex
