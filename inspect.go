@@ -28,9 +28,10 @@ type TopicStats struct {
 
 // Topics describes the topics matching pattern ("#" for all), sorted by
 // name; with limit > 0, only the first limit of them. A topic exists once
-// a message has been published to it or a subscription named it. The figures are a snapshot taken
-// topic by topic while traffic flows; the call costs a match per topic
-// returned, so use a limit on a broker with many topics.
+// a message has been published to it or a subscription named it. The
+// figures are a snapshot taken topic by topic while traffic flows; the call
+// costs a match per topic returned, so use a limit on a broker with many
+// topics.
 func (b *Broker) Topics(pattern string, limit int) ([]TopicStats, error) {
 	if err := match.ValidatePattern(pattern, b.limits); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPattern, truncate(pattern), err)

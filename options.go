@@ -126,8 +126,9 @@ func WithTopicLimits(maxBytes, maxLevels int) Option {
 // WithMaxPayload bounds the payload of a publish, in bytes (default 8 MiB).
 func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } }
 
-// WithMaxTopics bounds the number of distinct topics published to (default
-// 1Mi); a publish that would create one more fails with [ErrTooManyTopics].
+// WithMaxTopics bounds the number of distinct topics published to or
+// subscribed to by name (default 1Mi); a publish or subscribe that would
+// create one more fails with [ErrTooManyTopics].
 func WithMaxTopics(n int) Option { return func(c *config) { c.maxTopics = n } }
 
 // WithMaxSubscriptions bounds the number of live subscriptions (default 1Mi).

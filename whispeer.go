@@ -503,7 +503,7 @@ type Stats struct {
 	Published     uint64 // messages accepted by Publish
 	Dropped       uint64 // messages dropped by any subscription
 	Duplicates    uint64 // ExactlyOnce publishes recognised as retries
-	Topics        int    // distinct topics published to
+	Topics        int    // distinct topics published to or subscribed to by name
 	Subscriptions int    // live subscriptions
 }
 
