@@ -47,7 +47,7 @@ func BenchmarkPublish_NoSubscribers(b *testing.B) {
 func BenchmarkPublish_1Sync(b *testing.B) {
 	br := newBroker(b)
 	c := newCounter(-1)
-	br.Subscribe("bench/topic", c.handle, whispeer.WithSync())
+	br.Subscribe("bench/topic", c.handle, whispeer.WithInline())
 	ctx, payload := context.Background(), make([]byte, 128)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -106,7 +106,7 @@ func BenchmarkPublish_Parallel(b *testing.B) {
 // that each publish also evicts the oldest id.
 func BenchmarkPublish_ExactlyOnce(b *testing.B) {
 	br := newBroker(b, whispeer.WithDedup(whispeer.Dedup{MaxPerPublisher: 1000}))
-	if _, err := br.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync()); err != nil {
+	if _, err := br.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
 		b.Fatal(err)
 	}
 	ids := make([]string, 4096)

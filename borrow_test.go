@@ -33,11 +33,11 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 			cloned = append(cloned, m.Clone())
 		}
 		return nil
-	}, whispeer.WithSync(), whispeer.WithBorrow())
+	}, whispeer.WithInline(), whispeer.WithBorrow())
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 		kept = append(kept, m)
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	async := make(chan *whispeer.Message, n)
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 		async <- m
@@ -85,7 +85,7 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 		replayed = append(replayed, m)
 		return nil
-	}, whispeer.WithSync(), whispeer.WithReplay(n))
+	}, whispeer.WithInline(), whispeer.WithReplay(n))
 	check("replayed message", replayed)
 }
 
@@ -99,7 +99,7 @@ func TestWithBorrow_NeedsSync(t *testing.T) {
 	defer b.Close()
 	_, err = b.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithBorrow())
 	if !errors.Is(err, whispeer.ErrInvalidOption) {
-		t.Fatalf("WithBorrow without WithSync: %v, want ErrInvalidOption", err)
+		t.Fatalf("WithBorrow without WithInline: %v, want ErrInvalidOption", err)
 	}
 }
 
@@ -120,7 +120,7 @@ func TestWithBorrow_NoAllocation(t *testing.T) {
 		subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 			got += len(m.Payload)
 			return nil
-		}, whispeer.WithSync(), whispeer.WithBorrow())
+		}, whispeer.WithInline(), whispeer.WithBorrow())
 	}
 	ctx, payload := context.Background(), make([]byte, 128)
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -159,7 +159,7 @@ func TestCopyPayload_CopiesID(t *testing.T) {
 		async <- m
 		return nil
 	})
-	subscribe(t, b, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync(), whispeer.WithBorrow())
+	subscribe(t, b, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline(), whispeer.WithBorrow())
 	ids := []string{"short-1", strings.Repeat("long-id-", 8), "short-2", strings.Repeat("LONG-ID-", 8)}
 	buf := make([]byte, 0, 128)
 	for i, id := range ids {
@@ -177,7 +177,7 @@ func TestCopyPayload_CopiesID(t *testing.T) {
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 		replayed = append(replayed, m.ID)
 		return nil
-	}, whispeer.WithSync(), whispeer.WithReplay(len(ids)))
+	}, whispeer.WithInline(), whispeer.WithReplay(len(ids)))
 	for i, id := range ids {
 		if got := (<-async).ID; got != id {
 			t.Errorf("async delivery %d: id %q, want %q", i, got, id)

@@ -307,7 +307,7 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 func TestBroker_Topics(t *testing.T) {
 	b := newBroker(t, whispeer.WithHistory(2))
 	for _, p := range []string{"chat/#", "chat/a", "news"} {
-		if _, err := b.Subscribe(p, (&collector{}).handle, whispeer.WithSync()); err != nil {
+		if _, err := b.Subscribe(p, (&collector{}).handle, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -42,7 +42,7 @@ func TestBroker_ExactlyOnceRetries(t *testing.T) {
 			b := newBroker(t, opts...)
 			var c1, c2 collector
 			for _, c := range []*collector{&c1, &c2} {
-				if _, err := b.Subscribe("o/#", c.handle, whispeer.WithSync()); err != nil {
+				if _, err := b.Subscribe("o/#", c.handle, whispeer.WithInline()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -90,7 +90,7 @@ func TestBroker_ExactlyOnceWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBroker(t, whispeer.WithDedup(whispeer.Dedup{Window: time.Minute}))
 		var c collector
-		if _, err := b.Subscribe("t", c.handle, whispeer.WithSync()); err != nil {
+		if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
 		}
 		publish(t, b, "t", "1", once, whispeer.WithID("a"))
@@ -108,7 +108,7 @@ func TestBroker_ExactlyOnceWindow(t *testing.T) {
 func TestBroker_ExactlyOnceHeldLimit(t *testing.T) {
 	b := newBroker(t, whispeer.WithDedup(whispeer.Dedup{MaxPerPublisher: 2}))
 	var c collector
-	if _, err := b.Subscribe("t", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -175,7 +175,7 @@ func TestBroker_ExactlyOnceRetryWaitsForFirst(t *testing.T) {
 	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
 	b := newBroker(t, whispeer.WithStore(g))
 	var c collector
-	if _, err := b.Subscribe("t", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -216,7 +216,7 @@ func (f *failOnce) Append(ctx context.Context, m *whispeer.Message, done func(er
 func TestBroker_ExactlyOnceFailedFirstIsRetried(t *testing.T) {
 	b := newBroker(t, whispeer.WithStore(&failOnce{Store: memory.New()}))
 	var c collector
-	if _, err := b.Subscribe("t", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Publish(context.Background(), "t", nil, once, whispeer.WithID("a")); err == nil {
@@ -230,7 +230,7 @@ func TestBroker_ExactlyOnceFailedFirstIsRetried(t *testing.T) {
 func TestBroker_ExactlyOnceConcurrentRetries(t *testing.T) {
 	b := newBroker(t, whispeer.WithStore(memory.New()))
 	var c collector
-	if _, err := b.Subscribe("t/+", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("t/+", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -299,7 +299,7 @@ func testWindowLoaded(t *testing.T, st whispeer.Store) {
 	}
 	b := newBroker(t, whispeer.WithStore(st), whispeer.WithDedup(whispeer.Dedup{Window: 10 * time.Minute}))
 	var c collector
-	if _, err := b.Subscribe("#", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("#", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"a0", "a1", "a2", "a3", "b1", "b2", "b3"} {
@@ -323,7 +323,7 @@ func TestBroker_ExactlyOnceAcrossRestart(t *testing.T) {
 			}
 			b = newBroker(t, whispeer.WithStore(open(t, dir)))
 			var c collector
-			if _, err := b.Subscribe("o", c.handle, whispeer.WithSync()); err != nil {
+			if _, err := b.Subscribe("o", c.handle, whispeer.WithInline()); err != nil {
 				t.Fatal(err)
 			}
 			for _, id := range []string{"a", "b", "a", "c"} {
@@ -347,7 +347,7 @@ func (c client) StableID() string    { return c.stable }
 func TestBroker_ExactlyOnceStablePublisher(t *testing.T) {
 	b := newBroker(t)
 	var c collector
-	if _, err := b.Subscribe("t", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []client{{"tcp:1", "alice/app"}, {"tcp:2", "alice/app"}, {"tcp:3", ""}, {"tcp:4", ""}} {

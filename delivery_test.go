@@ -281,7 +281,7 @@ func TestBroker_HandlerPanic(t *testing.T) {
 	b := newBroker(t, whispeer.WithErrorHandler(func(_ *whispeer.Subscription, _ *whispeer.Message, err error) {
 		errs <- err
 	}))
-	for _, opt := range []whispeer.SubscribeOption{whispeer.WithSync(), whispeer.WithQueueSize(1)} {
+	for _, opt := range []whispeer.SubscribeOption{whispeer.WithInline(), whispeer.WithQueueSize(1)} {
 		if _, err := b.Subscribe("a", func(context.Context, *whispeer.Message) error { panic("boom") }, opt); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +311,7 @@ func TestBroker_ConcurrentChurn(t *testing.T) {
 	}
 	patterns := []string{"t/#", "t/+/3", "t/1/*", "#", "t/2/5"}
 	for i := range 400 {
-		opt := whispeer.WithSync()
+		opt := whispeer.WithInline()
 		if i%2 == 0 {
 			opt = whispeer.WithQueueSize(4)
 		}

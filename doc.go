@@ -21,7 +21,7 @@
 // [Overflow] policy decides: drop the oldest message (the default), drop the
 // newest, or block the publisher up to a timeout. Every drop is counted in
 // [Subscription.Stats] and [Broker.Stats] and reported to [WithDropHandler].
-// A sync subscription ([WithSync]) runs its handler in the publisher's
+// An inline subscription ([WithInline]) runs its handler in the publisher's
 // goroutine instead.
 //
 // Messages one publisher publishes to one topic reach each subscription in

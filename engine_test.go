@@ -26,10 +26,10 @@ func newKeyring(t *testing.T) *envelope.Keyring {
 func rawAndPlain(t *testing.T, b *whispeer.Broker, pattern string) (raw, plain *collector) {
 	t.Helper()
 	raw, plain = &collector{}, &collector{}
-	if _, err := b.Subscribe(pattern, raw.handle, whispeer.WithSync(), whispeer.WithRawPayload()); err != nil {
+	if _, err := b.Subscribe(pattern, raw.handle, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(pattern, plain.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe(pattern, plain.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	return raw, plain
@@ -123,7 +123,7 @@ func TestEncryption_UnopenablePayloadReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c collector
-	sub, err := b.Subscribe("a", c.handle, whispeer.WithSync(), whispeer.WithReplay(1))
+	sub, err := b.Subscribe("a", c.handle, whispeer.WithInline(), whispeer.WithReplay(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,10 +197,10 @@ func TestEncryption_Confidentiality(t *testing.T) {
 			mu.Unlock()
 		}))
 	var transport, app collector
-	if _, err := b.Subscribe("secret/#", transport.handle, whispeer.WithSync(), whispeer.WithRawPayload()); err != nil {
+	if _, err := b.Subscribe("secret/#", transport.handle, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe("secret/#", app.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("secret/#", app.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	started, release := make(chan struct{}), make(chan struct{})
@@ -221,7 +221,7 @@ func TestEncryption_Confidentiality(t *testing.T) {
 	}
 	close(release)
 	var replayed collector
-	if _, err := b.Subscribe("secret/#", replayed.handle, whispeer.WithSync(), whispeer.WithRawPayload(), whispeer.WithReplay(10)); err != nil {
+	if _, err := b.Subscribe("secret/#", replayed.handle, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(10)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -260,7 +260,7 @@ func TestEncryption_TypedTopic(t *testing.T) {
 	if _, err := temps.Subscribe(func(_ context.Context, r reading, _ *whispeer.Message) error {
 		got <- r
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	if err := temps.Publish(context.Background(), reading{"kitchen", 20}); err != nil {

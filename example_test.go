@@ -18,7 +18,7 @@ func ExampleBroker_Subscribe() {
 	_, err := b.Subscribe("sensor/+/temperature", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("%s: %s\n", m.Topic, m.Payload)
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	if err != nil {
 		panic(err)
 	}
@@ -62,11 +62,11 @@ func ExampleWithEncryption() {
 	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("subscriber: %s\n", m.Payload)
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("transport sees an envelope: %v\n", envelope.IsEnvelope(m.Payload))
 		return nil
-	}, whispeer.WithSync(), whispeer.WithRawPayload())
+	}, whispeer.WithInline(), whispeer.WithRawPayload())
 
 	b.Publish(context.Background(), "chat/lobby", []byte("sealed in transit"))
 	b.Publish(context.Background(), "public/news", []byte("plaintext"))
@@ -91,7 +91,7 @@ func ExampleWithBorrow() {
 	if _, err := b.Subscribe("chat/#", func(_ context.Context, m *whispeer.Message) error {
 		wire = append(wire, m.Topic+"="+string(m.Payload)+";"...)
 		return nil
-	}, whispeer.WithSync(), whispeer.WithBorrow()); err != nil {
+	}, whispeer.WithInline(), whispeer.WithBorrow()); err != nil {
 		log.Fatal(err)
 	}
 	buf := []byte("hello")
@@ -110,7 +110,7 @@ func ExampleWithDedup() {
 	b.Subscribe("orders", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("order %s: %s\n", m.ID, m.Payload)
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	ctx := context.Background()
 	billing := whispeer.WithPublisher(whispeer.PublisherName("billing"))
 	for range 3 { // a publisher retrying, as after a lost acknowledgement

@@ -313,6 +313,7 @@ type entry struct {
 	payload   []byte
 	owned     bool // payload is the entry's buffer, not a kept message's
 	headers   map[string]string
+	publisher string // PublisherID
 	qos       QoS
 	sealed    bool
 	seq       uint64
@@ -340,7 +341,7 @@ func (e *entry) set(m *Message) {
 		e.payload, e.owned = append(e.payload[:0], m.Payload...), true
 	}
 	e.headers, e.qos, e.sealed, e.seq, e.engine = m.Headers, m.QoS, m.Sealed, m.Seq, m.engine
-	e.time = m.Time
+	e.publisher, e.time = m.PublisherID, m.Time
 }
 
 // release lets go of what e shares with messages handed out, keeping a
@@ -357,7 +358,7 @@ func (e *entry) message() *Message {
 	box := newBox(e.payload, e.owned, false)
 	m := &box.Message
 	m.Topic, m.ID, m.Headers, m.QoS, m.Sealed = e.topic, e.id, e.headers, e.qos, e.sealed
-	m.Seq, m.Time, m.engine = e.seq, e.time, e.engine
+	m.Seq, m.Time, m.engine, m.PublisherID = e.seq, e.time, e.engine, e.publisher
 	if len(e.id) <= msgid.Len {
 		n := copy(box.id[:], e.id)
 		m.ID = unsafe.String(&box.id[0], n)

@@ -26,7 +26,7 @@ func TestPublish_CopyPayload(t *testing.T) {
 		sub, err := b.Subscribe("copy", func(_ context.Context, m *whispeer.Message) error {
 			got = m.Payload
 			return nil
-		}, whispeer.WithSync(), whispeer.WithReplay(1))
+		}, whispeer.WithInline(), whispeer.WithReplay(1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestPublish_CopyPayload(t *testing.T) {
 	sub, err := b.Subscribe("keep", func(_ context.Context, m *whispeer.Message) error {
 		got = m
 		return nil
-	}, whispeer.WithSync(), whispeer.WithReplay(1))
+	}, whispeer.WithInline(), whispeer.WithReplay(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ const (
 type SubscribeOption func(*subConfig)
 
 type subConfig struct {
-	sync            bool
+	inline          bool
 	queueSize       int
 	overflow        Overflow
 	blockTimeout    time.Duration
@@ -324,23 +324,23 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 		return sc, fmt.Errorf("%w: max redeliveries %d < 0", ErrInvalidOption, sc.maxRedeliveries)
 	case sc.replay < 0:
 		return sc, fmt.Errorf("%w: replay %d < 0", ErrInvalidOption, sc.replay)
-	case sc.pacing != nil && (!sc.sync || sc.pacing.Room == nil):
-		return sc, fmt.Errorf("%w: WithPacing needs WithSync and a Room function", ErrInvalidOption)
-	case sc.borrow && !sc.sync:
-		return sc, fmt.Errorf("%w: WithBorrow needs WithSync: an async handler runs after the publish", ErrInvalidOption)
+	case sc.pacing != nil && (!sc.inline || sc.pacing.Room == nil):
+		return sc, fmt.Errorf("%w: WithPacing needs WithInline and a Room function", ErrInvalidOption)
+	case sc.borrow && !sc.inline:
+		return sc, fmt.Errorf("%w: WithBorrow needs WithInline: an async handler runs after the publish", ErrInvalidOption)
 	case sc.redeliveryDelay <= 0:
 		return sc, fmt.Errorf("%w: redelivery delay %v <= 0", ErrInvalidOption, sc.redeliveryDelay)
 	}
 	return sc, nil
 }
 
-// WithSync makes the handler run in the publisher's goroutine, with the
-// publisher's context, before Publish returns. Sync handlers suit tests and
+// WithInline makes the handler run in the publisher's goroutine, with the
+// publisher's context, before Publish returns. Inline handlers suit tests and
 // pipelines; a slow one slows its publishers. The context is for the call
 // only (see [PublishHook]): a handler must not keep it past its return.
-func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
+func WithInline() SubscribeOption { return func(c *subConfig) { c.inline = true } }
 
-// WithBorrow lets a sync handler borrow each message rather than keep it:
+// WithBorrow lets an inline handler borrow each message rather than keep it:
 // the *Message, and the bytes of its ID and Payload, are valid only until
 // the handler returns, after which the broker reuses them (or the
 // publisher does). In exchange a
@@ -349,7 +349,7 @@ func WithSync() SubscribeOption { return func(c *subConfig) { c.sync = true } }
 // WithBorrow) allocates nothing for its message. A handler that must keep
 // something keeps a copy ([Message.Clone] copies a borrowed message
 // whole). It suits transports, which encode a delivery into buffers of
-// their own before returning. It needs [WithSync].
+// their own before returning. It needs [WithInline].
 //
 // Such a publish copies nothing either: the borrowed message views the
 // publisher's payload, and only what keeps it copies it.
@@ -389,7 +389,7 @@ func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.s
 // WithReplay makes a new subscription receive the last n messages of each
 // matching topic, as far as the broker's history reaches (see
 // [WithHistory], or the store: [WithStore]), before any live message, with
-// no gap and no duplicate between the two. A sync subscription's handler gets the replayed messages
+// no gap and no duplicate between the two. An inline subscription's handler gets the replayed messages
 // before Subscribe returns, while the broker holds those topics' locks: it
 // must not publish to them.
 func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }
@@ -423,7 +423,7 @@ func WithDurable(clientID string) SubscribeOption { return func(c *subConfig) { 
 // [Subscription.Ack], as a server does when its client acknowledges.
 func WithManualAck() SubscribeOption { return func(c *subConfig) { c.manualAck = true } }
 
-// WithPacing makes a sync subscription that has stored messages to catch
+// WithPacing makes an inline subscription that has stored messages to catch
 // up on ([WithResume], [WithReplay], [WithDurable] with a store) catch up
 // in a goroutine of the broker's, once Subscribe has returned, rather than
 // in Subscribe: it reads the store a page at a time and hands the handler

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// Pacing makes a sync subscription served from a [Store] catch up at its
+// Pacing makes an inline subscription served from a [Store] catch up at its
 // subscriber's pace, for [WithPacing]: a transport whose subscriber is a
 // remote client with a bounded queue and window reads the stored messages
 // as fast as the client takes them, rather than all at once.

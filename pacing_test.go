@@ -76,7 +76,7 @@ func TestPacing_CatchUpAtSubscribersPace(t *testing.T) {
 	}
 	g := &gate{spent: make(chan struct{}, 1)}
 	done := make(chan bool, 1)
-	sub, err := b.Subscribe("t", g.handle, whispeer.WithSync(), whispeer.WithResume(0, 0),
+	sub, err := b.Subscribe("t", g.handle, whispeer.WithInline(), whispeer.WithResume(0, 0),
 		whispeer.WithPacing(whispeer.Pacing{Room: g.room, Done: func(ok bool) { done <- ok }}))
 	if err != nil {
 		t.Fatal(err)

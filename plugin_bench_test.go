@@ -33,7 +33,7 @@ var (
 func benchPublishPlugins(b *testing.B, opts ...whispeer.Option) {
 	br := newBroker(b, opts...)
 	c := newCounter(-1)
-	if _, err := br.Subscribe("bench/topic", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := br.Subscribe("bench/topic", c.handle, whispeer.WithInline()); err != nil {
 		b.Fatal(err)
 	}
 	ctx, payload := context.Background(), make([]byte, 128)

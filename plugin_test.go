@@ -83,7 +83,7 @@ func TestPlugin_HooksInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c collector
-	if _, err := b.Subscribe("a", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("a", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, b, "a", "x")
@@ -128,7 +128,7 @@ func TestPlugin_PanicIsolated(t *testing.T) {
 	b := newBroker(t, whispeer.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		whispeer.WithPlugin(&recorder{name: "buggy", panics: true}))
 	var c collector
-	if _, err := b.Subscribe("a", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("a", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, b, "a", "x")

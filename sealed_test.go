@@ -132,7 +132,7 @@ func replay(t *testing.T, b *whispeer.Broker, topic string, n int, opts ...whisp
 	var c collector
 	s, err := b.Subscribe(topic, func(ctx context.Context, m *whispeer.Message) error {
 		return c.handle(ctx, m.Clone())
-	}, append(opts, whispeer.WithSync(), whispeer.WithReplay(n))...)
+	}, append(opts, whispeer.WithInline(), whispeer.WithReplay(n))...)
 	if err != nil {
 		t.Fatal(fmt.Errorf("subscribe: %w", err))
 	}

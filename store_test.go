@@ -52,7 +52,7 @@ func TestBroker_StoreSeqIsOffset(t *testing.T) {
 		t.Fatalf("TopicInfo = %+v, %v; want Last 3 and an epoch", info, err)
 	}
 	var c collector
-	s, err := b.Subscribe("chat", c.handle, whispeer.WithSync())
+	s, err := b.Subscribe("chat", c.handle, whispeer.WithInline())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestBroker_StoreReplay(t *testing.T) {
 			got := make(chan *whispeer.Message, 10)
 			opts := []whispeer.SubscribeOption{whispeer.WithReplay(3)}
 			if isSync {
-				opts = append(opts, whispeer.WithSync())
+				opts = append(opts, whispeer.WithInline())
 			}
 			if _, err := b.Subscribe("chat/+", chanHandler(got), opts...); err != nil {
 				t.Fatal(err)
@@ -114,7 +114,7 @@ func TestBroker_Resume(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c collector
-			s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(tt.epoch, tt.offset))
+			s, err := b.Subscribe("t", c.handle, whispeer.WithInline(), whispeer.WithResume(tt.epoch, tt.offset))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestBroker_Resume(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c collector
-	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, 2))
+	s, err := b.Subscribe("t", c.handle, whispeer.WithInline(), whispeer.WithResume(info.Epoch, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestBroker_ResumeFromMemory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c collector
-			s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, tt.offset))
+			s, err := b.Subscribe("t", c.handle, whispeer.WithInline(), whispeer.WithResume(info.Epoch, tt.offset))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestBroker_ResumeFromMemory(t *testing.T) {
 func TestBroker_DurableFromMemory(t *testing.T) {
 	b := newBroker(t, whispeer.WithHistory(100))
 	var c collector
-	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithDurable("c"))
+	s, err := b.Subscribe("t", c.handle, whispeer.WithInline(), whispeer.WithDurable("c"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestBroker_DurableFromMemory(t *testing.T) {
 		publish(t, b, "t", "x")
 	}
 	var again collector
-	if _, err := b.Subscribe("t", again.handle, whispeer.WithSync(), whispeer.WithDurable("c")); err != nil {
+	if _, err := b.Subscribe("t", again.handle, whispeer.WithInline(), whispeer.WithDurable("c")); err != nil {
 		t.Fatal(err)
 	}
 	wantSeqs(t, seqs(&c), 1, 3)
@@ -272,7 +272,7 @@ func testResumeNoGap(t *testing.T, st whispeer.Store, isSync bool) {
 	var stop uint64
 	opts := []whispeer.SubscribeOption{whispeer.WithResume(info.Epoch, 0), whispeer.WithQueueSize(16), whispeer.WithOverflow(whispeer.DropNewest)}
 	if isSync {
-		opts = append(opts, whispeer.WithSync())
+		opts = append(opts, whispeer.WithInline())
 	}
 	_, err := b.Subscribe("live", func(_ context.Context, m *whispeer.Message) error {
 		mu.Lock()
@@ -307,7 +307,7 @@ func testResumeNoGap(t *testing.T, st whispeer.Store, isSync bool) {
 func TestBroker_Durable(t *testing.T) {
 	b := newBroker(t, whispeer.WithStore(memory.New()), whispeer.WithDurableBacklog(5))
 	var c collector
-	s, err := b.Subscribe("orders", c.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	s, err := b.Subscribe("orders", c.handle, whispeer.WithInline(), whispeer.WithDurable("client-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestBroker_Durable(t *testing.T) {
 		publish(t, b, "orders", fmt.Sprint(i)) // while the client is away
 	}
 	var c2 collector
-	s, err = b.Subscribe("orders", c2.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	s, err = b.Subscribe("orders", c2.handle, whispeer.WithInline(), whispeer.WithDurable("client-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestBroker_Durable(t *testing.T) {
 		publish(t, b, "orders", fmt.Sprint(i))
 	}
 	var c3 collector
-	s, err = b.Subscribe("orders", c3.handle, whispeer.WithSync(), whispeer.WithDurable("client-1"))
+	s, err = b.Subscribe("orders", c3.handle, whispeer.WithInline(), whispeer.WithDurable("client-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestBroker_DurablePatternAsync(t *testing.T) {
 func TestBroker_DurableManualAck(t *testing.T) {
 	b := newBroker(t, whispeer.WithStore(memory.New()))
 	var c collector
-	s, err := b.Subscribe("q", c.handle, whispeer.WithSync(), whispeer.WithDurable("c"), whispeer.WithManualAck())
+	s, err := b.Subscribe("q", c.handle, whispeer.WithInline(), whispeer.WithDurable("c"), whispeer.WithManualAck())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestBroker_DurableManualAck(t *testing.T) {
 	}
 	s.Unsubscribe()
 	var c2 collector
-	if _, err := b.Subscribe("q", c2.handle, whispeer.WithSync(), whispeer.WithDurable("c")); err != nil {
+	if _, err := b.Subscribe("q", c2.handle, whispeer.WithInline(), whispeer.WithDurable("c")); err != nil {
 		t.Fatal(err)
 	}
 	wantSeqs(t, seqs(&c2), 2, 2) // the unacknowledged one again
@@ -432,7 +432,7 @@ func TestBroker_PublishWaitsForDurability(t *testing.T) {
 		g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
 		b := newBroker(t, whispeer.WithStore(g))
 		var c collector
-		if _, err := b.Subscribe("d", c.handle, whispeer.WithSync()); err != nil {
+		if _, err := b.Subscribe("d", c.handle, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
 		}
 		publish(t, b, "d", "qos0") // returns without durability
@@ -497,7 +497,7 @@ func TestBroker_DeleteTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c collector
-	s, err := b.Subscribe("t", c.handle, whispeer.WithSync(), whispeer.WithResume(before.Epoch, 2))
+	s, err := b.Subscribe("t", c.handle, whispeer.WithInline(), whispeer.WithResume(before.Epoch, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +541,7 @@ func TestBroker_StoreSurvivesRestart(t *testing.T) {
 
 			b = newBroker(t, whispeer.WithStore(open(t, dir)))
 			var c collector
-			s, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithResume(info.Epoch, 1))
+			s, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithResume(info.Epoch, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -571,7 +571,7 @@ func TestBroker_StoreHoldsEnvelopes(t *testing.T) {
 				}
 			}
 			var c collector
-			if _, err := b.Subscribe("#", c.handle, whispeer.WithSync(), whispeer.WithReplay(100)); err != nil {
+			if _, err := b.Subscribe("#", c.handle, whispeer.WithInline(), whispeer.WithReplay(100)); err != nil {
 				t.Fatal(err)
 			}
 			c.mu.Lock()
@@ -722,7 +722,7 @@ func BenchmarkBroker_Resume(b *testing.B) {
 			h := func(context.Context, *whispeer.Message) error { n++; return nil }
 			b.ResetTimer()
 			for range b.N {
-				s, err := br.Subscribe("missed", h, whispeer.WithSync(), whispeer.WithResume(info.Epoch, 0))
+				s, err := br.Subscribe("missed", h, whispeer.WithInline(), whispeer.WithResume(info.Epoch, 0))
 				if err != nil {
 					b.Fatal(err)
 				}

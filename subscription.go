@@ -9,7 +9,7 @@ import (
 )
 
 // Handler handles one message. It must treat m as read-only. For an async
-// subscription ctx is canceled when the subscription ends; for a sync one it
+// subscription ctx is canceled when the subscription ends; for an inline one it
 // is the publisher's context.
 type Handler func(ctx context.Context, m *Message) error
 
@@ -20,7 +20,7 @@ type Subscription struct {
 	pattern string
 	handler Handler
 	cfg     subConfig
-	q       *queue // nil for a sync subscription
+	q       *queue // nil for an inline subscription
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}

@@ -23,14 +23,14 @@ func TestTopic_PublishSubscribe(t *testing.T) {
 	if _, err := temps.Subscribe(func(_ context.Context, r reading, m *whispeer.Message) error {
 		got <- r
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	wild := make(chan reading, 1)
 	if _, err := whispeer.Subscribe(b, "sensor/+/temperature", func(_ context.Context, r reading, _ *whispeer.Message) error {
 		wild <- r
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	want := reading{"kitchen", 21.5}
@@ -60,7 +60,7 @@ func TestTopic_DecodeFailureReported(t *testing.T) {
 	if _, err := whispeer.Subscribe(b, "r", func(context.Context, reading, *whispeer.Message) error {
 		called = true
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, b, "r", "not json")

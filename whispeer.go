@@ -38,7 +38,7 @@ type Broker struct {
 	// topicState.mu (several in name order), then the history's (a ring's
 	// or memHistory's mu, never nested, or the store's own), then mu, then the
 	// Sublist's and queue.mu. Handlers run under no lock, except for history
-	// replayed to a sync subscription (see WithReplay).
+	// replayed to an inline subscription (see WithReplay).
 	mu       sync.Mutex
 	all      map[*Subscription]struct{}
 	bySub    map[subKey]*Subscription // subscriptions made WithSubscriber
@@ -128,7 +128,7 @@ func New(opts ...Option) (*Broker, error) {
 
 // Publish sends payload to every subscription whose pattern matches topic.
 // It returns once the message is handed to every async subscription's queue
-// and every sync handler has returned. The broker keeps payload: don't
+// and every inline handler has returned. The broker keeps payload: don't
 // modify it after Publish.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
 	return b.publish(ctx, topic, payload, nil, opts)
@@ -302,7 +302,7 @@ func (b *Broker) topic(name string) (*topicState, error) {
 
 // Subscribe registers handler for the topics matching pattern. By default
 // the handler runs asynchronously, in a goroutine of the subscription's own,
-// fed by a bounded queue; see [WithSync] and the other [SubscribeOption]s.
+// fed by a bounded queue; see [WithInline] and the other [SubscribeOption]s.
 func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOption) (*Subscription, error) {
 	if handler == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidOption)
@@ -320,7 +320,7 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 			return nil, err
 		}
 	}
-	if !sc.sync {
+	if !sc.inline {
 		s.q = newQueue(sc.queueSize)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}

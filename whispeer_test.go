@@ -98,7 +98,7 @@ func TestBroker_PublishWildcard(t *testing.T) {
 		t.Run(tt.pattern, func(t *testing.T) {
 			b := newBroker(t)
 			var c collector
-			if _, err := b.Subscribe(tt.pattern, c.handle, whispeer.WithSync()); err != nil {
+			if _, err := b.Subscribe(tt.pattern, c.handle, whispeer.WithInline()); err != nil {
 				t.Fatal(err)
 			}
 			for _, topic := range append(append([]string(nil), tt.match...), tt.miss...) {
@@ -141,14 +141,14 @@ func TestBroker_InvalidPattern(t *testing.T) {
 func TestBroker_DuplicateSubscription(t *testing.T) {
 	b := newBroker(t)
 	var c collector
-	if _, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithSubscriber("conn-1")); err != nil {
+	if _, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithSubscriber("conn-1")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithSubscriber("conn-1"))
+	_, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithSubscriber("conn-1"))
 	if !errors.Is(err, whispeer.ErrDuplicateSubscription) {
 		t.Fatalf("second Subscribe = %v, want ErrDuplicateSubscription", err)
 	}
-	other, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithSubscriber("conn-2"))
+	other, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithSubscriber("conn-2"))
 	if err != nil {
 		t.Fatalf("another subscriber: %v", err)
 	}
@@ -158,7 +158,7 @@ func TestBroker_DuplicateSubscription(t *testing.T) {
 	}
 	// Once unsubscribed, the subscriber may subscribe again.
 	other.Unsubscribe()
-	if _, err := b.Subscribe("chat", c.handle, whispeer.WithSync(), whispeer.WithSubscriber("conn-2")); err != nil {
+	if _, err := b.Subscribe("chat", c.handle, whispeer.WithInline(), whispeer.WithSubscriber("conn-2")); err != nil {
 		t.Fatalf("resubscribe after unsubscribe: %v", err)
 	}
 }
@@ -166,7 +166,7 @@ func TestBroker_DuplicateSubscription(t *testing.T) {
 func TestBroker_Unsubscribe(t *testing.T) {
 	b := newBroker(t)
 	var c collector
-	sub, err := b.Subscribe("a", c.handle, whispeer.WithSync())
+	sub, err := b.Subscribe("a", c.handle, whispeer.WithInline())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestBroker_UnsubscribeAsyncDropsPending(t *testing.T) {
 func TestBroker_MessageFields(t *testing.T) {
 	b := newBroker(t)
 	var c collector
-	if _, err := b.Subscribe("#", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("#", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, b, "a", "1")
@@ -259,7 +259,7 @@ func TestBroker_MessageFields(t *testing.T) {
 func TestBroker_WithTime(t *testing.T) {
 	b := newBroker(t)
 	var c collector
-	if _, err := b.Subscribe("#", c.handle, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("#", c.handle, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	read := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -289,7 +289,7 @@ func TestBroker_GeneratedIDsUnique(t *testing.T) {
 		}
 		seen[m.ID] = true
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

@@ -40,7 +40,7 @@ func TestClient_EndToEnd(t *testing.T) {
 			if _, err := srv.Broker().Subscribe("secret/#", func(_ context.Context, m *whispeer.Message) error {
 				raw <- m
 				return nil
-			}, whispeer.WithSync(), whispeer.WithRawPayload()); err != nil {
+			}, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
 				t.Fatal(err)
 			}
 			kr := newKeyring(t)

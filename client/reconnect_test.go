@@ -174,7 +174,7 @@ func TestClient_PublishBuffer(t *testing.T) {
 			arrived = append(arrived, string(m.Payload))
 			mu.Unlock()
 			return nil
-		}, whispeer.WithSync()); err != nil {
+		}, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
 		}
 		opts, up, down := events()

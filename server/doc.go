@@ -32,7 +32,7 @@
 //
 // # The delivery path
 //
-// A subscribe makes a sync broker subscription whose handler runs in the
+// A subscribe makes an inline broker subscription whose handler runs in the
 // publisher's goroutine and only queues bytes. The JSON delivery frame,
 // WebSocket header included, is encoded once per publish by the publish's
 // fan-out (fanout.go) and the same bytes are queued on every JSON

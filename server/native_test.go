@@ -248,7 +248,7 @@ func replayAll(t *testing.T, b *whispeer.Broker, pattern string) [][]byte {
 	sub, err := b.Subscribe(pattern, func(_ context.Context, m *whispeer.Message) error {
 		got = append(got, bytes.Clone(m.Payload))
 		return nil
-	}, whispeer.WithSync(), whispeer.WithRawPayload(), whispeer.WithReplay(1000))
+	}, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

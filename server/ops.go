@@ -199,7 +199,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 // envelopes, which only they can open.
 func (sub *subscription) options() []whispeer.SubscribeOption {
 	opts := []whispeer.SubscribeOption{
-		whispeer.WithSync(),
+		whispeer.WithInline(),
 		whispeer.WithBorrow(),
 		whispeer.WithRawPayload(),
 		whispeer.WithSubscriber(sub.subscriber),

@@ -246,7 +246,7 @@ func TestPlugins_FromConfig(t *testing.T) {
 	if _, err := ts.Broker().Subscribe("chat/#", func(_ context.Context, m *whispeer.Message) error {
 		got <- m
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	bob := ts.authed(t, "bob")

@@ -144,7 +144,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		}
 		s.broker = b
 	}
-	track, err := s.broker.Subscribe("#", s.trackNewest, whispeer.WithSync(), whispeer.WithRawPayload())
+	track, err := s.broker.Subscribe("#", s.trackNewest, whispeer.WithInline(), whispeer.WithRawPayload())
 	if err != nil {
 		s.closeBroker()
 		return nil, err

@@ -227,7 +227,7 @@ func (ss *session) subscribe(m *wire.Subscribe) error {
 			sb.skip = m.Resume.Offset
 		}
 	}
-	opts = append(opts, whispeer.WithSync(), whispeer.WithRawPayload())
+	opts = append(opts, whispeer.WithInline(), whispeer.WithRawPayload())
 	bs, err := ss.srv.broker.Subscribe(pattern, sb.deliver, opts...)
 	if err != nil {
 		return ss.subAck(&wire.SubAck{SID: m.SID, Code: code(err), Text: []byte(err.Error())})

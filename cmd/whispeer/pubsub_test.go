@@ -109,7 +109,7 @@ func TestPubSub_EndToEnd(t *testing.T) {
 	if _, err := s.Broker().Subscribe("secret/plans", func(_ context.Context, m *whispeer.Message) error {
 		held = m.Payload
 		return nil
-	}, whispeer.WithSync(), whispeer.WithRawPayload(), whispeer.WithReplay(1)); err != nil {
+	}, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(1)); err != nil {
 		t.Fatal(err)
 	}
 	if !envelope.IsEnvelope(held) || strings.Contains(string(held), "MARKER") {

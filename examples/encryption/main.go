@@ -39,10 +39,10 @@ func main() {
 			return nil
 		}
 	}
-	if _, err := b.Subscribe("#", show("subscriber"), whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("#", show("subscriber"), whispeer.WithInline()); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := b.Subscribe("#", show("transport"), whispeer.WithSync(), whispeer.WithRawPayload()); err != nil {
+	if _, err := b.Subscribe("#", show("transport"), whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
 		log.Fatal(err)
 	}
 

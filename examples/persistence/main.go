@@ -47,7 +47,7 @@ func main() {
 		fmt.Printf("received #%d: %s\n", m.Seq, m.Payload)
 		offset = m.Seq
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func main() {
 	sub, err = b.Subscribe("orders", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("resumed #%d: %s\n", m.Seq, m.Payload)
 		return nil
-	}, whispeer.WithSync(), whispeer.WithResume(epoch, offset))
+	}, whispeer.WithInline(), whispeer.WithResume(epoch, offset))
 	if err != nil {
 		log.Fatal(err)
 	}

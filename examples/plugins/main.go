@@ -48,7 +48,7 @@ func main() {
 	_, err = b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("%s: %s (node %s)\n", m.Topic, m.Payload, m.Headers["node"])
 		return nil
-	}, whispeer.WithSync())
+	}, whispeer.WithInline())
 	if err != nil {
 		log.Fatal(err)
 	}

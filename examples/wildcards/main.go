@@ -21,7 +21,7 @@ func main() {
 		_, err := b.Subscribe(pattern, func(_ context.Context, m *whispeer.Message) error {
 			fmt.Printf("%-22s got %s: %s\n", pattern, m.Topic, m.Payload)
 			return nil
-		}, whispeer.WithSync())
+		}, whispeer.WithInline())
 		if err != nil {
 			log.Fatal(err)
 		}

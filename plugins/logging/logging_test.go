@@ -63,7 +63,7 @@ func traffic(t *testing.T, b *whispeer.Broker) {
 	c.User = "alice"
 	b.Authenticated(c)
 	if _, err := b.Subscribe("chat/#", func(context.Context, *whispeer.Message) error { return nil },
-		whispeer.WithSync(), whispeer.WithSubscriber(c.ID)); err != nil {
+		whispeer.WithInline(), whispeer.WithSubscriber(c.ID)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, from := context.Background(), whispeer.WithPublisher(connPublisher(c))

@@ -16,7 +16,7 @@ func benchPublish(b *testing.B, opts ...whispeer.Option) {
 		b.Fatal(err)
 	}
 	defer br.Close()
-	if _, err := br.Subscribe("bench/topic", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync()); err != nil {
+	if _, err := br.Subscribe("bench/topic", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
 		b.Fatal(err)
 	}
 	ctx, payload := context.Background(), make([]byte, 128)

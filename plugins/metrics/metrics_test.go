@@ -64,7 +64,7 @@ func TestPlugin_MetricsMoveWithTraffic(t *testing.T) {
 	b.Connected(whispeer.ConnInfo{ID: "ws:2"})
 	b.Disconnected(c, nil)
 	for _, pat := range []string{"a", "#"} {
-		if _, err := b.Subscribe(pat, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync()); err != nil {
+		if _, err := b.Subscribe(pat, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestPlugin_Drops(t *testing.T) {
 func TestPlugin_LatencySampled(t *testing.T) {
 	p := metrics.New(metrics.Options{LatencySample: 4})
 	b := newBroker(t, whispeer.WithPlugin(p))
-	if _, err := b.Subscribe("a", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithSync()); err != nil {
+	if _, err := b.Subscribe("a", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	for range 10 {

@@ -21,7 +21,7 @@ func TestInstrumentStore(t *testing.T) {
 	if _, err := b.Subscribe("a", func(_ context.Context, m *whispeer.Message) error {
 		got <- string(m.Payload)
 		return nil
-	}, whispeer.WithSync(), whispeer.WithReplay(2)); err != nil {
+	}, whispeer.WithInline(), whispeer.WithReplay(2)); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := <-got, <-got; a != "x" || b != "y" {

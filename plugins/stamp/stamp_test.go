@@ -25,7 +25,7 @@ func TestPlugin_StampsCopy(t *testing.T) {
 	if _, err := b.Subscribe("a", func(_ context.Context, m *whispeer.Message) error {
 		got = m
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	own := map[string]string{"trace": "1", stamp.DefaultNodeHeader: "forged"}
