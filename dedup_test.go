@@ -393,7 +393,7 @@ func TestBroker_ExactlyOnceConcurrentReleases(t *testing.T) {
 			t.Errorf("%s/%s delivered twice", m.PublisherID, m.ID)
 		}
 		return nil
-	}, whispeer.WithSync()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
