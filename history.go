@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -25,7 +26,7 @@ import (
 // per message once the ring is full.
 type memHistory struct {
 	limit int
-	epoch uint64 // the epoch of every topic until it is deleted
+	seed  maphash.Seed // derives a topic's epoch until it is deleted
 	now   func() time.Time
 
 	mu      sync.RWMutex
@@ -37,7 +38,7 @@ type memHistory struct {
 type cursorKey struct{ subscriber, topic string }
 
 func newMemHistory(limit int, now func() time.Time) *memHistory {
-	return &memHistory{limit: limit, epoch: newEpoch(), now: now,
+	return &memHistory{limit: limit, seed: maphash.MakeSeed(), now: now,
 		topics: make(map[string]*ring), cursors: make(map[cursorKey]Cursor)}
 }
 
@@ -51,6 +52,10 @@ func newEpoch() uint64 {
 		}
 	}
 }
+
+// epoch returns topic's epoch as long as it is not deleted: random for
+// each history, and different for each topic.
+func (h *memHistory) epoch(topic string) uint64 { return max(maphash.String(h.seed, topic), 1) }
 
 // open returns topic's ring, making it on the topic's first use.
 func (h *memHistory) open(topic string) (*ring, error) {
@@ -66,7 +71,7 @@ func (h *memHistory) open(topic string) (*ring, error) {
 		return nil, ErrStoreClosed
 	}
 	if r = h.topics[topic]; r == nil {
-		r = &ring{limit: h.limit, epoch: h.epoch}
+		r = &ring{limit: h.limit, epoch: h.epoch(topic)}
 		h.topics[topic] = r
 	}
 	return r, nil
@@ -119,7 +124,7 @@ func (h *memHistory) Read(ctx context.Context, topic string, from uint64, max in
 func (h *memHistory) Topic(_ context.Context, topic string) (TopicInfo, error) {
 	r, err := h.lookup(topic)
 	if r == nil {
-		return TopicInfo{Topic: topic, Epoch: h.epoch, First: 1}, err
+		return TopicInfo{Topic: topic, Epoch: h.epoch(topic), First: 1}, err
 	}
 	return r.info(topic), nil
 }
