@@ -23,6 +23,11 @@ type Pacing struct {
 	// resumed from could not be delivered, such as those that retention
 	// removed first, or when the catch-up stopped early.
 	Done func(recovered bool)
+	// Replay, if not nil, receives the messages replayed to the
+	// subscription, history and stored messages alike, in place of the
+	// subscription's handler, so that a subscriber tells them from live
+	// messages by the handler that gets them.
+	Replay Handler
 }
 
 // catchUpPage is how many stored messages a paced catch-up reads at once.
@@ -123,7 +128,7 @@ func (b *Broker) readPage(ctx context.Context, s *Subscription, c *catchup) (int
 		}
 		n++
 		if d := b.advance(s, c, m); d != nil {
-			s.deliverSync(ctx, d)
+			s.deliverReplay(ctx, d)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package whispeer_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -113,5 +114,52 @@ func TestPacing_CatchUpAtSubscribersPace(t *testing.T) {
 		if s != uint64(i+1) {
 			t.Fatalf("message %d has offset %d", i, s)
 		}
+	}
+}
+
+// TestPacing_ReplayHandler checks that a paced subscription tells history
+// from live messages by the handler that receives them: the replayed ones
+// go to its pacing's Replay, the live ones to its own handler, whether the
+// history is the broker's in memory or a store's.
+func TestPacing_ReplayHandler(t *testing.T) {
+	for name, opt := range map[string]whispeer.Option{
+		"history": whispeer.WithHistory(10),
+		"store":   whispeer.WithStore(memory.New()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := newBroker(t, opt)
+			for _, p := range []string{"1", "2", "3"} {
+				publish(t, b, "r", p)
+			}
+			var mu sync.Mutex
+			var got []string
+			caughtUp := make(chan struct{})
+			record := func(kind string) whispeer.Handler {
+				return func(_ context.Context, m *whispeer.Message) error {
+					mu.Lock()
+					defer mu.Unlock()
+					got = append(got, kind+string(m.Payload))
+					if len(got) == 3 {
+						close(caughtUp)
+					}
+					return nil
+				}
+			}
+			_, err := b.Subscribe("r", record("live "), whispeer.WithInline(), whispeer.WithReplay(3),
+				whispeer.WithPacing(whispeer.Pacing{
+					Room:   func() <-chan struct{} { return nil },
+					Replay: record("replay "),
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-caughtUp
+			publish(t, b, "r", "4")
+			mu.Lock()
+			defer mu.Unlock()
+			if want := []string{"replay 1", "replay 2", "replay 3", "live 4"}; !slices.Equal(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -321,7 +321,7 @@ func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 	var later []afterPush
 	for _, m := range held {
 		if s.q == nil {
-			s.deliverSync(ctx, m)
+			s.deliverReplay(ctx, m)
 		} else if a, ok := s.enqueue(m); ok {
 			later = append(later, a)
 		}
@@ -468,7 +468,7 @@ func (b *Broker) catchUp(s *Subscription, c *catchup) {
 	}
 	deliver := func(m *Message) { s.handle(m) }
 	if s.q == nil {
-		deliver = func(m *Message) { s.deliverSync(ctx, m) }
+		deliver = func(m *Message) { s.deliverReplay(ctx, m) }
 	}
 	var err error
 	for range catchUpRounds {

@@ -131,13 +131,29 @@ func (a *afterPush) settle(ctx context.Context) {
 // deliverSync runs the handler in the publisher's goroutine. Only a
 // handler made WithBorrow gets a borrowed message as it is.
 func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
+	s.deliverWith(ctx, s.handler, m)
+}
+
+// deliverReplay is deliverSync for a message of history or of the store
+// replayed to the subscription: its pacing's Replay handler, when it has
+// one, gets it (see [Pacing]).
+func (s *Subscription) deliverReplay(ctx context.Context, m *Message) {
+	h := s.handler
+	if p := s.cfg.pacing; p != nil && p.Replay != nil {
+		h = p.Replay
+	}
+	s.deliverWith(ctx, h, m)
+}
+
+// deliverWith runs h for m in the calling goroutine.
+func (s *Subscription) deliverWith(ctx context.Context, h Handler, m *Message) {
 	if s.closed.Load() {
 		return
 	}
 	if !s.cfg.borrow {
 		m = m.keep()
 	}
-	if err := s.call(ctx, m); err != nil {
+	if err := s.call(ctx, h, m); err != nil {
 		s.failed.Add(1)
 		s.b.reportError(s, m.keep(), err)
 		return
@@ -193,7 +209,7 @@ func (s *Subscription) run() {
 func (s *Subscription) handle(m *Message) {
 	delay := s.cfg.redeliveryDelay
 	for attempt := 0; ; attempt++ {
-		err := s.call(s.ctx, m)
+		err := s.call(s.ctx, s.handler, m)
 		if err == nil {
 			s.delivered.Add(1)
 			s.accepted(m)
@@ -225,13 +241,13 @@ func (s *Subscription) sleep(d time.Duration) bool {
 }
 
 // call runs the handler, turning a panic into an error.
-func (s *Subscription) call(ctx context.Context, m *Message) (err error) {
+func (s *Subscription) call(ctx context.Context, h Handler, m *Message) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrHandlerPanic, r)
 		}
 	}()
-	return s.b.invoke(ctx, s, m)
+	return s.b.invoke(ctx, s, h, m)
 }
 
 func (s *Subscription) stopReason() DropReason {

@@ -476,8 +476,8 @@ func (b *Broker) release() error {
 	return err
 }
 
-// invoke calls s's handler for one delivery.
-func (b *Broker) invoke(ctx context.Context, s *Subscription, m *Message) error {
+// invoke calls h, s's handler, for one delivery.
+func (b *Broker) invoke(ctx context.Context, s *Subscription, h Handler, m *Message) error {
 	if len(b.hooks.deliver) > 0 {
 		b.onDeliver(s, m)
 	}
@@ -487,7 +487,7 @@ func (b *Broker) invoke(ctx context.Context, s *Subscription, m *Message) error 
 			return err
 		}
 	}
-	return s.handler(ctx, m)
+	return h(ctx, m)
 }
 
 func (b *Broker) reportError(s *Subscription, m *Message, err error) {

@@ -35,7 +35,7 @@
 // A subscribe makes an inline broker subscription whose handler runs in the
 // publisher's goroutine and only queues bytes. The JSON delivery frame,
 // WebSocket header included, is encoded once per publish by the publish's
-// fan-out (fanout.go) and the same bytes are queued on every JSON
+// fan-out (path.go) and the same bytes are queued on every JSON
 // connection. The native MSG body is encoded once per publish too and
 // queued on every native connection, TCP or WebSocket, behind a head
 // of that subscription's own: the subscription id and flags, after a

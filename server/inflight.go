@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"time"
@@ -127,7 +126,7 @@ func newInflight(s *session, ackTimeout time.Duration, maxRetries, maxInflight, 
 // byte, or -1. A copy of a message already in flight under key (a JSON
 // client's message through two overlapping subscriptions) is sent again
 // but tracked once.
-func (q *inflight) deliver(ctx context.Context, f *fanout, key ackKey, msg msgKey, head, body []byte, dupAt int) {
+func (q *inflight) deliver(f *fanout, replay bool, key ackKey, msg msgKey, head, body []byte, dupAt int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
@@ -137,7 +136,7 @@ func (q *inflight) deliver(ctx context.Context, f *fanout, key ackKey, msg msgKe
 	case q.n < q.maxInflight && len(q.queued) == 0:
 		key.id = strings.Clone(key.id) // a borrowed message's id is reused
 		q.start(batchOf(f), key, msg, newDelivery(head, body, dupAt), time.Now())
-	case len(q.queued) < q.maxQueued || replaying(ctx):
+	case len(q.queued) < q.maxQueued || replay:
 		// A stored message of a catch-up waited for room (room), which
 		// another subscription may have taken since: it is queued anyway.
 		key.id = strings.Clone(key.id)

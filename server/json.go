@@ -183,7 +183,6 @@ func (s *session) jsonAuth(f *json.Frame) {
 		return
 	}
 	s.reply(json.AppendAuthenticated(newFrame(48)))
-	s.recheckSubscriptions()
 }
 
 // jsonPublish publishes and, at QoS 1, confirms with a puback once the
@@ -245,9 +244,9 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		s.failFor(ref, "already subscribed to "+quote(pattern))
 		return
 	}
-	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, subscriber: s.id}
+	req := subscription{key: key, pattern: pattern, replay: s.srv.cfg.Replay.Size, handler: s.deliver, replayed: s.replay, subscriber: s.id}
 	if f.QoS == 2 {
-		req.handler, req.durable = s.deliverOnce, s.durableID(pattern)
+		req.handler, req.replayed, req.durable = s.deliverOnce, s.replayOnce, s.durableID(pattern)
 	}
 	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
 	resumed := f.HasOffset || f.Epoch != ""

@@ -50,17 +50,29 @@ func (s *session) jsonExactlyOnce(f *json.Frame) {
 	}
 }
 
-// deliverOnce is the handler of a JSON subscription made with "qos":2:
-// QoS 2 messages reach it at QoS 2, tracked until the client completes
-// them (pubrec, pubcomp); others as in deliver.
-func (s *session) deliverOnce(ctx context.Context, m *whispeer.Message) error {
+// deliverOnce is the handler of a JSON subscription made with "qos":2,
+// and replayOnce its handler of the messages replayed to it: QoS 2
+// messages reach it at QoS 2, tracked until the client completes them
+// (pubrec, pubcomp); others as in deliver.
+func (s *session) deliverOnce(_ context.Context, m *whispeer.Message) error {
+	s.sendOnce(m, false)
+	return nil
+}
+
+func (s *session) replayOnce(_ context.Context, m *whispeer.Message) error {
+	s.sendOnce(m, true)
+	return nil
+}
+
+// sendOnce queues m's frame for a subscription made with "qos":2.
+func (s *session) sendOnce(m *whispeer.Message, replay bool) {
 	if m.QoS != whispeer.ExactlyOnce {
-		return s.deliver(ctx, m)
+		s.sendJSON(m, replay)
+		return
 	}
-	if s.overflows(ctx) {
-		return nil
+	if s.overflows(replay) {
+		return
 	}
 	frame := s.srv.appendJSONQoS(make([]byte, 0, ws.HeaderRoom+120+len(m.Topic)+len(m.ID)+len(m.Payload)), m, whispeer.ExactlyOnce)
-	s.window.deliver(ctx, fanoutOf(m), ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
-	return nil
+	s.window.deliver(fanoutOf(m), replay, ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -48,28 +47,6 @@ func TestNative_BurstToSeveralSubscribers(t *testing.T) {
 			c.expectMessage(7, fmt.Sprintf("burst/%d", i%3), p)
 		}
 		c.sync()
-	}
-}
-
-// TestIsReplay checks how a delivery made while a subscription replays is
-// told apart: a message older than the subscription is a replay unless a
-// session's publish routed it live, whose time is when it was read.
-func TestIsReplay(t *testing.T) {
-	since := time.Now()
-	old := &whispeer.Message{Time: since.Add(-time.Millisecond)}
-	for _, tc := range []struct {
-		name string
-		f    *fanout
-		m    *whispeer.Message
-		want bool
-	}{
-		{"history", nil, old, true},
-		{"read before, routed live", new(fanout), old, false},
-		{"newer", nil, &whispeer.Message{Time: since.Add(time.Millisecond)}, false},
-	} {
-		if got := isReplay(tc.f, tc.m, since); got != tc.want {
-			t.Errorf("%s: isReplay = %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }
 

@@ -1,9 +1,6 @@
 package server
 
 import (
-	"sync/atomic"
-	"time"
-
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
 	"github.com/whispeer-io/whispeer/protocol/wire"
@@ -20,10 +17,6 @@ type nativeSub struct {
 	n   *native
 	sid uint32
 	qos whispeer.QoS // at most 1 unless QoS 2 is granted
-	// replaying is set while the broker replays history to the
-	// subscription; messages accepted before since are then replays.
-	replaying atomic.Bool
-	since     time.Time
 }
 
 // subscribe starts a subscription: SUBACK first, then the replayed
@@ -53,14 +46,12 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		}
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
-	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS())), since: time.Now()}
+	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS()))}
 	if ns.qos == whispeer.ExactlyOnce {
 		req.durable = n.s.durableID(pattern)
 	}
-	req.handler = ns.deliver
-	ns.replaying.Store(req.replay > 0 || req.resume)
+	req.handler, req.replayed = ns.deliver, ns.replay
 	bs, e := n.s.subscribe(&req)
-	ns.replaying.Store(false)
 	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))
 }
 

@@ -111,25 +111,24 @@ func (s *session) remoteIP() string {
 	return addr
 }
 
-// authenticate verifies a token, the server's own or an application's,
-// and authenticates the connection as its user, or, on a connection
-// authenticated already, refreshes its credentials: the new token's user,
-// permissions and expiry replace the old ones. The caller confirms, then
-// ends the subscriptions the new permissions do not cover with
-// recheckSubscriptions. It returns the token's claims.
+// authenticate verifies a token and authenticates the connection as its
+// user. It returns the token's claims.
 func (s *session) authenticate(token string) (auth.Claims, *opError) {
-	claims, u, err := s.srv.verifyToken(token)
+	claims, err := s.srv.issuer.Verify(token)
 	if err != nil {
 		s.srv.stats.authFailures.Add(1)
 		s.peerLog(slog.LevelInfo, "whispeer: token refused", excerptAttrs("reason", err.Error())...)
 		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
+	u, ok := s.srv.users.Lookup(claims.Subject)
+	if !ok {
+		s.srv.stats.authFailures.Add(1)
+		s.peerLog(slog.LevelInfo, "whispeer: token for an unknown user", excerptAttrs("username", claims.Subject)...)
+		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
+	}
 	s.user = u
 	if e := s.authenticated(); e != nil {
 		return claims, e
-	}
-	if !s.tokenAccepted(claims.ID) {
-		return claims, &opError{whispeer.CodeUnauthorized, errorText(errTokenRevoked)}
 	}
 	s.expireAt(claims.ExpiresAt)
 	return claims, nil
@@ -152,7 +151,8 @@ type subscription struct {
 	pattern    string
 	replay     int
 	handler    whispeer.Handler
-	subscriber string // the broker's subscriber id
+	replayed   whispeer.Handler // the handler of the messages replayed
+	subscriber string           // the broker's subscriber id
 	// resume asks to start after offset of epoch, on a topic; subscribe
 	// clears it when the broker keeps no epochs, and sets lost instead.
 	resume        bool
@@ -177,7 +177,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
 	}
 	s.prepare()
-	sub.pacing = s.pacing(sub.incomplete)
+	sub.pacing = s.pacing(sub.incomplete, sub.replayed)
 	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
 	if err != nil && sub.resume && errors.Is(err, whispeer.ErrInvalidOption) {
 		sub.resume, sub.lost = false, true

@@ -170,7 +170,7 @@ func (s *session) mayPublish(topic string) *opError {
 // options returns the broker's options for p, published by s, in buf: no
 // allocation. The broker copies the payload, which views the connection's
 // read buffer, and lends the message it routes to the handlers of the
-// publish, which find s's fan-out on it (fanout.go).
+// publish, which find s's fan-out on it (fanout).
 func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
 	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
 	if p.id != "" {
@@ -255,9 +255,9 @@ func (f *fanout) nativeBody(m *whispeer.Message, qos whispeer.QoS, headLen int) 
 }
 
 // jsonFrame returns m's PopSub delivery frame.
-func (f *fanout) jsonFrame(m *whispeer.Message, encode func(*whispeer.Message) []byte) []byte {
+func (f *fanout) jsonFrame(m *whispeer.Message, encode func([]byte, *whispeer.Message) []byte) []byte {
 	if f.json == nil {
-		f.json = encode(m)
+		f.json = encode(nil, m)
 	}
 	return f.json
 }
@@ -270,12 +270,25 @@ const scratchLimit = transport.CopyLimit
 
 // —— The deliveries: a subscription's handler, in the publisher's goroutine.
 
-// deliver is the handler of a native subscription. It runs in the
-// publisher's goroutine and queues the message's body, encoded once per
-// publish for every native connection (fanout.go), behind a head of this
-// subscription's own; at QoS 1 the copy is tracked until the client acks
-// it.
-func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
+// deliver is the handler of a native subscription, for live messages;
+// replay is its handler for history and stored messages replayed to it
+// (whispeer.Pacing.Replay), flagged as replays. Both run in the
+// publisher's, or the catch-up's, goroutine and queue the message's body,
+// encoded once per publish for every native connection (fanout), behind a
+// head of this subscription's own; at QoS 1 the copy is tracked until the
+// client acks it.
+func (ns *nativeSub) deliver(_ context.Context, m *whispeer.Message) error {
+	ns.send(m, false)
+	return nil
+}
+
+func (ns *nativeSub) replay(_ context.Context, m *whispeer.Message) error {
+	ns.send(m, true)
+	return nil
+}
+
+// send queues m's MSG for the subscription; see deliver.
+func (ns *nativeSub) send(m *whispeer.Message, replay bool) {
 	qos := wire.QoS(min(m.QoS, ns.qos))
 	var body []byte
 	scratched := false
@@ -288,12 +301,12 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	}
 	if len(body) == 0 || wire.MessageHeadLen-4+len(body) > ns.n.maxOut {
 		ns.s.srv.stats.undeliverable.Add(1)
-		return nil
+		return
 	}
 	msg := wire.Message{
 		QoS:      qos,
 		Envelope: m.Sealed,
-		Replay:   replaying(ctx) || (ns.replaying.Load() && isReplay(f, m, ns.since)),
+		Replay:   replay,
 		SID:      ns.sid,
 		Topic:    bytesOf(m.Topic),
 		ID:       bytesOf(m.ID),
@@ -302,50 +315,49 @@ func (ns *nativeSub) deliver(ctx context.Context, m *whispeer.Message) error {
 	head, ok := ns.n.head(h[:0], &msg, len(body))
 	if !ok {
 		ns.s.srv.stats.undeliverable.Add(1)
-		return nil
+		return
 	}
 	if msg.QoS == wire.AtMostOnce {
 		ns.s.sendIn(batchOf(f), head, body, true, scratched)
-		return nil
+		return
 	}
-	if msg.QoS == wire.ExactlyOnce && ns.s.overflows(ctx) {
-		return nil
+	if msg.QoS == wire.ExactlyOnce && ns.s.overflows(replay) {
+		return
 	}
-	ns.s.window.deliver(ctx, f, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
+	ns.s.window.deliver(f, replay, ackKey{sid: ns.sid, id: m.ID}, msgKey{m.Topic, m.Seq}, head, body, len(head)-(wire.MessageHeadLen-5))
+}
+
+// deliver is the handler of every subscription of a JSON session, and
+// replay its handler for the messages replayed to it: each queues the
+// message's frame, encoded once per publish for all connections (fanout),
+// and at QoS 1 tracks the copy until the client acks it. Subscriptions are
+// sync: the handler runs in the publisher's goroutine and only queues
+// bytes. They are raw: with the broker sealing payloads, clients get the
+// envelopes, which only they can open.
+func (s *session) deliver(_ context.Context, m *whispeer.Message) error {
+	s.sendJSON(m, false)
 	return nil
 }
 
-// deliver is the handler of every subscription of a JSON session: it
-// queues the message's frame, encoded once per publish for all
-// connections (fanout.go), and at QoS 1 tracks the copy until the client
-// acks it. Subscriptions are sync: the handler runs in the publisher's
-// goroutine and only queues bytes. They are raw: with the broker sealing
-// payloads, clients get the envelopes, which only they can open.
-func (s *session) deliver(ctx context.Context, m *whispeer.Message) error {
+func (s *session) replay(_ context.Context, m *whispeer.Message) error {
+	s.sendJSON(m, true)
+	return nil
+}
+
+// sendJSON queues m's frame; see deliver.
+func (s *session) sendJSON(m *whispeer.Message, replay bool) {
 	var frame []byte
 	f := fanoutOf(m)
 	if f != nil {
-		frame = f.jsonFrame(m, s.srv.encodeJSON)
+		frame = f.jsonFrame(m, s.srv.jsonEncoder())
 	} else {
-		frame = s.srv.shared.frame(&s.srv.shared.json, m, s.srv.appendJSON)
+		frame = s.srv.shared.frame(&s.srv.shared.json, m, s.srv.jsonEncoder())
 	}
 	if m.QoS == whispeer.AtMostOnce {
 		s.sendIn(batchOf(f), nil, frame, false, false)
-		return nil
+		return
 	}
-	s.window.deliver(ctx, f, ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
-	return nil
-}
-
-// isReplay reports whether m, delivered with fan-out f while its
-// subscription replays history, is history rather than live. A live
-// message routed by a session's publish has a fan-out; its time is when
-// its connection read it, which may precede since although it was routed
-// after the subscription went live. Replays have none, and so do messages
-// published in the process, which the broker's clock stamps when they are
-// routed.
-func isReplay(f *fanout, m *whispeer.Message, since time.Time) bool {
-	return f == nil && m.Time.Before(since)
+	s.window.deliver(f, replay, ackKey{id: m.ID}, msgKey{m.Topic, m.Seq}, nil, frame, -1)
 }
 
 // head appends the per-subscriber head of a MSG whose body has bodyLen
@@ -388,27 +400,46 @@ func appendBody(dst []byte, m *whispeer.Message) []byte {
 	return b
 }
 
-// encodeJSON encodes m as a complete WebSocket text frame carrying
-// {"type":"message",…}; see appendJSON.
-func (srv *Server) encodeJSON(m *whispeer.Message) []byte {
-	return srv.appendJSON(make([]byte, 0, ws.HeaderRoom+120+len(m.Topic)+len(m.ID)+len(m.Payload)), m)
+// jsonEncoder returns the server's encoder of PopSub delivery frames:
+// with the message's offset in its topic's log on a server with a store.
+func (srv *Server) jsonEncoder() func([]byte, *whispeer.Message) []byte {
+	if srv.store {
+		return appendJSONOffset
+	}
+	return appendJSON
 }
 
-// appendJSON appends to dst[:0] m as a complete WebSocket text frame
-// carrying {"type":"message",…}, with the message's offset in its topic's
-// log on a server with a store. A payload that is not one JSON value, such
-// as an envelope or bytes from a binary client, is written as
-// json.AppendDelivery describes, with its "encoding", and an envelope
-// with "sealed":true.
-func (srv *Server) appendJSON(dst []byte, m *whispeer.Message) []byte {
-	return srv.appendJSONQoS(dst, m, whispeer.AtLeastOnce)
+// appendJSON appends to dst[:0], or to a new buffer when dst has no
+// room, m as a complete WebSocket text frame carrying
+// {"type":"message",…}. A payload that is not one JSON value, such as an
+// envelope or bytes from a binary client, is written as
+// json.AppendDelivery describes, with its "encoding", and an envelope with
+// "sealed":true.
+func appendJSON(dst []byte, m *whispeer.Message) []byte {
+	return appendDelivery(dst, m, 0, whispeer.AtLeastOnce)
 }
 
-// appendJSONQoS is appendJSON for a delivery at m's QoS up to qos.
+// appendJSONOffset is appendJSON with the message's offset in its topic's
+// log.
+func appendJSONOffset(dst []byte, m *whispeer.Message) []byte {
+	return appendDelivery(dst, m, m.Seq, whispeer.AtLeastOnce)
+}
+
+// appendJSONQoS is the server's encoder of a delivery at m's QoS up to
+// qos.
 func (srv *Server) appendJSONQoS(dst []byte, m *whispeer.Message, qos whispeer.QoS) []byte {
 	var offset uint64
 	if srv.store {
 		offset = m.Seq
+	}
+	return appendDelivery(dst, m, offset, qos)
+}
+
+// appendDelivery appends m's delivery frame at m's QoS up to qos, with
+// offset; see appendJSON.
+func appendDelivery(dst []byte, m *whispeer.Message, offset uint64, qos whispeer.QoS) []byte {
+	if cap(dst) == 0 {
+		dst = make([]byte, 0, ws.HeaderRoom+120+len(m.Topic)+len(m.ID)+len(m.Payload))
 	}
 	buf := append(dst[:0], make([]byte, ws.HeaderRoom)...)
 	buf = json.AppendDelivery(buf, &json.Delivery{Topic: m.Topic, Payload: m.Payload, Timestamp: m.Time.Unix(),

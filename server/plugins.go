@@ -101,8 +101,7 @@ type conn struct {
 	user     atomic.Pointer[string]
 	protocol atomic.Pointer[string]
 	subs     atomic.Int32
-	refused  atomic.Bool            // a plugin refused the connection
-	tokenID  atomic.Pointer[string] // the "jti" of the token it authenticated with
+	refused  atomic.Bool // a plugin refused the connection
 }
 
 // connInfo returns the connection as plugins see it.

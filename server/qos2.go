@@ -6,7 +6,6 @@ package server
 // window (docs/protocol.md and docs/protocol-native.md, "QoS 2").
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -157,10 +156,10 @@ func (s *session) releaseOnce(id string) bool {
 // message on a subscription; the client resumes from what it received.
 // A copy racing another publisher's to the queue's last place may still
 // be dropped, and is counted.
-func (s *session) overflows(ctx context.Context) bool {
+func (s *session) overflows(replay bool) bool {
 	q := s.window
 	q.mu.Lock()
-	full := !q.closed && len(q.queued) >= q.maxQueued && q.n >= q.maxInflight && !replaying(ctx)
+	full := !q.closed && len(q.queued) >= q.maxQueued && q.n >= q.maxInflight && !replay
 	q.mu.Unlock()
 	if full {
 		s.link.Close(nil, fmt.Errorf("%w: QoS 2 deliveries past qos.max_queued", transport.ErrSlowConsumer))

@@ -14,24 +14,17 @@ import (
 // not deliver every message it should have, such as those retention
 // removed before they were read, is reported to the client with an error.
 
-// replayKey marks the context of the deliveries of a catch-up.
-type replayKey struct{}
-
-// replaying reports whether ctx is that of a delivery of stored messages
-// in a catch-up.
-func replaying(ctx context.Context) bool { return ctx.Value(replayKey{}) != nil }
-
 // pacing returns how the broker paces the catch-up of a subscription of
-// the session; incomplete is called should the catch-up end without
-// delivering every message it should have.
-func (s *session) pacing(incomplete func()) whispeer.Pacing {
+// the session, whose replayed messages go to replay; incomplete is called
+// should the catch-up end without delivering every message it should have.
+func (s *session) pacing(incomplete func(), replay whispeer.Handler) whispeer.Pacing {
 	if s.replayCtx == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		s.replayCtx, s.stopReplays = context.WithValue(ctx, replayKey{}, true), cancel
+		s.replayCtx, s.stopReplays = context.WithCancel(context.Background())
 	}
 	return whispeer.Pacing{
 		Context: s.replayCtx,
 		Room:    s.replayRoom,
+		Replay:  replay,
 		Done: func(recovered bool) {
 			if !recovered {
 				incomplete()

@@ -35,11 +35,9 @@ type Server struct {
 	broker    *whispeer.Broker
 	ownBroker bool
 	store     bool   // the server opened a store for its broker
-	shared    shared // the fan-out of the publishes of no session (fanout.go)
+	shared    shared // the fan-out of the publishes of no session (path.go)
 	users     *auth.Users
 	issuer    *auth.Issuer
-	apps      *auth.Apps     // applications whose tokens the server trusts (apptokens.go)
-	denied    *auth.DenyList // revoked token ids
 	throttle  *auth.Throttle // of failed logins
 	peerGate  *peerGate      // rate-limits the log lines that peers cause
 	ws        *ws.Handler
@@ -217,11 +215,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		ConnState:         s.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	err = s.setUpOperations()
-	if err == nil {
-		err = s.setUpApps()
-	}
-	if err != nil {
+	if err := s.setUpOperations(); err != nil {
 		if s.ownBroker {
 			s.broker.Close()
 		}
@@ -366,7 +360,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
-	s.apps.Close()
 	errOps := s.stopOperations(ctx)
 	errHTTP := s.http.Shutdown(ctx)
 	var errWS, errTCP error

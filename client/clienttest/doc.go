@@ -6,13 +6,12 @@
 // starts (or on in-memory connections, see below). It is built from
 // protocol/wire and an in-process whispeer.Broker, and implements what a
 // client exercises: the handshake with optional token or password
-// authentication, publishing at QoS 0 and 1 with
-// PUBACKs, subscriptions with wildcards, QoS 1 deliveries that stay
-// unacknowledged until the client acks them (Redeliver sends them again),
-// replay of the last N messages and resumption from an offset within an
-// epoch, PING and PONG. It is a fake: no ACLs, no rate limits, no
-// persistence beyond the broker's in-memory history, and no session
-// resumption.
+// authentication, publishing at QoS 0 and 1 with PUBACKs, subscriptions
+// with wildcards, QoS 1 deliveries that stay unacknowledged until the
+// client acks them (Redeliver sends them again), replay of the last N
+// messages and resumption from an offset within an epoch, PING and PONG. It
+// is a fake: no ACLs, no rate limits, no persistence beyond the broker's
+// in-memory history, and no session resumption.
 //
 // For tests of failure handling, a Server can be stopped and started
 // again on the same addresses (Stop, Start), can cut every connection

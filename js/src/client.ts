@@ -17,7 +17,7 @@ import {
   WhispeerError,
   abortError,
 } from "./errors.js";
-import { append, Cap, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
+import { append, Cap, codeName, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
 import type { Ack, Frame, Header, Msg, Pub, SubAck, Welcome } from "./frames.js";
 import { IdGen } from "./ids.js";
 import { isKeyring, loadKeyring, type KeyFile, type Keyring } from "./keyring.js";
@@ -44,13 +44,21 @@ export interface ConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** name is the client software named in HELLO. */
   name?: string;
+  /**
+   * clientId is the client's stable id (at most 255 bytes), named as the
+   * session in every HELLO. The server de-duplicates QoS 2 publishes per
+   * user and this id, so a retransmission is recognised on a later
+   * connection, also after a restart of the server. Without it the client
+   * names the session the server gave its first connection.
+   */
+  clientId?: string;
   /** reconnect: false closes the client when its connection is lost. */
   reconnect?: boolean;
   /** reconnectWait bounds the backoff between attempts, in ms (default [100, 10000]); full jitter. */
   reconnectWait?: [min: number, max: number];
   /** publishBuffer is how many bytes of QoS 0 publishes are buffered while disconnected (default 8 MiB); 0 fails them at once. */
   publishBuffer?: number;
-  /** maxInflight bounds the QoS 1 publishes awaiting their PUBACK (default 1000); publish waits for room. */
+  /** maxInflight bounds the QoS 1 and 2 publishes awaiting their PUBACK or PUBCOMP (default 1000); publish waits for room. */
   maxInflight?: number;
   /** maxFrame is the largest frame accepted from the server (default 16 MiB). */
   maxFrame?: number;
@@ -69,13 +77,17 @@ export interface ConnectOptions {
 
 /** PublishOptions configure one publish. */
 export interface PublishOptions {
-  /** qos 1 resolves the promise at the server's PUBACK (default 0: once queued). */
+  /**
+   * qos 1 resolves the promise at the server's PUBACK, qos 2 (exactly once;
+   * the server must offer it) at its PUBCOMP (default 0: once queued). Both
+   * are sent again, with the same id, after a reconnection until then.
+   */
   qos?: QoS;
   /** headers travel in clear beside the payload. */
   headers?: Record<string, string>;
-  /** id is the message id (at most 255 bytes); generated when needed. */
+  /** id is the message id (at most 255 bytes); generated when needed. At QoS 2 the server delivers one message per id within its de-duplication window. */
   id?: string;
-  /** signal abandons a QoS 1 publish's wait (it may still be delivered). */
+  /** signal abandons a QoS 1 or 2 publish's wait (it may still be delivered). */
   signal?: AbortSignal;
 }
 
@@ -98,8 +110,11 @@ export interface ClientEvents {
 
 interface Pending {
   id: string;
+  qos: 1 | 2;
   frame: Uint8Array;
   sent: boolean;
+  /** released: QoS 2, PUBREC received; the PUBREL is sent until the PUBCOMP. */
+  released: boolean;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -149,6 +164,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   #backoff: Backoff;
   #ids = new IdGen();
   #validTopic = ""; // the last topic published to, known to be valid
+  #session: string; // named in HELLO
   #state: State = "connecting";
 
   #link: Link | null = null;
@@ -163,6 +179,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   #sid = 0;
   #inflight = new Map<string, Pending>();
   #window: (() => void)[] = [];
+  #woken = 0; // publishes let go from #window, not yet in #inflight
   #queue: { frame: Uint8Array; pending?: Pending }[] = [];
   #queued = 0; // bytes of QoS 0 publishes in #queue
 
@@ -184,6 +201,8 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#opts = opts;
     this.#WS = WS;
     this.#keyring = keyring;
+    this.#session = opts.clientId ?? "";
+    if (utf8(this.#session).length > 255) throw new WhispeerError("invalid", "client id longer than 255 bytes");
     this.#clock = opts.clock ?? systemClock;
     const [min, max] = opts.reconnectWait ?? DEFAULTS.reconnectWait;
     if (!(min > 0 && max >= min)) throw new WhispeerError("invalid", `reconnect wait ${min} to ${max}`);
@@ -242,7 +261,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     if (signal?.aborted) throw abortError(signal);
     const limit = this.#opts.maxFrame ?? MAX_FRAME_SIZE;
     const w = new Writer();
-    append(w, { type: T.Hello, version: VERSION, caps: this.#wantCaps(), maxFrame: limit, session: "", name: this.#opts.name ?? DEFAULTS.name });
+    append(w, { type: T.Hello, version: VERSION, caps: this.#wantCaps(), maxFrame: limit, session: this.#session, name: this.#opts.name ?? DEFAULTS.name });
     const login = await this.#appendAuth(w);
     return await this.#deadline(`handshake with ${this.url}`, signal, async (onLink) => {
       const link = await Link.open(this.#WS, this.url, limit);
@@ -278,7 +297,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   }
 
   #wantCaps(): number {
-    return Cap.Resume | Cap.Reasons | Cap.AckOffset | (this.#keyring ? Cap.E2E : 0);
+    return Cap.Resume | Cap.Reasons | Cap.AckOffset | Cap.QoS2 | (this.#keyring ? Cap.E2E : 0);
   }
 
   /** #appendAuth appends AUTH or LOGIN; it returns whether it was a LOGIN, or null for none. */
@@ -380,6 +399,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     // The server's limit bounds whole WebSocket messages, length prefixes included.
     this.#maxMsg = w.maxFrame || DEFAULT_MAX_FRAME;
     this.#server = w.server;
+    if (this.#opts.clientId === undefined && w.session !== "") this.#session = w.session;
     this.#pingMs = this.#opts.pingInterval ?? w.pingInterval;
     this.#lastRecv = this.#clock.now();
     this.#backoff.reset();
@@ -388,10 +408,13 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     link.onData = () => (this.#lastRecv = this.#clock.now());
 
     for (const s of [...this.#subs.values()].sort((a, b) => a.sid - b.sid)) this.#write(this.#subFrame(s));
+    if ((this.#caps & Cap.QoS2) === 0) this.#refuseQoS2();
     for (const p of this.#inflight.values()) {
-      if (!p.sent) continue;
-      p.frame[HEADER_LEN + 1]! |= 0x08; // dup
-      this.#write(p.frame);
+      if (p.released) this.#write(relFrame(p.id));
+      else if (p.sent) {
+        p.frame[HEADER_LEN + 1]! |= 0x08; // dup
+        this.#write(p.frame);
+      }
     }
     for (const q of this.#queue) {
       this.#write(q.frame);
@@ -460,6 +483,15 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       case T.PubAck:
         this.#onPubAck(f);
         return;
+      case T.PubRec:
+        this.#onPubRec(f);
+        return;
+      case T.PubRel:
+        this.#onPubRel(f);
+        return;
+      case T.PubComp:
+        this.#onPubComp(f);
+        return;
       case T.SubAck:
         this.#onSubAck(f);
         return;
@@ -477,9 +509,6 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
         else this.report(err);
         return;
       }
-      case T.PubRec:
-      case T.PubRel:
-      case T.PubComp:
       case T.Welcome:
       case T.AuthOK:
       default:
@@ -497,8 +526,60 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     const p = this.#inflight.get(a.id);
     if (!p) return;
     this.#settle(p);
-    if (a.code === 0) p.resolve();
-    else p.reject(new ServerError(a.code, a.text, false, T.Pub));
+    if (a.code !== 0) p.reject(new ServerError(a.code, a.text, false, T.Pub));
+    else if (p.qos === 1) p.resolve();
+    else p.reject(new ProtocolError(`PUBACK for the QoS 2 publish "${a.id}"`));
+  }
+
+  /** #onPubRec: a QoS 2 publish was accepted, and its id is held; release it. A refusal holds nothing. */
+  #onPubRec(a: Ack): void {
+    const p = a.sid === 0 ? this.#inflight.get(a.id) : undefined;
+    if (!p || p.qos !== 2) return;
+    if (a.code !== 0) {
+      this.#settle(p);
+      p.reject(new ServerError(a.code, a.text, false, T.Pub));
+      return;
+    }
+    p.released = true;
+    this.#write(relFrame(p.id));
+  }
+
+  /** #onPubComp completes a QoS 2 publish; not_found (the id was no longer held) completes it too. */
+  #onPubComp(a: Ack): void {
+    const p = a.sid === 0 ? this.#inflight.get(a.id) : undefined;
+    if (!p || !p.released) return;
+    this.#settle(p);
+    p.resolve();
+    if (a.code !== 0 && codeName(a.code) !== "not_found") {
+      this.report(new ServerError(a.code, a.text || `whispeer: release of "${a.id}" refused: ${codeName(a.code)}`, false, T.PubRel));
+    }
+  }
+
+  /** #onPubRel: the server released a QoS 2 delivery; forget it and complete it, known or not. */
+  #onPubRel(a: Ack): void {
+    if (a.sid === 0) {
+      this.#link?.close(new ProtocolError("PUBREL with sid 0"), 1002);
+      return;
+    }
+    this.#subs.get(a.sid)?.held?.release(a.id, a.offset);
+    this.#ackFrame(T.PubComp, a.sid, a.id, a.offset);
+  }
+
+  /** #ackFrame writes an acknowledgement of a delivery, naming its offset when the server was granted ackoffset. */
+  #ackFrame(type: Ack["type"], sid: number, id: string, offset: bigint): void {
+    if (!this.#link) return;
+    const o = (this.#caps & Cap.AckOffset) !== 0 ? offset : 0n;
+    this.#write(encode({ type, sid, code: 0, id, text: "", offset: o }));
+  }
+
+  /** #refuseQoS2 fails the QoS 2 publishes that a server without the capability cannot take. */
+  #refuseQoS2(): void {
+    for (const p of [...this.#inflight.values()]) {
+      if (p.qos !== 2) continue;
+      this.#settle(p);
+      this.#queue = this.#queue.filter((q) => q.pending !== p);
+      p.reject(noQoS2());
+    }
   }
 
   #onSubAck(a: SubAck): void {
@@ -647,8 +728,12 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
    * publish publishes data (bytes, or a string sent as UTF-8) to topic. At
    * QoS 0 it resolves once the message is queued for the connection (or,
    * while reconnecting, buffered); at QoS 1 once the server has acknowledged
-   * it, resending it after a reconnection until then. With a keyring the
-   * payload is sealed before it leaves the client.
+   * it, resending it after a reconnection until then. At QoS 2 it resolves
+   * at the PUBCOMP: until the PUBREC it resends the PUB (same id, dup) after
+   * a reconnection, then the PUBREL, and the server stores and delivers the
+   * message once. A refusal rejects with a ServerError (code "limit" past
+   * the server's QoS 2 bounds: nothing was delivered, publish again). With a
+   * keyring the payload is sealed before it leaves the client.
    */
   async publish(topic: string, data: Uint8Array | string, opts: PublishOptions = {}): Promise<void> {
     if (this.#state === "closing" || this.#state === "closed") throw new ClosedError();
@@ -657,10 +742,11 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       this.#validTopic = topic;
     }
     const qos = opts.qos ?? 0;
-    if (qos !== 0 && qos !== 1) throw new WhispeerError("invalid", `publishing at QoS ${String(qos)}`);
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new WhispeerError("invalid", `publishing at QoS ${String(qos)}`);
+    if (qos === 2 && this.#link && (this.#caps & Cap.QoS2) === 0) throw noQoS2();
     let payload = typeof data === "string" ? utf8(data) : data;
     const sealed = this.#keyring !== undefined;
-    const id = opts.id ?? (qos === 1 || sealed ? this.#ids.next() : "");
+    const id = opts.id ?? (qos !== 0 || sealed ? this.#ids.next() : "");
     if (sealed) payload = this.#keyring!.seal(topic, id, payload);
     const headers: Header[] = opts.headers ? Object.entries(opts.headers) : NO_HEADERS;
     const pub: Pub = { type: T.Pub, qos, envelope: sealed, dup: false, topic, id, headers, payload };
@@ -672,7 +758,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     }
     const frame = encode(pub);
     if (frame.length > this.#maxMsg) throw this.#tooLarge(frame.length);
-    if (qos === 1) return this.#publishAcked(id, frame, opts.signal);
+    if (qos !== 0) return this.#publishAcked(id, qos, frame, opts.signal);
     const limit = this.#opts.publishBuffer ?? DEFAULTS.publishBuffer;
     if (limit === 0 || this.#opts.reconnect === false) throw new DisconnectedError();
     if (this.#queued + frame.length > limit) throw new BufferFullError();
@@ -687,11 +773,15 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     }
   }
 
-  async #publishAcked(id: string, frame: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async #publishAcked(id: string, qos: 1 | 2, frame: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (this.#inflight.has(id)) throw new WhispeerError("invalid", `a publish with id "${id}" is already awaiting its acknowledgement`);
-    await this.#room(signal);
+    const max = this.#opts.maxInflight ?? DEFAULTS.maxInflight;
+    if (this.#inflight.size + this.#woken >= max || this.#window.length > 0) {
+      await this.#room(signal);
+      this.#woken--;
+    }
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { id, frame, sent: false, resolve, reject };
+      const p: Pending = { id, qos, frame, sent: false, released: false, resolve, reject };
       if (signal) {
         const onAbort = (): void => {
           if (this.#inflight.get(id) !== p) return;
@@ -717,13 +807,16 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     });
   }
 
-  /** #room waits for a free slot among maxInflight QoS 1 publishes. */
+  /**
+   * #room waits for a free slot among maxInflight QoS 1 and 2 publishes, in
+   * turn. The slot is counted in #woken until the publish takes it.
+   */
   async #room(signal?: AbortSignal): Promise<void> {
-    if (this.#inflight.size + this.#window.length < (this.#opts.maxInflight ?? DEFAULTS.maxInflight) && this.#window.length === 0) return;
     if (signal?.aborted) throw abortError(signal);
     await new Promise<void>((resolve, reject) => {
       const go = (): void => {
         signal?.removeEventListener("abort", onAbort);
+        this.#woken++;
         resolve();
       };
       const onAbort = (): void => {
@@ -769,6 +862,8 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     if ((opts.last !== undefined || opts.resume) && this.#link && (this.#caps & Cap.Resume) === 0) {
       throw new WhispeerError("invalid", "the server does not offer resume");
     }
+    if (opts.qos === 2 && this.#link && (this.#caps & Cap.QoS2) === 0) throw noQoS2();
+    if (opts.maxHeld !== undefined && !(opts.maxHeld >= 1)) throw new WhispeerError("invalid", `max held ${opts.maxHeld}`);
     this.#sid = this.#sid >= 0xffffffff ? 1 : this.#sid + 1;
     const s = new Subscription<V>(this, this.#sid, pattern, concrete, handler, transform, opts);
     this.#subs.set(s.sid, s as Subscription<unknown>);
@@ -801,10 +896,12 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       // A renewed pattern subscription goes on live: replaying its last N
       // again would deliver them twice.
       else if (s.opts.last !== undefined && (s.concrete || s.state === "subscribing")) resume = { mode: 1, last: s.opts.last };
-      if (s.concrete && s.positioned && s.epoch !== 0n) resume = { mode: 2, epoch: s.epoch, offset: s.seq };
+      if (s.concrete && s.positioned && s.epoch !== 0n) resume = { mode: 2, epoch: s.epoch, offset: s.resumeAfter() };
     }
     s.mode = resume.mode;
-    return encode({ type: T.Sub, sid: s.sid, qos: s.opts.qos ?? 1, resume, topic: s.pattern });
+    // A server without QoS 2 delivers at QoS 1 at most.
+    const qos = Math.min(s.opts.qos ?? 1, (this.#caps & Cap.QoS2) !== 0 ? 2 : 1);
+    return encode({ type: T.Sub, sid: s.sid, qos, resume, topic: s.pattern });
   }
 
   /** topic returns the topic name whose payloads are values of T, JSON by default. */
@@ -815,11 +912,19 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
 
   // ------------------------------------------------------------ SubHost
 
-  /** @internal */
+  /** @internal ack acknowledges a delivery the application took: PUBACK at QoS 1, PUBREC at QoS 2. */
   ack(s: Subscription<unknown>, msg: Message, gen: number): void {
+    // A PUBREC goes out on a later connection too: a server that kept the
+    // session (or a durable cursor) learns that the message was received.
+    if (msg.qos === 2) return this.pubrec(s, msg.id, BigInt(msg.offset));
     if (msg.qos !== 1 || gen !== this.#gen || !this.#link) return;
     const offset = (this.#caps & Cap.AckOffset) !== 0 ? BigInt(msg.offset) : 0n;
     this.#write(encode({ type: T.PubAck, sid: s.sid, code: 0, id: msg.id, text: "", offset }));
+  }
+
+  /** @internal pubrec answers a QoS 2 delivery the application has. */
+  pubrec(s: Subscription<unknown>, id: string, offset: bigint): void {
+    this.#ackFrame(T.PubRec, s.sid, id, offset);
   }
 
   /** @internal */
@@ -854,7 +959,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
 
   /**
    * close stops the client after flushing: handlers finish what is queued
-   * for them, buffered frames are written, QoS 1 publishes get their PUBACK
+   * for them, buffered frames are written, QoS 1 and 2 publishes get their PUBACK or PUBCOMP
    * and the server answers a PING, all within the client's timeout. A
    * disconnected client does not wait for a reconnection: what it buffered
    * fails with ClosedError. Closing twice returns the same promise.
@@ -919,6 +1024,15 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#subs.clear();
     if (this.#ownsKeyring) this.#keyring?.close();
   }
+}
+
+/** relFrame encodes the PUBREL that releases the id of a QoS 2 publish. */
+function relFrame(id: string): Uint8Array {
+  return encode({ type: T.PubRel, sid: 0, code: 0, id, text: "", offset: 0n });
+}
+
+function noQoS2(): WhispeerError {
+  return new WhispeerError("invalid", "the server does not offer QoS 2 (exactly once)");
 }
 
 /**

@@ -97,11 +97,12 @@ export class GapError extends WhispeerError {
 }
 
 /** Why a delivery was not handled. */
-export type DeliveryFailure = "open" | "plaintext" | "type_mismatch" | "slow_consumer" | "handler";
+export type DeliveryFailure = "open" | "plaintext" | "type_mismatch" | "slow_consumer" | "too_many_held" | "handler";
 
 /**
  * DeliveryError: a message reached a subscription but was not handled: it
- * did not open, did not decode, found the queue full, or its handler threw.
+ * did not open, did not decode, found the queue full or (QoS 2) too many
+ * deliveries held, or its handler threw.
  */
 export class DeliveryError extends WhispeerError {
   override name = "DeliveryError";
@@ -113,7 +114,7 @@ export class DeliveryError extends WhispeerError {
     cause: unknown,
   ) {
     super(
-      reason === "slow_consumer" ? "limit" : reason === "handler" ? "internal" : "invalid",
+      reason === "slow_consumer" || reason === "too_many_held" ? "limit" : reason === "handler" ? "internal" : "invalid",
       `subscription "${pattern}": message "${id}" on "${topic}": ${describe(reason, cause)}`,
       { cause },
     );
@@ -131,6 +132,8 @@ function describe(reason: DeliveryFailure, cause: unknown): string {
       return `does not decode: ${msg}`;
     case "slow_consumer":
       return "slow consumer, message dropped";
+    case "too_many_held":
+      return `${msg} exactly-once deliveries await the server's release (PUBREL), not handed over until one is released`;
     case "handler":
       return `handler failed: ${msg}`;
   }

@@ -5,8 +5,8 @@ import type { Msg } from "./frames.js";
 const decoder = new TextDecoder();
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** QoS is a delivery guarantee: 0 at most once, 1 at least once. */
-export type QoS = 0 | 1;
+/** QoS is a delivery guarantee: 0 at most once, 1 at least once, 2 exactly once. */
+export type QoS = 0 | 1 | 2;
 
 /** Message is one delivery to a subscription. */
 export class Message {
@@ -46,7 +46,7 @@ export class Message {
       for (const [k, v] of m.headers) h[k] = v;
       this.headers = h;
     }
-    this.qos = m.qos === 0 ? 0 : 1;
+    this.qos = m.qos === 2 ? 2 : m.qos === 0 ? 0 : 1;
     this.offset = Number(m.offset);
     this.timeNs = m.time;
     this.redelivered = m.dup;

@@ -3,10 +3,15 @@
 
 import { Emitter } from "./emitter.js";
 import { ClosedError, DeliveryError, WhispeerError, type DeliveryFailure } from "./errors.js";
+import { Held } from "./exactly.js";
 import type { Msg, SubAck } from "./frames.js";
 import { Message, type QoS } from "./message.js";
 
-/** Handler handles one delivery; a QoS 1 delivery is acknowledged once it returns (or its promise resolves). */
+/**
+ * Handler handles one delivery; a QoS 1 delivery is acknowledged once it
+ * returns (or its promise resolves), a QoS 2 one is then received (PUBREC).
+ * A handler that throws did not take the message: it is delivered again.
+ */
 export type Handler<V> = (value: V, msg: Message) => void | Promise<void>;
 
 /** SubscribeOptions configure one subscription. */
@@ -20,8 +25,14 @@ export interface SubscribeOptions {
    * `recovered: false`.
    */
   resume?: Position;
-  /** qos is the highest QoS the subscription wants deliveries at (default 1). */
+  /**
+   * qos is the highest QoS the subscription wants deliveries at (default 1).
+   * At 2 (exactly once; the server must offer it) a message is handed over
+   * once per id, even when the server delivers it again.
+   */
   qos?: QoS;
+  /** maxHeld bounds the QoS 2 deliveries handed over and not yet released by the server (default 10000). */
+  maxHeld?: number;
   /** queueSize bounds the deliveries waiting for the handler or the iterator (default 1024). */
   queueSize?: number;
   /** raw delivers envelopes as they arrive, unopened (`Message.sealed` set). */
@@ -62,6 +73,7 @@ export type SubscriptionState = "subscribing" | "subscribed" | "ended";
 /** The client's side of a subscription. @internal */
 export interface SubHost {
   ack(sub: Subscription<unknown>, msg: Message, gen: number): void;
+  pubrec(sub: Subscription<unknown>, id: string, offset: bigint): void;
   unsubscribe(sub: Subscription<unknown>): void;
   open(sub: Subscription<unknown>, m: Msg): Uint8Array;
   report(err: WhispeerError): void;
@@ -102,6 +114,8 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
   /** @internal */ seq = 0n;
   /** @internal */ positioned = false;
   /** @internal */ mode: 0 | 1 | 2 = 0;
+  /** @internal held is the exactly-once state of a subscription at QoS 2. */
+  readonly held: Held | null;
 
   #state: SubscriptionState = "subscribing";
   #recovered: boolean | undefined;
@@ -133,6 +147,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     this.#handler = handler;
     this.#transform = transform;
     this.opts = opts;
+    this.held = opts.qos === 2 ? new Held(opts.maxHeld, concrete) : null;
     this.ready = new Promise<Subscribed>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -179,6 +194,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     }
     if (this.concrete && a.epoch !== 0n) {
       const newEpoch = this.epoch !== a.epoch;
+      if (newEpoch) this.held?.newEpoch();
       this.epoch = a.epoch;
       if (this.mode === 1 && !this.positioned) {
         const last = BigInt(this.opts.last ?? 0);
@@ -197,9 +213,15 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     this.emit("subscribed", info);
   }
 
+  /** @internal resumeAfter is the offset a renewed SUB resumes after: below every QoS 2 delivery not taken. */
+  resumeAfter(): bigint {
+    return this.held ? this.held.resumeAfter(this.seq) : this.seq;
+  }
+
   /** @internal deliver hands a MSG over to the handler or the iterator. */
   deliver(m: Msg, gen: number): void {
     if (this.#state === "ended") return;
+    if (m.qos === 2 && !this.#admit(m, gen)) return;
     if (this.concrete && m.offset > this.seq) this.seq = m.offset;
     let msg: Message;
     let value: V;
@@ -210,13 +232,13 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
       const f = e instanceof DeliveryFailed ? e : new DeliveryFailed("type_mismatch", e);
       this.fail(f.reason, m.topic, m.id, f.cause);
       // A redelivery would fail the same way.
-      if (m.qos === 1) this.#host.ack(this as Subscription<unknown>, new Message(m, m.payload), gen);
+      if (m.qos !== 0) this.#ack(new Message(m, m.payload), gen);
       return;
     }
     const q = { value, msg, gen };
     const waiter = this.#waiters.shift();
     if (waiter) {
-      this.#host.ack(this as Subscription<unknown>, msg, gen);
+      this.#ack(msg, gen);
       waiter({ value, done: false });
       return;
     }
@@ -226,6 +248,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     }
     if (this.#queue.length >= (this.opts.queueSize ?? 1024)) {
       this.fail("slow_consumer", m.topic, m.id, undefined); // unacknowledged: the server sends it again
+      if (m.qos === 2) this.held?.refused(m.topic, m.id, m.offset);
       return;
     }
     this.#queue.push(q);
@@ -237,7 +260,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     try {
       r = handler(q.value, q.msg);
     } catch (e) {
-      this.fail("handler", q.msg.topic, q.msg.id, e);
+      this.#refused(q.msg, e);
       this.#next();
       return;
     }
@@ -246,19 +269,45 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
       (r as Promise<void>).then(
         () => {
           this.#running = false;
-          this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+          this.#ack(q.msg, q.gen);
           this.#next();
         },
         (e: unknown) => {
           this.#running = false;
-          this.fail("handler", q.msg.topic, q.msg.id, e);
+          this.#refused(q.msg, e);
           this.#next();
         },
       );
       return;
     }
-    this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+    this.#ack(q.msg, q.gen);
     this.#next();
+  }
+
+  /**
+   * #admit decides whether a QoS 2 MSG is handed over: not when the
+   * application has it (answered with PUBREC again) or is handling it, nor
+   * when too many deliveries are held (reported; the server sends it again).
+   */
+  #admit(m: Msg, gen: number): boolean {
+    if (!this.held) return true;
+    const v = this.held.admit(m.topic, m.id, m.offset, gen, this.positioned);
+    if (v === "deliver") return true;
+    if (v === "again") this.#host.pubrec(this as Subscription<unknown>, m.id, m.offset);
+    else if (v === "full") this.fail("too_many_held", m.topic, m.id, this.held.max);
+    return false;
+  }
+
+  /** #ack acknowledges a delivery the application took. */
+  #ack(msg: Message, gen: number): void {
+    if (msg.qos === 2) this.held?.taken(msg.topic, msg.id, BigInt(msg.offset));
+    this.#host.ack(this as Subscription<unknown>, msg, gen);
+  }
+
+  /** #refused reports a delivery the handler did not take, which is then handed over again when it comes again. */
+  #refused(msg: Message, e: unknown): void {
+    if (msg.qos === 2) this.held?.refused(msg.topic, msg.id, BigInt(msg.offset));
+    this.fail("handler", msg.topic, msg.id, e);
   }
 
   #next(): void {
@@ -300,6 +349,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
     this.#state = "ended";
     this.#err = err;
     this.#queue = [];
+    this.held?.clear();
     if (first) this.#settle.reject(err ?? new ClosedError("unsubscribed"));
     for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
     for (const f of this.#idle.splice(0)) f();
@@ -308,7 +358,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
 
   /**
    * Iterating a subscription made without a handler yields its deliveries; a
-   * QoS 1 delivery is acknowledged as it is handed over. Breaking out of the
+   * QoS 1 delivery is acknowledged, a QoS 2 one received, as it is handed over. Breaking out of the
    * loop unsubscribes. The loop ends when the subscription does, throwing the
    * error it ended with, if any.
    */
@@ -318,7 +368,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
       next: (): Promise<IteratorResult<V>> => {
         const q = this.#queue.shift();
         if (q) {
-          this.#host.ack(this as Subscription<unknown>, q.msg, q.gen);
+          this.#ack(q.msg, q.gen);
           return Promise.resolve({ value: q.value, done: false });
         }
         if (this.#state === "ended") {

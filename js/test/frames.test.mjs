@@ -110,6 +110,26 @@ test("a stream of every frame type parses frame by frame and re-encodes to itsel
   assert.equal(types.size, 17, "every frame type");
 });
 
+test("QoS 2 frames: PUB with dup, PUBREC (accepted, or refused with a reason), PUBREL and PUBCOMP of a publish (sid 0) and of a delivery (its offset)", () => {
+  const cases = [
+    [{ type: T.Pub, qos: 2, envelope: false, dup: true, topic: "t", id: "m1", headers: [], payload: te.encode("x") }, "0000000b 20 0a 0001 74 02 6d31 0000 78"],
+    [{ type: T.PubRec, sid: 0, code: 0, id: "m1", text: "", offset: 0n }, "00000009 23 00000000 00 02 6d31"],
+    [{ type: T.PubRec, sid: 0, code: 7, id: "m1", text: "whispeer: limit", offset: 0n }, "0000001a 23 00000000 07 02 6d31 000f 77686973706565723a206c696d6974"],
+    [{ type: T.PubRel, sid: 0, code: 0, id: "m1", text: "", offset: 0n }, "00000009 24 00000000 00 02 6d31"],
+    [{ type: T.PubComp, sid: 0, code: 4, id: "m1", text: "", offset: 0n }, "00000009 25 00000000 04 02 6d31"],
+    [{ type: T.PubRec, sid: 7, code: 0, id: "m1", text: "", offset: 42n }, "00000011 23 00000007 00 02 6d31 000000000000002a"],
+    [{ type: T.PubRel, sid: 7, code: 0, id: "m1", text: "", offset: 42n }, "00000011 24 00000007 00 02 6d31 000000000000002a"],
+    [{ type: T.PubComp, sid: 7, code: 0, id: "m1", text: "", offset: 42n }, "00000011 25 00000007 00 02 6d31 000000000000002a"],
+  ];
+  for (const [frame, hex] of cases) {
+    const want = unhex(hex);
+    assert.deepEqual(encode(frame), want, hex);
+    assert.deepEqual(parse(want).frame, frame, hex);
+  }
+  assert.throws(() => encode({ type: T.PubRel, sid: 0, code: 0, id: "", text: "", offset: 0n }), (e) => e.kind === "missing_id");
+  assert.throws(() => parse(unhex("00000011 24 00000007 00 02 6d31 0000000000000000")), (e) => e.kind === "trailing", "a zero offset");
+});
+
 test("a length prefix over the limit is refused before the body arrives", () => {
   assert.throws(() => parse(unhex("00100001 20"), 0, 1 << 20), (e) => e.kind === "too_large");
   assert.equal(parse(unhex("00000005 20 00")), null, "short, not an error");

@@ -45,15 +45,16 @@ export async function settle() {
 }
 
 /**
- * FakeServer answers the handshake, SUBs and QoS 1 PUBs; it records every
- * frame per connection. Its WebSocket property is the constructor to pass
- * to connect.
+ * FakeServer answers the handshake, SUBs, QoS 1 PUBs and the publisher's
+ * half of QoS 2 (PUBREC, PUBCOMP), holding ids as a server de-duplicating
+ * them would; it records every frame per connection. Its WebSocket property
+ * is the constructor to pass to connect.
  */
 export class FakeServer {
   sockets = [];
   refuse = 0; // connections to refuse before accepting
   pingInterval = 0;
-  caps = 0x39; // e2e, resume, reasons, ackoffset
+  caps = 0x3d; // e2e, qos2, resume, reasons, ackoffset
   pongs = true;
   acks = true;
   epoch = 0xabcn;
@@ -61,6 +62,12 @@ export class FakeServer {
   recovered = true;
   holdAuth = false; // leave AUTH and LOGIN unanswered
   refuseToken = ""; // a token AUTH refuses
+  session = "fake-session"; // the session WELCOME names when HELLO names none
+  recs = true; // answer QoS 2 PUBs with PUBREC
+  comps = true; // answer PUBRELs with PUBCOMP
+  recCode = 0; // the code of PUBRECs
+  held = new Set(); // QoS 2 ids held, until PUBREL
+  stored = []; // the ids of the QoS 2 PUBs stored, once each
   constructor() {
     const server = this;
     this.WebSocket = class {
@@ -127,7 +134,7 @@ export class FakeServer {
   answer(ws, f) {
     switch (f.type) {
       case T.Hello:
-        ws.deliver({ type: T.Welcome, version: 1, resumed: false, caps: f.caps & this.caps, maxFrame: 1 << 20, pingInterval: this.pingInterval, session: "", server: "fake/1" });
+        ws.deliver({ type: T.Welcome, version: 1, resumed: false, caps: f.caps & this.caps, maxFrame: 1 << 20, pingInterval: this.pingInterval, session: f.session || this.session, server: "fake/1" });
         return;
       case T.Auth:
       case T.Login:
@@ -146,11 +153,28 @@ export class FakeServer {
       }
       case T.Pub:
         if (f.qos === 1 && this.acks) ws.deliver({ type: T.PubAck, sid: 0, code: 0, id: f.id, text: "", offset: 0n });
+        if (f.qos === 2) this.#exactlyOnce(ws, f);
+        return;
+      case T.PubRel:
+        if (f.sid !== 0 || !this.comps) return;
+        ws.deliver({ type: T.PubComp, sid: 0, code: this.held.delete(f.id) ? 0 : 4, id: f.id, text: "", offset: 0n });
         return;
       case T.Ping:
         if (this.pongs) ws.deliver({ type: T.Pong });
         return;
     }
+  }
+
+  #exactlyOnce(ws, f) {
+    if (this.recCode !== 0) {
+      ws.deliver({ type: T.PubRec, sid: 0, code: this.recCode, id: f.id, text: "whispeer: refused", offset: 0n });
+      return;
+    }
+    if (!this.held.has(f.id)) {
+      this.held.add(f.id);
+      this.stored.push(f.id);
+    }
+    if (this.recs) ws.deliver({ type: T.PubRec, sid: 0, code: 0, id: f.id, text: "", offset: 0n });
   }
 }
 
