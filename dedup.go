@@ -47,7 +47,9 @@ func (d Dedup) validate() error {
 // ExactlyOnce message id and will not publish it again (a PUBREL): the id
 // is no longer held, though still recognised while it is in the window.
 // It reports whether the broker remembers the id.
-func (b *Broker) Release(publisher, id string) bool { return b.dedup.release(publisher, id) }
+func (b *Broker) Release(publisher, id string) bool {
+	return b.dedup.release(publisher, id, b.clock.now())
+}
 
 // publishOnce routes m, an ExactlyOnce message, unless its id is in its
 // publisher's window: then it answers as the first publish of the id was
@@ -320,13 +322,14 @@ func (t *dedupTable) await(ctx context.Context, e *dedupEntry, done func(error))
 }
 
 // release releases publisher's id and reports whether it is in the window.
-func (t *dedupTable) release(publisher, id string) bool {
+func (t *dedupTable) release(publisher, id string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.pubs[publisher]
 	if p == nil {
 		return false
 	}
+	t.expire(p, now.UnixNano()-int64(t.cfg.Window))
 	e := p.ids[id]
 	switch {
 	case e == nil:
