@@ -183,6 +183,7 @@ func (s *session) jsonAuth(f *json.Frame) {
 		return
 	}
 	s.reply(json.AppendAuthenticated(newFrame(48)))
+	s.recheckSubscriptions()
 }
 
 // jsonPublish publishes and, at QoS 1, confirms with a puback once the

@@ -179,6 +179,7 @@ func (n *native) auth(a *wire.Auth) {
 		return
 	}
 	n.authOK(claims.ExpiresAt, "")
+	n.s.recheckSubscriptions()
 }
 
 // login authenticates the connection with a user name and password, and
@@ -194,12 +195,14 @@ func (n *native) login(l *wire.Login) {
 		n.sendError(e, false, wire.TypeLogin)
 		return
 	}
+	n.s.loggedIn()
 	var expires time.Time
 	if claims, err := n.s.srv.issuer.Verify(token); err == nil {
 		expires = claims.ExpiresAt
 	}
 	n.s.expireAt(expires)
 	n.authOK(expires, token)
+	n.s.recheckSubscriptions()
 }
 
 // authOK confirms authentication.

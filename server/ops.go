@@ -111,24 +111,25 @@ func (s *session) remoteIP() string {
 	return addr
 }
 
-// authenticate verifies a token and authenticates the connection as its
-// user. It returns the token's claims.
+// authenticate verifies a token, the server's own or an application's,
+// and authenticates the connection as its user, or, on a connection
+// authenticated already, refreshes its credentials: the new token's user,
+// permissions and expiry replace the old ones. The caller confirms, then
+// ends the subscriptions the new permissions do not cover with
+// recheckSubscriptions. It returns the token's claims.
 func (s *session) authenticate(token string) (auth.Claims, *opError) {
-	claims, err := s.srv.issuer.Verify(token)
+	claims, u, err := s.srv.verifyToken(token)
 	if err != nil {
 		s.srv.stats.authFailures.Add(1)
 		s.peerLog(slog.LevelInfo, "whispeer: token refused", excerptAttrs("reason", err.Error())...)
 		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
 	}
-	u, ok := s.srv.users.Lookup(claims.Subject)
-	if !ok {
-		s.srv.stats.authFailures.Add(1)
-		s.peerLog(slog.LevelInfo, "whispeer: token for an unknown user", excerptAttrs("username", claims.Subject)...)
-		return claims, &opError{whispeer.CodeUnauthorized, errAuthFailed}
-	}
 	s.user = u
 	if e := s.authenticated(); e != nil {
 		return claims, e
+	}
+	if !s.tokenAccepted(claims.ID) {
+		return claims, &opError{whispeer.CodeUnauthorized, errorText(errTokenRevoked)}
 	}
 	s.expireAt(claims.ExpiresAt)
 	return claims, nil

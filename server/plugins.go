@@ -101,7 +101,8 @@ type conn struct {
 	user     atomic.Pointer[string]
 	protocol atomic.Pointer[string]
 	subs     atomic.Int32
-	refused  atomic.Bool // a plugin refused the connection
+	refused  atomic.Bool            // a plugin refused the connection
+	tokenID  atomic.Pointer[string] // the "jti" of the token it authenticated with
 }
 
 // connInfo returns the connection as plugins see it.

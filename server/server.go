@@ -38,6 +38,8 @@ type Server struct {
 	shared    shared // the fan-out of the publishes of no session (path.go)
 	users     *auth.Users
 	issuer    *auth.Issuer
+	apps      *auth.Apps     // applications whose tokens the server trusts (apptokens.go)
+	denied    *auth.DenyList // revoked token ids
 	throttle  *auth.Throttle // of failed logins
 	peerGate  *peerGate      // rate-limits the log lines that peers cause
 	ws        *ws.Handler
@@ -215,7 +217,11 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		ConnState:         s.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	if err := s.setUpOperations(); err != nil {
+	err = s.setUpOperations()
+	if err == nil {
+		err = s.setUpApps()
+	}
+	if err != nil {
 		if s.ownBroker {
 			s.broker.Close()
 		}
@@ -360,6 +366,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	s.apps.Close()
 	errOps := s.stopOperations(ctx)
 	errHTTP := s.http.Shutdown(ctx)
 	var errWS, errTCP error

@@ -108,8 +108,12 @@ func NewApps(entries []config.Issuer, opts ...AppOption) (*Apps, error) {
 	return a, nil
 }
 
-// Close stops refetching JWKS documents.
-func (a *Apps) Close() { a.stop() }
+// Close stops refetching JWKS documents. A nil Apps may be closed.
+func (a *Apps) Close() {
+	if a != nil {
+		a.stop()
+	}
+}
 
 // Len returns the number of issuers.
 func (a *Apps) Len() int { return len(a.byName) }
