@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -169,6 +170,10 @@ func (c *Client) install(cn *conn) bool {
 	c.wg.Add(2)
 	go c.readLoop(cn)
 	go c.writeLoop(cn)
+	if c.cfg.tokenSource != nil && cn.expires > 0 {
+		c.wg.Add(1)
+		go c.refreshLoop(cn, time.Unix(0, cn.expires))
+	}
 	if len(c.pend) > 0 {
 		c.wakeLocked()
 	}

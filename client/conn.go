@@ -36,6 +36,8 @@ type conn struct {
 	done     chan struct{} // closed when the connection is given up
 	rx       atomic.Uint64 // frames received, counted by the batch
 	waiting  atomic.Bool   // the reader waits for room in a subscription's queue
+	expires  int64         // of the credentials, from AUTHOK: ns since the epoch, 0 for never
+	reauth   chan int64    // answers to a token refresh (tokens.go)
 
 	// pongs, under Client.mu, holds one entry per PING sent and not yet
 	// answered, oldest first: a Flush's channel, or nil for a keep-alive.
@@ -94,10 +96,15 @@ func (c *Client) dispatch(cn *conn, f *wire.Frame, a *arrivals) error {
 		c.mu.Unlock()
 	case wire.TypePong:
 		c.onPong(cn)
+	case wire.TypeAuthOK:
+		cn.onReauth(f.AuthOK.Expires)
 	case wire.TypeError:
 		e := serverError(f.Error.Code, f.Error.Fatal, f.Error.Ref, f.Error.Text)
 		if e.Fatal {
 			return e
+		}
+		if f.Error.Ref == wire.TypeAuth {
+			cn.onReauth(-1)
 		}
 		c.report(e)
 	default:

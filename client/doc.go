@@ -25,6 +25,26 @@
 // acknowledged all the same (a redelivery would not open either); the
 // subscription goes on. Headers and topic names are not encrypted.
 //
+// # Application tokens
+//
+// An application that mints whispeer tokens for its users (the server's
+// [[auth.issuers]], docs/security.md) hands them to the client with
+// WithTokenSource: the client asks for a token before every connection
+// and, before the current token expires (a fifth of its remaining life
+// ahead, at most MaxRefreshLead), sends a new one on the live connection,
+// so that the connection outlives its tokens without reconnecting.
+//
+//	c, err := client.Dial(ctx, "tls://broker.example:4250",
+//		client.WithTokenSource(func(ctx context.Context) (string, error) {
+//			return backend.WhispeerToken(ctx) // the application's own call
+//		}))
+//
+// A refresh that fails is reported to the error handler and tried again
+// closer to the expiry; should the token expire meanwhile, the server
+// ends the connection and the client reconnects with a token from the
+// source. Subscriptions the new token no longer allows are ended by the
+// server, which reports each as an error.
+//
 // # Connections
 //
 // One goroutine reads each connection and dispatches frames; another

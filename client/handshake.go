@@ -20,6 +20,9 @@ const readBuffer = 32 << 10
 func (c *Client) connect(ctx context.Context) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
 	defer cancel()
+	if err := c.sourceToken(ctx); err != nil {
+		return nil, err
+	}
 	l, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
@@ -67,7 +70,7 @@ func (c *Client) handshake(l *link) (*conn, error) {
 	}
 	cn.link, cn.rd = l, rd
 	if auth {
-		if err := c.authenticated(rd, login); err != nil {
+		if cn.expires, err = c.authenticated(rd, login); err != nil {
 			return nil, err
 		}
 	}
@@ -119,6 +122,7 @@ func (c *Client) welcome(rd *wire.Reader, l *link) (*conn, error) {
 		server:   string(w.Server),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
+		reauth:   make(chan int64, 1),
 	}
 	if cn.maxFrame == 0 {
 		cn.maxFrame = wire.DefaultMaxFrame
@@ -135,13 +139,13 @@ func (c *Client) welcome(rd *wire.Reader, l *link) (*conn, error) {
 	return cn, nil
 }
 
-// authenticated reads the answer to AUTH or LOGIN and keeps the token a
-// LOGIN earned. A refused token from an earlier LOGIN is forgotten, so
+// authenticated reads the answer to AUTH or LOGIN, keeps the token a
+// LOGIN earned and returns when the credentials expire (AuthOK.Expires). A refused token from an earlier LOGIN is forgotten, so
 // that the next attempt logs in again.
-func (c *Client) authenticated(rd *wire.Reader, login bool) error {
+func (c *Client) authenticated(rd *wire.Reader, login bool) (expires int64, _ error) {
 	f, err := rd.Next()
 	if err != nil {
-		return readError("AUTHOK", err)
+		return 0, readError("AUTHOK", err)
 	}
 	switch f.Type {
 	case wire.TypeAuthOK:
@@ -150,7 +154,7 @@ func (c *Client) authenticated(rd *wire.Reader, login bool) error {
 			c.token = string(f.AuthOK.Token)
 			c.mu.Unlock()
 		}
-		return nil
+		return f.AuthOK.Expires, nil
 	case wire.TypeError:
 		err := serverError(f.Error.Code, f.Error.Fatal, f.Error.Ref, f.Error.Text)
 		if !login && c.cfg.user != "" {
@@ -159,10 +163,10 @@ func (c *Client) authenticated(rd *wire.Reader, login bool) error {
 			c.mu.Unlock()
 		}
 		if errors.Is(err, ErrAuth) {
-			return err
+			return 0, err
 		}
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return 0, fmt.Errorf("%w: %w", ErrAuth, err)
 	default:
-		return protocolError(fmt.Errorf("got %v, want AUTHOK", f.Type))
+		return 0, protocolError(fmt.Errorf("got %v, want AUTHOK", f.Type))
 	}
 }

@@ -67,6 +67,7 @@ type config struct {
 	maxInflight       int
 	clientID          string
 	dial              func(ctx context.Context, network, addr string) (net.Conn, error)
+	tokenSource       func(ctx context.Context) (string, error)
 }
 
 func defaultConfig() config {
