@@ -10,7 +10,46 @@ import (
 
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/server/config"
 )
+
+// TestClient_ExactlyOnceRealServer publishes at QoS 2 through whispeer's
+// server to a QoS 2 subscription, over TCP and WebSocket: every Publish
+// returns once complete, and the handler sees each message once.
+func TestClient_ExactlyOnceRealServer(t *testing.T) {
+	for _, scheme := range []string{"tcp", "ws"} {
+		t.Run(scheme, func(t *testing.T) {
+			srv := startReal(t, nil, "", "", func(c *config.Config) { c.Replay.Size = 0 })
+			sub := dial(t, srv.urls[scheme], client.WithCredentials("admin", "password"))
+			h, got := collect(10)
+			if _, err := sub.Subscribe("orders", h, client.WithMaxQoS(client.ExactlyOnce)); err != nil {
+				t.Fatal(err)
+			}
+			pub := dial(t, srv.urls[scheme], client.WithCredentials("admin", "password"), client.WithClientID("shop-1"))
+			ctx := ctxT(t)
+			for _, id := range []string{"o-1", "o-2", "o-3"} {
+				if err := pub.Publish(ctx, "orders", []byte(id), client.WithQoS(client.ExactlyOnce), client.WithID(id)); err != nil {
+					t.Fatalf("publish %s: %v", id, err)
+				}
+			}
+			for _, id := range []string{"o-1", "o-2", "o-3"} {
+				m := <-got
+				if m.ID != id || m.QoS != client.ExactlyOnce {
+					t.Fatalf("got %s at QoS %d, want %s at 2", m.ID, m.QoS, id)
+				}
+			}
+			if err := pub.Publish(ctx, "orders", []byte("x"), client.WithQoS(client.ExactlyOnce), client.WithID("o-1")); err != nil {
+				t.Fatalf("publish o-1 again: %v", err)
+			}
+			if err := pub.Publish(ctx, "orders", []byte("o-4"), client.WithQoS(client.ExactlyOnce), client.WithID("o-4")); err != nil {
+				t.Fatal(err)
+			}
+			if m := <-got; m.ID != "o-4" {
+				t.Fatalf("got %s, want o-4: a retried id was delivered again", m.ID)
+			}
+		})
+	}
+}
 
 // script is a scripted native server on a loopback port: each accepted
 // connection is handed to the test with its HELLO read.

@@ -42,3 +42,38 @@ func TestJSON_QoS2SubscriptionLevels(t *testing.T) {
 		t.Fatalf("message %v, want QoS 1", m)
 	}
 }
+
+// TestJSON_QoS2DurableSubscriber checks that a "qos":2 subscription of a
+// client that gave a client_id outlives its connection: back under the
+// same id, the client first receives what it had not answered with
+// pubrec, then what was published while it was away.
+func TestJSON_QoS2DurableSubscriber(t *testing.T) {
+	ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0; c.Store.Kind = config.StoreMemory })
+	pub := ts.authed(t, "admin")
+	send := func(id string) {
+		t.Helper()
+		pub.send(`{"type":"publish","topic":"j","payload":"` + id + `","message_id":"` + id + `","qos":2}`)
+		pub.expectQoS2("pubrec", id)
+		pub.send(`{"type":"pubrel","message_id":"` + id + `"}`)
+		pub.expect("pubcomp")
+	}
+	subscribe := func() *client {
+		js := ts.authedAs(t, "admin", "reader")
+		js.send(`{"type":"subscribe","topic":"j","qos":2}`)
+		js.expect("subscribed")
+		return js
+	}
+	js := subscribe()
+	send("a")
+	js.expectMessage("j", `"a"`)
+	js.send(`{"type":"pubrec","message_id":"a"}`)
+	js.expectQoS2("pubrel", "a")
+	send("b") // received, never answered
+	js.expectMessage("j", `"b"`)
+	js.closeNow()
+	send("c")
+
+	js = subscribe()
+	js.expectMessage("j", `"b"`)
+	js.expectMessage("j", `"c"`)
+}

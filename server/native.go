@@ -153,11 +153,11 @@ func (n *native) welcome(f *wire.Frame) {
 	if h.MaxFrame > 0 {
 		n.maxOut = int(h.MaxFrame)
 	}
-	session := n.s.id
-	if len(h.Session) > 0 {
-		n.s.clientID = string(h.Session)
-		session = n.s.clientID
+	session := string(h.Session)
+	if session == "" {
+		session = chosenSession(n.s.id)
 	}
+	n.s.clientID = session
 	cfg := n.s.srv.cfg.Server
 	w := wire.Welcome{
 		Version:      v,

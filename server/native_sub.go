@@ -47,9 +47,6 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
 	}
 	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS()))}
-	if ns.qos == whispeer.ExactlyOnce {
-		req.durable = n.s.durableID(pattern)
-	}
 	req.handler, req.replayed = ns.deliver, ns.replay
 	bs, e := n.s.subscribe(&req)
 	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/internal/msgid"
 	"github.com/whispeer-io/whispeer/transport"
 )
 
@@ -52,9 +53,10 @@ func (h *heldIDs) drop(id string) {
 
 // StableID names the session's client across its connections for the
 // broker's de-duplication of QoS 2 publishes: its user and the stable id
-// it gave (a native HELLO's session, a JSON auth's client_id), joined by
-// a byte no user name holds, so that no user can name another's ids; ""
-// when it gave none, which leaves the connection its own publisher. It is
+// it gave (a native HELLO's session, or the one the server chose for it;
+// a JSON auth's client_id), joined by a byte no user name holds, so that
+// no user can name another's ids; "" for a JSON client that gave none,
+// which leaves the connection its own publisher. It is
 // called in the reader goroutine, as the session's publishes are made.
 func (s *session) StableID() string {
 	if s.clientID == "" || s.user == nil {
@@ -66,6 +68,19 @@ func (s *session) StableID() string {
 	return s.stable
 }
 
+// chosenSession returns the session the server gives a native connection
+// whose HELLO named none: its id, after one drawn for the process, so that
+// a client naming it again after a restart of the server is not taken for
+// another that was given the same connection id before.
+func chosenSession(connID string) string { return processID() + "/" + connID }
+
+// processID is drawn once per process.
+var processID = sync.OnceValue(func() string {
+	var b [msgid.Len]byte
+	msgid.New().Fill(&b)
+	return string(b[:])
+})
+
 // dedupID is the identity the broker holds the session's QoS 2 ids
 // under: StableID, or else PublisherID.
 func (s *session) dedupID() string {
@@ -75,9 +90,9 @@ func (s *session) dedupID() string {
 	return s.PublisherID()
 }
 
-// durableID names the durable QoS 2 subscription to pattern of a client
-// that gave a stable id: its user, that id and the pattern; "" for a
-// client that gave none, whose QoS 2 subscriptions last as long as its
+// durableID names the durable QoS 2 subscription to pattern of a JSON
+// client that gave a client_id: its user, that id and the pattern; "" for
+// a client that gave none, whose QoS 2 subscriptions last as long as its
 // connection.
 func (s *session) durableID(pattern string) string {
 	if id := s.StableID(); id != "" {
@@ -113,12 +128,6 @@ func (s *session) saveCursors(key subKey, m msgKey) {
 	}
 }
 
-// releaser is the broker's Release, by which a server hands back the
-// QoS 2 ids its clients release.
-type releaser interface {
-	Release(publisher, id string) bool
-}
-
 // publishOnce publishes p at QoS 2, holding its id on the connection until
 // the client releases it, and calls done with its outcome as publish does;
 // ack answers a refusal made before the broker saw it. A retransmission of
@@ -146,8 +155,7 @@ func (s *session) publishOnce(p *publication, done func(*opError)) *opError {
 // whether the broker held it.
 func (s *session) releaseOnce(id string) bool {
 	s.once.drop(id)
-	r, ok := any(s.srv.broker).(releaser)
-	return ok && r.Release(s.dedupID(), id)
+	return s.srv.broker.Release(s.dedupID(), id)
 }
 
 // overflows reports whether a QoS 2 copy would find the session's window

@@ -134,3 +134,38 @@ func TestPub_Errors(t *testing.T) {
 		t.Errorf("bad header: %v", err)
 	}
 }
+
+// TestPubSub_ExactlyOnce publishes one message twice at QoS 2 under the
+// same client and message id, as a publisher that retries does: the
+// server keeps it once, and sub --qos 2 prints it once, at QoS 2.
+func TestPubSub_ExactlyOnce(t *testing.T) {
+	_, url := nativeServer(t)
+	t.Setenv(envUser, "admin")
+	t.Setenv(envPassword, "password")
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"--id", "o-9", "orders", "nine"},
+		{"--id", "o-9", "orders", "nine"},
+		{"--id", "o-10", "orders", "ten"},
+	} {
+		if _, _, err := execute(t, ctx, append([]string{"pub", "--url", url, "--qos", "2", "--client-id", "shop-1"}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, err := execute(t, ctx, "sub", "--url", url, "--qos", "2", "--last", "10", "--count", "2", "--json", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []jsonMessage
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var m jsonMessage
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("%v in %q", err, out)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 2 || got[0].Payload != "nine" || got[1].Payload != "ten" || got[0].QoS != 2 || got[0].ID != "o-9" {
+		t.Fatalf("sub printed %+v, want nine then ten at QoS 2", got)
+	}
+}
