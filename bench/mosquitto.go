@@ -15,8 +15,9 @@ import (
 )
 
 // Mosquitto is the mosquitto MQTT broker, reached with the paho client,
-// publishing and subscribing at QoS 0 or 1. At QoS 1 it also has a durable
-// mode: acknowledged publishes with persistence turned on.
+// publishing and subscribing at QoS 0 or 1. At QoS 1 and 2 it has a durable
+// mode: acknowledged publishes (PUBACK; PUBCOMP at QoS 2) with persistence
+// turned on; a QoS 2 target runs the durable workload only.
 type Mosquitto struct {
 	QoS byte
 
@@ -97,8 +98,11 @@ func (m *Mosquitto) PID() int { return m.srv.pid() }
 
 // Skip implements Limiter.
 func (m *Mosquitto) Skip(workload string) error {
-	if workload == "durable" && m.QoS == 0 {
+	switch {
+	case workload == "durable" && m.QoS == 0:
 		return fmt.Errorf("%w: durable runs use QoS 1", ErrNotApplicable)
+	case workload != "durable" && m.QoS == 2:
+		return fmt.Errorf("%w: a QoS 2 target runs the durable workload only", ErrNotApplicable)
 	}
 	return nil
 }
@@ -148,10 +152,10 @@ func (c *mqttClient) Publish(ctx context.Context, topic string, p []byte) error 
 	}
 }
 
-// PublishAck implements AckPublisher: a QoS 1 publish that waits for its
-// PUBACK.
+// PublishAck implements AckPublisher: a publish at the client's QoS (1 at
+// least) that waits for its PUBACK, or at QoS 2 for its PUBCOMP.
 func (c *mqttClient) PublishAck(ctx context.Context, topic string, p []byte) error {
-	return wait(ctx, c.c.Publish(topic, 1, false, p))
+	return wait(ctx, c.c.Publish(topic, max(c.qos, 1), false, p))
 }
 
 // Close implements Client.

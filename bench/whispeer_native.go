@@ -36,6 +36,9 @@ type WhispeerNative struct {
 	AEAD      envelope.AEAD // of an E2E target; 0 for the envelope's default
 	Store     string        // store.kind of a durable target; "" for none
 	Sync      string        // store.sync of a durable target
+	// QoS2 makes a durable target publish at QoS 2, each publish
+	// returning once its PUBCOMP came, where it otherwise publishes at QoS 1.
+	QoS2 bool
 	// Queue is each subscription's queue in the client, in messages; 0
 	// means nativeQueue. QueueFor sizes it from the publisher's window.
 	Queue int
@@ -54,6 +57,9 @@ func (w *WhispeerNative) Name() string { return w.name() + w.Build.suffix() }
 
 // name is the target's name without the build's suffix.
 func (w *WhispeerNative) name() string {
+	if w.Store != "" && w.QoS2 {
+		return "whispeer-durable-" + w.Store + "-" + w.Sync + "-qos2"
+	}
 	if w.Store != "" {
 		return "whispeer-durable-" + w.Store + "-" + w.Sync
 	}
@@ -181,22 +187,31 @@ func (w *WhispeerNative) Skip(workload string) error {
 }
 
 // ConnectDurable implements Durable: one client connection over which
-// every publish is at QoS 1. The workload's concurrent publishers are the
-// in-flight window; the client's own bound (1,000) is above it.
+// every publish is at QoS 1, or QoS 2 with QoS2. The workload's concurrent
+// publishers are the in-flight window; the client's own bound (1,000) is
+// above it.
 func (w *WhispeerNative) ConnectDurable(ctx context.Context) (AckPublisher, error) {
 	c, err := w.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &nativeDurable{c: c.(*nativeClient).c}, nil
+	qos := client.AtLeastOnce
+	if w.QoS2 {
+		qos = client.ExactlyOnce
+	}
+	return &nativeDurable{c: c.(*nativeClient).c, qos: client.WithQoS(qos)}, nil
 }
 
-// nativeDurable publishes at QoS 1 and waits for each PUBACK.
-type nativeDurable struct{ c *client.Client }
+// nativeDurable publishes at QoS 1 and waits for each PUBACK, or at QoS 2
+// and waits for each PUBCOMP.
+type nativeDurable struct {
+	c   *client.Client
+	qos client.PublishOption
+}
 
 // PublishAck implements AckPublisher.
 func (d *nativeDurable) PublishAck(ctx context.Context, topic string, p []byte) error {
-	return d.c.Publish(ctx, topic, p, client.WithQoS(client.AtLeastOnce))
+	return d.c.Publish(ctx, topic, p, d.qos)
 }
 
 // Close implements AckPublisher.

@@ -25,6 +25,7 @@ func (m *Main) allTargets() []bench.Target {
 		&bench.Redis{},
 		&bench.Mosquitto{QoS: 0},
 		&bench.Mosquitto{QoS: 1},
+		&bench.Mosquitto{QoS: 2},
 	)
 }
 
@@ -44,6 +45,8 @@ func (m *Main) whispeerTargets(build *bench.WhispeerBuild) []bench.Target {
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "batch"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "always"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "never"},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "batch", QoS2: true},
+		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "batch", QoS2: true},
 	}
 }
 
