@@ -77,3 +77,21 @@ func TestJSON_QoS2DurableSubscriber(t *testing.T) {
 	js.expectMessage("j", `"b"`)
 	js.expectMessage("j", `"c"`)
 }
+
+// TestJSON_QoS2InFlightLimit checks that a JSON connection's QoS 2
+// publishes awaiting pubrel are bounded, with an error naming the limit,
+// and that a pubrel makes room.
+func TestJSON_QoS2InFlightLimit(t *testing.T) {
+	ts := newTestServer(t, func(c *config.Config) { c.QoS.MaxInflight = 1 })
+	pub := ts.authed(t, "admin")
+	pub.send(`{"type":"publish","topic":"q","payload":1,"message_id":"a","qos":2}`)
+	pub.expectQoS2("pubrec", "a")
+	pub.send(`{"type":"publish","topic":"q","payload":2,"message_id":"b","qos":2}`)
+	if f := pub.expect("error"); f.str("message_id") != "b" || f.str("error") != "too many QoS 2 publishes in flight: the limit is 1" {
+		t.Fatalf("error %v", f)
+	}
+	pub.send(`{"type":"pubrel","message_id":"a"}`)
+	pub.expectQoS2("pubcomp", "a")
+	pub.send(`{"type":"publish","topic":"q","payload":2,"message_id":"b","qos":2}`)
+	pub.expectQoS2("pubrec", "b")
+}

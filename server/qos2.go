@@ -230,3 +230,5 @@ func (q *inflight) complete(key ackKey, seq uint64) {
 	q.fill(time.Now())
 	q.wakeRoom()
 }
+
+var _ whispeer.StablePublisher = (*session)(nil)

@@ -75,8 +75,9 @@ send time, so latency is measured from before Publish to the subscriber's
 handler, in this process.
 
 The run lasts --duration, or until --count messages (in all, shared among
-the publishers) have been published and delivered. At --qos 1 each
-publisher keeps up to --inflight publishes awaiting their acknowledgement.
+the publishers) have been published and delivered. At --qos 1 and 2 each
+publisher keeps up to --inflight publishes awaiting their acknowledgement
+(at QoS 2, their PUBCOMP), and the subscribers receive at that QoS.
 With --e2e every client shares a keyring generated for the run, so the
 figures include sealing and opening each payload; --key-file uses that
 key file's keyring instead.
@@ -117,8 +118,8 @@ A progress bar is drawn on standard error when it is a terminal, unless
 	f.Int64VarP(&o.count, "count", "n", 0, "publish this many messages in all instead of running for --duration")
 	f.IntVar(&o.subs, "subs", 1, "subscribers, each a connection of its own")
 	f.IntVar(&o.pubs, "pubs", 1, "publishers, each a connection of its own")
-	f.Uint8Var(&o.qos, "qos", 0, "0: at most once; 1: at least once, publishes acknowledged")
-	f.IntVar(&o.inflight, "inflight", 100, "at --qos 1, the most publishes awaiting acknowledgement per publisher")
+	f.Uint8Var(&o.qos, "qos", 0, "0: at most once; 1: at least once, publishes acknowledged; 2: exactly once")
+	f.IntVar(&o.inflight, "inflight", 100, "at --qos 1 and 2, the most publishes awaiting acknowledgement per publisher")
 	f.Float64Var(&o.rate, "rate", 0, "messages per second per publisher (0: as fast as flow control allows)")
 	f.BoolVar(&o.e2e, "e2e", false, "seal payloads end to end with a keyring generated for the run")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
@@ -136,8 +137,8 @@ func (o *benchOptions) check(cmd *cobra.Command) error {
 		return fmt.Errorf("--subs %d: need at least one subscriber", o.subs)
 	case o.pubs < 1:
 		return fmt.Errorf("--pubs %d: need at least one publisher", o.pubs)
-	case o.qos > 1:
-		return fmt.Errorf("--qos %d: want 0 or 1", o.qos)
+	case o.qos > 2:
+		return fmt.Errorf("--qos %d: want 0, 1 or 2", o.qos)
 	case o.inflight < 1:
 		return fmt.Errorf("--inflight %d: want at least 1", o.inflight)
 	case o.rate < 0:
@@ -442,8 +443,8 @@ func (b *bench) handler(s *benchSub) client.Handler {
 // published, and reports whether the subscribers stalled.
 func (b *bench) publish(ctx, runCtx context.Context, pubs []*client.Client) (stalled bool) {
 	workers := 1
-	if b.o.qos == 1 {
-		workers = b.o.inflight // Publish at QoS 1 returns at the acknowledgement
+	if b.o.qos >= 1 {
+		workers = b.o.inflight // Publish at QoS 1 and 2 returns at the acknowledgement
 	}
 	var wg sync.WaitGroup
 	var stall atomic.Bool

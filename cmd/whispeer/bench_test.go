@@ -70,6 +70,15 @@ func TestBench_QoS1(t *testing.T) {
 	}
 }
 
+func TestBench_QoS2(t *testing.T) {
+	_, url := nativeServer(t)
+	r := benchJSON(t, url, "--count", "300", "--qos", "2", "--inflight", "20", "--subs", "2")
+	checkBench(t, r, 300, 2)
+	if r.QoS != 2 {
+		t.Errorf("workload %+v", r)
+	}
+}
+
 func TestBench_E2E(t *testing.T) {
 	_, url := nativeServer(t)
 	r := benchJSON(t, url, "--count", "200", "--e2e")
@@ -110,7 +119,7 @@ func TestBench_FlagErrors(t *testing.T) {
 		{[]string{"--size", "7"}, "at least 8 bytes"},
 		{[]string{"--subs", "0"}, "at least one subscriber"},
 		{[]string{"--pubs", "0"}, "at least one publisher"},
-		{[]string{"--qos", "2"}, "want 0 or 1"},
+		{[]string{"--qos", "3"}, "want 0, 1 or 2"},
 		{[]string{"--inflight", "0"}, "--inflight"},
 		{[]string{"--count", "0"}, "--count"},
 		{[]string{"--count", "10", "--duration", "1s"}, "duration"},
