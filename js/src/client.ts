@@ -48,8 +48,10 @@ export interface ConnectOptions {
    * clientId is the client's stable id (at most 255 bytes), named as the
    * session in every HELLO. The server de-duplicates QoS 2 publishes per
    * user and this id, so a retransmission is recognised on a later
-   * connection, also after a restart of the server. Without it the client
-   * names the session the server gave its first connection.
+   * connection, also after a restart of the server, and its QoS 2
+   * subscriptions are durable there. Without it the client makes up one
+   * for its lifetime: recognised across its reconnections, not after the
+   * process restarts.
    */
   clientId?: string;
   /** reconnect: false closes the client when its connection is lost. */
@@ -164,7 +166,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   #backoff: Backoff;
   #ids = new IdGen();
   #validTopic = ""; // the last topic published to, known to be valid
-  #session: string; // named in HELLO
+  #session: string; // the stable id named in every HELLO
   #state: State = "connecting";
 
   #link: Link | null = null;
@@ -201,7 +203,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#opts = opts;
     this.#WS = WS;
     this.#keyring = keyring;
-    this.#session = opts.clientId ?? "";
+    this.#session = opts.clientId ?? this.#ids.next();
     if (utf8(this.#session).length > 255) throw new WhispeerError("invalid", "client id longer than 255 bytes");
     this.#clock = opts.clock ?? systemClock;
     const [min, max] = opts.reconnectWait ?? DEFAULTS.reconnectWait;
@@ -399,7 +401,6 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     // The server's limit bounds whole WebSocket messages, length prefixes included.
     this.#maxMsg = w.maxFrame || DEFAULT_MAX_FRAME;
     this.#server = w.server;
-    if (this.#opts.clientId === undefined && w.session !== "") this.#session = w.session;
     this.#pingMs = this.#opts.pingInterval ?? w.pingInterval;
     this.#lastRecv = this.#clock.now();
     this.#backoff.reset();
