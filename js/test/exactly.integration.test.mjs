@@ -2,8 +2,8 @@
 // retransmitted across connections cut before the PUBREC and before the
 // PUBCOMP are stored and delivered once per subscription; a subscriber cut
 // between its PUBREC and the server's PUBREL, and before its PUBREC reached
-// the server, gets each message once; and a PopSub JSON client at QoS 2
-// both ways with the native client.
+// the server, gets each message once; and a PopSub JSON client and a Go
+// client at QoS 2, both ways with this one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
@@ -186,4 +186,26 @@ test("interop at QoS 2: a JSON publisher to a native subscriber, and a native pu
   assert.deepEqual(col.got.map((x) => x.json()), ["from json", "from native", "end"]);
   json.ws.close();
   await native.close();
+});
+
+test("interop at QoS 2: a Go publisher to this client, and this client to a Go subscriber", { timeout: 20_000 }, async () => {
+  const topic = fresh();
+  const c = await connect(srv.url, admin(), opts());
+  const col = collector();
+  await c.subscribe(topic, (m) => col.push(m), { qos: 2 }).ready;
+  await srv.goPublish(topic, 2, "from go");
+  await col.until(1);
+  assert.equal(col.got[0].text(), "from go");
+  assert.equal(col.got[0].qos, 2);
+  assert.equal(col.got[0].headers.from, "go");
+
+  await srv.goSubscribe(`${topic}/js`, 2);
+  await c.publish(`${topic}/js`, "from js", { qos: 2, id: "to-go" });
+  const mine = () => srv.goMessages.filter((m) => m.topic === `${topic}/js`);
+  while (mine().length < 1) await srv.goWait(srv.goMessages.length + 1);
+  await c.publish(`${topic}/js`, "end", { qos: 2 });
+  while (mine().length < 2) await srv.goWait(srv.goMessages.length + 1);
+  assert.deepEqual(mine().map((m) => [Buffer.from(m.payload, "base64").toString(), m.qos]), [["from js", 2], ["end", 2]]);
+  assert.deepEqual(col.got.map((m) => m.text()), ["from go"]);
+  await c.close();
 });

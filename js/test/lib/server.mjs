@@ -57,8 +57,8 @@ export async function startServer() {
     wipe: () => command("wipe"),
     /** goPublish publishes with the Go client. */
     goPublish: (topic, qos, payload) => command(`pub ${topic} ${qos} ${Buffer.from(payload).toString("base64")}`),
-    /** goSubscribe subscribes with the Go client; goMessages collects what it receives. */
-    goSubscribe: (topic) => command(`sub ${topic}`),
+    /** goSubscribe subscribes with the Go client, at qos at most (default 1); goMessages collects what it receives. */
+    goSubscribe: (topic, qos = 1) => command(`sub ${topic} ${qos}`),
     goMessages: msgs,
     /** goKeys makes the Go clients connected from now on seal and open with the key file at path. */
     goKeys: (path) => command(`keys ${path}`),

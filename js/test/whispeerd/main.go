@@ -6,7 +6,8 @@
 //	restart                 shut the server down and start it again on the same port and store
 //	wipe                    restart it with an empty store, so that every topic gets a new epoch
 //	pub TOPIC QOS BASE64    publish with a Go client (package client)
-//	sub TOPIC               subscribe with a Go client; deliveries are printed as events
+//	sub TOPIC [QOS]         subscribe with a Go client, at QOS at most (default 1);
+//	                        deliveries are printed as events
 //	keys FILE               Go clients connected from now on seal and open with this key file
 //	handled BASE64          how many payloads the server received contain these bytes:
 //	                        {"event":"ok","matches":…,"payloads":…,"dropped":…}
@@ -280,8 +281,15 @@ func (d *daemon) publish(args []string) error {
 }
 
 func (d *daemon) subscribe(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: sub TOPIC")
+	if len(args) != 1 && len(args) != 2 {
+		return errors.New("usage: sub TOPIC [QOS]")
+	}
+	qos := 1
+	if len(args) == 2 {
+		var err error
+		if qos, err = strconv.Atoi(args[1]); err != nil {
+			return err
+		}
 	}
 	c, err := d.goClient()
 	if err != nil {
@@ -291,7 +299,7 @@ func (d *daemon) subscribe(args []string) error {
 		d.out.emit(map[string]any{"event": "msg", "topic": m.Topic, "id": m.ID, "qos": int(m.QoS),
 			"payload": base64.StdEncoding.EncodeToString(m.Payload), "headers": m.Headers})
 		return nil
-	})
+	}, client.WithMaxQoS(client.QoS(qos)))
 	return err
 }
 
