@@ -77,9 +77,9 @@
 //
 // A [Plugin] has a name and implements any of the small hook interfaces:
 // [Provisioner], [PublishHook] (may rewrite a message or reject it),
-// [SubscribeHook], [DeliverHook], [DropHook], [RejectHook], [Closer], and
-// the connection hooks a server drives ([ConnectHook], [AuthHook],
-// [AckHook], [DisconnectHook]; see [Broker.Connected]). [WithPlugin]
+// [SubscribeHook], [DeliverHook], [DropHook], [RejectHook], [Closer]; the
+// hooks of a server's client connections are package hook's, which a
+// server runs on the broker's [Broker.Plugins]. [WithPlugin]
 // registers plugins; they run in registration order, a rejection stops the
 // operation with [ErrRejected] and the plugin's reason, and a panicking
 // hook is logged and skipped. The broker keeps one slice per hook, so a

@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Plugin extends the broker. A plugin needs only a name; it takes part in
 // the broker's work by also implementing any of the hook interfaces
 // ([Provisioner], [PublishHook], [SubscribeHook], [DeliverHook], [DropHook],
-// [RejectHook], [ConnectHook], [AuthHook], [AckHook], [DisconnectHook],
-// [Closer]), which
-// the broker discovers once, when [New] registers the plugins given with
-// [WithPlugin]. The broker keeps one slice per hook, so it pays nothing for
-// the hooks its plugins do not implement, and a broker with no plugins pays
-// nothing at all.
+// [RejectHook], [Closer]), which the broker discovers once, when [New]
+// registers the plugins given with [WithPlugin]. The broker keeps one slice
+// per hook, so it pays nothing for the hooks its plugins do not implement,
+// and a broker with no plugins pays nothing at all. A server runs the hooks of its client connections,
+// which the plugins implement the same way (see package hook).
 //
 // Hooks run in the order the plugins were registered, and the first one
 // that rejects an operation stops it: later plugins do not see it, though
@@ -37,7 +37,7 @@ type Plugin interface {
 // call only: a publish may lend its message (see [WithBorrow]), so a hook
 // that keeps it, or its ID or Payload bytes, keeps a copy made with
 // [Message.Clone]. Who published m, when its publisher said so, is
-// [Message.Publisher] (a server's connection: [PublisherConn]); a copy
+// [Message.Publisher] (a server's connection: hook.PublisherConn); a copy
 // made by an earlier hook has none.
 type PublishHook interface {
 	OnPublish(ctx context.Context, m *Message) (*Message, error)
@@ -70,11 +70,14 @@ type Rejection struct {
 	Op string
 	// Plugin is the name of the plugin that rejected it.
 	Plugin string
-	// Conn is the connection, as far as the broker knows it: for a publish,
-	// its publisher's (see [PublisherConn]), or only the id of a
-	// [Publisher] that is not a connection; for a subscribe, only the
-	// subscriber id.
-	Conn ConnInfo
+	// ID is who asked: the publisher's id for a publish, "" for a
+	// publish without [WithPublisher]; the subscriber id for a subscribe;
+	// the connection's id for a connect or authenticate.
+	ID string
+	// Publisher is the publisher of a rejected publish, nil without
+	// [WithPublisher]; for a server's connect or authenticate, the
+	// connection. hook.PublisherConn tells a server's connection apart.
+	Publisher Publisher
 	// Topic is the topic published to or the pattern subscribed to.
 	Topic string
 	// Err is the plugin's reason.
@@ -106,18 +109,14 @@ var ErrRejected = &Error{CodeForbidden, "whispeer: rejected"}
 
 // hooks holds the registered plugins by capability.
 type hooks struct {
-	plugins    []Plugin
-	provision  []Provisioner
-	publish    []PublishHook
-	subscribe  []SubscribeHook
-	deliver    []DeliverHook
-	drop       []DropHook
-	reject     []RejectHook
-	connect    []ConnectHook
-	auth       []AuthHook
-	ack        []AckHook
-	disconnect []DisconnectHook
-	closers    []Closer
+	plugins   []Plugin
+	provision []Provisioner
+	publish   []PublishHook
+	subscribe []SubscribeHook
+	deliver   []DeliverHook
+	drop      []DropHook
+	reject    []RejectHook
+	closers   []Closer
 }
 
 func newHooks(plugins []Plugin) (hooks, error) {
@@ -145,10 +144,6 @@ func (h *hooks) add(p Plugin) {
 	addHook(&h.deliver, p)
 	addHook(&h.drop, p)
 	addHook(&h.reject, p)
-	addHook(&h.connect, p)
-	addHook(&h.auth, p)
-	addHook(&h.ack, p)
-	addHook(&h.disconnect, p)
 	addHook(&h.closers, p)
 }
 
@@ -158,6 +153,11 @@ func addHook[H any](list *[]H, p Plugin) {
 		*list = append(*list, x)
 	}
 }
+
+// Plugins returns the plugins the broker was given with [WithPlugin], in
+// registration order, for a server that runs hooks of its own on them (see
+// package hook). The slice is the caller's.
+func (b *Broker) Plugins() []Plugin { return slices.Clone(b.hooks.plugins) }
 
 // provision calls every Provisioner; on an error it closes the plugins.
 func (b *Broker) provision() error {
@@ -176,11 +176,11 @@ func (b *Broker) onPublish(ctx context.Context, m *Message) (*Message, error) {
 	for _, h := range b.hooks.publish {
 		next, err := b.safePublishHook(ctx, h, m)
 		if err != nil {
-			c, ok := PublisherConn(first)
-			if p := first.Publisher(); !ok && p != nil {
-				c.ID = p.PublisherID()
+			r := Rejection{Op: "publish", Publisher: first.Publisher(), Topic: m.Topic, Err: err}
+			if r.Publisher != nil {
+				r.ID = r.Publisher.PublisherID()
 			}
-			return nil, b.reject(h, Rejection{Op: "publish", Conn: c, Topic: m.Topic, Err: err})
+			return nil, b.reject(h, r)
 		}
 		if next != nil {
 			m = next
@@ -197,8 +197,7 @@ func (b *Broker) safePublishHook(ctx context.Context, h PublishHook, m *Message)
 func (b *Broker) onSubscribe(s *Subscription) error {
 	for _, h := range b.hooks.subscribe {
 		if err := b.safeSubscribeHook(h, s); err != nil {
-			c := ConnInfo{ID: s.cfg.subscriber}
-			return b.reject(h, Rejection{Op: "subscribe", Conn: c, Topic: s.pattern, Err: err})
+			return b.reject(h, Rejection{Op: "subscribe", ID: s.cfg.subscriber, Topic: s.pattern, Err: err})
 		}
 	}
 	return nil

@@ -45,10 +45,11 @@ func benchPublishPlugins(b *testing.B, opts ...whispeer.Option) {
 
 func BenchmarkPublish_NoPlugins(b *testing.B) { benchPublishPlugins(b) }
 
-// BenchmarkPublish_ConnPluginOnly registers a plugin with only connection
-// hooks: the per-message path must cost what it costs with no plugin.
+// BenchmarkPublish_ConnPluginOnly registers a plugin with only hooks the
+// per-message path does not call (provisioning, drops, rejections, and in a
+// server its connections): it must cost what it costs with no plugin.
 func BenchmarkPublish_ConnPluginOnly(b *testing.B) {
-	benchPublishPlugins(b, whispeer.WithPlugin(&connRecorder{name: "conn"}))
+	benchPublishPlugins(b, whispeer.WithPlugin(&hookRecorder{name: "conn"}))
 }
 
 func BenchmarkPublish_WithPlugins(b *testing.B) {

@@ -213,9 +213,6 @@ func (s *Subscription) handle(m *Message) {
 		if err == nil {
 			s.delivered.Add(1)
 			s.accepted(m)
-			if m.QoS != AtMostOnce && len(s.b.hooks.ack) > 0 {
-				s.b.Acked(ConnInfo{ID: s.cfg.subscriber}, m.ID)
-			}
 			return
 		}
 		s.failed.Add(1)

@@ -73,9 +73,10 @@
 //
 // A server that makes its broker registers the plugins that
 // plugins.enabled names, in that order (PluginNames lists the built-in
-// ones), and reports each connection's lifecycle to the broker's
-// connection hooks (whispeer.Broker.Connected and the rest); a plugin can
-// refuse a connection or an authentication. The admin API of server/admin,
+// ones), and runs the connection hooks of package hook that the broker's
+// plugins implement (whispeer.Broker.Plugins) as each connection opens,
+// authenticates, acks and ends; a plugin can refuse a connection or an
+// authentication. The admin API of server/admin,
 // /healthz, /readyz and, with the metrics plugin, /metrics are served on
 // the same port, or on admin.listen's with ListenAdmin and ServeAdmin;
 // Server is the admin.Source they report on (docs/operations.md).

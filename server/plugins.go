@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/plugins/logging"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/plugins/stamp"
@@ -96,7 +97,7 @@ func newTypecheck(rules []config.TypeRule) (*typecheck.Plugin, error) {
 // Its fields are safe to read from any goroutine.
 type conn struct {
 	sess     *session
-	info     whispeer.ConnInfo // ID, RemoteAddr and Transport; User is in user
+	info     hook.Conn // ID, RemoteAddr and Transport; User is in user
 	since    time.Time
 	user     atomic.Pointer[string]
 	protocol atomic.Pointer[string]
@@ -106,7 +107,7 @@ type conn struct {
 }
 
 // connInfo returns the connection as plugins see it.
-func (c *conn) connInfo() whispeer.ConnInfo {
+func (c *conn) connInfo() hook.Conn {
 	info := c.info
 	if u := c.user.Load(); u != nil {
 		info.User = *u
@@ -163,7 +164,7 @@ func (s *Server) connected(sess *session) {
 	sess.conn = c
 	sess.deadline = time.AfterFunc(s.cfg.Server.AuthTimeout, sess.authExpired)
 	s.ops.conns.add(c)
-	if err := s.broker.Connected(c.info); err != nil {
+	if err := s.connHooks.Connected(c.info); err != nil {
 		c.refused.Store(true)
 		sess.log().Info("whispeer: connection refused", "reason", err)
 		sess.closeWith(err)
@@ -180,7 +181,7 @@ func (s *Server) disconnected(sess *session, err error) {
 	if orderly(err) {
 		err = nil
 	}
-	s.broker.Disconnected(sess.conn.connInfo(), err)
+	s.connHooks.Disconnected(sess.conn.connInfo(), err)
 }
 
 // orderly reports whether a connection that ended with err was closed in
@@ -212,7 +213,7 @@ func (sess *session) authenticated() *opError {
 	c.protocol.Store(&proto)
 	c.user.Store(&name)
 	info := c.connInfo()
-	if err := sess.srv.broker.Authenticated(info); err != nil {
+	if err := sess.srv.connHooks.Authenticated(info); err != nil {
 		c.user.Store(nil)
 		sess.user = nil
 		sess.log().Info("whispeer: authentication refused by a plugin", "username", name, "reason", err)
@@ -225,8 +226,8 @@ func (sess *session) authenticated() *opError {
 
 // acked runs the plugins' ack hooks for a client's ack of message id.
 func (sess *session) acked(id string) {
-	if c := sess.conn; c != nil && sess.srv.broker.HasConnHooks() {
-		sess.srv.broker.Acked(c.connInfo(), strings.Clone(id))
+	if c := sess.conn; c != nil && sess.srv.connHooks.Any() {
+		sess.srv.connHooks.Acked(c.connInfo(), strings.Clone(id))
 	}
 }
 
@@ -237,9 +238,9 @@ func (sess *session) countSubs() {
 	}
 }
 
-// ConnInfo describes the session's connection to the hooks of its
-// publishes, which find it on the message (whispeer.PublisherConn).
-func (sess *session) ConnInfo() whispeer.ConnInfo {
+// HookConn describes the session's connection to the hooks of its
+// publishes, which find it on the message (hook.PublisherConn).
+func (sess *session) HookConn() hook.Conn {
 	if c := sess.conn; c != nil {
 		return c.connInfo()
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
 )
@@ -24,17 +25,17 @@ type spy struct {
 
 	mu     sync.Mutex
 	events []string
-	conns  map[string]whispeer.ConnInfo // by event
-	gone   chan whispeer.ConnInfo       // disconnections
+	conns  map[string]hook.Conn // by event
+	gone   chan hook.Conn       // disconnections
 }
 
 func newSpy() *spy {
-	return &spy{conns: make(map[string]whispeer.ConnInfo), gone: make(chan whispeer.ConnInfo, 8)}
+	return &spy{conns: make(map[string]hook.Conn), gone: make(chan hook.Conn, 8)}
 }
 
 func (p *spy) Name() string { return "spy" }
 
-func (p *spy) record(event string, c whispeer.ConnInfo) {
+func (p *spy) record(event string, c hook.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, event)
@@ -47,13 +48,13 @@ func (p *spy) seen() []string {
 	return slices.Clone(p.events)
 }
 
-func (p *spy) conn(event string) whispeer.ConnInfo {
+func (p *spy) conn(event string) hook.Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.conns[event]
 }
 
-func (p *spy) OnConnect(c whispeer.ConnInfo) error {
+func (p *spy) OnConnect(c hook.Conn) error {
 	p.record("connect", c)
 	if host, _, _ := net.SplitHostPort(c.RemoteAddr); host == p.refuseAddr {
 		return errors.New("address banned")
@@ -61,7 +62,7 @@ func (p *spy) OnConnect(c whispeer.ConnInfo) error {
 	return nil
 }
 
-func (p *spy) OnAuthenticate(c whispeer.ConnInfo) error {
+func (p *spy) OnAuthenticate(c hook.Conn) error {
 	p.record("auth "+c.User, c)
 	if c.User == p.refuseUser {
 		return errors.New("user suspended")
@@ -70,12 +71,12 @@ func (p *spy) OnAuthenticate(c whispeer.ConnInfo) error {
 }
 
 func (p *spy) OnSubscribe(s *whispeer.Subscription) error {
-	p.record("subscribe "+s.Pattern(), whispeer.ConnInfo{ID: s.Subscriber()})
+	p.record("subscribe "+s.Pattern(), hook.Conn{ID: s.Subscriber()})
 	return nil
 }
 
 func (p *spy) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.Message, error) {
-	c, _ := whispeer.PublisherConn(m)
+	c, _ := hook.PublisherConn(m.Publisher())
 	p.record("publish "+m.Topic, c)
 	if m.Topic == p.refuseTopic {
 		return nil, errors.New("topic frozen")
@@ -83,20 +84,20 @@ func (p *spy) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.Mes
 	return m, nil
 }
 
-func (p *spy) OnAck(c whispeer.ConnInfo, id string) { p.record("ack "+id, c) }
+func (p *spy) OnAck(c hook.Conn, id string) { p.record("ack "+id, c) }
 
-func (p *spy) OnDisconnect(c whispeer.ConnInfo, err error) {
+func (p *spy) OnDisconnect(c hook.Conn, err error) {
 	p.record("disconnect", c)
 	p.gone <- c
 }
 
 var (
-	_ whispeer.ConnectHook    = (*spy)(nil)
-	_ whispeer.AuthHook       = (*spy)(nil)
-	_ whispeer.SubscribeHook  = (*spy)(nil)
-	_ whispeer.PublishHook    = (*spy)(nil)
-	_ whispeer.AckHook        = (*spy)(nil)
-	_ whispeer.DisconnectHook = (*spy)(nil)
+	_ hook.Connect           = (*spy)(nil)
+	_ hook.Auth              = (*spy)(nil)
+	_ whispeer.SubscribeHook = (*spy)(nil)
+	_ whispeer.PublishHook   = (*spy)(nil)
+	_ hook.Ack               = (*spy)(nil)
+	_ hook.Disconnect        = (*spy)(nil)
 )
 
 // spiedServer returns a test server whose broker runs p.
@@ -280,24 +281,25 @@ func TestPlugins_UnknownName(t *testing.T) {
 type panicky struct{}
 
 func (panicky) Name() string                                        { return "panicky" }
-func (panicky) OnConnect(whispeer.ConnInfo) error                   { panic("connect") }
-func (panicky) OnAuthenticate(whispeer.ConnInfo) error              { panic("auth") }
+func (panicky) OnConnect(hook.Conn) error                           { panic("connect") }
+func (panicky) OnAuthenticate(hook.Conn) error                      { panic("auth") }
 func (panicky) OnSubscribe(*whispeer.Subscription) error            { panic("subscribe") }
 func (panicky) OnDeliver(*whispeer.Subscription, *whispeer.Message) { panic("deliver") }
-func (panicky) OnAck(whispeer.ConnInfo, string)                     { panic("ack") }
-func (panicky) OnDisconnect(whispeer.ConnInfo, error)               { panic("disconnect") }
+func (panicky) OnAck(hook.Conn, string)                             { panic("ack") }
+func (panicky) OnDisconnect(hook.Conn, error)                       { panic("disconnect") }
 func (panicky) OnPublish(context.Context, *whispeer.Message) (*whispeer.Message, error) {
 	panic("publish")
 }
 
 func TestPlugins_PanickingPluginIsIsolated(t *testing.T) {
 	logs := &syncBuffer{}
-	b, err := whispeer.New(whispeer.WithPlugin(panicky{}), whispeer.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	b, err := whispeer.New(whispeer.WithPlugin(panicky{}), whispeer.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	ts := newTestServer(t, nil, WithBroker(b))
+	ts := newTestServer(t, nil, WithBroker(b), WithLogger(log)) // the server runs the connection hooks
 	alice := ts.authed(t, "alice")
 	alice.subscribe("chat/#")
 	bob := ts.authed(t, "bob")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
@@ -33,6 +34,7 @@ type Server struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	broker    *whispeer.Broker
+	connHooks *hook.Set // the connection hooks of the broker's plugins
 	ownBroker bool
 	store     bool   // the server opened a store for its broker
 	shared    shared // the fan-out of the publishes of no session (path.go)
@@ -195,6 +197,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			s.log.Info("whispeer: no store: replay from memory", "replay_size", cfg.Replay.Size)
 		}
 	}
+	s.connHooks = hook.NewSet(s.broker.Plugins(), s.log)
 	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
 	conns := transport.Options{
 		MaxConnections:  cfg.Server.MaxConnections,

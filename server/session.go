@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/transport"
@@ -124,15 +125,15 @@ func (s *session) closed(err error) {
 }
 
 // log returns the server's logger with the connection's attributes: the
-// group conn, shaped as the plugins log it (whispeer.ConnInfo).
+// group conn, shaped as the plugins log it (hook.Conn).
 func (s *session) log() *slog.Logger {
 	return s.srv.log.With(slog.Any("conn", s.info(s.user)))
 }
 
 // info describes the connection for logs and hooks, as authenticated as
 // user (nil for not yet).
-func (s *session) info(user *auth.User) whispeer.ConnInfo {
-	c := whispeer.ConnInfo{ID: s.id, RemoteAddr: s.link.RemoteAddr().String(), Transport: s.link.Transport()}
+func (s *session) info(user *auth.User) hook.Conn {
+	c := hook.Conn{ID: s.id, RemoteAddr: s.link.RemoteAddr().String(), Transport: s.link.Transport()}
 	if user != nil {
 		c.User = user.Name()
 	}

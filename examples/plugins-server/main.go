@@ -25,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/plugins/logging"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/plugins/typecheck"
@@ -38,14 +39,14 @@ type officeHours struct{ dayOnly map[string]bool }
 
 func (officeHours) Name() string { return "office-hours" }
 
-func (p officeHours) OnAuthenticate(c whispeer.ConnInfo) error {
+func (p officeHours) OnAuthenticate(c hook.Conn) error {
 	if h := time.Now().Hour(); p.dayOnly[c.User] && (h < 8 || h >= 18) {
 		return errors.New("come back during office hours")
 	}
 	return nil
 }
 
-var _ whispeer.AuthHook = officeHours{}
+var _ hook.Auth = officeHours{}
 
 const adminToken = "example-admin-token-0123456789abcdef"
 

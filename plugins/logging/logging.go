@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 )
 
 // Name is the plugin's name, as the server configuration selects it.
@@ -40,19 +41,19 @@ func New(opts Options) *Plugin {
 func (p *Plugin) Name() string { return Name }
 
 // OnConnect logs a new connection.
-func (p *Plugin) OnConnect(c whispeer.ConnInfo) error {
+func (p *Plugin) OnConnect(c hook.Conn) error {
 	p.log.LogAttrs(context.Background(), slog.LevelInfo, "whispeer: connected", slog.Any("conn", c))
 	return nil
 }
 
 // OnAuthenticate logs an authentication.
-func (p *Plugin) OnAuthenticate(c whispeer.ConnInfo) error {
+func (p *Plugin) OnAuthenticate(c hook.Conn) error {
 	p.log.LogAttrs(context.Background(), slog.LevelInfo, "whispeer: authenticated", slog.Any("conn", c))
 	return nil
 }
 
 // OnDisconnect logs a closed connection and, unless it was orderly, why.
-func (p *Plugin) OnDisconnect(c whispeer.ConnInfo, err error) {
+func (p *Plugin) OnDisconnect(c hook.Conn, err error) {
 	attrs := []slog.Attr{slog.Any("conn", c)}
 	if err != nil {
 		attrs = append(attrs, slog.String("reason", err.Error()))
@@ -77,7 +78,7 @@ func (p *Plugin) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.
 		return m, nil
 	}
 	attrs := make([]slog.Attr, 0, 6)
-	if c, ok := whispeer.PublisherConn(m); ok {
+	if c, ok := hook.PublisherConn(m.Publisher()); ok {
 		attrs = append(attrs, slog.Any("conn", c))
 	}
 	attrs = append(attrs, slog.String("topic", m.Topic), slog.String("id", strings.Clone(m.ID)), // m is lent for the call
@@ -90,7 +91,7 @@ func (p *Plugin) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.
 }
 
 // OnAck logs an ack at debug level.
-func (p *Plugin) OnAck(c whispeer.ConnInfo, id string) {
+func (p *Plugin) OnAck(c hook.Conn, id string) {
 	ctx := context.Background()
 	if p.log.Enabled(ctx, slog.LevelDebug) {
 		p.log.LogAttrs(ctx, slog.LevelDebug, "whispeer: acked", slog.Any("conn", c), slog.String("id", id))
@@ -99,12 +100,21 @@ func (p *Plugin) OnAck(c whispeer.ConnInfo, id string) {
 
 // OnReject logs an operation that a plugin rejected.
 func (p *Plugin) OnReject(r whispeer.Rejection) {
-	attrs := []slog.Attr{slog.String("op", r.Op), slog.String("plugin", r.Plugin), slog.Any("conn", r.Conn)}
+	attrs := []slog.Attr{slog.String("op", r.Op), slog.String("plugin", r.Plugin), slog.Any("conn", rejected(r))}
 	if r.Topic != "" {
 		attrs = append(attrs, slog.String("topic", r.Topic))
 	}
 	attrs = append(attrs, slog.String("reason", r.Err.Error()))
 	p.log.LogAttrs(context.Background(), slog.LevelWarn, "whispeer: rejected", attrs...)
+}
+
+// rejected returns the connection of r, as far as it is known: the
+// publisher's or connection's, else only r.ID.
+func rejected(r whispeer.Rejection) hook.Conn {
+	if c, ok := hook.PublisherConn(r.Publisher); ok {
+		return c
+	}
+	return hook.Conn{ID: r.ID}
 }
 
 // OnDrop logs a message that a subscription dropped.
@@ -127,13 +137,13 @@ func headerNames(h map[string]string) []string {
 }
 
 var (
-	_ whispeer.Plugin         = (*Plugin)(nil)
-	_ whispeer.ConnectHook    = (*Plugin)(nil)
-	_ whispeer.AuthHook       = (*Plugin)(nil)
-	_ whispeer.DisconnectHook = (*Plugin)(nil)
-	_ whispeer.SubscribeHook  = (*Plugin)(nil)
-	_ whispeer.PublishHook    = (*Plugin)(nil)
-	_ whispeer.AckHook        = (*Plugin)(nil)
-	_ whispeer.RejectHook     = (*Plugin)(nil)
-	_ whispeer.DropHook       = (*Plugin)(nil)
+	_ whispeer.Plugin        = (*Plugin)(nil)
+	_ hook.Connect           = (*Plugin)(nil)
+	_ hook.Auth              = (*Plugin)(nil)
+	_ hook.Disconnect        = (*Plugin)(nil)
+	_ whispeer.SubscribeHook = (*Plugin)(nil)
+	_ whispeer.PublishHook   = (*Plugin)(nil)
+	_ hook.Ack               = (*Plugin)(nil)
+	_ whispeer.RejectHook    = (*Plugin)(nil)
+	_ whispeer.DropHook      = (*Plugin)(nil)
 )

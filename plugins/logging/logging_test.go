@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/plugins/logging"
 	"go.uber.org/goleak"
 )
@@ -58,15 +59,16 @@ func records(t *testing.T, level slog.Level, opts logging.Options, f func(b *whi
 
 // traffic drives every hook the plugin implements.
 func traffic(t *testing.T, b *whispeer.Broker) {
-	c := whispeer.ConnInfo{ID: "ws:1", RemoteAddr: "127.0.0.1:5000", Transport: "ws"}
-	b.Connected(c)
+	h := hook.NewSet(b.Plugins(), nil) // as a server runs them
+	c := hook.Conn{ID: "ws:1", RemoteAddr: "127.0.0.1:5000", Transport: "ws"}
+	h.Connected(c)
 	c.User = "alice"
-	b.Authenticated(c)
+	h.Authenticated(c)
 	if _, err := b.Subscribe("chat/#", func(context.Context, *whispeer.Message) error { return nil },
 		whispeer.WithInline(), whispeer.WithSubscriber(c.ID)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, from := context.Background(), whispeer.WithPublisher(connPublisher(c))
+	ctx, from := context.Background(), whispeer.WithPublisher(c)
 	err := b.Publish(ctx, "chat/a", []byte("SECRET-PAYLOAD"), from, whispeer.WithID("m1"),
 		whispeer.WithHeaders(map[string]string{"authorization": "SECRET-HEADER"}))
 	if err != nil {
@@ -75,8 +77,8 @@ func traffic(t *testing.T, b *whispeer.Broker) {
 	if err := b.Publish(ctx, "closed", []byte("SECRET-PAYLOAD"), from); !errors.Is(err, whispeer.ErrRejected) {
 		t.Fatalf("Publish(closed) = %v, want ErrRejected", err)
 	}
-	b.Acked(c, "m1")
-	b.Disconnected(c, io.ErrUnexpectedEOF)
+	h.Acked(c, "m1")
+	h.Disconnected(c, io.ErrUnexpectedEOF)
 }
 
 func TestPlugin_LogsEventsWithoutSecrets(t *testing.T) {
@@ -160,9 +162,3 @@ func TestNew_DefaultLogger(t *testing.T) {
 		t.Errorf("Name = %q", p.Name())
 	}
 }
-
-// connPublisher is a server's connection as a publisher.
-type connPublisher whispeer.ConnInfo
-
-func (c connPublisher) PublisherID() string         { return c.ID }
-func (c connPublisher) ConnInfo() whispeer.ConnInfo { return whispeer.ConnInfo(c) }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 )
 
 // Name is the plugin's name, as the server configuration selects it.
@@ -165,20 +166,20 @@ func (p *Plugin) Provision(b *whispeer.Broker) error {
 }
 
 // OnConnect counts a connection.
-func (p *Plugin) OnConnect(whispeer.ConnInfo) error {
+func (p *Plugin) OnConnect(hook.Conn) error {
 	p.connsOpen.Add(1)
 	p.connsTotal.Add(1)
 	return nil
 }
 
 // OnAuthenticate counts an authentication.
-func (p *Plugin) OnAuthenticate(whispeer.ConnInfo) error {
+func (p *Plugin) OnAuthenticate(hook.Conn) error {
 	p.auths.Add(1)
 	return nil
 }
 
 // OnDisconnect counts a connection that ended.
-func (p *Plugin) OnDisconnect(whispeer.ConnInfo, error) { p.connsOpen.Add(-1) }
+func (p *Plugin) OnDisconnect(hook.Conn, error) { p.connsOpen.Add(-1) }
 
 // OnPublish counts a published message and its bytes.
 func (p *Plugin) OnPublish(_ context.Context, m *whispeer.Message) (*whispeer.Message, error) {
@@ -197,7 +198,7 @@ func (p *Plugin) OnDeliver(_ *whispeer.Subscription, m *whispeer.Message) {
 }
 
 // OnAck counts an ack.
-func (p *Plugin) OnAck(whispeer.ConnInfo, string) { p.acks.Add(1) }
+func (p *Plugin) OnAck(hook.Conn, string) { p.acks.Add(1) }
 
 // OnDrop counts a dropped message by reason.
 func (p *Plugin) OnDrop(d whispeer.Drop) { p.drops[d.Reason].Add(1) }
@@ -234,14 +235,14 @@ func gauge(name, help string, f func() float64) prometheus.Collector {
 }
 
 var (
-	_ whispeer.Plugin         = (*Plugin)(nil)
-	_ whispeer.Provisioner    = (*Plugin)(nil)
-	_ whispeer.ConnectHook    = (*Plugin)(nil)
-	_ whispeer.AuthHook       = (*Plugin)(nil)
-	_ whispeer.DisconnectHook = (*Plugin)(nil)
-	_ whispeer.PublishHook    = (*Plugin)(nil)
-	_ whispeer.DeliverHook    = (*Plugin)(nil)
-	_ whispeer.AckHook        = (*Plugin)(nil)
-	_ whispeer.DropHook       = (*Plugin)(nil)
-	_ whispeer.RejectHook     = (*Plugin)(nil)
+	_ whispeer.Plugin      = (*Plugin)(nil)
+	_ whispeer.Provisioner = (*Plugin)(nil)
+	_ hook.Connect         = (*Plugin)(nil)
+	_ hook.Auth            = (*Plugin)(nil)
+	_ hook.Disconnect      = (*Plugin)(nil)
+	_ whispeer.PublishHook = (*Plugin)(nil)
+	_ whispeer.DeliverHook = (*Plugin)(nil)
+	_ hook.Ack             = (*Plugin)(nil)
+	_ whispeer.DropHook    = (*Plugin)(nil)
+	_ whispeer.RejectHook  = (*Plugin)(nil)
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/hook"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/plugins/metrics/metricstest"
 	"go.uber.org/goleak"
@@ -58,11 +59,12 @@ func TestPlugin_MetricsMoveWithTraffic(t *testing.T) {
 	want(t, before, 0, "whispeer_messages_in_total")
 	want(t, before, 0, "whispeer_topics")
 
-	c := whispeer.ConnInfo{ID: "ws:1"}
-	b.Connected(c)
-	b.Authenticated(c)
-	b.Connected(whispeer.ConnInfo{ID: "ws:2"})
-	b.Disconnected(c, nil)
+	h := hook.NewSet(b.Plugins(), nil) // as a server runs them
+	c := hook.Conn{ID: "ws:1"}
+	h.Connected(c)
+	h.Authenticated(c)
+	h.Connected(hook.Conn{ID: "ws:2"})
+	h.Disconnected(c, nil)
 	for _, pat := range []string{"a", "#"} {
 		if _, err := b.Subscribe(pat, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline()); err != nil {
 			t.Fatal(err)
@@ -78,7 +80,7 @@ func TestPlugin_MetricsMoveWithTraffic(t *testing.T) {
 	if err := b.Publish(ctx, "closed", nil); !errors.Is(err, whispeer.ErrRejected) {
 		t.Fatalf("Publish(closed) = %v", err)
 	}
-	b.Acked(c, "m")
+	h.Acked(c, "m")
 
 	f := metricstest.Scrape(t, p.Handler())
 	want(t, f, 1, "whispeer_connections")
