@@ -26,7 +26,14 @@ import { DeliveryFailed, Subscription, type Handler, type SubHost, type Subscrib
 import { isPattern, validatePattern, validateTopic } from "./topic.js";
 import { Topic, type Codec } from "./typed.js";
 
-/** Credentials authenticate the client: a JWT, a login, or a function that returns a fresh JWT on every (re)connection. */
+/** MAX_REFRESH_LEAD bounds how long (ms) before a token's expiry a client with getToken refreshes it. */
+export const MAX_REFRESH_LEAD = 5 * 60_000;
+
+/**
+ * Credentials authenticate the client: a JWT, a login, or a function that
+ * returns a fresh JWT on every (re)connection and, before the current
+ * token expires, for a refresh on the live connection.
+ */
 export type Credentials =
   | { token: string }
   | { username: string; password: string }
@@ -191,6 +198,8 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   #pingSentAt = 0;
   #pongs: (() => void)[] = [];
   #retryTimer: unknown = null;
+  #refreshTimer: unknown = null;
+  #reauth = 0; // the expiry (ms) of the token a refresh's AUTH replaces, while it awaits the answer; 0 for none
   #retryNow: (() => void) | null = null;
   #lifecycleOff: (() => void) | null = null;
   #closed: Promise<void> | null = null;
@@ -292,6 +301,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
         }
         if (f.type !== T.AuthOK) throw new ProtocolError(`got frame 0x${f.type.toString(16)}, want AUTHOK`);
         if (login) this.#token = f.token;
+        (link as { expires?: number }).expires = Number(f.expires / 1_000_000n);
       }
       frames.done();
       return [link, first];
@@ -425,10 +435,55 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#queued = 0;
     this.#flush();
     this.#armPing();
+    this.#reauth = 0;
+    this.#armRefresh((link as { expires?: number }).expires ?? 0);
     this.#setState("connected");
     this.emit("connect", { server: w.server, reconnected });
     const early = (link as { early?: Frame[] }).early;
     for (const f of early?.splice(0) ?? []) this.#onFrame(f);
+  }
+
+  // ------------------------------------------------------------ refresh
+
+  /**
+   * #armRefresh schedules the refresh of a token that expires at expires
+   * (ms since the epoch; 0 for never): with getToken, a fifth of its
+   * remaining life before it expires, at most MAX_REFRESH_LEAD.
+   */
+  #armRefresh(expires: number): void {
+    this.#clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+    if (expires <= 0 || !this.#creds || !("getToken" in this.#creds)) return;
+    const now = this.#clock.now();
+    const lead = Math.min((expires - now) / 5, MAX_REFRESH_LEAD);
+    this.#refreshTimer = this.#clock.setTimeout(() => void this.#refresh(expires), Math.max(0, expires - lead - now));
+  }
+
+  /** #refresh sends a new token from getToken on the live connection; its AUTHOK re-arms the next refresh. */
+  async #refresh(expires: number): Promise<void> {
+    this.#refreshTimer = null;
+    const c = this.#creds as { getToken: () => string | Promise<string> };
+    const link = this.#link;
+    let token: string;
+    try {
+      token = await c.getToken();
+    } catch (e) {
+      this.report(new AuthError(`token refresh: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      this.#refreshFailed(expires);
+      return;
+    }
+    if (link === null || link !== this.#link) return; // a new connection got its own token
+    this.#reauth = expires;
+    this.#write(encode({ type: T.Auth, token }));
+    this.#flush();
+  }
+
+  /** #refreshFailed tries again halfway to the expiry, at least a second later. */
+  #refreshFailed(expires: number): void {
+    this.#reauth = 0;
+    if (this.#link === null) return;
+    const wait = Math.max((expires - this.#clock.now()) / 2, 1000);
+    this.#refreshTimer = this.#clock.setTimeout(() => void this.#refresh(expires), wait);
   }
 
   /** #lost handles the end of a connection. */
@@ -438,6 +493,8 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#batch = null;
     this.#clock.clearTimeout(this.#pingTimer);
     this.#pingTimer = null;
+    this.#clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
     for (const f of this.#pongs.splice(0)) f();
     const err = cause instanceof WhispeerError ? cause : new WhispeerError("unavailable", String(cause));
     if (this.#state === "closing" || this.#state === "closed") return;
@@ -508,10 +565,18 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
         const err = new ServerError(f.code, f.text, f.fatal, f.ref);
         if (f.fatal) this.#link?.close(err);
         else this.report(err);
+        if (!f.fatal && f.ref === T.Auth && this.#reauth > 0) this.#refreshFailed(this.#reauth);
         return;
       }
-      case T.Welcome:
       case T.AuthOK:
+        if (this.#reauth > 0) {
+          this.#reauth = 0;
+          this.#armRefresh(Number(f.expires / 1_000_000n));
+          return;
+        }
+        this.#link?.close(new ProtocolError("unexpected AUTHOK"), 1002);
+        return;
+      case T.Welcome:
       default:
         this.#link?.close(new ProtocolError(`unexpected frame 0x${f.type.toString(16)}`), 1002);
     }
@@ -1009,6 +1074,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#setState("closed");
     this.#clock.clearTimeout(this.#pingTimer);
     this.#clock.clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#refreshTimer);
     this.#lifecycleOff?.();
     const link = this.#link;
     this.#send();

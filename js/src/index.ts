@@ -1,7 +1,7 @@
 // whispeer's client for browsers and Node: the native protocol over
 // WebSocket binary messages (docs/protocol-native.md).
 
-export { connect, Client } from "./client.js";
+export { connect, Client, MAX_REFRESH_LEAD } from "./client.js";
 export type { ConnectOptions, Credentials, PublishOptions, State, ConnectInfo, ClientEvents } from "./client.js";
 export { Subscription } from "./subscription.js";
 export type { Handler, SubscribeOptions, Position, Subscribed, SubscriptionEvents, SubscriptionState } from "./subscription.js";

@@ -62,6 +62,8 @@ export class FakeServer {
   recovered = true;
   holdAuth = false; // leave AUTH and LOGIN unanswered
   refuseToken = ""; // a token AUTH refuses
+  declineToken = ""; // a token AUTH answers with a non-fatal ERROR, as a refused refresh
+  expires = () => 0n; // the expiry AUTHOK names for a token (ns since the epoch; 0n for never)
   session = "fake-session"; // the session WELCOME names when HELLO names none
   recs = true; // answer QoS 2 PUBs with PUBREC
   comps = true; // answer PUBRELs with PUBCOMP
@@ -144,7 +146,11 @@ export class FakeServer {
           ws.drop();
           return;
         }
-        ws.deliver({ type: T.AuthOK, expires: 0n, token: f.type === T.Login ? "earned" : "" });
+        if (f.type === T.Auth && this.declineToken === f.token) {
+          ws.deliver({ type: T.Error, code: 2, fatal: false, ref: T.Auth, text: "whispeer: authentication failed" });
+          return;
+        }
+        ws.deliver({ type: T.AuthOK, expires: f.type === T.Auth ? this.expires(f.token) : 0n, token: f.type === T.Login ? "earned" : "" });
         return;
       case T.Sub: {
         const recovered = f.resume.mode === 2 ? this.recovered : false;
