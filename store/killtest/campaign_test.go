@@ -125,9 +125,13 @@ type server struct {
 // start runs `whispeer serve` on the campaign's store and returns once its
 // native TCP listener is up.
 func (c *campaign) start() server {
-	t := c.t
-	conf := filepath.Join(c.dir, "whispeer.toml")
-	toml := fmt.Sprintf(`[server]
+	return serve(c.t, c.bin, c.dir, serverConfig(freePort(c.t), freePort(c.t), c.kind, c.storePath(), c.sync, ""))
+}
+
+// serverConfig is the configuration of a campaign's server: its ports, its
+// store and extra TOML appended.
+func serverConfig(port, tcpPort int, kind, path, sync, extra string) string {
+	return fmt.Sprintf(`[server]
 host = "127.0.0.1"
 port = %d
 tcp_port = %d
@@ -137,11 +141,17 @@ max_publish_rate = 0
 kind = %q
 path = %q
 sync = %q
-`, freePort(t), freePort(t), c.kind, c.storePath(), c.sync)
+%s`, port, tcpPort, kind, path, sync, extra)
+}
+
+// serve runs `whispeer serve` with the configuration toml, written in dir,
+// and returns once its native TCP listener is up.
+func serve(t *testing.T, bin, dir, toml string) server {
+	conf := filepath.Join(dir, "whispeer.toml")
 	if err := os.WriteFile(conf, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(c.bin, "serve", "--config", conf)
+	cmd := exec.Command(bin, "serve", "--config", conf)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
