@@ -9,7 +9,10 @@
 // serve` runs it; a Go program can embed it (see examples/server).
 //
 // [New] builds a [Server] from a config.Config: the users and their topic
-// permissions, an HS256 token issuer, a login throttle and, unless
+// permissions, an HS256 token issuer, the applications whose tokens it
+// trusts (auth.issuers: their users need not be in auth.users, and their
+// tokens' claims grant topics; see apptokens.go), a login throttle and,
+// unless
 // [WithBroker] gives one, a broker keeping replay.size messages per topic.
 // [Server.ListenAndServe], or [Server.Listen] and [Server.Serve], serve
 // WebSocket upgrades at "/" and "/ws", where the first data message of a
