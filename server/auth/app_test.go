@@ -373,6 +373,16 @@ func TestApps_JWKSRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
+	// With HS256 allowed by a configured key, the document's secret still
+	// verifies nothing.
+	a = newTestApps(t, config.Issuer{JWKSURL: srv.URL,
+		Keys: []config.IssuerKey{{KID: "static", Algorithm: "HS256", Secret: config.Secret(secret2)}}})
+	if _, _, err := verify(a, signApp(t, jwt.SigningMethodHS256, []byte(secret1), "hmac", nil)); !errors.Is(err, ErrTokenInvalid) {
+		t.Errorf("HS256 with the document's secret, HS256 allowed: err = %v", err)
+	}
+	if _, _, err := verify(a, signApp(t, jwt.SigningMethodHS256, []byte(secret2), "static", nil)); err != nil {
+		t.Errorf("HS256 with the configured secret: %v", err)
+	}
 	// A JWK whose "alg" is RS256 verifies RS256 only.
 	srv.serve(t, map[string]any{"rs": k.rsa}, jwkset.AlgRS256)
 	a = newTestApps(t, config.Issuer{JWKSURL: srv.URL})
