@@ -9,15 +9,16 @@ import (
 	"unsafe"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 )
 
-// TestWithBorrow_KeepersGetLastingCopies publishes, with CopyPayload and a
+// TestBorrow_KeepersGetLastingCopies publishes, naming its publisher, and a
 // reused buffer, to a borrowing sync handler alongside every kind of
-// holder that outlives a publish: a sync handler without WithBorrow, an
+// holder that outlives a publish: a sync handler that does not borrow, an
 // async subscription, the history, and clones the borrower made. Each must
 // still see its own message intact after later publishes reused the
 // borrowed ones.
-func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
+func TestBorrow_KeepersGetLastingCopies(t *testing.T) {
 	const n = 200
 	b, err := whispeer.New(whispeer.WithHistory(n))
 	if err != nil {
@@ -33,7 +34,7 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 			cloned = append(cloned, m.Clone())
 		}
 		return nil
-	}, whispeer.WithInline(), whispeer.WithBorrow())
+	}, whispeer.WithInline(), subopt.Borrow)
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 		kept = append(kept, m)
 		return nil
@@ -48,7 +49,7 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 	ctx := context.Background()
 	for i := range n {
 		buf = fmt.Appendf(buf[:0], "payload %03d", i)
-		if err := b.Publish(ctx, "t", buf, whispeer.CopyPayload()); err != nil {
+		if err := b.Publish(ctx, "t", buf, whispeer.WithPublisher(whispeer.PublisherName("p"))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +63,7 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 		}
 	}
 	if reused == 0 {
-		t.Error("no borrowed message was reused: WithBorrow lent nothing")
+		t.Error("no borrowed message was reused: borrowing lent nothing")
 	}
 	check := func(what string, msgs []*whispeer.Message) {
 		t.Helper()
@@ -89,24 +90,24 @@ func TestWithBorrow_KeepersGetLastingCopies(t *testing.T) {
 	check("replayed message", replayed)
 }
 
-// TestWithBorrow_NeedsSync checks that an async subscription cannot
+// TestBorrow_NeedsSync checks that an async subscription cannot
 // borrow: its handler runs after the publish has returned.
-func TestWithBorrow_NeedsSync(t *testing.T) {
+func TestBorrow_NeedsSync(t *testing.T) {
 	b, err := whispeer.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	_, err = b.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithBorrow())
+	_, err = b.Subscribe("t", func(context.Context, *whispeer.Message) error { return nil }, subopt.Borrow)
 	if !errors.Is(err, whispeer.ErrInvalidOption) {
-		t.Fatalf("WithBorrow without WithInline: %v, want ErrInvalidOption", err)
+		t.Fatalf("borrowing without WithInline: %v, want ErrInvalidOption", err)
 	}
 }
 
-// TestWithBorrow_NoAllocation checks the point of borrowing: a publish
+// TestBorrow_NoAllocation checks the point of borrowing: a publish
 // that copies its payload, routed to borrowing handlers and into the
 // history, allocates nothing once the history is full.
-func TestWithBorrow_NoAllocation(t *testing.T) {
+func TestBorrow_NoAllocation(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop what it holds")
 	}
@@ -120,11 +121,11 @@ func TestWithBorrow_NoAllocation(t *testing.T) {
 		subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
 			got += len(m.Payload)
 			return nil
-		}, whispeer.WithInline(), whispeer.WithBorrow())
+		}, whispeer.WithInline(), subopt.Borrow)
 	}
 	ctx, payload := context.Background(), make([]byte, 128)
 	allocs := testing.AllocsPerRun(1000, func() {
-		if err := b.Publish(ctx, "t", payload, whispeer.CopyPayload()); err != nil {
+		if err := b.Publish(ctx, "t", payload, whispeer.WithPublisher(whispeer.PublisherName("p"))); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -144,11 +145,11 @@ func subscribe(t *testing.T, b *whispeer.Broker, h whispeer.Handler, opts ...whi
 	}
 }
 
-// TestCopyPayload_CopiesID publishes with CopyPayload and an id that views
+// TestWithPublisher_CopiesID publishes with WithPublisher and an id that views
 // the caller's buffer, which the caller then overwrites, as a transport
 // does with its read buffer: what the broker kept must keep the ids it was
 // given, short or long, for small (lent) and large (copied) payloads.
-func TestCopyPayload_CopiesID(t *testing.T) {
+func TestWithPublisher_CopiesID(t *testing.T) {
 	b, err := whispeer.New(whispeer.WithHistory(8))
 	if err != nil {
 		t.Fatal(err)
@@ -159,14 +160,14 @@ func TestCopyPayload_CopiesID(t *testing.T) {
 		async <- m
 		return nil
 	})
-	subscribe(t, b, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline(), whispeer.WithBorrow())
+	subscribe(t, b, func(context.Context, *whispeer.Message) error { return nil }, whispeer.WithInline(), subopt.Borrow)
 	ids := []string{"short-1", strings.Repeat("long-id-", 8), "short-2", strings.Repeat("LONG-ID-", 8)}
 	buf := make([]byte, 0, 128)
 	for i, id := range ids {
 		buf = append(buf[:0], id...)
 		view := unsafe.String(unsafe.SliceData(buf), len(buf))
 		payload := make([]byte, 100+i%2*1000) // lent, then copied
-		if err := b.Publish(context.Background(), "t", payload, whispeer.CopyPayload(), whispeer.WithID(view)); err != nil {
+		if err := b.Publish(context.Background(), "t", payload, whispeer.WithID(view), whispeer.WithPublisher(whispeer.PublisherName("p"))); err != nil {
 			t.Fatal(err)
 		}
 		for j := range buf {

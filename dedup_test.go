@@ -239,7 +239,7 @@ func TestBroker_ExactlyOnceConcurrentRetries(t *testing.T) {
 			for i := range 200 {
 				id := fmt.Sprint(i)
 				if err := b.Publish(context.Background(), "t/"+fmt.Sprint(i%3), []byte(id), once,
-					whispeer.WithID(id), whispeer.WithPublisher(whispeer.PublisherName(fmt.Sprint("p", g%2))), whispeer.CopyPayload()); err != nil {
+					whispeer.WithID(id), whispeer.WithPublisher(whispeer.PublisherName(fmt.Sprint("p", g%2)))); err != nil {
 					t.Error(err)
 				}
 			}

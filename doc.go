@@ -43,8 +43,8 @@
 // envelope.Keyring (a key per topic, derived or explicit; rotation keeps old
 // keys for opening), [WithCompression] compresses payloads above a
 // threshold, and [ForTopics] overrides both per topic pattern. Subscribers
-// receive the opened payload; plugins, the history, the store and
-// subscriptions made [WithRawPayload] (what transports use) hold only the
+// receive the opened payload; plugins, the history, the store and the
+// transports, which forward envelopes their clients open, hold only the
 // envelope. Payloads sealed by their publisher ([WithSealedPayload]) are
 // routed untouched.
 //

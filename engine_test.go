@@ -10,6 +10,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 )
 
 func newKeyring(t *testing.T) *envelope.Keyring {
@@ -26,7 +27,7 @@ func newKeyring(t *testing.T) *envelope.Keyring {
 func rawAndPlain(t *testing.T, b *whispeer.Broker, pattern string) (raw, plain *collector) {
 	t.Helper()
 	raw, plain = &collector{}, &collector{}
-	if _, err := b.Subscribe(pattern, raw.handle, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
+	if _, err := b.Subscribe(pattern, raw.handle, whispeer.WithInline(), subopt.Raw); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Subscribe(pattern, plain.handle, whispeer.WithInline()); err != nil {
@@ -197,7 +198,7 @@ func TestEncryption_Confidentiality(t *testing.T) {
 			mu.Unlock()
 		}))
 	var transport, app collector
-	if _, err := b.Subscribe("secret/#", transport.handle, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
+	if _, err := b.Subscribe("secret/#", transport.handle, whispeer.WithInline(), subopt.Raw); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Subscribe("secret/#", app.handle, whispeer.WithInline()); err != nil {
@@ -221,7 +222,7 @@ func TestEncryption_Confidentiality(t *testing.T) {
 	}
 	close(release)
 	var replayed collector
-	if _, err := b.Subscribe("secret/#", replayed.handle, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(10)); err != nil {
+	if _, err := b.Subscribe("secret/#", replayed.handle, whispeer.WithInline(), subopt.Raw, whispeer.WithReplay(10)); err != nil {
 		t.Fatal(err)
 	}
 

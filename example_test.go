@@ -53,53 +53,60 @@ func ExampleNewTopic() {
 	// true
 }
 
+// wiretap is a plugin that sees each delivery as routed, as a transport
+// forwards it.
+type wiretap struct{}
+
+func (wiretap) Name() string { return "wiretap" }
+
+func (wiretap) OnDeliver(_ *whispeer.Subscription, m *whispeer.Message) {
+	fmt.Printf("in transit, an envelope: %v\n", envelope.IsEnvelope(m.Payload))
+}
+
 func ExampleWithEncryption() {
 	keys := envelope.NewKeyring()
 	keys.Generate()
-	b, _ := whispeer.New(whispeer.WithEncryption(keys), whispeer.ForTopics("public/#", whispeer.Plaintext()))
+	b, _ := whispeer.New(whispeer.WithEncryption(keys), whispeer.ForTopics("public/#", whispeer.Plaintext()),
+		whispeer.WithPlugin(wiretap{}))
 	defer b.Close()
 
 	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
 		fmt.Printf("subscriber: %s\n", m.Payload)
 		return nil
 	}, whispeer.WithInline())
-	b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
-		fmt.Printf("transport sees an envelope: %v\n", envelope.IsEnvelope(m.Payload))
-		return nil
-	}, whispeer.WithInline(), whispeer.WithRawPayload())
 
 	b.Publish(context.Background(), "chat/lobby", []byte("sealed in transit"))
 	b.Publish(context.Background(), "public/news", []byte("plaintext"))
 	// Output:
+	// in transit, an envelope: true
 	// subscriber: sealed in transit
-	// transport sees an envelope: true
+	// in transit, an envelope: false
 	// subscriber: plaintext
-	// transport sees an envelope: false
 }
 
-func ExampleWithBorrow() {
+func ExampleWithPublisher() {
 	b, err := whispeer.New()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer b.Close()
 
-	// A transport's handler: it copies what it needs before returning, so
-	// it may borrow the message, and a publish that copies its payload
-	// allocates nothing for it.
-	var wire []byte
+	var got []byte
 	if _, err := b.Subscribe("chat/#", func(_ context.Context, m *whispeer.Message) error {
-		wire = append(wire, m.Topic+"="+string(m.Payload)+";"...)
+		got = append(got, m.Topic+"="+string(m.Payload)+";"...)
 		return nil
-	}, whispeer.WithInline(), whispeer.WithBorrow()); err != nil {
+	}, whispeer.WithInline()); err != nil {
 		log.Fatal(err)
 	}
+	// A publisher that reads messages into a buffer of its own names
+	// itself: the broker copies the payload, so the buffer is free again
+	// once Publish returns.
 	buf := []byte("hello")
-	if err := b.Publish(context.Background(), "chat/lobby", buf, whispeer.CopyPayload()); err != nil {
+	if err := b.Publish(context.Background(), "chat/lobby", buf, whispeer.WithPublisher(whispeer.PublisherName("reader"))); err != nil {
 		log.Fatal(err)
 	}
-	copy(buf, "HELLO") // the caller may reuse its buffer
-	fmt.Println(string(wire))
+	copy(buf, "HELLO")
+	fmt.Println(string(got))
 	// Output: chat/lobby=hello;
 }
 

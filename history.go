@@ -190,7 +190,7 @@ func (h *memHistory) Close() error {
 
 // ring is a topic's last messages in a [memHistory], up to its limit. It
 // owns its entries: add copies a message into the entry it reuses, so a
-// publish may lend its message (WithBorrow) even with history on, and read
+// publish may lend its message (see [Message.Clone]) even with history on, and read
 // returns copies. last counts every message added, kept or not.
 type ring struct {
 	limit int

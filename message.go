@@ -70,7 +70,7 @@ type Message struct {
 	Sealed bool
 	// borrowed is set on a message in a pooled box, viewing its
 	// publisher's payload, which its publish reuses once routed: only
-	// borrowing handlers see it (WithBorrow), and whatever outlives the
+	// borrowing handlers (a transport's) see it, and whatever outlives the
 	// publish holds kept instead (see keep).
 	borrowed bool
 	// Seq is the message's sequence number within its topic, from 1.
@@ -89,8 +89,9 @@ type Message struct {
 // Clone returns a copy of m that shares its payload and headers: the way
 // to derive a changed message, since a Message must not be copied by value
 // once the broker has handed it out.
-// A message lent to a handler made WithBorrow, or to a hook during such a
-// publish, is copied whole: the copy's ID and Payload outlive the call.
+// A message lent for the length of a call, as a publish that names its
+// publisher ([WithPublisher]) lends it to a transport's subscriptions and
+// to hooks, is copied whole: the copy's ID and Payload outlive the call.
 func (m *Message) Clone() *Message {
 	if m.borrowed {
 		return m.copyOut()
@@ -154,7 +155,7 @@ type boxedMessage struct {
 // the publish, as the history, a store or an async queue holds, has none.
 func (m *Message) Publisher() Publisher { return m.publisher }
 
-// Boxes for payloads that the broker copies (CopyPayload): a payload of up
+// Boxes for payloads that the broker copies: a payload of up
 // to 512 bytes shares the message's allocation.
 type (
 	boxed64 struct {

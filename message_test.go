@@ -8,15 +8,15 @@ import (
 	"github.com/whispeer-io/whispeer"
 )
 
-// TestPublish_CopyPayload checks that with CopyPayload the caller may
+// TestPublish_WithPublisherCopies checks that with WithPublisher the caller may
 // reuse its buffer as soon as Publish returns, whatever the payload's size
 // class, and that without it the broker keeps the caller's bytes.
-func TestPublish_CopyPayload(t *testing.T) {
+func TestPublish_WithPublisherCopies(t *testing.T) {
 	b := newBroker(t, whispeer.WithHistory(16))
 	ctx := t.Context()
 	for _, n := range []int{0, 1, 64, 65, 128, 200, 256, 512, 513, 5000} {
 		buf := bytes.Repeat([]byte{'a'}, n)
-		if err := b.Publish(ctx, "copy", buf, whispeer.CopyPayload()); err != nil {
+		if err := b.Publish(ctx, "copy", buf, whispeer.WithPublisher(whispeer.PublisherName("p"))); err != nil {
 			t.Fatal(err)
 		}
 		for i := range buf {
@@ -50,6 +50,6 @@ func TestPublish_CopyPayload(t *testing.T) {
 	}
 	sub.Unsubscribe()
 	if got == nil || &got.Payload[0] != &kept[0] {
-		t.Fatal("without CopyPayload the broker copied the payload")
+		t.Fatal("without WithPublisher the broker copied the payload")
 	}
 }

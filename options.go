@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 )
 
 // Defaults for the broker's limits. Each can be changed with an [Option].
@@ -207,8 +208,8 @@ func WithDedup(d Dedup) Option {
 // WithEncryption seals every payload with a key from kr: the topic's own key
 // if kr has one for it, otherwise one derived from kr's current master key
 // and the topic name. Publish seals, subscribers receive the opened payload,
-// and everything in between (plugins, history, transports, subscriptions
-// made [WithRawPayload]) holds only the envelope.
+// and everything in between (the hooks of plugins, history, stores,
+// transports) holds only the envelope.
 func WithEncryption(kr *envelope.Keyring, opts ...EngineOption) Option {
 	return func(c *config) {
 		c.engine.keyring = kr
@@ -279,7 +280,13 @@ const (
 )
 
 // SubscribeOption configures one subscription.
-type SubscribeOption func(*subConfig)
+type SubscribeOption func(*subopt.Options)
+
+// setting returns the option that applies set to the root package's own
+// settings.
+func setting(set func(*subConfig)) SubscribeOption {
+	return func(o *subopt.Options) { set(o.Own.(*subConfig)) }
+}
 
 type subConfig struct {
 	inline          bool
@@ -290,8 +297,8 @@ type subConfig struct {
 	redeliveryDelay time.Duration
 	subscriber      string
 	replay          int
-	raw             bool
-	borrow          bool // WithBorrow
+	raw             bool // subopt.Raw
+	borrow          bool // subopt.Borrow
 	resume          bool // WithResume
 	resumeEpoch     uint64
 	resumeOffset    uint64
@@ -307,12 +314,14 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 		maxRedeliveries: DefaultMaxRedeliveries,
 		redeliveryDelay: DefaultRedeliveryDelay,
 	}
+	all := subopt.Options{Own: &sc}
 	for _, o := range defaults {
-		o(&sc)
+		o(&all)
 	}
 	for _, o := range opts {
-		o(&sc)
+		o(&all)
 	}
+	sc.borrow, sc.raw = all.Borrow, all.Raw
 	switch {
 	case sc.queueSize < 1 || sc.queueSize > maxQueueSize:
 		return sc, fmt.Errorf("%w: queue size %d not in [1, %d]", ErrInvalidOption, sc.queueSize, maxQueueSize)
@@ -327,7 +336,7 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 	case sc.pacing != nil && (!sc.inline || sc.pacing.Room == nil):
 		return sc, fmt.Errorf("%w: WithPacing needs WithInline and a Room function", ErrInvalidOption)
 	case sc.borrow && !sc.inline:
-		return sc, fmt.Errorf("%w: WithBorrow needs WithInline: an async handler runs after the publish", ErrInvalidOption)
+		return sc, fmt.Errorf("%w: borrowing needs WithInline: an async handler runs after the publish", ErrInvalidOption)
 	case sc.redeliveryDelay <= 0:
 		return sc, fmt.Errorf("%w: redelivery delay %v <= 0", ErrInvalidOption, sc.redeliveryDelay)
 	}
@@ -338,53 +347,40 @@ func newSubConfig(defaults, opts []SubscribeOption) (subConfig, error) {
 // publisher's context, before Publish returns. Inline handlers suit tests and
 // pipelines; a slow one slows its publishers. The context is for the call
 // only (see [PublishHook]): a handler must not keep it past its return.
-func WithInline() SubscribeOption { return func(c *subConfig) { c.inline = true } }
-
-// WithBorrow lets an inline handler borrow each message rather than keep it:
-// the *Message, and the bytes of its ID and Payload, are valid only until
-// the handler returns, after which the broker reuses them (or the
-// publisher does). In exchange a
-// publish that copies its payload ([CopyPayload]) and that nothing else
-// keeps (no async subscription, history or store, no handler without
-// WithBorrow) allocates nothing for its message. A handler that must keep
-// something keeps a copy ([Message.Clone] copies a borrowed message
-// whole). It suits transports, which encode a delivery into buffers of
-// their own before returning. It needs [WithInline].
-//
-// Such a publish copies nothing either: the borrowed message views the
-// publisher's payload, and only what keeps it copies it.
-func WithBorrow() SubscribeOption { return func(c *subConfig) { c.borrow = true } }
+func WithInline() SubscribeOption { return setting(func(c *subConfig) { c.inline = true }) }
 
 // WithQueueSize sets an async subscription's queue capacity, in messages
 // (default 1024).
-func WithQueueSize(n int) SubscribeOption { return func(c *subConfig) { c.queueSize = n } }
+func WithQueueSize(n int) SubscribeOption { return setting(func(c *subConfig) { c.queueSize = n }) }
 
 // WithOverflow sets what an async subscription does when its queue is full
 // (default [DropOldest]).
-func WithOverflow(o Overflow) SubscribeOption { return func(c *subConfig) { c.overflow = o } }
+func WithOverflow(o Overflow) SubscribeOption { return setting(func(c *subConfig) { c.overflow = o }) }
 
 // WithBlockTimeout bounds how long a publisher waits for room under the
 // [Block] policy (default 100ms).
 func WithBlockTimeout(d time.Duration) SubscribeOption {
-	return func(c *subConfig) { c.blockTimeout = d }
+	return setting(func(c *subConfig) { c.blockTimeout = d })
 }
 
 // WithMaxRedeliveries bounds how many times an async subscription redelivers
 // an [AtLeastOnce] message whose handler returned an error (default 5). The
 // delay doubles from the redelivery delay up to one second.
 func WithMaxRedeliveries(n int) SubscribeOption {
-	return func(c *subConfig) { c.maxRedeliveries = n }
+	return setting(func(c *subConfig) { c.maxRedeliveries = n })
 }
 
 // WithRedeliveryDelay sets the first delay before a redelivery (default 10ms).
 func WithRedeliveryDelay(d time.Duration) SubscribeOption {
-	return func(c *subConfig) { c.redeliveryDelay = d }
+	return setting(func(c *subConfig) { c.redeliveryDelay = d })
 }
 
 // WithSubscriber names the subscriber a subscription belongs to, such as a
 // connection id. A subscriber subscribing again to a pattern it already has
 // gets [ErrDuplicateSubscription] and is not delivered the message twice.
-func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.subscriber = id } }
+func WithSubscriber(id string) SubscribeOption {
+	return setting(func(c *subConfig) { c.subscriber = id })
+}
 
 // WithReplay makes a new subscription receive the last n messages of each
 // matching topic, as far as the broker's history reaches (see
@@ -392,7 +388,7 @@ func WithSubscriber(id string) SubscribeOption { return func(c *subConfig) { c.s
 // no gap and no duplicate between the two. An inline subscription's handler gets the replayed messages
 // before Subscribe returns, while the broker holds those topics' locks: it
 // must not publish to them.
-func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = n } }
+func WithReplay(n int) SubscribeOption { return setting(func(c *subConfig) { c.replay = n }) }
 
 // WithResume makes a subscription to a topic (not a pattern) start after
 // offset of epoch, the position of the last message its subscriber
@@ -404,7 +400,7 @@ func WithReplay(n int) SubscribeOption { return func(c *subConfig) { c.replay = 
 // the in-memory history ([WithHistory]), whose epochs ([Broker.TopicInfo])
 // last as long as the broker.
 func WithResume(epoch, offset uint64) SubscribeOption {
-	return func(c *subConfig) { c.resume, c.resumeEpoch, c.resumeOffset = true, epoch, offset }
+	return setting(func(c *subConfig) { c.resume, c.resumeEpoch, c.resumeOffset = true, epoch, offset })
 }
 
 // WithDurable makes a subscription durable under a client id: the broker
@@ -417,11 +413,13 @@ func WithResume(epoch, offset uint64) SubscribeOption {
 // in-memory history keeps them as long as the broker, and a subscriber
 // that comes back receives what it missed as far back as that history
 // reaches ([WithHistory]).
-func WithDurable(clientID string) SubscribeOption { return func(c *subConfig) { c.durable = clientID } }
+func WithDurable(clientID string) SubscribeOption {
+	return setting(func(c *subConfig) { c.durable = clientID })
+}
 
 // WithManualAck makes a [WithDurable] subscription save its cursor only on
 // [Subscription.Ack], as a server does when its client acknowledges.
-func WithManualAck() SubscribeOption { return func(c *subConfig) { c.manualAck = true } }
+func WithManualAck() SubscribeOption { return setting(func(c *subConfig) { c.manualAck = true }) }
 
 // WithPacing makes an inline subscription that has stored messages to catch
 // up on ([WithResume], [WithReplay], [WithDurable] with a store) catch up
@@ -431,18 +429,13 @@ func WithManualAck() SubscribeOption { return func(c *subConfig) { c.manualAck =
 // beyond what the subscriber can take and nothing is dropped. Live messages
 // wait until the catch-up is over, and follow the stored ones in order.
 func WithPacing(p Pacing) SubscribeOption {
-	return func(c *subConfig) {
+	return setting(func(c *subConfig) {
 		if p.Context == nil {
 			p.Context = context.Background()
 		}
 		c.pacing = &p
-	}
+	})
 }
-
-// WithRawPayload makes the subscription receive payloads as routed: the
-// envelopes, when the broker seals them. Transports that forward messages
-// to remote subscribers use it.
-func WithRawPayload() SubscribeOption { return func(c *subConfig) { c.raw = true } }
 
 // Publish options.
 
@@ -466,7 +459,6 @@ const (
 	setQoS
 	setHeaders
 	setSealed
-	setCopy
 	setTime
 	setPublisher
 )
@@ -477,7 +469,6 @@ type publishConfig struct {
 	qos     QoS
 	headers map[string]string
 	sealed  bool
-	copy    bool
 	at      time.Time
 	from    Publisher
 }
@@ -493,8 +484,6 @@ func (o PublishOption) apply(c *publishConfig) {
 		c.headers = o.headers
 	case setSealed:
 		c.sealed = true
-	case setCopy:
-		c.copy = true
 	case setTime:
 		c.at = o.at
 	case setPublisher:
@@ -520,15 +509,6 @@ func WithHeaders(h map[string]string) PublishOption {
 	return PublishOption{set: setHeaders, headers: h}
 }
 
-// CopyPayload makes the broker copy the payload, and the bytes of the id
-// given WithID, rather than keep them, so that the caller may reuse its
-// buffer once Publish returns: what a transport reading messages into a
-// buffer of its own needs. A small payload is copied into the message's
-// own allocation, which costs less than copying it beforehand, and the
-// message itself is lent to handlers made [WithBorrow], so that a publish
-// that nothing keeps copies nothing at all.
-func CopyPayload() PublishOption { return PublishOption{set: setCopy} }
-
 // WithTime sets the message's Time, when the broker accepted it, to t
 // rather than to the broker's clock: what a transport that reads many
 // messages at once passes, the time of the read, so that the clock is read
@@ -548,8 +528,14 @@ type Publisher interface {
 }
 
 // WithPublisher says who publishes the message: see [Publisher]. The
-// broker copies the payload, as with [CopyPayload], so that the message
-// it lends to the publish's handlers is the only one to carry p.
+// broker then copies the payload, and the bytes of the id given [WithID],
+// rather than keep them, so that the publisher may reuse its buffer once
+// Publish returns (a transport reading messages into a buffer of its own,
+// or a caller naming itself with [PublisherName] for that alone), and so
+// that the message it lends to the publish's handlers is the only one to
+// carry p. A small payload is copied into the message's own allocation,
+// which costs less than copying it beforehand, and a publish that nothing
+// keeps past its handlers copies nothing at all.
 func WithPublisher(p Publisher) PublishOption {
 	return PublishOption{set: setPublisher, from: p}
 }

@@ -34,7 +34,7 @@ type Plugin interface {
 // is routed. It returns the message to route: m itself, or a changed copy
 // made with [Message.Clone]. An error rejects the publish; the publisher
 // gets it wrapped in [ErrRejected]. ctx is the publisher's. m is for the
-// call only: a publish may lend its message (see [WithBorrow]), so a hook
+// call only: a publish may lend its message (see [Message.Clone]), so a hook
 // that keeps it, or its ID or Payload bytes, keeps a copy made with
 // [Message.Clone]. Who published m, when its publisher said so, is
 // [Message.Publisher] (a server's connection: hook.PublisherConn); a copy

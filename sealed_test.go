@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/store/memory"
 )
 
@@ -74,7 +75,7 @@ func TestMessage_SealedIsDeclared(t *testing.T) {
 				}
 				publish(t, b, "bin", string(c.b), opts...)
 			}
-			replayed := replay(t, b, "bin", len(cases), whispeer.WithRawPayload())
+			replayed := replay(t, b, "bin", len(cases), subopt.Raw)
 			for what, got := range map[string]*collector{"raw": raw, "plain": plain, "replayed": replayed} {
 				for i, m := range got.msgs {
 					c := cases[i]
@@ -119,7 +120,7 @@ func TestMessage_SealedByTheBroker(t *testing.T) {
 			}
 			check("raw", raw, true)
 			check("plain", plain, false)
-			check("replayed raw", replay(t, b, "bin", len(cases), whispeer.WithRawPayload()), true)
+			check("replayed raw", replay(t, b, "bin", len(cases), subopt.Raw), true)
 			check("replayed", replay(t, b, "bin", len(cases)), false)
 		})
 	}

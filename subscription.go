@@ -129,7 +129,8 @@ func (a *afterPush) settle(ctx context.Context) {
 }
 
 // deliverSync runs the handler in the publisher's goroutine. Only a
-// handler made WithBorrow gets a borrowed message as it is.
+// borrowing handler (subopt.Borrow, a transport's) gets a borrowed message
+// as it is.
 func (s *Subscription) deliverSync(ctx context.Context, m *Message) {
 	s.deliverWith(ctx, s.handler, m)
 }

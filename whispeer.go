@@ -129,7 +129,8 @@ func New(opts ...Option) (*Broker, error) {
 // Publish sends payload to every subscription whose pattern matches topic.
 // It returns once the message is handed to every async subscription's queue
 // and every inline handler has returned. The broker keeps payload: don't
-// modify it after Publish.
+// modify it after Publish, unless the publish names its publisher
+// ([WithPublisher]), which makes the broker copy it.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
 	return b.publish(ctx, topic, payload, nil, opts)
 }
@@ -160,7 +161,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 	for _, o := range opts {
 		o.apply(&pc)
 	}
-	lend := pc.copy || pc.from != nil
+	lend := pc.from != nil
 	box := newBox(payload, lend, lend)
 	if box.borrowed {
 		defer recycle(box)

@@ -11,6 +11,7 @@ import (
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/client/clienttest"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -40,7 +41,7 @@ func TestClient_EndToEnd(t *testing.T) {
 			if _, err := srv.Broker().Subscribe("secret/#", func(_ context.Context, m *whispeer.Message) error {
 				raw <- m
 				return nil
-			}, whispeer.WithInline(), whispeer.WithRawPayload()); err != nil {
+			}, whispeer.WithInline(), subopt.Raw); err != nil {
 				t.Fatal(err)
 			}
 			kr := newKeyring(t)

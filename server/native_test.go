@@ -13,6 +13,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
 )
@@ -248,7 +249,7 @@ func replayAll(t *testing.T, b *whispeer.Broker, pattern string) [][]byte {
 	sub, err := b.Subscribe(pattern, func(_ context.Context, m *whispeer.Message) error {
 		got = append(got, bytes.Clone(m.Payload))
 		return nil
-	}, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(1000))
+	}, whispeer.WithInline(), subopt.Raw, whispeer.WithReplay(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

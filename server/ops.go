@@ -10,6 +10,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
 )
@@ -202,8 +203,8 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 func (sub *subscription) options() []whispeer.SubscribeOption {
 	opts := []whispeer.SubscribeOption{
 		whispeer.WithInline(),
-		whispeer.WithBorrow(),
-		whispeer.WithRawPayload(),
+		subopt.Borrow,
+		subopt.Raw,
 		whispeer.WithSubscriber(sub.subscriber),
 		whispeer.WithReplay(sub.replay),
 		whispeer.WithPacing(sub.pacing),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/pipetest"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -144,7 +145,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		}
 		s.broker = b
 	}
-	track, err := s.broker.Subscribe("#", s.trackNewest, whispeer.WithInline(), whispeer.WithRawPayload())
+	track, err := s.broker.Subscribe("#", s.trackNewest, whispeer.WithInline(), subopt.Raw)
 	if err != nil {
 		s.closeBroker()
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/match"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
@@ -227,7 +228,7 @@ func (ss *session) subscribe(m *wire.Subscribe) error {
 			sb.skip = m.Resume.Offset
 		}
 	}
-	opts = append(opts, whispeer.WithInline(), whispeer.WithRawPayload())
+	opts = append(opts, whispeer.WithInline(), subopt.Raw)
 	bs, err := ss.srv.broker.Subscribe(pattern, sb.deliver, opts...)
 	if err != nil {
 		return ss.subAck(&wire.SubAck{SID: m.SID, Code: code(err), Text: []byte(err.Error())})

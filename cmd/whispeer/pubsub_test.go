@@ -12,6 +12,7 @@ import (
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/server"
 	"github.com/whispeer-io/whispeer/server/config"
 )
@@ -109,7 +110,7 @@ func TestPubSub_EndToEnd(t *testing.T) {
 	if _, err := s.Broker().Subscribe("secret/plans", func(_ context.Context, m *whispeer.Message) error {
 		held = m.Payload
 		return nil
-	}, whispeer.WithInline(), whispeer.WithRawPayload(), whispeer.WithReplay(1)); err != nil {
+	}, whispeer.WithInline(), subopt.Raw, whispeer.WithReplay(1)); err != nil {
 		t.Fatal(err)
 	}
 	if !envelope.IsEnvelope(held) || strings.Contains(string(held), "MARKER") {
