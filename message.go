@@ -11,6 +11,7 @@ import (
 
 	"github.com/whispeer-io/whispeer/envelope"
 	"github.com/whispeer-io/whispeer/internal/msgid"
+	"github.com/whispeer-io/whispeer/internal/tail"
 )
 
 // QoS is a delivery guarantee.
@@ -155,32 +156,12 @@ type boxedMessage struct {
 // the publish, as the history, a store or an async queue holds, has none.
 func (m *Message) Publisher() Publisher { return m.publisher }
 
-// Boxes for payloads that the broker copies: a payload of up
-// to 512 bytes shares the message's allocation.
-type (
-	boxed64 struct {
-		boxedMessage
-		buf [64]byte
-	}
-	boxed128 struct {
-		boxedMessage
-		buf [128]byte
-	}
-	boxed256 struct {
-		boxedMessage
-		buf [256]byte
-	}
-	boxed512 struct {
-		boxedMessage
-		buf [512]byte
-	}
-)
-
 // lent holds the boxes of borrowed messages between publishes.
 var lent = sync.Pool{New: func() any { return new(boxedMessage) }}
 
 // newBox returns a box for a message with payload, holding a copy of it
-// when copied is set. With borrow as well, it returns a pooled box whose
+// when copied is set, in the box's own allocation up to tail.Max bytes.
+// With borrow as well, it returns a pooled box whose
 // message is borrowed and views payload, which is the publisher's only
 // during the publish: whatever keeps the message copies it then (keep),
 // and the publish hands the box back with recycle once it is routed.
@@ -193,25 +174,12 @@ func newBox(payload []byte, copied, borrow bool) *boxedMessage {
 	if !copied || payload == nil {
 		return &boxedMessage{Message: Message{Payload: payload}}
 	}
-	var box *boxedMessage
-	var buf []byte
-	switch n := len(payload); {
-	case n <= 64:
-		x := new(boxed64)
-		box, buf = &x.boxedMessage, x.buf[:0:n]
-	case n <= 128:
-		x := new(boxed128)
-		box, buf = &x.boxedMessage, x.buf[:0:n]
-	case n <= 256:
-		x := new(boxed256)
-		box, buf = &x.boxedMessage, x.buf[:0:n]
-	case n <= 512:
-		x := new(boxed512)
-		box, buf = &x.boxedMessage, x.buf[:0:n]
-	default:
+	box, buf, ok := tail.New[boxedMessage](len(payload))
+	if !ok {
 		return &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
 	}
-	box.Payload = append(buf, payload...)
+	copy(buf, payload)
+	box.Payload = buf
 	return box
 }
 

@@ -3,15 +3,15 @@ package client
 import (
 	"context"
 	"time"
-	"unsafe"
 
+	"github.com/whispeer-io/whispeer/internal/tail"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 // Message is one delivery to a subscription, shaped like the broker's
 // [whispeer.Message]. Each delivery is a fresh Message that the handler
 // may keep, unless the subscription borrows (WithBorrow). Its ID and
-// Payload share one allocation with it (two, past 2 KiB), and so does its
+// Payload share one allocation with it (two, past about 2 KiB), and so does its
 // Topic, unless that is the subscription's own topic, which it shares.
 type Message struct {
 	// Topic is the concrete topic the message was published to.
@@ -137,87 +137,11 @@ func fill(msg *Message, b []byte, m *wire.Message, topic string, gen uint64) {
 	}
 }
 
-// messageSize is the size of a Message without the bytes it views.
-const messageSize = int(unsafe.Sizeof(Message{}))
-
-// allocMessage returns a new Message and n bytes for it to view. Up to
-// 2 KiB in all they are one allocation, a Message followed by its bytes,
-// of the smallest of the allocator's size classes (runtime/sizeclasses.go)
-// that holds both, so that it takes no more memory than two separate
-// allocations would; larger ones take two. The cases start at the first
-// size class above messageSize (120 bytes).
+// allocMessage returns a new Message and n bytes for it to view: one
+// allocation up to tail.Max bytes (see tail.New), two past it.
 func allocMessage(n int) (*Message, []byte) {
-	switch {
-	case n <= 144-messageSize:
-		return boxMessage[[144 - messageSize]byte](n)
-	case n <= 160-messageSize:
-		return boxMessage[[160 - messageSize]byte](n)
-	case n <= 176-messageSize:
-		return boxMessage[[176 - messageSize]byte](n)
-	case n <= 192-messageSize:
-		return boxMessage[[192 - messageSize]byte](n)
-	case n <= 208-messageSize:
-		return boxMessage[[208 - messageSize]byte](n)
-	case n <= 224-messageSize:
-		return boxMessage[[224 - messageSize]byte](n)
-	case n <= 240-messageSize:
-		return boxMessage[[240 - messageSize]byte](n)
-	case n <= 256-messageSize:
-		return boxMessage[[256 - messageSize]byte](n)
-	case n <= 288-messageSize:
-		return boxMessage[[288 - messageSize]byte](n)
-	case n <= 320-messageSize:
-		return boxMessage[[320 - messageSize]byte](n)
-	case n <= 352-messageSize:
-		return boxMessage[[352 - messageSize]byte](n)
-	case n <= 384-messageSize:
-		return boxMessage[[384 - messageSize]byte](n)
-	case n <= 416-messageSize:
-		return boxMessage[[416 - messageSize]byte](n)
-	case n <= 448-messageSize:
-		return boxMessage[[448 - messageSize]byte](n)
-	case n <= 480-messageSize:
-		return boxMessage[[480 - messageSize]byte](n)
-	case n <= 512-messageSize:
-		return boxMessage[[512 - messageSize]byte](n)
-	case n <= 576-messageSize:
-		return boxMessage[[576 - messageSize]byte](n)
-	case n <= 640-messageSize:
-		return boxMessage[[640 - messageSize]byte](n)
-	case n <= 704-messageSize:
-		return boxMessage[[704 - messageSize]byte](n)
-	case n <= 768-messageSize:
-		return boxMessage[[768 - messageSize]byte](n)
-	case n <= 896-messageSize:
-		return boxMessage[[896 - messageSize]byte](n)
-	case n <= 1024-messageSize:
-		return boxMessage[[1024 - messageSize]byte](n)
-	case n <= 1152-messageSize:
-		return boxMessage[[1152 - messageSize]byte](n)
-	case n <= 1280-messageSize:
-		return boxMessage[[1280 - messageSize]byte](n)
-	case n <= 1408-messageSize:
-		return boxMessage[[1408 - messageSize]byte](n)
-	case n <= 1536-messageSize:
-		return boxMessage[[1536 - messageSize]byte](n)
-	case n <= 1792-messageSize:
-		return boxMessage[[1792 - messageSize]byte](n)
-	case n <= 2048-messageSize:
-		return boxMessage[[2048 - messageSize]byte](n)
+	if m, b, ok := tail.New[Message](n); ok {
+		return m, b
 	}
 	return new(Message), make([]byte, n)
-}
-
-// boxedMessage is a Message with room for its bytes after it; B is a byte
-// array.
-type boxedMessage[B any] struct {
-	msg   Message
-	bytes B
-}
-
-// boxMessage allocates a boxedMessage and returns its Message and the
-// first n bytes of its room, n at most the size of B.
-func boxMessage[B any](n int) (*Message, []byte) {
-	p := new(boxedMessage[B])
-	return &p.msg, unsafe.Slice((*byte)(unsafe.Pointer(&p.bytes)), n)
 }
