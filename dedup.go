@@ -87,6 +87,9 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 	}
 	select {
 	case err := <-ch:
+		if g := ts.gate; g != nil {
+			g.await(ctx, m.Seq) // Publish returns once its subscribers have it
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err() // the id stays held until the store answers

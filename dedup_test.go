@@ -172,31 +172,34 @@ func TestBroker_ExactlyOnceSyncReleases(t *testing.T) {
 }
 
 func TestBroker_ExactlyOnceRetryWaitsForFirst(t *testing.T) {
-	g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
-	b := newBroker(t, whispeer.WithStore(g))
-	var c collector
-	if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	first, retry := make(chan error, 1), make(chan error, 1)
-	if err := b.PublishAsync(ctx, "t", nil, func(err error) { first <- err }, once, whispeer.WithID("a")); err != nil {
-		t.Fatal(err)
-	}
-	<-g.added
-	if err := b.PublishAsync(ctx, "t", nil, func(err error) { retry <- err }, once, whispeer.WithID("a")); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-retry:
-		t.Fatalf("the retry was answered (%v) before the first was durable", err)
-	default:
-	}
-	g.release()
-	if err1, err2 := <-first, <-retry; err1 != nil || err2 != nil {
-		t.Fatalf("first %v, retry %v", err1, err2)
-	}
-	wantIDs(t, &c, "a")
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{Store: memory.New(), added: make(chan struct{}, 1)}
+		b := newBroker(t, whispeer.WithStore(g))
+		var c collector
+		if _, err := b.Subscribe("t", c.handle, whispeer.WithInline()); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		first, retry := make(chan error, 1), make(chan error, 1)
+		if err := b.PublishAsync(ctx, "t", nil, func(err error) { first <- err }, once, whispeer.WithID("a")); err != nil {
+			t.Fatal(err)
+		}
+		<-g.added
+		if err := b.PublishAsync(ctx, "t", nil, func(err error) { retry <- err }, once, whispeer.WithID("a")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-retry:
+			t.Fatalf("the retry was answered (%v) before the first was durable", err)
+		default:
+		}
+		g.release()
+		if err1, err2 := <-first, <-retry; err1 != nil || err2 != nil {
+			t.Fatalf("first %v, retry %v", err1, err2)
+		}
+		synctest.Wait() // the message is fanned out once durable, in a goroutine of its own
+		wantIDs(t, &c, "a")
+	})
 }
 
 // failOnce is a store whose first Append fails.

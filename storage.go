@@ -342,7 +342,7 @@ func (b *Broker) planAll(ctx context.Context, s *Subscription, topics []*topicSt
 			return nil, err
 		case c == nil:
 		case b.st.mem != nil:
-			err = b.readInto(ctx, s, c, 0, func(m *Message) { held = append(held, m) })
+			err = b.readInto(ctx, s, c, 0, noGate, func(m *Message) { held = append(held, m) })
 			if err != nil && err != errStopped {
 				return nil, err
 			}
@@ -460,7 +460,8 @@ func (b *Broker) catchUpAll(s *Subscription) {
 }
 
 // catchUp delivers the stored messages of c's topic from c.next on, then
-// makes s live in the topic.
+// makes s live in the topic. It reads no further than the topic's gate:
+// a message there is not durable yet, and reaches s from the gate.
 func (b *Broker) catchUp(s *Subscription, c *catchup) {
 	ctx := context.Background()
 	if s.ctx != nil {
@@ -476,21 +477,23 @@ func (b *Broker) catchUp(s *Subscription, c *catchup) {
 		if info, err = b.st.s.Topic(ctx, c.ts.name); err != nil || info.Last < c.next+catchUpSlack || b.stopping(s) {
 			break
 		}
-		if err = b.readInto(ctx, s, c, int(min(info.Last-c.next+1, 1<<30)), deliver); err != nil {
+		c.ts.mu.Lock()
+		below := c.ts.gatedFrom()
+		c.ts.mu.Unlock()
+		if err = b.readInto(ctx, s, c, int(min(info.Last-c.next+1, 1<<30)), below, deliver); err != nil || c.next >= below {
 			break
 		}
 	}
 	var rest []*Message
 	c.ts.mu.Lock()
 	if err == nil && !b.stopping(s) {
-		err = b.readInto(ctx, s, c, 0, func(m *Message) { rest = append(rest, m) })
+		collect := func(m *Message) { rest = append(rest, m) }
+		if s.q == nil {
+			collect = deliver
+		}
+		err = b.catchUpLast(ctx, s, c, collect)
 	}
 	delete(c.ts.catching, s)
-	if s.q == nil {
-		for _, m := range rest {
-			deliver(m)
-		}
-	}
 	c.ts.mu.Unlock()
 	for i := 0; s.q != nil && i < len(rest) && !b.stopping(s); i++ {
 		deliver(rest[i])
@@ -501,13 +504,35 @@ func (b *Broker) catchUp(s *Subscription, c *catchup) {
 	}
 }
 
+// catchUpLast reads the last stored messages of c's topic for s, under
+// the topic's lock, up to its gate, whose messages it then has deliver to
+// s too. It reads again what the gate released meanwhile.
+func (b *Broker) catchUpLast(ctx context.Context, s *Subscription, c *catchup, fn func(*Message)) error {
+	for {
+		below := c.ts.gatedFrom()
+		if err := b.readInto(ctx, s, c, 0, below, fn); err != nil || below == noGate {
+			return err
+		}
+		if c.ts.gate.join(s, below) {
+			return nil
+		}
+	}
+}
+
 // errStopped ends a read when the subscription or the broker stops.
 var errStopped = &Error{CodeUnavailable, "whispeer: subscription stopped"}
 
+// errBelow ends a read that reached its limit.
+var errBelow = &Error{CodeUnavailable, "whispeer: read limit"}
+
 // readInto reads up to max stored messages (all when max is 0) of c's
-// topic from c.next on, hands them to fn and advances c.next.
-func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max int, fn func(*Message)) error {
-	return b.st.s.Read(ctx, c.ts.name, c.next, max, func(m *Message) error {
+// topic from c.next on and below offset below, hands them to fn and
+// advances c.next.
+func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max int, below uint64, fn func(*Message)) error {
+	err := b.st.s.Read(ctx, c.ts.name, c.next, max, func(m *Message) error {
+		if m.Seq >= below {
+			return errBelow
+		}
 		if d := b.advance(s, c, m); d != nil {
 			fn(d)
 		}
@@ -516,6 +541,10 @@ func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max 
 		}
 		return nil
 	})
+	if err == errBelow {
+		return nil
+	}
+	return err
 }
 
 // advance moves c past m, a message read from the store, and returns it

@@ -73,6 +73,7 @@ type topicState struct {
 	// catching holds the subscriptions still reading the topic's stored
 	// messages: its live messages skip them (see catchUp).
 	catching map[*Subscription]struct{}
+	gate     *gate // nil until the topic's first ExactlyOnce message with a store
 }
 
 // New returns a broker configured by opts. With no options it is a working
@@ -128,9 +129,12 @@ func New(opts ...Option) (*Broker, error) {
 
 // Publish sends payload to every subscription whose pattern matches topic.
 // It returns once the message is handed to every async subscription's queue
-// and every inline handler has returned. The broker keeps payload: don't
-// modify it after Publish, unless the publish names its publisher
-// ([WithPublisher]), which makes the broker copy it.
+// and every inline handler has returned, except with a store behind an
+// [ExactlyOnce] message of the topic that is not yet durable: such a message
+// and those routed after it reach their subscribers, in order, once it is
+// (see docs/persistence.md). The broker keeps payload: don't modify it
+// after Publish, unless the publish names its publisher ([WithPublisher]),
+// which makes the broker copy it.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
 	return b.publish(ctx, topic, payload, nil, opts)
 }
@@ -142,7 +146,9 @@ func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts
 // once at QoS 0 or without a store). done is called exactly once unless
 // PublishAsync returns an error; it may run before PublishAsync returns,
 // in the store's goroutine and under the broker's locks: it must be short
-// and must not call the broker.
+// and must not call the broker. With a store, an ExactlyOnce message
+// reaches its subscribers once durable, in a goroutine of the broker's
+// that may still be delivering it when done runs.
 func (b *Broker) PublishAsync(ctx context.Context, topic string, payload []byte, done func(error), opts ...PublishOption) error {
 	if done == nil {
 		return fmt.Errorf("%w: nil done", ErrInvalidOption)
@@ -212,13 +218,18 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 
 // route stamps m, unless its publisher did (WithTime), and hands it to the
 // matching subscriptions; done, when not nil, receives the outcome of a
-// durable append (see PublishAsync).
+// durable append (see PublishAsync). With a store, an ExactlyOnce message
+// and the topic's messages routed after it wait in the topic's gate until
+// it is durable.
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
-	hasSync := false
+	var h *heldMessage
 	ts.mu.Lock()
+	if m.QoS == ExactlyOnce && b.st.mem == nil {
+		h, done = ts.hold(b, done)
+	}
 	m, durable, err := ts.log.append(ctx, m, done)
 	if err != nil {
 		ts.mu.Unlock()
@@ -230,8 +241,24 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	if len(ts.catching) > 0 {
 		subs = ts.live(subs)
 	}
+	if g := ts.gate; g != nil && (h != nil || g.busy.Load()) && g.push(h, m, subs) {
+		ts.mu.Unlock()
+		b.published.Add(1)
+		g.drain(ctx)
+		return b.settled(ctx, m, durable, done)
+	}
 	var room [4]afterPush // what the enqueues leave to do after the lock
-	later := room[:0]
+	later, hasSync := b.enqueue(room[:0], subs, m)
+	ts.mu.Unlock()
+	b.published.Add(1)
+	b.deliver(ctx, later, hasSync, subs, m)
+	return b.settled(ctx, m, durable, done)
+}
+
+// enqueue hands m to subs' async queues, appending to later what is left
+// to do after the topic's lock, and reports whether subs has inline ones.
+func (b *Broker) enqueue(later []afterPush, subs []*Subscription, m *Message) ([]afterPush, bool) {
+	hasSync := false
 	for _, s := range subs {
 		if s.q == nil {
 			hasSync = true
@@ -241,8 +268,12 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 			later = append(later, a)
 		}
 	}
-	ts.mu.Unlock()
-	b.published.Add(1)
+	return later, hasSync
+}
+
+// deliver finishes the fan-out enqueue began, under no lock: drops and
+// Block waits, then each inline subscription's handler.
+func (b *Broker) deliver(ctx context.Context, later []afterPush, hasSync bool, subs []*Subscription, m *Message) {
 	for i := range later {
 		later[i].settle(ctx)
 	}
@@ -253,6 +284,20 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 			}
 		}
 	}
+}
+
+// fanOut hands m, a lasting message, to subs: the fan-out of a message
+// released by a topic's gate, outside the topic's lock.
+func (b *Broker) fanOut(ctx context.Context, subs []*Subscription, m *Message) {
+	var room [4]afterPush
+	later, hasSync := b.enqueue(room[:0], subs, m)
+	b.deliver(ctx, later, hasSync, subs, m)
+}
+
+// settled returns the outcome of routing m once it is as durable as its
+// publisher asked: it waits for durable, or calls done when m is durable
+// already.
+func (b *Broker) settled(ctx context.Context, m *Message, durable chan error, done func(error)) error {
 	if durable != nil {
 		return awaitDurable(ctx, durable)
 	}
