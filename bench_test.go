@@ -44,6 +44,20 @@ func BenchmarkPublish_NoSubscribers(b *testing.B) {
 	}
 }
 
+// BenchmarkPublish_History publishes to a topic whose in-memory history
+// ([whispeer.WithHistory]) is full: each append reuses the oldest entry.
+func BenchmarkPublish_History(b *testing.B) {
+	br := newBroker(b, whispeer.WithHistory(64))
+	ctx, payload := context.Background(), make([]byte, 128)
+	for range 64 {
+		br.Publish(ctx, "bench/topic", payload)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		br.Publish(ctx, "bench/topic", payload)
+	}
+}
+
 func BenchmarkPublish_1Sync(b *testing.B) {
 	br := newBroker(b)
 	c := newCounter(-1)

@@ -17,15 +17,27 @@ import (
 	"github.com/whispeer-io/whispeer/internal/msgid"
 )
 
-// memHistory is the broker's [Store] when it is given none: the last
-// limit messages of every topic ([WithHistory]), in memory. Replay, resume,
-// durable subscriptions and offsets are served through the Store interface
-// whichever store the broker has; this one differs in what it keeps (a
-// bounded window, gone with the process) and in how a topic appends: with
-// its ring at hand under the topic's lock (see topicLog), at no allocation
-// per message once the ring is full.
-type memHistory struct {
-	limit int
+// MemoryStore is a [Store] that keeps its log in memory: the history
+// survives subscribers coming and going, not the process. Each MemoryStore
+// draws new epochs for its topics, so a subscriber resuming after a restart
+// learns that it may have missed messages. It keeps durable subscribers'
+// cursors too ([CursorStore]).
+//
+// A broker given no store ([WithStore]) keeps one of its own, bounded to
+// the last messages of every topic ([WithHistory]); [NewMemoryStore] makes
+// one to give a broker, or to use on its own. It differs from the stores on
+// disk in what it keeps (gone with the process) and, as the broker's own
+// history, in how a topic appends: with its ring at hand under the topic's
+// lock (see topicLog), at no allocation per message once the ring is full.
+//
+// A MemoryStore is safe for concurrent use; callbacks run with no lock
+// held. One made by NewMemoryStore keeps the *Message Append is given (a
+// copy of one lent to it) and Read hands that same pointer out, so neither
+// side may modify it; the broker's own history keeps copies in entries it
+// reuses, and Read hands out copies.
+type MemoryStore struct {
+	limit int          // messages kept per topic; < 0 for all, 0 for none
+	keep  bool         // keep the messages appended, not copies (see ring)
 	seed  maphash.Seed // derives a topic's epoch until it is deleted
 	now   func() time.Time
 
@@ -37,8 +49,20 @@ type memHistory struct {
 
 type cursorKey struct{ subscriber, topic string }
 
-func newMemHistory(limit int, now func() time.Time) *memHistory {
-	return &memHistory{limit: limit, seed: maphash.MakeSeed(), now: now,
+// NewMemoryStore returns an empty MemoryStore that keeps the last limit
+// messages of every topic, or every message until [Retention] trims it
+// when limit is 0 or less.
+func NewMemoryStore(limit int) *MemoryStore {
+	if limit <= 0 {
+		limit = -1
+	}
+	h := newMemoryStore(limit, time.Now)
+	h.keep = true
+	return h
+}
+
+func newMemoryStore(limit int, now func() time.Time) *MemoryStore {
+	return &MemoryStore{limit: limit, seed: maphash.MakeSeed(), now: now,
 		topics: make(map[string]*ring), cursors: make(map[cursorKey]Cursor)}
 }
 
@@ -55,10 +79,10 @@ func newEpoch() uint64 {
 
 // epoch returns topic's epoch as long as it is not deleted: random for
 // each history, and different for each topic.
-func (h *memHistory) epoch(topic string) uint64 { return max(maphash.String(h.seed, topic), 1) }
+func (h *MemoryStore) epoch(topic string) uint64 { return max(maphash.String(h.seed, topic), 1) }
 
 // open returns topic's ring, making it on the topic's first use.
-func (h *memHistory) open(topic string) (*ring, error) {
+func (h *MemoryStore) open(topic string) (*ring, error) {
 	h.mu.RLock()
 	r, closed := h.topics[topic], h.closed
 	h.mu.RUnlock()
@@ -71,20 +95,20 @@ func (h *memHistory) open(topic string) (*ring, error) {
 		return nil, ErrStoreClosed
 	}
 	if r = h.topics[topic]; r == nil {
-		r = &ring{limit: h.limit, epoch: h.epoch(topic)}
+		r = &ring{limit: h.limit, keep: h.keep, epoch: h.epoch(topic)}
 		h.topics[topic] = r
 	}
 	return r, nil
 }
 
 // lookup returns topic's ring, nil if it has none.
-func (h *memHistory) lookup(topic string) (*ring, error) {
+func (h *MemoryStore) lookup(topic string) (*ring, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.topics[topic], h.check(h.closed)
 }
 
-func (h *memHistory) check(closed bool) error {
+func (h *MemoryStore) check(closed bool) error {
 	if closed {
 		return ErrStoreClosed
 	}
@@ -93,7 +117,7 @@ func (h *memHistory) check(closed bool) error {
 
 // Append adds m to its topic's ring; memory is as durable as it gets, so
 // done is called at once.
-func (h *memHistory) Append(ctx context.Context, m *Message, done func(error)) error {
+func (h *MemoryStore) Append(ctx context.Context, m *Message, done func(error)) error {
 	r, err := h.open(m.Topic)
 	if err != nil {
 		return err
@@ -107,12 +131,15 @@ func (h *memHistory) Append(ctx context.Context, m *Message, done func(error)) e
 
 // Read calls fn with copies of the kept messages of topic from offset from
 // on.
-func (h *memHistory) Read(ctx context.Context, topic string, from uint64, max int, fn func(*Message) error) error {
+func (h *MemoryStore) Read(ctx context.Context, topic string, from uint64, max int, fn func(*Message) error) error {
 	r, err := h.lookup(topic)
 	if r == nil {
 		return err
 	}
-	for _, m := range r.read(from, max) {
+	for i, m := range r.read(from, max) {
+		if i%256 == 255 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err := fn(m); err != nil {
 			return err
 		}
@@ -121,7 +148,7 @@ func (h *memHistory) Read(ctx context.Context, topic string, from uint64, max in
 }
 
 // Topic describes topic's ring.
-func (h *memHistory) Topic(_ context.Context, topic string) (TopicInfo, error) {
+func (h *MemoryStore) Topic(_ context.Context, topic string) (TopicInfo, error) {
 	r, err := h.lookup(topic)
 	if r == nil {
 		return TopicInfo{Topic: topic, Epoch: h.epoch(topic), First: 1}, err
@@ -130,7 +157,7 @@ func (h *memHistory) Topic(_ context.Context, topic string) (TopicInfo, error) {
 }
 
 // Topics calls fn with the name of every topic that has a ring.
-func (h *memHistory) Topics(_ context.Context, fn func(string) bool) error {
+func (h *MemoryStore) Topics(_ context.Context, fn func(string) bool) error {
 	h.mu.RLock()
 	names, err := slices.Collect(maps.Keys(h.topics)), h.check(h.closed)
 	h.mu.RUnlock()
@@ -143,7 +170,7 @@ func (h *memHistory) Topics(_ context.Context, fn func(string) bool) error {
 }
 
 // Trim drops topic's oldest messages until it is within r.
-func (h *memHistory) Trim(_ context.Context, topic string, r Retention) error {
+func (h *MemoryStore) Trim(_ context.Context, topic string, r Retention) error {
 	rg, err := h.lookup(topic)
 	if rg != nil {
 		rg.trim(r, h.now())
@@ -152,7 +179,7 @@ func (h *memHistory) Trim(_ context.Context, topic string, r Retention) error {
 }
 
 // Delete empties topic's ring and gives the topic a new epoch.
-func (h *memHistory) Delete(_ context.Context, topic string) error {
+func (h *MemoryStore) Delete(_ context.Context, topic string) error {
 	r, err := h.open(topic)
 	if err == nil {
 		r.reset(newEpoch())
@@ -162,7 +189,7 @@ func (h *memHistory) Delete(_ context.Context, topic string) error {
 
 // SaveCursor records a durable subscriber's position, for the life of the
 // broker.
-func (h *memHistory) SaveCursor(_ context.Context, c Cursor) error {
+func (h *MemoryStore) SaveCursor(_ context.Context, c Cursor) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -173,32 +200,36 @@ func (h *memHistory) SaveCursor(_ context.Context, c Cursor) error {
 }
 
 // LoadCursor returns a durable subscriber's saved position.
-func (h *memHistory) LoadCursor(_ context.Context, subscriber, topic string) (Cursor, bool, error) {
+func (h *MemoryStore) LoadCursor(_ context.Context, subscriber, topic string) (Cursor, bool, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	c, ok := h.cursors[cursorKey{subscriber, topic}]
 	return c, ok, h.check(h.closed)
 }
 
-// Close releases the history.
-func (h *memHistory) Close() error {
+// Close releases the store's memory.
+func (h *MemoryStore) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed, h.topics, h.cursors = true, nil, nil
 	return nil
 }
 
-// ring is a topic's last messages in a [memHistory], up to its limit. It
-// owns its entries: add copies a message into the entry it reuses, so a
-// publish may lend its message (see [Message.Clone]) even with history on, and read
-// returns copies. last counts every message added, kept or not.
+// ring is a topic's last messages in a [MemoryStore], up to its limit
+// (all when limit < 0). It owns its entries: add copies a message into the
+// entry it reuses, so a publish may lend its message (see [Message.Clone])
+// even with history on, and read returns copies. A ring that keeps (a store
+// given to a broker, which hands it only messages of its own) holds on to
+// each message not lent and hands out that message, which nobody changes.
+// last counts every message added, kept or not.
 type ring struct {
 	limit int
+	keep  bool
 	last  atomic.Uint64 // the offset of the newest message added
 
 	mu    sync.Mutex // guards the fields below, and last's changes when limit > 0
 	epoch uint64
-	ents  []*entry // ents[(head+i)%len(ents)] is the i-th oldest of n
+	ents  []entry // ents[(head+i)%len(ents)] is the i-th oldest of n
 	head  int
 	n     int
 	bytes int64
@@ -225,19 +256,19 @@ func (r *ring) add(m *Message) {
 	var e *entry
 	switch {
 	case r.n == r.limit: // full: the oldest makes room
-		e = r.ents[r.head]
+		e = &r.ents[r.head]
 		r.head = (r.head + 1) % len(r.ents)
-		r.bytes -= int64(len(e.payload))
+		r.bytes -= e.size
 	case r.n < len(r.ents): // room left by a trim
-		e = r.ents[(r.head+r.n)%len(r.ents)]
+		e = &r.ents[(r.head+r.n)%len(r.ents)]
 		r.n++
 	default:
 		r.grow()
-		e = r.ents[r.n]
+		e = &r.ents[r.n]
 		r.n++
 	}
-	e.set(m)
-	r.bytes += int64(len(m.Payload))
+	e.set(m, r.keep && !m.borrowed)
+	r.bytes += e.size
 }
 
 // grow adds an entry to a ring that uses all it has, oldest first.
@@ -246,11 +277,11 @@ func (r *ring) grow() {
 		r.ents = slices.Concat(r.ents[r.head:], r.ents[:r.head])
 		r.head = 0
 	}
-	r.ents = append(r.ents, new(entry))
+	r.ents = append(r.ents, entry{})
 }
 
 // at returns the i-th oldest entry.
-func (r *ring) at(i int) *entry { return r.ents[(r.head+i)%len(r.ents)] }
+func (r *ring) at(i int) *entry { return &r.ents[(r.head+i)%len(r.ents)] }
 
 // first returns the offset of the oldest message kept; r.mu is held.
 func (r *ring) first() uint64 { return r.last.Load() + 1 - uint64(r.n) }
@@ -291,7 +322,7 @@ func (r *ring) trim(rt Retention, now time.Time) {
 		if !over {
 			return
 		}
-		r.bytes -= int64(len(e.payload))
+		r.bytes -= e.size
 		e.release()
 		r.head, r.n = (r.head+1)%len(r.ents), r.n-1
 	}
@@ -309,10 +340,53 @@ func (r *ring) reset(epoch uint64) {
 	r.last.Store(0)
 }
 
-// entry is one message of a ring, with its own copy of a generated id and
-// of a borrowed message's payload. Other payloads, and headers, are
-// shared: nobody changes them.
+// entry is one message of a ring: the message itself, in a ring that
+// keeps them, or the entry's copy of it, made on the entry's first use and
+// reused after.
 type entry struct {
+	kept *Message // handed out as it is; nil for a copy
+	c    *copied
+	size int64 // the payload's length
+	time time.Time
+}
+
+// set makes e hold m, itself when keep is true, or a copy.
+func (e *entry) set(m *Message, keep bool) {
+	e.size, e.time = int64(len(m.Payload)), m.Time
+	if keep {
+		e.kept = m
+		if e.c != nil {
+			e.c.release()
+		}
+		return
+	}
+	e.kept = nil
+	if e.c == nil {
+		e.c = new(copied)
+	}
+	e.c.set(m)
+}
+
+// release lets go of what e shares with messages handed out.
+func (e *entry) release() {
+	e.kept = nil
+	if e.c != nil {
+		e.c.release()
+	}
+}
+
+// message returns the message e holds: the one kept, or a new copy.
+func (e *entry) message() *Message {
+	if e.kept != nil {
+		return e.kept
+	}
+	return e.c.message()
+}
+
+// copied is an entry's copy of a message, with its own copy of a generated
+// id and of a borrowed message's payload. Other payloads, and headers, are
+// shared: nobody changes them.
+type copied struct {
 	topic, id string
 	idb       [msgid.Len]byte
 	payload   []byte
@@ -327,7 +401,7 @@ type entry struct {
 }
 
 // set copies m into e.
-func (e *entry) set(m *Message) {
+func (e *copied) set(m *Message) {
 	e.topic, e.id = m.Topic, m.ID
 	switch {
 	case len(m.ID) <= msgid.Len:
@@ -351,7 +425,7 @@ func (e *entry) set(m *Message) {
 
 // release lets go of what e shares with messages handed out, keeping a
 // buffer of its own for reuse.
-func (e *entry) release() {
+func (e *copied) release() {
 	if !e.owned {
 		e.payload = nil
 	}
@@ -359,7 +433,7 @@ func (e *entry) release() {
 }
 
 // message returns a new Message holding a copy of e.
-func (e *entry) message() *Message {
+func (e *copied) message() *Message {
 	box := newBox(e.payload, e.owned, false)
 	m := &box.Message
 	m.Topic, m.ID, m.Headers, m.QoS, m.Sealed = e.topic, e.id, e.headers, e.qos, e.sealed
@@ -370,3 +444,8 @@ func (e *entry) message() *Message {
 	}
 	return m
 }
+
+var (
+	_ Store       = (*MemoryStore)(nil)
+	_ CursorStore = (*MemoryStore)(nil)
+)

@@ -11,13 +11,13 @@ import (
 )
 
 // storage is the broker's side of its history: the [Store] given
-// [WithStore], or without one a [memHistory]. Every message routed is
+// [WithStore], or without one a [MemoryStore]. Every message routed is
 // appended to it, and replay, resume and durable subscriptions are read
 // from it, through the Store interface either way.
 type storage struct {
 	s       Store
-	cursors CursorStore // s's cursors; nil when it keeps none
-	mem     *memHistory // s when the broker was given no store
+	cursors CursorStore  // s's cursors; nil when it keeps none
+	mem     *MemoryStore // s when the broker was given no store
 	engines *engines
 	rules   []retentionRule
 	atRest  *envelope.Engine // seals stored payloads of plaintext topics; nil for none
@@ -33,7 +33,7 @@ func newStorage(c *config, engs *engines, now func() time.Time) (*storage, error
 	sc := &c.store
 	st := &storage{s: sc.store, engines: engs, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
 	if st.s == nil {
-		st.mem = newMemHistory(c.history, now)
+		st.mem = newMemoryStore(c.history, now)
 		st.s = st.mem
 	}
 	st.cursors, _ = st.s.(CursorStore)

@@ -36,7 +36,7 @@ type Broker struct {
 
 	// mu guards the fields below it. The lock order is topicsMu, then
 	// topicState.mu (several in name order), then the history's (a ring's
-	// or memHistory's mu, never nested, or the store's own), then mu, then the
+	// or MemoryStore's mu, never nested, or the store's own), then mu, then the
 	// Sublist's and queue.mu. Handlers run under no lock, except for history
 	// replayed to an inline subscription (see WithReplay).
 	mu       sync.Mutex
