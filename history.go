@@ -207,6 +207,21 @@ func (h *MemoryStore) LoadCursor(_ context.Context, subscriber, topic string) (C
 	return c, ok, h.check(h.closed)
 }
 
+// DeleteCursors removes a durable subscriber's saved positions.
+func (h *MemoryStore) DeleteCursors(_ context.Context, subscriber string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrStoreClosed
+	}
+	for k := range h.cursors {
+		if k.subscriber == subscriber {
+			delete(h.cursors, k)
+		}
+	}
+	return nil
+}
+
 // Close releases the store's memory.
 func (h *MemoryStore) Close() error {
 	h.mu.Lock()

@@ -76,6 +76,12 @@ type CursorStore interface {
 	// LoadCursor returns the cursor saved for subscriber in topic, and
 	// whether there is one.
 	LoadCursor(ctx context.Context, subscriber, topic string) (Cursor, bool, error)
+
+	// DeleteCursors removes subscriber's cursors in every topic, as when
+	// its durable subscription has expired. Like SaveCursor, it need not
+	// be durable before it returns: a deletion lost in a crash leaves
+	// the cursors as they were.
+	DeleteCursors(ctx context.Context, subscriber string) error
 }
 
 // TopicInfo describes a topic's log.

@@ -134,6 +134,18 @@ func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
 	return err
 }
 
+// DeleteCursors deletes a subscriber's cursors, timed as a save.
+func (s *Store) DeleteCursors(ctx context.Context, subscriber string) error {
+	cs, ok := s.Store.(whispeer.CursorStore)
+	if !ok {
+		return whispeer.ErrNoCursors
+	}
+	start := time.Now()
+	err := cs.DeleteCursors(ctx, subscriber)
+	s.observe(s.save, StoreSaveCursor, start, err)
+	return err
+}
+
 // LoadCursor loads a cursor, timed.
 func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
 	cs, ok := s.Store.(whispeer.CursorStore)

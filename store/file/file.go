@@ -268,10 +268,14 @@ func (s *Store) flush() {
 	}
 }
 
-// writeCursorsLocked writes the cursors saved since the last flush.
+// writeCursorsLocked writes the cursors saved or deleted since the last
+// flush; a deleted one is written with epoch 0, which no topic has.
 func (s *Store) writeCursorsLocked() {
 	for k := range s.dirty {
-		c := s.cursors[k]
+		c, ok := s.cursors[k]
+		if !ok {
+			c = whispeer.Cursor{Subscriber: k.subscriber, Topic: k.topic}
+		}
 		var start int
 		s.buf, start = record.Begin(s.buf[:0])
 		s.buf = append(s.buf, record.KindCursor)
@@ -295,6 +299,25 @@ func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 	k := cursorKey{c.Subscriber, c.Topic}
 	s.cursors[k] = c
 	s.dirty[k] = struct{}{}
+	s.mu.Unlock()
+	s.loop.Signal()
+	return nil
+}
+
+// DeleteCursors removes a durable subscriber's saved positions; the
+// deletion is written with the next sync.
+func (s *Store) DeleteCursors(_ context.Context, subscriber string) error {
+	s.mu.Lock()
+	if err := s.topics.Usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	for k := range s.cursors {
+		if k.subscriber == subscriber {
+			delete(s.cursors, k)
+			s.dirty[k] = struct{}{}
+		}
+	}
 	s.mu.Unlock()
 	s.loop.Signal()
 	return nil

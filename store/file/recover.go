@@ -177,7 +177,11 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 		s.topics.Put(name, newTopic(name, ep))
 	case record.KindCursor:
 		c := whispeer.Cursor{Epoch: d.U64(), Offset: d.U64(), Subscriber: d.String(), Topic: d.String()}
-		s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+		if c.Epoch == 0 { // deleted
+			delete(s.cursors, cursorKey{c.Subscriber, c.Topic})
+		} else {
+			s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+		}
 	default:
 		return record.ErrFormat
 	}

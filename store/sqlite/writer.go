@@ -19,6 +19,7 @@ const (
 	opAppend opKind = iota
 	opTrim
 	opDelete
+	opDeleteCursors
 )
 
 // op is one write waiting for the writer.
@@ -30,6 +31,7 @@ type op struct {
 	create bool // the topic's row must be inserted first
 	r      whispeer.Retention
 	fresh  *topic // what a deleted topic becomes
+	sub    string // the subscriber whose cursors are deleted
 	res    chan error
 
 	cut, removed int64 // a trim's outcome: the newest offset removed, how many
@@ -236,6 +238,8 @@ func (w *writer) write(db *sql.DB, ops []op, cursors []whispeer.Cursor) (err err
 			if err = w.flush(ctx); err == nil {
 				err = deleteTx(w.tx, o)
 			}
+		case opDeleteCursors:
+			_, err = w.tx.ExecContext(ctx, `DELETE FROM cursors WHERE subscriber = ?`, o.sub)
 		}
 		if err != nil {
 			return err
@@ -420,6 +424,22 @@ func (s *Store) Delete(_ context.Context, name string) error {
 	old := s.topics.Get(name)
 	s.topics.Put(name, fresh)
 	return s.queueAndWait(op{kind: opDelete, t: old, fresh: fresh, res: make(chan error, 1)})
+}
+
+// DeleteCursors removes a durable subscriber's saved positions; it
+// returns once that is committed.
+func (s *Store) DeleteCursors(_ context.Context, subscriber string) error {
+	s.mu.Lock()
+	if err := s.topics.Usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	for k := range s.cursors {
+		if k.subscriber == subscriber {
+			delete(s.cursors, k)
+		}
+	}
+	return s.queueAndWait(op{kind: opDeleteCursors, sub: subscriber, res: make(chan error, 1)})
 }
 
 // queueAndWait queues o, unlocks s.mu and waits for o's commit.

@@ -15,6 +15,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) whispeer.Store
 	Run(t, func(t *testing.T) whispeer.Store { return open(t, t.TempDir()) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("ReopenCursors", func(t *testing.T) { testReopenCursors(t, open) })
+	t.Run("ReopenDeletedCursors", func(t *testing.T) { testReopenDeletedCursors(t, open) })
 	t.Run("ReopenTrimmed", func(t *testing.T) { testReopenTrimmed(t, open) })
 	t.Run("ReopenSealedPayloads", func(t *testing.T) { testReopenSealedPayloads(t, open) })
 }
@@ -82,6 +83,47 @@ func testReopenCursors(t *testing.T, open func(*testing.T, string) whispeer.Stor
 		if _, ok, err := cs.LoadCursor(ctx, "client", "b"); ok || err != nil {
 			t.Fatalf("round %d: LoadCursor of a cursor never saved: %v, %v", round, ok, err)
 		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// testReopenDeletedCursors checks that deleted cursors stay deleted when
+// the store is closed and opened again, whether they were saved before
+// the last opening or since.
+func testReopenDeletedCursors(t *testing.T, open func(*testing.T, string) whispeer.Store) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	cs := cursorStore(t, s)
+	gone := whispeer.Cursor{Subscriber: "gone", Topic: "a", Epoch: 5, Offset: 2}
+	kept := whispeer.Cursor{Subscriber: "kept", Topic: "a", Epoch: 5, Offset: 3}
+	for _, c := range []whispeer.Cursor{gone, kept} {
+		if err := cs.SaveCursor(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	cs = cursorStore(t, s)
+	fresh := whispeer.Cursor{Subscriber: "gone", Topic: "b", Epoch: 6, Offset: 1}
+	if err := cs.SaveCursor(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.DeleteCursors(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s = open(t, dir)
+		cs = cursorStore(t, s)
+		checkNoCursor(t, cs, "gone", "a")
+		checkNoCursor(t, cs, "gone", "b")
+		checkCursor(t, cs, kept)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -144,6 +144,24 @@ func testCursors(t *testing.T, st whispeer.Store) {
 	checkCursor(t, s, whispeer.Cursor{Subscriber: "c1", Topic: "t", Epoch: 7, Offset: 4})
 	checkCursor(t, s, whispeer.Cursor{Subscriber: "c1", Topic: "u", Epoch: 8, Offset: 1})
 	checkCursor(t, s, whispeer.Cursor{Subscriber: "c2", Topic: "t", Epoch: 7, Offset: 9})
+	if err := s.DeleteCursors(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	checkNoCursor(t, s, "c1", "t")
+	checkNoCursor(t, s, "c1", "u")
+	checkCursor(t, s, whispeer.Cursor{Subscriber: "c2", Topic: "t", Epoch: 7, Offset: 9})
+	again := whispeer.Cursor{Subscriber: "c1", Topic: "t", Epoch: 7, Offset: 5}
+	if err := s.SaveCursor(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	checkCursor(t, s, again)
+}
+
+func checkNoCursor(t testing.TB, s whispeer.CursorStore, subscriber, topic string) {
+	t.Helper()
+	if c, ok, err := s.LoadCursor(ctx, subscriber, topic); ok || err != nil {
+		t.Fatalf("LoadCursor(%s, %s) of a deleted cursor = %+v, %v, %v", subscriber, topic, c, ok, err)
+	}
 }
 
 func checkCursor(t testing.TB, s whispeer.CursorStore, want whispeer.Cursor) {
