@@ -225,6 +225,20 @@ func (s *Subscription) Ack(m *Message) error {
 	return s.b.saveCursor(s, m)
 }
 
+// ForgetDurable deletes the cursors that [WithDurable] subscriptions named
+// name saved, as when their subscriber is not coming back: a later
+// subscription with that name starts as a new one. It fails with
+// [ErrNoCursors] when the broker's store keeps none.
+func (b *Broker) ForgetDurable(ctx context.Context, name string) error {
+	if b.st.cursors == nil {
+		return ErrNoCursors
+	}
+	if err := b.st.cursors.DeleteCursors(ctx, name); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
 // saveCursor records m as delivered to a durable subscription.
 func (b *Broker) saveCursor(s *Subscription, m *Message) error {
 	var epoch uint64

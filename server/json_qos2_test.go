@@ -95,3 +95,47 @@ func TestJSON_QoS2InFlightLimit(t *testing.T) {
 	pub.send(`{"type":"publish","topic":"q","payload":2,"message_id":"b","qos":2}`)
 	pub.expectQoS2("pubrec", "b")
 }
+
+// TestJSON_QoS2DurableBoundedAndForgotten checks that a user keeps at most
+// qos.max_durable_per_user durable subscriptions, with an error naming the
+// limit, and that an unsubscribe frees its place and deletes its cursors:
+// subscribing again starts afresh, without what the first left unanswered.
+func TestJSON_QoS2DurableBoundedAndForgotten(t *testing.T) {
+	ts := newTestServer(t, func(c *config.Config) {
+		c.Replay.Size, c.Store.Kind, c.QoS.MaxDurablePerUser = 0, config.StoreMemory, 1
+	})
+	pub := ts.authed(t, "admin")
+	send := func(id string) {
+		t.Helper()
+		pub.send(`{"type":"publish","topic":"j","payload":"` + id + `","message_id":"` + id + `","qos":2}`)
+		pub.expectQoS2("pubrec", id)
+		pub.send(`{"type":"pubrel","message_id":"` + id + `"}`)
+		pub.expect("pubcomp")
+	}
+	js := ts.authedAs(t, "admin", "reader")
+	js.send(`{"type":"subscribe","topic":"j","qos":2}`)
+	js.expect("subscribed")
+	send("a")
+	js.expectMessage("j", `"a"`)
+	js.send(`{"type":"pubrec","message_id":"a"}`)
+	js.expectQoS2("pubrel", "a")
+	send("b") // received, never answered
+	js.expectMessage("j", `"b"`)
+
+	other := ts.authedAs(t, "admin", "other")
+	other.send(`{"type":"subscribe","topic":"k","qos":2}`)
+	other.expectError("too many durable subscriptions: the limit is 1 per user")
+	js.send(`{"type":"unsubscribe","topic":"j"}`)
+	js.expect("unsubscribed")
+	other.send(`{"type":"subscribe","topic":"k","qos":2}`)
+	other.expect("subscribed")
+	other.send(`{"type":"unsubscribe","topic":"k"}`)
+	other.expect("unsubscribed")
+
+	js.closeNow()
+	js = ts.authedAs(t, "admin", "reader")
+	js.send(`{"type":"subscribe","topic":"j","qos":2}`)
+	js.expect("subscribed")
+	send("c")
+	js.expectMessage("j", `"c"`)
+}

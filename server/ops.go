@@ -178,6 +178,9 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 	if max := s.srv.cfg.Server.MaxSubscriptions; len(s.subs) >= max {
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
 	}
+	if e := s.holdDurable(sub); e != nil {
+		return nil, e
+	}
 	s.prepare()
 	sub.pacing = s.pacing(sub.incomplete, sub.replayed)
 	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
@@ -185,12 +188,12 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 		sub.resume, sub.lost = false, true
 		bs, err = s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
 	}
+	s.markDurable(sub, err == nil)
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
 		return nil, brokerError(err)
 	}
 	s.subs[sub.key] = bs
-	s.markDurable(sub)
 	s.countSubs()
 	return bs, nil
 }
@@ -234,7 +237,10 @@ func (s *session) unsubscribe(key subKey) bool {
 	}
 	sub.Unsubscribe()
 	delete(s.subs, key)
-	delete(s.durable, key)
+	if d, ok := s.durable[key]; ok {
+		s.srv.durables.detach(d.user, d.name, true) // the client ended it
+		delete(s.durable, key)
+	}
 	s.countSubs()
 	return true
 }

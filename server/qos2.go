@@ -101,16 +101,34 @@ func (s *session) durableID(pattern string) string {
 	return ""
 }
 
-// markDurable records sub, just made, if it is durable.
-func (s *session) markDurable(sub *subscription) {
+// holdDurable holds, before sub is made, its durable subscription in the
+// server's durables, unless the user keeps too many already.
+func (s *session) holdDurable(sub *subscription) *opError {
+	if sub.durable == "" {
+		return nil
+	}
+	return s.srv.durables.attach(s.user.Name(), sub.durable)
+}
+
+// markDurable records sub, just made and held, if it is durable; made is
+// false when the broker refused it, whose hold is let go.
+func (s *session) markDurable(sub *subscription, made bool) {
 	if sub.durable == "" {
 		return
 	}
-	if s.durable == nil {
-		s.durable = make(map[subKey]bool)
+	d := durableRef{s.user.Name(), sub.durable}
+	if !made {
+		s.srv.durables.detach(d.user, d.name, false)
+		return
 	}
-	s.durable[sub.key] = true
+	if s.durable == nil {
+		s.durable = make(map[subKey]durableRef)
+	}
+	s.durable[sub.key] = d
 }
+
+// durableRef names a durable subscription in the server's durables.
+type durableRef struct{ user, name string }
 
 // saveCursors advances, past message m, the cursors of the session's
 // durable subscriptions that the client's PUBREC (or pubrec) names:

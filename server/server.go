@@ -35,6 +35,7 @@ type Server struct {
 	log       *slog.Logger
 	broker    *whispeer.Broker
 	connHooks *hook.Set // the connection hooks of the broker's plugins
+	durables  *durables // the durable QoS 2 subscriptions (durable.go)
 	ownBroker bool
 	store     bool   // the server opened a store for its broker
 	shared    shared // the fan-out of the publishes of no session (path.go)
@@ -199,6 +200,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	}
 	s.connHooks = hook.NewSet(s.broker.Plugins(), s.log)
 	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
+	s.durables = newDurables(cfg.QoS.MaxDurablePerUser, cfg.QoS.DurableExpiry, s.forgetDurable)
 	conns := transport.Options{
 		MaxConnections:  cfg.Server.MaxConnections,
 		MaxPendingBytes: cfg.Server.MaxPendingBytes,

@@ -60,8 +60,9 @@ type session struct {
 	stableFor        *auth.User
 	// once holds the ids of the QoS 2 publishes awaiting release.
 	once heldIDs
-	// durable holds the durable QoS 2 subscriptions among subs.
-	durable map[subKey]bool
+	// durable holds the durable QoS 2 subscriptions among subs, held in
+	// the server's durables (durable.go).
+	durable map[subKey]durableRef
 
 	// authed is set once the connection has authenticated; deadline
 	// closes it if that does not happen within server.auth_timeout.
@@ -113,6 +114,9 @@ func (s *session) closed(err error) {
 	}
 	for _, sub := range s.subs {
 		sub.Unsubscribe()
+	}
+	for _, d := range s.durable {
+		s.srv.durables.detach(d.user, d.name, false)
 	}
 	if s.window != nil {
 		s.window.close()

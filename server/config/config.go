@@ -111,6 +111,9 @@ type QoS struct {
 	DedupWindow   time.Duration `koanf:"dedup_window"`    // how long a QoS 2 message id is remembered
 	DedupMax      int           `koanf:"dedup_max"`       // ids remembered per publisher
 	DedupMaxTotal int           `koanf:"dedup_max_total"` // ids remembered in all
+	// Durable QoS 2 subscriptions (of a JSON client that gives a client_id).
+	DurableExpiry     time.Duration `koanf:"durable_expiry"`       // kept this long after their client left
+	MaxDurablePerUser int           `koanf:"max_durable_per_user"` // kept per user
 }
 
 // Dedup returns the broker's de-duplication window that q sets.
@@ -257,7 +260,8 @@ func Default() *Config {
 			Issuers: []Issuer{},
 		},
 		QoS: QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000,
-			DedupWindow: whispeer.DefaultDedupWindow, DedupMax: whispeer.DefaultDedupMax, DedupMaxTotal: whispeer.DefaultDedupMaxTotal},
+			DedupWindow: whispeer.DefaultDedupWindow, DedupMax: whispeer.DefaultDedupMax, DedupMaxTotal: whispeer.DefaultDedupMaxTotal,
+			DurableExpiry: 24 * time.Hour, MaxDurablePerUser: 100},
 		Replay: Replay{Size: 10},
 		Store: Store{
 			Kind:              StoreSQLite,
@@ -295,7 +299,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("qos", "ack_timeout", c.QoS.AckTimeout,
 			"max_retries", c.QoS.MaxRetries, "max_inflight", c.QoS.MaxInflight,
 			"max_queued", c.QoS.MaxQueued, "dedup_window", c.QoS.DedupWindow,
-			"dedup_max", c.QoS.DedupMax, "dedup_max_total", c.QoS.DedupMaxTotal),
+			"dedup_max", c.QoS.DedupMax, "dedup_max_total", c.QoS.DedupMaxTotal,
+			"durable_expiry", c.QoS.DurableExpiry, "max_durable_per_user", c.QoS.MaxDurablePerUser),
 		slog.Group("replay", "size", c.Replay.Size),
 		slog.Group("store", "kind", c.Store.Kind, "path", c.Store.Path, "sync", c.Store.Sync,
 			"durable_backlog", c.Store.DurableBacklog, "retention_interval", c.Store.RetentionInterval,

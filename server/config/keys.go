@@ -46,6 +46,8 @@ var usage = map[string]string{
 	"qos.dedup_window":         "how long a QoS 2 message id is remembered to recognise a retry",
 	"qos.dedup_max":            "QoS 2 message ids remembered per publisher",
 	"qos.dedup_max_total":      "QoS 2 message ids remembered in all",
+	"qos.durable_expiry":       "how long a durable QoS 2 subscription is kept after its client left",
+	"qos.max_durable_per_user": "durable QoS 2 subscriptions kept per user",
 	"replay.size":              "messages kept per topic for replay (0 disables replay)",
 	"store.kind":               "message store: sqlite, file, memory or none",
 	"store.path":               "SQLite database file, or the file store's directory",

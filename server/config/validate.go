@@ -53,6 +53,7 @@ func (c *Config) Validate() error {
 		{"qos.max_queued", c.QoS.MaxQueued, 0},
 		{"qos.dedup_max", c.QoS.DedupMax, 1},
 		{"qos.dedup_max_total", c.QoS.DedupMaxTotal, c.QoS.DedupMax},
+		{"qos.max_durable_per_user", c.QoS.MaxDurablePerUser, 1},
 		{"replay.size", c.Replay.Size, 0},
 		{"auth.max_hashes", c.Auth.MaxHashes, 0},
 	} {
@@ -71,6 +72,7 @@ func (c *Config) Validate() error {
 		{"auth.token_ttl", c.Auth.TokenTTL},
 		{"qos.ack_timeout", c.QoS.AckTimeout},
 		{"qos.dedup_window", c.QoS.DedupWindow},
+		{"qos.durable_expiry", c.QoS.DurableExpiry},
 	} {
 		if d.v <= 0 {
 			bad(d.key, "must be a positive duration, got %s", d.v)
