@@ -24,6 +24,7 @@ type durables struct {
 	expiry time.Duration // how long one is kept without its client
 	forget func(name string)
 	byUser map[string]map[string]*durableState // user, then durable name
+	closed bool                                // set by close: nothing expires any more
 }
 
 // durableState is one durable subscription: how many connections hold it
@@ -81,6 +82,9 @@ func (d *durables) detach(user, name string, now bool) {
 		d.removeLocked(user, name)
 		return
 	}
+	if d.closed {
+		return
+	}
 	st.timer = time.AfterFunc(d.expiry, func() { d.expire(user, name, st) })
 }
 
@@ -89,8 +93,23 @@ func (d *durables) detach(user, name string, now bool) {
 func (d *durables) expire(user, name string, st *durableState) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.byUser[user][name] == st && st.held == 0 {
+	if !d.closed && d.byUser[user][name] == st && st.held == 0 {
 		d.removeLocked(user, name)
+	}
+}
+
+// close stops the expiry timers, before the broker's store is closed; the
+// cursors stay in the store.
+func (d *durables) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for _, subs := range d.byUser {
+		for _, st := range subs {
+			if st.timer != nil {
+				st.timer.Stop()
+			}
+		}
 	}
 }
 

@@ -89,6 +89,21 @@ func TestDurables_UnsubscribeForgetsAtOnce(t *testing.T) {
 	})
 }
 
+func TestDurables_NothingExpiresAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f forgotten
+		d := newDurables(10, time.Hour, f.forget)
+		mustAttach(t, d, "ann", "a")
+		d.detach("ann", "a", false)
+		d.close()
+		time.Sleep(2 * time.Hour)
+		synctest.Wait()
+		if got := f.get(); len(got) != 0 {
+			t.Fatalf("forgotten after close: %q", got)
+		}
+	})
+}
+
 func TestDurables_BoundedPerUser(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var f forgotten

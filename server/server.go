@@ -372,6 +372,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.apps.Close()
+	s.durables.close()
 	errOps := s.stopOperations(ctx)
 	errHTTP := s.http.Shutdown(ctx)
 	var errWS, errTCP error
