@@ -247,13 +247,20 @@ func (q *inflight) start(b *transport.Batch, key ackKey, msg msgKey, d delivery,
 // ignored: an ack may come after the copy was given up, or twice. The map
 // keeps no reference to key.
 func (q *inflight) ack(key ackKey, seq uint64) {
+	q.clear(key, seq, false)
+}
+
+// clear ends the copy in flight under key with sequence number seq (the
+// oldest under key when seq is 0) and lets a queued copy take its slot;
+// with released, only a QoS 2 copy whose release was sent qualifies.
+func (q *inflight) clear(key ackKey, seq uint64, released bool) {
 	if q == nil {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	p := q.byID[key]
-	for seq != 0 && p != nil && p.msg.seq != seq {
+	for p != nil && ((released && !p.released) || (seq != 0 && p.msg.seq != seq)) {
 		p = p.next
 	}
 	if p == nil {

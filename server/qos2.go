@@ -231,22 +231,7 @@ func (q *inflight) received(key ackKey, seq uint64, rel func(msgKey) []byte) (ms
 // complete ends the QoS 2 delivery that a PUBCOMP (or pubcomp) names, if
 // the window holds it released: a PUBCOMP before the PUBREC is ignored.
 func (q *inflight) complete(key ackKey, seq uint64) {
-	if q == nil {
-		return
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	p := q.byID[key]
-	for p != nil && (!p.released || (seq != 0 && p.msg.seq != seq)) {
-		p = p.next
-	}
-	if p == nil {
-		return
-	}
-	q.untrack(p)
-	q.remove(p.index)
-	q.fill(time.Now())
-	q.wakeRoom()
+	q.clear(key, seq, true)
 }
 
 var _ whispeer.StablePublisher = (*session)(nil)
