@@ -19,10 +19,8 @@ import (
 
 // serverCaps are the capabilities the server grants when a client asks:
 // end-to-end envelopes, which it routes without opening; QoS 2; and
-// resume: a SUB may replay the last N messages, or resume after an offset
-// when the broker has a store; without one, which keeps no epochs, it gets
-// live messages and a SUBACK saying it did not recover. It does not
-// compress deliveries.
+// resume: a SUB may replay the last N messages, or resume after an offset,
+// its SUBACK saying whether it recovered. It does not compress deliveries.
 const serverCaps = wire.CapE2E | wire.CapQoS2 | wire.CapResume | wire.CapReasons | wire.CapAckOffset
 
 // serverName names the server software in WELCOME.

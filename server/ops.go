@@ -156,7 +156,7 @@ type subscription struct {
 	replayed   whispeer.Handler // the handler of the messages replayed
 	subscriber string           // the broker's subscriber id
 	// resume asks to start after offset of epoch, on a topic; subscribe
-	// clears it when the broker keeps no epochs, and sets lost instead.
+	// clears it, and sets lost instead, when the broker refuses the resume.
 	resume        bool
 	epoch, offset uint64
 	lost          bool
@@ -171,9 +171,8 @@ type subscription struct {
 
 // subscribe makes the broker subscription, holding deliveries back until
 // the caller sends its confirmation with release, which it must do
-// whatever subscribe returns. A resume on a broker without a store, which
-// keeps no epochs, becomes a subscription to live messages, and sub.lost
-// says so.
+// whatever subscribe returns. A resume the broker refuses as an invalid
+// option becomes a subscription to live messages, and sub.lost says so.
 func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError) {
 	if max := s.srv.cfg.Server.MaxSubscriptions; len(s.subs) >= max {
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
