@@ -1,0 +1,37 @@
+// Package redis is a [whispeer.Store] kept in Redis (7.0 or later), alone,
+// behind Sentinel or as a Redis Cluster, through rueidis with
+// auto-pipelining: the history of a whispeer cluster, whose nodes share it.
+//
+// # Keys
+//
+// A topic T has two keys, "<prefix>:{T}:s", a Stream of its messages, each
+// under the entry id "<offset>-0", and "<prefix>:{T}:m", a hash of its
+// epoch, last offset and payload bytes kept; its live messages are
+// published on the sharded channel "<prefix>:{T}:p". The hash tag {T}
+// puts all three in one slot of a Redis Cluster. A durable subscriber's
+// cursors are the hash "<prefix>:c:{subscriber}".
+//
+// # Offsets and epochs
+//
+// One Lua script appends a message: it reads the topic's state, numbers
+// the message with the next offset, adds it to the stream and, with
+// [WithPublish], publishes it on the topic's channel, all at once, so the
+// order of a topic's history and of its live messages is the order the
+// script ran in, the same for every node. A topic whose hash is missing,
+// or counts messages while its stream is gone, has lost its history
+// (Redis restarted empty, or evicted a key): the next script to touch it
+// gives it a new epoch and starts again at offset 1, and subscribers
+// resuming from the old epoch are told they did not recover. Redis must
+// not evict these keys: run it with maxmemory-policy noeviction.
+//
+// # Durability
+//
+// An append is acknowledged (its done called) once Redis replied, or with
+// [WithWait] once as many replicas acknowledged it: what Redis loses on a
+// crash depends on its own persistence (appendonly, appendfsync).
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use; it holds no lock during a call to
+// Redis. Appends to one topic are numbered in the order Redis runs them.
+package redis

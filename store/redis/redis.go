@@ -1,0 +1,294 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/internal/epoch"
+	"github.com/whispeer-io/whispeer/store/internal/record"
+)
+
+// DefaultPrefix begins the name of every key and channel a Store uses.
+const DefaultPrefix = "whispeer"
+
+// trimBatch bounds the messages one run of the trim script removes.
+const trimBatch = 1000
+
+// readPage is how many messages a Read asks Redis for at once.
+const readPage = 256
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	prefix   string
+	replicas int
+	wait     time.Duration
+	publish  bool
+}
+
+// WithPrefix sets what the names of the store's keys and channels begin
+// with (default [DefaultPrefix]), so that several brokers' stores can
+// share a Redis. It may hold letters, digits and ":_-.".
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// WithWait makes a QoS 1 or 2 append durable only once n replicas
+// acknowledged it (Redis WAIT), waiting at most timeout; fewer replicas
+// in time fail the append's done with an error.
+func WithWait(n int, timeout time.Duration) Option {
+	return func(o *options) { o.replicas, o.wait = n, timeout }
+}
+
+// WithPublish makes every append also publish the message on its topic's
+// sharded channel (see [Store.Channel]), in the same script, for a
+// [Backplane] to deliver on every node.
+func WithPublish() Option { return func(o *options) { o.publish = true } }
+
+// Store is a message log in Redis. Make one with Open or New.
+type Store struct {
+	c     rueidis.Client
+	own   bool // Close closes c
+	opt   options
+	mu    sync.RWMutex
+	close bool
+}
+
+// Open connects to the Redis at url (see [ParseURL]) and returns a store in
+// it; Close closes the connection.
+func Open(url string, opts ...Option) (*Store, error) {
+	c, err := Dial(url)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(c, opts...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// New returns a store that uses c, which its Close leaves open.
+func New(c rueidis.Client, opts ...Option) (*Store, error) {
+	o := options{prefix: DefaultPrefix}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := validPrefix(o.prefix); err != nil {
+		return nil, err
+	}
+	if o.replicas < 0 || (o.replicas > 0 && o.wait <= 0) {
+		return nil, fmt.Errorf("%w: redis store: WithWait(%d, %v)", whispeer.ErrInvalidOption, o.replicas, o.wait)
+	}
+	return &Store{c: c, opt: o}, nil
+}
+
+func validPrefix(p string) error {
+	if p == "" || len(p) > 64 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-.") != "" {
+		return fmt.Errorf("%w: redis key prefix %q: want 1 to 64 letters, digits or \":_-.\"", whispeer.ErrInvalidOption, p)
+	}
+	return nil
+}
+
+// Client returns the Redis client the store uses.
+func (s *Store) Client() rueidis.Client { return s.c }
+
+// keys returns the keys of topic's stream and meta hash, whose hash tag
+// puts them, and its channel, in one slot of a Redis Cluster.
+func (s *Store) keys(topic string) []string {
+	base := s.opt.prefix + ":{" + topic + "}:"
+	return []string{base + "s", base + "m"}
+}
+
+// Channel returns the sharded channel the messages of topic are published
+// on, in the slot of its keys.
+func (s *Store) Channel(topic string) string { return s.opt.prefix + ":{" + topic + "}:p" }
+
+// check fails once the store is closed; it returns a release to call when
+// the operation is over.
+func (s *Store) check() (func(), error) {
+	s.mu.RLock()
+	if s.close {
+		s.mu.RUnlock()
+		return nil, whispeer.ErrStoreClosed
+	}
+	return s.mu.RUnlock, nil
+}
+
+// Append adds m at the end of its topic's stream, and publishes it with
+// [WithPublish], in one script: m.Seq is the offset Redis assigned. done
+// is called once Redis has acknowledged the append (and, under
+// [WithWait], its replicas).
+func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error)) error {
+	_, err := s.AppendEpoch(ctx, m, done)
+	return err
+}
+
+// AppendEpoch is Append that also returns the epoch of the topic the
+// message was appended under.
+func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(error)) (uint64, error) {
+	release, err := s.check()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	rec := record.AppendMessage(make([]byte, 0, 64+len(m.Payload)), 0, 0, m)
+	keys := s.keys(m.Topic)
+	if s.opt.publish {
+		keys = append(keys, s.Channel(m.Topic))
+	}
+	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
+		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10)}
+	vs, err := appendScript.Exec(ctx, s.c, keys, args).ToArray()
+	if err != nil {
+		return 0, fmt.Errorf("redis append: %w", err)
+	}
+	off, ep, err := offsetEpoch(vs)
+	if err != nil {
+		return 0, err
+	}
+	m.Seq = off
+	if done != nil {
+		s.durable(m, keys[0], done)
+	}
+	return ep, nil
+}
+
+// durable calls done once the append is as durable as the options ask.
+func (s *Store) durable(m *whispeer.Message, key string, done func(error)) {
+	if s.opt.replicas == 0 || m.QoS == whispeer.AtMostOnce {
+		done(nil)
+		return
+	}
+	go func() {
+		ms := s.opt.wait.Milliseconds()
+		// WAIT goes to the node of key's slot, the one that took the append.
+		cmd := s.c.B().Wait().Numreplicas(int64(s.opt.replicas)).Timeout(ms).Build().SetSlot(key)
+		n, err := s.c.Do(context.Background(), cmd).AsInt64()
+		switch {
+		case err != nil:
+			done(fmt.Errorf("redis wait: %w", err))
+		case n < int64(s.opt.replicas):
+			done(fmt.Errorf("redis wait: %d of %d replicas acknowledged in %v", n, s.opt.replicas, s.opt.wait))
+		default:
+			done(nil)
+		}
+	}()
+}
+
+func offsetEpoch(vs []rueidis.RedisMessage) (uint64, uint64, error) {
+	if len(vs) < 2 {
+		return 0, 0, fmt.Errorf("%w: redis script replied %d values", whispeer.ErrCorrupt, len(vs))
+	}
+	off, err := vs[0].AsInt64()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: redis offset: %w", whispeer.ErrCorrupt, err)
+	}
+	es, err := vs[1].ToString()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: redis epoch: %w", whispeer.ErrCorrupt, err)
+	}
+	ep, err := strconv.ParseUint(es, 10, 64)
+	if err != nil || off < 1 {
+		return 0, 0, fmt.Errorf("%w: redis offset %d, epoch %q", whispeer.ErrCorrupt, off, es)
+	}
+	return uint64(off), ep, nil
+}
+
+// Topic describes topic's stream, giving a topic never seen an epoch.
+func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, error) {
+	release, err := s.check()
+	if err != nil {
+		return whispeer.TopicInfo{}, err
+	}
+	defer release()
+	args := []string{strconv.FormatUint(epoch.New(), 10)}
+	vs, err := infoScript.Exec(ctx, s.c, s.keys(topic), args).ToArray()
+	if err != nil {
+		return whispeer.TopicInfo{}, fmt.Errorf("redis topic: %w", err)
+	}
+	if len(vs) != 5 {
+		return whispeer.TopicInfo{}, fmt.Errorf("%w: redis topic replied %d values", whispeer.ErrCorrupt, len(vs))
+	}
+	es, _ := vs[0].ToString()
+	ep, err := strconv.ParseUint(es, 10, 64)
+	if err != nil || ep == 0 {
+		return whispeer.TopicInfo{}, fmt.Errorf("%w: redis epoch %q", whispeer.ErrCorrupt, es)
+	}
+	var n [4]int64
+	for i := range n {
+		if n[i], err = vs[i+1].AsInt64(); err != nil || n[i] < 0 {
+			return whispeer.TopicInfo{}, fmt.Errorf("%w: redis topic: %v", whispeer.ErrCorrupt, err)
+		}
+	}
+	return whispeer.TopicInfo{Topic: topic, Epoch: ep, Last: uint64(n[0]), First: uint64(n[1]),
+		Messages: int(n[2]), Bytes: n[3]}, nil
+}
+
+// Trim removes topic's oldest messages until it is within r, in runs of
+// at most a thousand messages each.
+func (s *Store) Trim(ctx context.Context, topic string, r whispeer.Retention) error {
+	if r.IsZero() {
+		return nil
+	}
+	release, err := s.check()
+	if err != nil {
+		return err
+	}
+	defer release()
+	var minT int64
+	if r.MaxAge > 0 {
+		minT = time.Now().Add(-r.MaxAge).UnixMilli()
+	}
+	args := []string{strconv.FormatUint(epoch.New(), 10), strconv.Itoa(r.MaxMessages),
+		strconv.FormatInt(r.MaxBytes, 10), strconv.FormatInt(minT, 10), strconv.Itoa(trimBatch)}
+	for {
+		n, err := trimScript.Exec(ctx, s.c, s.keys(topic), args).AsInt64()
+		if err != nil {
+			return fmt.Errorf("redis trim: %w", err)
+		}
+		if n < trimBatch {
+			return nil
+		}
+	}
+}
+
+// Delete removes topic's messages and gives it a new epoch.
+func (s *Store) Delete(ctx context.Context, topic string) error {
+	release, err := s.check()
+	if err != nil {
+		return err
+	}
+	defer release()
+	args := []string{strconv.FormatUint(epoch.New(), 10)}
+	if err := deleteScript.Exec(ctx, s.c, s.keys(topic), args).Error(); err != nil {
+		return fmt.Errorf("redis delete: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection when Open made it. Later calls fail with
+// [whispeer.ErrStoreClosed].
+func (s *Store) Close() error {
+	s.mu.Lock()
+	was := s.close
+	s.close = true
+	s.mu.Unlock()
+	if !was && s.own {
+		s.c.Close()
+	}
+	return nil
+}
+
+var (
+	_ whispeer.Store       = (*Store)(nil)
+	_ whispeer.CursorStore = (*Store)(nil)
+)

@@ -1,0 +1,83 @@
+package redis_test
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/store/redis"
+	"github.com/whispeer-io/whispeer/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// open returns a store in a fresh database of the server at url.
+func open(t *testing.T, url string, opts ...redis.Option) *redis.Store {
+	t.Helper()
+	s, err := redis.Open(url, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Client().Do(context.Background(), s.Client().B().Flushall().Build()).Error(); err != nil {
+		t.Fatalf("FLUSHALL: %v", err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) {
+	url := startRedis(t)
+	storetest.Run(t, func(t *testing.T) whispeer.Store { return open(t, url) })
+}
+
+// TestStore_LostHistory checks that a topic whose keys Redis lost, as
+// when it restarts empty, gets a new epoch and starts again at offset 1.
+func TestStore_LostHistory(t *testing.T) {
+	s := open(t, startRedis(t))
+	defer s.Close()
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		if err := s.Append(ctx, storetest.Message("lost", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.Topic(ctx, "lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Client().Do(ctx, s.Client().B().Flushall().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	m := storetest.Message("lost", 4)
+	ep, err := s.AppendEpoch(ctx, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Seq != 1 || ep == before.Epoch || ep == 0 {
+		t.Fatalf("after Redis lost the topic: offset %d, epoch %x (was %x); want offset 1 under a new epoch", m.Seq, ep, before.Epoch)
+	}
+	after, err := s.Topic(ctx, "lost")
+	if err != nil || after.Epoch != ep || after.Last != 1 {
+		t.Fatalf("Topic after the loss: %+v, %v; want epoch %x, last 1", after, err, ep)
+	}
+}
+
+// TestStore_StreamLost checks that a topic whose stream alone is gone,
+// its meta left counting messages, also gets a new epoch.
+func TestStore_StreamLost(t *testing.T) {
+	s := open(t, startRedis(t))
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Append(ctx, storetest.Message("half", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Topic(ctx, "half")
+	if err := s.Client().Do(ctx, s.Client().B().Del().Key("whispeer:{half}:s").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Topic(ctx, "half")
+	if err != nil || after.Epoch == before.Epoch || after.Last != 0 {
+		t.Fatalf("Topic after its stream was lost: %+v, %v; want a new epoch, last 0 (was %+v)", after, err, before)
+	}
+}
