@@ -2,39 +2,50 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/redistest"
 	"github.com/whispeer-io/whispeer/store/redis"
 	"github.com/whispeer-io/whispeer/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// open returns a store in a fresh database of the server at url.
+// prefixes numbers the key prefixes of the stores open makes, so that
+// each starts empty in a Redis that others used.
+var prefixes atomic.Int64
+
+// open returns an empty store in the Redis at url, under a prefix of its own.
 func open(t *testing.T, url string, opts ...redis.Option) *redis.Store {
 	t.Helper()
+	opts = append([]redis.Option{redis.WithPrefix(fmt.Sprint("t", prefixes.Add(1)))}, opts...)
 	s, err := redis.Open(url, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
-	}
-	if err := s.Client().Do(context.Background(), s.Client().B().Flushall().Build()).Error(); err != nil {
-		t.Fatalf("FLUSHALL: %v", err)
 	}
 	return s
 }
 
 func TestStore(t *testing.T) {
-	url := startRedis(t)
+	url := redistest.Start(t).URL()
 	storetest.Run(t, func(t *testing.T) whispeer.Store { return open(t, url) })
+}
+
+func TestStore_Cluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	storetest.Run(t, func(t *testing.T) whispeer.Store { return open(t, c.URL()) })
 }
 
 // TestStore_LostHistory checks that a topic whose keys Redis lost, as
 // when it restarts empty, gets a new epoch and starts again at offset 1.
 func TestStore_LostHistory(t *testing.T) {
-	s := open(t, startRedis(t))
+	s := open(t, redistest.Start(t).URL())
 	defer s.Close()
 	ctx := context.Background()
 	for i := 1; i <= 3; i++ {
@@ -66,18 +77,24 @@ func TestStore_LostHistory(t *testing.T) {
 // TestStore_StreamLost checks that a topic whose stream alone is gone,
 // its meta left counting messages, also gets a new epoch.
 func TestStore_StreamLost(t *testing.T) {
-	s := open(t, startRedis(t))
+	s := open(t, redistest.Start(t).URL())
 	defer s.Close()
 	ctx := context.Background()
 	if err := s.Append(ctx, storetest.Message("half", 1), nil); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := s.Topic(ctx, "half")
-	if err := s.Client().Do(ctx, s.Client().B().Del().Key("whispeer:{half}:s").Build()).Error(); err != nil {
+	if err := s.Client().Do(ctx, s.Client().B().Del().Key(prefix(s) + ":{half}:s").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
 	after, err := s.Topic(ctx, "half")
 	if err != nil || after.Epoch == before.Epoch || after.Last != 0 {
 		t.Fatalf("Topic after its stream was lost: %+v, %v; want a new epoch, last 0 (was %+v)", after, err, before)
 	}
+}
+
+// prefix returns the key prefix of s.
+func prefix(s *redis.Store) string {
+	p, _, _ := strings.Cut(s.Channel("x"), ":{")
+	return p
 }
