@@ -84,7 +84,7 @@ func TestStore_StreamLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := s.Topic(ctx, "half")
-	if err := s.Client().Do(ctx, s.Client().B().Del().Key(prefix(s) + ":{half}:s").Build()).Error(); err != nil {
+	if err := s.Client().Do(ctx, s.Client().B().Del().Key(prefix(s)+":{half}:s").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
 	after, err := s.Topic(ctx, "half")
