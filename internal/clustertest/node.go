@@ -1,0 +1,354 @@
+package clustertest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startAttempts is how many sets of ports a node's first start tries.
+const startAttempts = 5
+
+// readyTimeout bounds the wait for a node's /readyz.
+const readyTimeout = time.Minute
+
+// stopTimeout bounds a graceful stop before the node is killed.
+const stopTimeout = 30 * time.Second
+
+// errPortTaken says a node exited at start because a port was taken.
+var errPortTaken = errors.New("port taken")
+
+// Cluster is the nodes started by Start.
+type Cluster struct {
+	// Nodes are the nodes, node i named node-i.
+	Nodes []*Node
+
+	t    testing.TB
+	opts *options
+}
+
+// Node is a `whispeer serve` process.
+type Node struct {
+	// Name is the node's name: node-0, node-1…
+	Name string
+	// WSURL is the WebSocket endpoint, ws://127.0.0.1:port/ws, for PopSub
+	// JSON and the native protocol alike.
+	WSURL string
+	// TCPURL is the native TCP endpoint, tcp://127.0.0.1:port.
+	TCPURL string
+	// AdminURL is the admin listener, http://127.0.0.1:port, with the admin
+	// API, /healthz, /readyz and /metrics.
+	AdminURL string
+	// AdminToken is the admin API's bearer token.
+	AdminToken string
+
+	t     testing.TB
+	bin   string
+	dir   string
+	index int
+	opts  *options
+	ports [3]int // WebSocket, TCP, admin
+
+	mu   sync.Mutex
+	proc *process
+}
+
+// process is one run of a node.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+// Start starts n nodes with opts, one after the other, and returns once
+// each answers /readyz with 200. They are killed when the test ends.
+func Start(t testing.TB, n int, opts ...Option) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, opts: newOptions(opts)}
+	for range n {
+		c.Add()
+	}
+	return c
+}
+
+// Add starts one more node with the cluster's options and returns it once
+// it is ready.
+func (c *Cluster) Add() *Node {
+	c.t.Helper()
+	nd := &Node{
+		Name: "node-" + strconv.Itoa(len(c.Nodes)), AdminToken: c.opts.admin,
+		t: c.t, bin: Binary(c.t), dir: c.t.TempDir(), index: len(c.Nodes), opts: c.opts,
+	}
+	c.t.Cleanup(nd.cleanup)
+	nd.launch()
+	c.Nodes = append(c.Nodes, nd)
+	return nd
+}
+
+// launch picks free ports and starts the node, trying other ports when
+// another process takes one first.
+func (nd *Node) launch() {
+	nd.t.Helper()
+	var err error
+	for range startAttempts {
+		for i := range nd.ports {
+			nd.ports[i] = freePort(nd.t)
+		}
+		nd.setURLs()
+		if err = nd.run(); !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	if err != nil {
+		nd.t.Fatalf("clustertest: start %s: %v", nd.Name, err)
+	}
+}
+
+// setURLs sets the node's URLs from its ports.
+func (nd *Node) setURLs() {
+	hp := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	nd.WSURL = "ws://" + hp(nd.ports[0]) + "/ws"
+	nd.TCPURL = "tcp://" + hp(nd.ports[1])
+	nd.AdminURL = "http://" + hp(nd.ports[2])
+}
+
+// Dir returns the node's own directory, its working directory.
+func (nd *Node) Dir() string { return nd.dir }
+
+// config returns the node's configuration file.
+func (nd *Node) config() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[server]\nhost = \"127.0.0.1\"\nport = %d\ntcp_port = %d\njwt_secret = %q\nmax_publish_rate = 0\n\n",
+		nd.ports[0], nd.ports[1], nd.opts.secret)
+	fmt.Fprintf(&b, "[admin]\nlisten = \"127.0.0.1:%d\"\ntoken = %q\n\n", nd.ports[2], nd.opts.admin)
+	if nd.opts.redis != nil {
+		fmt.Fprintf(&b, "[cluster]\nredis = %q\nnode = %q\n\n", nd.opts.redis(nd.index), nd.Name)
+	}
+	for _, f := range nd.opts.toml {
+		b.WriteString(f(nd.index))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// run writes the configuration, starts the process and waits until it is
+// ready.
+func (nd *Node) run() error {
+	conf := filepath.Join(nd.dir, "whispeer.toml")
+	if err := os.WriteFile(conf, []byte(nd.config()), 0o600); err != nil {
+		return err
+	}
+	logPath := filepath.Join(nd.dir, "node.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	start, _ := logf.Seek(0, io.SeekEnd)
+	args := []string{"serve", "--config", conf}
+	for _, f := range nd.opts.flags {
+		args = append(args, f(nd.index)...)
+	}
+	cmd := exec.Command(nd.bin, args...)
+	cmd.Dir = nd.dir
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("run %s: %w", nd.bin, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	nd.mu.Lock()
+	nd.proc = p
+	nd.mu.Unlock()
+	if err := nd.waitReady(p); err != nil {
+		signal(p, true)
+		out := nd.logSince(start)
+		if strings.Contains(out, "address already in use") {
+			return fmt.Errorf("%w: %s", errPortTaken, lastLines(out, 3))
+		}
+		return fmt.Errorf("%w\n%s", err, lastLines(out, 15))
+	}
+	return nil
+}
+
+// cleanEnv is the environment without WHISPEER_ variables, which would
+// change the nodes' configuration.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WHISPEER_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// waitReady polls /readyz until it answers 200 or the process exits.
+func (nd *Node) waitReady(p *process) error {
+	deadline := time.Now().Add(readyTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return errors.New("whispeer serve exited at start")
+		default:
+		}
+		if code, _, err := nd.Readyz(); err == nil && code == http.StatusOK {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("/readyz not 200 within %v", readyTimeout)
+}
+
+// Readyz returns the status code and body of the node's /readyz.
+func (nd *Node) Readyz() (int, string, error) {
+	return nd.get("/readyz", false)
+}
+
+// Admin GETs path (such as /api/status) from the admin API with the token
+// and returns the status code and body.
+func (nd *Node) Admin(path string) (int, string, error) {
+	return nd.get(path, true)
+}
+
+// httpClient is the client of the admin requests.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// get GETs path from the admin listener.
+func (nd *Node) get(path string, auth bool) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, nd.AdminURL+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+nd.AdminToken)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(body), err
+}
+
+// Running reports whether the node's process is running.
+func (nd *Node) Running() bool {
+	nd.mu.Lock()
+	p := nd.proc
+	nd.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill kills the node with SIGKILL and waits for it to exit: its clients
+// see their connections end with nothing said, as in a crash.
+func (nd *Node) Kill() { nd.stop(true) }
+
+// Stop shuts the node down with SIGTERM, as an operator would, and waits
+// for it to exit; after 30 seconds it is killed.
+func (nd *Node) Stop() { nd.stop(false) }
+
+// Restart kills the node if it is running and starts it again on the same
+// ports and configuration, returning once it is ready.
+func (nd *Node) Restart() {
+	nd.t.Helper()
+	nd.stop(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := nd.run()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortTaken) || time.Now().After(deadline) {
+			nd.t.Fatalf("clustertest: restart %s: %v", nd.Name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the running process, if any.
+func (nd *Node) stop(kill bool) {
+	nd.mu.Lock()
+	p := nd.proc
+	nd.mu.Unlock()
+	if p != nil {
+		signal(p, kill)
+	}
+}
+
+// signal sends SIGKILL or SIGTERM to p and waits for it to exit.
+func signal(p *process, kill bool) {
+	if kill {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Log returns what the node wrote to stdout and stderr, over all its runs.
+func (nd *Node) Log() string { return nd.logSince(0) }
+
+// logSince returns the node's log from byte offset off.
+func (nd *Node) logSince(off int64) string {
+	b, err := os.ReadFile(filepath.Join(nd.dir, "node.log"))
+	if err != nil || off > int64(len(b)) {
+		return ""
+	}
+	return string(b[off:])
+}
+
+// cleanup kills the node and, on a failed test, logs the end of its log.
+func (nd *Node) cleanup() {
+	nd.stop(true)
+	if nd.t.Failed() {
+		nd.t.Logf("clustertest: end of the log of %s:\n%s", nd.Name, lastLines(nd.Log(), 30))
+	}
+}
+
+// lastLines returns at most the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// freePort returns a loopback TCP port that was free a moment ago; a node
+// that finds it taken is started again on other ports.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("clustertest: pick a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
