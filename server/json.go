@@ -96,6 +96,8 @@ func (s *session) receiveJSON(data []byte) {
 		s.reply(json.AppendPong(newFrame(16)))
 	case json.TypePubRec, json.TypePubRel, json.TypePubComp:
 		s.jsonExactlyOnce(&f)
+	case json.TypePresence, json.TypePresenceStats:
+		s.jsonPresence(&f)
 	}
 }
 
@@ -126,7 +128,7 @@ func refOf(f *json.Frame) frameRef {
 	switch f.Type {
 	case json.TypePublish:
 		return boundedRef(f.Topic, f.MessageID)
-	case json.TypeSubscribe, json.TypeUnsubscribe:
+	case json.TypeSubscribe, json.TypeUnsubscribe, json.TypePresence, json.TypePresenceStats:
 		return boundedRef(f.Topic, "")
 	}
 	return frameRef{}
@@ -250,6 +252,9 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		req.handler, req.replayed, req.durable = s.deliverOnce, s.replayOnce, s.durableID(pattern)
 	}
 	req.incomplete = func() { s.sendError("replay of " + quote(pattern) + " incomplete: messages were lost") }
+	if f.Presence {
+		req.watch = s.jsonWatcher()
+	}
 	resumed := f.HasOffset || f.Epoch != ""
 	switch {
 	case resumed && f.HasLast:

@@ -13,6 +13,7 @@ import (
 	"github.com/whispeer-io/whispeer/internal/subopt"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/auth"
+	"github.com/whispeer-io/whispeer/server/presence"
 )
 
 // The operations below are the protocol-independent half of a session:
@@ -167,6 +168,9 @@ type subscription struct {
 	// durable names a durable QoS 2 subscription, whose cursor the
 	// client's PUBRECs advance (qos2.go); "" for others.
 	durable string
+	// watch, when set, gets the join and leave events of the pattern's
+	// other clients (presence.go).
+	watch presence.Watcher
 }
 
 // subscribe makes the broker subscription, holding deliveries back until
@@ -194,6 +198,7 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 	}
 	s.subs[sub.key] = bs
 	s.countSubs()
+	s.joinPresence(sub)
 	return bs, nil
 }
 
@@ -236,6 +241,7 @@ func (s *session) unsubscribe(key subKey) bool {
 	}
 	sub.Unsubscribe()
 	delete(s.subs, key)
+	s.leavePresence(sub.Pattern(), key)
 	if d, ok := s.durable[key]; ok {
 		s.srv.durables.detach(d.user, d.name, true) // the client ended it
 		delete(s.durable, key)

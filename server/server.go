@@ -18,6 +18,7 @@ import (
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/server/auth"
 	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/server/presence"
 	"github.com/whispeer-io/whispeer/transport"
 	"github.com/whispeer-io/whispeer/transport/tcp"
 	"github.com/whispeer-io/whispeer/transport/ws"
@@ -34,8 +35,9 @@ type Server struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	broker    *whispeer.Broker
-	connHooks *hook.Set // the connection hooks of the broker's plugins
-	durables  *durables // the durable QoS 2 subscriptions (durable.go)
+	connHooks *hook.Set          // the connection hooks of the broker's plugins
+	durables  *durables          // the durable QoS 2 subscriptions (durable.go)
+	presence  *presence.Registry // who is subscribed to each topic; nil when disabled (presence.go)
 	ownBroker bool
 	store     bool   // the server opened a store for its broker
 	shared    shared // the fan-out of the publishes of no session (path.go)
@@ -200,6 +202,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	}
 	s.connHooks = hook.NewSet(s.broker.Plugins(), s.log)
 	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
+	s.presence = s.newPresence()
 	s.durables = newDurables(cfg.QoS.MaxDurablePerUser, cfg.QoS.DurableExpiry, s.forgetDurable)
 	conns := transport.Options{
 		MaxConnections:  cfg.Server.MaxConnections,

@@ -112,8 +112,9 @@ func (s *session) closed(err error) {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
-	for _, sub := range s.subs {
+	for key, sub := range s.subs {
 		sub.Unsubscribe()
+		s.leavePresence(sub.Pattern(), key)
 	}
 	for _, d := range s.durable {
 		s.srv.durables.detach(d.user, d.name, false)

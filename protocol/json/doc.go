@@ -76,6 +76,16 @@
 //
 //	{"type":"ping"}
 //
+// presence asks who is subscribed to a topic or pattern (the exact string
+// subscribed to), presence_stats only how many clients and users; a
+// subscribe's optional "presence" (a boolean) asks for the join and leave
+// events of its topic's other clients ([AppendPresence],
+// [AppendPresenceStats], [AppendJoin]):
+//
+//	{"type":"presence","topic":"chat"}
+//	{"type":"presence_stats","topic":"chat"}
+//	{"type":"subscribe","topic":"chat","presence":true}
+//
 // A field set to null counts as absent, except payload, where null is a
 // value. A required string field that is empty counts as missing, except
 // password.

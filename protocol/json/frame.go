@@ -12,32 +12,36 @@ type Type uint8
 // The client frame types. The zero Type is never returned by a successful
 // [Parse].
 const (
-	TypeUnknown     Type = iota // not a valid frame type
-	TypeLogin                   // "login": username and password for a token
-	TypeAuth                    // "auth": present a token
-	TypeSubscribe               // "subscribe": start receiving a topic or pattern
-	TypeUnsubscribe             // "unsubscribe": stop receiving it
-	TypePublish                 // "publish": send a payload to a topic
-	TypeAck                     // "ack": confirm a QoS 1 delivery
-	TypePing                    // "ping": keep-alive, answered by "pong"
-	TypePubRec                  // "pubrec": a QoS 2 delivery received
-	TypePubRel                  // "pubrel": release a QoS 2 publish
-	TypePubComp                 // "pubcomp": a QoS 2 delivery complete
+	TypeUnknown       Type = iota // not a valid frame type
+	TypeLogin                     // "login": username and password for a token
+	TypeAuth                      // "auth": present a token
+	TypeSubscribe                 // "subscribe": start receiving a topic or pattern
+	TypeUnsubscribe               // "unsubscribe": stop receiving it
+	TypePublish                   // "publish": send a payload to a topic
+	TypeAck                       // "ack": confirm a QoS 1 delivery
+	TypePing                      // "ping": keep-alive, answered by "pong"
+	TypePubRec                    // "pubrec": a QoS 2 delivery received
+	TypePubRel                    // "pubrel": release a QoS 2 publish
+	TypePubComp                   // "pubcomp": a QoS 2 delivery complete
+	TypePresence                  // "presence": who is subscribed to a topic
+	TypePresenceStats             // "presence_stats": how many are subscribed to a topic
 )
 
 // typeNames are the wire names of the types, indexed by Type.
 var typeNames = [...]string{
-	TypeUnknown:     "unknown",
-	TypeLogin:       "login",
-	TypeAuth:        "auth",
-	TypeSubscribe:   "subscribe",
-	TypeUnsubscribe: "unsubscribe",
-	TypePublish:     "publish",
-	TypeAck:         "ack",
-	TypePing:        "ping",
-	TypePubRec:      "pubrec",
-	TypePubRel:      "pubrel",
-	TypePubComp:     "pubcomp",
+	TypeUnknown:       "unknown",
+	TypeLogin:         "login",
+	TypeAuth:          "auth",
+	TypeSubscribe:     "subscribe",
+	TypeUnsubscribe:   "unsubscribe",
+	TypePublish:       "publish",
+	TypeAck:           "ack",
+	TypePing:          "ping",
+	TypePubRec:        "pubrec",
+	TypePubRel:        "pubrel",
+	TypePubComp:       "pubcomp",
+	TypePresence:      "presence",
+	TypePresenceStats: "presence_stats",
 }
 
 // String returns the type's name on the wire, such as "publish".
@@ -71,6 +75,10 @@ func parseType(name []byte) Type {
 		return TypePubRel
 	case "pubcomp":
 		return TypePubComp
+	case "presence":
+		return TypePresence
+	case "presence_stats":
+		return TypePresenceStats
 	}
 	return TypeUnknown
 }
@@ -88,7 +96,7 @@ type Frame struct {
 	// which the server de-duplicates its QoS 2 publishes.
 	ClientID string
 
-	Topic string // subscribe, unsubscribe, publish
+	Topic string // subscribe, unsubscribe, publish, presence, presence_stats
 
 	// Payload is the publish payload exactly as the client sent it: one
 	// complete JSON value of any kind, without surrounding whitespace. It
@@ -113,6 +121,10 @@ type Frame struct {
 	Offset    uint64 // resume after this offset; meaningful if HasOffset
 	HasOffset bool   // "offset" was present
 	Epoch     string // the topic epoch the offset belongs to; "" if absent
+
+	// Presence is a subscribe's "presence": the client asks for the join
+	// and leave events of the topic's other clients.
+	Presence bool
 }
 
 // masked replaces a secret in String and LogValue output.
@@ -126,9 +138,9 @@ func masked(s string) string {
 // String returns a one-line description of f for logs and tests, with the
 // password and token masked and the payload's length in place of its bytes.
 func (f Frame) String() string {
-	return fmt.Sprintf("%s{username:%q password:%q token:%q topic:%q payload:%dB encoding:%s sealed:%t message_id:%q qos:%d last:%d/%t offset:%d/%t epoch:%q}",
+	return fmt.Sprintf("%s{username:%q password:%q token:%q topic:%q payload:%dB encoding:%s sealed:%t message_id:%q qos:%d last:%d/%t offset:%d/%t epoch:%q presence:%t}",
 		f.Type, f.Username, masked(f.Password), masked(f.Token), f.Topic, len(f.Payload), f.Encoding, f.Sealed,
-		f.MessageID, f.QoS, f.Last, f.HasLast, f.Offset, f.HasOffset, f.Epoch)
+		f.MessageID, f.QoS, f.Last, f.HasLast, f.Offset, f.HasOffset, f.Epoch, f.Presence)
 }
 
 // LogValue returns the frame's set fields for log/slog, with the password
@@ -164,6 +176,9 @@ func (f Frame) LogValue() slog.Value {
 	}
 	if f.Sealed {
 		attrs = append(attrs, slog.Bool("sealed", true))
+	}
+	if f.Presence {
+		attrs = append(attrs, slog.Bool("presence", true))
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -22,27 +22,30 @@ const (
 	fLast
 	fOffset
 	fSealed
+	fPresence
 )
 
 // nStrings is the number of string fields.
 const nStrings = 9
 
 // fieldNames are the wire names of the fields, by bit position.
-var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "client_id", "encoding", "payload", "qos", "last", "offset", "sealed"}
+var fieldNames = [...]string{"type", "username", "password", "token", "topic", "message_id", "epoch", "client_id", "encoding", "payload", "qos", "last", "offset", "sealed", "presence"}
 
 // required lists, by Type, the fields that must be present and, for
 // strings other than the password, non-empty.
 var required = [...]uint16{
-	TypeLogin:       fUsername | fPassword,
-	TypeAuth:        fToken,
-	TypeSubscribe:   fTopic,
-	TypeUnsubscribe: fTopic,
-	TypePublish:     fTopic | fPayload,
-	TypeAck:         fMessageID,
-	TypePing:        0,
-	TypePubRec:      fMessageID,
-	TypePubRel:      fMessageID,
-	TypePubComp:     fMessageID,
+	TypeLogin:         fUsername | fPassword,
+	TypeAuth:          fToken,
+	TypeSubscribe:     fTopic,
+	TypeUnsubscribe:   fTopic,
+	TypePublish:       fTopic | fPayload,
+	TypeAck:           fMessageID,
+	TypePing:          0,
+	TypePubRec:        fMessageID,
+	TypePubRel:        fMessageID,
+	TypePubComp:       fMessageID,
+	TypePresence:      fTopic,
+	TypePresenceStats: fTopic,
 }
 
 // lookupField returns the bit of the field named key, or 0.
@@ -68,6 +71,8 @@ func lookupField(key []byte) uint16 {
 		return fEncoding
 	case "sealed":
 		return fSealed
+	case "presence":
+		return fPresence
 	case "payload":
 		return fPayload
 	case "qos":
@@ -111,8 +116,10 @@ type scanned struct {
 	qos     uint8
 	enc     Encoding
 	sealed  bool
-	last    int
-	offset  uint64
+	// presence is a subscribe's "presence".
+	presence bool
+	last     int
+	offset   uint64
 }
 
 // Parse parses one client frame: a JSON object with a "type" field (see the
@@ -166,7 +173,7 @@ func (p *parser) frame(data []byte) (Frame, *Error) {
 	if out.typ == TypeUnknown {
 		return Frame{}, unknownType(p.decode(out.strs[0]))
 	}
-	for bit := uint16(1); bit <= fSealed; bit <<= 1 {
+	for bit := uint16(1); bit <= fPresence; bit <<= 1 {
 		if required[out.typ]&bit == 0 {
 			continue
 		}
@@ -193,6 +200,7 @@ func (p *parser) frame(data []byte) (Frame, *Error) {
 		HasOffset: out.seen&fOffset != 0,
 		Encoding:  out.enc,
 		Sealed:    out.sealed,
+		Presence:  out.presence,
 	}
 	if out.seen&fPayload != 0 {
 		f.Payload = data[out.payload.start:out.payload.end:out.payload.end]
@@ -340,10 +348,14 @@ func (p *parser) field(field uint16) error {
 			p.encoding(s)
 		}
 		return nil
-	case field == fSealed:
+	case field == fSealed || field == fPresence:
 		switch p.peek() {
 		case 't':
-			p.out.sealed = true
+			if field == fSealed {
+				p.out.sealed = true
+			} else {
+				p.out.presence = true
+			}
 			return p.literal("true")
 		case 'f':
 			return p.literal("false")

@@ -9,6 +9,8 @@
 //	                                (?pattern=sensor/# filters, ?limit=N caps; default 1000)
 //	GET    /api/connections         the open client connections
 //	DELETE /api/connections/{id}    close one connection
+//	GET    /api/topics/{topic}/presence  who is subscribed to a topic or pattern
+//	                                (slashes escaped: chat%2Froom; ?limit=N caps)
 //	GET    /healthz                 200 while the process serves HTTP
 //	GET    /readyz                  200 once the server listens and its broker is open, else 503
 //	GET    /metrics                 the Prometheus metrics, when the metrics plugin runs

@@ -82,6 +82,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("/api/connections", h.api(notAllowed("GET")))
 	mux.Handle("/api/connections/{id}", h.api(notAllowed("DELETE")))
 	h.registerRevocations(mux)
+	h.registerPresence(mux)
 	mux.Handle("/api/", h.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))

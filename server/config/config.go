@@ -15,16 +15,17 @@ const DefaultJWTSecret = "whispeer-insecure-default-jwt-secret-change-me"
 // Config is the whole configuration of a whispeer server. The koanf tags
 // are the TOML keys; see docs/configuration.md for every key.
 type Config struct {
-	Server  Server  `koanf:"server"`
-	Auth    Auth    `koanf:"auth"`
-	QoS     QoS     `koanf:"qos"`
-	Replay  Replay  `koanf:"replay"`
-	Store   Store   `koanf:"store"`
-	TLS     TLS     `koanf:"tls"`
-	Log     Log     `koanf:"log"`
-	Admin   Admin   `koanf:"admin"`
-	Plugins Plugins `koanf:"plugins"`
-	Runtime Runtime `koanf:"runtime"`
+	Server   Server   `koanf:"server"`
+	Auth     Auth     `koanf:"auth"`
+	QoS      QoS      `koanf:"qos"`
+	Replay   Replay   `koanf:"replay"`
+	Presence Presence `koanf:"presence"`
+	Store    Store    `koanf:"store"`
+	TLS      TLS      `koanf:"tls"`
+	Log      Log      `koanf:"log"`
+	Admin    Admin    `koanf:"admin"`
+	Plugins  Plugins  `koanf:"plugins"`
+	Runtime  Runtime  `koanf:"runtime"`
 }
 
 // Server holds the [server] section: listeners, limits and timeouts.
@@ -124,6 +125,19 @@ func (q QoS) Dedup() whispeer.Dedup {
 // Replay holds the [replay] section.
 type Replay struct {
 	Size int `koanf:"size"` // messages kept per topic for replay; 0 disables replay
+}
+
+// Presence holds the [presence] section: who is subscribed to each topic,
+// which clients may ask of the topics they may subscribe to, and the join
+// and leave events sent to the subscriptions that ask for them.
+type Presence struct {
+	Enabled bool `koanf:"enabled"` // keep presence and answer presence requests
+	// ListLimit is the most clients a presence answer lists; its count is
+	// exact all the same.
+	ListLimit int `koanf:"list_limit"`
+	// JoinLeaveLimit is the most clients a topic may have for its join
+	// and leave events to be sent; 0 sends none.
+	JoinLeaveLimit int `koanf:"join_leave_limit"`
 }
 
 // Store kinds, the values of store.kind.
@@ -262,7 +276,8 @@ func Default() *Config {
 		QoS: QoS{AckTimeout: 5 * time.Second, MaxRetries: 5, MaxInflight: 1000, MaxQueued: 1000,
 			DedupWindow: whispeer.DefaultDedupWindow, DedupMax: whispeer.DefaultDedupMax, DedupMaxTotal: whispeer.DefaultDedupMaxTotal,
 			DurableExpiry: 24 * time.Hour, MaxDurablePerUser: 100},
-		Replay: Replay{Size: 10},
+		Replay:   Replay{Size: 10},
+		Presence: Presence{Enabled: true, ListLimit: 1000, JoinLeaveLimit: 100},
 		Store: Store{
 			Kind:              StoreSQLite,
 			Path:              "data/whispeer.db",
@@ -302,6 +317,8 @@ func (c *Config) LogValue() slog.Value {
 			"dedup_max", c.QoS.DedupMax, "dedup_max_total", c.QoS.DedupMaxTotal,
 			"durable_expiry", c.QoS.DurableExpiry, "max_durable_per_user", c.QoS.MaxDurablePerUser),
 		slog.Group("replay", "size", c.Replay.Size),
+		slog.Group("presence", "enabled", c.Presence.Enabled, "list_limit", c.Presence.ListLimit,
+			"join_leave_limit", c.Presence.JoinLeaveLimit),
 		slog.Group("store", "kind", c.Store.Kind, "path", c.Store.Path, "sync", c.Store.Sync,
 			"durable_backlog", c.Store.DurableBacklog, "retention_interval", c.Store.RetentionInterval,
 			"retention_rules", len(c.Store.Retention)),

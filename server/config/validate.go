@@ -55,6 +55,8 @@ func (c *Config) Validate() error {
 		{"qos.dedup_max_total", c.QoS.DedupMaxTotal, c.QoS.DedupMax},
 		{"qos.max_durable_per_user", c.QoS.MaxDurablePerUser, 1},
 		{"replay.size", c.Replay.Size, 0},
+		{"presence.list_limit", c.Presence.ListLimit, 1},
+		{"presence.join_leave_limit", c.Presence.JoinLeaveLimit, 0},
 		{"auth.max_hashes", c.Auth.MaxHashes, 0},
 	} {
 		if p.v < p.min {
