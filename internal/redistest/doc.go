@@ -1,7 +1,9 @@
 // Package redistest runs real Redis servers for whispeer's tests: a single
 // redis-server (Start), a Redis Cluster of masters (StartCluster), and a TCP
 // proxy (NewProxy) that can cut a client off from Redis and heal it, the
-// honest way to test a partition.
+// honest way to test a partition. Server.Contents and Server.Monitor show
+// what Redis holds and what it was sent, for tests that look for bytes
+// that must not be there.
 //
 // Every server listens on a free loopback port, keeps its files in its own
 // temporary directory, persists nothing (--save "" --appendonly no), so a

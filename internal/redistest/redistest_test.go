@@ -264,3 +264,23 @@ func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader) string {
 	}
 	return line
 }
+
+func TestMonitor_RecordsCommandsAndTheirArguments(t *testing.T) {
+	s := redistest.Start(t)
+	m := s.Monitor(t)
+	mustDo(t, s, "SET", "k", "secret words")
+	mustDo(t, s, "PING") // a marker: once it is recorded, so is SET
+	if !m.Wait([]byte(`"PING"`)) {
+		t.Fatal("PING not recorded")
+	}
+	if !m.Contains([]byte("secret words")) {
+		t.Fatal("the SET's value is not in the record")
+	}
+	if m.Contains([]byte("never sent")) {
+		t.Fatal("Contains found bytes never sent")
+	}
+	m.Stop()
+	if n, full := m.Commands(); n < 2 || full {
+		t.Fatalf("Commands = %d, %v", n, full)
+	}
+}
