@@ -47,6 +47,7 @@ type config struct {
 	engine           engineSettings
 	overrides        []engineOverride
 	store            storeConfig
+	backplane        Backplane
 	dedup            Dedup
 }
 
@@ -85,6 +86,9 @@ func (c *config) validate() error {
 	}
 	if err := c.store.validate(); err != nil {
 		return err
+	}
+	if c.backplane != nil && c.store.store == nil {
+		return fmt.Errorf("%w: WithBackplane needs WithStore", ErrInvalidOption)
 	}
 	if err := c.dedup.validate(); err != nil {
 		return err

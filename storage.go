@@ -492,7 +492,7 @@ func (b *Broker) catchUp(s *Subscription, c *catchup) {
 			break
 		}
 		c.ts.mu.Lock()
-		below := c.ts.gatedFrom()
+		below := b.readBound(c.ts)
 		c.ts.mu.Unlock()
 		if err = b.readInto(ctx, s, c, int(min(info.Last-c.next+1, 1<<30)), below, deliver); err != nil || c.next >= below {
 			break
@@ -523,8 +523,8 @@ func (b *Broker) catchUp(s *Subscription, c *catchup) {
 // s too. It reads again what the gate released meanwhile.
 func (b *Broker) catchUpLast(ctx context.Context, s *Subscription, c *catchup, fn func(*Message)) error {
 	for {
-		below := c.ts.gatedFrom()
-		if err := b.readInto(ctx, s, c, 0, below, fn); err != nil || below == noGate {
+		below := b.readBound(c.ts)
+		if err := b.readInto(ctx, s, c, 0, below, fn); err != nil || below == noGate || b.watch != nil {
 			return err
 		}
 		if c.ts.gate.join(s, below) {
@@ -680,3 +680,14 @@ func (b *Broker) retainLoop(every time.Duration) {
 // hold for the broker's life, and replay reaches as far as its in-memory
 // history ([WithHistory]).
 func (b *Broker) HasStore() bool { return b.st.mem == nil }
+
+// readBound returns the offset below which a catch-up reads ts's stored
+// messages; ts's lock is held. It stops at the topic's gate, and with a
+// backplane after the last message delivered here: the later ones, in
+// the store already, reach the subscription from the backplane.
+func (b *Broker) readBound(ts *topicState) uint64 {
+	if b.watch != nil {
+		return ts.seq + 1
+	}
+	return ts.gatedFrom()
+}

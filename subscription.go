@@ -72,6 +72,7 @@ func (s *Subscription) Unsubscribe() error {
 		return nil
 	}
 	s.b.remove(s)
+	s.b.stopWatching(s)
 	if s.q == nil {
 		close(s.done)
 		return nil

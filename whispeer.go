@@ -27,6 +27,7 @@ type Broker struct {
 	engines engines
 	st      *storage
 	dedup   *dedupTable
+	watch   *watches // what the backplane carries; nil without one
 
 	topics  sync.Map // topic name → *topicState
 	ntopics atomic.Int64
@@ -74,6 +75,10 @@ type topicState struct {
 	// messages: its live messages skip them (see catchUp).
 	catching map[*Subscription]struct{}
 	gate     *gate // nil until the topic's first ExactlyOnce message with a store
+	// synced reports, with a backplane, that seq is the offset of the
+	// topic's last message delivered here, the backplane carrying the
+	// topic's messages since.
+	synced bool
 }
 
 // New returns a broker configured by opts. With no options it is a working
@@ -119,6 +124,12 @@ func New(opts ...Option) (*Broker, error) {
 	}
 	if err := b.provision(); err != nil {
 		return nil, err
+	}
+	if bp := cfg.backplane; bp != nil {
+		b.watch = &watches{bp: bp, n: make(map[string]int)}
+		if err := bp.Start(b.receive); err != nil {
+			return nil, fmt.Errorf("backplane: %w", err)
+		}
 	}
 	if len(b.st.rules) > 0 {
 		b.wg.Add(1)
@@ -222,6 +233,9 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 // and the topic's messages routed after it wait in the topic's gate until
 // it is durable.
 func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
+	if b.watch != nil {
+		return b.routeOut(ctx, ts, m, done)
+	}
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
@@ -370,7 +384,11 @@ func (b *Broker) Subscribe(pattern string, handler Handler, opts ...SubscribeOpt
 		s.q = newQueue(sc.queueSize)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}
+	if err := b.startWatching(s); err != nil {
+		return nil, err
+	}
 	if err := b.addReplaying(s); err != nil {
+		b.stopWatching(s)
 		if s.cancel != nil {
 			s.cancel()
 		}
@@ -516,6 +534,11 @@ func (b *Broker) shutdown(ctx context.Context) error {
 // release closes the plugins and the store once the broker has stopped.
 func (b *Broker) release() error {
 	err := b.closePlugins()
+	if bp := b.cfg.backplane; bp != nil {
+		if berr := bp.Close(); berr != nil {
+			err = errors.Join(err, fmt.Errorf("close backplane: %w", berr))
+		}
+	}
 	if serr := b.st.s.Close(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", serr))
 	}

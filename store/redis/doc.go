@@ -1,6 +1,8 @@
-// Package redis is a [whispeer.Store] kept in Redis (7.0 or later), alone,
-// behind Sentinel or as a Redis Cluster, through rueidis with
-// auto-pipelining: the history of a whispeer cluster, whose nodes share it.
+// Package redis is whispeer on Redis (7.0 or later), alone, behind
+// Sentinel or as a Redis Cluster, through rueidis with auto-pipelining: a
+// [whispeer.Store] (Store), the history the nodes of a whispeer cluster
+// share, and the [whispeer.Backplane] (Backplane) that carries their live
+// messages, which the store publishes as it appends them.
 //
 // # Keys
 //
@@ -29,6 +31,21 @@
 // An append is acknowledged (its done called) once Redis replied, or with
 // [WithWait] once as many replicas acknowledged it: what Redis loses on a
 // crash depends on its own persistence (appendonly, appendfsync).
+//
+// # Live messages and patterns
+//
+// A Backplane subscribes to the sharded channel of each topic its broker
+// has subscribers for (SSUBSCRIBE, served by the shard that holds the
+// topic), and unsubscribes when the last is gone. Redis has no patterns
+// for sharded channels, so the append script also publishes each message
+// on the unsharded channel "<prefix>:w:<first level of the topic>" (off
+// with [WithoutPatterns]): a pattern whose first level is a name, such as
+// "chat/+", subscribes to that channel; one that starts with a wildcard,
+// such as "#", to all of them (PSUBSCRIBE "<prefix>:w:*"). The cost: every
+// message is published twice, and on a Redis Cluster an unsharded publish
+// is broadcast to every node of the cluster; a node with a "#" pattern
+// receives every message of the cluster. A subscription receives
+// messages from the moment Redis confirmed it, which Watch waits for.
 //
 // # Concurrency
 //

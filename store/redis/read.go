@@ -76,14 +76,14 @@ func entryOffset(id string) (uint64, error) {
 }
 
 // Decode decodes a message record as the store keeps and publishes it,
-// the message at offset off of topic; a record of another topic is
-// refused.
+// the message at offset off of topic, or of any topic when topic is ""; a
+// record of another topic is refused.
 func Decode(topic string, off uint64, rec string) (*whispeer.Message, error) {
 	r, err := record.DecodeMessage([]byte(rec), topic)
 	if err != nil {
 		return nil, fmt.Errorf("%w: redis record at %d of %.80q: %w", whispeer.ErrCorrupt, off, topic, err)
 	}
-	if r.Topic != topic {
+	if topic != "" && r.Topic != topic {
 		return nil, fmt.Errorf("%w: redis record at %d of %.80q names another topic", whispeer.ErrCorrupt, off, topic)
 	}
 	r.Seq = off

@@ -28,10 +28,11 @@ const readPage = 256
 type Option func(*options)
 
 type options struct {
-	prefix   string
-	replicas int
-	wait     time.Duration
-	publish  bool
+	prefix     string
+	replicas   int
+	wait       time.Duration
+	publish    bool
+	noPatterns bool
 }
 
 // WithPrefix sets what the names of the store's keys and channels begin
@@ -50,6 +51,12 @@ func WithWait(n int, timeout time.Duration) Option {
 // sharded channel (see [Store.Channel]), in the same script, for a
 // [Backplane] to deliver on every node.
 func WithPublish() Option { return func(o *options) { o.publish = true } }
+
+// WithoutPatterns keeps [WithPublish] from publishing every message a
+// second time, on the unsharded channel of its topic's first level, which
+// pattern subscriptions of a [Backplane] need: on a Redis Cluster such a
+// publish reaches every node of the cluster.
+func WithoutPatterns() Option { return func(o *options) { o.noPatterns = true } }
 
 // Store is a message log in Redis. Make one with Open or New.
 type Store struct {
@@ -112,6 +119,13 @@ func (s *Store) keys(topic string) []string {
 // on, in the slot of its keys.
 func (s *Store) Channel(topic string) string { return s.opt.prefix + ":{" + topic + "}:p" }
 
+// patternChannel returns the unsharded channel the messages of topic are
+// published on for pattern subscriptions: one per first level of topics.
+func (s *Store) patternChannel(topic string) string {
+	first, _, _ := strings.Cut(topic, "/")
+	return s.opt.prefix + ":w:" + first
+}
+
 // check fails once the store is closed; it returns a release to call when
 // the operation is over.
 func (s *Store) check() (func(), error) {
@@ -146,7 +160,10 @@ func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(
 		keys = append(keys, s.Channel(m.Topic))
 	}
 	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
-		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10)}
+		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10), ""}
+	if s.opt.publish && !s.opt.noPatterns {
+		args[4] = s.patternChannel(m.Topic)
+	}
 	vs, err := appendScript.Exec(ctx, s.c, keys, args).ToArray()
 	if err != nil {
 		return 0, fmt.Errorf("redis append: %w", err)

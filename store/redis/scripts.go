@@ -25,14 +25,18 @@ end
 // payload's length, ARGV[4] its time in milliseconds. When KEYS[3], a
 // sharded channel in the topic's slot, is given, the message is published
 // to it as "<offset>:<epoch>:<record>", so that live traffic and history
-// are in the order the script ran. It returns {offset, epoch}.
+// are in the order the script ran, and, when ARGV[5] is not empty, on the
+// (unsharded) channel ARGV[5] too, for pattern subscribers. It returns
+// {offset, epoch}.
 var appendScript = rueidis.NewLuaScript(stateLua + `
 last = last + 1
 redis.call('XADD', s, last .. '-0', 'n', ARGV[3], 't', ARGV[4], 'r', ARGV[2])
 redis.call('HSET', m, 'last', last)
 redis.call('HINCRBY', m, 'bytes', ARGV[3])
 if KEYS[3] then
-  redis.call('SPUBLISH', KEYS[3], last .. ':' .. epoch .. ':' .. ARGV[2])
+  local msg = last .. ':' .. epoch .. ':' .. ARGV[2]
+  redis.call('SPUBLISH', KEYS[3], msg)
+  if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], msg) end
 end
 return {last, epoch}
 `)

@@ -1,0 +1,223 @@
+package whispeer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/whispeer-io/whispeer/internal/match"
+)
+
+// Backplane carries the messages of brokers that share one [Store], such
+// as the nodes of a cluster on Redis: a broker given one [WithBackplane]
+// appends each message it is published to the store, which also hands it
+// to the backplane, and delivers to its own subscriptions the messages
+// the backplane receives, from every broker, in each topic's offset order.
+// History, replay, resume and durable subscriptions are served by the
+// store as they are without a backplane. The broker asks the backplane
+// only for the topics and patterns its subscriptions need.
+//
+// A Backplane's methods are safe for concurrent use.
+type Backplane interface {
+	// Start begins receiving: r is called with each message of a watched
+	// topic or pattern, from any broker, with the epoch of its topic, in
+	// the order of the topic's offsets, and never concurrently for one
+	// topic. A message may come more than once, and some may be missed
+	// (the broker reads those from the store). r may block.
+	Start(r func(m *Message, epoch uint64)) error
+
+	// Watch asks for the messages of topic, a concrete topic or a
+	// pattern, and returns once they are being received. The broker calls
+	// it when its first subscription to topic is made, and Unwatch when
+	// its last one has gone.
+	Watch(ctx context.Context, topic string) error
+
+	// Unwatch stops what Watch started.
+	Unwatch(topic string)
+
+	// Close stops receiving; r is not called once it returns.
+	Close() error
+}
+
+// WithBackplane makes the broker one node of several sharing a store
+// ([WithStore], which it needs) through bp: see [Backplane]. The broker
+// closes bp when it closes, before its store.
+func WithBackplane(bp Backplane) Option { return func(c *config) { c.backplane = bp } }
+
+// maxGapFill bounds the messages a broker reads from its store to fill a
+// gap in what its backplane delivered; past it the messages in between
+// are skipped, as the topic had no subscriber here meanwhile.
+const maxGapFill = 4096
+
+// watches counts, per topic and pattern, the subscriptions that need the
+// backplane to carry it.
+type watches struct {
+	bp Backplane
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// watch counts one more subscription to pattern and, for the first, asks
+// the backplane for it.
+func (w *watches) watch(ctx context.Context, pattern string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n[pattern] == 0 {
+		if err := w.bp.Watch(ctx, pattern); err != nil {
+			return fmt.Errorf("backplane: %w", err)
+		}
+	}
+	w.n[pattern]++
+	return nil
+}
+
+// unwatch counts one subscription to pattern less.
+func (w *watches) unwatch(pattern string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n[pattern]--; w.n[pattern] <= 0 {
+		delete(w.n, pattern)
+		w.bp.Unwatch(pattern)
+	}
+}
+
+// receive delivers m, which the backplane received with its topic's
+// epoch, to the broker's subscriptions, after the messages missing
+// between the last it delivered in the topic and m, which it reads from
+// the store. A message already delivered is skipped.
+func (b *Broker) receive(m *Message, epoch uint64) {
+	if b.closed.Load() {
+		return
+	}
+	ts, err := b.topic(m.Topic)
+	if err != nil {
+		b.log.Warn("whispeer: a message from the backplane has no topic here", "topic", truncate(m.Topic), "error", err)
+		return
+	}
+	ctx := context.Background()
+	ts.mu.Lock()
+	if epoch != ts.epoch.Load() {
+		ts.epoch.Store(epoch) // the store lost the topic's history: it starts again
+		ts.seq, ts.synced = 0, true
+	}
+	if !ts.synced || m.Seq > ts.seq+maxGapFill {
+		ts.seq, ts.synced = m.Seq-1, true
+	}
+	if m.Seq <= ts.seq {
+		ts.mu.Unlock()
+		return
+	}
+	var msgs []*Message
+	if m.Seq > ts.seq+1 {
+		err := b.st.s.Read(ctx, m.Topic, ts.seq+1, int(m.Seq-ts.seq-1), func(g *Message) error {
+			if g.Seq < m.Seq {
+				msgs = append(msgs, g)
+			}
+			return nil
+		})
+		if err != nil {
+			b.log.Warn("whispeer: reading messages the backplane missed failed", "topic", truncate(m.Topic), "error", err)
+		}
+	}
+	msgs = append(msgs, m)
+	b.dispatch(ctx, ts, msgs)
+}
+
+// dispatch hands msgs, stored messages of ts in offset order, to the
+// matching subscriptions; ts's lock is held, and released.
+func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) {
+	type fan struct {
+		m     *Message
+		subs  []*Subscription
+		later []afterPush
+		sync  bool
+	}
+	fans := make([]fan, 0, len(msgs))
+	for _, sm := range msgs {
+		m, err := b.st.fromStore(sm)
+		if err != nil {
+			b.log.Warn("whispeer: skipping a message from the backplane", "topic", truncate(sm.Topic), "seq", sm.Seq, "error", err)
+			continue
+		}
+		ts.seq = m.Seq
+		ts.messages++
+		subs := b.subs.Match(m.Topic)
+		if len(ts.catching) > 0 {
+			subs = ts.live(subs)
+		}
+		later, hasSync := b.enqueue(nil, subs, m)
+		fans = append(fans, fan{m, subs, later, hasSync})
+	}
+	ts.mu.Unlock()
+	for _, f := range fans {
+		b.deliver(ctx, f.later, f.sync, f.subs, f.m)
+	}
+}
+
+// routeOut appends m to the store, which hands it to the backplane: its
+// subscribers here receive it from the backplane, as on every broker.
+func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
+	if m.Time.IsZero() {
+		m.Time = b.clock.now()
+	}
+	m, durable, err := ts.log.append(ctx, m, done)
+	if err != nil {
+		return err
+	}
+	b.published.Add(1)
+	return b.settled(ctx, m, durable, done)
+}
+
+// startWatching asks the backplane for what s needs; s's topic, when
+// concrete, then has its live position taken anew from the store.
+func (b *Broker) startWatching(s *Subscription) error {
+	if b.watch == nil {
+		return nil
+	}
+	if err := b.watch.watch(context.Background(), s.pattern); err != nil {
+		return err
+	}
+	if !match.IsPattern(s.pattern) {
+		ts, err := b.topic(s.pattern)
+		if err != nil {
+			b.watch.unwatch(s.pattern)
+			return err
+		}
+		ts.mu.Lock()
+		if !ts.synced {
+			b.resync(ts)
+		}
+		ts.mu.Unlock()
+	}
+	return nil
+}
+
+// resync takes ts's live position from the store, once the backplane
+// carries its messages; ts's lock is held.
+func (b *Broker) resync(ts *topicState) {
+	info, err := b.st.s.Topic(context.Background(), ts.name)
+	if err != nil {
+		b.log.Warn("whispeer: reading a topic's position failed", "topic", truncate(ts.name), "error", err)
+		return
+	}
+	ts.epoch.Store(info.Epoch)
+	ts.seq, ts.synced = info.Last, true
+}
+
+// stopWatching releases what startWatching asked for.
+func (b *Broker) stopWatching(s *Subscription) {
+	if b.watch == nil {
+		return
+	}
+	b.watch.unwatch(s.pattern)
+	if !match.IsPattern(s.pattern) {
+		if v, ok := b.topics.Load(s.pattern); ok {
+			ts := v.(*topicState)
+			ts.mu.Lock()
+			if b.subs.Match(ts.name) == nil {
+				ts.synced = false
+			}
+			ts.mu.Unlock()
+		}
+	}
+}

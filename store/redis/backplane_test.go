@@ -1,0 +1,256 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/envelope"
+	"github.com/whispeer-io/whispeer/internal/redistest"
+	"github.com/whispeer-io/whispeer/store/redis"
+)
+
+// node returns a broker that is one node of a cluster on the Redis at url,
+// its keys under prefix.
+func node(t *testing.T, url, prefix string, opts ...whispeer.Option) *whispeer.Broker {
+	t.Helper()
+	st, err := redis.Open(url, redis.WithPrefix(prefix), redis.WithPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := redis.NewBackplane(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := whispeer.New(append([]whispeer.Option{whispeer.WithStore(st), whispeer.WithBackplane(bp)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// collector gathers the messages a subscription receives.
+type collector struct {
+	mu   sync.Mutex
+	msgs []*whispeer.Message
+	more chan struct{}
+}
+
+func newCollector() *collector { return &collector{more: make(chan struct{}, 1)} }
+
+func (c *collector) handle(_ context.Context, m *whispeer.Message) error {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// wait returns the messages once there are n, failing t after a while.
+func (c *collector) wait(t *testing.T, n int) []*whispeer.Message {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		c.mu.Lock()
+		got := append([]*whispeer.Message(nil), c.msgs...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-c.more:
+		case <-deadline:
+			t.Fatalf("received %d messages, want %d", len(got), n)
+		}
+	}
+}
+
+// checkOrder checks that msgs hold per publisher ids "p<k>-<i>" in
+// order, and that each topic's offsets rise.
+func checkOrder(t *testing.T, msgs []*whispeer.Message, publishers, per int) {
+	t.Helper()
+	next := map[string]int{}
+	last := map[string]uint64{}
+	for _, m := range msgs {
+		var p, i int
+		if _, err := fmt.Sscanf(m.ID, "p%d-%d", &p, &i); err != nil {
+			t.Fatalf("id %q", m.ID)
+		}
+		k := fmt.Sprint(m.Topic, "/", p)
+		if i != next[k] {
+			t.Fatalf("%s: publisher %d's message %d after %d", m.Topic, p, i, next[k]-1)
+		}
+		next[k]++
+		if m.Seq <= last[m.Topic] {
+			t.Fatalf("%s: offset %d after %d", m.Topic, m.Seq, last[m.Topic])
+		}
+		last[m.Topic] = m.Seq
+	}
+	if len(msgs) != publishers*per*len(last) {
+		t.Fatalf("received %d messages, want %d", len(msgs), publishers*per*len(last))
+	}
+}
+
+// TestBackplane_CrossNode publishes on one node from several publishers
+// and checks that subscriptions on another, to a topic and to patterns,
+// receive every message once, in per-publisher order and offset order.
+func TestBackplane_CrossNode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(*testing.T) string
+	}{
+		{"single", func(t *testing.T) string { return redistest.Start(t).URL() }},
+		{"cluster", func(t *testing.T) string { return redistest.StartCluster(t, 3).URL() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := tc.url(t)
+			a, b := node(t, url, "x"), node(t, url, "x")
+			exact, plus, all, local := newCollector(), newCollector(), newCollector(), newCollector()
+			for _, s := range []struct {
+				pattern string
+				c       *collector
+				on      *whispeer.Broker
+			}{{"chat/a", exact, b}, {"chat/+", plus, b}, {"#", all, b}, {"chat/b", local, a}} {
+				if _, err := s.on.Subscribe(s.pattern, s.c.handle); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const publishers, per = 3, 50
+			var wg sync.WaitGroup
+			for p := range publishers {
+				wg.Go(func() {
+					for i := range per {
+						for _, topic := range []string{"chat/a", "chat/b"} {
+							if err := a.Publish(context.Background(), topic, []byte("hello"), whispeer.WithID(fmt.Sprintf("p%d-%d", p, i))); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			checkOrder(t, exact.wait(t, publishers*per), publishers, per)
+			checkOrder(t, plus.wait(t, 2*publishers*per), publishers, per)
+			checkOrder(t, all.wait(t, 2*publishers*per), publishers, per)
+			checkOrder(t, local.wait(t, publishers*per), publishers, per)
+		})
+	}
+}
+
+// TestBackplane_ResumeElsewhere checks that a subscriber that received
+// part of a topic on one node resumes on another from its offset without
+// a gap or a duplicate, and that after Redis restarted empty a resume is
+// told it did not recover and the topic has a new epoch.
+func TestBackplane_ResumeElsewhere(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := node(t, srv.URL(), "r"), node(t, srv.URL(), "r")
+	ctx := context.Background()
+	first := newCollector()
+	sub, err := a.Subscribe("orders", first.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := b.Publish(ctx, "orders", []byte("x"), whispeer.WithID(fmt.Sprintf("p0-%d", i)), whispeer.WithQoS(whispeer.AtLeastOnce)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := first.wait(t, 10)
+	sub.Unsubscribe()
+	info, err := b.TopicInfo(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := got[5]
+	for i := 10; i < 15; i++ {
+		if err := a.Publish(ctx, "orders", []byte("x"), whispeer.WithID(fmt.Sprintf("p0-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest := newCollector()
+	rs, err := b.Subscribe("orders", rest.handle, whispeer.WithResume(info.Epoch, at.Seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := rest.wait(t, 9)
+	for i, m := range msgs {
+		if want := fmt.Sprintf("p0-%d", i+6); m.ID != want || m.Seq != at.Seq+uint64(i)+1 {
+			t.Fatalf("resumed message %d: %s at %d, want %s at %d", i, m.ID, m.Seq, want, at.Seq+uint64(i)+1)
+		}
+	}
+	if !rs.Recovered() {
+		t.Fatal("a resume within the history did not recover")
+	}
+
+	srv.Restart()
+	var after *whispeer.Message
+	for after == nil {
+		// the first publishes may meet the connection Redis closed
+		m := fmt.Sprintf("p0-%d", 100)
+		if err := a.Publish(ctx, "orders", []byte("x"), whispeer.WithID(m)); err == nil {
+			after = &whispeer.Message{ID: m}
+		}
+	}
+	again, err := b.TopicInfo(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Epoch == info.Epoch || again.Last != 1 {
+		t.Fatalf("after Redis restarted empty: %+v, want a new epoch and offset 1 (was %+v)", again, info)
+	}
+	late, err := b.Subscribe("orders", newCollector().handle, whispeer.WithResume(info.Epoch, 14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.Recovered() {
+		t.Fatal("a resume from the epoch Redis lost reports it recovered")
+	}
+}
+
+// TestBackplane_SealedInRedis checks that a topic sealed by the
+// publisher's broker reaches a subscriber on another node opened, and
+// that no byte of its plaintext is anywhere in Redis.
+func TestBackplane_SealedInRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	kr := keyring(t)
+	a := node(t, srv.URL(), "e", whispeer.WithEncryption(kr))
+	b := node(t, srv.URL(), "e", whispeer.WithEncryption(kr))
+	c := newCollector()
+	if _, err := b.Subscribe("secret/x", c.handle); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("the plaintext nobody between must read")
+	if err := a.Publish(context.Background(), "secret/x", secret); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.wait(t, 1)[0]; string(got.Payload) != string(secret) {
+		t.Fatalf("subscriber on the other node got %q", got.Payload)
+	}
+	keys, err := srv.KeysContaining([]byte("plaintext nobody"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("the plaintext is in Redis, in %v", keys)
+	}
+	if keys, _ := srv.KeysContaining([]byte("secret/x")); len(keys) == 0 {
+		t.Fatal("found no key of the topic: the check looked in the wrong place")
+	}
+}
+
+func keyring(t *testing.T) *envelope.Keyring {
+	t.Helper()
+	kr := envelope.NewKeyring()
+	if _, err := kr.Generate(); err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
