@@ -191,18 +191,10 @@ func TestBackplane_ResumeElsewhere(t *testing.T) {
 	}
 
 	srv.Restart()
-	var after *whispeer.Message
-	for after == nil {
-		// the first publishes may meet the connection Redis closed
-		m := fmt.Sprintf("p0-%d", 100)
-		if err := a.Publish(ctx, "orders", []byte("x"), whispeer.WithID(m)); err == nil {
-			after = &whispeer.Message{ID: m}
-		}
-	}
-	again, err := b.TopicInfo(ctx, "orders")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The first command on each connection may meet the one Redis closed.
+	retry(t, func() error { return a.Publish(ctx, "orders", []byte("x"), whispeer.WithID("p0-100")) })
+	var again whispeer.TopicInfo
+	retry(t, func() (err error) { again, err = b.TopicInfo(ctx, "orders"); return err })
 	if again.Epoch == info.Epoch || again.Last != 1 {
 		t.Fatalf("after Redis restarted empty: %+v, want a new epoch and offset 1 (was %+v)", again, info)
 	}
@@ -253,4 +245,16 @@ func keyring(t *testing.T) *envelope.Keyring {
 		t.Fatal(err)
 	}
 	return kr
+}
+
+// retry calls fn until it succeeds, a few times at most.
+func retry(t *testing.T, fn func() error) {
+	t.Helper()
+	var err error
+	for range 5 {
+		if err = fn(); err == nil {
+			return
+		}
+	}
+	t.Fatal(err)
 }
