@@ -128,6 +128,8 @@ func (n *native) authed(f *wire.Frame) {
 		n.ack(&f.Ack)
 	case wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
 		n.exactlyOnce(f.Type, &f.Ack)
+	case wire.TypePresence:
+		n.presence(&f.Presence)
 	default:
 		n.refuse(&opError{whispeer.CodeInvalid, f.Type.String() + " is sent by servers only"}, f.Type, false)
 	}
@@ -148,6 +150,9 @@ func (n *native) welcome(f *wire.Frame) {
 	}
 	n.hello = true
 	n.caps = h.Caps & serverCaps
+	if n.s.srv.presence != nil {
+		n.caps |= h.Caps & wire.CapPresence
+	}
 	if h.MaxFrame > 0 {
 		n.maxOut = int(h.MaxFrame)
 	}
@@ -238,6 +243,8 @@ func (n *native) refuseUnauthenticated(f *wire.Frame) {
 		n.refusePublish(&f.Publish, e)
 	case f.Type == wire.TypeSubscribe:
 		n.s.send(n.subAck(f.Subscribe.SID, e, nil, false))
+	case f.Type == wire.TypePresence:
+		n.sendPresenceInfo(&wire.PresenceInfo{ID: f.Presence.ID, Code: e.wireCode(), Text: []byte("whispeer: " + e.text)})
 	default:
 		n.sendError(e, false, f.Type)
 	}

@@ -48,6 +48,9 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 	}
 	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS()))}
 	req.handler, req.replayed = ns.deliver, ns.replay
+	if sub.Presence && n.caps.Has(wire.CapPresence) {
+		req.watch = n.watcher(sub.SID)
+	}
 	bs, e := n.s.subscribe(&req)
 	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))
 }

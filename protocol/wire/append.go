@@ -35,6 +35,12 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 		return AppendUnsubscribe(dst, &f.Unsubscribe)
 	case TypeSubAck:
 		return AppendSubAck(dst, &f.SubAck)
+	case TypePresence:
+		return AppendPresence(dst, &f.Presence)
+	case TypePresenceInfo:
+		return AppendPresenceInfo(dst, &f.PresenceInfo)
+	case TypeJoinLeave:
+		return AppendJoinLeave(dst, &f.JoinLeave)
 	case TypeHello:
 		return AppendHello(dst, &f.Hello)
 	case TypeWelcome:

@@ -121,7 +121,11 @@ func AppendSubscribe(dst []byte, s *Subscribe) ([]byte, error) {
 		return dst, err
 	}
 	b = binary.BigEndian.AppendUint32(b, s.SID)
-	b = append(b, byte(s.QoS), byte(s.Resume.Mode))
+	qos := byte(s.QoS)
+	if s.Presence {
+		qos |= subPresence
+	}
+	b = append(b, qos, byte(s.Resume.Mode))
 	switch s.Resume.Mode {
 	case ResumeLast:
 		b = binary.BigEndian.AppendUint32(b, s.Resume.Last)

@@ -15,9 +15,10 @@
 // # Zero copy
 //
 // Parsing allocates nothing: the []byte fields of a parsed [Frame],
-// including its [Headers], view the buffer it was parsed from. They are
-// valid only until that buffer is reused (for a Reader, until the next
-// call to Next) and must be copied to be kept. Appending allocates nothing
+// including its [Headers] and a PRESENCEINFO's [PresenceClients], view the
+// buffer it was parsed from. They are valid only until that buffer is
+// reused (for a Reader, until the next call to Next) and must be copied to
+// be kept. Appending allocates nothing
 // when the destination has the capacity. A MSG frame splits into a
 // per-subscriber head and a body that is the same for every subscriber
 // ([AppendMessageHead], [AppendMessageBody]), so that a server encodes a

@@ -44,29 +44,33 @@ type Type uint8
 
 // The frame types. The zero Type is never valid.
 const (
-	TypeHello       Type = 0x01 // client → server: magic, version, capabilities
-	TypeWelcome     Type = 0x02 // server → client: the reply to HELLO
-	TypeAuth        Type = 0x03 // client → server: a JWT
-	TypeLogin       Type = 0x04 // client → server: username and password
-	TypeAuthOK      Type = 0x05 // server → client: authenticated, maybe with a new token
-	TypePing        Type = 0x06 // either way: keep-alive, answered by PONG
-	TypePong        Type = 0x07 // either way: the answer to PING
-	TypeError       Type = 0x08 // either way: an error code and text
-	TypeSubscribe   Type = 0x10 // client → server: start a subscription
-	TypeUnsubscribe Type = 0x11 // client → server: end a subscription
-	TypeSubAck      Type = 0x12 // server → client: the result of SUB
-	TypePublish     Type = 0x20 // client → server: publish a message
-	TypeMessage     Type = 0x21 // server → client: deliver a message
-	TypePubAck      Type = 0x22 // either way: QoS 1 accepted
-	TypePubRec      Type = 0x23 // either way: QoS 2, first step: received
-	TypePubRel      Type = 0x24 // either way: QoS 2, second step: release
-	TypePubComp     Type = 0x25 // either way: QoS 2, done
+	TypeHello        Type = 0x01 // client → server: magic, version, capabilities
+	TypeWelcome      Type = 0x02 // server → client: the reply to HELLO
+	TypeAuth         Type = 0x03 // client → server: a JWT
+	TypeLogin        Type = 0x04 // client → server: username and password
+	TypeAuthOK       Type = 0x05 // server → client: authenticated, maybe with a new token
+	TypePing         Type = 0x06 // either way: keep-alive, answered by PONG
+	TypePong         Type = 0x07 // either way: the answer to PING
+	TypeError        Type = 0x08 // either way: an error code and text
+	TypeSubscribe    Type = 0x10 // client → server: start a subscription
+	TypeUnsubscribe  Type = 0x11 // client → server: end a subscription
+	TypeSubAck       Type = 0x12 // server → client: the result of SUB
+	TypePresence     Type = 0x13 // client → server: who is subscribed to a topic
+	TypePresenceInfo Type = 0x14 // server → client: the answer to PRESENCE
+	TypeJoinLeave    Type = 0x15 // server → client: a client joined or left a subscription's topic
+	TypePublish      Type = 0x20 // client → server: publish a message
+	TypeMessage      Type = 0x21 // server → client: deliver a message
+	TypePubAck       Type = 0x22 // either way: QoS 1 accepted
+	TypePubRec       Type = 0x23 // either way: QoS 2, first step: received
+	TypePubRel       Type = 0x24 // either way: QoS 2, second step: release
+	TypePubComp      Type = 0x25 // either way: QoS 2, done
 )
 
 var typeNames = [...]string{
 	TypeHello: "HELLO", TypeWelcome: "WELCOME", TypeAuth: "AUTH", TypeLogin: "LOGIN",
 	TypeAuthOK: "AUTHOK", TypePing: "PING", TypePong: "PONG", TypeError: "ERROR",
 	TypeSubscribe: "SUB", TypeUnsubscribe: "UNSUB", TypeSubAck: "SUBACK",
+	TypePresence: "PRESENCE", TypePresenceInfo: "PRESENCEINFO", TypeJoinLeave: "JOINLEAVE",
 	TypePublish: "PUB", TypeMessage: "MSG", TypePubAck: "PUBACK", TypePubRec: "PUBREC",
 	TypePubRel: "PUBREL", TypePubComp: "PUBCOMP",
 }
@@ -122,6 +126,10 @@ const (
 	// the delivered message's offset (Ack.Offset), so that they name one
 	// delivery even when two messages on a subscription share an id.
 	CapAckOffset Caps = 1 << 5
+	// CapPresence: the client may ask who is subscribed to a topic
+	// (PRESENCE, PRESENCEINFO) and ask a SUB for the join and leave events
+	// of its topic (Subscribe.Presence, JOINLEAVE).
+	CapPresence Caps = 1 << 6
 )
 
 // Has reports whether c holds every bit of want.

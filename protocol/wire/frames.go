@@ -6,19 +6,22 @@ package wire
 // Headers included, views the buffer it was parsed from: it is valid only
 // until that buffer is reused, and must be copied to be kept.
 type Frame struct {
-	Type        Type // the frame's type; it names the member that is set
-	Hello       Hello
-	Welcome     Welcome
-	Auth        Auth
-	Login       Login
-	AuthOK      AuthOK
-	Error       Error
-	Subscribe   Subscribe
-	Unsubscribe Unsubscribe
-	SubAck      SubAck
-	Publish     Publish
-	Message     Message
-	Ack         Ack // PUBACK, PUBREC, PUBREL and PUBCOMP
+	Type         Type // the frame's type; it names the member that is set
+	Hello        Hello
+	Welcome      Welcome
+	Auth         Auth
+	Login        Login
+	AuthOK       AuthOK
+	Error        Error
+	Subscribe    Subscribe
+	Unsubscribe  Unsubscribe
+	SubAck       SubAck
+	Presence     Presence
+	PresenceInfo PresenceInfo
+	JoinLeave    JoinLeave
+	Publish      Publish
+	Message      Message
+	Ack          Ack // PUBACK, PUBREC, PUBREL and PUBCOMP
 }
 
 // Hello is the HELLO frame, the first frame a client sends. Its first
@@ -99,6 +102,9 @@ type Subscribe struct {
 	SID uint32
 	// QoS is the highest QoS the client wants deliveries at.
 	QoS QoS
+	// Presence asks for the join and leave events of the topic's other
+	// clients (JOINLEAVE frames), on a connection granted CapPresence.
+	Presence bool
 	// Resume says where the subscription starts.
 	Resume Resume
 	// Topic is a topic or pattern, not empty.

@@ -70,8 +70,29 @@ func samples(tb testing.TB) []sample {
 		{"pubrec", wire.Frame{Type: wire.TypePubRec, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
 		{"pubrel", wire.Frame{Type: wire.TypePubRel, Ack: wire.Ack{ID: []byte("m2")}}},
 		{"pubcomp", wire.Frame{Type: wire.TypePubComp, Ack: wire.Ack{SID: 4, ID: []byte("m2")}}},
+		{"subscribe with presence", wire.Frame{Type: wire.TypeSubscribe, Subscribe: wire.Subscribe{SID: 5,
+			QoS: wire.ExactlyOnce, Presence: true, Topic: []byte("chat/room")}}},
+		{"presence", wire.Frame{Type: wire.TypePresence, Presence: wire.Presence{ID: 1, Topic: []byte("chat/room")}}},
+		{"presence stats", wire.Frame{Type: wire.TypePresence, Presence: wire.Presence{ID: 0xFFFFFFFF, Stats: true, Topic: []byte("chat/#")}}},
+		{"presenceinfo", wire.Frame{Type: wire.TypePresenceInfo, PresenceInfo: wire.PresenceInfo{ID: 1, Truncated: true,
+			Count: 3, Users: 2, Clients: mustPresenceClients(tb, "ann", "ann-phone", "bob", "")}}},
+		{"presenceinfo refused", wire.Frame{Type: wire.TypePresenceInfo, PresenceInfo: wire.PresenceInfo{ID: 2,
+			Code: wire.CodeForbidden, Text: []byte("whispeer: permission denied")}}},
+		{"join", wire.Frame{Type: wire.TypeJoinLeave, JoinLeave: wire.JoinLeave{SID: 5, User: []byte("ann"), Client: []byte("c1")}}},
+		{"leave", wire.Frame{Type: wire.TypeJoinLeave, JoinLeave: wire.JoinLeave{SID: 5, Leave: true}}},
 		{"puback of a delivery with its offset", wire.Frame{Type: wire.TypePubAck, Ack: wire.Ack{SID: 4, ID: []byte("m2"), Offset: 1 << 40}}},
 	}
+}
+
+// mustPresenceClients builds a presence list from alternating users and
+// client ids.
+func mustPresenceClients(tb testing.TB, userClient ...string) wire.PresenceClients {
+	tb.Helper()
+	c, err := wire.MakePresenceClients(userClient...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // mustHeaders builds headers from alternating keys and values.
@@ -105,6 +126,12 @@ func member(f *wire.Frame) any {
 		return f.Unsubscribe
 	case wire.TypeSubAck:
 		return f.SubAck
+	case wire.TypePresence:
+		return f.Presence
+	case wire.TypePresenceInfo:
+		return f.PresenceInfo
+	case wire.TypeJoinLeave:
+		return f.JoinLeave
 	case wire.TypePublish:
 		return f.Publish
 	case wire.TypeMessage:
@@ -135,7 +162,8 @@ func randomFrame(r *rand.Rand) wire.Frame {
 	types := []wire.Type{wire.TypeHello, wire.TypeWelcome, wire.TypeAuth, wire.TypeLogin,
 		wire.TypeAuthOK, wire.TypePing, wire.TypePong, wire.TypeError, wire.TypeSubscribe,
 		wire.TypeUnsubscribe, wire.TypeSubAck, wire.TypePublish, wire.TypeMessage,
-		wire.TypePubAck, wire.TypePubRec, wire.TypePubRel, wire.TypePubComp}
+		wire.TypePubAck, wire.TypePubRec, wire.TypePubRel, wire.TypePubComp,
+		wire.TypePresence, wire.TypePresenceInfo, wire.TypeJoinLeave}
 	f := wire.Frame{Type: types[r.IntN(len(types))]}
 	switch f.Type {
 	case wire.TypeHello:
@@ -170,6 +198,13 @@ func randomFrame(r *rand.Rand) wire.Frame {
 		f.Message = wire.Message{QoS: q, Envelope: r.IntN(2) == 1, Dup: r.IntN(2) == 1,
 			Replay: r.IntN(2) == 1, SID: 1 + r.Uint32N(1<<32-1), Offset: r.Uint64(), Time: r.Int64(),
 			Topic: randTopic(r), ID: randID(r, q), Headers: randHeaders(r), Payload: randBytes(r, 3000)}
+	case wire.TypePresence:
+		f.Presence = wire.Presence{ID: 1 + r.Uint32N(1<<32-1), Stats: r.IntN(2) == 1, Topic: randTopic(r)}
+	case wire.TypePresenceInfo:
+		f.PresenceInfo = randomPresenceInfo(r)
+	case wire.TypeJoinLeave:
+		f.JoinLeave = wire.JoinLeave{SID: 1 + r.Uint32N(1<<32-1), Leave: r.IntN(2) == 1,
+			User: randBytes(r, 300), Client: randBytes(r, 300)}
 	case wire.TypePubAck, wire.TypePubRec, wire.TypePubRel, wire.TypePubComp:
 		f.Ack = wire.Ack{SID: r.Uint32(), Code: wire.Code(r.IntN(256)), ID: randID(r, 1)}
 		if f.Ack.Code != wire.CodeOK {
@@ -179,9 +214,24 @@ func randomFrame(r *rand.Rand) wire.Frame {
 	return f
 }
 
+// randomPresenceInfo returns a valid PRESENCEINFO with up to a few
+// clients.
+func randomPresenceInfo(r *rand.Rand) wire.PresenceInfo {
+	var uc []string
+	for range r.IntN(4) {
+		uc = append(uc, string(randBytes(r, 30)), string(randBytes(r, 30)))
+	}
+	c, err := wire.MakePresenceClients(uc...)
+	if err != nil {
+		panic(err)
+	}
+	return wire.PresenceInfo{ID: 1 + r.Uint32N(1<<32-1), Code: wire.Code(r.IntN(256)), Truncated: r.IntN(2) == 1,
+		Count: r.Uint32(), Users: r.Uint32(), Clients: c, Text: randBytes(r, 300)}
+}
+
 // randomSubscribe returns a valid SUB with a random resume mode.
 func randomSubscribe(r *rand.Rand) wire.Subscribe {
-	s := wire.Subscribe{SID: 1 + r.Uint32N(1<<32-1), QoS: wire.QoS(r.IntN(3)), Topic: randTopic(r)}
+	s := wire.Subscribe{SID: 1 + r.Uint32N(1<<32-1), QoS: wire.QoS(r.IntN(3)), Presence: r.IntN(2) == 1, Topic: randTopic(r)}
 	switch s.Resume.Mode = wire.ResumeMode(r.IntN(3)); s.Resume.Mode {
 	case wire.ResumeLast:
 		s.Resume.Last = r.Uint32()

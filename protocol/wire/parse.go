@@ -78,6 +78,12 @@ func (f *Frame) decode(b []byte) error {
 		return f.Unsubscribe.decode(body)
 	case TypeSubAck:
 		return f.SubAck.decode(body)
+	case TypePresence:
+		return f.Presence.decode(body)
+	case TypePresenceInfo:
+		return f.PresenceInfo.decode(body)
+	case TypeJoinLeave:
+		return f.JoinLeave.decode(body)
 	case TypeHello:
 		return f.Hello.decode(body)
 	case TypeWelcome:

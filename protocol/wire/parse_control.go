@@ -131,6 +131,10 @@ func (e *Error) check() error {
 	return nil
 }
 
+// subPresence is the bit of a SUB's qos byte that asks for join and leave
+// events (Subscribe.Presence).
+const subPresence = 0x04
+
 // decode parses a SUB body: sid, qos, resume mode and its fields, topic.
 func (s *Subscribe) decode(b []byte) error {
 	if len(b) < 4+1+1 {
@@ -159,7 +163,8 @@ func (s *Subscribe) decode(b []byte) error {
 	if !ok {
 		return ErrTruncated
 	}
-	*s = Subscribe{SID: binary.BigEndian.Uint32(b), QoS: QoS(b[4]), Resume: r, Topic: topic}
+	*s = Subscribe{SID: binary.BigEndian.Uint32(b), QoS: QoS(b[4] &^ subPresence), Presence: b[4]&subPresence != 0,
+		Resume: r, Topic: topic}
 	if err := s.check(); err != nil {
 		return err
 	}
