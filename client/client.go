@@ -53,6 +53,10 @@ type Client struct {
 	closing  bool                // no new work: Close or Drain began, or the client stopped
 	shutting bool                // Close or Drain was called
 	closed   bool                // the client has stopped
+	// presence holds the Presence calls awaiting their answer, by the id
+	// of their PRESENCE (presence.go); presenceID is the last id used.
+	presence   map[uint32]chan presenceReply
+	presenceID uint32
 
 	smu  sync.RWMutex
 	subs map[uint32]*Subscription
@@ -125,7 +129,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 // setupEngine builds the envelope engine and the capabilities to announce.
 func (c *Client) setupEngine() error {
 	opts := c.cfg.engineOpts
-	c.caps = wire.CapQoS2 | wire.CapResume | wire.CapReasons | wire.CapAckOffset
+	c.caps = wire.CapQoS2 | wire.CapResume | wire.CapReasons | wire.CapAckOffset | wire.CapPresence
 	if c.cfg.keyring != nil {
 		c.seal = true
 		c.caps |= wire.CapE2E

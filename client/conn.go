@@ -90,6 +90,10 @@ func (c *Client) dispatch(cn *conn, f *wire.Frame, a *arrivals) error {
 		return c.exactlyOnce(cn, f.Type, &f.Ack)
 	case wire.TypeSubAck:
 		c.onSubAck(cn, &f.SubAck)
+	case wire.TypePresenceInfo:
+		c.onPresenceInfo(&f.PresenceInfo)
+	case wire.TypeJoinLeave:
+		c.onJoinLeave(&f.JoinLeave)
 	case wire.TypePing:
 		c.mu.Lock()
 		c.queueLocked(cn, pongFrame)

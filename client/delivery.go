@@ -166,6 +166,8 @@ func (s *Subscription) run() {
 		}
 		select {
 		case <-s.in.ready:
+		case e := <-s.events: // nil, never ready, without WithPresenceEvents
+			s.cfg.onPresence(e)
 		case <-s.drain:
 			for {
 				if msgs = s.in.take(msgs); len(msgs) == 0 {

@@ -86,6 +86,16 @@
 // the handler returns nil, with PUBCOMP at the release. Errors that no
 // call returns go to the error handler (WithErrorHandler).
 //
+// # Presence
+//
+// Client.Presence asks the server who is subscribed to a topic (users and
+// client ids, kept by the exact topic or pattern subscribed to), and
+// Client.PresenceStats how many; the user must be allowed to subscribe to
+// it. A subscription made WithPresenceEvents has the server tell it when
+// other clients join or leave its topic, while the topic is small enough
+// for the server to send such events; its callback runs in the
+// subscription's goroutine, between deliveries.
+//
 // # Concurrency
 //
 // A Client, its Subscriptions and Topics are safe for concurrent use.

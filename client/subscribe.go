@@ -23,6 +23,8 @@ type subConfig struct {
 	raw    bool
 	borrow bool
 	resume wire.Resume
+	// onPresence gets the presence events (WithPresenceEvents).
+	onPresence func(PresenceEvent)
 }
 
 // WithBorrow lends each delivery to the handler rather than giving it:
@@ -120,6 +122,10 @@ type Subscription struct {
 	plain []byte // where a borrowing subscription opens envelopes; its goroutine's
 
 	once received // QoS 2 deliveries handed over and not yet released
+
+	// events queues the presence events for the subscription's goroutine;
+	// nil without WithPresenceEvents.
+	events chan PresenceEvent
 }
 
 // Subscribe subscribes h to pattern ("+" and "*" match one level, a final
@@ -196,6 +202,9 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 		drain: make(chan struct{}),
 		acked: make(chan error, 1),
 	}
+	if cfg.onPresence != nil {
+		s.events = make(chan PresenceEvent, presenceEvents)
+	}
 	if cfg.resume.Mode == wire.ResumeOffset {
 		if !s.concrete {
 			return nil, fmt.Errorf("%w: resuming from an offset needs a concrete topic, not %q", whispeer.ErrInvalidOption, pattern)
@@ -212,7 +221,8 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 // connection with capabilities caps: resuming after the last message seen
 // when the subscription is to a concrete topic with known position.
 func (s *Subscription) appendSub(b []byte, caps wire.Caps) []byte {
-	sub := wire.Subscribe{SID: s.sid, QoS: wire.QoS(s.cfg.qos), Topic: bytesOf(s.pattern)}
+	sub := wire.Subscribe{SID: s.sid, QoS: wire.QoS(s.cfg.qos), Topic: bytesOf(s.pattern),
+		Presence: s.events != nil && caps.Has(wire.CapPresence)}
 	if caps.Has(wire.CapResume) {
 		sub.Resume = s.cfg.resume
 		if s.concrete && s.positioned.Load() && s.epoch.Load() != 0 {
