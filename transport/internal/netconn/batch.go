@@ -38,3 +38,7 @@ func (b *Batch) Flush() {
 		b.stall(max)
 	}
 }
+
+// reaches reports whether the batch holds a queue other than the reader's
+// own: a flush will write to another connection.
+func (b *Batch) reaches() bool { return len(b.held) > 1 }

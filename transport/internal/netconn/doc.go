@@ -23,6 +23,11 @@
 // only when the reader flushes the Batch, before it reads again, so that a
 // burst of publishes leaves every connection it reaches, the publisher's
 // own included, in one write per connection rather than one per message.
+// A batch that reached other connections also takes in, without waiting,
+// the bytes that arrived while it was handled ([ReadBuffer.TryFill]), up
+// to eight reads, before it is flushed: a publisher streaming to many
+// subscribers is fanned out in fewer, larger writes, while a lone frame
+// costs one read more, that finds nothing, and no wait.
 // A queue whose bytes pass MaxPendingBytes, or whose write times out, drops
 // its connection as a slow consumer.
 //

@@ -51,8 +51,10 @@ type ReadBuffer struct {
 	raw    syscall.RawConn // nil when nc does not expose its descriptor
 	pooled *[]byte         // the pool's buffer, when Buf is one
 	readFn func(fd uintptr) bool
-	n      int // readFn's results
+	tryFn  func(fd uintptr) bool // readFn that never waits (TryFill)
+	n      int                   // readFn's results
 	rerr   error
+	later  error // an error that TryFill met, for the next Fill to return
 	class  uint8 // the size of the next pooled buffer, in readBufSizes
 	small  uint8 // reads in a row that used under a quarter of the buffer
 }
@@ -65,6 +67,7 @@ func (b *ReadBuffer) Init(nc net.Conn) {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
 			b.readFn = b.rawRead
+			b.tryFn = b.tryRead
 		}
 	}
 }
@@ -75,6 +78,10 @@ func (b *ReadBuffer) Unread() []byte { return b.Buf[b.R:b.W] }
 // Fill reads what the connection has into Buf[W:], taking a buffer first
 // if none is held, and advances W.
 func (b *ReadBuffer) Fill() (int, error) {
+	if err := b.later; err != nil {
+		b.later = nil
+		return 0, err
+	}
 	var n int
 	var err error
 	if b.raw != nil {
@@ -90,6 +97,36 @@ func (b *ReadBuffer) Fill() (int, error) {
 		b.adapt(n)
 	}
 	return n, err
+}
+
+// TryFill is Fill for bytes that have already arrived: it reads what the
+// connection has at once, without waiting, and returns 0 when nothing is
+// there or the connection cannot be read without waiting. An error is
+// kept for the next Fill to return, after the bytes in hand are handled.
+func (b *ReadBuffer) TryFill() int {
+	if b.tryFn == nil || b.later != nil {
+		return 0
+	}
+	if b.R == b.W {
+		b.R, b.W = 0, 0
+	}
+	if b.Buf != nil && b.W == len(b.Buf) {
+		return 0 // full: the frame in hand has what it needs
+	}
+	b.n, b.rerr = 0, nil
+	if err := b.raw.Read(b.tryFn); err != nil {
+		b.later = err
+		return 0
+	}
+	if b.rerr != nil {
+		b.later = b.rerr
+		return 0
+	}
+	if b.n > 0 {
+		b.W += b.n
+		b.adapt(b.n)
+	}
+	return b.n
 }
 
 // adapt picks the size of the next pooled buffer after a read of n bytes

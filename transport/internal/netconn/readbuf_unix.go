@@ -28,6 +28,22 @@ func (b *ReadBuffer) rawRead(fd uintptr) bool {
 	if b.Buf == nil {
 		b.Acquire()
 	}
+	return b.readFD(fd)
+}
+
+// tryRead is TryFill's callback: it never asks to wait, and takes no
+// buffer. It reads into the buffer in hand.
+func (b *ReadBuffer) tryRead(fd uintptr) bool {
+	if b.Buf != nil {
+		b.readFD(fd)
+	}
+	return true
+}
+
+// readFD reads from fd into Buf[W:], recording the outcome in b.n and
+// b.rerr; it reports false when fd has nothing to read, giving back a
+// buffer with no bytes in hand.
+func (b *ReadBuffer) readFD(fd uintptr) bool {
 	n, err := syscall.Read(int(fd), b.Buf[b.W:])
 	for errors.Is(err, syscall.EINTR) {
 		n, err = syscall.Read(int(fd), b.Buf[b.W:])

@@ -63,9 +63,15 @@ func (c *Conn) read(f Framer) (err error) {
 	}
 }
 
+// batchReads bounds the reads whose frames one batch handles.
+const batchReads = 8
+
 // parse handles every complete frame in hand as one batch, whose writes, to
 // this connection and to those its publishes reach, start together once it
-// is handled; and makes room for the rest of a partial frame.
+// is handled; and makes room for the rest of a partial frame. A batch
+// whose frames sent to other connections also takes in the bytes that
+// arrived meanwhile, without waiting (extend), so that a publisher's
+// stream reaches its subscribers in fewer, larger writes.
 func (c *Conn) parse(f Framer) error {
 	b := &c.rb
 	if b.R == b.W {
@@ -76,6 +82,24 @@ func (c *Conn) parse(f Framer) error {
 	c.at = time.Now()
 	defer c.batch.Flush()
 	defer f.Rest()
+	for reads := 1; ; reads++ {
+		if err := c.frames(f); err != nil {
+			return err
+		}
+		if reads == batchReads || !c.extend() {
+			break
+		}
+	}
+	if b.R == b.W {
+		b.Release()
+	}
+	return nil
+}
+
+// frames handles the complete frames in hand, and makes room for the rest
+// of a partial one.
+func (c *Conn) frames(f Framer) error {
+	b := &c.rb
 	for b.R < b.W {
 		n, need, err := f.Frame(b.Unread())
 		if err != nil {
@@ -88,6 +112,21 @@ func (c *Conn) parse(f Framer) error {
 		b.R += n
 		c.batch.Yield(&c.q)
 	}
-	b.Release()
 	return nil
+}
+
+// extend reads, without waiting, what arrived while the batch was
+// handled, when the batch has sent to connections other than the
+// reader's own: its flush then writes to each of them once for both
+// reads. It reports whether it read anything.
+func (c *Conn) extend() bool {
+	if !c.batch.reaches() || c.q.Closing() {
+		return false
+	}
+	if c.rb.TryFill() == 0 {
+		return false
+	}
+	c.act.Touch()
+	c.at = time.Now()
+	return true
 }
