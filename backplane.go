@@ -156,13 +156,16 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 
 // routeOut appends m to the store, which hands it to the backplane: its
 // subscribers here receive it from the backplane, as on every broker.
-func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
+func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done func(error), r *Receipt) error {
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
 	m, durable, err := ts.log.append(ctx, m, done)
 	if err != nil {
 		return err
+	}
+	if r != nil {
+		r.Offset, r.Epoch = m.Seq, ts.epoch.Load()
 	}
 	b.published.Add(1)
 	return b.settled(ctx, m, durable, done)

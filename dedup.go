@@ -56,7 +56,7 @@ func (b *Broker) Release(publisher, id string) bool {
 // answered, without routing m. Given done, the id stays held until
 // released (a server releases it on PUBREL), unless the broker generated
 // it; without, it is released once the publish succeeded.
-func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, done func(error), generated bool) error {
+func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, done func(error), generated bool, r *Receipt) error {
 	m = m.keep() // the window keeps its id
 	e, dup, err := b.dedup.reserve(m.PublisherID, m.ID, b.clock.now())
 	if err != nil {
@@ -78,7 +78,7 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 			done(err)
 		}
 	}
-	if err := b.route(ctx, ts, m, finish); err != nil {
+	if err := b.route(ctx, ts, m, finish, r); err != nil {
 		b.dedup.complete(e, err, false)
 		return err
 	}

@@ -76,3 +76,49 @@ func (ts *topicState) info(subscribers int) TopicStats {
 
 // Closed reports whether the broker has been closed (see [Broker.Close]).
 func (b *Broker) Closed() bool { return b.closed.Load() }
+
+// History calls fn with the messages of topic's history, its log in the
+// broker's store or its in-memory history, from offset from on, oldest
+// first, at most limit of them (no limit when limit <= 0), and returns
+// what the history held when the read began. Messages already trimmed are
+// skipped, so the first may have an offset above from. The read stops
+// before a message that its topic's subscribers have not been handed yet,
+// an [ExactlyOnce] message awaiting the store's sync and those behind it,
+// and at the first error fn returns, which History returns. Messages are
+// as subscribers get them replayed: a payload the broker sealed at rest
+// is opened, an envelope stays one (Message.Sealed). fn must not modify
+// them.
+func (b *Broker) History(ctx context.Context, topic string, from uint64, limit int, fn func(*Message) error) (TopicInfo, error) {
+	if err := match.ValidateTopic(topic, b.limits); err != nil {
+		return TopicInfo{}, fmt.Errorf("%w %q: %w", ErrInvalidTopic, truncate(topic), err)
+	}
+	if b.closed.Load() {
+		return TopicInfo{}, ErrClosed
+	}
+	info, err := b.st.s.Topic(ctx, topic)
+	if err != nil {
+		return TopicInfo{}, fmt.Errorf("store: %w", err)
+	}
+	below := uint64(noGate)
+	if v, ok := b.topics.Load(topic); ok {
+		ts := v.(*topicState)
+		ts.mu.Lock()
+		below = ts.gatedFrom()
+		ts.mu.Unlock()
+	}
+	err = b.st.s.Read(ctx, topic, max(from, 1), limit, func(m *Message) error {
+		if m.Seq >= below {
+			return errBelow
+		}
+		d, err := b.st.fromStore(m)
+		if err != nil {
+			b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
+			return nil
+		}
+		return fn(d)
+	})
+	if err == errBelow {
+		err = nil
+	}
+	return info, err
+}

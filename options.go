@@ -452,6 +452,7 @@ type PublishOption struct {
 	headers map[string]string
 	at      time.Time
 	from    Publisher
+	receipt *Receipt
 }
 
 // publishSetting names what a PublishOption sets.
@@ -465,6 +466,7 @@ const (
 	setSealed
 	setTime
 	setPublisher
+	setReceipt
 )
 
 // publishConfig is what a publish's options set.
@@ -475,6 +477,7 @@ type publishConfig struct {
 	sealed  bool
 	at      time.Time
 	from    Publisher
+	receipt *Receipt
 }
 
 // apply records o in c.
@@ -492,6 +495,8 @@ func (o PublishOption) apply(c *publishConfig) {
 		c.at = o.at
 	case setPublisher:
 		c.from = o.from
+	case setReceipt:
+		c.receipt = o.receipt
 	}
 }
 
@@ -512,6 +517,19 @@ func WithSealedPayload() PublishOption { return PublishOption{set: setSealed} }
 func WithHeaders(h map[string]string) PublishOption {
 	return PublishOption{set: setHeaders, headers: h}
 }
+
+// Receipt is where a message landed in its topic's history: its offset
+// and the topic's epoch, which [WithReceipt] asks a publish to fill in.
+type Receipt struct {
+	Offset uint64 // the message's Seq: its offset in the topic's log
+	Epoch  uint64 // the topic's epoch when the message was appended
+}
+
+// WithReceipt makes the publish fill in r once the message is appended to
+// its topic's history, before Publish returns. r stays zero for an
+// [ExactlyOnce] publish that repeats an id the broker remembers, which is
+// answered without being routed again.
+func WithReceipt(r *Receipt) PublishOption { return PublishOption{set: setReceipt, receipt: r} }
 
 // WithTime sets the message's Time, when the broker accepted it, to t
 // rather than to the broker's clock: what a transport that reads many

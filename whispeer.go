@@ -222,19 +222,19 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 		return err
 	}
 	if m.QoS == ExactlyOnce {
-		return b.publishOnce(ctx, ts, m, done, pc.id == "")
+		return b.publishOnce(ctx, ts, m, done, pc.id == "", pc.receipt)
 	}
-	return b.route(ctx, ts, m, done)
+	return b.route(ctx, ts, m, done, pc.receipt)
 }
 
 // route stamps m, unless its publisher did (WithTime), and hands it to the
 // matching subscriptions; done, when not nil, receives the outcome of a
 // durable append (see PublishAsync). With a store, an ExactlyOnce message
 // and the topic's messages routed after it wait in the topic's gate until
-// it is durable.
-func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
+// it is durable. r, when not nil, receives m's offset and epoch.
+func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done func(error), r *Receipt) error {
 	if b.watch != nil {
-		return b.routeOut(ctx, ts, m, done)
+		return b.routeOut(ctx, ts, m, done, r)
 	}
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
@@ -251,6 +251,9 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	}
 	ts.seq = m.Seq
 	ts.messages++
+	if r != nil {
+		r.Offset, r.Epoch = m.Seq, ts.epoch.Load()
+	}
 	subs := b.subs.Match(m.Topic)
 	if len(ts.catching) > 0 {
 		subs = ts.live(subs)

@@ -14,6 +14,7 @@ import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/plugins/metrics"
 	"github.com/whispeer-io/whispeer/server/admin"
+	"github.com/whispeer-io/whispeer/server/config"
 )
 
 // operations is the server's state for plugins and operators: the open
@@ -54,7 +55,8 @@ func (s *Server) brokerPlugins() ([]whispeer.Option, error) {
 // broker if the server made it.
 func (s *Server) setUpOperations() error {
 	s.ops.started = time.Now()
-	opts := admin.Options{Token: s.cfg.Admin.Token.Reveal(), AuthHealth: s.cfg.Admin.AuthHealth, Logger: s.log}
+	opts := admin.Options{Token: s.cfg.Admin.Token.Reveal(), AuthHealth: s.cfg.Admin.AuthHealth, Logger: s.log,
+		Keys: apiKeys(s.cfg.Admin.Keys), Limits: s.apiLimits()}
 	if mp := s.ops.metrics; mp != nil {
 		for _, c := range s.collectors() {
 			if err := mp.Registry().Register(c); err != nil {
@@ -74,6 +76,22 @@ func (s *Server) setUpOperations() error {
 	s.ops.http = &http.Server{Handler: s.ops.admin, ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout: s.cfg.Server.HTTPIdleTimeout, ErrorLog: s.http.ErrorLog}
 	return nil
+}
+
+// apiKeys returns the admin API's keys of ks.
+func apiKeys(ks []config.APIKey) []admin.Key {
+	out := make([]admin.Key, len(ks))
+	for i, k := range ks {
+		out[i] = admin.Key{Name: k.Name, Secret: k.Key.Reveal(), Publish: k.Publish, Read: k.Read, Admin: k.Admin}
+	}
+	return out
+}
+
+// apiLimits returns the bounds of the admin API's publish bodies: room
+// for the largest message in base64 and its headers.
+func (s *Server) apiLimits() admin.Limits {
+	body := s.cfg.Server.MaxMessageBytes/3*4 + 64<<10
+	return admin.Limits{MaxBodyBytes: body, MaxBatchBodyBytes: max(body, admin.DefaultMaxBatchBodyBytes)}
 }
 
 // ListenAdmin opens the listener that admin.listen names, for ServeAdmin.

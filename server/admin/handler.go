@@ -1,11 +1,11 @@
 package admin
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +22,14 @@ const (
 // Options configures a Handler. The zero Options serves the health
 // endpoints only.
 type Options struct {
-	// Token is the bearer token of the /api endpoints; empty disables them.
+	// Token is the bearer token of the /api endpoints; empty disables
+	// them unless there are Keys.
 	Token string
+	// Keys are the API keys of applications' backends.
+	Keys []Key
+	// Limits bound the publish and history endpoints; zero fields take
+	// the defaults.
+	Limits Limits
 	// AuthHealth requires the token on /healthz, /readyz and /metrics too.
 	AuthHealth bool
 	// Metrics serves /metrics; nil answers 404.
@@ -37,10 +43,11 @@ type Options struct {
 
 // Handler serves the admin API over a Source. Make one with NewHandler.
 type Handler struct {
-	src  Source
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
+	src    Source
+	opts   Options
+	limits Limits
+	log    *slog.Logger
+	mux    *http.ServeMux
 
 	mu   sync.Mutex
 	last sample // the start of the current rate window
@@ -59,7 +66,7 @@ const minWindow = time.Second
 
 // NewHandler returns a handler reporting on src.
 func NewHandler(src Source, opts Options) *Handler {
-	h := &Handler{src: src, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{src: src, opts: opts, limits: opts.Limits.withDefaults(), log: opts.Logger, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -83,6 +90,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("/api/connections/{id}", h.api(notAllowed("DELETE")))
 	h.registerRevocations(mux)
 	h.registerPresence(mux)
+	h.registerPublish(mux)
+	h.registerTopic(mux)
 	mux.Handle("/api/", h.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))
@@ -111,45 +120,35 @@ func notAllowed(method string) http.HandlerFunc {
 // ServeHTTP serves the admin endpoints.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// api wraps an /api endpoint: 404 while the API is disabled, then the
-// token check.
+// api wraps an /api endpoint of the operators: 404 while the API is
+// disabled, then the credentials, which must be the admin token or a key
+// with admin set.
 func (h *Handler) api(f http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.opts.Token == "" {
-			writeError(w, http.StatusNotFound, "the admin API is disabled: set admin.token")
+	return h.app(func(c *caller, w http.ResponseWriter, r *http.Request) {
+		if !c.admin {
+			writeError(w, http.StatusForbidden, "the key "+strconv.Quote(c.name)+" may not use "+r.URL.Path+": it needs admin = true")
 			return
 		}
-		if h.authorized(w, r) {
-			f(w, r)
-		}
+		f(w, r)
 	})
 }
 
-// health wraps a health or metrics endpoint, checking the token only
-// when AuthHealth asks for it.
+// health wraps a health or metrics endpoint, checking the credentials
+// only when AuthHealth asks for it.
 func (h *Handler) health(f http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.opts.AuthHealth || h.authorized(w, r) {
+		if !h.opts.AuthHealth {
+			f(w, r)
+			return
+		}
+		switch c := h.identify(w, r); {
+		case c == nil:
+		case !c.admin:
+			writeError(w, http.StatusForbidden, "the key "+strconv.Quote(c.name)+" may not use "+r.URL.Path+": it needs admin = true")
+		default:
 			f(w, r)
 		}
 	})
-}
-
-// authorized checks the bearer token and answers 401 or 403 when it is
-// missing or wrong.
-func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) bool {
-	auth := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(auth, " ")
-	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="whispeer"`)
-		writeError(w, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <admin.token>")
-		return false
-	}
-	if h.opts.Token == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.opts.Token)) != 1 {
-		writeError(w, http.StatusForbidden, "wrong admin token")
-		return false
-	}
-	return true
 }
 
 func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
@@ -215,8 +214,11 @@ func (h *Handler) topics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (h *Handler) connections(w http.ResponseWriter, _ *http.Request) {
+func (h *Handler) connections(w http.ResponseWriter, r *http.Request) {
 	list := ConnectionList{Connections: h.src.Connections()}
+	if user := r.URL.Query().Get("user"); user != "" {
+		list.Connections = slices.DeleteFunc(list.Connections, func(c Connection) bool { return c.User != user })
+	}
 	if list.Connections == nil {
 		list.Connections = []Connection{}
 	}
@@ -263,9 +265,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v) // the client went away, or v is one of ours and encodes
 }
 
-// writeError writes {"error": msg} with code.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+// writeError writes {"error": msg, "code": …} with status, the code
+// being the protocols' name for the class of error (see ErrorCode).
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, ErrorBody{Error: msg, Code: codeOfStatus(status)})
 }
 
 var _ http.Handler = (*Handler)(nil)

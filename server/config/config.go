@@ -189,9 +189,24 @@ type Log struct {
 // Admin holds the [admin] section: the admin HTTP API and the health and
 // metrics endpoints.
 type Admin struct {
-	Token      Secret `koanf:"token"`       // bearer token for /api/*; empty disables the admin API
-	Listen     string `koanf:"listen"`      // host:port of a listener of its own; empty serves on server.port
-	AuthHealth bool   `koanf:"auth_health"` // require the token on /healthz, /readyz and /metrics too
+	Token      Secret   `koanf:"token"`       // bearer token for /api/*; empty disables the admin API
+	Listen     string   `koanf:"listen"`      // host:port of a listener of its own; empty serves on server.port
+	AuthHealth bool     `koanf:"auth_health"` // require the token on /healthz, /readyz and /metrics too
+	Keys       []APIKey `koanf:"keys"`        // keys of applications' backends
+}
+
+// APIKey is one [[admin.keys]] entry: a bearer token that an application's
+// backend presents to the admin listener's HTTP API. A key may publish to
+// the topics that Publish matches and read the history and the description
+// of those that Read matches; one with Admin set may also do all that
+// admin.token may. Name identifies the key in logs, and its QoS 2
+// publishes are de-duplicated under it.
+type APIKey struct {
+	Name    string   `koanf:"name"`    // unique; in logs and as the publisher of its messages
+	Key     Secret   `koanf:"key"`     // the bearer token, at least 32 random bytes
+	Publish []string `koanf:"publish"` // topic patterns it may publish to
+	Read    []string `koanf:"read"`    // topic patterns whose history and description it may read
+	Admin   bool     `koanf:"admin"`   // it may also use the endpoints of admin.token
 }
 
 // Plugins holds the [plugins] section: the built-in plugins to run and
@@ -287,6 +302,7 @@ func Default() *Config {
 			Retention:         []RetentionRule{},
 		},
 		Log:     Log{Level: "info", Format: "text"},
+		Admin:   Admin{Keys: []APIKey{}},
 		Plugins: Plugins{Enabled: []string{"metrics"}, Typecheck: []TypeRule{}},
 		Runtime: Runtime{GCPercent: 400},
 	}
@@ -298,6 +314,10 @@ func (c *Config) LogValue() slog.Value {
 	names := make([]string, len(c.Auth.Users))
 	for i, u := range c.Auth.Users {
 		names[i] = u.Username
+	}
+	keys := make([]string, len(c.Admin.Keys))
+	for i, k := range c.Admin.Keys {
+		keys[i] = k.Name
 	}
 	s := c.Server
 	return slog.GroupValue(
@@ -324,7 +344,7 @@ func (c *Config) LogValue() slog.Value {
 			"retention_rules", len(c.Store.Retention)),
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
-		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth),
+		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth, "keys", keys),
 		slog.Group("plugins", "enabled", c.Plugins.Enabled, "node", c.Plugins.Node, "typecheck_rules", len(c.Plugins.Typecheck)),
 		slog.Group("runtime", "gc_percent", c.Runtime.GCPercent, "memory_limit", c.Runtime.MemoryLimit),
 	)

@@ -76,7 +76,7 @@ var noFlag = map[string]bool{"server.jwt_secret": true, "admin.token": true}
 
 // lists are the keys whose values are lists of tables: they can be set in
 // the TOML file only.
-var lists = []string{"auth.users", "auth.issuers", "plugins.typecheck", "store.retention"}
+var lists = []string{"auth.users", "auth.issuers", "admin.keys", "plugins.typecheck", "store.retention"}
 
 var durationType = reflect.TypeFor[time.Duration]()
 

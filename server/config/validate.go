@@ -164,18 +164,58 @@ func (c *Config) validateStore() []error {
 
 // validateAdmin checks the [admin] section.
 func (c *Config) validateAdmin() []error {
+	errs := c.validateKeys()
 	l := c.Admin.Listen
 	if l == "" {
-		return nil
+		return errs
 	}
 	_, port, err := net.SplitHostPort(l)
 	if err != nil {
-		return []error{fmt.Errorf("admin.listen: must be host:port, got %q", l)}
+		return append(errs, fmt.Errorf("admin.listen: must be host:port, got %q", l))
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return []error{fmt.Errorf("admin.listen: port must be between 0 and 65535, got %q", port)}
+		return append(errs, fmt.Errorf("admin.listen: port must be between 0 and 65535, got %q", port))
 	}
-	return nil
+	return errs
+}
+
+// MaxKeyNameBytes is the longest name of an [[admin.keys]] entry.
+const MaxKeyNameBytes = 64
+
+// validateKeys checks the [[admin.keys]] entries: a unique name, a unique
+// key that is not admin.token, and valid patterns.
+func (c *Config) validateKeys() []error {
+	var errs []error
+	names, keys := map[string]bool{}, map[string]bool{c.Admin.Token.Reveal(): true}
+	for i, k := range c.Admin.Keys {
+		at := fmt.Sprintf("admin.keys[%d] (%q)", i, k.Name)
+		switch {
+		case k.Name == "" || len(k.Name) > MaxKeyNameBytes || strings.ContainsFunc(k.Name, unicode.IsControl):
+			errs = append(errs, fmt.Errorf("admin.keys[%d]: name must hold 1 to %d printable bytes", i, MaxKeyNameBytes))
+		case names[k.Name]:
+			errs = append(errs, fmt.Errorf("%s: duplicate name", at))
+		}
+		names[k.Name] = true
+		switch key := k.Key.Reveal(); {
+		case key == "":
+			errs = append(errs, fmt.Errorf("%s: key is empty", at))
+		case keys[key]:
+			errs = append(errs, fmt.Errorf("%s: key is admin.token's or another key's: give each its own", at))
+		default:
+			keys[key] = true
+		}
+		for _, list := range []struct {
+			field    string
+			patterns []string
+		}{{"publish", k.Publish}, {"read", k.Read}} {
+			for _, p := range list.patterns {
+				if err := match.ValidatePattern(p, match.DefaultLimits); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %s: %q: %w", at, list.field, p, err))
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // validatePlugins checks the [plugins] section. Which names exist is the
@@ -269,6 +309,11 @@ func (c *Config) Security() (warnings []string, err error) {
 	}
 	if t := c.Admin.Token.Reveal(); t != "" && len(t) < MinSecretBytes {
 		warnings = append(warnings, fmt.Sprintf("admin.token is %d bytes; use at least %d random bytes", len(t), MinSecretBytes))
+	}
+	for _, k := range c.Admin.Keys {
+		if n := len(k.Key.Reveal()); n > 0 && n < MinSecretBytes {
+			warnings = append(warnings, fmt.Sprintf("admin.keys %q: key is %d bytes; use at least %d random bytes", k.Name, n, MinSecretBytes))
+		}
 	}
 	loopback := IsLoopback(c.Server.Host)
 	if !loopback && !c.TLS.Enabled() {

@@ -1,0 +1,81 @@
+package whispeer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/whispeer-io/whispeer"
+	memstore "github.com/whispeer-io/whispeer/store/memory"
+)
+
+func TestBroker_PublishReceipt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []whispeer.Option
+	}{{"in-memory history", nil}, {"store", []whispeer.Option{whispeer.WithStore(memstore.New())}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := whispeer.New(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ctx := context.Background()
+			info, _ := b.TopicInfo(ctx, "t")
+			for i := uint64(1); i <= 2; i++ {
+				var r whispeer.Receipt
+				if err := b.Publish(ctx, "t", []byte("x"), whispeer.WithReceipt(&r)); err != nil {
+					t.Fatal(err)
+				}
+				if r.Offset != i || r.Epoch != info.Epoch || r.Epoch == 0 {
+					t.Errorf("receipt %+v, want offset %d epoch %d", r, i, info.Epoch)
+				}
+			}
+			once := []whispeer.PublishOption{whispeer.WithQoS(whispeer.ExactlyOnce), whispeer.WithID("m"),
+				whispeer.WithPublisher(whispeer.PublisherName("p"))}
+			var first, retry whispeer.Receipt
+			if err := b.Publish(ctx, "t", []byte("y"), append(once, whispeer.WithReceipt(&first))...); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Publish(ctx, "t", []byte("y"), append(once, whispeer.WithReceipt(&retry))...); err != nil {
+				t.Fatal(err)
+			}
+			if first.Offset != 3 || retry != (whispeer.Receipt{}) {
+				t.Errorf("QoS 2 receipts %+v then %+v, want offset 3 then zero", first, retry)
+			}
+		})
+	}
+}
+
+func TestBroker_History(t *testing.T) {
+	b, err := whispeer.New(whispeer.WithStore(memstore.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	for _, p := range []string{"a", "b", "c", "d"} {
+		if err := b.Publish(ctx, "t", []byte(p), whispeer.WithHeaders(map[string]string{"h": p})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got string
+	info, err := b.History(ctx, "t", 2, 2, func(m *whispeer.Message) error {
+		got += string(m.Payload) + m.Headers["h"]
+		return nil
+	})
+	if err != nil || got != "bbcc" || info.Last != 4 || info.First != 1 {
+		t.Fatalf("history %q, %+v, %v", got, info, err)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if _, err := b.History(ctx, "t", 0, 0, func(*whispeer.Message) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("fn's error: %v after %d", err, n)
+	}
+	if _, err := b.History(ctx, "t/#", 0, 0, func(*whispeer.Message) error { return nil }); !errors.Is(err, whispeer.ErrInvalidTopic) {
+		t.Errorf("a pattern: %v", err)
+	}
+	if info, err := b.History(ctx, "never", 0, 10, func(*whispeer.Message) error { return nil }); err != nil || info.Last != 0 || info.Epoch == 0 {
+		t.Errorf("a topic never published to: %+v %v", info, err)
+	}
+}
