@@ -23,6 +23,9 @@ type Conn struct {
 	rb    ReadBuffer // the reader goroutine's
 	batch Batch      // the reader goroutine's: the writes of the frames in hand
 	at    time.Time  // when the frames in hand were read (ReadTime)
+	// misses counts the reader's batches in a row that found nothing more
+	// to take in, and cold the batches it leaves untried (serve.go).
+	misses, cold uint8
 }
 
 // ID returns the connection's number, unique within its listener.

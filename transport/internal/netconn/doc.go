@@ -26,8 +26,9 @@
 // A batch that reached other connections also takes in, without waiting,
 // the bytes that arrived while it was handled ([ReadBuffer.TryFill]), up
 // to eight reads, before it is flushed: a publisher streaming to many
-// subscribers is fanned out in fewer, larger writes, while a lone frame
-// costs one read more, that finds nothing, and no wait.
+// subscribers is fanned out in fewer, larger writes. A reader whose
+// batches keep finding nothing more, one that gets a frame now and then,
+// stops trying for a while, so that a lone frame seldom costs a read more.
 // A queue whose bytes pass MaxPendingBytes, or whose write times out, drops
 // its connection as a slow consumer.
 //

@@ -66,6 +66,15 @@ func (c *Conn) read(f Framer) (err error) {
 // batchReads bounds the reads whose frames one batch handles.
 const batchReads = 8
 
+// A reader whose batches find nothing more to take in, missLimit of them
+// in a row, such as one that gets a frame now and then, stops trying for
+// its next coldBatches batches, so that a lone frame seldom costs a read
+// more.
+const (
+	missLimit   = 4
+	coldBatches = 16
+)
+
 // parse handles every complete frame in hand as one batch, whose writes, to
 // this connection and to those its publishes reach, start together once it
 // is handled; and makes room for the rest of a partial frame. A batch
@@ -86,7 +95,7 @@ func (c *Conn) parse(f Framer) error {
 		if err := c.frames(f); err != nil {
 			return err
 		}
-		if reads == batchReads || !c.extend() {
+		if reads == batchReads || !c.extend(reads == 1) {
 			break
 		}
 	}
@@ -118,14 +127,25 @@ func (c *Conn) frames(f Framer) error {
 // extend reads, without waiting, what arrived while the batch was
 // handled, when the batch has sent to connections other than the
 // reader's own: its flush then writes to each of them once for both
-// reads. It reports whether it read anything.
-func (c *Conn) extend() bool {
+// reads. It reports whether it read anything. first marks the batch's
+// first try, whose misses make the reader stop trying for a while.
+func (c *Conn) extend(first bool) bool {
 	if !c.batch.reaches() || c.q.Closing() {
 		return false
 	}
-	if c.rb.TryFill() == 0 {
+	if c.cold > 0 {
+		c.cold--
 		return false
 	}
+	if c.rb.TryFill() == 0 {
+		if first {
+			if c.misses++; c.misses == missLimit {
+				c.misses, c.cold = 0, coldBatches
+			}
+		}
+		return false
+	}
+	c.misses = 0
 	c.act.Touch()
 	c.at = time.Now()
 	return true
