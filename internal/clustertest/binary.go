@@ -16,11 +16,18 @@ var build struct {
 	err  string
 }
 
+// EnvBinary names the environment variable that gives a prebuilt whispeer
+// binary for Binary to return instead of building one.
+const EnvBinary = "WHISPEER_TEST_BINARY"
+
 // Binary returns the path of the whispeer binary, built from this module
 // on the first call of the test process, with -race when the tests run
-// with it.
+// with it; or the binary that $WHISPEER_TEST_BINARY names.
 func Binary(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv(EnvBinary); bin != "" {
+		return bin
+	}
 	build.once.Do(func() {
 		dir, err := os.MkdirTemp("", "whispeer-clustertest-")
 		if err != nil {

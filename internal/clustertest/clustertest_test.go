@@ -40,14 +40,15 @@ func TestStart_NodesAreReadyOnTheirOwnPorts(t *testing.T) {
 }
 
 func TestNode_JSONAndNativeClientsMeet(t *testing.T) {
-	nd := clustertest.Start(t, 1).Nodes[0]
-	sub := clustertest.DialJSON(t, nd.WSURL, "admin", "password")
+	c := clustertest.Start(t, 1)
+	nd := c.Nodes[0]
+	sub := clustertest.DialJSON(t, nd.WSURL, c.Token(t))
 	sub.Subscribe(t, "room/+", nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, url := range []string{nd.TCPURL, nd.WSURL} {
-		pub, err := client.Dial(ctx, url, client.WithCredentials("admin", "password"))
+		pub, err := client.Dial(ctx, url, client.WithToken(c.Token(t)))
 		if err != nil {
 			t.Fatalf("dial %s: %v", url, err)
 		}
@@ -64,9 +65,10 @@ func TestNode_JSONAndNativeClientsMeet(t *testing.T) {
 }
 
 func TestNode_KillAndRestartOnTheSamePorts(t *testing.T) {
-	nd := clustertest.Start(t, 1).Nodes[0]
+	c := clustertest.Start(t, 1)
+	nd := c.Nodes[0]
 	urls := [3]string{nd.WSURL, nd.TCPURL, nd.AdminURL}
-	conn := clustertest.DialJSON(t, nd.WSURL, "admin", "password")
+	conn := clustertest.DialJSON(t, nd.WSURL, c.Token(t))
 	nd.Kill()
 	if nd.Running() {
 		t.Fatal("Running after Kill")
@@ -81,7 +83,7 @@ func TestNode_KillAndRestartOnTheSamePorts(t *testing.T) {
 	if [3]string{nd.WSURL, nd.TCPURL, nd.AdminURL} != urls {
 		t.Fatalf("URLs after Restart %v, want %v", []string{nd.WSURL, nd.TCPURL, nd.AdminURL}, urls)
 	}
-	clustertest.DialJSON(t, nd.WSURL, "admin", "password")
+	clustertest.DialJSON(t, nd.WSURL, c.Token(t)) // the token outlives the restart
 	nd.Stop()
 	if nd.Running() {
 		t.Fatal("Running after Stop")
@@ -98,12 +100,13 @@ func TestStart_WithTOMLAndFlags(t *testing.T) {
 		}),
 		clustertest.WithFlags(func(int) []string { return []string{"--replay.size=2", "--store.kind=none"} }))
 	nd := c.Nodes[0]
-	bob := clustertest.DialJSON(t, nd.WSURL, "bob", "secret")
+	tok := clustertest.Login(t, nd.WSURL, "bob", "secret")
+	bob := clustertest.DialJSON(t, nd.WSURL, tok)
 	for _, p := range []string{"1", "2", "3"} {
 		bob.Send(map[string]any{"type": "publish", "topic": "t", "payload": p, "qos": 1, "message_id": "m" + p})
 		bob.Next(t, "puback")
 	}
-	sub := clustertest.DialJSON(t, nd.WSURL, "bob", "secret")
+	sub := clustertest.DialJSON(t, nd.WSURL, tok)
 	sub.Subscribe(t, "t", map[string]any{"last": 10})
 	for _, want := range []string{`"2"`, `"3"`} {
 		if m := sub.Next(t, "message"); string(m.Payload) != want {

@@ -50,19 +50,31 @@ type JSONConn struct {
 	err    error // why the reader stopped, once done is closed
 }
 
+// Login logs in as user on a node's WebSocket endpoint and returns the
+// token, which authenticates on every node of a cluster (they share the
+// secret that signs it).
+func Login(t testing.TB, wsURL, user, password string) string {
+	t.Helper()
+	c, err := dialJSON(wsURL)
+	if err != nil {
+		t.Fatalf("clustertest: dial %s: %v", wsURL, err)
+	}
+	defer c.Close()
+	c.Send(map[string]any{"type": "login", "username": user, "password": password})
+	return c.Next(t, "login_response").Token
+}
+
 // DialJSON connects to a node's WebSocket endpoint as a PopSub JSON
-// client, logs in as user and authenticates; it closes the connection when
-// the test ends.
-func DialJSON(t testing.TB, wsURL, user, password string) *JSONConn {
+// client authenticated with token; it closes the connection when the test
+// ends.
+func DialJSON(t testing.TB, wsURL, token string) *JSONConn {
 	t.Helper()
 	c, err := dialJSON(wsURL)
 	if err != nil {
 		t.Fatalf("clustertest: dial %s: %v", wsURL, err)
 	}
 	t.Cleanup(c.Close)
-	c.Send(map[string]any{"type": "login", "username": user, "password": password})
-	f := c.Next(t, "login_response")
-	c.Send(map[string]any{"type": "auth", "token": f.Token})
+	c.Send(map[string]any{"type": "auth", "token": token})
 	c.Next(t, "authenticated")
 	return c
 }

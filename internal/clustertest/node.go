@@ -34,8 +34,9 @@ type Cluster struct {
 	// Nodes are the nodes, node i named node-i.
 	Nodes []*Node
 
-	t    testing.TB
-	opts *options
+	t     testing.TB
+	opts  *options
+	token string
 }
 
 // Node is a `whispeer serve` process.
@@ -79,6 +80,17 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 		c.Add()
 	}
 	return c
+}
+
+// Token returns a token of the user admin (password "password", the
+// default configuration's), which authenticates on every node: logging in
+// costs a password hash, which a test need not pay per connection.
+func (c *Cluster) Token(t testing.TB) string {
+	t.Helper()
+	if c.token == "" {
+		c.token = Login(t, c.Nodes[0].WSURL, "admin", "password")
+	}
+	return c.token
 }
 
 // Add starts one more node with the cluster's options and returns it once
