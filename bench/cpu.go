@@ -37,22 +37,34 @@ func cpuTime(pid int) (time.Duration, bool) {
 	return time.Duration(utime+stime) * time.Second / clockTick, true
 }
 
-// cpuMeter measures the cores a server process and this process use over
-// an interval.
+// cpuMeter measures the cores the server processes and this process use
+// over an interval.
 type cpuMeter struct {
-	pid            int
+	pids           []int
 	server, client time.Duration
 	start          time.Time
 }
 
-// startCPU starts measuring; pid 0 means no separate server process.
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, start: time.Now()}
-	if pid != 0 {
-		m.server, _ = cpuTime(pid)
-	}
+// startCPU starts measuring the server processes pids, which may be none.
+func startCPU(pids []int) *cpuMeter {
+	m := &cpuMeter{pids: pids, start: time.Now()}
+	m.server, _ = serverTime(pids)
 	m.client, _ = cpuTime(0)
 	return m
+}
+
+// serverTime returns the CPU time the processes pids have used, and
+// whether it could read every one.
+func serverTime(pids []int) (time.Duration, bool) {
+	var sum time.Duration
+	for _, pid := range pids {
+		t, ok := cpuTime(pid)
+		if !ok {
+			return 0, false
+		}
+		sum += t
+	}
+	return sum, true
 }
 
 // record adds the cores used since start to metrics: server_cores and
@@ -62,18 +74,23 @@ func (m *cpuMeter) record(metrics Metrics) {
 	if c, ok := cpuTime(0); ok {
 		metrics["client_cores"] = (c - m.client).Seconds() / wall
 	}
-	if m.pid == 0 {
+	if len(m.pids) == 0 {
 		return
 	}
-	if s, ok := cpuTime(m.pid); ok {
+	if s, ok := serverTime(m.pids); ok {
 		metrics["server_cores"] = (s - m.server).Seconds() / wall
 	}
 }
 
-// serverPID returns the pid of t's server process, or 0.
-func serverPID(t Target) int {
-	if p, ok := t.(Process); ok {
-		return p.PID()
+// serverPIDs returns the pids of t's server processes: every one of a
+// target of several, or the one of a Process; none when it runs in this
+// process.
+func serverPIDs(t Target) []int {
+	if p, ok := t.(Processes); ok {
+		return p.PIDs()
 	}
-	return 0
+	if p, ok := t.(Process); ok && p.PID() != 0 {
+		return []int{p.PID()}
+	}
+	return nil
 }

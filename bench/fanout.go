@@ -38,11 +38,11 @@ func (w Fanout) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) 
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	pub, err := s.connect(ctx)
+	pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	return s.outcome(measureFlow(ctx, f, pub, topics[:1], cfg, serverPID(t)))
+	return s.outcome(measureFlow(ctx, f, pub, topics[:1], cfg, serverPIDs(t)))
 }
 
 var _ Workload = Fanout{}

@@ -51,7 +51,7 @@ func (w Latency) Run(ctx context.Context, t Target, cfg Config) (Outcome, error)
 	if err := sub.Subscribe(ctx, topics[0], f.handler(0)); err != nil {
 		return s.outcome(nil, err)
 	}
-	pub, err := s.connect(ctx)
+	pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return s.outcome(nil, err)
 	}

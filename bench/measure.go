@@ -19,10 +19,10 @@ var flowMetrics = []Metric{
 // measureFlow drives f with pub, a window of cfg.Window publishes ahead of
 // the slowest subscriber, for the warm-up and the measured window; see
 // measure.
-func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pid int) (Metrics, error) {
+func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pids []int) (Metrics, error) {
 	p := payload(cfg.Size)
 	stalls := 0
-	m, err := measure(ctx, f, pub, cfg, pid, func(stop <-chan struct{}) error {
+	m, err := measure(ctx, f, pub, cfg, pids, func(stop <-chan struct{}) error {
 		var err error
 		stalls, err = f.publishLoop(ctx, pub, topics, p, int64(cfg.Window), stop)
 		return err
@@ -37,9 +37,9 @@ func measureFlow(ctx context.Context, f *flock, pub Client, topics []string, cfg
 // measure runs publish, which publishes on f until stop closes, through the
 // warm-up and the measured window, then drains and counts losses. msgs/s
 // counts deliveries at the subscribers during the window; the cores used
-// by the server (pid, when not 0) and by this process are measured over
+// by the server processes (pids) and by this process are measured over
 // the same window.
-func measure(ctx context.Context, f *flock, pub Client, cfg Config, pid int, publish func(stop <-chan struct{}) error) (Metrics, error) {
+func measure(ctx context.Context, f *flock, pub Client, cfg Config, pids []int, publish func(stop <-chan struct{}) error) (Metrics, error) {
 	if err := f.await(ctx, pub, 20*time.Second); err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func measure(ctx context.Context, f *flock, pub Client, cfg Config, pid int, pub
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		return nil, err
 	}
-	cpu := startCPU(pid)
+	cpu := startCPU(pids)
 	t0, r0, p0 := time.Now(), f.received(), f.published.Load()
 	sleep(ctx, cfg.Duration)
 	t1, r1, p1 := time.Now(), f.received(), f.published.Load()

@@ -27,29 +27,45 @@ func (r *Redis) Start(ctx context.Context) (string, string, error) {
 
 // StartDurable implements Durable.
 func (r *Redis) StartDurable(ctx context.Context) (string, string, error) {
-	return r.start(ctx, "--appendonly", "yes", "--appendfsync", "everysec")
+	return r.start(ctx, redisDurable...)
 }
 
 // start runs redis-server on a free port with extra arguments.
 func (r *Redis) start(ctx context.Context, extra ...string) (string, string, error) {
-	bin, err := lookBin("redis-server")
+	srv, addr, v, err := startRedis(ctx, extra...)
+	r.srv, r.addr = srv, addr
 	if err != nil {
 		return "", "", err
+	}
+	return r.addr, v + ", rueidis " + modVersion("github.com/redis/rueidis"), nil
+}
+
+// redisDurable are the arguments of a redis-server that keeps what it
+// acknowledged: the append-only file, fsynced every second.
+var redisDurable = []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+
+// startRedis runs redis-server on a free loopback port with extra
+// arguments, in a temporary directory of its own, and returns it, its
+// address and its version.
+func startRedis(ctx context.Context, extra ...string) (*server, string, string, error) {
+	bin, err := lookBin("redis-server")
+	if err != nil {
+		return nil, "", "", err
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
 	dir, err := os.MkdirTemp("", "whispeer-bench-redis-")
 	if err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
-	r.addr = "127.0.0.1:" + strconv.Itoa(port)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--dir", dir, "--maxclients", "20000", "--daemonize", "no"}, extra...)
-	r.srv, err = startServer(ctx, dir, r.addr, bin, args...)
+	srv, err := startServer(ctx, dir, addr, bin, args...)
 	if err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
 	v := "(unknown)"
 	for _, f := range strings.Fields(commandOutput(bin, "--version")) {
@@ -57,7 +73,7 @@ func (r *Redis) start(ctx context.Context, extra ...string) (string, string, err
 			v = s
 		}
 	}
-	return r.addr, "redis-server " + v + ", rueidis " + modVersion("github.com/redis/rueidis"), nil
+	return srv, addr, "redis-server " + v, nil
 }
 
 // Stop implements Target.

@@ -47,6 +47,23 @@ func (s *session) connect(ctx context.Context) (Client, error) {
 	return c, nil
 }
 
+// connectPublisher opens the publisher's client, on the node a Placer
+// chooses, closed with the session.
+func (s *session) connectPublisher(ctx context.Context) (Client, error) {
+	p, ok := s.t.(Placer)
+	if !ok {
+		return s.connect(ctx)
+	}
+	c, err := p.ConnectPublisher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.clients = append(s.clients, c)
+	s.mu.Unlock()
+	return c, nil
+}
+
 // connectMany opens n clients, par at a time, calling setup(i, c) on each.
 func (s *session) connectMany(ctx context.Context, n, par int, setup func(int, Client) error) error {
 	ctx, cancel := context.WithCancel(ctx)

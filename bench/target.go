@@ -49,6 +49,23 @@ type Process interface {
 	PID() int
 }
 
+// Processes is implemented by targets whose server runs as several
+// processes, such as the nodes of a cluster and their Redis, so that the
+// cores they use together can be measured.
+type Processes interface {
+	// PIDs are the servers' process ids; none when none runs.
+	PIDs() []int
+}
+
+// Placer is implemented by targets of several nodes, which place the
+// publisher on a node of its own choosing (the workloads connect the
+// publisher with ConnectPublisher) and the subscribers that Connect opens
+// on the others, or on every node.
+type Placer interface {
+	// ConnectPublisher opens the publisher's connection.
+	ConnectPublisher(ctx context.Context) (Client, error)
+}
+
 // Durable is implemented by targets that can store messages and
 // acknowledge them once stored.
 type Durable interface {

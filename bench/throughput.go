@@ -36,11 +36,11 @@ func (w Throughput) Run(ctx context.Context, t Target, cfg Config) (Outcome, err
 	if err := sub.Subscribe(ctx, topics[0], f.handler(0)); err != nil {
 		return s.outcome(nil, err)
 	}
-	pub, err := s.connect(ctx)
+	pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	return s.outcome(measureFlow(ctx, f, pub, topics, cfg, serverPID(t)))
+	return s.outcome(measureFlow(ctx, f, pub, topics, cfg, serverPIDs(t)))
 }
 
 var _ Workload = Throughput{}

@@ -51,7 +51,7 @@ func (w Topics) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) 
 	if err != nil {
 		return s.outcome(nil, err)
 	}
-	pub, err := s.connect(ctx)
+	pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return s.outcome(nil, err)
 	}
@@ -59,7 +59,7 @@ func (w Topics) Run(ctx context.Context, t Target, cfg Config) (Outcome, error) 
 		return s.outcome(nil, err)
 	}
 	setup := time.Since(start).Seconds()
-	m, err := measureFlow(ctx, f, pub, topics, cfg, serverPID(t))
+	m, err := measureFlow(ctx, f, pub, topics, cfg, serverPIDs(t))
 	if m != nil {
 		m["subscribe_sec"] = setup
 	}

@@ -99,14 +99,14 @@ func (w Unwindowed) Run(ctx context.Context, t Target, cfg Config) (Outcome, err
 		}
 		defer stuck.Close()
 	}
-	pub, err := s.connect(ctx)
+	pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return s.outcome(nil, err)
 	}
 	if w.Stuck {
 		cfg.Duration = max(cfg.Duration, stuckWindow)
 	}
-	m, err := measureUnwindowed(ctx, f, pub, topics[:1], cfg, serverPID(t))
+	m, err := measureUnwindowed(ctx, f, pub, topics[:1], cfg, serverPIDs(t))
 	if err == nil {
 		m["disconnected"] = float64(disconnected(subs))
 		if stuck != nil {
@@ -121,9 +121,9 @@ func (w Unwindowed) Run(ctx context.Context, t Target, cfg Config) (Outcome, err
 
 // measureUnwindowed publishes on f with no window through the warm-up and
 // the measured window, then drains and counts losses (see measure).
-func measureUnwindowed(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pid int) (Metrics, error) {
+func measureUnwindowed(ctx context.Context, f *flock, pub Client, topics []string, cfg Config, pids []int) (Metrics, error) {
 	p := payload(cfg.Size)
-	return measure(ctx, f, pub, cfg, pid, func(stop <-chan struct{}) error {
+	return measure(ctx, f, pub, cfg, pids, func(stop <-chan struct{}) error {
 		return f.publishFree(ctx, pub, topics, p, stop)
 	})
 }

@@ -221,27 +221,35 @@ func (d *nativeDurable) Close() error { return d.c.Close() }
 // the token of the login made at Start, without reconnection (a lost connection is a failed run, as with the
 // peers), its asynchronous errors counted rather than logged.
 func (w *WhispeerNative) Connect(ctx context.Context) (Client, error) {
-	lost := new(atomic.Bool)
-	opts := []client.Option{
-		client.WithToken(w.token),
-		client.WithoutReconnect(),
-		client.WithDisconnectHandler(func(error) { lost.Store(true) }),
-		client.WithErrorHandler(func(err error) {
-			w.errors.Add(1)
-		}),
-	}
+	var opts []client.Option
 	if w.keys != nil {
 		opts = append(opts, client.WithKeyring(w.keys), client.WithEngineOptions(envelope.WithAEAD(w.aead())))
 	}
-	c, err := client.Dial(ctx, w.url, opts...)
+	return dialNative(ctx, w.url, w.token, w.Queue, &w.errors, opts...)
+}
+
+// dialNative opens one client connection to url, authenticated with
+// token, without reconnection, its asynchronous errors counted in errs,
+// each subscription with a queue of queue messages (0: nativeQueue), with
+// further options.
+func dialNative(ctx context.Context, url, token string, queue int, errs *atomic.Int64, extra ...client.Option) (*nativeClient, error) {
+	lost := new(atomic.Bool)
+	opts := append([]client.Option{
+		client.WithToken(token),
+		client.WithoutReconnect(),
+		client.WithDisconnectHandler(func(error) { lost.Store(true) }),
+		client.WithErrorHandler(func(err error) {
+			errs.Add(1)
+		}),
+	}, extra...)
+	c, err := client.Dial(ctx, url, opts...)
 	if err != nil {
 		return nil, err
 	}
-	q := w.Queue
-	if q <= 0 {
-		q = nativeQueue
+	if queue <= 0 {
+		queue = nativeQueue
 	}
-	return &nativeClient{c: c, queue: q, lost: lost}, nil
+	return &nativeClient{c: c, queue: queue, lost: lost}, nil
 }
 
 // nativeQueue is each subscription's queue, in messages, when the target

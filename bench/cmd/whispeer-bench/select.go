@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/whispeer-io/whispeer/envelope"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/whispeer-io/whispeer/bench"
+	"github.com/whispeer-io/whispeer/envelope"
 )
 
 // allTargets returns every target, in table order.
@@ -26,6 +26,8 @@ func (m *Main) allTargets() []bench.Target {
 		&bench.Mosquitto{QoS: 0},
 		&bench.Mosquitto{QoS: 1},
 		&bench.Mosquitto{QoS: 2},
+		&bench.Centrifugo{},
+		&bench.Centrifugo{Nodes: 2},
 	)
 }
 
@@ -47,6 +49,12 @@ func (m *Main) whispeerTargets(build *bench.WhispeerBuild) []bench.Target {
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "never"},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "sqlite", Sync: "batch", QoS2: true},
 		&bench.WhispeerNative{Build: build, Transport: "tcp", Store: "file", Sync: "batch", QoS2: true},
+		&bench.WhispeerCluster{Build: build, Transport: "tcp", Nodes: 2, Queue: queue},
+		&bench.WhispeerCluster{Build: build, Transport: "json", Nodes: 2},
+		&bench.WhispeerCluster{Build: build, Transport: "tcp", Nodes: 1, Spread: true, Queue: queue},
+		&bench.WhispeerCluster{Build: build, Transport: "tcp", Nodes: 2, Spread: true, Queue: queue},
+		&bench.WhispeerCluster{Build: build, Transport: "tcp", Nodes: 3, Spread: true, Queue: queue},
+		&bench.WhispeerCluster{Build: build, Durable: true},
 	}
 }
 
