@@ -23,7 +23,10 @@ const backendKey = "a-backend-key-for-the-server-tests-01234"
 
 // withKeys turns the admin API on with the admin token and a key that may
 // publish to and read chat/#.
-func withKeys(c *config.Config) {
+func withKeys(c *config.Config) { withKeysTB(c) }
+
+// withKeysTB is withKeys.
+func withKeysTB(c *config.Config) {
 	c.Admin.Token = adminToken
 	c.Admin.Keys = []config.APIKey{{Name: "backend", Key: backendKey, Publish: []string{"chat/#"}, Read: []string{"chat/#"}}}
 }
@@ -168,16 +171,16 @@ func TestAPI_QoS2Deduplicated(t *testing.T) {
 	nc.subscribe(1, "chat/#", wire.AtMostOnce, wire.Resume{})
 	pub := `{"topic":"chat/x","payload":1,"qos":2,"message_id":"once"}`
 	code, body := api(t, "POST", ts.httpURL()+"/api/publish", backendKey, pub)
-	if code != 200 || !strings.Contains(body, `"offset": 1`) {
+	if code != 200 || !strings.Contains(body, `"offset":1`) {
 		t.Fatalf("first: %d %s", code, body)
 	}
 	code, body = api(t, "POST", ts.httpURL()+"/api/publish", backendKey, pub)
-	if code != 200 || !strings.Contains(body, `"duplicate": true`) {
+	if code != 200 || !strings.Contains(body, `"duplicate":true`) {
 		t.Fatalf("retry: %d %s", code, body)
 	}
 	// The admin token publishes under a name of its own: not a retry.
 	code, body = api(t, "POST", ts.httpURL()+"/api/publish", adminToken, pub)
-	if code != 200 || !strings.Contains(body, `"offset": 2`) {
+	if code != 200 || !strings.Contains(body, `"offset":2`) {
 		t.Fatalf("another publisher: %d %s", code, body)
 	}
 	nc.expectMessage(1, "chat/x", "1")
@@ -197,7 +200,7 @@ func TestAPI_KeyPermissions(t *testing.T) {
 		{"history outside the key's topics", "GET", "/api/topics/news/history", backendKey, "", 403, `may not read \"news\"`},
 		{"no token", "POST", "/api/publish", "", `{"topic":"chat/a","payload":1}`, 401, "missing bearer token"},
 		{"wrong token", "POST", "/api/publish", "wrong", `{"topic":"chat/a","payload":1}`, 403, "wrong admin token"},
-		{"admin token anywhere", "POST", "/api/publish", adminToken, `{"topic":"news","payload":1}`, 200, `"offset": 1`},
+		{"admin token anywhere", "POST", "/api/publish", adminToken, `{"topic":"news","payload":1}`, 200, `"offset":1`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := api(t, tt.method, ts.httpURL()+tt.path, tt.tok, tt.body)

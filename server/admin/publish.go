@@ -33,7 +33,9 @@ type BatchRequest struct {
 }
 
 // Published is the body of a successful POST /api/publish and, with Error
-// and Code, one result of a batch.
+// and Code, one result of a batch. Offset and Epoch are always written for
+// a message accepted, Duplicate only when true, Error and Code only for a
+// message refused.
 type Published struct {
 	Offset    uint64 `json:"offset,omitempty"`
 	Epoch     uint64 `json:"epoch,omitempty"`
@@ -88,7 +90,7 @@ func (h *Handler) publish(b Backend, c *caller, w http.ResponseWriter, r *http.R
 		writeError(w, StatusOf(whispeer.ErrorCode(res.Err)), errorText(res.Err))
 		return
 	}
-	writeJSON(w, http.StatusOK, Published{Offset: res.Offset, Epoch: res.Epoch, Duplicate: res.Duplicate})
+	writeRaw(w, http.StatusOK, append(appendPublished(nil, resultBody(res)), '\n'))
 }
 
 func (h *Handler) publishBatch(b Backend, c *caller, w http.ResponseWriter, r *http.Request) {
@@ -104,23 +106,60 @@ func (h *Handler) publishBatch(b Backend, c *caller, w http.ResponseWriter, r *h
 		writeError(w, status, "a batch holds 1 to "+strconv.Itoa(h.limits.MaxBatch)+" messages, got "+strconv.Itoa(n))
 		return
 	}
-	out := BatchResponse{Results: make([]Published, len(req.Messages))}
+	out := make([]Published, len(req.Messages))
 	ps := make([]Publication, 0, len(req.Messages))
 	at := make([]int, 0, len(req.Messages)) // the index in out of each of ps
 	for i := range req.Messages {
 		p, e := c.publication(&req.Messages[i])
 		if e != nil {
-			out.Results[i] = Published{Error: e.Message, Code: e.Code.String()}
+			out[i] = Published{Error: e.Message, Code: e.Code.String()}
 			continue
 		}
 		ps, at = append(ps, p), append(at, i)
 	}
 	if len(ps) > 0 {
 		for j, res := range b.Publish(r.Context(), ps) {
-			out.Results[at[j]] = resultBody(res)
+			out[at[j]] = resultBody(res)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	body := make([]byte, 0, 16+48*len(out))
+	body = append(body, `{"results":[`...)
+	for i := range out {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = appendPublished(body, out[i])
+	}
+	writeRaw(w, http.StatusOK, append(body, "]}\n"...))
+}
+
+// appendPublished appends p as JSON, written by hand: a batch's answer
+// costs a fraction of what encoding/json takes for it.
+func appendPublished(b []byte, p Published) []byte {
+	b = append(b, '{')
+	if p.Error != "" {
+		b = append(b, `"error":`...)
+		b = pjson.AppendString(b, p.Error)
+		b = append(b, `,"code":`...)
+		b = pjson.AppendString(b, p.Code)
+		return append(b, '}')
+	}
+	b = append(b, `"offset":`...)
+	b = strconv.AppendUint(b, p.Offset, 10)
+	b = append(b, `,"epoch":`...)
+	b = strconv.AppendUint(b, p.Epoch, 10)
+	if p.Duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	return append(b, '}')
+}
+
+// writeRaw writes body, JSON, with status.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body) // the client went away
 }
 
 // resultBody returns the body of res.

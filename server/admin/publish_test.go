@@ -96,7 +96,7 @@ func TestPublish_Refusals(t *testing.T) {
 func TestPublish_Accepted(t *testing.T) {
 	h, b := newBackendHandler()
 	code, body := post(h, "/api/publish", key, `{"topic":"chat/a","payload":{"a": [1, 2]},"headers":{"k":"v"},"message_id":"m","qos":1}`)
-	if code != 200 || !strings.Contains(body, `"offset": 1`) || !strings.Contains(body, `"epoch": 7`) {
+	if code != 200 || !strings.Contains(body, `"offset":1`) || !strings.Contains(body, `"epoch":7`) {
 		t.Fatalf("%d %s", code, body)
 	}
 	p := b.published[0]
@@ -104,7 +104,7 @@ func TestPublish_Accepted(t *testing.T) {
 		t.Errorf("published %+v", p)
 	}
 	code, body = post(h, "/api/publish/batch", key, `{"messages":[{"topic":"chat/b","payload":"é\n","encoding":"text"},{"topic":"x","payload":1},{"topic":"chat/c","payload":{"base64":"AAE="},"encoding":"base64"}]}`)
-	want := []string{`"offset": 2`, `"code": "forbidden"`, `"offset": 3`}
+	want := []string{`"offset":2`, `"code":"forbidden"`, `"offset":3`}
 	for _, w := range want {
 		if !strings.Contains(body, w) {
 			t.Errorf("batch %d %s lacks %s", code, body, w)

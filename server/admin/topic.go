@@ -167,10 +167,7 @@ func writeHistory(w http.ResponseWriter, topic string, info TopicInfo, next uint
 	b = append(b, `,"messages":[`...)
 	b = append(b, items...)
 	b = append(b, "]}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b) // the client went away
+	writeRaw(w, http.StatusOK, b)
 }
 
 // appendHistoryMessage appends m as one message of a history: its payload
