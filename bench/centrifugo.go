@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -147,7 +148,8 @@ func (c *Centrifugo) startNode(ctx context.Context, bin, redisAddr string) error
 		"usage_stats": map[string]any{"disabled": true},
 		// A queue as deep as the others' so that a subscriber behind a
 		// burst is not disconnected.
-		"client": map[string]any{"token": map[string]any{"hmac_secret_key": c.secret}, "queue_max_size": 64 << 20},
+		"client":   map[string]any{"token": map[string]any{"hmac_secret_key": c.secret}, "queue_max_size": 64 << 20},
+		"http_api": map[string]any{"key": c.secret},
 		"channel": map[string]any{"namespaces": []any{map[string]any{
 			"name": "bench", "allow_subscribe_for_client": true, "allow_publish_for_client": true}}},
 	}
@@ -194,10 +196,34 @@ func (c *Centrifugo) PIDs() []int {
 // Skip implements Limiter.
 func (c *Centrifugo) Skip(workload string) error {
 	switch workload {
-	case "throughput", "fanout", "latency":
+	case "throughput", "fanout", "latency", "http-publish", "http-batch":
 		return nil
 	}
-	return fmt.Errorf("%w: the Centrifugo targets run throughput, fanout and latency", ErrNotApplicable)
+	return fmt.Errorf("%w: the Centrifugo targets run throughput, fanout, latency and the HTTP API workloads", ErrNotApplicable)
+}
+
+// HTTPAPI implements HTTPPublisher: the server API of the first node,
+// /api/publish and /api/batch, with its API key.
+func (c *Centrifugo) HTTPAPI() HTTPAPI {
+	base := "http" + strings.TrimSuffix(strings.TrimPrefix(c.urls[0], "ws"), "/connection/websocket")
+	return HTTPAPI{
+		PublishURL: base + "/api/publish", BatchURL: base + "/api/batch",
+		Header: "X-API-Key", Credential: c.secret,
+		Single: func(topic string, payload []byte) []byte {
+			return fmt.Appendf(nil, `{"channel":%q,"data":%s}`, centrifugoChannel(topic), payload)
+		},
+		Batch: func(topic string, payloads [][]byte) []byte {
+			b := []byte(`{"commands":[`)
+			for i, p := range payloads {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = fmt.Appendf(b, `{"publish":{"channel":%q,"data":%s}}`, centrifugoChannel(topic), p)
+			}
+			return append(b, "]}"...)
+		},
+		Failed: func(body []byte) bool { return bytes.Contains(body, []byte(`"error"`)) },
+	}
 }
 
 // ConnectPublisher implements Placer: the first node.
@@ -246,8 +272,9 @@ func centrifugoToken(secret, sub string) string {
 }
 
 var (
-	_ Target    = (*Centrifugo)(nil)
-	_ Processes = (*Centrifugo)(nil)
-	_ Placer    = (*Centrifugo)(nil)
-	_ Limiter   = (*Centrifugo)(nil)
+	_ Target        = (*Centrifugo)(nil)
+	_ Processes     = (*Centrifugo)(nil)
+	_ Placer        = (*Centrifugo)(nil)
+	_ Limiter       = (*Centrifugo)(nil)
+	_ HTTPPublisher = (*Centrifugo)(nil)
 )

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -23,6 +24,7 @@ type WhispeerJSON struct {
 	srv   *server
 	url   string
 	token string
+	admin string // the admin token, for the HTTP API
 }
 
 // Name implements Target.
@@ -105,7 +107,8 @@ func (w *WhispeerJSON) Start(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	conf := fmt.Sprintf(whispeerConfig, port)
+	w.admin = randomHex(24)
+	conf := fmt.Sprintf(whispeerConfig, port) + "\n[admin]\ntoken = \"" + w.admin + "\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "whispeer.toml"), []byte(conf), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return "", "", err
@@ -147,6 +150,30 @@ func (w *WhispeerJSON) Connect(ctx context.Context) (Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// HTTPAPI implements HTTPPublisher: the admin API on the WebSocket port,
+// with the admin token, publishing at QoS 0.
+func (w *WhispeerJSON) HTTPAPI() HTTPAPI {
+	base := "http" + strings.TrimSuffix(strings.TrimPrefix(w.url, "ws"), "/")
+	return HTTPAPI{
+		PublishURL: base + "/api/publish", BatchURL: base + "/api/publish/batch",
+		Header: "Authorization", Credential: "Bearer " + w.admin,
+		Single: func(topic string, payload []byte) []byte {
+			return fmt.Appendf(nil, `{"topic":%q,"payload":%s}`, topic, payload)
+		},
+		Batch: func(topic string, payloads [][]byte) []byte {
+			b := []byte(`{"messages":[`)
+			for i, p := range payloads {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = fmt.Appendf(b, `{"topic":%q,"payload":%s}`, topic, p)
+			}
+			return append(b, "]}"...)
+		},
+		Failed: func(body []byte) bool { return bytes.Contains(body, []byte(`"error"`)) },
+	}
 }
 
 // Skip implements Limiter.

@@ -50,5 +50,6 @@ type Workload interface {
 // Workloads returns every workload in table order.
 func Workloads() []Workload {
 	return []Workload{Throughput{}, Fanout{}, Latency{}, Idle{}, Durability{}, Topics{},
-		Unwindowed{}, Unwindowed{Fanout: true}, Unwindowed{Stuck: true}}
+		Unwindowed{}, Unwindowed{Fanout: true}, Unwindowed{Stuck: true},
+		HTTPPublish{Posters: 16}, HTTPPublish{Batch: 100, Posters: 16}}
 }
