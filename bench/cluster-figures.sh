@@ -10,7 +10,8 @@
 #      to Redis directly (rueidis), both on Redis fsyncing every second.
 #
 # RUNS (3), DURATION (3s), SUBS (fan-out subscribers of table 2, 300) and
-# OUT (the prefix of the .jsonl and .md files, results/cluster) may be set.
+# OUT (the prefix of the .jsonl and .md files, results/cluster) may be set;
+# arguments go to every whispeer-bench run, e.g. -whispeer-bin ./whispeer.
 # Centrifugo is skipped with a message when its binary is missing: go
 # install github.com/centrifugal/centrifugo/v6@v6.9.1.
 set -euo pipefail
@@ -21,7 +22,8 @@ subs=${SUBS:-300}
 out=${OUT:-results/cluster}
 mkdir -p "$(dirname "$out")"
 go build -o "${TMPDIR:-/tmp}/whispeer-bench-cluster" ./cmd/whispeer-bench
-bench() { "${TMPDIR:-/tmp}/whispeer-bench-cluster" -runs "$runs" -duration "$duration" "$@"; }
+extra=("$@")
+bench() { "${TMPDIR:-/tmp}/whispeer-bench-cluster" -runs "$runs" -duration "$duration" "${extra[@]}" "$@"; }
 
 bench -workloads throughput,fanout \
 	-targets whispeer-tcp,whispeer-tcp-x2,whispeer-json-ws,whispeer-json-ws-x2,centrifugo,centrifugo-redis-x2 \
