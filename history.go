@@ -43,11 +43,17 @@ type MemoryStore struct {
 
 	mu      sync.RWMutex
 	topics  map[string]*ring
-	cursors map[cursorKey]Cursor
+	cursors map[cursorKey]savedCursor
 	closed  bool
 }
 
 type cursorKey struct{ subscriber, topic string }
+
+// savedCursor is a cursor and when it was saved.
+type savedCursor struct {
+	c     Cursor
+	saved time.Time
+}
 
 // NewMemoryStore returns an empty MemoryStore that keeps the last limit
 // messages of every topic, or every message until [Retention] trims it
@@ -63,7 +69,7 @@ func NewMemoryStore(limit int) *MemoryStore {
 
 func newMemoryStore(limit int, now func() time.Time) *MemoryStore {
 	return &MemoryStore{limit: limit, seed: maphash.MakeSeed(), now: now,
-		topics: make(map[string]*ring), cursors: make(map[cursorKey]Cursor)}
+		topics: make(map[string]*ring), cursors: make(map[cursorKey]savedCursor)}
 }
 
 // newEpoch returns a random epoch, never 0.
@@ -195,7 +201,7 @@ func (h *MemoryStore) SaveCursor(_ context.Context, c Cursor) error {
 	if h.closed {
 		return ErrStoreClosed
 	}
-	h.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	h.cursors[cursorKey{c.Subscriber, c.Topic}] = savedCursor{c, h.now()}
 	return nil
 }
 
@@ -203,8 +209,22 @@ func (h *MemoryStore) SaveCursor(_ context.Context, c Cursor) error {
 func (h *MemoryStore) LoadCursor(_ context.Context, subscriber, topic string) (Cursor, bool, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	c, ok := h.cursors[cursorKey{subscriber, topic}]
-	return c, ok, h.check(h.closed)
+	sc, ok := h.cursors[cursorKey{subscriber, topic}]
+	return sc.c, ok, h.check(h.closed)
+}
+
+// Cursors calls fn with every durable subscriber's saved position and
+// when it was saved.
+func (h *MemoryStore) Cursors(_ context.Context, fn func(Cursor, time.Time) bool) error {
+	h.mu.RLock()
+	all, err := slices.Collect(maps.Values(h.cursors)), h.check(h.closed)
+	h.mu.RUnlock()
+	for _, sc := range all {
+		if !fn(sc.c, sc.saved) {
+			break
+		}
+	}
+	return err
 }
 
 // DeleteCursors removes a durable subscriber's saved positions.

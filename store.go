@@ -82,6 +82,14 @@ type CursorStore interface {
 	// be durable before it returns: a deletion lost in a crash leaves
 	// the cursors as they were.
 	DeleteCursors(ctx context.Context, subscriber string) error
+
+	// Cursors calls fn with every cursor the store keeps and the time it
+	// was last saved, in no particular order, until fn returns false: how
+	// a broker that restarted finds the durable subscribers that never
+	// came back. A store that kept a cursor from before it recorded
+	// times gives the time it was opened. fn runs with no lock of the
+	// store held.
+	Cursors(ctx context.Context, fn func(c Cursor, saved time.Time) bool) error
 }
 
 // TopicInfo describes a topic's log.

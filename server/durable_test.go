@@ -34,8 +34,8 @@ func TestDurables_ExpireWhenTheClientStaysAway(t *testing.T) {
 		d := newDurables(10, time.Hour, f.forget)
 		mustAttach(t, d, "ann", "a")
 		mustAttach(t, d, "ann", "b")
-		d.detach("ann", "a", false)
-		d.detach("ann", "b", false)
+		d.detach(durableRef{user: "ann", name: "a"}, false)
+		d.detach(durableRef{user: "ann", name: "b"}, false)
 		time.Sleep(59 * time.Minute)
 		mustAttach(t, d, "ann", "b") // b's client comes back in time
 		synctest.Wait()
@@ -47,7 +47,7 @@ func TestDurables_ExpireWhenTheClientStaysAway(t *testing.T) {
 		if got := f.get(); !slices.Equal(got, []string{"a"}) {
 			t.Fatalf("forgotten after the expiry: %q, want [a]", got)
 		}
-		d.detach("ann", "b", false)
+		d.detach(durableRef{user: "ann", name: "b"}, false)
 		time.Sleep(2 * time.Hour)
 		synctest.Wait()
 		if got := f.get(); !slices.Equal(got, []string{"a", "b"}) {
@@ -62,7 +62,7 @@ func TestDurables_HeldByAnyConnectionNeverExpires(t *testing.T) {
 		d := newDurables(10, time.Hour, f.forget)
 		mustAttach(t, d, "ann", "a")
 		mustAttach(t, d, "ann", "a") // the client reconnected before its old connection closed
-		d.detach("ann", "a", false)
+		d.detach(durableRef{user: "ann", name: "a"}, false)
 		time.Sleep(3 * time.Hour)
 		synctest.Wait()
 		if got := f.get(); len(got) != 0 {
@@ -76,7 +76,7 @@ func TestDurables_UnsubscribeForgetsAtOnce(t *testing.T) {
 		var f forgotten
 		d := newDurables(1, time.Hour, f.forget)
 		mustAttach(t, d, "ann", "a")
-		d.detach("ann", "a", true)
+		d.detach(durableRef{user: "ann", name: "a"}, true)
 		if got := f.get(); !slices.Equal(got, []string{"a"}) {
 			t.Fatalf("forgotten: %q, want [a]", got)
 		}
@@ -94,7 +94,7 @@ func TestDurables_NothingExpiresAfterClose(t *testing.T) {
 		var f forgotten
 		d := newDurables(10, time.Hour, f.forget)
 		mustAttach(t, d, "ann", "a")
-		d.detach("ann", "a", false)
+		d.detach(durableRef{user: "ann", name: "a"}, false)
 		d.close()
 		time.Sleep(2 * time.Hour)
 		synctest.Wait()
@@ -110,14 +110,14 @@ func TestDurables_BoundedPerUser(t *testing.T) {
 		d := newDurables(2, time.Hour, f.forget)
 		mustAttach(t, d, "ann", "a")
 		mustAttach(t, d, "ann", "b")
-		d.detach("ann", "b", false) // awaiting its expiry, it still counts
+		d.detach(durableRef{user: "ann", name: "b"}, false) // awaiting its expiry, it still counts
 		e := d.attach("ann", "c")
 		if e == nil || e.code != whispeer.CodeLimit {
 			t.Fatalf("a third durable subscription: %v, want a limit error", e)
 		}
 		mustAttach(t, d, "ann", "b") // one kept is taken up again
 		mustAttach(t, d, "bob", "c") // another user has his own
-		d.detach("ann", "b", false)
+		d.detach(durableRef{user: "ann", name: "b"}, false)
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		mustAttach(t, d, "ann", "c") // b expired

@@ -243,7 +243,7 @@ func (s *session) unsubscribe(key subKey) bool {
 	delete(s.subs, key)
 	s.leavePresence(sub.Pattern(), key)
 	if d, ok := s.durable[key]; ok {
-		s.srv.durables.detach(d.user, d.name, true) // the client ended it
+		s.srv.durables.detach(d, true) // the client ended it
 		delete(s.durable, key)
 	}
 	s.countSubs()

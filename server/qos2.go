@@ -116,9 +116,9 @@ func (s *session) markDurable(sub *subscription, made bool) {
 	if sub.durable == "" {
 		return
 	}
-	d := durableRef{s.user.Name(), sub.durable}
+	d := durableRef{user: s.user.Name(), name: sub.durable}
 	if !made {
-		s.srv.durables.detach(d.user, d.name, false)
+		s.srv.durables.detach(d, false)
 		return
 	}
 	if s.durable == nil {
@@ -127,8 +127,9 @@ func (s *session) markDurable(sub *subscription, made bool) {
 	s.durable[sub.key] = d
 }
 
-// durableRef names a durable subscription in the server's durables.
-type durableRef struct{ user, name string }
+// durableRef names a durable subscription in the server's durables, and
+// the topic of the last cursor the connection saved for it.
+type durableRef struct{ user, name, topic string }
 
 // saveCursors advances, past message m, the cursors of the session's
 // durable subscriptions that the client's PUBREC (or pubrec) names:
@@ -139,9 +140,13 @@ func (s *session) saveCursors(key subKey, m msgKey) {
 		return
 	}
 	msg := &whispeer.Message{Topic: m.topic, Seq: m.seq}
-	for k := range s.durable {
+	for k, d := range s.durable {
 		if (key == subKey{} && match.Matches(k.pattern, m.topic)) || (key != subKey{} && k == key) {
 			s.subs[k].Ack(msg) // a failure is logged by the broker: the cursor lags
+			if d.topic != m.topic {
+				d.topic = m.topic
+				s.durable[k] = d
+			}
 		}
 	}
 }

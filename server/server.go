@@ -204,6 +204,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.store = s.broker.HasStore() // a broker given WithBroker may have one too
 	s.presence = s.newPresence()
 	s.durables = newDurables(cfg.QoS.MaxDurablePerUser, cfg.QoS.DurableExpiry, s.forgetDurable)
+	s.durables.touch = s.touchDurable
 	conns := transport.Options{
 		MaxConnections:  cfg.Server.MaxConnections,
 		MaxPendingBytes: cfg.Server.MaxPendingBytes,
@@ -225,7 +226,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		ConnState:         s.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	err = s.setUpOperations()
+	err = s.restoreDurables()
+	if err == nil {
+		err = s.setUpOperations()
+	}
 	if err == nil {
 		err = s.setUpApps()
 	}

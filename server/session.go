@@ -117,7 +117,7 @@ func (s *session) closed(err error) {
 		s.leavePresence(sub.Pattern(), key)
 	}
 	for _, d := range s.durable {
-		s.srv.durables.detach(d.user, d.name, false)
+		s.srv.durables.detach(d, false)
 	}
 	if s.window != nil {
 		s.window.close()

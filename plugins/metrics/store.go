@@ -158,6 +158,18 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 	return c, ok, err
 }
 
+// Cursors lists the cursors, timed as a load.
+func (s *Store) Cursors(ctx context.Context, fn func(whispeer.Cursor, time.Time) bool) error {
+	cs, ok := s.Store.(whispeer.CursorStore)
+	if !ok {
+		return whispeer.ErrNoCursors
+	}
+	start := time.Now()
+	err := cs.Cursors(ctx, fn)
+	s.observe(s.load, StoreLoadCursor, start, err)
+	return err
+}
+
 // ReadExactlyOnce forwards to the wrapped store, or returns
 // errors.ErrUnsupported when it cannot find its exactly-once messages at
 // once, so that the broker searches its topics instead.

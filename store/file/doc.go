@@ -6,8 +6,10 @@
 // A segment (00000000000000000001.log, …) is a sequence of records, each a
 // frame of the body's length and CRC-32C followed by the body: a message
 // (topic, epoch, offset, time, QoS and the sealed flag, id, headers,
-// payload), a trim, a topic deletion or a durable subscriber's cursor. The checkpoint file holds the
-// store's id and the state of every topic and cursor as of a position in
+// payload), a trim, a topic deletion or a durable subscriber's cursor
+// (and, since cursors are listed with it, the time it was saved). The
+// checkpoint file holds the store's id and the state of every topic and
+// cursor (their saved times after them all) as of a position in
 // the log; it is rewritten (to a temporary file, synced, renamed) before
 // segments are removed. Opening a store reads the checkpoint, then every
 // segment: it rebuilds the index (per topic, where each kept message is)

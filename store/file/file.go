@@ -3,10 +3,13 @@ package file
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/internal/groupcommit"
@@ -24,8 +27,9 @@ type Store struct {
 
 	mu      sync.Mutex
 	topics  *topics.Index[*topic] // and whether the store is open and sound
-	cursors map[cursorKey]whispeer.Cursor
+	cursors map[cursorKey]savedCursor
 	dirty   map[cursorKey]struct{} // cursors not yet written
+	opened  time.Time              // the saved time of cursors written without one
 	segs    map[uint32]*segment
 	active  *segment
 	waiters []func(error) // appends indexed, waiting for the next flush
@@ -83,6 +87,13 @@ type segment struct {
 
 type cursorKey struct{ subscriber, topic string }
 
+// savedCursor is a cursor and when it was saved, in Unix nanoseconds; 0
+// for a cursor written before the store recorded the time.
+type savedCursor struct {
+	c     whispeer.Cursor
+	saved int64
+}
+
 // Open opens the store kept in dir, creating dir if need be, and recovers
 // it: a torn record at the end of the log, left by a crash in the middle
 // of a write, is cut off.
@@ -101,9 +112,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	s := &Store{
 		dir: dir, opt: o, lock: lock,
 		topics:  topics.New(newTopic),
-		cursors: make(map[cursorKey]whispeer.Cursor),
+		cursors: make(map[cursorKey]savedCursor),
 		dirty:   make(map[cursorKey]struct{}),
 		segs:    make(map[uint32]*segment),
+		opened:  time.Now(),
 	}
 	if err := s.recover(); err != nil {
 		s.closeFiles()
@@ -272,15 +284,17 @@ func (s *Store) flush() {
 // flush; a deleted one is written with epoch 0, which no topic has.
 func (s *Store) writeCursorsLocked() {
 	for k := range s.dirty {
-		c, ok := s.cursors[k]
+		sc, ok := s.cursors[k]
 		if !ok {
-			c = whispeer.Cursor{Subscriber: k.subscriber, Topic: k.topic}
+			sc.c = whispeer.Cursor{Subscriber: k.subscriber, Topic: k.topic}
 		}
+		c := sc.c
 		var start int
 		s.buf, start = record.Begin(s.buf[:0])
 		s.buf = append(s.buf, record.KindCursor)
 		s.buf = appendU64s(s.buf, c.Epoch, c.Offset)
 		s.buf = record.AppendString(record.AppendString(s.buf, c.Subscriber), c.Topic)
+		s.buf = appendU64s(s.buf, uint64(sc.saved))
 		if _, _, err := s.writeLocked(record.End(s.buf, start)); err != nil {
 			return
 		}
@@ -297,7 +311,7 @@ func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 		return err
 	}
 	k := cursorKey{c.Subscriber, c.Topic}
-	s.cursors[k] = c
+	s.cursors[k] = savedCursor{c, time.Now().UnixNano()}
 	s.dirty[k] = struct{}{}
 	s.mu.Unlock()
 	s.loop.Signal()
@@ -330,8 +344,30 @@ func (s *Store) LoadCursor(_ context.Context, subscriber, topic string) (whispee
 	if s.topics.Closed() {
 		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
 	}
-	c, ok := s.cursors[cursorKey{subscriber, topic}]
-	return c, ok, nil
+	sc, ok := s.cursors[cursorKey{subscriber, topic}]
+	return sc.c, ok, nil
+}
+
+// Cursors calls fn with every durable subscriber's saved position and
+// when it was saved.
+func (s *Store) Cursors(_ context.Context, fn func(whispeer.Cursor, time.Time) bool) error {
+	s.mu.Lock()
+	if s.topics.Closed() {
+		s.mu.Unlock()
+		return whispeer.ErrStoreClosed
+	}
+	all := slices.Collect(maps.Values(s.cursors))
+	s.mu.Unlock()
+	for _, sc := range all {
+		saved := s.opened
+		if sc.saved != 0 {
+			saved = time.Unix(0, sc.saved)
+		}
+		if !fn(sc.c, saved) {
+			break
+		}
+	}
+	return nil
 }
 
 // Topic describes topic's log.

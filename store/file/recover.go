@@ -177,10 +177,14 @@ func (s *Store) apply(seg *segment, pos int64, n int, body []byte, after bool) e
 		s.topics.Put(name, newTopic(name, ep))
 	case record.KindCursor:
 		c := whispeer.Cursor{Epoch: d.U64(), Offset: d.U64(), Subscriber: d.String(), Topic: d.String()}
+		var saved int64
+		if d.Len() > 0 { // written since cursors have a time
+			saved = int64(d.U64())
+		}
 		if c.Epoch == 0 { // deleted
 			delete(s.cursors, cursorKey{c.Subscriber, c.Topic})
 		} else {
-			s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+			s.cursors[cursorKey{c.Subscriber, c.Topic}] = savedCursor{c, saved}
 		}
 	default:
 		return record.ErrFormat
@@ -345,9 +349,15 @@ func (s *Store) writeCheckpoint(p position) error {
 		b = appendU64s(record.AppendString(b, name), t.epoch, t.first, t.last)
 	}
 	b = appendU64s(b, uint64(len(s.cursors)))
-	for _, c := range s.cursors {
+	saved := make([]int64, 0, len(s.cursors))
+	for _, sc := range s.cursors {
+		c := sc.c
 		b = record.AppendString(record.AppendString(b, c.Subscriber), c.Topic)
 		b = appendU64s(b, c.Epoch, c.Offset)
+		saved = append(saved, sc.saved)
+	}
+	for _, t := range saved { // after the cursors, which came first
+		b = appendU64s(b, uint64(t))
 	}
 	b = record.End(b, start)
 	tmp := filepath.Join(s.dir, "checkpoint.tmp")
@@ -388,9 +398,17 @@ func (s *Store) readCheckpoint() (position, error) {
 		name := d.String()
 		s.topics.Put(name, &topic{epoch: d.U64(), first: d.U64(), last: d.U64()})
 	}
+	var keys []cursorKey
 	for n := d.U64(); n > 0 && !d.Failed(); n-- {
 		c := whispeer.Cursor{Subscriber: d.String(), Topic: d.String(), Epoch: d.U64(), Offset: d.U64()}
-		s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+		k := cursorKey{c.Subscriber, c.Topic}
+		s.cursors[k] = savedCursor{c: c}
+		keys = append(keys, k)
+	}
+	for i := 0; i < len(keys) && d.Len() > 0; i++ { // their saved times, if written
+		sc := s.cursors[keys[i]]
+		sc.saved = int64(d.U64())
+		s.cursors[keys[i]] = sc
 	}
 	if d.Failed() {
 		return position{}, fmt.Errorf("%w: checkpoint", whispeer.ErrCorrupt)

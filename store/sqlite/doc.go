@@ -4,7 +4,8 @@
 // # Schema and durability
 //
 // Messages are rows of a table keyed by (topic, offset); topics keep
-// their epoch, first and last offsets, cursors their subscriber and topic.
+// their epoch, first and last offsets, cursors their subscriber and topic,
+// and when each was last saved.
 // The database runs in WAL mode with a busy timeout. One writer connection
 // does every write: Append queues the message, and the writer commits
 // whatever has queued in one transaction (group commit), then calls the

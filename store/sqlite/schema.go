@@ -28,6 +28,10 @@ var migrations = []string{
 	`ALTER TABLE messages ADD COLUMN publisher TEXT`,
 	// The exactly-once messages by time, for ReadExactlyOnce.
 	`CREATE INDEX messages_exactly_once ON messages (time) WHERE qos = 2`,
+	// When a cursor was last saved, in Unix nanoseconds
+	// (whispeer.CursorStore.Cursors); 0 for those saved before, which
+	// Cursors gives as saved when the store was opened.
+	`ALTER TABLE cursors ADD COLUMN saved INTEGER NOT NULL DEFAULT 0`,
 }
 
 // migrate creates the schema if need be and applies the migrations the

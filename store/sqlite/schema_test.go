@@ -90,3 +90,40 @@ func appendWait(t *testing.T, s whispeer.Store, m *whispeer.Message) {
 		t.Fatal(err)
 	}
 }
+
+// TestStore_MigratedCursorsSavedWhenOpened checks that a cursor saved
+// before cursors had a time is listed as saved when the store was opened,
+// so that a durable subscriber who never comes back expires from then.
+func TestStore_MigratedCursorsSavedWhenOpened(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(schemaV0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO cursors (subscriber, topic, epoch, off) VALUES ('old', 't', 5, 2)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := time.Now()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after := time.Now()
+	var got []whispeer.Cursor
+	err = s.Cursors(context.Background(), func(c whispeer.Cursor, saved time.Time) bool {
+		if saved.Before(before.Round(0)) || saved.After(after.Round(0)) {
+			t.Errorf("cursor %+v saved at %v, want when the store was opened, between %v and %v", c, saved, before, after)
+		}
+		got = append(got, c)
+		return true
+	})
+	want := whispeer.Cursor{Subscriber: "old", Topic: "t", Epoch: 5, Offset: 2}
+	if err != nil || len(got) != 1 || got[0] != want {
+		t.Fatalf("Cursors gave %+v, %v; want %+v", got, err, want)
+	}
+}

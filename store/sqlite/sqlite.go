@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -53,10 +55,11 @@ type Store struct {
 	slots chan struct{}
 
 	mu      sync.Mutex
-	nextID  int64                         // the row id of the next topic
-	topics  *topics.Index[*topic]         // and whether the store is open and sound
-	cursors map[cursorKey]whispeer.Cursor // saved, not yet committed
+	nextID  int64                     // the row id of the next topic
+	topics  *topics.Index[*topic]     // and whether the store is open and sound
+	cursors map[cursorKey]savedCursor // saved, not yet committed
 	queue   []op
+	opened  time.Time // the saved time of cursors saved without one
 
 	// loop commits what has queued each time it is signalled (under
 	// SyncEvery, once the interval has passed or a full batch waits),
@@ -114,7 +117,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		opt: o, path: path, slots: make(chan struct{}, o.maxQueue),
-		cursors: make(map[cursorKey]whispeer.Cursor),
+		cursors: make(map[cursorKey]savedCursor), opened: time.Now(),
 	}
 	s.topics = topics.New(s.newTopic)
 	if err := s.open(path); err != nil {
@@ -249,7 +252,7 @@ func (s *Store) SaveCursor(_ context.Context, c whispeer.Cursor) error {
 		s.mu.Unlock()
 		return err
 	}
-	s.cursors[cursorKey{c.Subscriber, c.Topic}] = c
+	s.cursors[cursorKey{c.Subscriber, c.Topic}] = savedCursor{c, time.Now().UnixNano()}
 	s.mu.Unlock()
 	s.loop.Signal()
 	return nil
@@ -262,12 +265,12 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 		s.mu.Unlock()
 		return whispeer.Cursor{}, false, whispeer.ErrStoreClosed
 	}
-	c, ok := s.cursors[cursorKey{subscriber, topic}]
+	sc, ok := s.cursors[cursorKey{subscriber, topic}]
 	s.mu.Unlock()
 	if ok {
-		return c, true, nil
+		return sc.c, true, nil
 	}
-	c = whispeer.Cursor{Subscriber: subscriber, Topic: topic}
+	c := whispeer.Cursor{Subscriber: subscriber, Topic: topic}
 	var ep, off int64
 	err := s.r.QueryRowContext(ctx, `SELECT epoch, off FROM cursors WHERE subscriber = ? AND topic = ?`,
 		subscriber, topic).Scan(&ep, &off)
@@ -279,6 +282,61 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 	}
 	c.Epoch, c.Offset = uint64(ep), uint64(off)
 	return c, true, nil
+}
+
+// Cursors calls fn with every durable subscriber's saved position and
+// when it was saved: those committed, unless saved again since, then
+// those not yet committed.
+func (s *Store) Cursors(ctx context.Context, fn func(whispeer.Cursor, time.Time) bool) error {
+	s.mu.Lock()
+	if s.topics.Closed() {
+		s.mu.Unlock()
+		return whispeer.ErrStoreClosed
+	}
+	pending := maps.Clone(s.cursors)
+	s.mu.Unlock()
+	rows, err := s.r.QueryContext(ctx, `SELECT subscriber, topic, epoch, off, saved FROM cursors`)
+	if err != nil {
+		return fmt.Errorf("list cursors: %w", err)
+	}
+	defer rows.Close()
+	more := true
+	for more && rows.Next() {
+		var sc savedCursor
+		var ep, off int64
+		if err := rows.Scan(&sc.c.Subscriber, &sc.c.Topic, &ep, &off, &sc.saved); err != nil {
+			return fmt.Errorf("list cursors: %w", err)
+		}
+		sc.c.Epoch, sc.c.Offset = uint64(ep), uint64(off)
+		if _, ok := pending[cursorKey{sc.c.Subscriber, sc.c.Topic}]; !ok {
+			more = fn(sc.c, s.savedAt(sc.saved))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list cursors: %w", err)
+	}
+	for _, sc := range pending {
+		if !more {
+			break
+		}
+		more = fn(sc.c, s.savedAt(sc.saved))
+	}
+	return nil
+}
+
+// savedAt returns the time of a cursor saved at t Unix nanoseconds, 0
+// for one saved before the store recorded the time.
+func (s *Store) savedAt(t int64) time.Time {
+	if t == 0 {
+		return s.opened
+	}
+	return time.Unix(0, t)
+}
+
+// savedCursor is a cursor and when it was saved, in Unix nanoseconds.
+type savedCursor struct {
+	c     whispeer.Cursor
+	saved int64
 }
 
 // Close commits what is queued and closes the database.

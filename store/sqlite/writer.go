@@ -83,7 +83,7 @@ func (s *Store) commit() {
 }
 
 // committed updates the in-memory state after a commit; s.mu is held.
-func (s *Store) committed(ops []op, cursors []whispeer.Cursor) {
+func (s *Store) committed(ops []op, cursors []savedCursor) {
 	for i := range ops {
 		o := &ops[i]
 		switch o.kind {
@@ -105,7 +105,7 @@ func (s *Store) committed(ops []op, cursors []whispeer.Cursor) {
 		}
 	}
 	for _, c := range cursors {
-		k := cursorKey{c.Subscriber, c.Topic}
+		k := cursorKey{c.c.Subscriber, c.c.Topic}
 		if s.cursors[k] == c {
 			delete(s.cursors, k)
 		}
@@ -130,8 +130,8 @@ const (
 const (
 	sqlTopic  = `INSERT INTO topics (id, name, epoch, first, last) VALUES (?, ?, ?, 1, 0)`
 	sqlLast   = `UPDATE topics SET last = ? WHERE id = ?`
-	sqlCursor = `INSERT INTO cursors (subscriber, topic, epoch, off) VALUES (?, ?, ?, ?)
-		ON CONFLICT (subscriber, topic) DO UPDATE SET epoch = excluded.epoch, off = excluded.off`
+	sqlCursor = `INSERT INTO cursors (subscriber, topic, epoch, off, saved) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (subscriber, topic) DO UPDATE SET epoch = excluded.epoch, off = excluded.off, saved = excluded.saved`
 )
 
 // sqlInsert returns the INSERT of n messages.
@@ -157,7 +157,7 @@ type writer struct {
 	args    []any             // the values of the messages not yet inserted
 	hdr     []byte            // their encoded headers
 	touched []*topic          // the topics appended to in tx
-	cursors []whispeer.Cursor // the cursors saved in tx
+	cursors []savedCursor     // the cursors saved in tx
 	spare   []op              // the queue's next buffer
 }
 
@@ -214,7 +214,7 @@ func (w *writer) exec(ctx context.Context, i int, args ...any) error {
 }
 
 // write runs ops and saves cursors in one transaction on db.
-func (w *writer) write(db *sql.DB, ops []op, cursors []whispeer.Cursor) (err error) {
+func (w *writer) write(db *sql.DB, ops []op, cursors []savedCursor) (err error) {
 	ctx := context.Background()
 	if w.tx, err = db.BeginTx(ctx, nil); err != nil {
 		return err
@@ -253,8 +253,9 @@ func (w *writer) write(db *sql.DB, ops []op, cursors []whispeer.Cursor) (err err
 			return err
 		}
 	}
-	for _, c := range cursors {
-		if err := w.exec(ctx, stmtCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset)); err != nil {
+	for _, sc := range cursors {
+		c := sc.c
+		if err := w.exec(ctx, stmtCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset), sc.saved); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,8 @@ func testReopen(t *testing.T, open func(*testing.T, string) whispeer.Store) {
 }
 
 // testReopenCursors checks that cursors survive closing and opening the
-// store, the newest saved for a subscriber and topic winning.
+// store, the newest saved for a subscriber and topic winning, and the
+// times they were saved with them.
 func testReopenCursors(t *testing.T, open func(*testing.T, string) whispeer.Store) {
 	dir := t.TempDir()
 	s := open(t, dir)
@@ -72,6 +73,7 @@ func testReopenCursors(t *testing.T, open func(*testing.T, string) whispeer.Stor
 			t.Fatal(err)
 		}
 	}
+	listed := listCursors(t, cs)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +82,7 @@ func testReopenCursors(t *testing.T, open func(*testing.T, string) whispeer.Stor
 		cs = cursorStore(t, s)
 		checkCursor(t, cs, cur)
 		checkCursor(t, cs, other)
+		checkListedSame(t, cs, listed)
 		if _, ok, err := cs.LoadCursor(ctx, "client", "b"); ok || err != nil {
 			t.Fatalf("round %d: LoadCursor of a cursor never saved: %v, %v", round, ok, err)
 		}

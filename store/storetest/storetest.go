@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) whispeer.Store) {
 		{"TrimAll", testTrimAll},
 		{"Delete", testDelete},
 		{"Cursors", testCursors},
+		{"ListCursors", testListCursors},
 		{"Concurrent", testConcurrent},
 		{"RandomAppends", testRandomAppends},
 		{"Close", testClose},

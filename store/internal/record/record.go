@@ -283,6 +283,10 @@ type Decoder struct {
 // Failed reports whether a read went past the end or a length was bad.
 func (d *Decoder) Failed() bool { return d.err }
 
+// Len returns how many bytes are left to read: a field added to a kind of
+// record after its first version is read only when some are.
+func (d *Decoder) Len() int { return len(d.b) }
+
 // Byte reads one byte.
 func (d *Decoder) Byte() byte { return d.byte() }
 
