@@ -65,6 +65,8 @@ type Store struct {
 	opt   options
 	mu    sync.RWMutex
 	close bool
+	// opened is the saved time of the cursors saved without one.
+	opened time.Time
 }
 
 // Open connects to the Redis at url (see [ParseURL]) and returns a store in
@@ -95,7 +97,7 @@ func New(c rueidis.Client, opts ...Option) (*Store, error) {
 	if o.replicas < 0 || (o.replicas > 0 && o.wait <= 0) {
 		return nil, fmt.Errorf("%w: redis store: WithWait(%d, %v)", whispeer.ErrInvalidOption, o.replicas, o.wait)
 	}
-	return &Store{c: c, opt: o}, nil
+	return &Store{c: c, opt: o, opened: time.Now()}, nil
 }
 
 func validPrefix(p string) error {
