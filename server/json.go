@@ -281,14 +281,14 @@ func (s *session) jsonSubscribe(f *json.Frame) {
 		s.release(ws.Frame(ws.Text, errorFrame(e.text, ref)))
 		return
 	}
-	s.release(ws.Frame(ws.Text, appendSubscribed(newFrame(96+len(pattern)), pattern, bs, resumed, resumed && !req.lost)))
+	s.release(ws.Frame(ws.Text, appendSubscribed(newFrame(96+len(pattern)), pattern, bs, resumed)))
 }
 
 // appendSubscribed appends {"type":"subscribed","topic":…}, with the
 // topic's "epoch" (a decimal string) and newest "offset" when the broker
 // keeps a log, and for a resume whether it "recovered": whether the client
 // receives every message after its offset.
-func appendSubscribed(dst []byte, pattern string, bs *whispeer.Subscription, resumed, maybeRecovered bool) []byte {
+func appendSubscribed(dst []byte, pattern string, bs *whispeer.Subscription, resumed bool) []byte {
 	dst = json.AppendSubscribed(dst, pattern)
 	epoch, offset := bs.Position()
 	if epoch == 0 && !resumed {
@@ -303,7 +303,7 @@ func appendSubscribed(dst []byte, pattern string, bs *whispeer.Subscription, res
 	}
 	if resumed {
 		dst = append(dst, `,"recovered":`...)
-		dst = strconv.AppendBool(dst, maybeRecovered && bs.Recovered())
+		dst = strconv.AppendBool(dst, bs.Recovered())
 	}
 	return append(dst, '}')
 }

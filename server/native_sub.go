@@ -52,7 +52,7 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		req.watch = n.watcher(sub.SID)
 	}
 	bs, e := n.s.subscribe(&req)
-	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset && !req.lost))
+	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset))
 }
 
 // subAck returns the SUBACK frame answering a SUB: success when e is nil,

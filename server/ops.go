@@ -156,11 +156,9 @@ type subscription struct {
 	handler    whispeer.Handler
 	replayed   whispeer.Handler // the handler of the messages replayed
 	subscriber string           // the broker's subscriber id
-	// resume asks to start after offset of epoch, on a topic; subscribe
-	// clears it, and sets lost instead, when the broker refuses the resume.
+	// resume asks to start after offset of epoch, on a topic.
 	resume        bool
 	epoch, offset uint64
-	lost          bool
 	// incomplete tells the client that a catch-up could not deliver
 	// every stored message it should have (replay.go).
 	incomplete func()
@@ -175,8 +173,9 @@ type subscription struct {
 
 // subscribe makes the broker subscription, holding deliveries back until
 // the caller sends its confirmation with release, which it must do
-// whatever subscribe returns. A resume the broker refuses as an invalid
-// option becomes a subscription to live messages, and sub.lost says so.
+// whatever subscribe returns. A resume the broker cannot serve in full
+// (another epoch, an offset past the topic's, messages removed) is made
+// all the same, not recovered (whispeer.Subscription.Recovered).
 func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError) {
 	if max := s.srv.cfg.Server.MaxSubscriptions; len(s.subs) >= max {
 		return nil, s.invalidCode(whispeer.CodeLimit, "too many subscriptions: the limit is "+strconv.Itoa(max))
@@ -187,10 +186,6 @@ func (s *session) subscribe(sub *subscription) (*whispeer.Subscription, *opError
 	s.prepare()
 	sub.pacing = s.pacing(sub.incomplete, sub.replayed)
 	bs, err := s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
-	if err != nil && sub.resume && errors.Is(err, whispeer.ErrInvalidOption) {
-		sub.resume, sub.lost = false, true
-		bs, err = s.srv.broker.Subscribe(sub.pattern, sub.handler, sub.options()...)
-	}
 	s.markDurable(sub, err == nil)
 	if err != nil {
 		s.srv.stats.badFrames.Add(1)
