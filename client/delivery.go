@@ -136,6 +136,10 @@ func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
 	mode := wire.ResumeMode(s.mode.Load())
 	if s.concrete && a.Epoch != 0 {
 		newEpoch := s.epoch.Swap(a.Epoch) != a.Epoch
+		if newEpoch {
+			s.handed.Store(0) // offsets of another history
+			s.floor.Store(0)
+		}
 		switch {
 		case mode == wire.ResumeLast && !s.positioned.Load():
 			s.seq.Store(a.Offset - min(a.Offset, uint64(s.cfg.resume.Last)))
@@ -144,7 +148,7 @@ func (c *Client) onSubAck(cn *conn, a *wire.SubAck) {
 		}
 		s.positioned.Store(true)
 	}
-	if mode == wire.ResumeOffset && !a.Recovered {
+	if (mode == wire.ResumeOffset || mode == wire.ResumeDurable) && !a.Recovered {
 		c.report(fmt.Errorf("subscription %q: %w", s.pattern, ErrGap))
 	}
 	if first {

@@ -83,8 +83,11 @@
 // unacknowledged, so that the server delivers it again. A QoS 2 delivery
 // (WithMaxQoS(ExactlyOnce)) is handed to the handler once per message id
 // and offset until the server releases it, and answered with PUBREC after
-// the handler returns nil, with PUBCOMP at the release. Errors that no
-// call returns go to the error handler (WithErrorHandler).
+// the handler returns nil, with PUBCOMP at the release. WithDurable makes
+// such a subscription outlive the client's connections and process: the
+// server keeps its cursor under the client's id (WithClientID), and the
+// subscription continues after it. Errors that no call returns go to the
+// error handler (WithErrorHandler).
 //
 // # Presence
 //

@@ -90,12 +90,17 @@ type onceKey struct {
 
 // arrived reports whether the QoS 2 delivery m should be handed over: it
 // is new to s. A delivery s's handler took already is answered with its
-// PUBREC again.
+// PUBREC again, as is one of a durable subscription to a topic at or
+// below its floor: its server's cursor lagged (a crash) behind what the
+// handler took before.
 func (c *Client) arrived(cn *conn, s *Subscription, m *wire.Message) bool {
 	r := &s.once
 	r.mu.Lock()
 	k := onceKey{string(m.ID), m.Offset}
 	took, seen := r.ids[k]
+	if !seen && m.Offset != 0 && m.Offset <= s.floor.Load() {
+		took, seen = true, true // a durable cursor behind what was handed over
+	}
 	if !seen {
 		if r.ids == nil {
 			r.ids = make(map[onceKey]bool)
@@ -121,6 +126,10 @@ func (s *Subscription) received(m *Message) {
 		r.ids[k] = true // the map keeps its own copy of the id
 	}
 	r.mu.Unlock()
+	if s.cfg.durable && s.concrete {
+		for h := s.handed.Load(); m.Seq > h && !s.handed.CompareAndSwap(h, m.Seq); h = s.handed.Load() {
+		}
+	}
 	c := s.c
 	c.mu.Lock()
 	if cn := c.cur; cn != nil && cn.gen == m.gen {

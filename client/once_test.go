@@ -89,7 +89,7 @@ func newScript(t *testing.T) *script {
 			}
 			c.hello = f.Hello
 			c.hello.Session = append([]byte(nil), f.Hello.Session...)
-			b, _ := wire.AppendWelcome(nil, &wire.Welcome{Version: wire.Version, Caps: f.Hello.Caps & (wire.CapQoS2 | wire.CapAckOffset),
+			b, _ := wire.AppendWelcome(nil, &wire.Welcome{Version: wire.Version, Caps: f.Hello.Caps & (wire.CapQoS2 | wire.CapAckOffset | wire.CapResume),
 				MaxFrame: wire.MaxFrameSize, Session: c.hello.Session, Server: []byte("script")})
 			c.write(b)
 			s.conns <- c

@@ -17,12 +17,13 @@ import (
 type SubscribeOption func(*subConfig)
 
 type subConfig struct {
-	queue  int
-	wait   time.Duration
-	qos    QoS
-	raw    bool
-	borrow bool
-	resume wire.Resume
+	queue   int
+	wait    time.Duration
+	qos     QoS
+	raw     bool
+	borrow  bool
+	durable bool
+	resume  wire.Resume
 	// onPresence gets the presence events (WithPresenceEvents).
 	onPresence func(PresenceEvent)
 }
@@ -54,6 +55,22 @@ func WithResume(epoch, offset uint64) SubscribeOption {
 		s.resume = wire.Resume{Mode: wire.ResumeOffset, Epoch: epoch, Offset: offset}
 	}
 }
+
+// WithDurable makes an ExactlyOnce subscription (WithMaxQoS(ExactlyOnce),
+// which it needs) durable: the server keeps it while the client is away,
+// under the client's id (WithClientID), its user and the pattern, and
+// advances its cursor as the client answers deliveries with PUBREC. A
+// later subscription to the same pattern by a client with the same id
+// and user, after a reconnect or a restart of the client's process,
+// continues after that cursor: what was published while it was away is
+// delivered first, up to the server's durable backlog per topic, and the
+// error handler gets ErrGap if some was lost. Unsubscribe ends it and the
+// server deletes its cursors; one whose client stays away longer than the
+// server's qos.durable_expiry is deleted too. After a crash of the
+// server, the cursor may lag behind the last PUBREC, and a message be
+// delivered again: its Seq is at or below the last one handled. The
+// server must grant the qos2 and resume capabilities.
+func WithDurable() SubscribeOption { return func(s *subConfig) { s.durable = true } }
 
 // WithQueueSize sets the subscription's queue capacity, in messages
 // (default 1024). A delivery that finds the queue full waits for room
@@ -115,6 +132,10 @@ type Subscription struct {
 	seq        atomic.Uint64
 	positioned atomic.Bool   // epoch and seq are known
 	mode       atomic.Uint32 // the resume mode of the latest SUB
+	// A durable subscription to a topic: the newest offset its handler
+	// took (and answered with PUBREC), and, from a SUB on, the one taken
+	// before it, at or below which a delivery is not handed over again.
+	handed, floor atomic.Uint64
 
 	endOnce sync.Once
 	err     atomic.Pointer[error]
@@ -147,6 +168,10 @@ func (c *Client) Subscribe(pattern string, h Handler, opts ...SubscribeOption) (
 	if cn := c.cur; cn != nil && s.cfg.resume.Mode != wire.ResumeNone && !cn.caps.Has(wire.CapResume) {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%w: the server does not offer resume", ErrUnsupported)
+	}
+	if cn := c.cur; cn != nil && s.cfg.durable && !cn.caps.Has(wire.CapQoS2) {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: the server does not offer QoS 2", ErrUnsupported)
 	}
 	c.sid++
 	if c.sid == 0 {
@@ -195,6 +220,12 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 		return nil, fmt.Errorf("%w: queue size %d, slow consumer wait %v, qos %d",
 			whispeer.ErrInvalidOption, cfg.queue, cfg.wait, cfg.qos)
 	}
+	if cfg.durable {
+		if cfg.qos != ExactlyOnce || cfg.resume.Mode != wire.ResumeNone {
+			return nil, fmt.Errorf("%w: WithDurable needs WithMaxQoS(ExactlyOnce), and neither WithLast nor WithResume", whispeer.ErrInvalidOption)
+		}
+		cfg.resume = wire.Resume{Mode: wire.ResumeDurable}
+	}
 	s := &Subscription{
 		c: c, pattern: pattern, concrete: !match.IsPattern(pattern), handler: h, cfg: cfg,
 		in:    newInbox(cfg.queue, cfg.borrow),
@@ -219,17 +250,19 @@ func (c *Client) newSubscription(pattern string, h Handler, opts []SubscribeOpti
 
 // appendSub appends the SUB that (re)starts the subscription on a
 // connection with capabilities caps: resuming after the last message seen
-// when the subscription is to a concrete topic with known position.
+// when the subscription is to a concrete topic with known position, and
+// after the server's cursor when it is durable.
 func (s *Subscription) appendSub(b []byte, caps wire.Caps) []byte {
 	sub := wire.Subscribe{SID: s.sid, QoS: wire.QoS(s.cfg.qos), Topic: bytesOf(s.pattern),
 		Presence: s.events != nil && caps.Has(wire.CapPresence)}
 	if caps.Has(wire.CapResume) {
 		sub.Resume = s.cfg.resume
-		if s.concrete && s.positioned.Load() && s.epoch.Load() != 0 {
+		if s.concrete && s.positioned.Load() && s.epoch.Load() != 0 && !s.cfg.durable {
 			sub.Resume = wire.Resume{Mode: wire.ResumeOffset, Epoch: s.epoch.Load(), Offset: s.seq.Load()}
 		}
 	}
 	s.mode.Store(uint32(sub.Resume.Mode))
+	s.floor.Store(s.handed.Load())
 	s.once.reset()
 	b, _ = wire.AppendSubscribe(b, &sub) // the pattern was validated
 	return b

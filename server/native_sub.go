@@ -45,6 +45,12 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 			return
 		}
 		req.resume, req.epoch, req.offset = true, sub.Resume.Epoch, sub.Resume.Offset
+	case wire.ResumeDurable:
+		if sub.QoS != wire.ExactlyOnce || n.maxQoS() < wire.ExactlyOnce {
+			n.s.send(n.subAck(sub.SID, n.s.invalid("a durable subscription needs QoS 2, and the qos2 capability"), nil, false))
+			return
+		}
+		req.durable = n.s.durableID(pattern)
 	}
 	ns := &nativeSub{s: n.s, n: n, sid: sub.SID, qos: whispeer.QoS(min(sub.QoS, n.maxQoS()))}
 	req.handler, req.replayed = ns.deliver, ns.replay
@@ -52,7 +58,8 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		req.watch = n.watcher(sub.SID)
 	}
 	bs, e := n.s.subscribe(&req)
-	n.s.release(n.subAck(sub.SID, e, bs, sub.Resume.Mode == wire.ResumeOffset))
+	resumed := sub.Resume.Mode == wire.ResumeOffset || sub.Resume.Mode == wire.ResumeDurable
+	n.s.release(n.subAck(sub.SID, e, bs, resumed))
 }
 
 // subAck returns the SUBACK frame answering a SUB: success when e is nil,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -168,5 +169,48 @@ func TestPubSub_ExactlyOnce(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].Payload != "nine" || got[1].Payload != "ten" || got[0].QoS != 2 || got[0].ID != "o-9" {
 		t.Fatalf("sub printed %+v, want nine then ten at QoS 2", got)
+	}
+}
+
+// TestPubSub_Durable runs sub --durable twice with the same client id: the
+// second run prints what was published between the runs, and not what
+// the first printed.
+func TestPubSub_Durable(t *testing.T) {
+	srv, url := nativeServer(t)
+	t.Setenv(envUser, "admin")
+	t.Setenv(envPassword, "password")
+	ctx := context.Background()
+	pub := func(id, payload string) {
+		t.Helper()
+		if _, _, err := execute(t, ctx, "pub", "--url", url, "--qos", "2", "--client-id", "shop", "--id", id, "orders", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := func(count string) (string, error) {
+		out, _, err := execute(t, ctx, "sub", "--url", url, "--qos", "2", "--durable", "--client-id", "billing", "--count", count, "orders")
+		return out, err
+	}
+	done := make(chan string, 1)
+	go func() {
+		out, err := sub("1")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- out
+	}()
+	for srv.Broker().Stats().Subscriptions == 0 { // the first run has subscribed
+		time.Sleep(time.Millisecond)
+	}
+	pub("o-1", "one")
+	if out := <-done; out != "orders one\n" {
+		t.Fatalf("the first run printed %q, want one", out)
+	}
+	pub("o-2", "two")
+	pub("o-3", "three")
+	if out, err := sub("2"); err != nil || out != "orders two\norders three\n" {
+		t.Fatalf("the second run printed %q, %v; want two then three", out, err)
+	}
+	if _, _, err := execute(t, ctx, "sub", "--url", url, "--durable", "orders"); err == nil || !strings.Contains(err.Error(), "--durable needs") {
+		t.Fatalf("sub --durable at QoS 1: %v", err)
 	}
 }

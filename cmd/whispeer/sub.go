@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -16,12 +17,14 @@ import (
 
 func newSubCmd() *cobra.Command {
 	var (
-		cf      clientFlags
-		asJSON  bool
-		count   int
-		last    uint32
-		maxQoS  uint8
-		verbose bool
+		cf       clientFlags
+		asJSON   bool
+		count    int
+		last     uint32
+		maxQoS   uint8
+		verbose  bool
+		durable  bool
+		clientID string
 	)
 	cmd := &cobra.Command{
 		Use:   "sub PATTERN",
@@ -30,7 +33,10 @@ func newSubCmd() *cobra.Command {
 "topic payload" (with --verbose also its sequence number, id and QoS), or
 as a JSON line with --json. QoS 1 messages are acknowledged once printed;
 with --qos 2, QoS 2 messages are printed once each, however often the
-server sends them, and acknowledged in two steps (PUBREC, PUBCOMP).
+server sends them, and acknowledged in two steps (PUBREC, PUBCOMP);
+with --durable too (and a --client-id), the server keeps the subscription
+while the command is not running, and the next run with the same client
+id and pattern first prints what was published in between.
 With --key-file, sealed payloads are opened; one that does not open is
 reported on standard error and skipped. Runs until interrupted, or until
 --count messages have arrived. A subscription the server refuses, or a
@@ -39,12 +45,20 @@ non-zero exit status.`,
 		Example: `  whispeer sub --user admin --password password 'chat/#'
   whispeer sub --json --count 10 'sensor/+/temperature'
   whispeer sub --last 5 chat/lobby
+  whispeer sub --qos 2 --durable --client-id billing orders
   whispeer sub --key-file keys.json 'secret/#'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if durable && (maxQoS != 2 || clientID == "" || last > 0) {
+				return errors.New("--durable needs --qos 2 and a --client-id, and no --last")
+			}
 			w := newWatch(cmd.Context(), cmd.ErrOrStderr(), wire.TypeSubscribe)
 			defer w.cancel(nil)
-			c, err := cf.dial(w.ctx, cmd, w.options()...)
+			dopts := w.options()
+			if clientID != "" {
+				dopts = append(dopts, client.WithClientID(clientID))
+			}
+			c, err := cf.dial(w.ctx, cmd, dopts...)
 			if err != nil {
 				return err
 			}
@@ -56,6 +70,9 @@ non-zero exit status.`,
 			opts := []client.SubscribeOption{client.WithMaxQoS(client.QoS(maxQoS))}
 			if last > 0 {
 				opts = append(opts, client.WithLast(last))
+			}
+			if durable {
+				opts = append(opts, client.WithDurable())
 			}
 			if err := subscribe(w, c, args[0], p.print, opts); err != nil {
 				return err
@@ -70,6 +87,8 @@ non-zero exit status.`,
 	cmd.Flags().IntVarP(&count, "count", "n", 0, "exit after this many messages (0: never)")
 	cmd.Flags().Uint32Var(&last, "last", 0, "first replay up to this many recent messages of each topic")
 	cmd.Flags().Uint8Var(&maxQoS, "qos", 1, "the highest QoS to receive messages with: 0, 1 or 2 (exactly once)")
+	cmd.Flags().BoolVar(&durable, "durable", false, "with --qos 2 and --client-id: the server keeps the subscription between runs")
+	cmd.Flags().StringVar(&clientID, "client-id", "", "the client's stable id, under which the server keeps a durable subscription")
 	return cmd
 }
 

@@ -115,7 +115,7 @@ func AppendSubscribe(dst []byte, s *Subscribe) ([]byte, error) {
 	if err := fits("topic", len(s.Topic), maxUint16); err != nil {
 		return dst, err
 	}
-	resume := [...]int{ResumeNone: 0, ResumeLast: 4, ResumeOffset: 16}[s.Resume.Mode]
+	resume := [...]int{ResumeNone: 0, ResumeLast: 4, ResumeOffset: 16, ResumeDurable: 0}[s.Resume.Mode]
 	b, err := begin(dst, TypeSubscribe, 4+1+1+resume+2+len(s.Topic))
 	if err != nil {
 		return dst, err

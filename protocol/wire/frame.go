@@ -172,4 +172,8 @@ const (
 	ResumeNone   ResumeMode = 0 // live messages only
 	ResumeLast   ResumeMode = 1 // replay the last N messages, then live
 	ResumeOffset ResumeMode = 2 // continue after an offset within an epoch
+	// ResumeDurable makes a QoS 2 subscription durable under the client's
+	// session and the topic or pattern: it continues after the cursor the
+	// server saved for it, live for a new one.
+	ResumeDurable ResumeMode = 3
 )

@@ -232,7 +232,7 @@ func randomPresenceInfo(r *rand.Rand) wire.PresenceInfo {
 // randomSubscribe returns a valid SUB with a random resume mode.
 func randomSubscribe(r *rand.Rand) wire.Subscribe {
 	s := wire.Subscribe{SID: 1 + r.Uint32N(1<<32-1), QoS: wire.QoS(r.IntN(3)), Presence: r.IntN(2) == 1, Topic: randTopic(r)}
-	switch s.Resume.Mode = wire.ResumeMode(r.IntN(3)); s.Resume.Mode {
+	switch s.Resume.Mode = wire.ResumeMode(r.IntN(4)); s.Resume.Mode {
 	case wire.ResumeLast:
 		s.Resume.Last = r.Uint32()
 	case wire.ResumeOffset:

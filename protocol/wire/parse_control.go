@@ -143,7 +143,7 @@ func (s *Subscribe) decode(b []byte) error {
 	r := Resume{Mode: ResumeMode(b[5])}
 	i := 6
 	switch r.Mode {
-	case ResumeNone:
+	case ResumeNone, ResumeDurable:
 	case ResumeLast:
 		if len(b) < i+4 {
 			return ErrTruncated
@@ -178,7 +178,7 @@ func (s *Subscribe) check() error {
 		return ErrSID
 	case !s.QoS.Valid():
 		return ErrQoS
-	case s.Resume.Mode > ResumeOffset:
+	case s.Resume.Mode > ResumeDurable:
 		return ErrResume
 	case len(s.Topic) == 0:
 		return ErrEmptyTopic
