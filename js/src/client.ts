@@ -55,8 +55,7 @@ export interface ConnectOptions {
    * clientId is the client's stable id (at most 255 bytes), named as the
    * session in every HELLO. The server de-duplicates QoS 2 publishes per
    * user and this id, so a retransmission is recognised on a later
-   * connection, also after a restart of the server, and its QoS 2
-   * subscriptions are durable there. Without it the client makes up one
+   * connection, also after a restart of the server. Without it the client makes up one
    * for its lifetime: recognised across its reconnections, not after the
    * process restarts.
    */
