@@ -3,7 +3,9 @@ package whispeer_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"testing/synctest"
 
 	"github.com/whispeer-io/whispeer"
 	memstore "github.com/whispeer-io/whispeer/store/memory"
@@ -78,4 +80,35 @@ func TestBroker_History(t *testing.T) {
 	if info, err := b.History(ctx, "never", 0, 10, func(*whispeer.Message) error { return nil }); err != nil || info.Last != 0 || info.Epoch == 0 {
 		t.Errorf("a topic never published to: %+v %v", info, err)
 	}
+}
+
+// historyOf returns the payloads History reads of topic "g" from offset 1.
+func historyOf(t *testing.T, b *whispeer.Broker) []string {
+	t.Helper()
+	var got []string
+	if _, err := b.History(context.Background(), "g", 1, 0, func(m *whispeer.Message) error {
+		got = append(got, string(m.Payload))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestBroker_HistoryStopsAtTheGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newGateFixture(t)
+		f.publish(t, "a0", whispeer.AtMostOnce)
+		f.publish(t, "b2", whispeer.ExactlyOnce)
+		f.publish(t, "c0", whispeer.AtMostOnce)
+		f.want(t, "a0")
+		if got := historyOf(t, f.b); !slices.Equal(got, []string{"a0"}) {
+			t.Errorf("history %q while b2 awaits its sync, want what subscribers have: a0", got)
+		}
+		f.st.sync(t, nil)
+		f.want(t, "a0", "b2", "c0")
+		if got := historyOf(t, f.b); !slices.Equal(got, []string{"a0", "b2", "c0"}) {
+			t.Errorf("history %q once b2 is durable", got)
+		}
+	})
 }
