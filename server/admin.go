@@ -207,7 +207,7 @@ func (s *Server) Ready() error {
 	case s.broker.Closed():
 		return errors.New("the broker is closed")
 	}
-	return nil
+	return s.clusterReady()
 }
 
 // inFlight returns the QoS 1 copies awaiting sess's acks.

@@ -58,10 +58,38 @@ func (s *Server) collectors() []prometheus.Collector {
 			return x.WebSocket.Writes + x.TCP.Writes
 		}),
 	}
+	if s.cfg.Cluster.Enabled() {
+		cs = append(cs, s.clusterCollectors()...)
+	}
 	if s.storeCorrupt != nil {
 		cs = append(cs, metrics.CounterFunc("store_corrupt_records_total",
 			"Damaged records the store found: skipped when it was opened (each logged with its file and offset), or refused by a read since.",
 			s.storeCorrupt))
 	}
 	return cs
+}
+
+// clusterCollectors returns the metrics of a cluster node, read through
+// s.node, which is set once the node has joined.
+func (s *Server) clusterCollectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		metrics.GaugeFunc("cluster_redis_up", "1 while the cluster's Redis answered the node's last heartbeat, else 0.", func() float64 {
+			if s.node == nil || !s.node.up.Load() {
+				return 0
+			}
+			return 1
+		}),
+		metrics.GaugeFunc("cluster_subscriptions_up", "1 while the node's Redis subscriptions are in place, 0 while one is being restored.", func() float64 {
+			if s.node == nil || !s.node.bp.Up() {
+				return 0
+			}
+			return 1
+		}),
+		metrics.CounterFunc("cluster_received_dropped_total", "Messages from Redis dropped for a full receive queue (then read from the store).", func() uint64 {
+			if s.node == nil {
+				return 0
+			}
+			return s.node.bp.Dropped()
+		}),
+	}
 }

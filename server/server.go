@@ -67,6 +67,9 @@ type Server struct {
 	// storeCorrupt counts the damaged records the store the server opened
 	// found, when it counts them (corruptCounter).
 	storeCorrupt func() uint64
+
+	// node is the server's part in a cluster; nil for a server alone.
+	node *node
 }
 
 // readHeaderTimeout bounds the time a client may take to send a request's
@@ -169,8 +172,14 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		for _, p := range o.plugins {
 			plugins = append(plugins, whispeer.WithPlugin(p))
 		}
-		st, err := openStore(cfg.Store, s.log)
-		if err != nil {
+		var st whispeer.Store
+		if cfg.Cluster.Enabled() {
+			if s.node, err = openNode(cfg.Cluster, cfg.Server.Port, s.log); err != nil {
+				return nil, err
+			}
+			st = s.node.st
+			plugins = append(plugins, s.node.options()...)
+		} else if st, err = openStore(cfg.Store, s.log); err != nil {
 			return nil, err
 		}
 		if c, ok := st.(corruptCounter); ok {
@@ -193,10 +202,14 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
 		s.ownBroker = true
-		if st != nil {
+		switch {
+		case s.node != nil:
+			s.log.Info("whispeer: cluster node", "node", s.node.name, "redis", cfg.Cluster.Redis, "prefix", cfg.Cluster.Prefix,
+				"retention_rules", len(cfg.Store.Retention))
+		case st != nil:
 			s.log.Info("whispeer: store", "kind", cfg.Store.Kind, "path", storePath(cfg.Store), "sync", cfg.Store.Sync,
 				"retention_rules", len(cfg.Store.Retention))
-		} else {
+		default:
 			s.log.Info("whispeer: no store: replay from memory", "replay_size", cfg.Replay.Size)
 		}
 	}
@@ -238,6 +251,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 			s.broker.Close()
 		}
 		return nil, err
+	}
+	if s.node != nil {
+		s.startNode()
 	}
 	return s, nil
 }
@@ -378,6 +394,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	s.stopNode()
 	s.apps.Close()
 	s.durables.close()
 	errOps := s.stopOperations(ctx)

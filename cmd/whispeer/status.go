@@ -50,6 +50,7 @@ type report struct {
 	Topics      []admin.Topic      `json:"topics"`
 	Truncated   bool               `json:"truncated"`
 	Connections []admin.Connection `json:"connections,omitempty"`
+	Nodes       []admin.Node       `json:"nodes,omitempty"` // a cluster's
 }
 
 func newStatusCmd() *cobra.Command {
@@ -60,6 +61,8 @@ func newStatusCmd() *cobra.Command {
 		Long: `Ask a running server's admin API for its status (version, uptime,
 connections, topics, subscriptions, message rates) and its topics with
 their subscribers, and print them as tables, or as JSON with --json.
+A node of a cluster also lists the cluster's nodes, with their
+connections and subscriptions.
 With --watch the report is refreshed at that interval until interrupted.
 
 The admin API must be on: the server needs admin.token set. Pass the same
@@ -226,6 +229,11 @@ func (c *adminClient) report(ctx context.Context, o statusOptions) (*report, err
 		return nil, err
 	}
 	r.Topics, r.Truncated = tl.Topics, tl.Truncated
+	var nl admin.NodeList
+	// A server alone lists itself as "local"; an older one has no /api/nodes.
+	if err := c.get(ctx, "/api/nodes", &nl); err == nil && (len(nl.Nodes) > 1 || len(nl.Nodes) == 1 && nl.Nodes[0].Name != "local") {
+		r.Nodes = nl.Nodes
+	}
 	if o.conns {
 		var cl admin.ConnectionList
 		if err := c.get(ctx, "/api/connections", &cl); err != nil {

@@ -22,6 +22,10 @@ func printReport(w io.Writer, r *report, asJSON, indent bool) error {
 		return enc.Encode(r)
 	}
 	printSummary(w, &r.Status)
+	if r.Nodes != nil {
+		fmt.Fprintln(w)
+		printNodes(w, r.Nodes)
+	}
 	fmt.Fprintln(w)
 	printTopics(w, r.Topics, r.Truncated)
 	if r.Connections != nil {
@@ -81,6 +85,20 @@ func printConnections(w io.Writer, conns []admin.Connection) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", c.ID, c.RemoteAddr, proto, user,
 			c.Subscriptions, c.InFlight, c.ConnectedAt.Local().Format(time.DateTime))
+	}
+	tw.Flush()
+}
+
+func printNodes(w io.Writer, nodes []admin.Node) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tADDRESS\tCONNECTIONS\tSUBSCRIPTIONS\tSEEN")
+	for _, n := range nodes {
+		name := n.Name
+		if n.Self {
+			name += " *"
+		}
+		seen := time.Since(n.SeenAt).Round(time.Second)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s ago\n", name, n.Address, n.Connections, n.Subscriptions, seen)
 	}
 	tw.Flush()
 }

@@ -17,8 +17,11 @@
 //	POST   /api/publish/batch       publish many
 //	GET    /api/topics/{topic}      one topic (its slashes escaped: chat%2Froom)
 //	GET    /api/topics/{topic}/history  a page of its history
+//	GET    /api/nodes               the nodes of the server's cluster, or the server alone,
+//	                                with their connections and subscriptions
 //	GET    /healthz                 200 while the process serves HTTP
-//	GET    /readyz                  200 once the server listens and its broker is open, else 503
+//	GET    /readyz                  200 once the server listens, its broker is open and,
+//	                                in a cluster, Redis answers; else 503
 //	GET    /metrics                 the Prometheus metrics, when the metrics plugin runs
 //
 // The /api endpoints require "Authorization: Bearer <token>" with the

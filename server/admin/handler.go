@@ -92,6 +92,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerPresence(mux)
 	h.registerPublish(mux)
 	h.registerTopic(mux)
+	h.registerNodes(mux)
 	mux.Handle("/api/", h.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))

@@ -21,6 +21,7 @@ type Config struct {
 	Replay   Replay   `koanf:"replay"`
 	Presence Presence `koanf:"presence"`
 	Store    Store    `koanf:"store"`
+	Cluster  Cluster  `koanf:"cluster"`
 	TLS      TLS      `koanf:"tls"`
 	Log      Log      `koanf:"log"`
 	Admin    Admin    `koanf:"admin"`
@@ -146,7 +147,27 @@ const (
 	StoreFile   = "file"   // an append-only log in the directory store.path
 	StoreMemory = "memory" // a log in memory, lost when the server stops
 	StoreNone   = "none"   // no log: replay comes from the last replay.size messages kept in memory
+	StoreRedis  = "redis"  // Streams in the Redis at cluster.redis, which the nodes of a cluster share
 )
+
+// Cluster holds the [cluster] section: the Redis that the nodes of a
+// whispeer cluster share. Without Redis the server is one node alone.
+type Cluster struct {
+	// Redis is the address of the Redis, Redis Cluster or Sentinel:
+	// "redis://[user:pass@]host:port[/db]", "rediss://" for TLS, several
+	// seed nodes as "redis://h1:p1,h2:p2", a Sentinel's master with
+	// "?master_set=name". A secret: it may hold a password.
+	Redis        Secret        `koanf:"redis"`
+	Node         string        `koanf:"node"`          // this node's name; by default host name and port
+	Prefix       string        `koanf:"prefix"`        // what the names of the cluster's Redis keys and channels begin with
+	Patterns     bool          `koanf:"patterns"`      // carry messages to pattern subscriptions on other nodes
+	Timeout      time.Duration `koanf:"timeout"`       // limit of one call to Redis; a publish waiting longer fails
+	WaitReplicas int           `koanf:"wait_replicas"` // Redis replicas that must have a QoS 1 or 2 message before it is acknowledged
+	WaitTimeout  time.Duration `koanf:"wait_timeout"`  // how long to wait for them
+}
+
+// Enabled reports whether the server joins a cluster.
+func (c Cluster) Enabled() bool { return c.Redis != "" }
 
 // Store holds the [store] section: where the server keeps the messages it
 // accepts, so that subscribers can replay them and resume after an offset.
@@ -301,6 +322,7 @@ func Default() *Config {
 			RetentionInterval: time.Second,
 			Retention:         []RetentionRule{},
 		},
+		Cluster: Cluster{Prefix: "whispeer", Patterns: true, Timeout: 5 * time.Second, WaitTimeout: time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Admin:   Admin{Keys: []APIKey{}},
 		Plugins: Plugins{Enabled: []string{"metrics"}, Typecheck: []TypeRule{}},
@@ -342,6 +364,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("store", "kind", c.Store.Kind, "path", c.Store.Path, "sync", c.Store.Sync,
 			"durable_backlog", c.Store.DurableBacklog, "retention_interval", c.Store.RetentionInterval,
 			"retention_rules", len(c.Store.Retention)),
+		slog.Group("cluster", "redis", c.Cluster.Redis, "node", c.Cluster.Node, "prefix", c.Cluster.Prefix,
+			"patterns", c.Cluster.Patterns, "timeout", c.Cluster.Timeout,
+			"wait_replicas", c.Cluster.WaitReplicas, "wait_timeout", c.Cluster.WaitTimeout),
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 		slog.Group("admin", "token", c.Admin.Token, "listen", c.Admin.Listen, "auth_health", c.Admin.AuthHealth, "keys", keys),

@@ -52,11 +52,18 @@ var usage = map[string]string{
 	"presence.enabled":          "keep who is subscribed to each topic and answer presence requests",
 	"presence.list_limit":       "most clients one presence answer lists",
 	"presence.join_leave_limit": "most clients a topic may have for join and leave events to be sent (0: none)",
-	"store.kind":                "message store: sqlite, file, memory or none",
+	"store.kind":                "message store: sqlite, file, memory, none or redis",
 	"store.path":                "SQLite database file, or the file store's directory",
 	"store.sync":                "when the store syncs: batch, always, never or an interval such as 10ms",
 	"store.durable_backlog":     "missed messages per topic a returning durable subscriber receives, at most",
 	"store.retention_interval":  "how often retention rules are applied",
+	"cluster.redis":             "address of the Redis the cluster's nodes share (empty: one node alone)",
+	"cluster.node":              "this node's name (empty: host name and port)",
+	"cluster.prefix":            "what the cluster's Redis keys and channels begin with",
+	"cluster.patterns":          "carry messages to pattern subscriptions on other nodes",
+	"cluster.timeout":           "limit of one call to Redis",
+	"cluster.wait_replicas":     "Redis replicas that must have a QoS 1 or 2 message before it is acknowledged",
+	"cluster.wait_timeout":      "how long to wait for cluster.wait_replicas",
 	"tls.cert_file":             "PEM certificate chain file",
 	"tls.key_file":              "PEM private key file",
 	"log.level":                 "log level: debug, info, warn or error",
@@ -72,7 +79,7 @@ var usage = map[string]string{
 
 // noFlag lists keys that RegisterFlags leaves out: a secret on the command
 // line is visible to every user of the machine.
-var noFlag = map[string]bool{"server.jwt_secret": true, "admin.token": true}
+var noFlag = map[string]bool{"server.jwt_secret": true, "admin.token": true, "cluster.redis": true}
 
 // lists are the keys whose values are lists of tables: they can be set in
 // the TOML file only.

@@ -98,6 +98,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAdmin()...)
 	errs = append(errs, c.validatePlugins()...)
 	errs = append(errs, c.validateStore()...)
+	errs = append(errs, c.validateCluster()...)
 	errs = append(errs, c.validateRuntime()...)
 	return errors.Join(errs...)
 }
@@ -135,8 +136,15 @@ func (c *Config) validateStore() []error {
 			bad("path", "must be set for store.kind %q", st.Kind)
 		}
 	case StoreMemory, StoreNone:
+	case StoreRedis:
+		if !c.Cluster.Enabled() {
+			bad("kind", "redis needs cluster.redis, the address of the Redis")
+		}
 	default:
-		bad("kind", "must be sqlite, file, memory or none, got %q", st.Kind)
+		bad("kind", "must be sqlite, file, memory, none or redis, got %q", st.Kind)
+	}
+	if c.Cluster.Enabled() && st.Kind != StoreRedis && st.Kind != StoreSQLite {
+		bad("kind", "a cluster keeps its history in Redis: must be redis (or left at its default), got %q", st.Kind)
 	}
 	if _, err := whispeer.ParseSyncPolicy(st.Sync); err != nil {
 		bad("sync", "must be batch, always, never or an interval such as \"10ms\", got %q", st.Sync)
@@ -354,6 +362,34 @@ func validateOrigins(origins []string) []error {
 		if !ok || scheme == "" || host == "" || strings.ContainsAny(host, "/?#") {
 			errs = append(errs, fmt.Errorf("server.allowed_origins[%d]: %q is not \"*\" or scheme://host[:port], such as https://*.example.com", i, o))
 		}
+	}
+	return errs
+}
+
+// validateCluster checks the [cluster] section.
+func (c *Config) validateCluster() []error {
+	cl := c.Cluster
+	if !cl.Enabled() {
+		return nil
+	}
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("cluster.%s: "+format, append([]any{key}, args...)...))
+	}
+	if !strings.HasPrefix(cl.Redis.Reveal(), "redis://") && !strings.HasPrefix(cl.Redis.Reveal(), "rediss://") && !strings.HasPrefix(cl.Redis.Reveal(), "unix://") {
+		bad("redis", "must be a redis://, rediss:// or unix:// address")
+	}
+	if len(cl.Node) > 128 {
+		bad("node", "must be at most 128 bytes, got %d", len(cl.Node))
+	}
+	if cl.Prefix == "" || len(cl.Prefix) > 64 || strings.Trim(cl.Prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-.") != "" {
+		bad("prefix", "must be 1 to 64 letters, digits or \":_-.\", got %q", cl.Prefix)
+	}
+	if cl.Timeout <= 0 {
+		bad("timeout", "must be a positive duration, got %s", cl.Timeout)
+	}
+	if cl.WaitReplicas < 0 || (cl.WaitReplicas > 0 && cl.WaitTimeout <= 0) {
+		bad("wait_replicas", "must not be negative, and wait_timeout positive with it")
 	}
 	return errs
 }

@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 		{"several problems", func(c *Config) { c.Server.Port = 0; c.Log.Format = "" }, "server.port"},
 		{"store kinds", func(c *Config) { c.Store.Kind = "file"; c.Store.Path = "data" }, ""},
 		{"memory store", func(c *Config) { c.Store.Kind = "memory"; c.Store.Path = "" }, ""},
-		{"unknown store", func(c *Config) { c.Store.Kind = "postgres" }, `store.kind: must be sqlite, file, memory or none, got "postgres"`},
+		{"unknown store", func(c *Config) { c.Store.Kind = "postgres" }, `store.kind: must be sqlite, file, memory, none or redis, got "postgres"`},
 		{"store without path", func(c *Config) { c.Store.Path = "" }, `store.path: must be set for store.kind "sqlite"`},
 		{"sync interval", func(c *Config) { c.Store.Sync = "20ms" }, ""},
 		{"sync always", func(c *Config) { c.Store.Sync = "always" }, ""},

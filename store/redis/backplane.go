@@ -234,9 +234,10 @@ func (b *Backplane) keep(ctx context.Context, topic string, ready chan error) {
 			break
 		}
 		if err != nil {
-			b.up.Store(false)
 			confirm(fmt.Errorf("redis subscribe: %w", err))
-			b.log.Warn("whispeer: a redis backplane subscription was lost; subscribing again", "topic", truncate(topic), "error", err)
+			if b.up.Swap(false) { // logged once per outage, not per subscription and attempt
+				b.log.Warn("whispeer: redis subscriptions lost; subscribing again", "topic", truncate(topic), "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -24,6 +24,8 @@ func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
 		return err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	v := strconv.FormatUint(c.Epoch, 10) + ":" + strconv.FormatUint(c.Offset, 10) + ":" +
 		strconv.FormatInt(time.Now().UnixNano(), 10)
 	cmd := s.c.B().Hset().Key(s.cursorKey(c.Subscriber)).FieldValue().FieldValue(c.Topic, v).Build()
@@ -40,6 +42,8 @@ func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whisp
 		return whispeer.Cursor{}, false, err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	v, err := s.c.Do(ctx, s.c.B().Hget().Key(s.cursorKey(subscriber)).Field(topic).Build()).ToString()
 	if isNil(err) {
 		return whispeer.Cursor{}, false, nil
@@ -138,6 +142,8 @@ func (s *Store) DeleteCursors(ctx context.Context, subscriber string) error {
 		return err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := s.c.Do(ctx, s.c.B().Del().Key(s.cursorKey(subscriber)).Build()).Error(); err != nil {
 		return fmt.Errorf("redis delete cursors: %w", err)
 	}

@@ -27,7 +27,9 @@ func (s *Store) Read(ctx context.Context, topic string, from uint64, max int, fn
 		if max > 0 {
 			count = min(count, max-n)
 		}
-		entries, err := s.c.Do(ctx, s.c.B().Xrange().Key(key).Start(start).End("+").Count(int64(count)).Build()).AsXRange()
+		pctx, cancel := s.bound(ctx)
+		entries, err := s.c.Do(pctx, s.c.B().Xrange().Key(key).Start(start).End("+").Count(int64(count)).Build()).AsXRange()
+		cancel()
 		if err != nil {
 			return fmt.Errorf("redis read: %w", err)
 		}
@@ -105,7 +107,9 @@ func (s *Store) Topics(ctx context.Context, fn func(topic string) bool) error {
 		var cursor uint64
 		for {
 			cmd := c.B().Scan().Cursor(cursor).Match(head + "*" + tail).Count(1000).Type("hash").Build()
-			e, err := c.Do(ctx, cmd).AsScanEntry()
+			pctx, cancel := s.bound(ctx)
+			e, err := c.Do(pctx, cmd).AsScanEntry()
+			cancel()
 			if err != nil {
 				return fmt.Errorf("redis topics: %w", err)
 			}

@@ -33,6 +33,7 @@ type options struct {
 	wait       time.Duration
 	publish    bool
 	noPatterns bool
+	timeout    time.Duration
 }
 
 // WithPrefix sets what the names of the store's keys and channels begin
@@ -46,6 +47,14 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 func WithWait(n int, timeout time.Duration) Option {
 	return func(o *options) { o.replicas, o.wait = n, timeout }
 }
+
+// WithTimeout bounds each call to Redis (default [DefaultTimeout]; 0 for
+// none): a call that takes longer fails, so that an unreachable Redis
+// holds no caller longer.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// DefaultTimeout is the default limit of one call to Redis.
+const DefaultTimeout = 5 * time.Second
 
 // WithPublish makes every append also publish the message on its topic's
 // sharded channel (see [Store.Channel]), in the same script, for a
@@ -87,7 +96,7 @@ func Open(url string, opts ...Option) (*Store, error) {
 
 // New returns a store that uses c, which its Close leaves open.
 func New(c rueidis.Client, opts ...Option) (*Store, error) {
-	o := options{prefix: DefaultPrefix}
+	o := options{prefix: DefaultPrefix, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -128,6 +137,14 @@ func (s *Store) patternChannel(topic string) string {
 	return s.opt.prefix + ":w:" + first
 }
 
+// bound returns ctx bounded by the store's timeout.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.opt.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.opt.timeout)
+}
+
 // check fails once the store is closed; it returns a release to call when
 // the operation is over.
 func (s *Store) check() (func(), error) {
@@ -156,6 +173,8 @@ func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(
 		return 0, err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rec := record.AppendMessage(make([]byte, 0, 64+len(m.Payload)), 0, 0, m)
 	keys := s.keys(m.Topic)
 	if s.opt.publish {
@@ -229,6 +248,8 @@ func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, er
 		return whispeer.TopicInfo{}, err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	args := []string{strconv.FormatUint(epoch.New(), 10)}
 	vs, err := infoScript.Exec(ctx, s.c, s.keys(topic), args).ToArray()
 	if err != nil {
@@ -263,6 +284,8 @@ func (s *Store) Trim(ctx context.Context, topic string, r whispeer.Retention) er
 		return err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var minT int64
 	if r.MaxAge > 0 {
 		minT = time.Now().Add(-r.MaxAge).UnixMilli()
@@ -287,6 +310,8 @@ func (s *Store) Delete(ctx context.Context, topic string) error {
 		return err
 	}
 	defer release()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	args := []string{strconv.FormatUint(epoch.New(), 10)}
 	if err := deleteScript.Exec(ctx, s.c, s.keys(topic), args).Error(); err != nil {
 		return fmt.Errorf("redis delete: %w", err)
