@@ -63,16 +63,16 @@ func openNode(c config.Cluster, port int, log *slog.Logger) (*node, error) {
 	return n, nil
 }
 
-// startNode registers the server among the cluster's nodes now and every
-// heartbeat until shutdown.
+// startNode registers the server among the cluster's nodes, now, so that
+// the others list it once New returns, and every heartbeat until shutdown.
 func (s *Server) startNode() {
 	n := s.node
+	s.register()
 	go func() {
 		defer close(n.done)
 		t := time.NewTicker(heartbeat)
 		defer t.Stop()
 		for {
-			s.register()
 			select {
 			case <-n.stop:
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -80,6 +80,7 @@ func (s *Server) startNode() {
 				cancel()
 				return
 			case <-t.C:
+				s.register()
 			}
 		}
 	}()
