@@ -198,10 +198,11 @@ func TestBackplane_ResumeElsewhere(t *testing.T) {
 	if again.Epoch == info.Epoch || again.Last != 1 {
 		t.Fatalf("after Redis restarted empty: %+v, want a new epoch and offset 1 (was %+v)", again, info)
 	}
-	late, err := b.Subscribe("orders", newCollector().handle, whispeer.WithResume(info.Epoch, 14))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var late *whispeer.Subscription
+	retry(t, func() (err error) {
+		late, err = b.Subscribe("orders", newCollector().handle, whispeer.WithResume(info.Epoch, 14))
+		return err
+	})
 	if late.Recovered() {
 		t.Fatal("a resume from the epoch Redis lost reports it recovered")
 	}
