@@ -51,12 +51,12 @@ type ReadBuffer struct {
 	raw    syscall.RawConn // nil when nc does not expose its descriptor
 	pooled *[]byte         // the pool's buffer, when Buf is one
 	readFn func(fd uintptr) bool
-	tryFn  func(fd uintptr) bool // readFn that never waits (TryFill)
-	n      int                   // readFn's results
+	n      int // readFn's results
 	rerr   error
 	later  error // an error that TryFill met, for the next Fill to return
 	class  uint8 // the size of the next pooled buffer, in readBufSizes
 	small  uint8 // reads in a row that used under a quarter of the buffer
+	try    bool  // readFn never waits, and reads only into a buffer in hand
 }
 
 // Init makes b read from nc, through its descriptor where the platform
@@ -67,7 +67,6 @@ func (b *ReadBuffer) Init(nc net.Conn) {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
 			b.readFn = b.rawRead
-			b.tryFn = b.tryRead
 		}
 	}
 }
@@ -104,7 +103,7 @@ func (b *ReadBuffer) Fill() (int, error) {
 // there or the connection cannot be read without waiting. An error is
 // kept for the next Fill to return, after the bytes in hand are handled.
 func (b *ReadBuffer) TryFill() int {
-	if b.tryFn == nil || b.later != nil {
+	if b.raw == nil || b.later != nil {
 		return 0
 	}
 	if b.R == b.W {
@@ -113,8 +112,10 @@ func (b *ReadBuffer) TryFill() int {
 	if b.Buf != nil && b.W == len(b.Buf) {
 		return 0 // full: the frame in hand has what it needs
 	}
-	b.n, b.rerr = 0, nil
-	if err := b.raw.Read(b.tryFn); err != nil {
+	b.n, b.rerr, b.try = 0, nil, true
+	err := b.raw.Read(b.readFn)
+	b.try = false
+	if err != nil {
 		b.later = err
 		return 0
 	}

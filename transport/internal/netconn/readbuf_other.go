@@ -12,5 +12,3 @@ const rawReads = false
 func (b *ReadBuffer) readRaw() (int, error) { return 0, errors.New("whispeer: raw reads unsupported") }
 
 func (b *ReadBuffer) rawRead(uintptr) bool { return true }
-
-func (b *ReadBuffer) tryRead(uintptr) bool { return true }

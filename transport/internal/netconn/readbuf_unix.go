@@ -23,27 +23,15 @@ func (b *ReadBuffer) readRaw() (int, error) {
 }
 
 // rawRead is readRaw's callback: it reports false, asking to wait, when the
-// socket has nothing to read.
+// socket has nothing to read, unless b.try is set (TryFill), which never
+// waits and reads only into a buffer in hand.
 func (b *ReadBuffer) rawRead(fd uintptr) bool {
 	if b.Buf == nil {
+		if b.try {
+			return true
+		}
 		b.Acquire()
 	}
-	return b.readFD(fd)
-}
-
-// tryRead is TryFill's callback: it never asks to wait, and takes no
-// buffer. It reads into the buffer in hand.
-func (b *ReadBuffer) tryRead(fd uintptr) bool {
-	if b.Buf != nil {
-		b.readFD(fd)
-	}
-	return true
-}
-
-// readFD reads from fd into Buf[W:], recording the outcome in b.n and
-// b.rerr; it reports false when fd has nothing to read, giving back a
-// buffer with no bytes in hand.
-func (b *ReadBuffer) readFD(fd uintptr) bool {
 	n, err := syscall.Read(int(fd), b.Buf[b.W:])
 	for errors.Is(err, syscall.EINTR) {
 		n, err = syscall.Read(int(fd), b.Buf[b.W:])
@@ -53,7 +41,7 @@ func (b *ReadBuffer) readFD(fd uintptr) bool {
 		if b.R == b.W {
 			b.Release()
 		}
-		return false
+		return b.try
 	case err != nil:
 		b.rerr = err
 	case n == 0:

@@ -63,8 +63,14 @@ func (c *Conn) read(f Framer) (err error) {
 	}
 }
 
-// batchReads bounds the reads whose frames one batch handles.
-const batchReads = 8
+// batchReads bounds the reads whose frames one batch handles, and
+// batchBytes the bytes they bring, a full read of the largest buffer: a
+// stream that arrives faster is flushed at least that often, in writes
+// that a socket takes at once.
+const (
+	batchReads = 8
+	batchBytes = 64 << 10
+)
 
 // A reader whose batches find nothing more to take in, missLimit of them
 // in a row, such as one that gets a frame now and then, stops trying for
@@ -91,13 +97,19 @@ func (c *Conn) parse(f Framer) error {
 	c.at = time.Now()
 	defer c.batch.Flush()
 	defer f.Rest()
+	taken := b.W - b.R
 	for reads := 1; ; reads++ {
 		if err := c.frames(f); err != nil {
 			return err
 		}
-		if reads == batchReads || !c.extend(reads == 1) {
+		if reads == batchReads || taken >= batchBytes {
 			break
 		}
+		n := c.extend(reads == 1)
+		if n == 0 {
+			break
+		}
+		taken += n
 	}
 	if b.R == b.W {
 		b.Release()
@@ -127,26 +139,27 @@ func (c *Conn) frames(f Framer) error {
 // extend reads, without waiting, what arrived while the batch was
 // handled, when the batch has sent to connections other than the
 // reader's own: its flush then writes to each of them once for both
-// reads. It reports whether it read anything. first marks the batch's
-// first try, whose misses make the reader stop trying for a while.
-func (c *Conn) extend(first bool) bool {
+// reads. It returns the bytes it read. first marks the batch's first
+// try, whose misses make the reader stop trying for a while.
+func (c *Conn) extend(first bool) int {
 	if !c.batch.reaches() || c.q.Closing() {
-		return false
+		return 0
 	}
 	if c.cold > 0 {
 		c.cold--
-		return false
+		return 0
 	}
-	if c.rb.TryFill() == 0 {
+	n := c.rb.TryFill()
+	if n == 0 {
 		if first {
 			if c.misses++; c.misses == missLimit {
 				c.misses, c.cold = 0, coldBatches
 			}
 		}
-		return false
+		return 0
 	}
 	c.misses = 0
 	c.act.Touch()
 	c.at = time.Now()
-	return true
+	return n
 }
