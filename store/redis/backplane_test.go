@@ -259,3 +259,53 @@ func retry(t *testing.T, fn func() error) {
 	}
 	t.Fatal(err)
 }
+
+// TestBackplane_Partition cuts one node off from Redis while another
+// publishes, heals it, and checks that its subscriber then receives every
+// message, in order: the node resubscribes and reads what it missed from
+// the store.
+func TestBackplane_Partition(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.NewProxy(t, srv.Addr)
+	a, b := node(t, srv.URL(), "p"), node(t, proxy.URL(), "p")
+	c := newCollector()
+	if _, err := b.Subscribe("p/x", c.handle); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n := 0
+	publish := func() {
+		t.Helper()
+		if err := a.Publish(ctx, "p/x", []byte("x"), whispeer.WithID(fmt.Sprintf("p0-%d", n))); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	for range 5 {
+		publish()
+	}
+	c.wait(t, 5)
+	proxy.Cut()
+	for range 5 {
+		publish()
+	}
+	proxy.Heal()
+	// Publish until the healed node's subscription is back and the next
+	// message shows it the gap.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		publish()
+		c.mu.Lock()
+		got := len(c.msgs)
+		c.mu.Unlock()
+		if got >= 11 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-c.more:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	msgs := c.wait(t, n)
+	checkOrder(t, msgs[:n], 1, n)
+}
