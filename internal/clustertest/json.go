@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +174,32 @@ func (c *JSONConn) Recv(typ string) (Frame, error) {
 		}
 		return Frame{}, fmt.Errorf("no %s frame within %v", typ, frameTimeout)
 	}
+}
+
+// RecvAny returns the next frame of one of types, whichever comes first,
+// or an error when the connection ended first or none came within 20
+// seconds.
+func (c *JSONConn) RecvAny(types ...string) (Frame, error) {
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(time.After(frameTimeout))},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.done)},
+	}
+	for _, typ := range types {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.queue(typ))})
+	}
+	i, v, _ := reflect.Select(cases)
+	switch i {
+	case 0:
+		return Frame{}, fmt.Errorf("no frame of %v within %v", types, frameTimeout)
+	case 1:
+		for _, typ := range types {
+			if f := c.pending(typ); f != nil {
+				return *f, nil
+			}
+		}
+		return Frame{}, fmt.Errorf("connection ended waiting for %v: %w", types, c.err)
+	}
+	return v.Interface().(Frame), nil
 }
 
 // pending takes a queued frame of type typ, if any.
