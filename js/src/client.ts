@@ -18,7 +18,7 @@ import {
   abortError,
 } from "./errors.js";
 import { append, Cap, codeName, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
-import type { Ack, Frame, Header, Msg, Pub, SubAck, Welcome } from "./frames.js";
+import type { Ack, Frame, Header, Msg, PresenceInfo, Pub, SubAck, Welcome } from "./frames.js";
 import { IdGen } from "./ids.js";
 import { isKeyring, loadKeyring, type KeyFile, type Keyring } from "./keyring.js";
 import { Message, type QoS } from "./message.js";
@@ -185,6 +185,8 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
 
   #subs = new Map<number, Subscription<unknown>>();
   #sid = 0;
+  #presenceId = 0;
+  #presence = new Map<number, { resolve: (p: Presence) => void; reject: (e: WhispeerError) => void }>();
   #inflight = new Map<string, Pending>();
   #window: (() => void)[] = [];
   #woken = 0; // publishes let go from #window, not yet in #inflight
@@ -308,7 +310,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
   }
 
   #wantCaps(): number {
-    return Cap.Resume | Cap.Reasons | Cap.AckOffset | Cap.QoS2 | (this.#keyring ? Cap.E2E : 0);
+    return Cap.Resume | Cap.Reasons | Cap.AckOffset | Cap.QoS2 | Cap.Presence | (this.#keyring ? Cap.E2E : 0);
   }
 
   /** #appendAuth appends AUTH or LOGIN; it returns whether it was a LOGIN, or null for none. */
@@ -551,6 +553,12 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
         return;
       case T.SubAck:
         this.#onSubAck(f);
+        return;
+      case T.PresenceInfo:
+        this.#onPresenceInfo(f);
+        return;
+      case T.JoinLeave:
+        this.#subs.get(f.sid)?.presenceEvent(f);
         return;
       case T.Ping:
         this.#write(encode({ type: T.Pong }));
@@ -966,7 +974,75 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     s.mode = resume.mode;
     // A server without QoS 2 delivers at QoS 1 at most.
     const qos = Math.min(s.opts.qos ?? 1, (this.#caps & Cap.QoS2) !== 0 ? 2 : 1);
-    return encode({ type: T.Sub, sid: s.sid, qos, resume, topic: s.pattern });
+    const presence = s.opts.presence === true && (this.#caps & Cap.Presence) !== 0;
+    return encode({ type: T.Sub, sid: s.sid, qos, presence, resume, topic: s.pattern });
+  }
+
+  // ------------------------------------------------------------ presence
+
+  /**
+   * presence asks the server who is subscribed to topic, a topic or a pattern
+   * exactly as subscribed to; the user must be allowed to subscribe to it. It
+   * rejects with a ServerError (forbidden, invalid, limit, unavailable), a
+   * TimeoutError after the client's timeout, or a DisconnectedError while
+   * disconnected.
+   */
+  presence(topic: string, opts: { signal?: AbortSignal } = {}): Promise<Presence> {
+    return this.#askPresence(topic, false, opts.signal);
+  }
+
+  /** presenceStats is presence without the list of clients: the counts alone. */
+  presenceStats(topic: string, opts: { signal?: AbortSignal } = {}): Promise<Presence> {
+    return this.#askPresence(topic, true, opts.signal);
+  }
+
+  #askPresence(topic: string, stats: boolean, signal?: AbortSignal): Promise<Presence> {
+    if (this.#state === "closing" || this.#state === "closed") return Promise.reject(new ClosedError());
+    try {
+      validatePattern(topic);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!this.#link) return Promise.reject(new DisconnectedError());
+    if ((this.#caps & Cap.Presence) === 0) return Promise.reject(new WhispeerError("invalid", "the server does not offer presence"));
+    this.#presenceId = this.#presenceId >= 0xffffffff ? 1 : this.#presenceId + 1;
+    const id = this.#presenceId;
+    return new Promise<Presence>((resolve, reject) => {
+      const done = (): void => {
+        this.#presence.delete(id);
+        this.#clock.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const timer = this.#clock.setTimeout(() => {
+        done();
+        reject(new TimeoutError(`no answer to the presence of "${topic}"`));
+      }, this.#timeout);
+      const onAbort = (): void => {
+        done();
+        reject(new WhispeerError("unavailable", `presence of "${topic}": aborted`, { cause: abortError(signal!) }));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#presence.set(id, {
+        resolve: (p) => (done(), resolve(p)),
+        reject: (e) => (done(), reject(e)),
+      });
+      this.#write(encode({ type: T.Presence, id, stats, topic }));
+    });
+  }
+
+  #onPresenceInfo(f: PresenceInfo): void {
+    const w = this.#presence.get(f.id);
+    if (!w) return; // the caller gave up
+    if (f.code !== 0) {
+      w.reject(new ServerError(f.code, f.text, false, T.Presence));
+      return;
+    }
+    w.resolve({
+      clients: f.clients.map((c) => ({ user: c.user, clientId: c.client })),
+      count: f.count,
+      users: f.users,
+      truncated: f.truncated,
+    });
   }
 
   /** topic returns the topic name whose payloads are values of T, JSON by default. */
@@ -1088,8 +1164,29 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     this.#queued = 0;
     for (const s of [...this.#subs.values()]) s.end(err);
     this.#subs.clear();
+    for (const w of [...this.#presence.values()]) w.reject(err);
     if (this.#ownsKeyring) this.#keyring?.close();
   }
+}
+
+/** PresenceClient is one client present in a topic. */
+export interface PresenceClient {
+  /** user is the user it authenticated as. */
+  user: string;
+  /** clientId is its client id (ConnectOptions.clientId), or its connection's. */
+  clientId: string;
+}
+
+/** Presence is who is subscribed to a topic, as the server keeps it: by the exact topic or pattern subscribed to. */
+export interface Presence {
+  /** clients lists the clients present, sorted by user: at most the server's list limit; empty for presenceStats. */
+  clients: PresenceClient[];
+  /** count is how many clients are present. */
+  count: number;
+  /** users is how many distinct users they are. */
+  users: number;
+  /** truncated reports that clients lists fewer than count. */
+  truncated: boolean;
 }
 
 /** relFrame encodes the PUBREL that releases the id of a QoS 2 publish. */

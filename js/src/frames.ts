@@ -26,6 +26,9 @@ export const T = {
   Sub: 0x10,
   Unsub: 0x11,
   SubAck: 0x12,
+  Presence: 0x13,
+  PresenceInfo: 0x14,
+  JoinLeave: 0x15,
   Pub: 0x20,
   Msg: 0x21,
   PubAck: 0x22,
@@ -42,6 +45,7 @@ export const Cap = {
   Resume: 0x8,
   Reasons: 0x10,
   AckOffset: 0x20,
+  Presence: 0x40,
 } as const;
 
 /** The wire error codes, by number; an unknown code counts as internal. */
@@ -123,6 +127,8 @@ export interface Sub {
   type: typeof T.Sub;
   sid: number;
   qos: number;
+  /** presence asks for the join and leave events of the topic (JOINLEAVE); parsing sets it only when true. */
+  presence?: boolean;
   resume: Resume;
   topic: string;
 }
@@ -138,6 +144,36 @@ export interface SubAck {
   epoch: bigint;
   offset: bigint;
   text: string;
+}
+export interface Presence {
+  type: typeof T.Presence;
+  /** id names the request, never 0; the answer repeats it. */
+  id: number;
+  /** stats asks for the counts alone. */
+  stats: boolean;
+  topic: string;
+}
+/** PresenceClient is one client of a PRESENCEINFO or a JOINLEAVE. */
+export interface PresenceClient {
+  user: string;
+  client: string;
+}
+export interface PresenceInfo {
+  type: typeof T.PresenceInfo;
+  id: number;
+  code: number;
+  truncated: boolean;
+  count: number;
+  users: number;
+  clients: readonly PresenceClient[];
+  text: string;
+}
+export interface JoinLeave {
+  type: typeof T.JoinLeave;
+  sid: number;
+  leave: boolean;
+  user: string;
+  client: string;
 }
 export interface Pub {
   type: typeof T.Pub;
@@ -186,6 +222,9 @@ export type Frame =
   | Sub
   | Unsub
   | SubAck
+  | Presence
+  | PresenceInfo
+  | JoinLeave
   | Pub
   | Msg
   | Ack;
@@ -225,11 +264,12 @@ const F_DUP = 0x08;
 const F_REPLAY = 0x10;
 const PUB_FLAGS = F_QOS | F_ENVELOPE | F_DUP;
 const MSG_FLAGS = PUB_FLAGS | F_REPLAY;
+const SUB_PRESENCE = 0x04; // the bit of a SUB's qos byte that asks for JOINLEAVE
 const MAGIC = [0x57, 0x53, 0x50, 0x52]; // "WSPR"
 
 /** knownType reports whether t names a frame type. */
 export function knownType(t: number): boolean {
-  return (t >= 0x01 && t <= 0x08) || (t >= 0x10 && t <= 0x12) || (t >= 0x20 && t <= 0x25);
+  return (t >= 0x01 && t <= 0x08) || (t >= 0x10 && t <= 0x15) || (t >= 0x20 && t <= 0x25);
 }
 
 // ---------------------------------------------------------------- encoding
@@ -312,7 +352,7 @@ function body(w: Writer, f: Frame): void {
       checkQoS(f.qos);
       if (f.topic === "") throw new FrameError("empty_topic");
       w.u32(f.sid);
-      w.u8(f.qos);
+      w.u8(f.qos | (f.presence ? SUB_PRESENCE : 0));
       w.u8(f.resume.mode);
       if (f.resume.mode === 1) w.u32(f.resume.last >>> 0);
       else if (f.resume.mode === 2) {
@@ -333,6 +373,35 @@ function body(w: Writer, f: Frame): void {
       w.u64(f.epoch);
       w.u64(f.offset);
       w.str(f.text, 2, "text");
+      return;
+    case T.Presence:
+      checkID(f.id);
+      if (f.topic === "") throw new FrameError("empty_topic");
+      w.u32(f.id);
+      w.u8(f.stats ? 1 : 0);
+      w.str(f.topic, 2, "topic");
+      return;
+    case T.PresenceInfo:
+      checkID(f.id);
+      if (f.clients.length > 0xffff) throw new FrameError("too_long", "more than 65535 clients");
+      w.u32(f.id);
+      w.u8(f.code);
+      w.u8(f.truncated ? 1 : 0);
+      w.u32(f.count >>> 0);
+      w.u32(f.users >>> 0);
+      w.u16(f.clients.length);
+      for (const c of f.clients) {
+        w.str(c.user, 2, "user");
+        w.str(c.client, 2, "client id");
+      }
+      w.str(f.text, 2, "text");
+      return;
+    case T.JoinLeave:
+      checkSID(f.sid);
+      w.u32(f.sid);
+      w.u8(f.leave ? 1 : 0);
+      w.str(f.user, 2, "user");
+      w.str(f.client, 2, "client id");
       return;
     case T.Pub:
       checkMessage(f.qos, f.topic, f.id);
@@ -378,6 +447,10 @@ function route(w: Writer, topic: string, id: string, headers: readonly Header[])
 
 function checkSID(sid: number): void {
   if (!Number.isInteger(sid) || sid <= 0 || sid > 0xffffffff) throw new FrameError("sid");
+}
+
+function checkID(id: number): void {
+  if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new FrameError("sid", "presence request id 0");
 }
 
 function checkQoS(q: number): void {
@@ -523,6 +596,12 @@ function decode(t: number, r: Reader): Frame {
     }
     case T.SubAck:
       return decodeSubAck(r);
+    case T.Presence:
+      return decodePresence(r);
+    case T.PresenceInfo:
+      return decodePresenceInfo(r);
+    case T.JoinLeave:
+      return decodeJoinLeave(r);
     case T.Hello:
       return decodeHello(r);
     case T.Welcome:
@@ -646,7 +725,8 @@ function decodeAck(t: Ack["type"], r: Reader): Ack {
 function decodeSub(r: Reader): Sub {
   r.need(6);
   const sid = r.u32();
-  const qos = r.u8();
+  const qosByte = r.u8();
+  const qos = qosByte & ~SUB_PRESENCE;
   const mode = r.u8();
   let resume: Resume;
   if (mode === 0) resume = { mode: 0 };
@@ -658,7 +738,50 @@ function decodeSub(r: Reader): Sub {
   if (qos > 2) throw new FrameError("qos");
   if (topic === "") throw new FrameError("empty_topic");
   r.done();
-  return { type: T.Sub, sid, qos, resume, topic };
+  const f: Sub = { type: T.Sub, sid, qos, resume, topic };
+  if ((qosByte & SUB_PRESENCE) !== 0) f.presence = true;
+  return f;
+}
+
+function decodePresence(r: Reader): Presence {
+  r.need(5);
+  const id = r.u32();
+  const fl = r.u8();
+  const topic = r.str(2);
+  if ((fl & ~1) !== 0) throw new FrameError("flags");
+  if (id === 0) throw new FrameError("sid", "presence request id 0");
+  if (topic === "") throw new FrameError("empty_topic");
+  r.done();
+  return { type: T.Presence, id, stats: (fl & 1) !== 0, topic };
+}
+
+function decodePresenceInfo(r: Reader): PresenceInfo {
+  r.need(14);
+  const id = r.u32();
+  const code = r.u8();
+  const fl = r.u8();
+  const count = r.u32();
+  const users = r.u32();
+  const n = r.u16();
+  const clients: PresenceClient[] = [];
+  for (let k = 0; k < n; k++) clients.push({ user: r.str(2), client: r.str(2) });
+  const txt = r.str(2);
+  if ((fl & ~1) !== 0) throw new FrameError("flags");
+  if (id === 0) throw new FrameError("sid", "presence request id 0");
+  r.done();
+  return { type: T.PresenceInfo, id, code, truncated: (fl & 1) !== 0, count, users, clients, text: txt };
+}
+
+function decodeJoinLeave(r: Reader): JoinLeave {
+  r.need(5);
+  const sid = r.u32();
+  const fl = r.u8();
+  const user = r.str(2);
+  const client = r.str(2);
+  if ((fl & ~1) !== 0) throw new FrameError("flags");
+  if (sid === 0) throw new FrameError("sid");
+  r.done();
+  return { type: T.JoinLeave, sid, leave: (fl & 1) !== 0, user, client };
 }
 
 function decodeSubAck(r: Reader): SubAck {

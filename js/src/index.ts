@@ -2,7 +2,7 @@
 // WebSocket binary messages (docs/protocol-native.md).
 
 export { connect, Client, MAX_REFRESH_LEAD } from "./client.js";
-export type { ConnectOptions, Credentials, PublishOptions, State, ConnectInfo, ClientEvents } from "./client.js";
+export type { ConnectOptions, Credentials, PublishOptions, State, ConnectInfo, ClientEvents, Presence, PresenceClient } from "./client.js";
 export { Subscription } from "./subscription.js";
 export type { Handler, SubscribeOptions, Position, Subscribed, SubscriptionEvents, SubscriptionState } from "./subscription.js";
 export { Message } from "./message.js";

@@ -4,7 +4,7 @@
 import { Emitter } from "./emitter.js";
 import { ClosedError, DeliveryError, WhispeerError, type DeliveryFailure } from "./errors.js";
 import { Held } from "./exactly.js";
-import type { Msg, SubAck } from "./frames.js";
+import type { JoinLeave, Msg, SubAck } from "./frames.js";
 import { Message, type QoS } from "./message.js";
 
 /**
@@ -37,6 +37,13 @@ export interface SubscribeOptions {
   queueSize?: number;
   /** raw delivers envelopes as they arrive, unopened (`Message.sealed` set). */
   raw?: boolean;
+  /**
+   * presence asks the server for the join and leave events of the topic's
+   * other clients (the server must offer presence): the subscription emits
+   * `join` and `leave`. The server sends them only while the topic is small
+   * (its presence.join_leave_limit).
+   */
+  presence?: boolean;
   /** signal abandons the wait for the server's answer (the subscription is ended). */
   signal?: AbortSignal;
 }
@@ -65,6 +72,10 @@ export interface SubscriptionEvents {
   error: [err: WhispeerError];
   /** end: the subscription ended: unsubscribed (no error), the client closed, or the server refused it. */
   end: [err: WhispeerError | undefined];
+  /** join: another client joined the topic (a subscription made with `presence: true`). */
+  join: [client: { user: string; clientId: string }];
+  /** leave: another client left the topic. */
+  leave: [client: { user: string; clientId: string }];
 }
 
 /** SubscriptionState is where a subscription is in its life. */
@@ -340,6 +351,12 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
   report(err: WhispeerError): void {
     this.emit("error", err);
     this.#host.report(err);
+  }
+
+  /** @internal presenceEvent emits a JOINLEAVE as a join or leave event. */
+  presenceEvent(f: JoinLeave): void {
+    if (this.#state === "ended" || this.opts.presence !== true) return;
+    this.emit(f.leave ? "leave" : "join", { user: f.user, clientId: f.client });
   }
 
   /** @internal end ends the subscription with err (undefined: unsubscribed). */

@@ -232,3 +232,30 @@ test("Chromium: exactly once through cuts: a publish cut before its PUBREC and b
 });
 
 const page = () => browser.page;
+
+test("Chromium: presence of a topic, and a join and a leave seen by a subscription with presence: true", { skip: skip || false, timeout: 30_000 }, async () => {
+  const r = await browser.page.evaluate(async ({ url, admin, alice }) => {
+    const { connect } = await import("/dist/index.js");
+    const topic = "chat/browser-presence";
+    const a = await connect(url, { token: alice }, { clientId: "alice-browser" });
+    const seen = [];
+    let wake = () => {};
+    const sub = a.subscribe(topic, () => {}, { presence: true });
+    sub.on("join", (c) => (seen.push(["join", c.user]), wake()));
+    sub.on("leave", (c) => (seen.push(["leave", c.user]), wake()));
+    await sub.ready;
+    const b = await connect(url, { token: admin }, { clientId: "admin-browser" });
+    await b.subscribe(topic, () => {}).ready;
+    while (seen.length < 1) await new Promise((res) => (wake = res));
+    const p = await b.presence(topic);
+    await b.close();
+    while (seen.length < 2) await new Promise((res) => (wake = res));
+    const after = await a.presenceStats(topic);
+    await a.close();
+    return { seen, clients: p.clients, count: p.count, after: after.count };
+  }, { url: srv.url, admin: srv.tokens.admin, alice: srv.tokens.alice });
+  assert.deepEqual(r.seen, [["join", "admin"], ["leave", "admin"]]);
+  assert.deepEqual(r.clients, [{ user: "admin", clientId: "admin-browser" }, { user: "alice", clientId: "alice-browser" }]);
+  assert.equal(r.count, 2);
+  assert.equal(r.after, 1);
+});

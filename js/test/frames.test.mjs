@@ -148,3 +148,22 @@ test("UTF-8 topics and headers round-trip", () => {
   const f = { type: T.Pub, qos: 0, envelope: true, dup: true, topic: "café/☕/𝄞", id: "", headers: [["k", "värde"], ["k", ""]], payload: te.encode("x") };
   assert.deepEqual(parse(encode(f)).frame, f);
 });
+
+test("presence frames: PRESENCE, PRESENCEINFO and JOINLEAVE round-trip as the Go codec lays them out, and SUB carries the presence bit", () => {
+  const cases = [
+    [{ type: T.Presence, id: 7, stats: true, topic: "t" }, "00000009 13 00000007 01 0001 74"],
+    [{ type: T.PresenceInfo, id: 7, code: 0, truncated: true, count: 3, users: 2, clients: [{ user: "a", client: "c1" }], text: "" },
+      "0000001a 14 00000007 00 01 00000003 00000002 0001 0001 61 0002 6331 0000"],
+    [{ type: T.JoinLeave, sid: 9, leave: true, user: "a", client: "c" }, "0000000c 15 00000009 01 0001 61 0001 63"],
+    [{ type: T.Sub, sid: 7, qos: 1, presence: true, resume: { mode: 0 }, topic: "t" }, "0000000a 10 00000007 05 00 0001 74"],
+  ];
+  for (const [frame, hex] of cases) {
+    const want = unhex(hex);
+    assert.deepEqual(encode(frame), want, hex);
+    assert.deepEqual(parse(want).frame, frame, hex);
+  }
+  assert.throws(() => parse(unhex("00000009 13 00000000 00 0001 74")), (e) => e.kind === "sid", "request id 0");
+  assert.throws(() => parse(unhex("00000009 13 00000001 02 0001 74")), (e) => e.kind === "flags");
+  assert.throws(() => parse(unhex("0000000a 10 00000007 07 00 0001 74")), (e) => e.kind === "qos", "presence bit with qos 3");
+  assert.throws(() => parse(unhex("0000000c 15 00000000 00 0001 61 0001 63")), (e) => e.kind === "sid");
+});
