@@ -82,7 +82,8 @@ func (s *Server) setUpOperations() error {
 func apiKeys(ks []config.APIKey) []admin.Key {
 	out := make([]admin.Key, len(ks))
 	for i, k := range ks {
-		out[i] = admin.Key{Name: k.Name, Secret: k.Key.Reveal(), Publish: k.Publish, Read: k.Read, Admin: k.Admin}
+		out[i] = admin.Key{Name: k.Name, Secret: k.Key.Reveal(), Publish: k.Publish, Read: k.Read, Admin: k.Admin,
+			MaxPublishRate: k.MaxPublishRate}
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultTopicLimit is how many topics GET /api/topics lists when the
@@ -43,11 +45,12 @@ type Options struct {
 
 // Handler serves the admin API over a Source. Make one with NewHandler.
 type Handler struct {
-	src    Source
-	opts   Options
-	limits Limits
-	log    *slog.Logger
-	mux    *http.ServeMux
+	src      Source
+	opts     Options
+	limits   Limits
+	keyRates []*rate.Limiter // publish rates of Options.Keys, by index
+	log      *slog.Logger
+	mux      *http.ServeMux
 
 	mu   sync.Mutex
 	last sample // the start of the current rate window
@@ -66,7 +69,7 @@ const minWindow = time.Second
 
 // NewHandler returns a handler reporting on src.
 func NewHandler(src Source, opts Options) *Handler {
-	h := &Handler{src: src, opts: opts, limits: opts.Limits.withDefaults(), log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{src: src, opts: opts, limits: opts.Limits.withDefaults(), keyRates: newRates(opts.Keys), log: opts.Logger, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -4,8 +4,10 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/whispeer-io/whispeer/internal/match"
+	"golang.org/x/time/rate"
 )
 
 // Key is an API key of an application's backend: a bearer token that may
@@ -18,13 +20,17 @@ type Key struct {
 	Publish []string // topic patterns
 	Read    []string // topic patterns
 	Admin   bool
+	// MaxPublishRate bounds the messages it publishes per second, single
+	// or in batches, with bursts of a second's worth; 0 means unlimited.
+	MaxPublishRate int
 }
 
 // caller is who sent a request: the admin token or one of the keys.
 type caller struct {
 	name  string // "admin" for the admin token, else the key's name
 	admin bool
-	key   *Key // nil for the admin token
+	key   *Key          // nil for the admin token
+	rate  *rate.Limiter // the key's publishes; nil for unlimited
 }
 
 // adminCaller is the caller that presents Options.Token.
@@ -55,6 +61,22 @@ func matchesAny(patterns []string, topic string) bool {
 	return false
 }
 
+// allowPublish reports whether the caller may publish n messages now,
+// taking them from its key's rate.
+func (c *caller) allowPublish(n int) bool { return c.rate == nil || c.rate.AllowN(time.Now(), n) }
+
+// newRates returns the limiters of keys' publish rates, nil for a key
+// without one.
+func newRates(keys []Key) []*rate.Limiter {
+	out := make([]*rate.Limiter, len(keys))
+	for i, k := range keys {
+		if k.MaxPublishRate > 0 {
+			out[i] = rate.NewLimiter(rate.Limit(k.MaxPublishRate), k.MaxPublishRate)
+		}
+	}
+	return out
+}
+
 // apiEnabled reports whether the /api endpoints serve: once there is an
 // admin token or a key.
 func (h *Handler) apiEnabled() bool { return h.opts.Token != "" || len(h.opts.Keys) > 0 }
@@ -78,7 +100,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) *caller {
 	for i := range h.opts.Keys {
 		k := &h.opts.Keys[i]
 		if k.Secret != "" && subtle.ConstantTimeCompare([]byte(token), []byte(k.Secret)) == 1 && found == nil {
-			found = &caller{name: k.Name, admin: k.Admin, key: k}
+			found = &caller{name: k.Name, admin: k.Admin, key: k, rate: h.keyRates[i]}
 		}
 	}
 	if found == nil {

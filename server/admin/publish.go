@@ -85,6 +85,10 @@ func (h *Handler) publish(b Backend, c *caller, w http.ResponseWriter, r *http.R
 		writeError(w, StatusOf(e.Code), e.Message)
 		return
 	}
+	if !c.allowPublish(1) {
+		writeRateError(w, c)
+		return
+	}
 	res := b.Publish(r.Context(), []Publication{p})[0]
 	if res.Err != nil {
 		writeError(w, StatusOf(whispeer.ErrorCode(res.Err)), errorText(res.Err))
@@ -116,6 +120,10 @@ func (h *Handler) publishBatch(b Backend, c *caller, w http.ResponseWriter, r *h
 			continue
 		}
 		ps, at = append(ps, p), append(at, i)
+	}
+	if len(ps) > 0 && !c.allowPublish(len(ps)) {
+		writeRateError(w, c)
+		return
 	}
 	if len(ps) > 0 {
 		for j, res := range b.Publish(r.Context(), ps) {
@@ -160,6 +168,12 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(body) // the client went away
+}
+
+// writeRateError answers 429 to a request past the caller's publish rate.
+func writeRateError(w http.ResponseWriter, c *caller) {
+	writeError(w, http.StatusTooManyRequests, "the key "+strconv.Quote(c.name)+" publishes at most "+
+		strconv.Itoa(c.key.MaxPublishRate)+" messages a second, in bursts of as many: try again later")
 }
 
 // resultBody returns the body of res.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/whispeer-io/whispeer/server/admin"
 )
@@ -131,4 +133,32 @@ func TestPublish_MethodsAndDisabled(t *testing.T) {
 	if code, body := post(plain, "/api/publish", token, `{"topic":"a","payload":1}`); code != 404 || !strings.Contains(body, "publishes nothing") {
 		t.Errorf("a source that is no backend: %d %s", code, body)
 	}
+}
+
+func TestPublish_KeyRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &fakeBackend{fakeSource: newSource()}
+		h := admin.NewHandler(b, admin.Options{Token: token, Logger: quiet(),
+			Keys: []admin.Key{{Name: "app", Secret: key, Publish: []string{"#"}, MaxPublishRate: 3}}})
+		batch := `{"messages":[{"topic":"a","payload":1},{"topic":"a","payload":2}]}`
+		if code, body := post(h, "/api/publish/batch", key, batch); code != 200 {
+			t.Fatalf("a batch within the rate: %d %s", code, body)
+		}
+		if code, body := post(h, "/api/publish", key, `{"topic":"a","payload":3}`); code != 200 {
+			t.Fatalf("the third message: %d %s", code, body)
+		}
+		if code, body := post(h, "/api/publish", key, `{"topic":"a","payload":4}`); code != 429 || !strings.Contains(body, `"code": "limit"`) {
+			t.Errorf("past the rate: %d %s", code, body)
+		}
+		if code, _ := post(h, "/api/publish", token, `{"topic":"a","payload":5}`); code != 200 {
+			t.Errorf("the admin token has no rate: %d", code)
+		}
+		time.Sleep(time.Second)
+		if code, body := post(h, "/api/publish/batch", key, batch); code != 200 {
+			t.Errorf("a second later: %d %s", code, body)
+		}
+		if n := len(b.published); n != 6 {
+			t.Errorf("%d messages published, want 6", n)
+		}
+	})
 }

@@ -228,6 +228,9 @@ type APIKey struct {
 	Publish []string `koanf:"publish"` // topic patterns it may publish to
 	Read    []string `koanf:"read"`    // topic patterns whose history and description it may read
 	Admin   bool     `koanf:"admin"`   // it may also use the endpoints of admin.token
+	// MaxPublishRate bounds the messages it publishes per second, in
+	// bursts of a second's worth; 0 means unlimited.
+	MaxPublishRate int `koanf:"max_publish_rate"`
 }
 
 // Plugins holds the [plugins] section: the built-in plugins to run and

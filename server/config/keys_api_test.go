@@ -12,6 +12,7 @@ name = "shop"
 key = "a-key-of-the-shop-0123456789abcdef"
 publish = ["orders/#"]
 read = ["orders/#", "stock"]
+max_publish_rate = 500
 
 [[admin.keys]]
 name = "ops"
@@ -24,7 +25,7 @@ admin = true
 	}
 	k := c.Admin.Keys
 	if len(k) != 2 || k[0].Name != "shop" || k[0].Key.Reveal() != "a-key-of-the-shop-0123456789abcdef" ||
-		len(k[0].Read) != 2 || k[0].Admin || !k[1].Admin {
+		len(k[0].Read) != 2 || k[0].Admin || !k[1].Admin || k[0].MaxPublishRate != 500 {
 		t.Fatalf("keys %+v", k)
 	}
 	if s := k[0].Key.String(); strings.Contains(s, "shop-0123") {
@@ -48,6 +49,7 @@ func TestValidate_AdminKeys(t *testing.T) {
 		{"shared key", []APIKey{key("a", "k1"), key("b", "k1")}, `admin.keys[1] ("b"): key is admin.token's or another key's`},
 		{"the admin token", []APIKey{key("a", "the-token")}, "key is admin.token's"},
 		{"bad pattern", []APIKey{key("a", "k1", "a/#/b")}, `publish: "a/#/b"`},
+		{"negative rate", []APIKey{{Name: "a", Key: "k1", MaxPublishRate: -1}}, "max_publish_rate must be 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

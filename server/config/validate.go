@@ -212,6 +212,9 @@ func (c *Config) validateKeys() []error {
 		default:
 			keys[key] = true
 		}
+		if k.MaxPublishRate < 0 {
+			errs = append(errs, fmt.Errorf("%s: max_publish_rate must be 0 (unlimited) or more, got %d", at, k.MaxPublishRate))
+		}
 		for _, list := range []struct {
 			field    string
 			patterns []string
