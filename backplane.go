@@ -160,6 +160,9 @@ func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done 
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
+	if a, ok := b.st.s.(asyncAppender); ok && m.QoS == AtMostOnce && r == nil {
+		return b.appendAsync(ctx, a, m, done)
+	}
 	m, durable, err := ts.log.append(ctx, m, done)
 	if err != nil {
 		return err
@@ -223,4 +226,31 @@ func (b *Broker) stopWatching(s *Subscription) {
 			ts.mu.Unlock()
 		}
 	}
+}
+
+// asyncAppender is the optional capability of a store behind a backplane
+// that appends a message without waiting for its offset, keeping the
+// order of the appends it was asked for: the broker appends QoS 0
+// messages so, for a publisher need not wait for Redis between two
+// of them. AppendAsync fails at once when too many appends wait.
+type asyncAppender interface {
+	AppendAsync(ctx context.Context, m *Message) error
+}
+
+// appendAsync appends m, a QoS 0 message, through a: it reaches the
+// subscribers, here as elsewhere, from the backplane.
+func (b *Broker) appendAsync(ctx context.Context, a asyncAppender, m *Message, done func(error)) error {
+	m = m.keep()
+	stored, err := b.st.forStore(m)
+	if err != nil {
+		return err
+	}
+	if err := a.AppendAsync(ctx, stored); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	b.published.Add(1)
+	if done != nil {
+		done(nil)
+	}
+	return nil
 }

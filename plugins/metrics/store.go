@@ -186,3 +186,21 @@ var (
 	_ whispeer.CursorStore      = (*Store)(nil)
 	_ whispeer.ExactlyOnceStore = (*Store)(nil)
 )
+
+// AppendAsync appends m through the store's AppendAsync, when it has one
+// (as the Redis store of a cluster does), and otherwise through Append.
+func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message) error {
+	a, ok := s.Store.(interface {
+		AppendAsync(context.Context, *whispeer.Message) error
+	})
+	var err error
+	if ok {
+		err = a.AppendAsync(ctx, m)
+	} else {
+		err = s.Append(ctx, m, nil)
+	}
+	if err != nil {
+		s.errors.WithLabelValues(StoreAppend).Inc()
+	}
+	return err
+}

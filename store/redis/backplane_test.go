@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,7 +193,9 @@ func TestBackplane_ResumeElsewhere(t *testing.T) {
 
 	srv.Restart()
 	// The first command on each connection may meet the one Redis closed.
-	retry(t, func() error { return a.Publish(ctx, "orders", []byte("x"), whispeer.WithID("p0-100")) })
+	retry(t, func() error {
+		return a.Publish(ctx, "orders", []byte("x"), whispeer.WithID("p0-100"), whispeer.WithQoS(whispeer.AtLeastOnce))
+	})
 	var again whispeer.TopicInfo
 	retry(t, func() (err error) { again, err = b.TopicInfo(ctx, "orders"); return err })
 	if again.Epoch == info.Epoch || again.Last != 1 {
@@ -308,4 +311,53 @@ func TestBackplane_Partition(t *testing.T) {
 	}
 	msgs := c.wait(t, n)
 	checkOrder(t, msgs[:n], 1, n)
+}
+
+// BenchmarkBackplane_CrossNode publishes b.N 64-byte messages at qos on
+// one node, from one publisher, and waits until a subscriber on another
+// node has them all.
+func BenchmarkBackplane_CrossNode(b *testing.B) {
+	for _, qos := range []whispeer.QoS{whispeer.AtMostOnce, whispeer.AtLeastOnce} {
+		b.Run(fmt.Sprint("qos", qos), func(b *testing.B) {
+			srv := redistest.Start(b)
+			pa, pb := benchNode(b, srv.URL()), benchNode(b, srv.URL())
+			got := make(chan struct{}, 1)
+			var n atomic.Int64
+			want := int64(b.N)
+			if _, err := pb.Subscribe("bench", func(context.Context, *whispeer.Message) error {
+				if n.Add(1) == want {
+					got <- struct{}{}
+				}
+				return nil
+			}, whispeer.WithInline()); err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 64)
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				if err := pa.Publish(ctx, "bench", payload, whispeer.WithQoS(qos)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-got
+		})
+	}
+}
+
+func benchNode(b *testing.B, url string) *whispeer.Broker {
+	st, err := redis.Open(url, redis.WithPublish())
+	if err != nil {
+		b.Fatal(err)
+	}
+	bp, err := redis.NewBackplane(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	br, err := whispeer.New(whispeer.WithStore(st), whispeer.WithBackplane(bp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { br.Close() })
+	return br
 }

@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/store/internal/epoch"
-	"github.com/whispeer-io/whispeer/store/internal/record"
 )
 
 // DefaultPrefix begins the name of every key and channel a Store uses.
@@ -76,6 +76,11 @@ type Store struct {
 	close bool
 	// opened is the saved time of the cursors saved without one.
 	opened time.Time
+
+	queue   chan *pending // appends waiting for the writer (writer.go)
+	stop    chan struct{} // closed by Close: the writer stops
+	written chan struct{} // closed once the writer has stopped
+	failed  atomic.Uint64 // AppendAsync appends that Redis refused
 }
 
 // Open connects to the Redis at url (see [ParseURL]) and returns a store in
@@ -106,7 +111,10 @@ func New(c rueidis.Client, opts ...Option) (*Store, error) {
 	if o.replicas < 0 || (o.replicas > 0 && o.wait <= 0) {
 		return nil, fmt.Errorf("%w: redis store: WithWait(%d, %v)", whispeer.ErrInvalidOption, o.replicas, o.wait)
 	}
-	return &Store{c: c, opt: o, opened: time.Now()}, nil
+	s := &Store{c: c, opt: o, opened: time.Now(), queue: make(chan *pending, DefaultMaxQueue),
+		stop: make(chan struct{}), written: make(chan struct{})}
+	go s.write()
+	return s, nil
 }
 
 func validPrefix(p string) error {
@@ -172,32 +180,34 @@ func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(
 	if err != nil {
 		return 0, err
 	}
-	defer release()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rec := record.AppendMessage(make([]byte, 0, 64+len(m.Payload)), 0, 0, m)
-	keys := s.keys(m.Topic)
-	if s.opt.publish {
-		keys = append(keys, s.Channel(m.Topic))
+	type result struct {
+		off, ep uint64
+		err     error
 	}
-	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
-		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10), ""}
-	if s.opt.publish && !s.opt.noPatterns {
-		args[4] = s.patternChannel(m.Topic)
-	}
-	vs, err := appendScript.Exec(ctx, s.c, keys, args).ToArray()
+	ch := make(chan result, 1)
+	p := s.prepare(m)
+	p.done = func(off, ep uint64, err error) { ch <- result{off, ep, err} }
+	err = s.enqueue(ctx, p)
+	release()
 	if err != nil {
 		return 0, fmt.Errorf("redis append: %w", err)
 	}
-	off, ep, err := offsetEpoch(vs)
-	if err != nil {
-		return 0, err
+	var r result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("redis append (it may yet be made): %w", ctx.Err())
 	}
-	m.Seq = off
+	if r.err != nil {
+		return 0, fmt.Errorf("redis append: %w", r.err)
+	}
+	m.Seq = r.off
 	if done != nil {
-		s.durable(m, keys[0], done)
+		s.durable(m, p.keys[0], done)
 	}
-	return ep, nil
+	return r.ep, nil
 }
 
 // durable calls done once the append is as durable as the options ask.
@@ -326,7 +336,12 @@ func (s *Store) Close() error {
 	was := s.close
 	s.close = true
 	s.mu.Unlock()
-	if !was && s.own {
+	if was {
+		return nil
+	}
+	close(s.stop)
+	<-s.written
+	if s.own {
 		s.c.Close()
 	}
 	return nil

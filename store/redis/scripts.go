@@ -28,7 +28,9 @@ end
 // are in the order the script ran, and, when ARGV[5] is not empty, on the
 // (unsharded) channel ARGV[5] too, for pattern subscribers. It returns
 // {offset, epoch}.
-var appendScript = rueidis.NewLuaScript(stateLua + `
+var appendScript = rueidis.NewLuaScript(appendLua)
+
+const appendLua = stateLua + `
 last = last + 1
 redis.call('XADD', s, last .. '-0', 'n', ARGV[3], 't', ARGV[4], 'r', ARGV[2])
 redis.call('HSET', m, 'last', last)
@@ -39,7 +41,7 @@ if KEYS[3] then
   if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], msg) end
 end
 return {last, epoch}
-`)
+`
 
 // infoScript returns {epoch, last, first, messages, bytes}, giving a topic
 // never seen an epoch.
