@@ -39,6 +39,6 @@ func (b *Batch) Flush() {
 	}
 }
 
-// reaches reports whether the batch holds a queue other than the reader's
-// own: a flush will write to another connection.
-func (b *Batch) reaches() bool { return len(b.held) > 1 }
+// fansOut reports whether the batch holds queues of at least two
+// connections besides the reader's own: its flush will write to each.
+func (b *Batch) fansOut() bool { return len(b.held) > 2 }

@@ -23,10 +23,11 @@
 // only when the reader flushes the Batch, before it reads again, so that a
 // burst of publishes leaves every connection it reaches, the publisher's
 // own included, in one write per connection rather than one per message.
-// A batch that reached other connections also takes in, without waiting,
-// the bytes that arrived while it was handled ([ReadBuffer.TryFill]), up
-// to eight reads or 64 KiB, before it is flushed: a publisher streaming to
-// many subscribers is fanned out in fewer, larger writes. A reader whose
+// A batch that fanned out to two connections or more, besides the
+// reader's own, also takes in, without waiting, the bytes that arrived
+// while it was handled ([ReadBuffer.TryFill]), up to eight reads or
+// 64 KiB, before it is flushed: a publisher streaming to many subscribers
+// is fanned out in fewer, larger writes. A reader whose
 // batches keep finding nothing more, one that gets a frame now and then,
 // stops trying for a while, so that a lone frame seldom costs a read more.
 // A queue whose bytes pass MaxPendingBytes, or whose write times out, drops

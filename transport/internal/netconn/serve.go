@@ -84,8 +84,8 @@ const (
 // parse handles every complete frame in hand as one batch, whose writes, to
 // this connection and to those its publishes reach, start together once it
 // is handled; and makes room for the rest of a partial frame. A batch
-// whose frames sent to other connections also takes in the bytes that
-// arrived meanwhile, without waiting (extend), so that a publisher's
+// whose frames fanned out to other connections also takes in the bytes
+// that arrived meanwhile, without waiting (extend), so that a publisher's
 // stream reaches its subscribers in fewer, larger writes.
 func (c *Conn) parse(f Framer) error {
 	b := &c.rb
@@ -137,12 +137,12 @@ func (c *Conn) frames(f Framer) error {
 }
 
 // extend reads, without waiting, what arrived while the batch was
-// handled, when the batch has sent to connections other than the
-// reader's own: its flush then writes to each of them once for both
+// handled, when the batch has sent to two connections or more besides
+// the reader's own: its flush then writes to each of them once for both
 // reads. It returns the bytes it read. first marks the batch's first
 // try, whose misses make the reader stop trying for a while.
 func (c *Conn) extend(first bool) int {
-	if !c.batch.reaches() || c.q.Closing() {
+	if !c.batch.fansOut() || c.q.Closing() {
 		return 0
 	}
 	if c.cold > 0 {

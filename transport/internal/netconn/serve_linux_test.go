@@ -58,10 +58,11 @@ func waitReadable(t *testing.T, nc net.Conn, n int) {
 }
 
 // forwarder is a framing of 16-byte frames whose session delivers each
-// one to another connection in the reader's batch, as a publish reaches a
-// subscriber.
+// one to other connections in the reader's batch, as a publish reaches its
+// subscribers.
 type forwarder struct {
-	c, to  *Conn
+	c      *Conn
+	to     []*Conn
 	closed chan error
 }
 
@@ -69,7 +70,9 @@ func (f *forwarder) Frame(p []byte) (int, int, error) {
 	if len(p) < 16 {
 		return 0, 16, nil
 	}
-	f.to.SendHeadIn(f.c.Batch(), nil, p[:16], true)
+	for _, c := range f.to {
+		c.SendHeadIn(f.c.Batch(), nil, p[:16], true)
+	}
 	return 16, 0, nil
 }
 func (f *forwarder) Rest()               {}
@@ -78,17 +81,24 @@ func (f *forwarder) Closed(err error)    { f.closed <- err }
 
 // TestHub_BatchTakesInWhatArrived checks that the frames a reader finds
 // already arrived once it has handled a read, more than one buffer's
-// worth, are handled in the same batch when they reach another
-// connection: that connection gets them in one write, not one per read,
-// and in order.
+// worth, are handled in the same batch when they fan out to other
+// connections: each of them gets them in one write, not one per read, and
+// in order.
 func TestHub_BatchTakesInWhatArrived(t *testing.T) {
 	h := testHub(-1)
-	subNC, subClient := tcpPair(t)
-	sub := &byteConn{closed: make(chan error, 1)}
-	h.Reserve()
-	h.Init(&sub.Conn, subNC)
-	h.Add(&sub.Conn)
-	go h.Serve(&sub.Conn, sub)
+	h.cfg.MaxConnections = 3
+	var subs []*byteConn
+	var clients []net.Conn
+	var to []*Conn
+	for range 2 {
+		nc, client := tcpPair(t)
+		sub := &byteConn{closed: make(chan error, 1)}
+		h.Reserve()
+		h.Init(&sub.Conn, nc)
+		h.Add(&sub.Conn)
+		go h.Serve(&sub.Conn, sub)
+		subs, clients, to = append(subs, sub), append(clients, client), append(to, &sub.Conn)
+	}
 
 	pubNC, pubClient := tcpPair(t)
 	const frames = 384 // 6 KiB: more than the first read buffer holds
@@ -100,29 +110,32 @@ func TestHub_BatchTakesInWhatArrived(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReadable(t, pubNC, len(stream))
-	pub := &forwarder{to: &sub.Conn, closed: make(chan error, 1)}
-	pub.c = new(Conn)
+	pub := &forwarder{c: new(Conn), to: to, closed: make(chan error, 1)}
 	h.Reserve()
 	h.Init(pub.c, pubNC)
 	h.Add(pub.c)
 	go h.Serve(pub.c, pub)
 
-	got := make([]byte, len(stream))
-	if _, err := io.ReadFull(subClient, got); err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(stream) {
-		t.Fatal("the subscriber got the frames changed or out of order")
+	for _, client := range clients {
+		got := make([]byte, len(stream))
+		if _, err := io.ReadFull(client, got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(stream) {
+			t.Fatal("a subscriber got the frames changed or out of order")
+		}
 	}
 	pubClient.Close()
 	if err := <-pub.closed; err != io.EOF {
 		t.Fatalf("publisher ended with %v, want io.EOF", err)
 	}
-	if st := h.Stats(); st.Writes != 1 || st.FramesOut != frames {
-		t.Fatalf("%d frames in %d writes, want %d in 1", st.FramesOut, st.Writes, frames)
+	if st := h.Stats(); st.Writes != 2 || st.FramesOut != 2*frames {
+		t.Fatalf("%d frames in %d writes, want %d in 2", st.FramesOut, st.Writes, 2*frames)
 	}
-	subClient.Close()
-	<-sub.closed
+	for i, client := range clients {
+		client.Close()
+		<-subs[i].closed
+	}
 }
 
 // TestReadBuffer_TryFill checks that TryFill takes what has arrived
