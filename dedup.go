@@ -88,7 +88,11 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 	select {
 	case err := <-ch:
 		if g := ts.gate; g != nil {
-			g.await(ctx, m.Seq) // Publish returns once its subscribers have it
+			// Publish returns once its subscribers have it, or when ctx
+			// ends first: the message is durable, and still delivered.
+			if werr := g.await(ctx, m.Seq); err == nil {
+				err = werr
+			}
 		}
 		return err
 	case <-ctx.Done():

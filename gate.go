@@ -127,14 +127,25 @@ func (g *gate) run(ctx context.Context) {
 
 // await returns once the message at offset seq, which has left its
 // store's done, has been fanned out (or skipped, had it failed): the wait
-// of a Publish for its subscribers.
-func (g *gate) await(ctx context.Context, seq uint64) {
+// of a Publish for its subscribers. It returns ctx's error when ctx ends
+// first.
+func (g *gate) await(ctx context.Context, seq uint64) error {
 	g.drain(ctx)
+	stop := context.AfterFunc(ctx, func() {
+		g.mu.Lock()
+		g.fanned.Broadcast()
+		g.mu.Unlock()
+	})
+	defer stop()
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	for g.out < seq {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		g.fanned.Wait()
 	}
-	g.mu.Unlock()
+	return nil
 }
 
 // noGate is gatedFrom's answer for a topic with nothing in its gate.

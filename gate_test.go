@@ -168,3 +168,155 @@ func TestBroker_CatchUpStopsAtQoS2Gate(t *testing.T) {
 		})
 	}
 }
+
+// qos2SyncingStore holds the done of ExactlyOnce appends until the test
+// makes the oldest durable; other appends are durable at once.
+type qos2SyncingStore struct{ syncingStore }
+
+func (s *qos2SyncingStore) Append(ctx context.Context, m *whispeer.Message, done func(error)) error {
+	if m.QoS != whispeer.ExactlyOnce {
+		return s.Store.Append(ctx, m, done)
+	}
+	return s.syncingStore.Append(ctx, m, done)
+}
+
+// TestBroker_InlineHandlerPublishesThroughOpenGate has an inline handler
+// publish at QoS 1, and wait for its message to be durable, into a topic
+// whose gate holds a QoS 2 message back: the publish returns once durable,
+// without waiting for the gate, and its message is delivered after the
+// QoS 2 one when that is released.
+func TestBroker_InlineHandlerPublishesThroughOpenGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &qos2SyncingStore{syncingStore{Store: memory.New()}}
+		b := newBroker(t, whispeer.WithStore(st))
+		var g collector
+		if _, err := b.Subscribe("g", g.handle, whispeer.WithInline()); err != nil {
+			t.Fatal(err)
+		}
+		published := make(chan error, 1)
+		_, err := b.Subscribe("x", func(ctx context.Context, m *whispeer.Message) error {
+			published <- b.Publish(ctx, "g", []byte("c1"), whispeer.WithQoS(whispeer.AtLeastOnce), whispeer.WithID("c1"))
+			return nil
+		}, whispeer.WithInline())
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks := make(chan error, 1)
+		if err := b.PublishAsync(context.Background(), "g", []byte("b2"), func(err error) { acks <- err },
+			whispeer.WithQoS(whispeer.ExactlyOnce), whispeer.WithID("b2")); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, b, "x", "go")
+		if err := <-published; err != nil {
+			t.Fatalf("the handler's publish: %v", err)
+		}
+		synctest.Wait()
+		if got := received(&g); len(got) != 0 {
+			t.Fatalf("received %q while b2 awaits its sync", got)
+		}
+		st.sync(t, nil)
+		if err := <-acks; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := received(&g); !slices.Equal(got, []string{"b2", "c1"}) {
+			t.Fatalf("received %q, want b2 then c1", got)
+		}
+	})
+}
+
+// TestBroker_GateHandlerPublishesAndWaits has the inline handler that a
+// released QoS 2 message reaches publish into the same topic at QoS 1 and
+// wait for its sync: the gate's fan-out, which runs the handler, does not
+// hold up the store, and the handler's message follows.
+func TestBroker_GateHandlerPublishesAndWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &syncingStore{Store: memory.New()}
+		b := newBroker(t, whispeer.WithStore(st))
+		var g collector
+		published := make(chan error, 1)
+		_, err := b.Subscribe("g", func(ctx context.Context, m *whispeer.Message) error {
+			g.handle(ctx, m)
+			if string(m.Payload) == "b2" {
+				published <- b.Publish(ctx, "g", []byte("c1"), whispeer.WithQoS(whispeer.AtLeastOnce), whispeer.WithID("c1"))
+			}
+			return nil
+		}, whispeer.WithInline())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.PublishAsync(context.Background(), "g", []byte("b2"), func(error) {},
+			whispeer.WithQoS(whispeer.ExactlyOnce), whispeer.WithID("b2")); err != nil {
+			t.Fatal(err)
+		}
+		st.sync(t, nil) // b2: released to the handler, which publishes c1 and waits
+		synctest.Wait()
+		select {
+		case err := <-published:
+			t.Fatalf("the handler's publish returned %v before its sync", err)
+		default:
+		}
+		st.sync(t, nil) // c1
+		if err := <-published; err != nil {
+			t.Fatalf("the handler's publish: %v", err)
+		}
+		synctest.Wait()
+		if got := received(&g); !slices.Equal(got, []string{"b2", "c1"}) {
+			t.Fatalf("received %q, want b2 then c1", got)
+		}
+	})
+}
+
+// TestBroker_QoS2PublishCancelled cancels a blocking QoS 2 Publish while it
+// waits for its store, and another while it waits, durable, for a message
+// ahead of it whose inline handler is slow: each returns the context's
+// error at once, and the messages are delivered all the same.
+func TestBroker_QoS2PublishCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &syncingStore{Store: memory.New()}
+		b := newBroker(t, whispeer.WithStore(st))
+		var g collector
+		block := make(chan struct{})
+		_, err := b.Subscribe("g", func(ctx context.Context, m *whispeer.Message) error {
+			if string(m.Payload) == "a2" {
+				<-block
+			}
+			return g.handle(ctx, m)
+		}, whispeer.WithInline())
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish := func(payload string) (context.CancelFunc, chan error) {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- b.Publish(ctx, "g", []byte(payload), whispeer.WithQoS(whispeer.ExactlyOnce), whispeer.WithID(payload))
+			}()
+			synctest.Wait()
+			return cancel, done
+		}
+		cancelA, doneA := publish("a2")
+		cancelA() // waiting for its store
+		if err := <-doneA; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Publish cancelled before its sync: %v, want context.Canceled", err)
+		}
+		cancelB, doneB := publish("b2")
+		st.sync(t, nil) // a2: its handler blocks the gate
+		st.sync(t, nil) // b2: durable, behind a2
+		synctest.Wait()
+		select {
+		case err := <-doneB:
+			t.Fatalf("Publish returned %v while a2's handler holds the gate", err)
+		default:
+		}
+		cancelB()
+		if err := <-doneB; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Publish cancelled behind the gate: %v, want context.Canceled", err)
+		}
+		close(block)
+		synctest.Wait()
+		if got := received(&g); !slices.Equal(got, []string{"a2", "b2"}) {
+			t.Fatalf("received %q, want a2 then b2", got)
+		}
+	})
+}

@@ -143,9 +143,12 @@ func New(opts ...Option) (*Broker, error) {
 // and every inline handler has returned, except with a store behind an
 // [ExactlyOnce] message of the topic that is not yet durable: such a message
 // and those routed after it reach their subscribers, in order, once it is
-// (see docs/persistence.md). The broker keeps payload: don't modify it
-// after Publish, unless the publish names its publisher ([WithPublisher]),
-// which makes the broker copy it.
+// (see docs/persistence.md). A Publish waiting for its store, or at
+// ExactlyOnce for the messages ahead of it, returns ctx's error when ctx
+// ends first: the message is still stored and delivered if it was routed,
+// and its id stays held until the store answers. The broker keeps
+// payload: don't modify it after Publish, unless the publish names its
+// publisher ([WithPublisher]), which makes the broker copy it.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
 	return b.publish(ctx, topic, payload, nil, opts)
 }
