@@ -146,7 +146,7 @@ func New(opts ...Option) (*Broker, error) {
 // (see docs/persistence.md). A Publish waiting for its store, or at
 // ExactlyOnce for the messages ahead of it, returns ctx's error when ctx
 // ends first: the message is still stored and delivered if it was routed,
-// and its id stays held until the store answers. The broker keeps
+// and an ExactlyOnce id stays held until the store answers. The broker keeps
 // payload: don't modify it after Publish, unless the publish names its
 // publisher ([WithPublisher]), which makes the broker copy it.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {

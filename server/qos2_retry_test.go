@@ -137,10 +137,17 @@ func TestJSON_QoS2PublishSeenOnce(t *testing.T) {
 }
 
 // TestQoS2_Interop carries a QoS 2 message from a JSON publisher to a
-// native QoS 2 subscriber, and from a native publisher to a JSON one.
+// native QoS 2 subscriber, and from a native publisher to a JSON one, with
+// the native client over TCP and over WebSocket.
 func TestQoS2_Interop(t *testing.T) {
+	for _, transport := range []string{"tcp", "ws"} {
+		t.Run(transport, func(t *testing.T) { testQoS2Interop(t, transport) })
+	}
+}
+
+func testQoS2Interop(t *testing.T, transport string) {
 	ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0 })
-	nsub := ts.qos2Client(t, "tcp", "", "admin")
+	nsub := ts.qos2Client(t, transport, "", "admin")
 	nsub.subscribe(1, "to-native", wire.ExactlyOnce, wire.Resume{})
 	jsub := ts.authed(t, "admin")
 	jsub.send(`{"type":"subscribe","topic":"to-json","qos":2}`)
@@ -159,7 +166,7 @@ func TestQoS2_Interop(t *testing.T) {
 	jpub.send(`{"type":"pubrel","message_id":"j-1"}`)
 	jpub.expectRaw(`{"type":"pubcomp","message_id":"j-1"}`)
 
-	npub := ts.qos2Client(t, "ws", "", "admin")
+	npub := ts.qos2Client(t, transport, "", "admin")
 	npub.pubQoS2("to-json", "n-1", `{"k":1}`, false)
 	npub.expectAck(wire.TypePubRec, 0, "n-1", wire.CodeOK)
 	if f := jsub.expectMessage("to-json", `{"k":1}`); f["qos"] != 2.0 {
@@ -185,10 +192,16 @@ func TestQoS2_Interop(t *testing.T) {
 // are answered as if it had stayed, and the subscriber, resuming after the
 // offset it handed over, receives what came after and nothing twice.
 func TestQoS2_DropBetweenRecAndRel(t *testing.T) {
+	for _, transport := range []string{"tcp", "ws"} {
+		t.Run(transport, func(t *testing.T) { testQoS2DropBetweenRecAndRel(t, transport) })
+	}
+}
+
+func testQoS2DropBetweenRecAndRel(t *testing.T, transport string) {
 	ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0; c.Store.Kind = config.StoreMemory })
-	sub := ts.qos2Client(t, "tcp", "reader", "admin")
+	sub := ts.qos2Client(t, transport, "reader", "admin")
 	ack := sub.subscribe(1, "orders", wire.ExactlyOnce, wire.Resume{})
-	pub := ts.qos2Client(t, "tcp", "writer", "admin")
+	pub := ts.qos2Client(t, transport, "writer", "admin")
 	pub.pubQoS2("orders", "o-1", "one", false)
 	pub.expectAck(wire.TypePubRec, 0, "o-1", wire.CodeOK)
 	closeNative(pub)
@@ -198,7 +211,7 @@ func TestQoS2_DropBetweenRecAndRel(t *testing.T) {
 	sub.expectAck(wire.TypePubRel, 1, "o-1", wire.CodeOK)
 	closeNative(sub)
 
-	pub = ts.qos2Client(t, "tcp", "writer", "admin")
+	pub = ts.qos2Client(t, transport, "writer", "admin")
 	pub.pubQoS2("orders", "o-1", "one", true)
 	pub.expectAck(wire.TypePubRec, 0, "o-1", wire.CodeOK)
 	pub.sendAck(wire.TypePubRel, 0, "o-1", 0)
@@ -206,7 +219,7 @@ func TestQoS2_DropBetweenRecAndRel(t *testing.T) {
 	pub.pubQoS2("orders", "o-2", "two", false)
 	pub.expectAck(wire.TypePubRec, 0, "o-2", wire.CodeOK)
 
-	sub = ts.qos2Client(t, "tcp", "reader", "admin")
+	sub = ts.qos2Client(t, transport, "reader", "admin")
 	sub.subscribe(1, "orders", wire.ExactlyOnce, wire.Resume{Mode: wire.ResumeOffset, Epoch: ack.Epoch, Offset: m.Offset})
 	if m2 := sub.expectMessage(1, "orders", "two"); m2.Offset != m.Offset+1 {
 		t.Fatalf("MSG %+v, want offset %d", m2, m.Offset+1)
