@@ -3,6 +3,7 @@ package whispeer
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,20 +101,32 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 	}
 }
 
-// dedupTable is the de-duplication window. Its lock is the innermost of
-// the broker's: complete runs from a store's done, under a topic's lock.
+// dedupTable is the de-duplication window, split by publisher over
+// dedupShards shards, each with its lock, so that parallel publishers
+// rarely wait for one another. A shard's lock is the innermost of the
+// broker's: complete runs from a store's done, under a topic's lock; one
+// shard's lock is taken while another's is held only with TryLock.
 type dedupTable struct {
-	cfg  Dedup
-	dups atomic.Uint64
+	cfg    Dedup
+	dups   atomic.Uint64
+	total  atomic.Int64 // entries in all shards, and places claimed for them: at most MaxTotal
+	seed   maphash.Seed
+	shards [dedupShards]dedupShard
+}
 
-	mu    sync.Mutex
-	pubs  map[string]*dedupPublisher
-	total int // entries in all of pubs
+// dedupShards is how many shards a window has.
+const dedupShards = 16
+
+// dedupShard is the window of the publishers whose names hash to it.
+type dedupShard struct {
+	mu   sync.Mutex
+	pubs map[string]*dedupPublisher
 }
 
 // dedupPublisher is one publisher's window: its entries by id, and in the
 // order they were made, oldest first from head; gone entries are skipped.
 type dedupPublisher struct {
+	sh    *dedupShard
 	name  string
 	ids   map[string]*dedupEntry
 	order []*dedupEntry
@@ -141,20 +154,38 @@ const (
 )
 
 func newDedupTable(cfg Dedup) *dedupTable {
-	return &dedupTable{cfg: cfg, pubs: make(map[string]*dedupPublisher)}
+	t := &dedupTable{cfg: cfg, seed: maphash.MakeSeed()}
+	for i := range t.shards {
+		t.shards[i].pubs = make(map[string]*dedupPublisher)
+	}
+	return t
+}
+
+// shard returns the shard of publisher's window.
+func (t *dedupTable) shard(publisher string) *dedupShard {
+	return &t.shards[maphash.String(t.seed, publisher)%dedupShards]
+}
+
+// publisher returns the window of publisher in sh, made if it has none,
+// and whether it was made; sh.mu is held.
+func (sh *dedupShard) publisher(name string) (*dedupPublisher, bool) {
+	if p := sh.pubs[name]; p != nil {
+		return p, false
+	}
+	p := &dedupPublisher{sh: sh, name: name, ids: make(map[string]*dedupEntry)}
+	sh.pubs[name] = p
+	return p, true
 }
 
 // reserve finds id in publisher's window (dup) or makes it a pending
 // entry there.
 func (t *dedupTable) reserve(publisher, id string, now time.Time) (e *dedupEntry, dup bool, err error) {
 	at := now.UnixNano()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := t.pubs[publisher]
-	if p == nil {
-		p = &dedupPublisher{name: publisher, ids: make(map[string]*dedupEntry)}
-		t.pubs[publisher] = p
-	} else {
+	sh := t.shard(publisher)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p, made := sh.publisher(publisher)
+	if !made {
 		t.expire(p, at-int64(t.cfg.Window))
 	}
 	if e := p.ids[id]; e != nil {
@@ -171,26 +202,58 @@ func (t *dedupTable) reserve(publisher, id string, now time.Time) (e *dedupEntry
 
 // room makes room for one more entry of p, evicting its oldest released
 // entry when p is full, and p's or else another publisher's when the
-// table is.
+// table is; p's shard's lock is held.
 func (t *dedupTable) room(p *dedupPublisher, at int64) error {
 	if len(p.ids) >= t.cfg.MaxPerPublisher && !t.evict(p) {
 		return fmt.Errorf("%w: publisher %q holds %d, the limit is %d", ErrDedupLimit, truncate(p.name), len(p.ids), t.cfg.MaxPerPublisher)
 	}
-	if t.total < t.cfg.MaxTotal {
+	if t.claim() {
 		return nil
 	}
 	t.sweep(p, at-int64(t.cfg.Window))
-	if t.total >= t.cfg.MaxTotal && !t.evict(p) && !t.evictAny() {
-		return fmt.Errorf("%w: %d in all, the limit is %d", ErrDedupLimit, t.total, t.cfg.MaxTotal)
+	for {
+		if t.claim() {
+			return nil
+		}
+		if !t.evict(p) && !t.evictAny(p.sh) {
+			return fmt.Errorf("%w: %d in all, the limit is %d", ErrDedupLimit, t.total.Load(), t.cfg.MaxTotal)
+		}
 	}
-	return nil
 }
 
-// add appends e to p's window.
+// claim takes one of the table's MaxTotal places for an entry that add
+// will add, and reports whether one was free.
+func (t *dedupTable) claim() bool {
+	for n := t.total.Load(); n < int64(t.cfg.MaxTotal); n = t.total.Load() {
+		if t.total.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// others calls fn with each shard other than sh whose lock is free, under
+// it, until fn returns true, and reports whether it did: sh's lock is
+// held, and waiting for another could deadlock with its holder.
+func (t *dedupTable) others(sh *dedupShard, fn func(*dedupShard) bool) bool {
+	for i := range t.shards {
+		o := &t.shards[i]
+		if o == sh || !o.mu.TryLock() {
+			continue
+		}
+		done := fn(o)
+		o.mu.Unlock()
+		if done {
+			return true
+		}
+	}
+	return false
+}
+
+// add appends e to p's window, in the place room claimed for it.
 func (t *dedupTable) add(p *dedupPublisher, e *dedupEntry) {
 	p.ids[e.id] = e
 	p.order = append(p.order, e)
-	t.total++
 	p.compact()
 }
 
@@ -201,7 +264,7 @@ func (t *dedupTable) drop(e *dedupEntry) {
 	}
 	e.state = entryGone
 	delete(e.p.ids, e.id)
-	t.total--
+	t.total.Add(-1)
 }
 
 // expire drops p's entries published before cutoff, held or not.
@@ -232,26 +295,34 @@ func (t *dedupTable) evict(p *dedupPublisher) bool {
 	return false
 }
 
-// evictAny drops the oldest released entry of some publisher and reports
-// whether there was one.
-func (t *dedupTable) evictAny() bool {
-	for _, q := range t.pubs {
-		if t.evict(q) {
-			return true
+// evictAny drops the oldest released entry of some publisher, of sh
+// first, and reports whether there was one; sh's lock is held.
+func (t *dedupTable) evictAny(sh *dedupShard) bool {
+	evictIn := func(o *dedupShard) bool {
+		for _, q := range o.pubs {
+			if t.evict(q) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	return evictIn(sh) || t.others(sh, evictIn)
 }
 
 // sweep expires every publisher's old entries and forgets the publishers
-// left with none, but keep.
+// left with none, but keep; keep's shard's lock is held.
 func (t *dedupTable) sweep(keep *dedupPublisher, cutoff int64) {
-	for name, p := range t.pubs {
-		t.expire(p, cutoff)
-		if len(p.ids) == 0 && p != keep {
-			delete(t.pubs, name)
+	sweepIn := func(o *dedupShard) bool {
+		for name, p := range o.pubs {
+			t.expire(p, cutoff)
+			if len(p.ids) == 0 && p != keep {
+				delete(o.pubs, name)
+			}
 		}
+		return false
 	}
+	sweepIn(keep.sh)
+	t.others(keep.sh, sweepIn)
 }
 
 // compact moves p.head past the gone entries at the front of p.order, and
@@ -284,7 +355,8 @@ func (p *dedupPublisher) compact() {
 // that waited for it. A failed publish leaves nothing behind: its retry is
 // a new message.
 func (t *dedupTable) complete(e *dedupEntry, err error, hold bool) {
-	t.mu.Lock()
+	sh := e.p.sh
+	sh.mu.Lock()
 	switch {
 	case err != nil:
 		t.drop(e)
@@ -295,7 +367,7 @@ func (t *dedupTable) complete(e *dedupEntry, err error, hold bool) {
 	}
 	waiters := e.waiters
 	e.waiters = nil
-	t.mu.Unlock()
+	sh.mu.Unlock()
 	for _, w := range waiters {
 		w(err)
 	}
@@ -304,9 +376,10 @@ func (t *dedupTable) complete(e *dedupEntry, err error, hold bool) {
 // await answers a retry of e as e's publish is answered: at once when it
 // has been, else once it is (done, or Publish waiting).
 func (t *dedupTable) await(ctx context.Context, e *dedupEntry, done func(error)) error {
-	t.mu.Lock()
+	sh := e.p.sh
+	sh.mu.Lock()
 	if e.state != entryPending {
-		t.mu.Unlock()
+		sh.mu.Unlock()
 		if done != nil {
 			done(nil)
 		}
@@ -314,12 +387,12 @@ func (t *dedupTable) await(ctx context.Context, e *dedupEntry, done func(error))
 	}
 	if done != nil {
 		e.waiters = append(e.waiters, done)
-		t.mu.Unlock()
+		sh.mu.Unlock()
 		return nil
 	}
 	ch := make(chan error, 1)
 	e.waiters = append(e.waiters, func(err error) { ch <- err })
-	t.mu.Unlock()
+	sh.mu.Unlock()
 	select {
 	case err := <-ch:
 		return err
@@ -330,9 +403,10 @@ func (t *dedupTable) await(ctx context.Context, e *dedupEntry, done func(error))
 
 // release releases publisher's id and reports whether it is in the window.
 func (t *dedupTable) release(publisher, id string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := t.pubs[publisher]
+	sh := t.shard(publisher)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p := sh.pubs[publisher]
 	if p == nil {
 		return false
 	}

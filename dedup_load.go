@@ -42,8 +42,6 @@ func (t *dedupTable) load(ctx context.Context, s Store, now time.Time) error {
 		return err
 	}
 	slices.SortFunc(found, func(a, b stamp) int { return cmp.Compare(a.at, b.at) })
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for _, f := range found {
 		t.loadOne(f)
 	}
@@ -87,11 +85,10 @@ func readExactlyOnce(ctx context.Context, s Store, cutoff time.Time) ([]stamp, e
 // loadOne adds f to the window as a released entry, making room by
 // evicting older ones; it leaves f out when there is no room.
 func (t *dedupTable) loadOne(f stamp) {
-	p := t.pubs[f.publisher]
-	if p == nil {
-		p = &dedupPublisher{name: f.publisher, ids: make(map[string]*dedupEntry)}
-		t.pubs[f.publisher] = p
-	}
+	sh := t.shard(f.publisher)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p, _ := sh.publisher(f.publisher)
 	if p.ids[f.id] != nil || t.room(p, f.at) != nil {
 		return
 	}
