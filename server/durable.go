@@ -36,10 +36,13 @@ type durables struct {
 }
 
 // durableState is one durable subscription: how many connections hold it
-// and, when none does, the timer that expires it.
+// and, when none does, the timer that expires it. ended is set when a
+// client unsubscribed while another connection of it still held the
+// subscription: it is forgotten as soon as none holds it.
 type durableState struct {
 	held  int
 	timer *time.Timer
+	ended bool
 }
 
 func newDurables(max int, expiry time.Duration, forget func(string)) *durables {
@@ -65,6 +68,7 @@ func (d *durables) attach(user, name string) *opError {
 		st.timer = nil
 	}
 	st.held++
+	st.ended = false // subscribed again
 	return nil
 }
 
@@ -82,7 +86,8 @@ func (d *durables) addLocked(user, name string) *durableState {
 
 // detach lets go of a connection's hold on the durable subscription r,
 // which expires once none has held it for d.expiry; with now (the client
-// unsubscribed), it is forgotten as soon as none holds it. The last
+// unsubscribed), it is forgotten as soon as none holds it, even when a
+// connection of the client's that holds it still is closes later. The last
 // connection to let go touches the cursor it saved last, r.topic, so that
 // a server restarted meanwhile counts the expiry from then (restore).
 func (d *durables) detach(r durableRef, now bool) {
@@ -92,10 +97,11 @@ func (d *durables) detach(r durableRef, now bool) {
 	if !ok {
 		return
 	}
+	st.ended = st.ended || now
 	if st.held--; st.held > 0 {
 		return
 	}
-	if now {
+	if st.ended {
 		d.removeLocked(r.user, r.name)
 		return
 	}

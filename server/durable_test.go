@@ -133,3 +133,23 @@ func mustAttach(t *testing.T, d *durables, user, name string) {
 		t.Fatalf("attach(%s, %s): %s", user, name, e.text)
 	}
 }
+
+// TestDurables_UnsubscribeWhileAnOldConnectionHolds checks that a durable
+// subscription unsubscribed on a new connection while the client's old one
+// still holds it is forgotten when that one closes, not left to expire.
+func TestDurables_UnsubscribeWhileAnOldConnectionHolds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var f forgotten
+		d := newDurables(10, time.Hour, f.forget)
+		mustAttach(t, d, "ann", "a") // the old connection, closing
+		mustAttach(t, d, "ann", "a") // the new one
+		d.detach(durableRef{user: "ann", name: "a"}, true)
+		if got := f.get(); len(got) != 0 {
+			t.Fatalf("forgotten while the old connection holds it: %q", got)
+		}
+		d.detach(durableRef{user: "ann", name: "a", topic: "t"}, false)
+		if got := f.get(); !slices.Equal(got, []string{"a"}) {
+			t.Fatalf("forgotten: %q, want [a] once the old connection closed", got)
+		}
+	})
+}

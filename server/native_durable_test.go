@@ -3,6 +3,8 @@ package server
 import (
 	"testing"
 
+	"github.com/whispeer-io/whispeer/hook"
+
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/config"
 )
@@ -15,7 +17,8 @@ import (
 func TestNative_QoS2DurableSubscriber(t *testing.T) {
 	for _, transport := range []string{"tcp", "ws"} {
 		t.Run(transport, func(t *testing.T) {
-			ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0; c.Store.Kind = config.StoreMemory })
+			gone := make(disconnects, 8)
+			ts := newTestServer(t, func(c *config.Config) { c.Replay.Size = 0; c.Store.Kind = config.StoreMemory }, WithPlugin(gone))
 			durable := wire.Resume{Mode: wire.ResumeDurable}
 			pub := ts.qos2Client(t, transport, "writer", "admin")
 			send := func(id string) {
@@ -35,6 +38,9 @@ func TestNative_QoS2DurableSubscriber(t *testing.T) {
 			send("b") // received, never answered
 			sub.expectMessage(1, "orders", "b")
 			closeNative(sub)
+			if id := <-gone; id != sub.sess.id {
+				t.Fatalf("connection %s closed, want the subscriber's, %s", id, sub.sess.id)
+			}
 			send("c")
 
 			sub = ts.qos2Client(t, transport, "reader", "admin")
@@ -63,3 +69,10 @@ func TestNative_DurableNeedsQoS2(t *testing.T) {
 		t.Fatalf("SUBACK %+v %q, want invalid", f.SubAck, f.SubAck.Text)
 	}
 }
+
+// disconnects is a plugin that names each connection that closed.
+type disconnects chan string
+
+func (disconnects) Name() string { return "disconnects" }
+
+func (d disconnects) OnDisconnect(c hook.Conn, _ error) { d <- c.ID }
