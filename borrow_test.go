@@ -12,8 +12,8 @@ import (
 	"github.com/whispeer-io/whispeer/internal/subopt"
 )
 
-// TestBorrow_KeepersGetLastingCopies publishes, naming its publisher, and a
-// reused buffer, to a borrowing sync handler alongside every kind of
+// TestBorrow_KeepersGetLastingCopies publishes, naming its publisher, a
+// payload and headers in reused buffers, to a borrowing sync handler alongside every kind of
 // holder that outlives a publish: a sync handler that does not borrow, an
 // async subscription, the history, and clones the borrower made. Each must
 // still see its own message intact after later publishes reused the
@@ -28,7 +28,7 @@ func TestBorrow_KeepersGetLastingCopies(t *testing.T) {
 	var borrowed, cloned, kept []*whispeer.Message
 	var seen []string
 	subscribe(t, b, func(_ context.Context, m *whispeer.Message) error {
-		seen = append(seen, string(m.Payload)+"/"+m.ID)
+		seen = append(seen, string(m.Payload)+"/"+m.ID+"/"+string(m.Headers.Encoded()))
 		borrowed = append(borrowed, m)
 		if len(cloned) < n/2 {
 			cloned = append(cloned, m.Clone())
@@ -45,12 +45,24 @@ func TestBorrow_KeepersGetLastingCopies(t *testing.T) {
 		return nil
 	}, whispeer.WithQueueSize(n))
 
-	buf := make([]byte, 0, 64)
+	buf, hbuf := make([]byte, 0, 64), make([]byte, 0, 64)
 	ctx := context.Background()
 	for i := range n {
 		buf = fmt.Appendf(buf[:0], "payload %03d", i)
-		if err := b.Publish(ctx, "t", buf, whispeer.WithPublisher(whispeer.PublisherName("p"))); err != nil {
+		h, err := whispeer.NewHeaders("i", fmt.Sprintf("%03d", i), "k", "v")
+		if err != nil {
 			t.Fatal(err)
+		}
+		hbuf = append(hbuf[:0], h.Encoded()...)
+		if h, err = whispeer.DecodeHeaders(hbuf); err != nil {
+			t.Fatal(err)
+		}
+		m := &whispeer.Message{Topic: "t", Payload: buf, Headers: h}
+		if err := b.PublishMessage(ctx, m, whispeer.PublisherName("p"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != 0 || !m.Time.IsZero() || m.ID != "" {
+			t.Fatalf("the broker changed the message it was given: %+v", m)
 		}
 	}
 	if len(borrowed) != n || len(kept) != n {
@@ -68,8 +80,9 @@ func TestBorrow_KeepersGetLastingCopies(t *testing.T) {
 	check := func(what string, msgs []*whispeer.Message) {
 		t.Helper()
 		for i, m := range msgs {
-			want := fmt.Sprintf("payload %03d", i)
-			if got := string(m.Payload) + "/" + m.ID; string(m.Payload) != want || got != seen[i] {
+			want, wantI := fmt.Sprintf("payload %03d", i), fmt.Sprintf("%03d", i)
+			got := string(m.Payload) + "/" + m.ID + "/" + string(m.Headers.Encoded())
+			if hi, _ := m.Headers.Get("i"); string(m.Payload) != want || hi != wantI || got != seen[i] {
 				t.Fatalf("%s %d: %q after later publishes, want %q", what, i, got, seen[i])
 			}
 		}
@@ -106,7 +119,8 @@ func TestBorrow_NeedsSync(t *testing.T) {
 
 // TestBorrow_NoAllocation checks the point of borrowing: a publish
 // that copies its payload, routed to borrowing handlers and into the
-// history, allocates nothing once the history is full.
+// history, allocates nothing once the history is full, with headers or
+// without.
 func TestBorrow_NoAllocation(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop what it holds")
@@ -131,6 +145,19 @@ func TestBorrow_NoAllocation(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per publish, want 0", allocs)
+	}
+	h, err := whispeer.NewHeaders("trace", "t-1", "content-type", "text/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := whispeer.Message{Topic: "t", Payload: payload, Headers: h}
+	allocs = testing.AllocsPerRun(1000, func() {
+		if err := b.PublishMessage(ctx, &m, whispeer.PublisherName("p"), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per publish with headers, want 0", allocs)
 	}
 	if got == 0 {
 		t.Fatal("the handlers saw nothing")

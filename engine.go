@@ -151,8 +151,10 @@ func (m *Message) opened() (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w on %q: %w", ErrOpen, truncate(m.Topic), err)
 	}
-	p := m.clone() // lives in m: no longer than m
-	p.Payload, p.engine, p.Sealed = pt, nil, false
+	// The opened message differs from m in its payload alone, and lives
+	// in m: no longer than m, so it shares m's bytes even when borrowed.
+	p := &Message{Topic: m.Topic, ID: m.ID, Payload: pt, Headers: m.Headers, PublisherID: m.PublisherID,
+		QoS: m.QoS, Seq: m.Seq, Time: m.Time, borrowed: m.borrowed}
 	m.plain.CompareAndSwap(nil, p)
 	return m.plain.Load(), nil
 }

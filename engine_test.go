@@ -168,7 +168,7 @@ func (s *snoop) keep(m *whispeer.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seen = append(s.seen, m.Payload)
-	for k, v := range m.Headers {
+	for k, v := range m.Headers.All() {
 		s.seen = append(s.seen, []byte(k+v))
 	}
 }

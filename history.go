@@ -419,14 +419,14 @@ func (e *entry) message() *Message {
 }
 
 // copied is an entry's copy of a message, with its own copy of a generated
-// id and of a borrowed message's payload. Other payloads, and headers, are
-// shared: nobody changes them.
+// id and of a borrowed message's payload and headers, in buffers it reuses
+// (owned). Other payloads and headers are shared: nobody changes them.
 type copied struct {
 	topic, id string
 	idb       [msgid.Len]byte
 	payload   []byte
-	owned     bool // payload is the entry's buffer, not a kept message's
-	headers   map[string]string
+	owned     bool // payload and headers are the entry's buffers, not a kept message's
+	headers   Headers
 	publisher string // PublisherID
 	qos       QoS
 	sealed    bool
@@ -447,14 +447,18 @@ func (e *copied) set(m *Message) {
 	}
 	switch {
 	case !m.borrowed:
-		e.payload, e.owned = m.Payload, false // the broker's to keep: shared
+		e.payload, e.headers, e.owned = m.Payload, m.Headers, false // the broker's to keep: shared
 	default:
 		if c := cap(e.payload); !e.owned || (c > 1024 && c > 4*len(m.Payload)) {
 			e.payload = nil // not ours to write into, or outsized: let it go
 		}
+		if !e.owned {
+			e.headers = Headers{}
+		}
 		e.payload, e.owned = append(e.payload[:0], m.Payload...), true
+		e.headers.b = append(e.headers.b[:0], m.Headers.b...) // at most MaxHeaderBytes and a little
 	}
-	e.headers, e.qos, e.sealed, e.seq, e.engine = m.Headers, m.QoS, m.Sealed, m.Seq, m.engine
+	e.qos, e.sealed, e.seq, e.engine = m.QoS, m.Sealed, m.Seq, m.engine
 	e.publisher, e.time = m.PublisherID, m.Time
 }
 
@@ -462,16 +466,22 @@ func (e *copied) set(m *Message) {
 // buffer of its own for reuse.
 func (e *copied) release() {
 	if !e.owned {
-		e.payload = nil
+		e.payload, e.headers = nil, Headers{}
 	}
-	e.headers, e.engine = nil, nil
+	e.engine = nil
 }
 
 // message returns a new Message holding a copy of e.
 func (e *copied) message() *Message {
-	box := newBox(e.payload, e.owned, false)
+	var box *boxedMessage
+	if e.owned {
+		box = ownedBox(e.payload, e.headers.b)
+	} else {
+		box = newBox(e.payload, false, false)
+		box.Headers = e.headers
+	}
 	m := &box.Message
-	m.Topic, m.ID, m.Headers, m.QoS, m.Sealed = e.topic, e.id, e.headers, e.qos, e.sealed
+	m.Topic, m.ID, m.QoS, m.Sealed = e.topic, e.id, e.qos, e.sealed
 	m.Seq, m.Time, m.engine, m.PublisherID = e.seq, e.time, e.engine, e.publisher
 	if len(e.id) <= msgid.Len {
 		n := copy(box.id[:], e.id)

@@ -63,7 +63,7 @@ func TestBroker_History(t *testing.T) {
 	}
 	var got string
 	info, err := b.History(ctx, "t", 2, 2, func(m *whispeer.Message) error {
-		got += string(m.Payload) + m.Headers["h"]
+		got += string(m.Payload) + m.Headers.Map()["h"]
 		return nil
 	})
 	if err != nil || got != "bbcc" || info.Last != 4 || info.First != 1 {

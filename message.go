@@ -49,8 +49,9 @@ type Message struct {
 	// Payload is the message body. With encryption on, subscribers see the
 	// opened plaintext while everything in between sees the envelope.
 	Payload []byte
-	// Headers are optional metadata; nil when there are none.
-	Headers map[string]string
+	// Headers are optional metadata, in their encoded form; the zero
+	// value when there are none.
+	Headers Headers
 	// PublisherID is the identity of an [ExactlyOnce] message's publisher:
 	// the StableID of the [Publisher] its publish named ([WithPublisher]),
 	// when it is a [StablePublisher] with one, or else its PublisherID.
@@ -70,7 +71,8 @@ type Message struct {
 	// that receives the opened payload sees it false.
 	Sealed bool
 	// borrowed is set on a message in a pooled box, viewing its
-	// publisher's payload, which its publish reuses once routed: only
+	// publisher's payload, id and headers, which its publish reuses once
+	// routed: only
 	// borrowing handlers (a transport's) see it, and whatever outlives the
 	// publish holds kept instead (see keep).
 	borrowed bool
@@ -92,45 +94,33 @@ type Message struct {
 // once the broker has handed it out.
 // A message lent for the length of a call, as a publish that names its
 // publisher ([WithPublisher]) lends it to a transport's subscriptions and
-// to hooks, is copied whole: the copy's ID and Payload outlive the call.
+// to hooks, is copied whole: the copy's ID, Payload and Headers outlive
+// the call, in one allocation with the copy when they are small.
 func (m *Message) Clone() *Message {
-	if m.borrowed {
-		return m.copyOut()
+	if !m.borrowed {
+		return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
+			PublisherID: m.PublisherID, QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine}
 	}
-	return m.clone()
-}
-
-// clone is Clone sharing the payload and id, even of a borrowed message:
-// for copies that live no longer than m.
-func (m *Message) clone() *Message {
-	return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
-		PublisherID: m.PublisherID, QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine, borrowed: m.borrowed}
+	box := ownedBox(m.Payload, m.Headers.b)
+	c := &box.Message
+	c.Topic, c.QoS, c.Sealed, c.PublisherID = m.Topic, m.QoS, m.Sealed, m.PublisherID
+	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
+	c.ID = copyID(box, m.ID)
+	return c
 }
 
 // keep returns m when it may be kept past its publish, and otherwise, for a
-// borrowed message, its lasting copy, made on the first call and shared by
-// every later holder. Only the publishing goroutine calls it: a borrowed
-// message is seen by no other.
+// borrowed message, its lasting copy (Clone), made on the first call and
+// shared by every later holder. Only the publishing goroutine calls it: a
+// borrowed message is seen by no other.
 func (m *Message) keep() *Message {
 	if !m.borrowed {
 		return m
 	}
 	if m.kept == nil {
-		m.kept = m.copyOut()
+		m.kept = m.Clone()
 	}
 	return m.kept
-}
-
-// copyOut returns a copy of m in a box of its own, with its own copies of
-// the payload and of a generated id.
-func (m *Message) copyOut() *Message {
-	box := newBox(m.Payload, true, false)
-	c := &box.Message
-	c.Topic, c.ID, c.Headers, c.QoS, c.Sealed = m.Topic, m.ID, m.Headers, m.QoS, m.Sealed
-	c.PublisherID = m.PublisherID
-	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
-	c.ID = copyID(box, m.ID)
-	return c
 }
 
 // copyID returns a lasting copy of id, a borrowed message's, in box when
@@ -183,6 +173,28 @@ func newBox(payload []byte, copied, borrow bool) *boxedMessage {
 	return box
 }
 
+// ownedBox returns a box for a message with its own copies of payload and
+// of the encoded headers hdr, in the box's own allocation when together
+// they fit in tail.Max bytes.
+func ownedBox(payload, hdr []byte) *boxedMessage {
+	if len(hdr) == 0 {
+		return newBox(payload, true, false)
+	}
+	box, buf, ok := tail.New[boxedMessage](len(payload) + len(hdr))
+	if !ok {
+		box = &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
+		box.Headers.b = bytes.Clone(hdr)
+		return box
+	}
+	n := copy(buf, hdr)
+	box.Headers.b = buf[:n:n]
+	if payload != nil {
+		copy(buf[n:], payload)
+		box.Payload = buf[n:]
+	}
+	return box
+}
+
 // recycle returns a borrowed box to the pool, cleared, once its publish
 // has routed it: every holder that outlives the publish holds its kept
 // copy.
@@ -216,17 +228,13 @@ func checkPublished(m *Message) error {
 	if len(m.PublisherID) > MaxPublisher {
 		return fmt.Errorf("%w: publisher id of %d bytes, limit %d", ErrInvalidOption, len(m.PublisherID), MaxPublisher)
 	}
-	if len(m.Headers) == 0 {
+	if m.Headers.Len() == 0 {
 		return nil
 	}
-	if len(m.Headers) > MaxHeaders {
-		return fmt.Errorf("%w: %d headers, limit %d", ErrInvalidOption, len(m.Headers), MaxHeaders)
+	if m.Headers.Len() > MaxHeaders {
+		return fmt.Errorf("%w: %d headers, limit %d", ErrInvalidOption, m.Headers.Len(), MaxHeaders)
 	}
-	n := 0
-	for k, v := range m.Headers {
-		n += len(k) + len(v)
-	}
-	if n > MaxHeaderBytes {
+	if n := m.Headers.size(); n > MaxHeaderBytes {
 		return fmt.Errorf("%w: headers of %d bytes, limit %d", ErrInvalidOption, n, MaxHeaderBytes)
 	}
 	return nil

@@ -469,35 +469,36 @@ const (
 	setReceipt
 )
 
-// publishConfig is what a publish's options set.
-type publishConfig struct {
-	id      string
-	qos     QoS
-	headers map[string]string
-	sealed  bool
-	at      time.Time
+// sender is what a publish's options set besides the message they
+// describe: who publishes it and where its receipt goes.
+type sender struct {
 	from    Publisher
 	receipt *Receipt
 }
 
-// apply records o in c.
-func (o PublishOption) apply(c *publishConfig) {
+// apply records o in the message r that a publish describes, or in s.
+func (o PublishOption) apply(r *Message, s *sender) error {
 	switch o.set {
 	case setID:
-		c.id = o.id
+		r.ID = o.id
 	case setQoS:
-		c.qos = o.qos
+		r.QoS = o.qos
 	case setHeaders:
-		c.headers = o.headers
+		h, err := HeadersOf(o.headers)
+		if err != nil {
+			return err
+		}
+		r.Headers = h
 	case setSealed:
-		c.sealed = true
+		r.Sealed = true
 	case setTime:
-		c.at = o.at
+		r.Time = o.at
 	case setPublisher:
-		c.from = o.from
+		s.from = o.from
 	case setReceipt:
-		c.receipt = o.receipt
+		s.receipt = o.receipt
 	}
+	return nil
 }
 
 // WithID sets the message id; without it the broker generates one.
@@ -512,8 +513,9 @@ func WithQoS(q QoS) PublishOption { return PublishOption{set: setQoS, qos: q} }
 // is.
 func WithSealedPayload() PublishOption { return PublishOption{set: setSealed} }
 
-// WithHeaders attaches headers to the message. The broker keeps the map:
-// don't modify it after Publish.
+// WithHeaders attaches headers to the message, encoded with the keys in
+// sorted order ([HeadersOf]); a message's [Headers] are set as they are
+// with [Broker.PublishMessage].
 func WithHeaders(h map[string]string) PublishOption {
 	return PublishOption{set: setHeaders, headers: h}
 }
@@ -550,8 +552,8 @@ type Publisher interface {
 }
 
 // WithPublisher says who publishes the message: see [Publisher]. The
-// broker then copies the payload, and the bytes of the id given [WithID],
-// rather than keep them, so that the publisher may reuse its buffer once
+// broker then copies the payload, and the bytes of the id given [WithID]
+// and of the headers, rather than keep them, so that the publisher may reuse its buffer once
 // Publish returns (a transport reading messages into a buffer of its own,
 // or a caller naming itself with [PublisherName] for that alone), and so
 // that the message it lends to the publish's handlers is the only one to

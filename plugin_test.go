@@ -46,7 +46,7 @@ func (r *recorder) OnPublish(_ context.Context, m *whispeer.Message) (*whispeer.
 	}
 	if r.stamp {
 		c := m.Clone()
-		c.Headers = map[string]string{"stamped-by": r.name}
+		c.Headers, _ = whispeer.NewHeaders("stamped-by", r.name)
 		return c, nil
 	}
 	return m, nil
@@ -99,10 +99,10 @@ func TestPlugin_HooksInOrder(t *testing.T) {
 			t.Errorf("%s not closed", r.name)
 		}
 	}
-	if h := second.published[0].Headers["stamped-by"]; h != "first" {
+	if h, _ := second.published[0].Headers.Get("stamped-by"); h != "first" {
 		t.Errorf("second plugin saw header %q, want the first plugin's rewrite", h)
 	}
-	if h := c.msgs[0].Headers["stamped-by"]; h != "first" {
+	if h, _ := c.msgs[0].Headers.Get("stamped-by"); h != "first" {
 		t.Errorf("subscriber saw header %q, want the rewrite", h)
 	}
 }

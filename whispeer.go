@@ -150,7 +150,7 @@ func New(opts ...Option) (*Broker, error) {
 // payload: don't modify it after Publish, unless the publish names its
 // publisher ([WithPublisher]), which makes the broker copy it.
 func (b *Broker) Publish(ctx context.Context, topic string, payload []byte, opts ...PublishOption) error {
-	return b.publish(ctx, topic, payload, nil, opts)
+	return b.publishWith(ctx, topic, payload, nil, opts)
 }
 
 // PublishAsync is Publish for a publisher that keeps several messages in
@@ -167,33 +167,55 @@ func (b *Broker) PublishAsync(ctx context.Context, topic string, payload []byte,
 	if done == nil {
 		return fmt.Errorf("%w: nil done", ErrInvalidOption)
 	}
-	return b.publish(ctx, topic, payload, done, opts)
+	return b.publishWith(ctx, topic, payload, done, opts)
 }
 
-func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done func(error), opts []PublishOption) error {
+// PublishMessage publishes a message its caller built, rather than one
+// that Publish builds from options: m's Topic, Payload, ID, Headers, QoS,
+// Sealed and Time, as [WithID], [WithHeaders], [WithQoS],
+// [WithSealedPayload] and [WithTime] would set them; the broker numbers
+// the message itself. It routes a copy and keeps no part of m but the
+// bytes of its Payload and Headers, as Publish keeps its payload. from,
+// when not nil, names the publisher as [WithPublisher] does, and the
+// broker then copies those bytes too. With done nil it returns as Publish
+// does, otherwise as PublishAsync does. It is how a transport publishes
+// what it parsed, and how a message received is published again.
+func (b *Broker) PublishMessage(ctx context.Context, m *Message, from Publisher, done func(error)) error {
+	return b.publish(ctx, m, sender{from: from}, done)
+}
+
+// publishWith publishes the message that opts describe.
+func (b *Broker) publishWith(ctx context.Context, topic string, payload []byte, done func(error), opts []PublishOption) error {
+	r := Message{Topic: topic, Payload: payload}
+	var s sender
+	for _, o := range opts {
+		if err := o.apply(&r, &s); err != nil {
+			return err
+		}
+	}
+	return b.publish(ctx, &r, s, done)
+}
+
+// publish routes a copy of r, published by s.from (nil for no one), lent
+// to the publish's handlers when s.from is set.
+func (b *Broker) publish(ctx context.Context, r *Message, s sender, done func(error)) error {
 	if b.closed.Load() {
 		return ErrClosed
 	}
-	if len(payload) > b.cfg.maxPayload {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), b.cfg.maxPayload)
+	if len(r.Payload) > b.cfg.maxPayload {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(r.Payload), b.cfg.maxPayload)
 	}
-	var pc publishConfig
-	for _, o := range opts {
-		o.apply(&pc)
-	}
-	lend := pc.from != nil
-	box := newBox(payload, lend, lend)
+	from := s.from
+	lend := from != nil
+	box := newBox(r.Payload, lend, lend)
 	if box.borrowed {
 		defer recycle(box)
 	}
 	m := &box.Message
-	m.Topic, m.ID, m.QoS, m.Headers, m.Sealed, m.Time = topic, pc.id, pc.qos, pc.headers, pc.sealed, pc.at
-	m.publisher = pc.from
-	if m.QoS == ExactlyOnce && pc.from != nil {
-		m.PublisherID = dedupID(pc.from)
-	}
-	if lend && !box.borrowed && m.ID != "" {
-		m.ID = strings.Clone(m.ID) // a borrowed message's is copied if kept
+	m.Topic, m.ID, m.QoS, m.Headers, m.Sealed, m.Time = r.Topic, r.ID, r.QoS, r.Headers, r.Sealed, r.Time
+	m.publisher = from
+	if m.QoS == ExactlyOnce && from != nil {
+		m.PublisherID = dedupID(from)
 	}
 	if err := checkPublished(m); err != nil {
 		return err
@@ -207,7 +229,7 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 		}
 	}
 	if !m.Sealed && (b.engines.def != nil || len(b.engines.overrides) > 0) {
-		if err := b.checkTopic(topic); err != nil {
+		if err := b.checkTopic(m.Topic); err != nil {
 			return err
 		}
 		if err := b.seal(m); err != nil {
@@ -225,9 +247,9 @@ func (b *Broker) publish(ctx context.Context, topic string, payload []byte, done
 		return err
 	}
 	if m.QoS == ExactlyOnce {
-		return b.publishOnce(ctx, ts, m, done, pc.id == "", pc.receipt)
+		return b.publishOnce(ctx, ts, m, done, r.ID == "", s.receipt)
 	}
-	return b.route(ctx, ts, m, done, pc.receipt)
+	return b.route(ctx, ts, m, done, s.receipt)
 }
 
 // route stamps m, unless its publisher did (WithTime), and hands it to the

@@ -243,7 +243,7 @@ func TestBroker_MessageFields(t *testing.T) {
 	if m[0].ID == "" || m[0].ID == m[2].ID {
 		t.Errorf("generated ids %q and %q, want unique and non-empty", m[0].ID, m[2].ID)
 	}
-	if m[1].ID != "mine" || m[1].QoS != whispeer.AtLeastOnce || m[1].Headers["k"] != "v" {
+	if m[1].ID != "mine" || m[1].QoS != whispeer.AtLeastOnce || m[1].Headers.Map()["k"] != "v" {
 		t.Errorf("options not applied: %+v", m[1])
 	}
 	if m[0].Seq != 1 || m[1].Seq != 2 || m[2].Seq != 1 {

@@ -79,7 +79,7 @@ func (s *Server) History(ctx context.Context, topic string, from uint64, limit i
 	var hm admin.HistoryMessage
 	info, err := s.broker.History(ctx, topic, from, limit, func(m *whispeer.Message) error {
 		hm = admin.HistoryMessage{Offset: m.Seq, ID: m.ID, Time: m.Time, QoS: uint8(m.QoS),
-			Headers: m.Headers, Payload: m.Payload, Sealed: m.Sealed}
+			Headers: m.Headers.Map(), Payload: m.Payload, Sealed: m.Sealed}
 		return fn(&hm)
 	})
 	if err != nil {

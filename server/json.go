@@ -192,12 +192,12 @@ func (s *session) jsonAuth(f *json.Frame) {
 // message is durable (see session.publish), at QoS 2 with a pubrec (see
 // session.publishOnce): a client may have many publishes awaiting theirs.
 func (s *session) jsonPublish(f *json.Frame) {
-	p := publication{
-		topic:   f.Topic,
-		payload: f.Payload,
-		id:      f.MessageID,
-		qos:     whispeer.QoS(f.QoS),
-		sealed:  f.Sealed,
+	p := whispeer.Message{
+		Topic:   f.Topic,
+		Payload: f.Payload,
+		ID:      f.MessageID,
+		QoS:     whispeer.QoS(f.QoS),
+		Sealed:  f.Sealed,
 	}
 	if f.Encoding != json.EncodingJSON {
 		b, err := f.PayloadBytes(nil)
@@ -205,10 +205,10 @@ func (s *session) jsonPublish(f *json.Frame) {
 			s.failFor(refOf(f), err.Error())
 			return
 		}
-		p.payload = b
+		p.Payload = b
 	}
 	var e *opError
-	switch p.qos {
+	switch p.QoS {
 	case whispeer.AtMostOnce:
 		e = s.publish(&p, nil)
 	case whispeer.AtLeastOnce:

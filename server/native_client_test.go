@@ -236,6 +236,7 @@ type msg struct {
 	wire.Message
 	topic, id, payload string
 	headers            map[string]string
+	rawHeaders         string // the headers' wire form
 }
 
 // expectMessage reads a MSG on sid with topic and payload.
@@ -243,7 +244,8 @@ func (c *nclient) expectMessage(sid uint32, topic, payload string) msg {
 	c.t.Helper()
 	f := c.expect(wire.TypeMessage)
 	m := msg{Message: f.Message, topic: string(f.Message.Topic), id: string(f.Message.ID),
-		payload: string(f.Message.Payload), headers: f.Message.Headers.Map()}
+		payload: string(f.Message.Payload), headers: f.Message.Headers.Map(),
+		rawHeaders: string(f.Message.Headers.Encoded())}
 	m.Topic, m.ID, m.Payload, m.Headers = nil, nil, nil, wire.Headers{}
 	if m.SID != sid || m.topic != topic || m.payload != payload {
 		c.t.Fatalf("MSG sid %d %q %q, want sid %d %q %q", m.SID, m.topic, m.payload, sid, topic, payload)

@@ -4,7 +4,7 @@ package server
 // (docs/architecture.md draws the whole of it):
 //
 //	transport: read, parse a frame → session.ReceiveFrame → native.handle
-//	publish:   native.publish → session.publish (authorize, rate) → Broker.Publish
+//	publish:   native.publish → session.publish (authorize, rate) → Broker.PublishMessage
 //	broker:    publish → route: match, hand to queues, call the sync handlers
 //	deliver:   nativeSub.deliver / session.deliver, once per subscription
 //	encode:    the frame, once per publish in its fan-out (fanout)
@@ -49,24 +49,28 @@ func (n *native) publish(p *wire.Publish) {
 		n.refusePublish(p, n.s.invalid("QoS 2 was not granted: publish at QoS 0 or 1"))
 		return
 	}
-	pub := publication{
-		topic: n.topicOf(p.Topic),
-		// Both view the read buffer: the broker copies what it keeps
-		// (whispeer.WithPublisher).
-		payload: p.Payload,
-		id:      unsafe.String(unsafe.SliceData(p.ID), len(p.ID)),
-		qos:     whispeer.QoS(p.QoS),
-		sealed:  p.Envelope,
+	h, err := whispeer.DecodeHeaders(p.Headers.Encoded())
+	if err != nil { // the parser checked them: not reached
+		n.refusePublish(p, n.s.invalid(err.Error()))
+		return
 	}
-	if p.Headers.Len() > 0 {
-		pub.headers = p.Headers.Map()
+	pub := whispeer.Message{
+		Topic: n.topicOf(p.Topic),
+		// The id, payload and headers view the read buffer: the broker
+		// copies what it keeps, as it does for a publish that names its
+		// publisher (session.publish).
+		ID:      unsafe.String(unsafe.SliceData(p.ID), len(p.ID)),
+		Payload: p.Payload,
+		Headers: h,
+		QoS:     whispeer.QoS(p.QoS),
+		Sealed:  p.Envelope,
 	}
 	var done func(*opError)
-	if pub.qos != whispeer.AtMostOnce {
+	if pub.QoS != whispeer.AtMostOnce {
 		id := string(p.ID) // a copy, for the PUBACK after the read buffer moved on
-		pub.id = id
+		pub.ID = id
 		t := wire.TypePubAck
-		if pub.qos == whispeer.ExactlyOnce {
+		if pub.QoS == whispeer.ExactlyOnce {
 			t = wire.TypePubRec
 		}
 		done = func(e *opError) {
@@ -74,7 +78,7 @@ func (n *native) publish(p *wire.Publish) {
 		}
 	}
 	var e *opError
-	if pub.qos == whispeer.ExactlyOnce {
+	if pub.QoS == whispeer.ExactlyOnce {
 		e = n.s.publishOnce(&pub, done)
 	} else {
 		e = n.s.publish(&pub, done)
@@ -93,30 +97,20 @@ func (n *native) topicOf(topic []byte) string {
 	return n.topic
 }
 
-// publication is a client's publish, in either protocol.
-type publication struct {
-	topic   string
-	payload []byte // a view of the read buffer: the broker copies it
-	id      string
-	qos     whispeer.QoS
-	headers map[string]string
-	at      time.Time // when the connection read it
-	// sealed is what the client declared: the payload is an envelope,
-	// which the broker routes untouched and delivers flagged as one.
-	sealed bool
-}
-
-// publish routes a client's message through the broker. At QoS 1 it
+// publish routes a client's message, m, through the broker, in either
+// protocol: the one shape of a publish from the parsed frame to the
+// broker, which may view the read buffer, and whose Sealed is what the
+// client declared. At QoS 1 it
 // returns once the message is routed and calls done once the store has made
 // it durable (at once without a store), with nil or the error that kept it
 // from being; done is not called when publish returns an error. done may run
 // in the store's goroutine under the broker's locks: it must only queue
 // bytes. At QoS 0 done is not called.
-func (s *session) publish(p *publication, done func(*opError)) *opError {
-	if e := s.mayPublish(p.topic); e != nil {
+func (s *session) publish(m *whispeer.Message, done func(*opError)) *opError {
+	if e := s.mayPublish(m.Topic); e != nil {
 		return e
 	}
-	if p.sealed && !envelope.IsEnvelope(p.payload) {
+	if m.Sealed && !envelope.IsEnvelope(m.Payload) {
 		// A declaration checked, not a guess: only what the client flags
 		// is ever delivered as an envelope.
 		return s.invalid("the payload is declared an envelope but does not start like one")
@@ -126,20 +120,21 @@ func (s *session) publish(p *publication, done func(*opError)) *opError {
 		return &opError{whispeer.CodeLimit, "publish rate exceeded: the limit is " + strconv.Itoa(s.srv.cfg.Server.MaxPublishRate) + " per second"}
 	}
 	var err error
-	var opts [6]whispeer.PublishOption
-	p.at = s.link.ReadTime()
-	if p.qos == whispeer.AtMostOnce {
-		err = s.srv.broker.Publish(context.Background(), p.topic, p.payload, p.options(s, &opts)...)
+	m.Time = s.link.ReadTime() // the clock read once per read, not per message
+	if m.QoS == whispeer.AtMostOnce {
+		// The broker lends the message it routes to the handlers of the
+		// publish, which find s's fan-out on it (fanout).
+		err = s.srv.broker.PublishMessage(context.Background(), m, s, nil)
 	} else {
-		topic, id, user := p.topic, p.id, s.user // done may run after p is gone, in another goroutine
-		err = s.srv.broker.PublishAsync(context.Background(), p.topic, p.payload, func(err error) {
+		topic, id, user := m.Topic, m.ID, s.user // done may run after m is gone, in another goroutine
+		err = s.srv.broker.PublishMessage(context.Background(), m, s, func(err error) {
 			if err != nil {
 				s.srv.log.Warn("whispeer: publish not made durable", slog.Any("conn", s.info(user)), "topic", topic, "id", id, "error", err)
 				done(brokerError(err))
 				return
 			}
 			done(nil)
-		}, p.options(s, &opts)...)
+		})
 	}
 	s.fan.done()
 	if err != nil {
@@ -165,27 +160,6 @@ func (s *session) mayPublish(topic string) *opError {
 	}
 	s.allowed.user, s.allowed.topic = s.user, topic
 	return nil
-}
-
-// options returns the broker's options for p, published by s, in buf: no
-// allocation. The broker copies the payload, which views the connection's
-// read buffer, and lends the message it routes to the handlers of the
-// publish, which find s's fan-out on it (fanout).
-func (p *publication) options(s *session, buf *[6]whispeer.PublishOption) []whispeer.PublishOption {
-	opts := append(buf[:0], whispeer.WithPublisher(s), whispeer.WithTime(p.at))
-	if p.id != "" {
-		opts = append(opts, whispeer.WithID(p.id))
-	}
-	if p.qos != whispeer.AtMostOnce {
-		opts = append(opts, whispeer.WithQoS(p.qos))
-	}
-	if p.headers != nil {
-		opts = append(opts, whispeer.WithHeaders(p.headers))
-	}
-	if p.sealed {
-		opts = append(opts, whispeer.WithSealedPayload())
-	}
-	return opts
 }
 
 // —— The fan-out: what the deliveries of one publish share.
@@ -379,12 +353,9 @@ func encodeBody(m *whispeer.Message) []byte { return appendBody(nil, m) }
 // appendBody appends the body of m's MSG frame to dst[:0]; see encodeBody.
 func appendBody(dst []byte, m *whispeer.Message) []byte {
 	dst = dst[:0]
-	var h wire.Headers
-	if len(m.Headers) > 0 {
-		var err error
-		if h, err = wire.HeadersFromMap(m.Headers); err != nil {
-			return nil
-		}
+	h, err := wire.DecodeHeaders(m.Headers.Encoded()) // as the publisher sent them
+	if err != nil {
+		return nil
 	}
 	b, err := wire.AppendMessageBody(dst, &wire.Message{
 		Offset:  m.Seq,

@@ -255,7 +255,7 @@ func TestPlugins_FromConfig(t *testing.T) {
 	bob.expectError(`rejected by typecheck: topic "chat/bob" expects an object {text: string}: field "text" is an integer, want a string`)
 	bob.publish("chat/bob", `{"text":"hello"}`)
 	m := <-got
-	if m.Headers["x-whispeer-node"] != "node-7" || m.Headers["x-whispeer-received-at"] == "" {
+	if h := m.Headers.Map(); h["x-whispeer-node"] != "node-7" || h["x-whispeer-received-at"] == "" {
 		t.Errorf("headers %v, want the stamp", m.Headers)
 	}
 	if !strings.Contains(ts.logs.String(), "whispeer: rejected") {

@@ -156,8 +156,8 @@ func (s *session) saveCursors(key subKey, m msgKey) {
 // ack answers a refusal made before the broker saw it. A retransmission of
 // an id the broker holds is answered as the first publish was and neither
 // stored nor delivered again (the broker's de-duplication).
-func (s *session) publishOnce(p *publication, done func(*opError)) *opError {
-	id := p.id
+func (s *session) publishOnce(p *whispeer.Message, done func(*opError)) *opError {
+	id := p.ID
 	added, e := s.once.add(id, s.srv.cfg.QoS.MaxInflight)
 	if e != nil {
 		return e

@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -181,17 +182,11 @@ type authResult struct {
 }
 
 func (ss *session) publish(p *wire.Publish) error {
-	opts := []whispeer.PublishOption{whispeer.WithQoS(whispeer.QoS(min(p.QoS, wire.AtLeastOnce)))}
-	if len(p.ID) > 0 {
-		opts = append(opts, whispeer.WithID(string(p.ID)))
-	}
-	if p.Headers.Len() > 0 {
-		opts = append(opts, whispeer.WithHeaders(p.Headers.Map()))
-	}
-	if p.Envelope {
-		opts = append(opts, whispeer.WithSealedPayload())
-	}
-	err := ss.srv.broker.Publish(context.Background(), string(p.Topic), append([]byte(nil), p.Payload...), opts...)
+	// The message keeps copies: the frame's buffer is reused.
+	h, _ := whispeer.DecodeHeaders(bytes.Clone(p.Headers.Encoded())) // checked by the parser
+	m := &whispeer.Message{Topic: string(p.Topic), ID: string(p.ID), Payload: append([]byte(nil), p.Payload...),
+		Headers: h, QoS: whispeer.QoS(min(p.QoS, wire.AtLeastOnce)), Sealed: p.Envelope}
+	err := ss.srv.broker.PublishMessage(context.Background(), m, nil, nil)
 	if p.QoS == wire.AtMostOnce {
 		if err != nil {
 			return ss.refuse(err, wire.TypePublish)
@@ -313,9 +308,10 @@ func (sb *sub) deliver(_ context.Context, m *whispeer.Message) error {
 	return nil
 }
 
-func headers(m map[string]string) wire.Headers {
-	h, _ := wire.HeadersFromMap(m)
-	return h
+// headers returns h in the wire's form, none for headers it cannot carry.
+func headers(h whispeer.Headers) wire.Headers {
+	w, _ := wire.DecodeHeaders(h.Encoded())
+	return w
 }
 
 // redeliver writes every unacknowledged delivery again, flagged dup.

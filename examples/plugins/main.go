@@ -22,8 +22,12 @@ func (p stamp) OnPublish(_ context.Context, m *whispeer.Message) (*whispeer.Mess
 	if strings.HasPrefix(m.Topic, "admin/") {
 		return nil, errors.New("admin topics are closed")
 	}
+	h, err := whispeer.NewHeaders("node", p.node)
+	if err != nil {
+		return nil, err
+	}
 	c := m.Clone()
-	c.Headers = map[string]string{"node": p.node}
+	c.Headers = h
 	return c, nil
 }
 
@@ -46,7 +50,7 @@ func main() {
 	defer b.Close()
 
 	_, err = b.Subscribe("#", func(_ context.Context, m *whispeer.Message) error {
-		fmt.Printf("%s: %s (node %s)\n", m.Topic, m.Payload, m.Headers["node"])
+		fmt.Printf("%s: %s (node %s)\n", m.Topic, m.Payload, node(m))
 		return nil
 	}, whispeer.WithInline())
 	if err != nil {
@@ -57,4 +61,10 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(b.Publish(ctx, "admin/reset", nil))
+}
+
+// node returns the node that stamped m.
+func node(m *whispeer.Message) string {
+	n, _ := m.Headers.Get("node")
+	return n
 }

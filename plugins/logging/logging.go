@@ -83,7 +83,7 @@ func (p *Plugin) OnPublish(ctx context.Context, m *whispeer.Message) (*whispeer.
 	}
 	attrs = append(attrs, slog.String("topic", m.Topic), slog.String("id", strings.Clone(m.ID)), // m is lent for the call
 		slog.Int("qos", int(m.QoS)), slog.Int("bytes", len(m.Payload)))
-	if p.headers && len(m.Headers) > 0 {
+	if p.headers && m.Headers.Len() > 0 {
 		attrs = append(attrs, slog.Any("headers", headerNames(m.Headers)))
 	}
 	p.log.LogAttrs(ctx, slog.LevelDebug, "whispeer: published", attrs...)
@@ -126,14 +126,14 @@ func (p *Plugin) OnDrop(d whispeer.Drop) {
 		slog.String("reason", d.Reason.String()))
 }
 
-// headerNames returns the sorted names of h.
-func headerNames(h map[string]string) []string {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
+// headerNames returns the sorted names of h, each once.
+func headerNames(h whispeer.Headers) []string {
+	names := make([]string, 0, h.Len())
+	for k := range h.All() {
+		names = append(names, strings.Clone(k)) // logged maybe later: not a view
 	}
 	slices.Sort(names)
-	return names
+	return slices.Compact(names)
 }
 
 var (

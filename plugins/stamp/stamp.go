@@ -2,7 +2,7 @@ package stamp
 
 import (
 	"context"
-	"maps"
+	"fmt"
 	"time"
 
 	"github.com/whispeer-io/whispeer"
@@ -55,11 +55,13 @@ func (p *Plugin) Name() string { return Name }
 // its own; a header of the same name that the publisher set is replaced.
 // The time is UTC in RFC 3339 with nanoseconds.
 func (p *Plugin) OnPublish(_ context.Context, m *whispeer.Message) (*whispeer.Message, error) {
-	h := make(map[string]string, len(m.Headers)+2)
-	maps.Copy(h, m.Headers)
-	h[p.timeHeader] = p.now().UTC().Format(time.RFC3339Nano)
+	kv := []string{p.timeHeader, p.now().UTC().Format(time.RFC3339Nano)}
 	if p.node != "" {
-		h[p.nodeHeader] = p.node
+		kv = append(kv, p.nodeHeader, p.node)
+	}
+	h, err := m.Headers.With(kv...)
+	if err != nil {
+		return nil, fmt.Errorf("stamp: %w", err)
 	}
 	c := m.Clone()
 	c.Headers = h

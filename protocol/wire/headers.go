@@ -14,8 +14,8 @@ import (
 // and passing them from a PUB to a MSG copies one slice. Keys are
 // case-sensitive bytes and may repeat; the zero value has no entries.
 type Headers struct {
-	raw []byte // the entries, validated
-	n   int    // how many
+	raw []byte // the block, count included, validated; nil for none
+	n   int    // how many entries
 }
 
 // MakeHeaders builds Headers from alternating keys and values, in order.
@@ -29,14 +29,14 @@ func MakeHeaders(kv ...string) (Headers, error) {
 	if len(kv)/2 > maxUint16 {
 		return Headers{}, fmt.Errorf("%w: %d headers", ErrTooLong, len(kv)/2)
 	}
-	size := 0
+	size := 2
 	for i := 0; i < len(kv); i += 2 {
 		if err := checkHeader(kv[i], kv[i+1]); err != nil {
 			return Headers{}, err
 		}
 		size += 4 + len(kv[i]) + len(kv[i+1])
 	}
-	h := Headers{raw: make([]byte, 0, size), n: len(kv) / 2}
+	h := Headers{raw: binary.BigEndian.AppendUint16(make([]byte, 0, size), uint16(len(kv)/2)), n: len(kv) / 2}
 	for i := 0; i < len(kv); i += 2 {
 		h.raw = appendStr16(h.raw, kv[i])
 		h.raw = appendStr16(h.raw, kv[i+1])
@@ -74,7 +74,10 @@ func (h Headers) Len() int { return h.n }
 // Each calls fn with each key and value in order until fn returns false.
 // The slices view the frame's buffer.
 func (h Headers) Each(fn func(key, value []byte) bool) {
-	b := h.raw
+	if h.n == 0 {
+		return
+	}
+	b := h.raw[2:]
 	for range h.n {
 		kl := int(binary.BigEndian.Uint16(b))
 		k := b[2 : 2+kl : 2+kl]
@@ -126,12 +129,34 @@ func (h Headers) Clone() Headers {
 	return Headers{raw: slices.Clone(h.raw), n: h.n}
 }
 
+// Encoded returns the headers' wire form, count included, as a PUB or a
+// MSG carries it; nil for none. It views the frame's buffer.
+func (h Headers) Encoded() []byte { return h.raw }
+
+// DecodeHeaders returns the Headers whose wire form is b, exactly, as
+// [Headers.Encoded] returns it; an empty b is no headers. They view b.
+func DecodeHeaders(b []byte) (Headers, error) {
+	if len(b) == 0 {
+		return Headers{}, nil
+	}
+	h, n, err := parseHeaders(b)
+	if err != nil {
+		return Headers{}, err
+	}
+	if n != len(b) {
+		return Headers{}, fmt.Errorf("%w: %d bytes after the headers", ErrHeader, len(b)-n)
+	}
+	return h, nil
+}
+
 // size is the headers' length on the wire, count included.
-func (h Headers) size() int { return 2 + len(h.raw) }
+func (h Headers) size() int { return max(2, len(h.raw)) }
 
 // appendTo appends the wire form: the count, then the entries.
 func (h Headers) appendTo(b []byte) []byte {
-	b = binary.BigEndian.AppendUint16(b, uint16(h.n))
+	if h.n == 0 {
+		return append(b, 0, 0)
+	}
 	return append(b, h.raw...)
 }
 
@@ -161,5 +186,5 @@ func parseHeaders(b []byte) (Headers, int, error) {
 	if n == 0 {
 		return Headers{}, i, nil
 	}
-	return Headers{raw: b[2:i:i], n: n}, i, nil
+	return Headers{raw: b[:i:i], n: n}, i, nil
 }

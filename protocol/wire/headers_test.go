@@ -145,3 +145,27 @@ func TestHeaders_Allocs(t *testing.T) {
 		t.Errorf("reading headers allocates %v times", allocs)
 	}
 }
+
+func TestHeaders_EncodedDecodes(t *testing.T) {
+	h := mustHeaders(t, "z", "1", "a", "2", "z", "3")
+	enc := h.Encoded()
+	if want := "\x00\x03\x00\x01z\x00\x011\x00\x01a\x00\x012\x00\x01z\x00\x013"; string(enc) != want {
+		t.Fatalf("Encoded = %q, want %q", enc, want)
+	}
+	back, err := wire.DecodeHeaders(enc)
+	if err != nil || back.Len() != 3 || string(back.Encoded()) != string(enc) {
+		t.Fatalf("DecodeHeaders(Encoded()) = %d entries %q, %v", back.Len(), back.Encoded(), err)
+	}
+	if none, err := wire.DecodeHeaders(nil); err != nil || none.Len() != 0 || none.Encoded() != nil {
+		t.Errorf("DecodeHeaders(nil) = %q, %v; want none", none.Encoded(), err)
+	}
+	for name, b := range map[string][]byte{
+		"bytes beyond": append(enc[:len(enc):len(enc)], 0),
+		"truncated":    enc[:len(enc)-1],
+		"empty key":    {0, 1, 0, 0, 0, 0},
+	} {
+		if _, err := wire.DecodeHeaders(b); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}

@@ -270,7 +270,7 @@ func (w *writer) insert(ctx context.Context, t *topic, m *whispeer.Message) erro
 	}
 	t.written = m.Seq
 	var hdr []byte // NULL without headers
-	if len(m.Headers) > 0 {
+	if m.Headers.Len() > 0 {
 		n := len(w.hdr)
 		w.hdr = record.AppendHeaders(w.hdr, m.Headers)
 		hdr = w.hdr[n:len(w.hdr):len(w.hdr)]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,7 +68,7 @@ func Message(topic string, i int) *whispeer.Message {
 		Time:    time.Now().Add(time.Duration(i)*time.Microsecond - time.Minute).Round(0),
 	}
 	if i%2 == 0 {
-		m.Headers = map[string]string{"k": fmt.Sprint(i), "trace": "t-" + topic}
+		m.Headers, _ = whispeer.NewHeaders("trace", "t-"+topic, "k", fmt.Sprint(i))
 	}
 	if m.QoS == whispeer.ExactlyOnce && i%4 != 1 {
 		m.PublisherID = fmt.Sprint("pub-", i%3)
@@ -142,8 +141,8 @@ func Same(got, want *whispeer.Message) string {
 		return fmt.Sprintf("sealed %t, want %t", got.Sealed, want.Sealed)
 	case !got.Time.Equal(want.Time):
 		return fmt.Sprintf("time %v, want %v", got.Time, want.Time)
-	case len(got.Headers) != len(want.Headers) || !maps.Equal(got.Headers, want.Headers):
-		return fmt.Sprintf("headers %v, want %v", got.Headers, want.Headers)
+	case !bytes.Equal(got.Headers.Encoded(), want.Headers.Encoded()):
+		return fmt.Sprintf("headers %v, want %v", got.Headers.Map(), want.Headers.Map())
 	}
 	return ""
 }
@@ -284,9 +283,13 @@ func testTopicInfo(t *testing.T, s whispeer.Store) {
 
 func testPayloads(t *testing.T, s whispeer.Store) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
-	hs := make(map[string]string)
-	for i := range whispeer.MaxHeaders {
-		hs[fmt.Sprint("h", i)] = fmt.Sprint(i)
+	kv := []string{"z", "first", "", "empty key"} // in order, a key repeated
+	for i := range whispeer.MaxHeaders - 3 {
+		kv = append(kv, fmt.Sprint("h", i), fmt.Sprint(i))
+	}
+	hs, err := whispeer.NewHeaders(append(kv, "z", "last")...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	want := []*whispeer.Message{
 		{Topic: "p", ID: "empty", Payload: []byte{}, Time: base},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"time"
+	"unsafe"
 
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/envelope"
@@ -251,21 +252,21 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // AppendHeaders appends h: a count, then keys and values as strings.
-func AppendHeaders(dst []byte, h map[string]string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(h)))
-	for k, v := range h {
+func AppendHeaders(dst []byte, h whispeer.Headers) []byte {
+	dst = binary.AppendUvarint(dst, uint64(h.Len()))
+	for k, v := range h.All() {
 		dst = AppendString(dst, k)
 		dst = AppendString(dst, v)
 	}
 	return dst
 }
 
-// DecodeHeaders decodes what AppendHeaders wrote; nil for no header.
-func DecodeHeaders(b []byte) (map[string]string, error) {
+// DecodeHeaders decodes what AppendHeaders wrote.
+func DecodeHeaders(b []byte) (whispeer.Headers, error) {
 	d := Decoder{b: b}
 	h := d.headers()
 	if d.err || len(d.b) != 0 {
-		return nil, ErrFormat
+		return whispeer.Headers{}, ErrFormat
 	}
 	return h, nil
 }
@@ -340,19 +341,24 @@ func (d *Decoder) bytes() []byte {
 	return s
 }
 
-func (d *Decoder) headers() map[string]string {
+func (d *Decoder) headers() whispeer.Headers {
 	n := d.uvarint()
 	if d.err || n > uint64(len(d.b)) {
 		d.err = true
-		return nil
+		return whispeer.Headers{}
 	}
 	if n == 0 {
-		return nil
+		return whispeer.Headers{}
 	}
-	h := make(map[string]string, n)
-	for range n {
-		k := string(d.bytes())
-		h[k] = string(d.bytes())
+	kv := make([]string, 2*n)
+	for i := range kv {
+		b := d.bytes() // viewed, then copied by NewHeaders
+		kv[i] = unsafe.String(unsafe.SliceData(b), len(b))
 	}
+	if d.err {
+		return whispeer.Headers{}
+	}
+	h, err := whispeer.NewHeaders(kv...)
+	d.err = err != nil
 	return h
 }

@@ -13,7 +13,7 @@ func TestMessage_RoundTrip(t *testing.T) {
 	for _, sealed := range []bool{false, true} {
 		for _, qos := range []whispeer.QoS{whispeer.AtMostOnce, whispeer.AtLeastOnce, whispeer.ExactlyOnce} {
 			m := &whispeer.Message{Topic: "a/b", ID: "id", Payload: []byte{0xC1, 0x57, 1, 0, 0}, QoS: qos,
-				Sealed: sealed, Headers: map[string]string{"k": "v"}, Time: time.Unix(0, 1234)}
+				Sealed: sealed, Headers: headers(t, "k", "v"), Time: time.Unix(0, 1234)}
 			if qos == whispeer.ExactlyOnce && sealed {
 				m.PublisherID = "alice\x00app-1"
 			}
@@ -23,7 +23,7 @@ func TestMessage_RoundTrip(t *testing.T) {
 			}
 			if got.Epoch != 7 || got.Seq != 9 || got.Topic != m.Topic || got.ID != m.ID || got.QoS != qos ||
 				got.PublisherID != m.PublisherID || got.Sealed != sealed || !bytes.Equal(got.Payload, m.Payload) ||
-				got.Headers["k"] != "v" || !got.Time.Equal(m.Time) {
+				got.Headers.Map()["k"] != "v" || !got.Time.Equal(m.Time) {
 				t.Fatalf("decoded %+v, want %+v", got.Message, m)
 			}
 		}
@@ -51,7 +51,7 @@ func TestMessage_WrittenBeforeFlags(t *testing.T) {
 		b = append(b, byte(whispeer.AtLeastOnce))
 		b = AppendString(b, "t")
 		b = AppendString(b, "id")
-		b = AppendHeaders(b, nil)
+		b = AppendHeaders(b, whispeer.Headers{})
 		b = append(b, tt.payload...)
 		got, err := DecodeMessage(b, "")
 		if err != nil {
@@ -142,5 +142,39 @@ func TestResync(t *testing.T) {
 	binary.LittleEndian.PutUint32(b, size+uint32(starts[3]-starts[2]))
 	if got, want := Resync(b), starts[3]-starts[2]; got != want {
 		t.Errorf("length damaged: Resync = %d, want %d", got, want)
+	}
+}
+
+// headers returns the headers of alternating keys and values kv.
+func headers(t *testing.T, kv ...string) whispeer.Headers {
+	t.Helper()
+	h, err := whispeer.NewHeaders(kv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestHeaders_WrittenAsMap decodes headers as records have always held
+// them, a count and then keys and values in any order, as a broker that
+// kept headers in a map wrote them: they read back with the same entries,
+// in the order written, and encode again to the same bytes.
+func TestHeaders_WrittenAsMap(t *testing.T) {
+	b := binary.AppendUvarint(nil, 3)
+	for _, s := range []string{"trace", "t-1", "content-type", "text/plain", "", "empty key"} {
+		b = AppendString(b, s)
+	}
+	h, err := DecodeHeaders(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := headers(t, "trace", "t-1", "content-type", "text/plain", "", "empty key"); !bytes.Equal(h.Encoded(), want.Encoded()) {
+		t.Errorf("decoded %v, want %v", h.Map(), want.Map())
+	}
+	if again := AppendHeaders(nil, h); !bytes.Equal(again, b) {
+		t.Errorf("encoded again as %x, want %x", again, b)
+	}
+	if _, err := DecodeHeaders(b[:len(b)-1]); err == nil {
+		t.Error("a truncated header decoded")
 	}
 }
