@@ -35,13 +35,28 @@ func BenchmarkNativeFanout(b *testing.B) {
 	for _, subs := range []int{1, 100} {
 		for _, size := range []int{16, 256} {
 			b.Run(strconv.Itoa(subs)+"subs/"+strconv.Itoa(size)+"B", func(b *testing.B) {
-				benchNativeFanout(b, subs, size)
+				benchNativeFanout(b, subs, size, wire.Headers{})
 			})
 		}
 	}
 }
 
-func benchNativeFanout(b *testing.B, subs, size int) {
+// BenchmarkNativeFanoutHeaders is BenchmarkNativeFanout's 256-byte
+// messages, each with three headers, which reach the subscribers as the
+// publisher encoded them.
+func BenchmarkNativeFanoutHeaders(b *testing.B) {
+	h, err := wire.MakeHeaders("content-type", "application/json", "trace", "4bf92f3577b34da6", "tenant", "acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, subs := range []int{1, 100} {
+		b.Run(strconv.Itoa(subs)+"subs/256B", func(b *testing.B) {
+			benchNativeFanout(b, subs, 256, h)
+		})
+	}
+}
+
+func benchNativeFanout(b *testing.B, subs, size int, h wire.Headers) {
 	ts := newTestServer(b, benchConfig)
 	var wg sync.WaitGroup
 	counts := make([]atomic.Int64, subs)
@@ -54,7 +69,7 @@ func benchNativeFanout(b *testing.B, subs, size int) {
 	}
 	pub := ts.nativeAuthed(b, "tcp", "admin")
 	go io.Copy(io.Discard, pub.nc) // nothing comes back at QoS 0, but drain
-	frame, _ := wire.AppendPublish(nil, &wire.Publish{Topic: []byte("bench"), Payload: []byte(strings.Repeat("x", size))})
+	frame, _ := wire.AppendPublish(nil, &wire.Publish{Topic: []byte("bench"), Headers: h, Payload: []byte(strings.Repeat("x", size))})
 	batch := make([]byte, 0, 64*len(frame))
 	for range 64 {
 		batch = append(batch, frame...)
