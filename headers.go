@@ -20,8 +20,14 @@ import (
 // Get and All return view the encoded bytes, and those of a message lent
 // for the length of a call (see [Message.Clone]) only during it.
 type Headers struct {
-	b []byte // the encoded block, count included; nil for none
+	s string // the encoded block, count included, viewing its bytes; "" for none
 }
+
+// headersOf returns the Headers whose encoded block is b, viewing it.
+func headersOf(b []byte) Headers { return Headers{s: unsafe.String(unsafe.SliceData(b), len(b))} }
+
+// bytes returns the encoded block, viewing it: not to be written.
+func (h Headers) bytes() []byte { return unsafe.Slice(unsafe.StringData(h.s), len(h.s)) }
 
 // NewHeaders returns Headers of alternating keys and values, in order. No
 // key or value may be longer than 65535 bytes. A key should not be empty:
@@ -49,7 +55,7 @@ func NewHeaders(kv ...string) (Headers, error) {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
 		b = append(b, s...)
 	}
-	return Headers{b: b}, nil
+	return headersOf(b), nil
 }
 
 // HeadersOf returns Headers holding m's entries, the keys sorted so that
@@ -93,7 +99,7 @@ func DecodeHeaders(b []byte) (Headers, error) {
 	if n == 0 {
 		return Headers{}, nil
 	}
-	return Headers{b: b[:i:i]}, nil
+	return headersOf(b[:i]), nil
 }
 
 // maxHeaderLen is the longest key or value, and the most entries, that
@@ -102,20 +108,25 @@ const maxHeaderLen = 1<<16 - 1
 
 // Len returns the number of entries.
 func (h Headers) Len() int {
-	if len(h.b) < 2 {
+	if len(h.s) < 2 {
 		return 0
 	}
-	return int(binary.BigEndian.Uint16(h.b))
+	return int(h.s[0])<<8 | int(h.s[1])
 }
 
 // Encoded returns the headers' encoded form, nil for none: a view of
 // their bytes, which must not be changed.
-func (h Headers) Encoded() []byte { return h.b }
+func (h Headers) Encoded() []byte {
+	if h.s == "" {
+		return nil
+	}
+	return h.bytes()
+}
 
 // All iterates over the keys and values in order, repeated keys included.
 func (h Headers) All() iter.Seq2[string, string] {
 	return func(yield func(key, value string) bool) {
-		b := h.b
+		b := h.bytes()
 		if len(b) < 2 {
 			return
 		}
@@ -184,8 +195,8 @@ func (h Headers) With(kv ...string) (Headers, error) {
 
 // size returns the bytes of the keys and values together.
 func (h Headers) size() int {
-	if h.b == nil {
+	if h.s == "" {
 		return 0
 	}
-	return len(h.b) - 2 - 4*h.Len()
+	return len(h.s) - 2 - 4*h.Len()
 }

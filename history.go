@@ -427,6 +427,7 @@ type copied struct {
 	payload   []byte
 	owned     bool // payload and headers are the entry's buffers, not a kept message's
 	headers   Headers
+	hbuf      []byte // the headers' buffer when owned, never handed out
 	publisher string // PublisherID
 	qos       QoS
 	sealed    bool
@@ -452,11 +453,9 @@ func (e *copied) set(m *Message) {
 		if c := cap(e.payload); !e.owned || (c > 1024 && c > 4*len(m.Payload)) {
 			e.payload = nil // not ours to write into, or outsized: let it go
 		}
-		if !e.owned {
-			e.headers = Headers{}
-		}
 		e.payload, e.owned = append(e.payload[:0], m.Payload...), true
-		e.headers.b = append(e.headers.b[:0], m.Headers.b...) // at most MaxHeaderBytes and a little
+		e.hbuf = append(e.hbuf[:0], m.Headers.s...) // at most MaxHeaderBytes and a little
+		e.headers = headersOf(e.hbuf)
 	}
 	e.qos, e.sealed, e.seq, e.engine = m.QoS, m.Sealed, m.Seq, m.engine
 	e.publisher, e.time = m.PublisherID, m.Time
@@ -475,7 +474,7 @@ func (e *copied) release() {
 func (e *copied) message() *Message {
 	var box *boxedMessage
 	if e.owned {
-		box = ownedBox(e.payload, e.headers.b)
+		box = ownedBox(e.payload, e.hbuf)
 	} else {
 		box = newBox(e.payload, false, false)
 		box.Headers = e.headers

@@ -101,7 +101,7 @@ func (m *Message) Clone() *Message {
 		return &Message{Topic: m.Topic, ID: m.ID, Payload: m.Payload, Headers: m.Headers,
 			PublisherID: m.PublisherID, QoS: m.QoS, Sealed: m.Sealed, Seq: m.Seq, Time: m.Time, engine: m.engine}
 	}
-	box := ownedBox(m.Payload, m.Headers.b)
+	box := ownedBox(m.Payload, m.Headers.bytes())
 	c := &box.Message
 	c.Topic, c.QoS, c.Sealed, c.PublisherID = m.Topic, m.QoS, m.Sealed, m.PublisherID
 	c.Seq, c.Time, c.engine = m.Seq, m.Time, m.engine
@@ -183,11 +183,11 @@ func ownedBox(payload, hdr []byte) *boxedMessage {
 	box, buf, ok := tail.New[boxedMessage](len(payload) + len(hdr))
 	if !ok {
 		box = &boxedMessage{Message: Message{Payload: bytes.Clone(payload)}}
-		box.Headers.b = bytes.Clone(hdr)
+		box.Headers = headersOf(bytes.Clone(hdr))
 		return box
 	}
 	n := copy(buf, hdr)
-	box.Headers.b = buf[:n:n]
+	box.Headers = headersOf(buf[:n])
 	if payload != nil {
 		copy(buf[n:], payload)
 		box.Payload = buf[n:]
