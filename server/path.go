@@ -51,7 +51,7 @@ func (n *native) publish(p *wire.Publish) {
 	}
 	h, err := whispeer.DecodeHeaders(p.Headers.Encoded())
 	if err != nil { // the parser checked them: not reached
-		n.refusePublish(p, n.s.invalid(err.Error()))
+		n.refusePublish(p, n.s.invalid(errorText(err)))
 		return
 	}
 	pub := whispeer.Message{
