@@ -3,6 +3,7 @@ package whispeer_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,5 +169,35 @@ func BenchmarkPublish_ExactlyOnceParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkPublish_Topics publishes round-robin over 10,000 topics with one
+// inline subscription each, as one publisher spread over many topics does.
+// Each publish names its topic with a string of its own, as a server that
+// reads topics off the wire does, so the broker's lookup compares bytes.
+func BenchmarkPublish_Topics(b *testing.B) {
+	const n = 10000
+	br := newBroker(b, whispeer.WithMaxTopics(2*n))
+	c := newCounter(-1)
+	names := make([]string, n)
+	for i := range names {
+		name := fmt.Sprintf("bench/topics/%05d", i)
+		if _, err := br.Subscribe(name, c.handle, whispeer.WithInline()); err != nil {
+			b.Fatal(err)
+		}
+		names[i] = strings.Clone(name)
+	}
+	ctx, payload := context.Background(), make([]byte, 128)
+	for _, name := range names {
+		br.Publish(ctx, name, payload)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		br.Publish(ctx, names[i], payload)
+		if i++; i == n {
+			i = 0
+		}
 	}
 }

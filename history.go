@@ -88,7 +88,12 @@ func newEpoch() uint64 {
 func (h *MemoryStore) epoch(topic string) uint64 { return max(maphash.String(h.seed, topic), 1) }
 
 // open returns topic's ring, making it on the topic's first use.
-func (h *MemoryStore) open(topic string) (*ring, error) {
+func (h *MemoryStore) open(topic string) (*ring, error) { return h.openIn(topic, nil) }
+
+// openIn is open that, when spare is not nil and topic has no ring yet,
+// makes spare topic's ring: a broker hands it the ring inside the topic's
+// state, so that a publish finds both on the same lines of memory.
+func (h *MemoryStore) openIn(topic string, spare *ring) (*ring, error) {
 	h.mu.RLock()
 	r, closed := h.topics[topic], h.closed
 	h.mu.RUnlock()
@@ -101,7 +106,10 @@ func (h *MemoryStore) open(topic string) (*ring, error) {
 		return nil, ErrStoreClosed
 	}
 	if r = h.topics[topic]; r == nil {
-		r = &ring{limit: h.limit, keep: h.keep, epoch: h.epoch(topic)}
+		if r = spare; r == nil {
+			r = new(ring)
+		}
+		r.limit, r.keep, r.epoch = h.limit, h.keep, h.epoch(topic)
 		h.topics[topic] = r
 	}
 	return r, nil

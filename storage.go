@@ -67,10 +67,11 @@ type topicLog interface {
 // its publisher's done is then called once m is routed.
 func (st *storage) durableNow(m *Message) bool { return m.QoS == AtMostOnce || st.mem != nil }
 
-// open returns the log of topic and the topic's epoch.
-func (st *storage) open(ctx context.Context, topic string) (topicLog, uint64, error) {
+// open returns the log of topic and the topic's epoch. Without a store,
+// spare becomes the topic's ring in the in-memory history unless it has one.
+func (st *storage) open(ctx context.Context, topic string, spare *ring) (topicLog, uint64, error) {
 	if st.mem != nil {
-		r, err := st.mem.open(topic)
+		r, err := st.mem.openIn(topic, spare)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: %w", err)
 		}

@@ -65,16 +65,22 @@ type subKey struct{ subscriber, pattern string }
 // order, and a replaying subscribe sees history and live messages meet
 // without a gap or an overlap.
 type topicState struct {
-	name     string
-	epoch    atomic.Uint64 // the topic's epoch in the broker's history
-	log      topicLog
+	// The fields a publish uses come first, the ring's with them, so that
+	// routing a message touches as few lines of memory as it can.
 	mu       sync.Mutex
+	log      topicLog
 	seq      uint64
 	messages uint64 // routed through this broker; seq may start elsewhere
 	// catching holds the subscriptions still reading the topic's stored
 	// messages: its live messages skip them (see catchUp).
 	catching map[*Subscription]struct{}
 	gate     *gate // nil until the topic's first ExactlyOnce message with a store
+	// ring is, without a store, the topic's ring in the in-memory history
+	// (log), unless another topicState of the same name made it first: it
+	// lives here so that a publish finds both in one object.
+	ring  ring
+	name  string
+	epoch atomic.Uint64 // the topic's epoch in the broker's history
 	// synced reports, with a backplane, that seq is the offset of the
 	// topic's last message delivered here, the backplane carrying the
 	// topic's messages since.
@@ -374,12 +380,13 @@ func (b *Broker) topic(name string) (*topicState, error) {
 		b.ntopics.Add(-1)
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyTopics, b.cfg.maxTopics)
 	}
-	log, epoch, err := b.st.open(context.Background(), name)
+	ts := &topicState{name: name}
+	log, epoch, err := b.st.open(context.Background(), name, &ts.ring)
 	if err != nil {
 		b.ntopics.Add(-1)
 		return nil, err
 	}
-	ts := &topicState{name: name, log: log}
+	ts.log = log
 	ts.epoch.Store(epoch)
 	v, loaded := b.topics.LoadOrStore(name, ts)
 	if loaded {
