@@ -141,7 +141,7 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 		}
 		ts.seq = m.Seq
 		ts.messages++
-		subs := b.subs.Match(m.Topic)
+		subs := b.subs.Match(ts.name)
 		if len(ts.catching) > 0 {
 			subs = ts.live(subs)
 		}

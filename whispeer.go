@@ -252,6 +252,9 @@ func (b *Broker) publish(ctx context.Context, r *Message, s sender, done func(er
 	if err != nil {
 		return err
 	}
+	// The topic's own name, equal to m's: the match cache keeps it as its
+	// key, and finds it again without comparing bytes.
+	m.Topic = ts.name
 	if m.QoS == ExactlyOnce {
 		return b.publishOnce(ctx, ts, m, done, r.ID == "", s.receipt)
 	}
@@ -285,7 +288,7 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	if r != nil {
 		r.Offset, r.Epoch = m.Seq, ts.epoch.Load()
 	}
-	subs := b.subs.Match(m.Topic)
+	subs := b.subs.Match(ts.name)
 	if len(ts.catching) > 0 {
 		subs = ts.live(subs)
 	}

@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"math/rand/v2"
-	"strings"
 	"sync/atomic"
 )
 
@@ -119,7 +118,7 @@ func (c *matchCache[T]) put(h uint64, topic string, gen uint64, result []T) {
 
 // entry builds an entry that owns a copy of topic.
 func (c *matchCache[T]) entry(h uint64, topic string, gen uint64, result []T) *cacheEntry[T] {
-	return &cacheEntry[T]{hash: h, gen: gen, topic: strings.Clone(topic), result: result}
+	return &cacheEntry[T]{hash: h, gen: gen, topic: topic, result: result}
 }
 
 // sweep empties the slots of one set whose entries predate gen, so that

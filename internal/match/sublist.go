@@ -112,6 +112,8 @@ func (s *Sublist[T]) changed(ok bool, delta int64) bool {
 // patterns that matches, in no particular order; nil means none. The
 // slice is shared: callers must not modify it, and appending to it copies.
 // A Match answered from the cache takes no lock and does not allocate.
+// The cache keeps topic as given: a caller that passes the same string for
+// a topic each time, kept anyway, is answered without comparing bytes.
 func (s *Sublist[T]) Match(topic string) []T {
 	c := s.cache
 	if c == nil {
