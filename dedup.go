@@ -2,6 +2,7 @@ package whispeer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -80,6 +81,9 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 		}
 	}
 	if err := b.route(ctx, ts, m, finish, r); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			return b.storedBefore(e, done, hold)
+		}
 		b.dedup.complete(e, err, false)
 		return err
 	}
@@ -99,6 +103,19 @@ func (b *Broker) publishOnce(ctx context.Context, ts *topicState, m *Message, do
 	case <-ctx.Done():
 		return ctx.Err() // the id stays held until the store answers
 	}
+}
+
+// storedBefore answers a publish that the store found it holds already
+// (it returned [ErrDuplicate]), as one published through another broker
+// sharing the store: its id, e, joins the window as published, and the
+// publish is answered as a retry is.
+func (b *Broker) storedBefore(e *dedupEntry, done func(error), hold bool) error {
+	b.dedup.dups.Add(1)
+	b.dedup.complete(e, nil, hold)
+	if done != nil {
+		done(nil)
+	}
+	return nil
 }
 
 // dedupTable is the de-duplication window, split by publisher over

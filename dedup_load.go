@@ -27,7 +27,11 @@ type ExactlyOnceStore interface {
 	// ExactlyOnce message stored whose Time is not before since, in no
 	// particular order, until fn returns an error, which it returns. A
 	// store that wraps another returns errors.ErrUnsupported, having
-	// called fn for none, when the one it wraps lacks the capability.
+	// called fn for none, when the one it wraps lacks the capability. A
+	// store that de-duplicates ExactlyOnce appends itself (its Append
+	// fails with [ErrDuplicate], as that of store/redis does for every
+	// broker sharing it) leaves the broker no window to rebuild: it
+	// returns nil having called fn for none.
 	ReadExactlyOnce(ctx context.Context, since time.Time, fn func(publisherID, id string, at time.Time) error) error
 }
 

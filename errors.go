@@ -92,6 +92,13 @@ var (
 	// ErrDedupLimit is returned for an [ExactlyOnce] publish that would
 	// make the broker hold more message ids than [Dedup] allows.
 	ErrDedupLimit = &Error{CodeLimit, "whispeer: too many exactly-once messages held"}
+	// ErrDuplicate is returned, wrapped, by the Append of a [Store] that
+	// de-duplicates [ExactlyOnce] messages itself, as the Redis store
+	// shared by the brokers of a cluster does, for a message whose
+	// PublisherID and ID it already holds in its window: the message was
+	// not appended again. A broker answers such a publish as a retry, as
+	// if its own window held the id: acknowledged, not delivered again.
+	ErrDuplicate = &Error{CodeConflict, "whispeer: exactly-once message already stored"}
 	// ErrHandlerPanic wraps the value a panicking handler panicked with.
 	ErrHandlerPanic = &Error{CodeInternal, "whispeer: handler panicked"}
 )

@@ -36,9 +36,11 @@ type node struct {
 	done chan struct{}
 }
 
-// openNode connects to the cluster's Redis, as c says.
-func openNode(c config.Cluster, port int, log *slog.Logger) (*node, error) {
-	opts := []redis.Option{redis.WithPrefix(c.Prefix), redis.WithPublish(), redis.WithTimeout(c.Timeout)}
+// openNode connects to the cluster's Redis, as c says; its store
+// de-duplicates QoS 2 publishes for every node over dedup, the brokers'
+// window.
+func openNode(c config.Cluster, dedup time.Duration, port int, log *slog.Logger) (*node, error) {
+	opts := []redis.Option{redis.WithPrefix(c.Prefix), redis.WithPublish(), redis.WithTimeout(c.Timeout), redis.WithDedup(dedup)}
 	if !c.Patterns {
 		opts = append(opts, redis.WithoutPatterns())
 	}

@@ -174,7 +174,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		}
 		var st whispeer.Store
 		if cfg.Cluster.Enabled() {
-			if s.node, err = openNode(cfg.Cluster, cfg.Server.Port, s.log); err != nil {
+			if s.node, err = openNode(cfg.Cluster, cfg.QoS.DedupWindow, cfg.Server.Port, s.log); err != nil {
 				return nil, err
 			}
 			st = s.node.st

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type options struct {
 	publish    bool
 	noPatterns bool
 	timeout    time.Duration
+	dedup      time.Duration
 }
 
 // WithPrefix sets what the names of the store's keys and channels begin
@@ -66,6 +68,13 @@ func WithPublish() Option { return func(o *options) { o.publish = true } }
 // pattern subscriptions of a [Backplane] need: on a Redis Cluster such a
 // publish reaches every node of the cluster.
 func WithoutPatterns() Option { return func(o *options) { o.noPatterns = true } }
+
+// WithDedup sets how long the store remembers an [whispeer.ExactlyOnce]
+// message's publisher and id (default [whispeer.DefaultDedupWindow]; 0
+// remembers none): an append of the same pair within it appends nothing
+// and fails with [whispeer.ErrDuplicate], whichever broker sharing the
+// store makes it. Give it the window of the brokers' [whispeer.Dedup].
+func WithDedup(window time.Duration) Option { return func(o *options) { o.dedup = window } }
 
 // Store is a message log in Redis. Make one with Open or New.
 type Store struct {
@@ -101,12 +110,15 @@ func Open(url string, opts ...Option) (*Store, error) {
 
 // New returns a store that uses c, which its Close leaves open.
 func New(c rueidis.Client, opts ...Option) (*Store, error) {
-	o := options{prefix: DefaultPrefix, timeout: DefaultTimeout}
+	o := options{prefix: DefaultPrefix, timeout: DefaultTimeout, dedup: whispeer.DefaultDedupWindow}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if err := validPrefix(o.prefix); err != nil {
 		return nil, err
+	}
+	if o.dedup < 0 {
+		return nil, fmt.Errorf("%w: redis store: WithDedup(%v)", whispeer.ErrInvalidOption, o.dedup)
 	}
 	if o.replicas < 0 || (o.replicas > 0 && o.wait <= 0) {
 		return nil, fmt.Errorf("%w: redis store: WithWait(%d, %v)", whispeer.ErrInvalidOption, o.replicas, o.wait)
@@ -132,6 +144,25 @@ func (s *Store) Client() rueidis.Client { return s.c }
 func (s *Store) keys(topic string) []string {
 	base := s.opt.prefix + ":{" + topic + "}:"
 	return []string{base + "s", base + "m"}
+}
+
+// dedupKey returns the key that marks m, an ExactlyOnce message, as
+// appended, in its topic's slot: the lengths keep one publisher's id from
+// reading as another's.
+func (s *Store) dedupKey(m *whispeer.Message) string {
+	return s.opt.prefix + ":{" + m.Topic + "}:d:" + strconv.Itoa(len(m.PublisherID)) + ":" + m.PublisherID + ":" + m.ID
+}
+
+// ReadExactlyOnce finds no message: the store de-duplicates ExactlyOnce
+// appends itself ([WithDedup]), for every broker that shares it, so a
+// broker opening it has no window to rebuild and reads no topic for one.
+// Under WithDedup(0) it returns errors.ErrUnsupported: the broker then
+// reads the topics for its window.
+func (s *Store) ReadExactlyOnce(context.Context, time.Time, func(publisherID, id string, at time.Time) error) error {
+	if s.opt.dedup == 0 {
+		return errors.ErrUnsupported
+	}
+	return nil
 }
 
 // Channel returns the sharded channel the messages of topic are published
@@ -348,6 +379,7 @@ func (s *Store) Close() error {
 }
 
 var (
-	_ whispeer.Store       = (*Store)(nil)
-	_ whispeer.CursorStore = (*Store)(nil)
+	_ whispeer.Store            = (*Store)(nil)
+	_ whispeer.CursorStore      = (*Store)(nil)
+	_ whispeer.ExactlyOnceStore = (*Store)(nil)
 )

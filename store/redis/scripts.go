@@ -22,22 +22,36 @@ end
 `
 
 // appendScript appends one message: ARGV[2] is its record, ARGV[3] its
-// payload's length, ARGV[4] its time in milliseconds. When KEYS[3], a
-// sharded channel in the topic's slot, is given, the message is published
-// to it as "<offset>:<epoch>:<record>", so that live traffic and history
-// are in the order the script ran, and, when ARGV[5] is not empty, on the
-// (unsharded) channel ARGV[5] too, for pattern subscribers. It returns
-// {offset, epoch}.
+// payload's length, ARGV[4] its time in milliseconds. When ARGV[6] is not
+// empty, KEYS[3] is the message's de-duplication key (an ExactlyOnce
+// message, see dedupKey): if it exists the message was appended before,
+// and the script appends nothing and returns {offset, epoch, 1} of that
+// append; else the append sets it to "<offset>:<epoch>" for ARGV[6]
+// milliseconds. The next key, when given, is a sharded channel in the
+// topic's slot: the message is published to it as
+// "<offset>:<epoch>:<record>", so that live traffic and history are in the
+// order the script ran, and, when ARGV[5] is not empty, on the (unsharded)
+// channel ARGV[5] too, for pattern subscribers. It returns {offset, epoch}.
 var appendScript = rueidis.NewLuaScript(appendLua)
 
 const appendLua = stateLua + `
+local d, ch = nil, KEYS[3]
+if ARGV[6] ~= '' then
+  d, ch = KEYS[3], KEYS[4]
+  local v = redis.call('GET', d)
+  if v then
+    local off, ep = string.match(v, '^(%d+):(%d+)$')
+    if off then return {tonumber(off), ep, 1} end
+  end
+end
 last = last + 1
 redis.call('XADD', s, last .. '-0', 'n', ARGV[3], 't', ARGV[4], 'r', ARGV[2])
 redis.call('HSET', m, 'last', last)
 redis.call('HINCRBY', m, 'bytes', ARGV[3])
-if KEYS[3] then
+if d then redis.call('SET', d, last .. ':' .. epoch, 'PX', ARGV[6]) end
+if ch then
   local msg = last .. ':' .. epoch .. ':' .. ARGV[2]
-  redis.call('SPUBLISH', KEYS[3], msg)
+  redis.call('SPUBLISH', ch, msg)
   if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], msg) end
 end
 return {last, epoch}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -44,11 +45,15 @@ type pending struct {
 func (s *Store) prepare(m *whispeer.Message) *pending {
 	rec := record.AppendMessage(make([]byte, 0, 64+len(m.Payload)), 0, 0, m)
 	keys := s.keys(m.Topic)
+	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
+		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10), "", ""}
+	if m.QoS == whispeer.ExactlyOnce && s.opt.dedup > 0 {
+		keys = append(keys, s.dedupKey(m))
+		args[5] = strconv.FormatInt(max(s.opt.dedup.Milliseconds(), 1), 10)
+	}
 	if s.opt.publish {
 		keys = append(keys, s.Channel(m.Topic))
 	}
-	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
-		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10), ""}
 	if s.opt.publish && !s.opt.noPatterns {
 		args[4] = s.patternChannel(m.Topic)
 	}
@@ -145,6 +150,9 @@ func (s *Store) flush(batch []*pending) {
 			continue
 		}
 		off, ep, err := offsetEpoch(vs)
+		if err == nil && len(vs) > 2 {
+			err = fmt.Errorf("%w: at offset %d of epoch %d", whispeer.ErrDuplicate, off, ep)
+		}
 		p.done(off, ep, err)
 	}
 }
