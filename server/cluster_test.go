@@ -75,3 +75,37 @@ func TestCluster_JSONAcrossNodes(t *testing.T) {
 		t.Fatalf("GET /readyz: %d", code)
 	}
 }
+
+// TestCluster_QoS2RetryOnAnotherNode publishes a QoS 2 message on one
+// node, drops the connection before PUBREL as a publisher whose node died
+// would, and retransmits it through another node under the same client
+// id: the retry is answered pubrec, and subscribers on both nodes receive
+// the message once.
+func TestCluster_QoS2RetryOnAnotherNode(t *testing.T) {
+	url := redistest.Start(t).URL()
+	a, b := clusterServer(t, url, "a"), clusterServer(t, url, "b")
+	onA, onB := a.authed(t, "admin"), b.authed(t, "admin")
+	onA.subscribe("pay")
+	onB.subscribe("pay")
+	publish := func(pub *client, id string) {
+		t.Helper()
+		pub.send(`{"type":"publish","topic":"pay","payload":"` + id + `","message_id":"` + id + `","qos":2}`)
+		pub.expectQoS2("pubrec", id)
+	}
+	first := a.authedAs(t, "admin", "payer")
+	publish(first, "x")
+	first.closeNow()
+	retry := b.authedAs(t, "admin", "payer")
+	publish(retry, "x")
+	retry.send(`{"type":"pubrel","message_id":"x"}`)
+	retry.expectQoS2("pubcomp", "x")
+	publish(retry, "y")
+	for _, c := range []*client{onA, onB} {
+		if m := c.expectMessage("pay", `"x"`); m["offset"] != 1.0 {
+			t.Fatalf("message %v, want offset 1", m)
+		}
+		if m := c.expectMessage("pay", `"y"`); m["offset"] != 2.0 {
+			t.Fatalf("message %v after x, want y at offset 2 (x once)", m)
+		}
+	}
+}

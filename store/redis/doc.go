@@ -13,6 +13,16 @@
 // puts all three in one slot of a Redis Cluster. A durable subscriber's
 // cursors are the hash "<prefix>:c:{subscriber}".
 //
+// # Exactly once
+//
+// The append script of an [whispeer.ExactlyOnce] message also sets the
+// key "<prefix>:{T}:d:<n>:<publisher>:<id>" (n the publisher's length) to
+// its offset and epoch, expiring after the window of [WithDedup]; while
+// it exists an append of the same topic, publisher and id appends nothing
+// and fails with [whispeer.ErrDuplicate], which a broker answers as a
+// retry: the de-duplication window of every broker sharing the store, so
+// that a publisher may retry through any node of a cluster.
+//
 // # Offsets and epochs
 //
 // One Lua script appends a message: it reads the topic's state, numbers
