@@ -53,10 +53,15 @@ func (p *Plugin) InstrumentStore(s whispeer.Store) *Store {
 // observe records an operation that started at start and ended with err.
 func (s *Store) observe(o prometheus.Observer, op string, start time.Time, err error) {
 	o.Observe(time.Since(start).Seconds())
-	if err != nil {
+	if failed(err) {
 		s.errors.WithLabelValues(op).Inc()
 	}
 }
+
+// failed reports whether err is a failure: not nil, nor the
+// [whispeer.ErrDuplicate] of a store that recognised a retry, which is
+// not an error of the store's.
+func failed(err error) bool { return err != nil && !errors.Is(err, whispeer.ErrDuplicate) }
 
 // Append appends m, timing the call and, through done, the wait until m
 // is durable.
@@ -72,7 +77,7 @@ func (s *Store) Append(ctx context.Context, m *whispeer.Message, done func(error
 			}
 		}
 		err := s.Store.Append(ctx, m, d)
-		if err != nil {
+		if failed(err) {
 			s.errors.WithLabelValues(StoreAppend).Inc()
 		}
 		return err

@@ -72,3 +72,27 @@ func TestInstrumentStore_Cursors(t *testing.T) {
 		t.Fatalf("LoadCursor on a store without cursors: %v, want ErrNoCursors", err)
 	}
 }
+
+// dupStore is a store that finds every append a duplicate, as a store
+// that de-duplicates ExactlyOnce messages finds a retry.
+type dupStore struct{ whispeer.Store }
+
+func (dupStore) Append(context.Context, *whispeer.Message, func(error)) error {
+	return whispeer.ErrDuplicate
+}
+
+// TestInstrumentStore_Duplicates checks that a retry the store
+// recognised is no store error.
+func TestInstrumentStore_Duplicates(t *testing.T) {
+	p := metrics.New(metrics.Options{LatencySample: 2})
+	s := p.InstrumentStore(dupStore{memory.New()})
+	for range 2 { // one timed, one not
+		if err := s.Append(t.Context(), &whispeer.Message{Topic: "a"}, nil); !errors.Is(err, whispeer.ErrDuplicate) {
+			t.Fatalf("Append: %v, want ErrDuplicate", err)
+		}
+	}
+	f := metricstest.Scrape(t, p.Handler())
+	if n, ok := f.Value("whispeer_store_errors_total", "op", metrics.StoreAppend); ok && n != 0 {
+		t.Fatalf("store errors counted for duplicates: %v", n)
+	}
+}
