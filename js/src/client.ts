@@ -18,7 +18,7 @@ import {
   abortError,
 } from "./errors.js";
 import { append, Cap, codeName, DEFAULT_MAX_FRAME, encode, HEADER_LEN, MAX_FRAME_SIZE, T, VERSION } from "./frames.js";
-import type { Ack, Frame, Header, Msg, PresenceInfo, Pub, SubAck, Welcome } from "./frames.js";
+import type { Ack, Frame, Header, Msg, PresenceInfo, Pub, Resume, SubAck, Welcome } from "./frames.js";
 import { IdGen } from "./ids.js";
 import { isKeyring, loadKeyring, type KeyFile, type Keyring } from "./keyring.js";
 import { Message, type QoS } from "./message.js";
@@ -55,9 +55,11 @@ export interface ConnectOptions {
    * clientId is the client's stable id (at most 255 bytes), named as the
    * session in every HELLO. The server de-duplicates QoS 2 publishes per
    * user and this id, so a retransmission is recognised on a later
-   * connection, also after a restart of the server. Without it the client makes up one
-   * for its lifetime: recognised across its reconnections, not after the
-   * process restarts.
+   * connection, also after a restart of the server, and names its durable
+   * subscriptions (`{ qos: 2, durable: true }`), which need it. Without it
+   * the client makes up one for its lifetime: recognised across its
+   * reconnections, not after the process restarts, and it may not subscribe
+   * durably.
    */
   clientId?: string;
   /** reconnect: false closes the client when its connection is lost. */
@@ -665,7 +667,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       if (s.state !== "subscribing") this.report(new WhispeerError(err.code, `subscription "${s.pattern}" refused after reconnecting: ${err.message}`, { cause: err }));
     }
     s.subAck(a, err);
-    if (!err && s.mode === 2 && !a.recovered) s.report(new GapError(s.pattern));
+    if (!err && (s.mode === 2 || s.mode === 3) && !a.recovered) s.report(new GapError(s.pattern));
   }
 
   // ------------------------------------------------------------ keep-alive and wake-up
@@ -915,7 +917,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
    * without one, iterate the subscription with `for await`. `sub.ready`
    * resolves once the server has accepted it. The subscription is renewed
    * after every reconnection; one to a concrete topic resumes after the last
-   * message it received.
+   * message it received, a durable one after the server's cursor.
    */
   subscribe(pattern: string, handler?: Handler<Message>, opts?: SubscribeOptions): Subscription<Message>;
   subscribe(pattern: string, opts?: SubscribeOptions): Subscription<Message>;
@@ -936,6 +938,7 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
       throw new WhispeerError("invalid", "the server does not offer resume");
     }
     if (opts.qos === 2 && this.#link && (this.#caps & Cap.QoS2) === 0) throw noQoS2();
+    if (opts.durable) this.#checkDurable(opts);
     if (opts.maxHeld !== undefined && !(opts.maxHeld >= 1)) throw new WhispeerError("invalid", `max held ${opts.maxHeld}`);
     this.#sid = this.#sid >= 0xffffffff ? 1 : this.#sid + 1;
     const s = new Subscription<V>(this, this.#sid, pattern, concrete, handler, transform, opts);
@@ -956,6 +959,17 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
     return s;
   }
 
+  /** #checkDurable refuses a durable subscription this client or its server cannot keep. */
+  #checkDurable(opts: SubscribeOptions): void {
+    if (opts.qos !== 2 || opts.last !== undefined || opts.resume) {
+      throw new WhispeerError("invalid", "a durable subscription needs qos 2, and neither last nor resume");
+    }
+    if (!this.#opts.clientId) {
+      throw new WhispeerError("invalid", "a durable subscription needs the application's own clientId (ConnectOptions.clientId): one made up per client cannot be found again");
+    }
+    if (this.#link && (this.#caps & Cap.Resume) === 0) throw new WhispeerError("invalid", "the server does not offer resume");
+  }
+
   #refuse(s: Subscription<unknown>, err: WhispeerError): void {
     this.unsubscribe(s);
     s.end(err);
@@ -963,13 +977,16 @@ export class Client extends Emitter<ClientEvents> implements SubHost {
 
   /** #subFrame encodes the SUB that (re)starts s, resuming after the last message seen when it can. */
   #subFrame(s: Subscription<unknown>): Uint8Array {
-    let resume: { mode: 0 } | { mode: 1; last: number } | { mode: 2; epoch: bigint; offset: bigint } = { mode: 0 };
+    let resume: Resume = { mode: 0 };
     if ((this.#caps & Cap.Resume) !== 0) {
-      if (s.opts.resume) resume = { mode: 2, epoch: BigInt(s.opts.resume.epoch), offset: BigInt(s.opts.resume.offset) };
+      // A durable subscription continues after the server's cursor, also
+      // when renewed: the server knows what it took.
+      if (s.opts.durable) resume = { mode: 3 };
+      else if (s.opts.resume) resume = { mode: 2, epoch: BigInt(s.opts.resume.epoch), offset: BigInt(s.opts.resume.offset) };
       // A renewed pattern subscription goes on live: replaying its last N
       // again would deliver them twice.
       else if (s.opts.last !== undefined && (s.concrete || s.state === "subscribing")) resume = { mode: 1, last: s.opts.last };
-      if (s.concrete && s.positioned && s.epoch !== 0n) resume = { mode: 2, epoch: s.epoch, offset: s.resumeAfter() };
+      if (s.concrete && s.positioned && s.epoch !== 0n && !s.opts.durable) resume = { mode: 2, epoch: s.epoch, offset: s.resumeAfter() };
     }
     s.mode = resume.mode;
     // A server without QoS 2 delivers at QoS 1 at most.

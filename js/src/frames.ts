@@ -77,7 +77,9 @@ export type Header = readonly [key: string, value: string];
 export type Resume =
   | { readonly mode: 0 }
   | { readonly mode: 1; readonly last: number }
-  | { readonly mode: 2; readonly epoch: bigint; readonly offset: bigint };
+  | { readonly mode: 2; readonly epoch: bigint; readonly offset: bigint }
+  /** durable: a QoS 2 subscription the server keeps under the user, the session and the pattern */
+  | { readonly mode: 3 };
 
 export interface Hello {
   type: typeof T.Hello;
@@ -358,7 +360,7 @@ function body(w: Writer, f: Frame): void {
       else if (f.resume.mode === 2) {
         w.u64(f.resume.epoch);
         w.u64(f.resume.offset);
-      } else if (f.resume.mode !== 0) throw new FrameError("resume");
+      } else if (f.resume.mode !== 0 && f.resume.mode !== 3) throw new FrameError("resume");
       w.str(f.topic, 2, "topic");
       return;
     case T.Unsub:
@@ -732,6 +734,7 @@ function decodeSub(r: Reader): Sub {
   if (mode === 0) resume = { mode: 0 };
   else if (mode === 1) resume = { mode: 1, last: r.u32() };
   else if (mode === 2) resume = { mode: 2, epoch: r.u64(), offset: r.u64() };
+  else if (mode === 3) resume = { mode: 3 };
   else throw new FrameError("resume");
   const topic = r.str(2);
   if (sid === 0) throw new FrameError("sid");

@@ -31,6 +31,21 @@ export interface SubscribeOptions {
    * once per id, even when the server delivers it again.
    */
   qos?: QoS;
+  /**
+   * durable makes a qos 2 subscription durable (the server must offer QoS 2
+   * and resume; the client needs its own `clientId`): the server keeps it
+   * while the client is away, under the user, the clientId and the pattern,
+   * and advances its cursor as the client answers PUBREC. A later
+   * subscription to the same pattern with the same clientId and user — after
+   * a reconnect or in a new process — first receives what was published
+   * meanwhile (up to the server's durable backlog per topic; `recovered:
+   * false` and a GapError when some was lost), then live messages. After a
+   * crash of the server its cursor may lag: on a concrete topic, a redelivery
+   * at or below the last offset this client handed over is answered and not
+   * handed over again. Unsubscribe
+   * ends it on the server; one left alone expires (qos.durable_expiry).
+   */
+  durable?: boolean;
   /** maxHeld bounds the QoS 2 deliveries handed over and not yet released by the server (default 10000). */
   maxHeld?: number;
   /** queueSize bounds the deliveries waiting for the handler or the iterator (default 1024). */
@@ -124,7 +139,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
   /** @internal */ epoch = 0n;
   /** @internal */ seq = 0n;
   /** @internal */ positioned = false;
-  /** @internal */ mode: 0 | 1 | 2 = 0;
+  /** @internal */ mode: 0 | 1 | 2 | 3 = 0;
   /** @internal held is the exactly-once state of a subscription at QoS 2. */
   readonly held: Held | null;
 
@@ -215,7 +230,7 @@ export class Subscription<V = Message> extends Emitter<SubscriptionEvents> imple
       }
       this.positioned = true;
     }
-    const resumed = this.mode === 2;
+    const resumed = this.mode === 2 || this.mode === 3;
     if (resumed) this.#recovered = a.recovered;
     const info: Subscribed = { ...this.position(), resumed, recovered: !resumed || a.recovered };
     const first = this.#state === "subscribing";

@@ -29,6 +29,7 @@ const golden = [
   ["PUBACK", { type: T.PubAck, sid: 0, code: 0, id: "m1", text: "", offset: 0n }, "00000009 22 00000000 00 02 6d31"],
   ["SUB", { type: T.Sub, sid: 7, qos: 1, resume: { mode: 2, epoch: 0x1122334455667788n, offset: 41n }, topic: "chat/room1" },
     "00000023 10 00000007 01 02 1122334455667788 0000000000000029 000a 636861742f726f6f6d31"],
+  ["SUB durable", { type: T.Sub, sid: 1, qos: 2, resume: { mode: 3 }, topic: "t" }, "0000000a 10 00000001 02 03 0001 74"],
   ["PING", { type: T.Ping }, "00000001 06"],
 ];
 
@@ -69,7 +70,7 @@ const verdicts = {
   login: "ok", message: "ok", "message-full": "ok", "msg-sid0": "sid", ping: "ok", pong: "ok",
   "pub-header-past-end": "truncated", "pub-qos3": "qos", puback: "ok", "puback-refused": "ok",
   pubcomp: "ok", publish: "ok", "publish-full": "ok", pubrec: "ok", pubrel: "ok", "short-frame": "short",
-  "sub-resume-mode3": "resume", suback: "ok", "suback-error": "ok", subscribe: "ok", "subscribe-last": "ok",
+  "sub-resume-mode3": "ok", suback: "ok", "suback-error": "ok", subscribe: "ok", "subscribe-last": "ok",
   "subscribe-offset": "ok", "too-large": "too_large", "unknown-type": "unknown_type", unsubscribe: "ok",
   welcome: "ok", "zero-length": "truncated",
 };
