@@ -19,13 +19,11 @@ func (s *Store) cursorKey(subscriber string) string {
 
 // SaveCursor records how far a durable subscriber has got in a topic.
 func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	v := strconv.FormatUint(c.Epoch, 10) + ":" + strconv.FormatUint(c.Offset, 10) + ":" +
 		strconv.FormatInt(time.Now().UnixNano(), 10)
 	cmd := s.c.B().Hset().Key(s.cursorKey(c.Subscriber)).FieldValue().FieldValue(c.Topic, v).Build()
@@ -37,13 +35,11 @@ func (s *Store) SaveCursor(ctx context.Context, c whispeer.Cursor) error {
 
 // LoadCursor returns the cursor saved for subscriber in topic.
 func (s *Store) LoadCursor(ctx context.Context, subscriber, topic string) (whispeer.Cursor, bool, error) {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return whispeer.Cursor{}, false, err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	v, err := s.c.Do(ctx, s.c.B().Hget().Key(s.cursorKey(subscriber)).Field(topic).Build()).ToString()
 	if isNil(err) {
 		return whispeer.Cursor{}, false, nil
@@ -137,13 +133,11 @@ func (s *Store) cursorsOf(ctx context.Context, k, head string, fn func(whispeer.
 
 // DeleteCursors removes subscriber's cursors in every topic.
 func (s *Store) DeleteCursors(ctx context.Context, subscriber string) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	if err := s.c.Do(ctx, s.c.B().Del().Key(s.cursorKey(subscriber)).Build()).Error(); err != nil {
 		return fmt.Errorf("redis delete cursors: %w", err)
 	}

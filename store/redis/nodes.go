@@ -29,13 +29,11 @@ func (s *Store) nodesKey() string { return s.opt.prefix + ":nodes" }
 // a node registers again periodically, and Nodes forgets one not seen
 // for a while.
 func (s *Store) Register(ctx context.Context, n NodeInfo) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	n.SeenAt = time.Now().UTC()
 	b, err := json.Marshal(n)
 	if err != nil {
@@ -50,13 +48,11 @@ func (s *Store) Register(ctx context.Context, n NodeInfo) error {
 
 // Deregister removes the node name, as when it stops.
 func (s *Store) Deregister(ctx context.Context, name string) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	if err := s.c.Do(ctx, s.c.B().Hdel().Key(s.nodesKey()).Field(name).Build()).Error(); err != nil {
 		return fmt.Errorf("redis deregister node: %w", err)
 	}
@@ -66,13 +62,11 @@ func (s *Store) Deregister(ctx context.Context, name string) error {
 // Nodes returns the nodes seen within maxAge, sorted by name, and removes
 // those not seen for longer.
 func (s *Store) Nodes(ctx context.Context, maxAge time.Duration) ([]NodeInfo, error) {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	all, err := s.c.Do(ctx, s.c.B().Hgetall().Key(s.nodesKey()).Build()).AsStrMap()
 	if err != nil {
 		return nil, fmt.Errorf("redis nodes: %w", err)
@@ -99,13 +93,11 @@ func (s *Store) Nodes(ctx context.Context, maxAge time.Duration) ([]NodeInfo, er
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	if err := s.c.Do(ctx, s.c.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}

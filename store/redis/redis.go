@@ -184,6 +184,17 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, s.opt.timeout)
 }
 
+// begin starts an operation on the store: it fails once the store is
+// closed, and bounds ctx by the store's timeout. end releases both.
+func (s *Store) begin(ctx context.Context) (_ context.Context, end func(), err error) {
+	release, err := s.check()
+	if err != nil {
+		return ctx, nil, err
+	}
+	ctx, cancel := s.bound(ctx)
+	return ctx, func() { cancel(); release() }, nil
+}
+
 // check fails once the store is closed; it returns a release to call when
 // the operation is over.
 func (s *Store) check() (func(), error) {
@@ -284,13 +295,11 @@ func offsetEpoch(vs []rueidis.RedisMessage) (uint64, uint64, error) {
 
 // Topic describes topic's stream, giving a topic never seen an epoch.
 func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, error) {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return whispeer.TopicInfo{}, err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	args := []string{strconv.FormatUint(epoch.New(), 10)}
 	vs, err := infoScript.Exec(ctx, s.c, s.keys(topic), args).ToArray()
 	if err != nil {
@@ -320,13 +329,11 @@ func (s *Store) Trim(ctx context.Context, topic string, r whispeer.Retention) er
 	if r.IsZero() {
 		return nil
 	}
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	var minT int64
 	if r.MaxAge > 0 {
 		minT = time.Now().Add(-r.MaxAge).UnixMilli()
@@ -346,13 +353,11 @@ func (s *Store) Trim(ctx context.Context, topic string, r whispeer.Retention) er
 
 // Delete removes topic's messages and gives it a new epoch.
 func (s *Store) Delete(ctx context.Context, topic string) error {
-	release, err := s.check()
+	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
+	defer end()
 	args := []string{strconv.FormatUint(epoch.New(), 10)}
 	if err := deleteScript.Exec(ctx, s.c, s.keys(topic), args).Error(); err != nil {
 		return fmt.Errorf("redis delete: %w", err)
