@@ -91,6 +91,15 @@ test("a durable subscription is renewed in durable mode after a reconnect, and g
   const s = sub.subscribe(topic, (m) => col.push(m), durable);
   await s.ready;
   const pub = await connect(srv.url, admin(), opts());
+  try {
+    await cutOff(topic, sub, s, pub, col, gate, pubrel, modes);
+  } finally {
+    gate.shut = false;
+    await Promise.all([pub.close(), sub.close()]);
+  }
+});
+
+async function cutOff(topic, sub, s, pub, col, gate, pubrel, modes) {
   await pub.publish(topic, "one", { qos: 2 });
   await col.untilText("one");
   await pubrel;
@@ -111,8 +120,7 @@ test("a durable subscription is renewed in durable mode after a reconnect, and g
 
   assert.deepEqual(texts(col), ["one", "two", "three", "four"]);
   assert.deepEqual(modes, [3, 3], "the first SUB and its renewal are durable");
-  await Promise.all([pub.close(), sub.close()]);
-});
+}
 
 test("a durable subscription needs qos 2 and the application's own clientId", async () => {
   const anonymous = await connect(srv.url, admin(), opts());

@@ -282,3 +282,34 @@ test("Held: a PUBREL without an offset releases the oldest delivery taken with i
   h.newEpoch();
   assert.equal(h.admit("t", "a", 1n, 1, true), "deliver", "offsets start again in a new epoch");
 });
+
+test("QoS 2 durable delivery: SUB in durable mode, renewed so; a redelivery at or below what the handler took (a cursor that lagged) is answered and not handed over; a gap is reported", async () => {
+  const { c, clock, server, errors } = await setup({ clientId: "billing" });
+  const got = [];
+  const sub = c.subscribe("orders", (m) => got.push(m.text()), { qos: 2, durable: true });
+  const info = await sub.ready;
+  assert.equal(info.resumed, true);
+  assert.deepEqual(framesOf(server.last, T.Sub).map((f) => [f.qos, f.resume.mode]), [[2, 3]]);
+  server.last.deliver(q2(sub.sid, "orders", 1, "one"), q2(sub.sid, "orders", 2, "two"));
+  await settle();
+  server.last.deliver(
+    { type: T.PubRel, sid: sub.sid, code: 0, id: "id-1", text: "", offset: 1n },
+    { type: T.PubRel, sid: sub.sid, code: 0, id: "id-2", text: "", offset: 2n },
+  );
+  await settle();
+  assert.equal(sub.held.size, 0, "released");
+
+  const ws = await reconnect(server, clock);
+  assert.deepEqual(framesOf(ws, T.Sub).map((f) => [f.qos, f.resume.mode]), [[2, 3]], "renewed in durable mode, not from an offset");
+  ws.deliver(q2(sub.sid, "orders", 2, "two", { dup: true }), q2(sub.sid, "orders", 3, "three"));
+  await settle();
+  assert.deepEqual(got, ["one", "two", "three"]);
+  assert.deepEqual(acks(ws, T.PubRec), [[sub.sid, "id-2", 2n], [sub.sid, "id-3", 3n]], "the lagging redelivery is answered");
+  assert.ok(!errors.some((e) => e.name === "GapError"), "recovered: no gap");
+
+  server.recovered = false;
+  const lost = await reconnect(server, clock);
+  assert.deepEqual(framesOf(lost, T.Sub).map((f) => f.resume.mode), [3]);
+  assert.ok(errors.some((e) => e.name === "GapError"), "a durable subscription that did not recover reports a gap");
+  await c.close();
+});

@@ -153,7 +153,7 @@ export class FakeServer {
         ws.deliver({ type: T.AuthOK, expires: f.type === T.Auth ? this.expires(f.token) : 0n, token: f.type === T.Login ? "earned" : "" });
         return;
       case T.Sub: {
-        const recovered = f.resume.mode === 2 ? this.recovered : false;
+        const recovered = f.resume.mode === 2 || f.resume.mode === 3 ? this.recovered : false;
         ws.deliver({ type: T.SubAck, sid: f.sid, code: 0, recovered, epoch: this.epoch, offset: BigInt(this.offsets.get(f.topic) ?? 0), text: "" });
         return;
       }
