@@ -404,6 +404,8 @@ func (b *Broker) plan(ctx context.Context, s *Subscription, ts *topicState, conc
 		}
 		if ok {
 			cur = &c
+		} else if err := b.firstCursor(ctx, s.cfg.durable, ts.name, info); err != nil {
+			return nil, err
 		}
 	}
 	from, recovered := startAt(&s.cfg, info, cur, b.st.backlog)
@@ -417,6 +419,17 @@ func (b *Broker) plan(ctx context.Context, s *Subscription, ts *topicState, conc
 		return nil, nil
 	}
 	return &catchup{ts: ts, next: from}, nil
+}
+
+// firstCursor saves a new durable subscription's position in a topic
+// before any message reaches it, so that what is published while it is
+// away, should it leave before taking one, is waiting when it comes back.
+func (b *Broker) firstCursor(ctx context.Context, name, topic string, info TopicInfo) error {
+	c := Cursor{Subscriber: name, Topic: topic, Epoch: info.Epoch, Offset: info.Last}
+	if err := b.st.cursors.SaveCursor(ctx, c); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // startAt returns the offset a subscription starts from in a topic, and

@@ -343,6 +343,34 @@ func TestBroker_Durable(t *testing.T) {
 	wantSeqs(t, seqs(&c3), 16, 20)
 }
 
+// TestBroker_DurableAwayBeforeFirstMessage leaves before any message
+// reached the subscription: what is published while it is away still
+// reaches it when it comes back, as for a subscriber that had taken some.
+func TestBroker_DurableAwayBeforeFirstMessage(t *testing.T) {
+	b := newBroker(t, whispeer.WithStore(memory.New()))
+	publish(t, b, "orders", "before")
+	var c collector
+	s, err := b.Subscribe("orders", c.handle, whispeer.WithInline(), whispeer.WithDurable("client-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Unsubscribe()
+	publish(t, b, "orders", "away-1")
+	publish(t, b, "orders", "away-2")
+	var c2 collector
+	s, err = b.Subscribe("orders", c2.handle, whispeer.WithInline(), whispeer.WithDurable("client-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Recovered() {
+		t.Fatal("not Recovered after a short absence")
+	}
+	wantSeqs(t, seqs(&c2), 2, 3)
+	if n := len(seqs(&c)); n != 0 {
+		t.Fatalf("the first subscription received %d messages, want none", n)
+	}
+}
+
 // TestBroker_DurablePatternAsync comes back to a pattern with an async
 // handler and receives, per topic, what it missed, then live messages.
 func TestBroker_DurablePatternAsync(t *testing.T) {
