@@ -160,7 +160,7 @@ func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done 
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
-	if a, ok := b.st.s.(asyncAppender); ok && m.QoS == AtMostOnce && r == nil {
+	if a, ok := b.st.s.(asyncAppender); ok && r == nil && (m.QoS == AtMostOnce || m.QoS == AtLeastOnce && done != nil) {
 		return b.appendAsync(ctx, a, m, done)
 	}
 	m, durable, err := ts.log.append(ctx, m, done)
@@ -231,25 +231,38 @@ func (b *Broker) stopWatching(s *Subscription) {
 // asyncAppender is the optional capability of a store behind a backplane
 // that appends a message without waiting for its offset, keeping the
 // order of the appends it was asked for: the broker appends QoS 0
-// messages so, for a publisher need not wait for Redis between two
-// of them. AppendAsync fails at once when too many appends wait.
+// messages, and QoS 1 messages whose publisher takes the outcome through
+// a callback, so, for a publisher need not wait for Redis between two of
+// them. Without done, AppendAsync fails at once when too many appends
+// wait; with done, it waits for room, and done is called as
+// [Store.Append]'s is.
 type asyncAppender interface {
-	AppendAsync(ctx context.Context, m *Message) error
+	AppendAsync(ctx context.Context, m *Message, done func(error)) error
 }
 
-// appendAsync appends m, a QoS 0 message, through a: it reaches the
-// subscribers, here as elsewhere, from the backplane.
+// appendAsync appends m, a QoS 0 message or a QoS 1 message with done,
+// through a: it reaches the subscribers, here as elsewhere, from the
+// backplane.
 func (b *Broker) appendAsync(ctx context.Context, a asyncAppender, m *Message, done func(error)) error {
 	m = m.keep()
 	stored, err := b.st.forStore(m)
 	if err != nil {
 		return err
 	}
-	if err := a.AppendAsync(ctx, stored); err != nil {
+	var durable func(error)
+	if m.QoS != AtMostOnce {
+		durable = func(err error) {
+			if err != nil {
+				err = fmt.Errorf("store: %w", err)
+			}
+			done(err)
+		}
+	}
+	if err := a.AppendAsync(ctx, stored, durable); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	b.published.Add(1)
-	if done != nil {
+	if durable == nil && done != nil {
 		done(nil)
 	}
 	return nil

@@ -194,15 +194,15 @@ var (
 
 // AppendAsync appends m through the store's AppendAsync, when it has one
 // (as the Redis store of a cluster does), and otherwise through Append.
-func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message) error {
+func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message, done func(error)) error {
 	a, ok := s.Store.(interface {
-		AppendAsync(context.Context, *whispeer.Message) error
+		AppendAsync(context.Context, *whispeer.Message, func(error)) error
 	})
 	var err error
 	if ok {
-		err = a.AppendAsync(ctx, m)
+		err = a.AppendAsync(ctx, m, done)
 	} else {
-		err = s.Append(ctx, m, nil)
+		err = s.Append(ctx, m, done)
 	}
 	if err != nil {
 		s.errors.WithLabelValues(StoreAppend).Inc()

@@ -106,3 +106,45 @@ func prefix(s *redis.Store) string {
 	p, _, _ := strings.Cut(s.Channel("x"), ":{")
 	return p
 }
+
+// TestStore_AppendAsyncDone checks that appends queued with a callback,
+// as a cluster node queues its clients' QoS 1 publishes, are each
+// confirmed once, in order, and readable when confirmed; and that one
+// Redis refused is reported to its callback.
+func TestStore_AppendAsyncDone(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL())
+	defer s.Close()
+	ctx := context.Background()
+	const n = 500
+	results := make(chan error, n)
+	for i := 1; i <= n; i++ {
+		m := storetest.Message("async", i)
+		m.QoS = whispeer.AtLeastOnce
+		if err := s.AppendAsync(ctx, m, func(err error) { results <- err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if err := <-results; err != nil {
+			t.Fatalf("done: %v", err)
+		}
+	}
+	var got []uint64
+	err := s.Read(ctx, "async", 1, 0, func(m *whispeer.Message) error {
+		got = append(got, m.Seq)
+		return nil
+	})
+	if err != nil || len(got) != n || got[0] != 1 || got[n-1] != n {
+		t.Fatalf("read %d messages (%v), want offsets 1..%d", len(got), err, n)
+	}
+
+	srv.Stop()
+	m := storetest.Message("async", n+1)
+	m.QoS = whispeer.AtLeastOnce
+	if err := s.AppendAsync(ctx, m, func(err error) { results <- err }); err == nil {
+		if err := <-results; err == nil {
+			t.Fatal("an append Redis never took was confirmed")
+		}
+	}
+}

@@ -62,21 +62,42 @@ func (s *Store) prepare(m *whispeer.Message) *pending {
 
 // AppendAsync queues m's append and returns without waiting for Redis:
 // m is numbered when the writer's pipeline reaches Redis, after every
-// append queued before it, and its Seq is not set. It fails with ErrBusy
-// when the queue is full. A broker with a backplane appends its QoS 0
-// messages so; a failure after it returned is logged by the store's
-// writer and the message lost, as QoS 0 allows.
-func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message) error {
+// append queued before it, and its Seq is not set. A broker with a
+// backplane appends so its QoS 0 messages, and its QoS 1 messages whose
+// publisher does not wait, so that a publisher's appends are pipelined.
+// Without done (QoS 0) it fails with ErrBusy when the queue is full, and
+// a failure after it returned is logged by the store's writer and the
+// message lost, as QoS 0 allows. With done, a full queue is waited on
+// until ctx ends, and done is called once, as Append's is: when Redis
+// has the message, as durable as the options ask, or with the error that
+// kept it from being.
+func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message, done func(error)) error {
 	release, err := s.check()
 	if err != nil {
 		return err
 	}
 	defer release()
 	p := s.prepare(m)
+	key := p.keys[0]
 	p.done = func(_, _ uint64, err error) {
-		if err != nil {
-			s.failed.Add(1)
+		switch {
+		case done == nil:
+			if err != nil {
+				s.failed.Add(1)
+			}
+		case err != nil:
+			done(fmt.Errorf("redis append: %w", err))
+		default:
+			s.durable(m, key, done)
 		}
+	}
+	if done != nil {
+		ctx, cancel := s.bound(ctx)
+		defer cancel()
+		if err := s.enqueue(ctx, p); err != nil {
+			return fmt.Errorf("redis append: %w", err)
+		}
+		return nil
 	}
 	select {
 	case s.queue <- p:
