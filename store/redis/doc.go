@@ -41,9 +41,11 @@
 // Appends wait in one bounded queue ([DefaultMaxQueue]) for the store's
 // writer, which sends them to Redis in pipelined batches, in the order
 // they were queued, and waits for each batch's replies before the next.
-// Append waits for its message's offset; AppendAsync, which a broker with
-// a backplane uses for QoS 0 messages, returns once queued, and fails
-// with [ErrBusy] when the queue is full.
+// Append waits for its message's offset. AppendAsync, which a broker with
+// a backplane uses for QoS 0 messages and for its clients' QoS 1
+// messages, returns once queued: without a done callback it fails with
+// [ErrBusy] when the queue is full; with one it waits for room, and done
+// reports the outcome.
 //
 // An append is acknowledged (its done called) once Redis replied, or with
 // [WithWait] once as many replicas acknowledged it: what Redis loses on a
