@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/whispeer-io/whispeer/internal/proctest"
 )
 
 // startAttempts is how many sets of ports a node's first start tries.
@@ -25,9 +26,6 @@ const readyTimeout = time.Minute
 
 // stopTimeout bounds a graceful stop before the node is killed.
 const stopTimeout = 30 * time.Second
-
-// errPortTaken says a node exited at start because a port was taken.
-var errPortTaken = errors.New("port taken")
 
 // Cluster is the nodes started by Start.
 type Cluster struct {
@@ -62,13 +60,7 @@ type Node struct {
 	ports [3]int // WebSocket, TCP, admin
 
 	mu   sync.Mutex
-	proc *process
-}
-
-// process is one run of a node.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when it has exited
+	proc *proctest.Process
 }
 
 // Start starts n nodes with opts, one after the other, and returns once
@@ -114,10 +106,10 @@ func (nd *Node) launch() {
 	var err error
 	for range startAttempts {
 		for i := range nd.ports {
-			nd.ports[i] = freePort(nd.t)
+			nd.ports[i] = proctest.FreePort(nd.t)
 		}
 		nd.setURLs()
-		if err = nd.run(); !errors.Is(err, errPortTaken) {
+		if err = nd.run(); !errors.Is(err, proctest.ErrPortTaken) {
 			break
 		}
 	}
@@ -175,22 +167,20 @@ func (nd *Node) run() error {
 	cmd.Dir = nd.dir
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run %s: %w", nd.bin, err)
+	p, err := proctest.Start(cmd)
+	if err != nil {
+		return err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
 	nd.mu.Lock()
 	nd.proc = p
 	nd.mu.Unlock()
 	if err := nd.waitReady(p); err != nil {
-		signal(p, true)
+		p.Stop(true, stopTimeout)
 		out := nd.logSince(start)
 		if strings.Contains(out, "address already in use") {
-			return fmt.Errorf("%w: %s", errPortTaken, lastLines(out, 3))
+			return fmt.Errorf("%w: %s", proctest.ErrPortTaken, proctest.LastLines(out, 3))
 		}
-		return fmt.Errorf("%w\n%s", err, lastLines(out, 15))
+		return fmt.Errorf("%w\n%s", err, proctest.LastLines(out, 15))
 	}
 	return nil
 }
@@ -208,11 +198,11 @@ func cleanEnv() []string {
 }
 
 // waitReady polls /readyz until it answers 200 or the process exits.
-func (nd *Node) waitReady(p *process) error {
+func (nd *Node) waitReady(p *proctest.Process) error {
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case <-p.done:
+		case <-p.Exited():
 			return errors.New("whispeer serve exited at start")
 		default:
 		}
@@ -261,15 +251,7 @@ func (nd *Node) Running() bool {
 	nd.mu.Lock()
 	p := nd.proc
 	nd.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	return p.Running()
 }
 
 // Kill kills the node with SIGKILL and waits for it to exit: its clients
@@ -285,16 +267,8 @@ func (nd *Node) Stop() { nd.stop(false) }
 func (nd *Node) Restart() {
 	nd.t.Helper()
 	nd.stop(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := nd.run()
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errPortTaken) || time.Now().After(deadline) {
-			nd.t.Fatalf("clustertest: restart %s: %v", nd.Name, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := proctest.Again(10*time.Second, nd.run); err != nil {
+		nd.t.Fatalf("clustertest: restart %s: %v", nd.Name, err)
 	}
 }
 
@@ -304,23 +278,7 @@ func (nd *Node) stop(kill bool) {
 	p := nd.proc
 	nd.mu.Unlock()
 	if p != nil {
-		signal(p, kill)
-	}
-}
-
-// signal sends SIGKILL or SIGTERM to p and waits for it to exit.
-func signal(p *process, kill bool) {
-	if kill {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		p.Stop(kill, stopTimeout)
 	}
 }
 
@@ -329,38 +287,13 @@ func (nd *Node) Log() string { return nd.logSince(0) }
 
 // logSince returns the node's log from byte offset off.
 func (nd *Node) logSince(off int64) string {
-	b, err := os.ReadFile(filepath.Join(nd.dir, "node.log"))
-	if err != nil || off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
+	return proctest.LogSince(filepath.Join(nd.dir, "node.log"), off)
 }
 
 // cleanup kills the node and, on a failed test, logs the end of its log.
 func (nd *Node) cleanup() {
 	nd.stop(true)
 	if nd.t.Failed() {
-		nd.t.Logf("clustertest: end of the log of %s:\n%s", nd.Name, lastLines(nd.Log(), 30))
+		nd.t.Logf("clustertest: end of the log of %s:\n%s", nd.Name, proctest.LastLines(nd.Log(), 30))
 	}
-}
-
-// lastLines returns at most the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freePort returns a loopback TCP port that was free a moment ago; a node
-// that finds it taken is started again on other ports.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("clustertest: pick a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

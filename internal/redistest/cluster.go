@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/whispeer-io/whispeer/internal/proctest"
 )
 
 // clusterSlots is the number of hash slots of a Redis Cluster.
@@ -60,7 +62,7 @@ func StartCluster(t testing.TB, n int, opts ...Option) *Cluster {
 	args := append([]string{"--cluster", "create"}, cl.Addrs()...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, lastLines(string(out), 10))
+		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, proctest.LastLines(string(out), 10))
 	}
 	cl.WaitOK()
 	return cl

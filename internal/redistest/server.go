@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/whispeer-io/whispeer/internal/proctest"
 )
 
 // startAttempts is how many ports Start tries before it gives up.
@@ -20,9 +21,6 @@ const startAttempts = 5
 
 // readyTimeout bounds the wait for a started server to answer.
 const readyTimeout = 15 * time.Second
-
-// errPortTaken says a server exited at start because its port was taken.
-var errPortTaken = errors.New("port taken")
 
 // Server is a redis-server process started by Start.
 type Server struct {
@@ -39,14 +37,11 @@ type Server struct {
 	extra []int // further ports the server binds, such as a cluster bus
 
 	mu   sync.Mutex
-	proc *process
+	proc *proctest.Process
 }
 
-// process is one run of redis-server.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-}
+// stopTimeout is how long a server may take to exit after SIGTERM.
+const stopTimeout = 10 * time.Second
 
 // Option configures Start and StartCluster.
 type Option func(*config)
@@ -103,12 +98,12 @@ func (s *Server) launch() {
 	s.t.Helper()
 	var err error
 	for range startAttempts {
-		s.port = freePort(s.t)
+		s.port = proctest.FreePort(s.t)
 		for i := range s.extra {
-			s.extra[i] = freePort(s.t)
+			s.extra[i] = proctest.FreePort(s.t)
 		}
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-		if err = s.run(); !errors.Is(err, errPortTaken) {
+		if err = s.run(); !errors.Is(err, proctest.ErrPortTaken) {
 			break
 		}
 	}
@@ -129,34 +124,32 @@ func (s *Server) run() error {
 	cmd.Dir = s.dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run %s: %w", s.bin, err)
+	p, err := proctest.Start(cmd)
+	if err != nil {
+		return err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
 	if err := s.waitReady(p); err != nil {
-		s.signal(p, true)
+		p.Stop(true, stopTimeout)
 		out := s.logSince(start)
 		if strings.Contains(out, "in use") {
-			return fmt.Errorf("%w: %s", errPortTaken, lastLines(out, 3))
+			return fmt.Errorf("%w: %s", proctest.ErrPortTaken, proctest.LastLines(out, 3))
 		}
-		return fmt.Errorf("%w\n%s", err, lastLines(out, 10))
+		return fmt.Errorf("%w\n%s", err, proctest.LastLines(out, 10))
 	}
 	return nil
 }
 
 // waitReady polls the server until it answers INFO as this process, which
 // tells it from another server that holds the port, or the process exits.
-func (s *Server) waitReady(p *process) error {
-	want := "process_id:" + strconv.Itoa(p.cmd.Process.Pid)
+func (s *Server) waitReady(p *proctest.Process) error {
+	want := "process_id:" + strconv.Itoa(p.Pid())
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case <-p.done:
+		case <-p.Exited():
 			return errors.New("redis-server exited at start")
 		default:
 		}
@@ -181,15 +174,7 @@ func (s *Server) Running() bool {
 	s.mu.Lock()
 	p := s.proc
 	s.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	return p.Running()
 }
 
 // Kill kills the server with SIGKILL, as a crash would, and waits for it to
@@ -211,16 +196,8 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.stop(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := s.run()
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errPortTaken) || time.Now().After(deadline) {
-			s.t.Fatalf("redistest: restart redis-server on %s: %v", s.Addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := proctest.Again(10*time.Second, s.run); err != nil {
+		s.t.Fatalf("redistest: restart redis-server on %s: %v", s.Addr, err)
 	}
 }
 
@@ -230,24 +207,7 @@ func (s *Server) stop(kill bool) {
 	p := s.proc
 	s.mu.Unlock()
 	if p != nil {
-		s.signal(p, kill)
-	}
-}
-
-// signal sends SIGKILL or SIGTERM to p and waits for it to exit; a process
-// that ignores SIGTERM for ten seconds is killed.
-func (s *Server) signal(p *process, kill bool) {
-	if kill {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		p.Stop(kill, stopTimeout)
 	}
 }
 
@@ -255,26 +215,13 @@ func (s *Server) signal(p *process, kill bool) {
 func (s *Server) cleanup() {
 	s.stop(true)
 	if s.t.Failed() {
-		s.t.Logf("redistest: end of the log of redis-server %s:\n%s", s.Addr, lastLines(s.logSince(0), 20))
+		s.t.Logf("redistest: end of the log of redis-server %s:\n%s", s.Addr, proctest.LastLines(s.logSince(0), 20))
 	}
 }
 
 // logSince returns the server's log from byte offset off.
 func (s *Server) logSince(off int64) string {
-	b, err := os.ReadFile(s.log)
-	if err != nil || off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
-}
-
-// lastLines returns at most the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return proctest.LogSince(s.log, off)
 }
 
 // lookPath finds a Redis binary or fails the test saying how to install it.
@@ -286,16 +233,4 @@ func lookPath(t testing.TB, name string) string {
 			"install it, e.g. apt-get install redis-server (Debian), or run .ci/run as root", name)
 	}
 	return p
-}
-
-// freePort returns a loopback TCP port that was free a moment ago; Start
-// tries another when a process takes it in between.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redistest: pick a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
