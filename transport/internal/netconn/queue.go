@@ -372,10 +372,7 @@ func (q *Queue) Kill(err error) {
 		q.state = Closing
 		q.shut.Store(true)
 	}
-	q.flush = false
-	clear(q.queue)
-	q.queue, q.pending, q.frames, q.msg = q.queue[:0], 0, 0, -1
-	q.dropArena()
+	q.drop()
 	q.wakeRoom()
 	q.mu.Unlock()
 	if first {
@@ -388,6 +385,11 @@ func (q *Queue) Kill(err error) {
 // another reason came first, marks the connection closed, closes it unless
 // the writer still runs (the writer closes it then), and returns the
 // reason the connection ended.
+//
+// A writer still running then counts once more in Writers until it has
+// closed the connection (exit), so that the listener's wait, which the
+// reader is about to leave, still covers it and any writer it hands over
+// to; once the reader has gone, no writer starts afresh (release).
 func (q *Queue) Teardown(err error) error {
 	q.mu.Lock()
 	if q.err == nil {
@@ -398,6 +400,9 @@ func (q *Queue) Teardown(err error) error {
 	q.shut.Store(true)
 	q.wakeRoom()
 	closeNow := !q.writing
+	if !closeNow {
+		q.cfg.Writers.Add(1) // the reader's count is still held: safe
+	}
 	q.mu.Unlock()
 	if closeNow {
 		q.nc.Close()
@@ -426,6 +431,13 @@ func (q *Queue) Cork(b *Batch) {
 func (q *Queue) release() {
 	q.mu.Lock()
 	q.held = false
+	if q.state == Closed && !q.writing {
+		// The reader has closed the connection and left: nothing more
+		// can be written, and no writer may start uncounted.
+		q.drop()
+		q.mu.Unlock()
+		return
+	}
 	if q.writing || (len(q.queue) == 0 && !q.flush) {
 		q.mu.Unlock()
 		return
@@ -517,6 +529,14 @@ func (q *Queue) Trim() {
 	}
 }
 
+// drop forgets what is queued and any flush asked for; q.mu is held.
+func (q *Queue) drop() {
+	q.flush = false
+	clear(q.queue)
+	q.queue, q.pending, q.frames, q.msg = q.queue[:0], 0, 0, -1
+	q.dropArena()
+}
+
 // dropArena gives the arena's chunks back to the pool once nothing queued
 // is in them; q.mu is held.
 func (q *Queue) dropArena() {
@@ -537,7 +557,8 @@ func (q *Queue) exit() {
 	q.mu.Unlock()
 	switch {
 	case state == Closed:
-		q.nc.Close() // the reader has gone: the writer was the last user
+		q.nc.Close()         // the reader has gone: the writer was the last user
+		q.cfg.Writers.Done() // the count Teardown handed over
 	case flushed:
 		q.owner.Flushed()
 	}

@@ -173,6 +173,36 @@ func TestBatch_CloseWhileHeld(t *testing.T) {
 	wg.Wait()
 }
 
+// TestBatch_ReaderGoneWhileHeld flushes a batch, another connection's
+// reader's, that holds a queue whose own reader has since torn down and
+// whose listener may have finished waiting: no writer starts, uncounted,
+// on the closed connection, and what was queued is dropped.
+func TestBatch_ReaderGoneWhileHeld(t *testing.T) {
+	var b Batch
+	q, ev, client, wg := newQueue(t, 1<<20)
+	if err := q.SendHeadIn(&b, nil, []byte("late"), false); err != nil {
+		t.Fatal(err)
+	}
+	q.Close([]byte("bye"), io.EOF)
+	q.Teardown(nil)
+	wg.Wait() // the listener's shutdown returns
+	b.Flush()
+	q.mu.Lock()
+	writing, queued := q.writing, len(q.queue)
+	q.mu.Unlock()
+	if writing || queued != 0 {
+		t.Fatalf("after the flush: writer started %v, %d buffers queued", writing, queued)
+	}
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read: %v, want the connection closed", err)
+	}
+	select {
+	case <-ev.flushed:
+		t.Fatal("Flushed reported for a connection closed before its flush")
+	default:
+	}
+}
+
 // TestQueue_CopiesSmallKeepsLarge checks how frames become buffers of the
 // vectored write: small frames sent to be copied, whole or with copyBody,
 // are copied into one buffer; a large body is queued as it is behind its
