@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +37,8 @@ type Backplane struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	dropped atomic.Uint64
-	up      atomic.Bool // the last subscription attempt worked
+	bad     atomic.Uint64 // received messages that did not decode
+	up      atomic.Bool   // the last subscription attempt worked
 
 	mu       sync.Mutex
 	watches  map[string]context.CancelFunc
@@ -96,13 +96,15 @@ func (b *Backplane) run(r func(*whispeer.Message, uint64)) {
 		case <-b.stop:
 			return
 		case msg := <-b.q:
-			m, ep, err := decodePublished(msg.payload)
+			msgs, ep, err := decodePublished(msg.payload)
 			if err != nil {
-				b.log.Warn("whispeer: a damaged message on the redis backplane", "channel", truncate(msg.channel), "error", err)
+				b.damaged(msg.channel, err)
 				continue
 			}
-			if b.wanted(msg.channel, m.Topic) {
-				r(m, ep)
+			if b.wanted(msg.channel, msgs[0].Topic) {
+				for _, m := range msgs {
+					r(m, ep)
+				}
 			}
 		}
 	}
@@ -125,19 +127,6 @@ func (b *Backplane) wanted(channel, topic string) bool {
 		}
 	}
 	return false
-}
-
-// decodePublished decodes "<offset>:<epoch>:<record>".
-func decodePublished(p string) (*whispeer.Message, uint64, error) {
-	os, rest, ok1 := strings.Cut(p, ":")
-	es, rec, ok2 := strings.Cut(rest, ":")
-	off, err1 := strconv.ParseUint(os, 10, 64)
-	ep, err2 := strconv.ParseUint(es, 10, 64)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil || off == 0 {
-		return nil, 0, fmt.Errorf("%w: redis published message", whispeer.ErrCorrupt)
-	}
-	m, err := Decode("", off, rec)
-	return m, ep, err
 }
 
 // Watch subscribes to topic's channel, or a pattern's, and returns once

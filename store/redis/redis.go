@@ -247,7 +247,7 @@ func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(
 	}
 	m.Seq = r.off
 	if done != nil {
-		s.durable(m, p.keys[0], done)
+		s.durable(m, s.keys(m.Topic)[0], done)
 	}
 	return r.ep, nil
 }
@@ -274,23 +274,30 @@ func (s *Store) durable(m *whispeer.Message, key string, done func(error)) {
 	}()
 }
 
+// offsetEpoch parses {offset, epoch}, a reply of a script.
 func offsetEpoch(vs []rueidis.RedisMessage) (uint64, uint64, error) {
 	if len(vs) < 2 {
 		return 0, 0, fmt.Errorf("%w: redis script replied %d values", whispeer.ErrCorrupt, len(vs))
 	}
 	off, err := vs[0].AsInt64()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%w: redis offset: %w", whispeer.ErrCorrupt, err)
+	if err != nil || off < 1 {
+		return 0, 0, fmt.Errorf("%w: redis offset %d: %v", whispeer.ErrCorrupt, off, err)
 	}
-	es, err := vs[1].ToString()
+	ep, err := parseEpoch(vs[1])
+	return uint64(off), ep, err
+}
+
+// parseEpoch parses an epoch a script replied.
+func parseEpoch(v rueidis.RedisMessage) (uint64, error) {
+	es, err := v.ToString()
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: redis epoch: %w", whispeer.ErrCorrupt, err)
+		return 0, fmt.Errorf("%w: redis epoch: %w", whispeer.ErrCorrupt, err)
 	}
 	ep, err := strconv.ParseUint(es, 10, 64)
-	if err != nil || off < 1 {
-		return 0, 0, fmt.Errorf("%w: redis offset %d, epoch %q", whispeer.ErrCorrupt, off, es)
+	if err != nil {
+		return 0, fmt.Errorf("%w: redis epoch %q", whispeer.ErrCorrupt, es)
 	}
-	return uint64(off), ep, nil
+	return ep, nil
 }
 
 // Topic describes topic's stream, giving a topic never seen an epoch.

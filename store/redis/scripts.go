@@ -21,40 +21,62 @@ if not epoch or (last > 0 and redis.call('EXISTS', s) == 0) then
 end
 `
 
-// appendScript appends one message: ARGV[2] is its record, ARGV[3] its
-// payload's length, ARGV[4] its time in milliseconds. When ARGV[6] is not
-// empty, KEYS[3] is the message's de-duplication key (an ExactlyOnce
-// message, see dedupKey): if it exists the message was appended before,
-// and the script appends nothing and returns {offset, epoch, 1} of that
-// append; else the append sets it to "<offset>:<epoch>" for ARGV[6]
-// milliseconds. The next key, when given, is a sharded channel in the
-// topic's slot: the message is published to it as
-// "<offset>:<epoch>:<record>", so that live traffic and history are in the
-// order the script ran, and, when ARGV[5] is not empty, on the (unsharded)
-// channel ARGV[5] too, for pattern subscribers. It returns {offset, epoch}.
+// appendScript appends a run of messages of one topic, in order, under
+// consecutive offsets. ARGV[2] is the (unsharded) channel to publish on
+// for pattern subscribers, or empty; ARGV[3] the milliseconds a
+// de-duplication key lives; ARGV[4] is "1" when KEYS[3] is the topic's
+// sharded channel. From ARGV[5] on, each message has four arguments: its
+// record, its payload's length, its time in milliseconds, and "1" when the
+// next of the keys after the channel is its de-duplication key (an
+// ExactlyOnce message, see dedupKey). A message whose key exists was
+// appended before: it is not appended again, and its reply is {offset,
+// epoch} of that append; else the append sets the key to
+// "<offset>:<epoch>". The others are appended, their reply their offset.
+// The messages appended are then published at once, on the channel and
+// the pattern channel, in the batch format (see publishedVersion):
+// "v2:<epoch>:<first offset>:" followed by "<length>:<record>" for each,
+// so that live traffic and history are in the order the script ran. It
+// returns {epoch, reply of each message}.
 var appendScript = rueidis.NewLuaScript(appendLua)
 
 const appendLua = stateLua + `
-local d, ch = nil, KEYS[3]
-if ARGV[6] ~= '' then
-  d, ch = KEYS[3], KEYS[4]
-  local v = redis.call('GET', d)
-  if v then
-    local off, ep = string.match(v, '^(%d+):(%d+)$')
-    if off then return {tonumber(off), ep, 1} end
+local ch, nk = nil, 3
+if ARGV[4] == '1' then ch, nk = KEYS[3], 4 end
+local out, parts, first, bytes = {epoch}, {}, last + 1, 0
+for i = 5, #ARGV, 4 do
+  local rec, d, dup = ARGV[i], nil, nil
+  if ARGV[i+3] == '1' then
+    d, nk = KEYS[nk], nk + 1
+    local v = redis.call('GET', d)
+    if v then
+      local off, ep = string.match(v, '^(%d+):(%d+)$')
+      if off then dup = {tonumber(off), ep} end
+    end
+  end
+  if dup then
+    out[#out+1] = dup
+  else
+    last = last + 1
+    redis.call('XADD', s, last .. '-0', 'n', ARGV[i+1], 't', ARGV[i+2], 'r', rec)
+    bytes = bytes + tonumber(ARGV[i+1])
+    if d then redis.call('SET', d, last .. ':' .. epoch, 'PX', ARGV[3]) end
+    if ch then
+      parts[#parts+1] = #rec .. ':'
+      parts[#parts+1] = rec
+    end
+    out[#out+1] = last
   end
 end
-last = last + 1
-redis.call('XADD', s, last .. '-0', 'n', ARGV[3], 't', ARGV[4], 'r', ARGV[2])
-redis.call('HSET', m, 'last', last)
-redis.call('HINCRBY', m, 'bytes', ARGV[3])
-if d then redis.call('SET', d, last .. ':' .. epoch, 'PX', ARGV[6]) end
-if ch then
-  local msg = last .. ':' .. epoch .. ':' .. ARGV[2]
-  redis.call('SPUBLISH', ch, msg)
-  if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], msg) end
+if last >= first then
+  redis.call('HSET', m, 'last', last)
+  redis.call('HINCRBY', m, 'bytes', bytes)
+  if ch then
+    local msg = 'v2:' .. epoch .. ':' .. first .. ':' .. table.concat(parts)
+    redis.call('SPUBLISH', ch, msg)
+    if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], msg) end
+  end
 end
-return {last, epoch}
+return out
 `
 
 // infoScript returns {epoch, last, first, messages, bytes}, giving a topic

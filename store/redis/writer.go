@@ -19,10 +19,17 @@ import (
 // which sends up to maxBatch of them to Redis in one pipeline and waits
 // for their replies before the next: one round trip for many appends, in
 // the order they were queued, so that a publisher's messages keep their
-// order whether it waited for each or not.
+// order whether it waited for each or not. Within a pipeline, a run of
+// consecutive appends to one topic is one call of the append script, of
+// at most maxRun messages and maxRunBytes of records (a larger record
+// goes alone): one script, one read of the topic's state and one publish
+// for the run, where Redis's cost per call, not per message, is most of
+// what it spends.
 const (
 	DefaultMaxQueue = 1 << 15
 	maxBatch        = 512
+	maxRun          = 64
+	maxRunBytes     = 64 << 10
 )
 
 // ErrBusy is returned by AppendAsync when DefaultMaxQueue appends already
@@ -37,27 +44,23 @@ var appendSHA = func() string {
 
 // pending is one append waiting for the writer.
 type pending struct {
-	keys, args []string
-	done       func(off, ep uint64, err error)
+	topic string
+	rec   string // the record
+	size  string // the payload's length
+	at    string // the time, in milliseconds since the Unix epoch
+	dedup string // the de-duplication key, or ""
+	done  func(off, ep uint64, err error)
 }
 
 // prepare returns the append of m, its done still to set.
 func (s *Store) prepare(m *whispeer.Message) *pending {
 	rec := record.AppendMessage(make([]byte, 0, 64+len(m.Payload)), 0, 0, m)
-	keys := s.keys(m.Topic)
-	args := []string{strconv.FormatUint(epoch.New(), 10), rueidis.BinaryString(rec),
-		strconv.Itoa(len(m.Payload)), strconv.FormatInt(m.Time.UnixMilli(), 10), "", ""}
+	p := &pending{topic: m.Topic, rec: rueidis.BinaryString(rec),
+		size: strconv.Itoa(len(m.Payload)), at: strconv.FormatInt(m.Time.UnixMilli(), 10)}
 	if m.QoS == whispeer.ExactlyOnce && s.opt.dedup > 0 {
-		keys = append(keys, s.dedupKey(m))
-		args[5] = strconv.FormatInt(max(s.opt.dedup.Milliseconds(), 1), 10)
+		p.dedup = s.dedupKey(m)
 	}
-	if s.opt.publish {
-		keys = append(keys, s.Channel(m.Topic))
-	}
-	if s.opt.publish && !s.opt.noPatterns {
-		args[4] = s.patternChannel(m.Topic)
-	}
-	return &pending{keys: keys, args: args}
+	return p
 }
 
 // AppendAsync queues m's append and returns without waiting for Redis:
@@ -78,7 +81,7 @@ func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message, done func(
 	}
 	defer release()
 	p := s.prepare(m)
-	key := p.keys[0]
+	key := s.keys(m.Topic)[0]
 	p.done = func(_, _ uint64, err error) {
 		switch {
 		case done == nil:
@@ -149,31 +152,114 @@ func (s *Store) write() {
 	}
 }
 
-// flush appends batch in one pipeline and hands each append its outcome.
-// An append that Redis refused for not knowing the script (it restarted)
-// is run again with the script's text; the others of its node failed the
+// flush appends batch in one pipeline, a run of one topic's appends
+// per call of the append script, and hands each append its outcome. A
+// call that Redis refused for not knowing the script (it restarted) is
+// run again with the script's text; the others of its node failed the
 // same way after it, and are run again after it, in order.
 func (s *Store) flush(batch []*pending) {
 	ctx, cancel := s.bound(context.Background())
 	defer cancel()
-	cmds := make(rueidis.Commands, len(batch))
-	for i, p := range batch {
-		cmds[i] = s.c.B().Evalsha().Sha1(appendSHA).Numkeys(int64(len(p.keys))).Key(p.keys...).Arg(p.args...).Build()
+	var runs [][]*pending
+	var calls []scriptCall
+	for len(batch) > 0 {
+		n := runLen(batch)
+		c := s.call(batch[:n])
+		runs, calls = append(runs, batch[:n]), append(calls, c)
+		batch = batch[n:]
+	}
+	cmds := make(rueidis.Commands, len(calls))
+	for i, c := range calls {
+		cmds[i] = s.c.B().Evalsha().Sha1(appendSHA).Numkeys(int64(len(c.keys))).Key(c.keys...).Arg(c.args...).Build()
 	}
 	for i, r := range s.c.DoMulti(ctx, cmds...) {
-		p := batch[i]
 		if err := r.Error(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			r = appendScript.Exec(ctx, s.c, p.keys, p.args)
+			r = appendScript.Exec(ctx, s.c, calls[i].keys, calls[i].args)
 		}
-		vs, err := r.ToArray()
-		if err != nil {
+		settle(runs[i], r)
+	}
+}
+
+// runLen returns how many appends at the start of batch one call of the
+// append script takes: those of the first one's topic, up to maxRun and
+// maxRunBytes.
+func runLen(batch []*pending) int {
+	n, size := 1, len(batch[0].rec)
+	for n < len(batch) && n < maxRun && batch[n].topic == batch[0].topic {
+		if size += len(batch[n].rec); size > maxRunBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// scriptCall is the keys and arguments of one call of the append script.
+type scriptCall struct{ keys, args []string }
+
+// call returns the call of the append script that appends run, appends of
+// one topic.
+func (s *Store) call(run []*pending) scriptCall {
+	topic := run[0].topic
+	keys := s.keys(topic)
+	args := make([]string, 4, 4+4*len(run))
+	args[0] = strconv.FormatUint(epoch.New(), 10)
+	if s.opt.publish {
+		keys = append(keys, s.Channel(topic))
+		args[3] = "1"
+		if !s.opt.noPatterns {
+			args[1] = s.patternChannel(topic)
+		}
+	}
+	if s.opt.dedup > 0 {
+		args[2] = strconv.FormatInt(max(s.opt.dedup.Milliseconds(), 1), 10)
+	}
+	for _, p := range run {
+		d := ""
+		if p.dedup != "" {
+			keys, d = append(keys, p.dedup), "1"
+		}
+		args = append(args, p.rec, p.size, p.at, d)
+	}
+	return scriptCall{keys, args}
+}
+
+// settle hands each append of run its outcome from r, the reply of the
+// append script: {epoch, reply of each append}.
+func settle(run []*pending, r rueidis.RedisResult) {
+	vs, err := r.ToArray()
+	if err == nil && len(vs) != len(run)+1 {
+		err = fmt.Errorf("%w: redis append script replied %d values for %d messages", whispeer.ErrCorrupt, len(vs), len(run))
+	}
+	var ep uint64
+	if err == nil {
+		ep, err = parseEpoch(vs[0])
+	}
+	if err != nil {
+		for _, p := range run {
 			p.done(0, 0, err)
-			continue
 		}
-		off, ep, err := offsetEpoch(vs)
-		if err == nil && len(vs) > 2 {
+		return
+	}
+	for i, p := range run {
+		p.done(appended(vs[i+1], ep))
+	}
+}
+
+// appended returns the offset and epoch of one append from v, its reply
+// from the append script: its offset, or {offset, epoch} of the append it
+// repeats, which fails with whispeer.ErrDuplicate.
+func appended(v rueidis.RedisMessage, ep uint64) (uint64, uint64, error) {
+	if dup, err := v.ToArray(); err == nil {
+		off, ep, err := offsetEpoch(dup)
+		if err == nil {
 			err = fmt.Errorf("%w: at offset %d of epoch %d", whispeer.ErrDuplicate, off, ep)
 		}
-		p.done(off, ep, err)
+		return off, ep, err
 	}
+	off, err := v.AsInt64()
+	if err != nil || off < 1 {
+		return 0, 0, fmt.Errorf("%w: redis offset %d: %v", whispeer.ErrCorrupt, off, err)
+	}
+	return uint64(off), ep, nil
 }
