@@ -91,5 +91,11 @@ func (s *Server) clusterCollectors() []prometheus.Collector {
 			}
 			return s.node.bp.Dropped()
 		}),
+		metrics.CounterFunc("cluster_received_damaged_total", "Payloads from Redis that did not decode, and were dropped (logged as the count doubles).", func() uint64 {
+			if s.node == nil {
+				return 0
+			}
+			return s.node.bp.Damaged()
+		}),
 	}
 }

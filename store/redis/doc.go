@@ -25,11 +25,12 @@
 //
 // # Offsets and epochs
 //
-// One Lua script appends a message: it reads the topic's state, numbers
-// the message with the next offset, adds it to the stream and, with
-// [WithPublish], publishes it on the topic's channel, all at once, so the
-// order of a topic's history and of its live messages is the order the
-// script ran in, the same for every node. A topic whose hash is missing,
+// One Lua script appends a run of a topic's messages: it reads the
+// topic's state, numbers the messages with the next offsets, adds them to
+// the stream and, with [WithPublish], publishes them on the topic's
+// channel as one message, all at once, so the order of a topic's history
+// and of its live messages is the order the script ran in, the same for
+// every node. A topic whose hash is missing,
 // or counts messages while its stream is gone, has lost its history
 // (Redis restarted empty, or evicted a key): the next script to touch it
 // gives it a new epoch and starts again at offset 1, and subscribers
@@ -40,7 +41,9 @@
 //
 // Appends wait in one bounded queue ([DefaultMaxQueue]) for the store's
 // writer, which sends them to Redis in pipelined batches, in the order
-// they were queued, and waits for each batch's replies before the next.
+// they were queued, and waits for each batch's replies before the next;
+// a run of consecutive appends to one topic in a batch is one call of
+// the append script, of at most 64 messages and 64 KiB of records.
 // Append waits for its message's offset. AppendAsync, which a broker with
 // a backplane uses for QoS 0 messages and for its clients' QoS 1
 // messages, returns once queued: without a done callback it fails with
@@ -56,15 +59,18 @@
 // A Backplane subscribes to the sharded channel of each topic its broker
 // has subscribers for (SSUBSCRIBE, served by the shard that holds the
 // topic), and unsubscribes when the last is gone. Redis has no patterns
-// for sharded channels, so the append script also publishes each message
+// for sharded channels, so the append script also publishes each run
 // on the unsharded channel "<prefix>:w:<first level of the topic>" (off
 // with [WithoutPatterns]): a pattern whose first level is a name, such as
 // "chat/+", subscribes to that channel; one that starts with a wildcard,
 // such as "#", to all of them (PSUBSCRIBE "<prefix>:w:*"). The cost: every
 // message is published twice, and on a Redis Cluster an unsharded publish
 // is broadcast to every node of the cluster; a node with a "#" pattern
-// receives every message of the cluster. A subscription receives
-// messages from the moment Redis confirmed it, which Watch waits for.
+// receives every message of the cluster. What is published on the
+// channels is versioned ("v2:"); a Backplane drops what does not decode,
+// counts it (Damaged) and logs it as the count doubles. A subscription
+// receives messages from the moment Redis confirmed it, which Watch
+// waits for.
 //
 // # Concurrency
 //
