@@ -2,6 +2,7 @@ package whispeer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -39,6 +40,14 @@ type Backplane interface {
 	Close() error
 }
 
+// outage is the optional capability of a [Backplane] that knows when it
+// cannot carry messages, as while its Redis is unreachable: Down reports
+// true then. The broker delivers its own QoS 0 publishes to its own
+// subscriptions meanwhile, without an offset (see [Broker.Publish]).
+type outage interface {
+	Down() bool
+}
+
 // WithBackplane makes the broker one node of several sharing a store
 // ([WithStore], which it needs) through bp: see [Backplane]. The broker
 // closes bp when it closes, before its store.
@@ -52,10 +61,23 @@ const maxGapFill = 4096
 // watches counts, per topic and pattern, the subscriptions that need the
 // backplane to carry it.
 type watches struct {
-	bp Backplane
-	mu sync.Mutex
-	n  map[string]int
+	bp   Backplane
+	down func() bool // the backplane's outage, or nil
+	mu   sync.Mutex
+	n    map[string]int
 }
+
+// newWatches returns the watches of bp.
+func newWatches(bp Backplane) *watches {
+	w := &watches{bp: bp, n: make(map[string]int)}
+	if o, ok := bp.(outage); ok {
+		w.down = o.Down
+	}
+	return w
+}
+
+// isDown reports whether the backplane says it cannot carry messages.
+func (w *watches) isDown() bool { return w.down != nil && w.down() }
 
 // watch counts one more subscription to pattern and, for the first, asks
 // the backplane for it.
@@ -156,12 +178,23 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 
 // routeOut appends m to the store, which hands it to the backplane: its
 // subscribers here receive it from the backplane, as on every broker.
+// While the backplane is down, or the store's queue refuses it, a QoS 0
+// message without a receipt reaches this broker's subscriptions only
+// (routeLocal).
 func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done func(error), r *Receipt) error {
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
+	localOK := m.QoS == AtMostOnce && r == nil
+	if localOK && b.watch.isDown() {
+		return b.routeLocal(ctx, ts, m, done)
+	}
 	if a, ok := b.st.s.(asyncAppender); ok && r == nil && (m.QoS == AtMostOnce || m.QoS == AtLeastOnce && done != nil) {
-		return b.appendAsync(ctx, a, m, done)
+		err := b.appendAsync(ctx, a, m, done)
+		if localOK && isUnavailable(err) {
+			return b.routeLocal(ctx, ts, m, done)
+		}
+		return err
 	}
 	m, durable, err := ts.log.append(ctx, m, done)
 	if err != nil {
@@ -172,6 +205,39 @@ func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done 
 	}
 	b.published.Add(1)
 	return b.settled(ctx, m, durable, done)
+}
+
+// routeLocal hands m, a QoS 0 message that the store cannot take now, to
+// the broker's own matching subscriptions, as a broker without a store
+// would, but without an offset: it is in no history, cannot be resumed
+// from, moves no durable cursor, and the other brokers do not receive it.
+// The topic's position is left alone, so the next message the backplane
+// carries is checked for a gap as before.
+func (b *Broker) routeLocal(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
+	m.Seq = 0
+	ts.mu.Lock()
+	subs := b.subs.Match(ts.name)
+	if len(ts.catching) > 0 {
+		subs = ts.live(subs)
+	}
+	var room [4]afterPush
+	later, hasSync := b.enqueue(room[:0], subs, m)
+	ts.mu.Unlock()
+	b.published.Add(1)
+	b.localOnly.Add(1)
+	b.deliver(ctx, later, hasSync, subs, m)
+	if done != nil {
+		done(nil)
+	}
+	return nil
+}
+
+// isUnavailable reports whether err says the store cannot take a message
+// now (CodeUnavailable), as a full queue while Redis does not answer.
+func isUnavailable(err error) bool {
+	var e *Error
+	return err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrStoreClosed) &&
+		errors.As(err, &e) && e.Code == CodeUnavailable
 }
 
 // startWatching asks the backplane for what s needs; s's topic, when

@@ -240,8 +240,13 @@ func (b *Broker) ForgetDurable(ctx context.Context, name string) error {
 	return nil
 }
 
-// saveCursor records m as delivered to a durable subscription.
+// saveCursor records m as delivered to a durable subscription. A message
+// without an offset, delivered while the backplane was down, moves no
+// cursor.
 func (b *Broker) saveCursor(s *Subscription, m *Message) error {
+	if m.Seq == 0 {
+		return nil
+	}
 	var epoch uint64
 	if v, ok := b.topics.Load(m.Topic); ok {
 		epoch = v.(*topicState).epoch.Load()

@@ -54,6 +54,7 @@ type Broker struct {
 
 	published atomic.Uint64
 	dropped   atomic.Uint64
+	localOnly atomic.Uint64 // QoS 0 messages delivered here only (routeLocal)
 }
 
 // subKey identifies a subscriber's subscription to a pattern.
@@ -132,7 +133,7 @@ func New(opts ...Option) (*Broker, error) {
 		return nil, err
 	}
 	if bp := cfg.backplane; bp != nil {
-		b.watch = &watches{bp: bp, n: make(map[string]int)}
+		b.watch = newWatches(bp)
 		if err := bp.Start(b.receive); err != nil {
 			return nil, fmt.Errorf("backplane: %w", err)
 		}
@@ -612,6 +613,10 @@ type Stats struct {
 	Duplicates    uint64 // ExactlyOnce publishes recognised as retries
 	Topics        int    // distinct topics published to or subscribed to by name
 	Subscriptions int    // live subscriptions
+	// LocalOnly counts the QoS 0 messages delivered to this broker's
+	// subscriptions only, without an offset, while its backplane was down
+	// or its store's queue full (see [WithBackplane]).
+	LocalOnly uint64
 }
 
 // Stats returns the broker's counters.
@@ -625,6 +630,7 @@ func (b *Broker) Stats() Stats {
 		Duplicates:    b.dedup.dups.Load(),
 		Topics:        int(b.ntopics.Load()),
 		Subscriptions: n,
+		LocalOnly:     b.localOnly.Load(),
 	}
 }
 

@@ -100,7 +100,7 @@ func (s *Server) register() {
 	cancel()
 	switch was := n.up.Swap(err == nil); {
 	case err != nil && was:
-		s.log.Error("whispeer: the cluster's Redis is unreachable: publishes fail and other nodes' messages stop until it answers", "node", n.name, "error", err)
+		s.log.Error("whispeer: the cluster's Redis is unreachable: QoS 1 and 2 publishes fail, QoS 0 ones reach this node's subscribers only, and other nodes' messages stop until it answers", "node", n.name, "error", err)
 	case err == nil && !was:
 		s.log.Info("whispeer: the cluster's Redis answers again", "node", n.name)
 	}

@@ -159,8 +159,9 @@ func publishUntilAcked(t *testing.T, c *client.Client, topic, payload string) {
 
 // TestCluster_NodeCutFromRedis cuts one node from Redis, its connections
 // reset or, as when a network drops packets, silent: it reports the
-// outage on /readyz while the others stay ready, a publish through it
-// fails within cluster.timeout instead of waiting, its goroutines do not
+// outage on /readyz while the others stay ready, a QoS 1 publish through
+// it fails within cluster.timeout instead of waiting, a QoS 0 one still
+// reaches its own subscriber (without an offset), its goroutines do not
 // grow with the publishes its clients keep sending, and once the cut heals
 // it is ready again and its subscribers get messages from other nodes.
 func TestCluster_NodeCutFromRedis(t *testing.T) {
@@ -200,6 +201,29 @@ func testCut(t *testing.T, cutOff func(*redistest.Proxy)) {
 	pubs[0].Send(map[string]any{"type": "publish", "topic": "part/t", "payload": 0, "qos": 1, "message_id": "cut"})
 	if f := pubs[0].Next(t, "error"); f.MessageID != "" && f.MessageID != "cut" {
 		t.Errorf("error frame %+v, want one for the publish cut", f)
+	}
+	// Its clients' QoS 0 publishes still reach its own subscriber, without
+	// an offset, and are counted.
+	stopLocal := make(chan struct{})
+	var lwg sync.WaitGroup
+	lwg.Go(func() {
+		for {
+			pubs[1].Send(map[string]any{"type": "publish", "topic": "part/t", "payload": "local"})
+			select {
+			case <-stopLocal:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	m := sub.Next(t, "message")
+	close(stopLocal)
+	lwg.Wait()
+	if string(m.Payload) != `"local"` || m.Offset != 0 {
+		t.Errorf("the cut node's subscriber got %s at offset %d, want the local publish without one", m.Payload, m.Offset)
+	}
+	if n := metric(t, cut, "whispeer_cluster_local_only_total"); n < 1 {
+		t.Errorf("whispeer_cluster_local_only_total = %d after a local delivery", n)
 	}
 	for _, p := range pubs {
 		for i := range 100 {
@@ -241,7 +265,11 @@ func testCut(t *testing.T, cutOff func(*redistest.Proxy)) {
 }
 
 // goroutines reads go_goroutines from a node's /metrics.
-func goroutines(t *testing.T, nd *clustertest.Node) int {
+func goroutines(t *testing.T, nd *clustertest.Node) int { return metric(t, nd, "go_goroutines") }
+
+// metric reads the value of name, a metric without labels, from a node's
+// /metrics.
+func metric(t *testing.T, nd *clustertest.Node, name string) int {
 	t.Helper()
 	code, body, err := nd.Admin("/metrics")
 	if err != nil || code != http.StatusOK {
@@ -249,7 +277,7 @@ func goroutines(t *testing.T, nd *clustertest.Node) int {
 	}
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -257,6 +285,6 @@ func goroutines(t *testing.T, nd *clustertest.Node) int {
 			return int(n)
 		}
 	}
-	t.Fatalf("%s /metrics has no go_goroutines", nd.Name)
+	t.Fatalf("%s /metrics has no %s", nd.Name, name)
 	return 0
 }

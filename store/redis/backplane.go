@@ -33,12 +33,15 @@ type Backplane struct {
 	st  *Store
 	log *slog.Logger
 
-	q       chan received
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	dropped atomic.Uint64
-	bad     atomic.Uint64 // received messages that did not decode
-	up      atomic.Bool   // the last subscription attempt worked
+	q         chan received
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	dropped   atomic.Uint64
+	bad       atomic.Uint64 // received messages that did not decode
+	up        atomic.Bool   // the last subscription attempt worked
+	reachable atomic.Bool   // Redis answered the last probe
+	ctx       context.Context
+	cancel    context.CancelFunc // ends ctx: Close
 
 	mu       sync.Mutex
 	watches  map[string]context.CancelFunc
@@ -78,14 +81,46 @@ func NewBackplane(st *Store, opts ...BackplaneOption) (*Backplane, error) {
 		b.q = make(chan received, DefaultQueue)
 	}
 	b.up.Store(true)
+	b.reachable.Store(true)
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
 
-// Start begins handing received messages to r.
+// Start begins handing received messages to r, and probing Redis.
 func (b *Backplane) Start(r func(m *whispeer.Message, epoch uint64)) error {
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.run(r)
+	go b.probe()
 	return nil
+}
+
+// probeEvery is how often a Backplane pings Redis to tell an outage that
+// no subscription shows, as a network that drops packets.
+const probeEvery = time.Second
+
+// probe pings Redis every probeEvery until Close, each ping bounded by the
+// store's timeout, and logs when Redis stops or starts answering.
+func (b *Backplane) probe() {
+	defer b.wg.Done()
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := b.st.Ping(b.ctx)
+		if b.ctx.Err() != nil {
+			return
+		}
+		switch was := b.reachable.Swap(err == nil); {
+		case err != nil && was:
+			b.log.Warn("whispeer: redis is unreachable: QoS 0 publishes reach this node's subscribers only, QoS 1 and 2 publishes fail", "error", err)
+		case err == nil && !was:
+			b.log.Info("whispeer: redis answers again: publishes go through it")
+		}
+	}
 }
 
 // run hands what the subscriptions received to r until Close.
@@ -241,6 +276,12 @@ func (b *Backplane) keep(ctx context.Context, topic string, ready chan error) {
 // from a lost subscription until one is made again.
 func (b *Backplane) Up() bool { return b.up.Load() }
 
+// Down reports whether the backplane cannot carry messages now: a
+// subscription is lost, or Redis did not answer the last probe (every
+// second, bounded by the store's timeout). Its broker then delivers its
+// own QoS 0 publishes to its own subscriptions only.
+func (b *Backplane) Down() bool { return !b.up.Load() || !b.reachable.Load() }
+
 // Dropped returns how many received messages the full queue dropped.
 func (b *Backplane) Dropped() uint64 { return b.dropped.Load() }
 
@@ -257,6 +298,7 @@ func (b *Backplane) Close() error {
 		delete(b.watches, t)
 	}
 	b.mu.Unlock()
+	b.cancel()
 	close(b.stop)
 	b.wg.Wait()
 	return nil

@@ -18,7 +18,13 @@ import (
 // its keys under prefix.
 func node(t *testing.T, url, prefix string, opts ...whispeer.Option) *whispeer.Broker {
 	t.Helper()
-	st, err := redis.Open(url, redis.WithPrefix(prefix), redis.WithPublish())
+	return nodeWith(t, url, []redis.Option{redis.WithPrefix(prefix)}, opts...)
+}
+
+// nodeWith is node with the store's options.
+func nodeWith(t *testing.T, url string, sopts []redis.Option, opts ...whispeer.Option) *whispeer.Broker {
+	t.Helper()
+	st, err := redis.Open(url, append([]redis.Option{redis.WithPublish()}, sopts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
