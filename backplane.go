@@ -18,6 +18,14 @@ import (
 // store as they are without a backplane. The broker asks the backplane
 // only for the topics and patterns its subscriptions need.
 //
+// A Backplane that knows when it cannot carry messages, as while its
+// Redis is unreachable, has a method Down() bool that says so: while it
+// reports true, the broker delivers a QoS 0 publish to its own
+// subscriptions only, at once and without an offset (it is in no
+// history, and the other brokers do not receive it), as it does when the
+// store refuses to queue one (CodeUnavailable); a QoS 1 or 2 publish
+// still goes to the store, which fails it.
+//
 // A Backplane's methods are safe for concurrent use.
 type Backplane interface {
 	// Start begins receiving: r is called with each message of a watched

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -24,11 +23,14 @@ const DefaultQueue = 1 << 16
 // a [Store] made [WithPublish] publishes. A concrete topic is received on
 // its sharded channel (SSUBSCRIBE); a pattern on the unsharded channel of
 // its first level (SUBSCRIBE), or of every first level (PSUBSCRIBE) when
-// its first level is a wildcard. Each watch has a goroutine that keeps its
-// subscription, resubscribing after a lost connection. Received messages
-// wait in a bounded queue for one goroutine that hands them to the broker;
-// when it is full they are dropped and counted (Dropped), and the broker
-// reads them from the store when the topic's next message shows the gap.
+// its first level is a wildcard. The subscriptions of every watch share
+// one dedicated connection per Redis (per master of a Redis Cluster, the
+// one that holds the channel's slot), and one goroutine per connection
+// keeps them, subscribing them all again after a lost connection; a watch
+// costs no goroutine. Received messages wait in a bounded queue for one
+// goroutine that hands them to the broker; when it is full they are
+// dropped and counted (Dropped), and the broker reads them from the store
+// when the topic's next message shows the gap.
 type Backplane struct {
 	st  *Store
 	log *slog.Logger
@@ -38,19 +40,32 @@ type Backplane struct {
 	wg        sync.WaitGroup
 	dropped   atomic.Uint64
 	bad       atomic.Uint64 // received messages that did not decode
-	up        atomic.Bool   // the last subscription attempt worked
+	up        atomic.Bool   // every connection holds its subscriptions
 	reachable atomic.Bool   // Redis answered the last probe
 	ctx       context.Context
 	cancel    context.CancelFunc // ends ctx: Close
 
+	// mu guards the fields below, and each shard's; it is taken after a
+	// shard's cmd, never before.
 	mu       sync.Mutex
-	watches  map[string]context.CancelFunc
+	watches  map[string]struct{}
 	patterns map[string]struct{}
+	chans    map[channel]*chanState
+	shards   map[string]*shard // by address; "" for a Redis that is no cluster
+	slots    []slotRange       // a Redis Cluster's masters, by slot
+	down     int               // shards whose connection is lost
 	closed   bool
 }
 
 type received struct {
 	channel, payload string
+}
+
+// chanState is a channel some watches need: how many, and the shard it
+// was last subscribed on.
+type chanState struct {
+	n  int
+	sh *shard
 }
 
 // BackplaneOption configures a Backplane.
@@ -73,7 +88,8 @@ func NewBackplane(st *Store, opts ...BackplaneOption) (*Backplane, error) {
 		return nil, fmt.Errorf("%w: redis backplane: the store does not publish (WithPublish)", whispeer.ErrInvalidOption)
 	}
 	b := &Backplane{st: st, log: slog.Default(), stop: make(chan struct{}),
-		watches: make(map[string]context.CancelFunc), patterns: make(map[string]struct{})}
+		watches: make(map[string]struct{}), patterns: make(map[string]struct{}),
+		chans: make(map[channel]*chanState), shards: make(map[string]*shard)}
 	for _, o := range opts {
 		o(b)
 	}
@@ -145,16 +161,16 @@ func (b *Backplane) run(r func(*whispeer.Message, uint64)) {
 	}
 }
 
-// wanted reports whether a message of topic received on channel is one
-// the broker asked for: its topic's channel is watched, or a watched
-// pattern matches it.
-func (b *Backplane) wanted(channel, topic string) bool {
+// wanted reports whether a message of topic received on the channel name
+// is one the broker asked for: its topic's channel is watched, or a
+// watched pattern matches it.
+func (b *Backplane) wanted(name, topic string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.watches[topic]; ok && channel == b.st.Channel(topic) {
+	if _, ok := b.watches[topic]; ok && name == b.st.Channel(topic) {
 		return true
 	}
-	if strings.HasPrefix(channel, b.st.opt.prefix+":w:") {
+	if strings.HasPrefix(name, b.st.opt.prefix+":w:") {
 		for p := range b.patterns {
 			if match.Matches(p, topic) {
 				return true
@@ -167,6 +183,7 @@ func (b *Backplane) wanted(channel, topic string) bool {
 // Watch subscribes to topic's channel, or a pattern's, and returns once
 // Redis confirmed the subscription.
 func (b *Backplane) Watch(ctx context.Context, topic string) error {
+	ch := b.channelOf(topic)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -176,104 +193,104 @@ func (b *Backplane) Watch(ctx context.Context, topic string) error {
 		b.mu.Unlock()
 		return nil
 	}
-	wctx, cancel := context.WithCancel(context.Background())
-	b.watches[topic] = cancel
+	b.watches[topic] = struct{}{}
 	if match.IsPattern(topic) {
 		b.patterns[topic] = struct{}{}
 	}
-	b.mu.Unlock()
-	ready := make(chan error, 1)
-	b.wg.Add(1)
-	go b.keep(wctx, topic, ready)
-	select {
-	case err := <-ready:
-		if err != nil {
-			b.Unwatch(topic)
-			return err
-		}
-		return nil
-	case <-ctx.Done():
-		b.Unwatch(topic)
-		return ctx.Err()
+	cs := b.chans[ch]
+	if cs == nil {
+		cs = &chanState{}
+		b.chans[ch] = cs
 	}
+	cs.n++
+	b.mu.Unlock()
+	// Subscribed again even when another watch has the channel, which
+	// Redis confirms at once: this watch's subscription is then confirmed.
+	if err := b.subscribe(ctx, ch); err != nil {
+		b.Unwatch(topic)
+		return fmt.Errorf("redis subscribe: %w", err)
+	}
+	return nil
 }
 
-// Unwatch stops receiving topic's messages.
+// Unwatch stops receiving topic's messages. The channel's subscription
+// ends, without waiting, when no other watch needs it.
 func (b *Backplane) Unwatch(topic string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cancel, ok := b.watches[topic]; ok {
-		cancel()
-		delete(b.watches, topic)
-		delete(b.patterns, topic)
+	if _, ok := b.watches[topic]; !ok {
+		return
+	}
+	delete(b.watches, topic)
+	delete(b.patterns, topic)
+	ch := b.channelOf(topic)
+	cs := b.chans[ch]
+	if cs.n--; cs.n > 0 {
+		return
+	}
+	delete(b.chans, ch)
+	if sh := cs.sh; sh != nil {
+		sh.unsub[ch] = struct{}{}
+		sh.kick()
 	}
 }
 
-// subscription returns the command that subscribes to topic's messages
-// and the one that ends it.
-func (b *Backplane) subscription(topic string) (sub, unsub rueidis.Completed) {
-	c := b.st.c
+// channel is what a watch subscribes to: a sharded or unsharded channel,
+// or a pattern of channels.
+type channel struct {
+	name string
+	kind byte // 's' sharded, 'n' unsharded, 'p' pattern
+}
+
+// channelOf returns the channel that carries topic's messages, or a
+// pattern's.
+func (b *Backplane) channelOf(topic string) channel {
 	if !match.IsPattern(topic) {
-		ch := b.st.Channel(topic)
-		return c.B().Ssubscribe().Channel(ch).Build(), c.B().Sunsubscribe().Channel(ch).Build()
+		return channel{b.st.Channel(topic), 's'}
 	}
 	first, _, _ := strings.Cut(topic, "/")
 	if first == "+" || first == "#" {
-		ch := b.st.opt.prefix + ":w:*"
-		return c.B().Psubscribe().Pattern(ch).Build(), c.B().Punsubscribe().Pattern(ch).Build()
+		return channel{b.st.opt.prefix + ":w:*", 'p'}
 	}
-	ch := b.st.opt.prefix + ":w:" + first
-	return c.B().Subscribe().Channel(ch).Build(), c.B().Unsubscribe().Channel(ch).Build()
+	return channel{b.st.opt.prefix + ":w:" + first, 'n'}
 }
 
-// keep holds topic's subscription until ctx is done, subscribing again
-// after a lost connection; ready receives the outcome of the first attempt.
-func (b *Backplane) keep(ctx context.Context, topic string, ready chan error) {
-	defer b.wg.Done()
-	sub, unsub := b.subscription(topic)
-	var once sync.Once
-	confirm := func(err error) { once.Do(func() { ready <- err }) }
-	hctx := rueidis.WithOnSubscriptionHook(ctx, func(s rueidis.PubSubSubscription) {
-		if strings.HasSuffix(s.Kind, "subscribe") && !strings.Contains(s.Kind, "un") {
-			b.up.Store(true)
-			confirm(nil)
-		}
-	})
-	hctx = rueidis.WithOnReceiveReturnHook(hctx, func(err error, c rueidis.CommandClient) error {
-		if errors.Is(err, context.Canceled) {
-			return c.Do(context.Background(), unsub).Error()
-		}
-		return err
-	})
-	backoff := 10 * time.Millisecond
-	for ctx.Err() == nil {
-		err := b.st.c.Receive(hctx, sub, func(m rueidis.PubSubMessage) {
-			select {
-			case b.q <- received{m.Channel, m.Message}:
-			default:
-				b.dropped.Add(1)
-			}
-		})
-		if ctx.Err() != nil {
-			break
-		}
-		if err != nil {
-			confirm(fmt.Errorf("redis subscribe: %w", err))
-			if b.up.Swap(false) { // logged once per outage, not per subscription and attempt
-				b.log.Warn("whispeer: redis subscriptions lost; subscribing again", "topic", truncate(topic), "error", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 2*time.Second)
+// subscribeCmd returns the command that subscribes to ch.
+func (b *Backplane) subscribeCmd(ch channel) rueidis.Completed {
+	c := b.st.c
+	switch ch.kind {
+	case 's':
+		return c.B().Ssubscribe().Channel(ch.name).Build()
+	case 'p':
+		return c.B().Psubscribe().Pattern(ch.name).Build()
 	}
-	confirm(ctx.Err())
+	return c.B().Subscribe().Channel(ch.name).Build()
+}
+
+// unsubscribeCmd returns the command that ends ch's subscription.
+func (b *Backplane) unsubscribeCmd(ch channel) rueidis.Completed {
+	c := b.st.c
+	switch ch.kind {
+	case 's':
+		return c.B().Sunsubscribe().Channel(ch.name).Build()
+	case 'p':
+		return c.B().Punsubscribe().Pattern(ch.name).Build()
+	}
+	return c.B().Unsubscribe().Channel(ch.name).Build()
+}
+
+// onMessage queues what a connection received, dropping it when the
+// queue is full; it runs on the connection's reading goroutine.
+func (b *Backplane) onMessage(m rueidis.PubSubMessage) {
+	select {
+	case b.q <- received{m.Channel, m.Message}:
+	default:
+		b.dropped.Add(1)
+	}
 }
 
 // Up reports whether the backplane's subscriptions are in place: false
-// from a lost subscription until one is made again.
+// from a lost connection until its subscriptions are made again.
 func (b *Backplane) Up() bool { return b.up.Load() }
 
 // Down reports whether the backplane cannot carry messages now: a
@@ -293,10 +310,9 @@ func (b *Backplane) Close() error {
 		return nil
 	}
 	b.closed = true
-	for t, cancel := range b.watches {
-		cancel()
-		delete(b.watches, t)
-	}
+	clear(b.watches)
+	clear(b.patterns)
+	clear(b.chans)
 	b.mu.Unlock()
 	b.cancel()
 	close(b.stop)

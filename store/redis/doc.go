@@ -72,6 +72,15 @@
 // receives messages from the moment Redis confirmed it, which Watch
 // waits for.
 //
+// The subscriptions share one dedicated connection per Redis, or per
+// master of a Redis Cluster (the one whose slots hold the channel, read
+// with CLUSTER SLOTS and followed when Redis answers MOVED or moves a
+// slot), and one goroutine per connection keeps them: however many
+// topics are watched, the goroutines and connections are as many as the
+// masters. After a lost connection the goroutine connects again, with a
+// backoff up to 2 seconds, and subscribes every channel again in
+// pipelines of 512.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use; it holds no lock during a call to
