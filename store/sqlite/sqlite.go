@@ -160,7 +160,7 @@ func (s *Store) open(path string) error {
 	if err := s.load(); err != nil {
 		return err
 	}
-	return s.wr.prepare(s.w)
+	return s.wr.open(s.w)
 }
 
 // schema is the first version of the database; migrations bring it to

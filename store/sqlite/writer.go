@@ -2,8 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -57,7 +56,7 @@ func (s *Store) commit() {
 		return
 	}
 	if err == nil {
-		if err = w.write(s.w, ops, w.cursors); err != nil {
+		if err = w.write(ops, w.cursors); err != nil {
 			err = fmt.Errorf("commit: %w", err)
 		}
 	}
@@ -147,49 +146,29 @@ func sqlInsert(n int) string {
 	return b.String()
 }
 
+// stmtSQL returns the SQL of the writer's prepared statement i.
+func stmtSQL(i int) string {
+	switch i {
+	case stmtTopic:
+		return sqlTopic
+	case stmtLast:
+		return sqlLast
+	case stmtCursor:
+		return sqlCursor
+	}
+	return sqlInsert(rowsPerInsert >> i)
+}
+
 // writer is what the writer goroutine keeps from one commit to the next:
-// the statements prepared once on the writer connection and the buffers
-// that each commit reuses. Only the writer goroutine uses it.
+// its connection, with the statements prepared once on it, and the
+// buffers that each commit reuses. Only the writer goroutine uses it.
 type writer struct {
-	stmts   [nStmts]*sql.Stmt
-	tx      *sql.Tx
-	bound   [nStmts]*sql.Stmt // stmts bound to tx, each once first used
-	args    []any             // the values of the messages not yet inserted
-	hdr     []byte            // their encoded headers
-	touched []*topic          // the topics appended to in tx
-	cursors []savedCursor     // the cursors saved in tx
-	spare   []op              // the queue's next buffer
-}
-
-// prepare prepares the writer's statements on db's one connection.
-func (w *writer) prepare(db *sql.DB) error {
-	for i := range stmtTopic {
-		var err error
-		if w.stmts[i], err = db.Prepare(sqlInsert(rowsPerInsert >> i)); err != nil {
-			return err
-		}
-	}
-	for i, q := range [...]string{stmtTopic: sqlTopic, stmtLast: sqlLast, stmtCursor: sqlCursor} {
-		if q == "" {
-			continue
-		}
-		var err error
-		if w.stmts[i], err = db.Prepare(q); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// close closes the prepared statements.
-func (w *writer) close() error {
-	var errs []error
-	for _, st := range w.stmts {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
-	return errors.Join(errs...)
+	rawConn
+	args    []any         // the values of the messages not yet inserted
+	hdr     []byte        // their encoded headers
+	touched []*topic      // the topics appended to in the transaction
+	cursors []savedCursor // the cursors saved in the transaction
+	spare   []op          // the queue's next buffer
 }
 
 // recycle keeps ops, emptied, as the queue's next buffer unless it has
@@ -202,26 +181,37 @@ func (w *writer) recycle(ops []op) {
 	}
 }
 
-// exec runs statement i in w.tx.
-func (w *writer) exec(ctx context.Context, i int, args ...any) error {
-	st := w.bound[i]
-	if st == nil {
-		st = w.tx.StmtContext(ctx, w.stmts[i])
-		w.bound[i] = st
-	}
-	_, err := st.ExecContext(ctx, args...)
-	return err
+// write runs ops and saves cursors in one transaction.
+func (w *writer) write(ops []op, cursors []savedCursor) error {
+	return w.do(func() error {
+		ctx := context.Background()
+		if err := w.begin(ctx); err != nil {
+			return err
+		}
+		defer w.end()
+		if err := w.writeOps(ctx, ops); err != nil {
+			return err
+		}
+		for _, t := range w.touched {
+			if err := w.exec(ctx, stmtLast, int64(t.written), t.id); err != nil {
+				return err
+			}
+		}
+		for _, sc := range cursors {
+			c := sc.c
+			if err := w.exec(ctx, stmtCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset), sc.saved); err != nil {
+				return err
+			}
+		}
+		return w.commit()
+	})
 }
 
-// write runs ops and saves cursors in one transaction on db.
-func (w *writer) write(db *sql.DB, ops []op, cursors []savedCursor) (err error) {
-	ctx := context.Background()
-	if w.tx, err = db.BeginTx(ctx, nil); err != nil {
-		return err
-	}
-	defer w.end()
+// writeOps runs ops in the open transaction.
+func (w *writer) writeOps(ctx context.Context, ops []op) error {
 	for i := range ops {
 		o := &ops[i]
+		var err error
 		switch o.kind {
 		case opAppend:
 			if o.create {
@@ -232,34 +222,20 @@ func (w *writer) write(db *sql.DB, ops []op, cursors []savedCursor) (err error) 
 			}
 		case opTrim:
 			if err = w.flush(ctx); err == nil {
-				err = trimTx(w.tx, o)
+				err = w.trim(ctx, o)
 			}
 		case opDelete:
 			if err = w.flush(ctx); err == nil {
-				err = deleteTx(w.tx, o)
+				err = w.delete(ctx, o)
 			}
 		case opDeleteCursors:
-			_, err = w.tx.ExecContext(ctx, `DELETE FROM cursors WHERE subscriber = ?`, o.sub)
+			err = w.execSQL(ctx, `DELETE FROM cursors WHERE subscriber = ?`, o.sub)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if err := w.flush(ctx); err != nil {
-		return err
-	}
-	for _, t := range w.touched {
-		if err := w.exec(ctx, stmtLast, int64(t.written), t.id); err != nil {
-			return err
-		}
-	}
-	for _, sc := range cursors {
-		c := sc.c
-		if err := w.exec(ctx, stmtCursor, c.Subscriber, c.Topic, int64(c.Epoch), int64(c.Offset), sc.saved); err != nil {
-			return err
-		}
-	}
-	return w.tx.Commit()
+	return w.flush(ctx)
 }
 
 // insert adds m, appended to t, to the messages to insert, inserting
@@ -307,11 +283,9 @@ func (w *writer) flush(ctx context.Context) error {
 	return nil
 }
 
-// end rolls back w.tx unless it committed and readies w for the next.
+// end rolls back the transaction unless it committed and readies w for the next.
 func (w *writer) end() {
-	w.tx.Rollback()
-	w.tx = nil
-	w.bound = [nStmts]*sql.Stmt{}
+	w.rollback()
 	for _, t := range w.touched {
 		t.written = 0
 	}
@@ -329,71 +303,70 @@ func payload(p []byte) []byte {
 	return p
 }
 
-// trimTx removes the oldest messages of o.t past o.r.
-func trimTx(tx *sql.Tx, o *op) error {
+// trim removes the oldest messages of o.t past o.r.
+func (w *writer) trim(ctx context.Context, o *op) error {
 	id, r := o.t.id, o.r
 	var cut int64
 	if r.MaxMessages > 0 {
-		if err := maxCut(tx, &cut, `SELECT off FROM messages WHERE topic = ? ORDER BY off DESC LIMIT 1 OFFSET ?`, id, r.MaxMessages); err != nil {
+		if err := w.maxCut(ctx, &cut, `SELECT off FROM messages WHERE topic = ? ORDER BY off DESC LIMIT 1 OFFSET ?`, id, int64(r.MaxMessages)); err != nil {
 			return err
 		}
 	}
 	if r.MaxBytes > 0 {
-		if err := maxCut(tx, &cut, `SELECT max(off) FROM (SELECT off, sum(length(payload)) OVER (ORDER BY off DESC) AS total
+		if err := w.maxCut(ctx, &cut, `SELECT max(off) FROM (SELECT off, sum(length(payload)) OVER (ORDER BY off DESC) AS total
 			FROM messages WHERE topic = ?) WHERE total > ?`, id, r.MaxBytes); err != nil {
 			return err
 		}
 	}
 	if r.MaxAge > 0 {
 		cutoff := time.Now().Add(-r.MaxAge).UnixNano()
-		if err := maxCut(tx, &cut, `SELECT max(off) FROM messages WHERE topic = ? AND time < ?`, id, cutoff); err != nil {
+		if err := w.maxCut(ctx, &cut, `SELECT max(off) FROM messages WHERE topic = ? AND time < ?`, id, cutoff); err != nil {
 			return err
 		}
 	}
 	if cut == 0 {
 		return nil
 	}
-	err := tx.QueryRow(`SELECT count(*), coalesce(sum(length(payload)), 0) FROM messages WHERE topic = ? AND off <= ?`,
-		id, cut).Scan(&o.removed, &o.freed)
-	if err != nil {
+	var row [2]driver.Value
+	if _, err := w.queryRow(ctx, `SELECT count(*), coalesce(sum(length(payload)), 0) FROM messages WHERE topic = ? AND off <= ?`,
+		row[:], id, cut); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM messages WHERE topic = ? AND off <= ?`, id, cut); err != nil {
+	removed, ok1 := row[0].(int64)
+	freed, ok2 := row[1].(int64)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("trim: count and size are %T and %T, want integers", row[0], row[1])
+	}
+	if err := w.execSQL(ctx, `DELETE FROM messages WHERE topic = ? AND off <= ?`, id, cut); err != nil {
 		return err
 	}
-	o.cut = cut
-	_, err = tx.Exec(`UPDATE topics SET first = max(first, ?) WHERE id = ?`, cut+1, id)
-	return err
+	o.cut, o.removed, o.freed = cut, removed, freed
+	return w.execSQL(ctx, `UPDATE topics SET first = max(first, ?) WHERE id = ?`, cut+1, id)
 }
 
 // maxCut raises *cut to what query returns, if anything.
-func maxCut(tx *sql.Tx, cut *int64, query string, args ...any) error {
-	var v sql.NullInt64
-	err := tx.QueryRow(query, args...).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
+func (w *writer) maxCut(ctx context.Context, cut *int64, query string, args ...any) error {
+	var row [1]driver.Value
+	if _, err := w.queryRow(ctx, query, row[:], args...); err != nil {
 		return err
 	}
-	if v.Valid && v.Int64 > *cut {
-		*cut = v.Int64
+	if v, ok := row[0].(int64); ok && v > *cut { // nil (NULL) if no row had one
+		*cut = v
 	}
 	return nil
 }
 
-// deleteTx replaces a topic's rows with an empty topic of a new epoch.
-func deleteTx(tx *sql.Tx, o *op) error {
+// delete replaces a topic's rows with an empty topic of a new epoch.
+func (w *writer) delete(ctx context.Context, o *op) error {
 	if o.t != nil {
-		if _, err := tx.Exec(`DELETE FROM messages WHERE topic = ?`, o.t.id); err != nil {
+		if err := w.execSQL(ctx, `DELETE FROM messages WHERE topic = ?`, o.t.id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`DELETE FROM topics WHERE id = ?`, o.t.id); err != nil {
+		if err := w.execSQL(ctx, `DELETE FROM topics WHERE id = ?`, o.t.id); err != nil {
 			return err
 		}
 	}
-	_, err := tx.Exec(sqlTopic, o.fresh.id, o.fresh.name, int64(o.fresh.epoch))
-	return err
+	return w.exec(ctx, stmtTopic, o.fresh.id, o.fresh.name, int64(o.fresh.epoch))
 }
 
 // Trim removes topic's oldest messages until it is within r; it returns
