@@ -81,8 +81,20 @@
 // backoff up to 2 seconds, and subscribes every channel again in
 // pipelines of 512.
 //
+// # The nodes of a cluster
+//
+// Besides messages, the nodes of a cluster share through the store: the
+// list of the live nodes (Register, Nodes); a control channel (Control),
+// Redis Pub/Sub on "<prefix>:ctl", on which a node asks every other node
+// and gathers their replies within its context's deadline, naming those
+// that did not reply, and sends notices such as presence events, with
+// every message it takes bounded in size and count; and leases (Lease,
+// Release), a key "<prefix>:lease:<name>" held by one node at a time for
+// a time it renews, such as the node that applies retention.
+//
 // # Concurrency
 //
-// A Store is safe for concurrent use; it holds no lock during a call to
-// Redis. Appends to one topic are numbered in the order Redis runs them.
+// A Store, and a Control, are safe for concurrent use; neither holds a
+// lock during a call to Redis. Appends to one topic are numbered in the
+// order Redis runs them.
 package redis
