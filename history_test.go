@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -131,6 +132,46 @@ func TestBroker_RetentionEveryInterval(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestBroker_RetentionLease checks that the retention loop trims only
+// while its lease says so, as a cluster's node that does not hold the
+// lease, and that Trim trims regardless.
+func TestBroker_RetentionLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var held atomic.Bool
+		b := newBroker(t, whispeer.WithHistory(10), whispeer.WithRetentionInterval(time.Second),
+			whispeer.WithRetention("#", whispeer.Retention{MaxMessages: 1}),
+			whispeer.WithRetentionLease(func(context.Context) bool { return held.Load() }))
+		kept := func() int {
+			synctest.Wait()
+			info, err := b.TopicInfo(context.Background(), "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return info.Messages
+		}
+		for range 3 {
+			publish(t, b, "t", "m")
+		}
+		time.Sleep(5 * time.Second)
+		if n := kept(); n != 3 {
+			t.Fatalf("%d messages kept without the lease, want 3", n)
+		}
+		held.Store(true)
+		time.Sleep(time.Second)
+		if n := kept(); n != 1 {
+			t.Fatalf("%d messages kept once the lease is held, want 1", n)
+		}
+		held.Store(false)
+		publish(t, b, "t", "m")
+		if err := b.Trim(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := kept(); n != 1 {
+			t.Fatalf("%d messages kept after Trim without the lease, want 1", n)
+		}
+	})
 }
 
 // TestBroker_HistoryTrimmedAndDeleted checks the in-memory history's

@@ -176,6 +176,15 @@ func WithRetention(pattern string, r Retention) Option {
 // (default 1s).
 func WithRetentionInterval(d time.Duration) Option { return func(c *config) { c.store.interval = d } }
 
+// WithRetentionLease makes the retention loop trim only while lease
+// reports true, asked every retention interval: brokers sharing one store,
+// such as the nodes of a cluster, each give one that holds a lease in the
+// store, so that one of them trims at a time. [Broker.Trim] trims
+// whatever lease says.
+func WithRetentionLease(lease func(context.Context) bool) Option {
+	return func(c *config) { c.store.lease = lease }
+}
+
 // WithStoreEncryption seals, with a key from kr, the payloads the store
 // keeps for topics whose payloads are otherwise not sealed (plaintext
 // topics, and end-to-end envelopes, sealed once more): encryption at rest.

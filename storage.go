@@ -20,7 +20,8 @@ type storage struct {
 	mem     *MemoryStore // s when the broker was given no store
 	engines *engines
 	rules   []retentionRule
-	atRest  *envelope.Engine // seals stored payloads of plaintext topics; nil for none
+	lease   func(context.Context) bool // nil, or whether the retention loop may trim now
+	atRest  *envelope.Engine           // seals stored payloads of plaintext topics; nil for none
 	backlog int
 	stop    chan struct{} // closed to stop the retention loop
 }
@@ -31,7 +32,7 @@ const atRestSlack = 1 << 16
 
 func newStorage(c *config, engs *engines, now func() time.Time) (*storage, error) {
 	sc := &c.store
-	st := &storage{s: sc.store, engines: engs, rules: sc.rules, backlog: sc.backlog, stop: make(chan struct{})}
+	st := &storage{s: sc.store, engines: engs, rules: sc.rules, lease: sc.lease, backlog: sc.backlog, stop: make(chan struct{})}
 	if st.s == nil {
 		st.mem = newMemoryStore(c.history, now)
 		st.s = st.mem
@@ -686,6 +687,9 @@ func (b *Broker) retainLoop(every time.Duration) {
 		case <-b.st.stop:
 			return
 		case <-t.C:
+			if b.st.lease != nil && !b.st.lease(context.Background()) {
+				continue
+			}
 			if err := b.Trim(context.Background()); err != nil {
 				b.log.Warn("whispeer: applying retention failed", "error", err)
 			}

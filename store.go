@@ -227,6 +227,7 @@ const (
 type storeConfig struct {
 	store     Store
 	rules     []retentionRule
+	lease     func(context.Context) bool
 	interval  time.Duration
 	atRest    *envelope.Keyring
 	atRestOpt []EngineOption
