@@ -44,6 +44,9 @@ type Registry struct {
 	// maxEvents is the most clients a topic may have for join and leave
 	// events to be sent in it.
 	maxEvents int
+	// relay, if set, gets the joins and leaves that the registry sends
+	// events for, for the other servers of a cluster.
+	relay func(Event)
 
 	mu     sync.Mutex
 	topics map[string]*topic
@@ -64,8 +67,34 @@ type member struct {
 // New returns an empty registry that sends join and leave events in a
 // topic only while it has at most maxEvents clients (counted with the one
 // joining, or the one leaving). maxEvents of 0 sends none.
-func New(maxEvents int) *Registry {
-	return &Registry{maxEvents: max(maxEvents, 0), topics: make(map[string]*topic)}
+func New(maxEvents int, opts ...Option) *Registry {
+	r := &Registry{maxEvents: max(maxEvents, 0), topics: make(map[string]*topic)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithRelay makes the registry give f each join and leave of a topic
+// with at most its event limit of clients, whether or not a client here
+// watches it, so that the other servers of a cluster may send it to
+// theirs (see Deliver). f runs as a Watcher does and must not block.
+func WithRelay(f func(Event)) Option { return func(r *Registry) { r.relay = f } }
+
+// Deliver gives e, a join or leave on another server of a cluster, to the
+// watchers of e.Topic's clients here, when the topic has at most the
+// registry's event limit of clients here.
+func (r *Registry) Deliver(e Event) {
+	r.mu.Lock()
+	var notify []Watcher
+	if t := r.topics[e.Topic]; t != nil {
+		notify = r.watchers(t, "")
+	}
+	r.mu.Unlock()
+	emit(notify, e)
 }
 
 // Join records that c holds the subscription key in topic; w, if not nil,
@@ -89,11 +118,16 @@ func (r *Registry) Join(topicName string, c Client, key Key, w Watcher) {
 	}
 	m.subs[key] = w
 	var notify []Watcher
+	relay := joined && r.relay != nil && len(t.members) <= r.maxEvents
 	if joined {
 		notify = r.watchers(t, c.Conn)
 	}
 	r.mu.Unlock()
-	emit(notify, Event{Topic: topicName, Join: true, Client: m.client})
+	e := Event{Topic: topicName, Join: true, Client: m.client}
+	emit(notify, e)
+	if relay {
+		r.relay(e)
+	}
 }
 
 // Leave records that the client of connection conn no longer holds the
@@ -117,6 +151,7 @@ func (r *Registry) Leave(topicName, conn string, key Key) {
 		return
 	}
 	notify := r.watchers(t, conn) // counted with the one leaving
+	relay := r.relay != nil && len(t.members) <= r.maxEvents
 	delete(t.members, conn)
 	if t.users[m.client.User]--; t.users[m.client.User] == 0 {
 		delete(t.users, m.client.User)
@@ -125,7 +160,11 @@ func (r *Registry) Leave(topicName, conn string, key Key) {
 		delete(r.topics, topicName)
 	}
 	r.mu.Unlock()
-	emit(notify, Event{Topic: topicName, Client: m.client})
+	e := Event{Topic: topicName, Client: m.client}
+	emit(notify, e)
+	if relay {
+		r.relay(e)
+	}
 }
 
 // watchers returns the watchers of t's members other than conn, or none
@@ -197,6 +236,29 @@ func (r *Registry) Stats(topicName string) Stats {
 		return Stats{}
 	}
 	return Stats{Clients: len(t.members), Users: len(t.users)}
+}
+
+// Users returns the distinct users present in topic, at most limit of
+// them (all with a limit ≤ 0), in no order.
+func (r *Registry) Users(topicName string, limit int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.topics[topicName]
+	if t == nil {
+		return nil
+	}
+	n := len(t.users)
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	users := make([]string, 0, n)
+	for u := range t.users {
+		if len(users) == n {
+			break
+		}
+		users = append(users, u)
+	}
+	return users
 }
 
 // Topics returns how many topics have a client present.

@@ -125,3 +125,44 @@ func TestRegistry_Concurrent(t *testing.T) {
 		t.Errorf("stats after all left = %+v", st)
 	}
 }
+
+// TestRegistry_RelayAndDeliver checks what a cluster's servers exchange:
+// the relay gets each join and leave while the topic is within the event
+// limit, watcher or not, and Deliver gives another server's events to the
+// watchers here within the same limit.
+func TestRegistry_RelayAndDeliver(t *testing.T) {
+	var relayed recorder
+	r := presence.New(2, presence.WithRelay(relayed.watch))
+	ann, bob, cid := client("ann", "ws:1"), client("bob", "ws:2"), client("cid", "ws:3")
+	r.Join("chat", bob, presence.Key{SID: 1}, nil) // no watcher here: relayed still
+	r.Leave("chat", "ws:2", presence.Key{SID: 1})
+	want := []presence.Event{{Topic: "chat", Join: true, Client: bob}, {Topic: "chat", Client: bob}}
+	if got := relayed.got(); !slices.Equal(got, want) {
+		t.Fatalf("relayed %+v, want %+v", got, want)
+	}
+
+	var watched recorder
+	r.Join("chat", ann, presence.Key{SID: 1}, watched.watch)
+	remote := presence.Event{Topic: "chat", Join: true, Client: presence.Client{User: "zed", ClientID: "z", Conn: "b/ws:9"}}
+	r.Deliver(remote)
+	r.Deliver(presence.Event{Topic: "other", Client: remote.Client}) // no one here
+	if got := watched.got(); !slices.Equal(got, []presence.Event{remote}) {
+		t.Fatalf("delivered %+v, want the remote join", got)
+	}
+	r.Join("chat", bob, presence.Key{SID: 1}, nil)
+	r.Join("chat", cid, presence.Key{SID: 1}, nil) // 3 clients: past the limit of 2
+	n := len(relayed.got())
+	r.Deliver(remote)
+	r.Leave("chat", "ws:3", presence.Key{SID: 1}) // counted with the one leaving: 3
+	if got := relayed.got(); len(got) != n {
+		t.Errorf("relayed past the limit: %+v", got[n:])
+	}
+	if got := watched.got(); len(got) != 2 { // the remote join and bob's join
+		t.Errorf("delivered past the limit: %+v", got)
+	}
+	users := r.Users("chat", 0)
+	slices.Sort(users)
+	if !slices.Equal(users, []string{"ann", "bob"}) || len(r.Users("chat", 1)) != 1 {
+		t.Errorf("users %v", users)
+	}
+}
