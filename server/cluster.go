@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,12 +29,15 @@ const (
 // store and backplane of its broker, and its registration among the
 // cluster's nodes, renewed every heartbeat by a goroutine of its own.
 type node struct {
-	st   *redis.Store
-	bp   *redis.Backplane
-	name string
-	up   atomic.Bool // Redis answered the last heartbeat
-	stop chan struct{}
-	done chan struct{}
+	st    *redis.Store
+	bp    *redis.Backplane
+	ctl   *redis.Control // nil until startNode
+	name  string
+	up    atomic.Bool   // Redis answered the last heartbeat
+	relay chan []byte   // join and leave events for the other nodes
+	asks  chan struct{} // a slot per client's presence request waiting for the other nodes
+	stop  chan struct{}
+	wg    sync.WaitGroup // the heartbeat and the relay
 }
 
 // openNode connects to the cluster's Redis, as c says; its store
@@ -56,7 +60,8 @@ func openNode(c config.Cluster, dedup time.Duration, port int, log *slog.Logger)
 		st.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	n := &node{st: st, bp: bp, name: c.Node, stop: make(chan struct{}), done: make(chan struct{})}
+	n := &node{st: st, bp: bp, name: c.Node, relay: make(chan []byte, relayQueue),
+		asks: make(chan struct{}, clusterPresenceSlots), stop: make(chan struct{})}
 	if n.name == "" {
 		host, _ := os.Hostname()
 		n.name = net.JoinHostPort(host, strconv.Itoa(port))
@@ -66,12 +71,28 @@ func openNode(c config.Cluster, dedup time.Duration, port int, log *slog.Logger)
 }
 
 // startNode registers the server among the cluster's nodes, now, so that
-// the others list it once New returns, and every heartbeat until shutdown.
+// the others list it once New returns, and every heartbeat until shutdown,
+// and subscribes to the cluster's control channel.
 func (s *Server) startNode() {
 	n := s.node
 	s.register()
+	ctl, err := redis.NewControl(n.st, n.name, s, s.log)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Cluster.Timeout)
+		err = ctl.Start(ctx) // a subscription failed is made again in the background
+		cancel()
+		n.ctl = ctl
+	}
+	if err != nil {
+		s.log.Warn("whispeer: the cluster's control channel is not subscribed yet: other nodes' requests wait", "node", n.name, "error", err)
+	}
+	if n.ctl != nil {
+		n.wg.Add(1)
+		go s.relayLoop()
+	}
+	n.wg.Add(1)
 	go func() {
-		defer close(n.done)
+		defer n.wg.Done()
 		t := time.NewTicker(heartbeat)
 		defer t.Stop()
 		for {
@@ -106,13 +127,41 @@ func (s *Server) register() {
 	}
 }
 
-// stopNode deregisters the server and stops its heartbeat.
+// stopNode deregisters the server, stops its heartbeat, its control
+// channel and the presence requests waiting for the other nodes, and
+// gives up the retention lease.
 func (s *Server) stopNode() {
-	if s.node == nil {
+	n := s.node
+	if n == nil {
 		return
 	}
-	close(s.node.stop)
-	<-s.node.done
+	close(n.stop)
+	n.wg.Wait()
+	if n.ctl != nil {
+		n.ctl.Close()
+	}
+	for range cap(n.asks) {
+		n.asks <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	n.st.Release(ctx, retentionLease, n.name)
+	cancel()
+}
+
+// retentionLease names the lease of the node that applies retention.
+const retentionLease = "retention"
+
+// holdLease reports whether this node holds the retention lease, taking
+// it when no node does, for five retention intervals: one node of the
+// cluster trims the topics' logs, and another takes over when it stops
+// renewing the lease.
+func (n *node) holdLease(interval time.Duration) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		ctx, cancel := context.WithTimeout(ctx, max(interval, time.Second))
+		defer cancel()
+		ok, err := n.st.Lease(ctx, retentionLease, n.name, max(5*interval, time.Second))
+		return err == nil && ok
+	}
 }
 
 // advertised returns the address the server listens on, its host name
@@ -171,9 +220,11 @@ func (s *Server) clusterReady() error {
 	return nil
 }
 
-// clusterOptions returns the broker's options of a node.
-func (n *node) options() []whispeer.Option {
-	return []whispeer.Option{whispeer.WithBackplane(n.bp)}
+// options returns the broker's options of a node: its backplane, and
+// retention applied by the holder of the lease, checked every retention
+// interval.
+func (n *node) options(retentionInterval time.Duration) []whispeer.Option {
+	return []whispeer.Option{whispeer.WithBackplane(n.bp), whispeer.WithRetentionLease(n.holdLease(retentionInterval))}
 }
 
 var _ admin.NodeSource = (*Server)(nil)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/whispeer-io/whispeer/protocol/json"
+	"github.com/whispeer-io/whispeer/server/admin"
 	"github.com/whispeer-io/whispeer/server/presence"
 )
 
@@ -11,20 +12,23 @@ func (s *session) jsonPresence(f *json.Frame) {
 		s.sendErrorFor(refOf(f), e.text)
 		return
 	}
-	p := s.srv.presence
-	if f.Type == json.TypePresenceStats {
-		st := p.Stats(f.Topic)
-		s.reply(json.AppendPresenceStats(newFrame(64+len(f.Topic)), f.Topic, st.Clients, st.Users))
-		return
+	topic, stats, ref := f.Topic, f.Type == json.TypePresenceStats, refOf(f)
+	err := s.srv.presenceFor(topic, s.srv.cfg.Presence.ListLimit, func(p admin.Presence) {
+		if stats {
+			s.reply(json.AppendPresenceStats(newFrame(64+len(topic)), topic, p.Count, p.Users))
+			return
+		}
+		list := make([]json.PresenceClient, len(p.Clients))
+		size := 96 + len(topic)
+		for i, c := range p.Clients {
+			list[i] = json.PresenceClient{User: c.User, ClientID: c.ClientID}
+			size += 32 + len(c.User) + len(c.ClientID)
+		}
+		s.reply(json.AppendPresence(newFrame(size), topic, list, p.Count, len(p.Clients) < p.Count))
+	})
+	if err != nil {
+		s.sendErrorFor(ref, errorText(err))
 	}
-	clients, total := p.List(f.Topic, s.srv.cfg.Presence.ListLimit)
-	list := make([]json.PresenceClient, len(clients))
-	size := 96 + len(f.Topic)
-	for i, c := range clients {
-		list[i] = json.PresenceClient{User: c.User, ClientID: c.ClientID}
-		size += 32 + len(c.User) + len(c.ClientID)
-	}
-	s.reply(json.AppendPresence(newFrame(size), f.Topic, list, total, len(clients) < total))
 }
 
 // jsonWatcher returns the watcher of a subscription made with

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/protocol/wire"
+	"github.com/whispeer-io/whispeer/server/admin"
 	"github.com/whispeer-io/whispeer/server/presence"
 )
 
@@ -26,25 +27,29 @@ func (n *native) presence(p *wire.Presence) {
 		n.sendPresenceInfo(&info)
 		return
 	}
-	reg := n.s.srv.presence
-	st := reg.Stats(topic)
-	info.Count, info.Users = uint32(st.Clients), uint32(st.Users)
-	if !p.Stats {
-		clients, total := reg.List(topic, min(n.s.srv.cfg.Presence.ListLimit, 1<<16-1))
-		budget := n.maxOut - presenceInfoHead
-		kv := make([]string, 0, 2*len(clients))
-		for _, c := range clients {
-			size := 4 + len(c.User) + len(c.ClientID)
-			if size > budget {
-				break
+	stats := p.Stats
+	err := n.s.srv.presenceFor(topic, min(n.s.srv.cfg.Presence.ListLimit, 1<<16-1), func(pr admin.Presence) {
+		info.Count, info.Users = uint32(pr.Count), uint32(pr.Users)
+		if !stats {
+			budget := n.maxOut - presenceInfoHead
+			kv := make([]string, 0, 2*len(pr.Clients))
+			for _, c := range pr.Clients {
+				size := 4 + len(c.User) + len(c.ClientID)
+				if size > budget {
+					break
+				}
+				budget -= size
+				kv = append(kv, c.User, c.ClientID)
 			}
-			budget -= size
-			kv = append(kv, c.User, c.ClientID)
+			info.Clients, _ = wire.MakePresenceClients(kv...) // each fits: a user name or a client id is short
+			info.Truncated = info.Clients.Len() < pr.Count
 		}
-		info.Clients, _ = wire.MakePresenceClients(kv...) // each fits: a user name or a client id is short
-		info.Count, info.Truncated = uint32(total), info.Clients.Len() < total
+		n.sendPresenceInfo(&info)
+	})
+	if err != nil {
+		info.Code, info.Text = wire.CodeUnavailable, []byte(err.Error())
+		n.sendPresenceInfo(&info)
 	}
-	n.sendPresenceInfo(&info)
 }
 
 // sendPresenceInfo sends a PRESENCEINFO.

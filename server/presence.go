@@ -24,6 +24,9 @@ func (s *Server) newPresence() *presence.Registry {
 	if !s.cfg.Presence.Enabled {
 		return nil
 	}
+	if s.node != nil {
+		return presence.New(s.cfg.Presence.JoinLeaveLimit, presence.WithRelay(s.relayPresence))
+	}
 	return presence.New(s.cfg.Presence.JoinLeaveLimit)
 }
 

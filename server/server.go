@@ -178,7 +178,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 				return nil, err
 			}
 			st = s.node.st
-			plugins = append(plugins, s.node.options()...)
+			plugins = append(plugins, s.node.options(cfg.Store.RetentionInterval)...)
 		} else if st, err = openStore(cfg.Store, s.log); err != nil {
 			return nil, err
 		}

@@ -36,7 +36,10 @@
 // 405 with an Allow header. docs/openapi.yaml describes every endpoint.
 //
 // The publish, history and user endpoints need a Source that is also a
-// [Backend], the topic endpoint a [TopicDescriber].
+// [Backend], the topic endpoint a [TopicDescriber]. A Source that is a
+// [ClusterSource], a node of a cluster, answers the status, topics,
+// connections, presence and a user's disconnect for every node, naming
+// the nodes that did not answer in time in "missing_nodes".
 //
 // A [Handler] reports on and acts upon a [Source], which a whispeer
 // server implements; [Handler.Register] mounts it on an http.ServeMux, next

@@ -155,9 +155,12 @@ func (h *Handler) health(f http.HandlerFunc) http.Handler {
 	})
 }
 
-func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	st := h.src.Status()
 	st.Rates = h.rates(st)
+	if cs, ok := h.src.(ClusterSource); ok {
+		st.Cluster = cs.ClusterStatus(r.Context())
+	}
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -203,12 +206,25 @@ func (h *Handler) topics(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	var list TopicList
+	if cs, ok := h.src.(ClusterSource); ok {
+		list, err := cs.ClusterTopics(r.Context(), pattern, limit)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "whispeer: "))
+			return
+		}
+		if list.Topics == nil {
+			list.Topics = []Topic{}
+		}
+		writeJSON(w, http.StatusOK, list)
+		return
+	}
 	topics, err := h.src.Topics(pattern, limit+1)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "whispeer: "))
 		return
 	}
-	list := TopicList{Topics: topics}
+	list = TopicList{Topics: topics}
 	if len(topics) > limit {
 		list = TopicList{Topics: topics[:limit], Truncated: true}
 	}
@@ -219,9 +235,19 @@ func (h *Handler) topics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) connections(w http.ResponseWriter, r *http.Request) {
-	list := ConnectionList{Connections: h.src.Connections()}
-	if user := r.URL.Query().Get("user"); user != "" {
-		list.Connections = slices.DeleteFunc(list.Connections, func(c Connection) bool { return c.User != user })
+	user := r.URL.Query().Get("user")
+	if len(user) > 256 {
+		writeError(w, http.StatusBadRequest, "user must hold at most 256 bytes")
+		return
+	}
+	var list ConnectionList
+	if cs, ok := h.src.(ClusterSource); ok {
+		list = cs.ClusterConnections(r.Context(), user)
+	} else {
+		list.Connections = h.src.Connections()
+		if user != "" {
+			list.Connections = slices.DeleteFunc(list.Connections, func(c Connection) bool { return c.User != user })
+		}
 	}
 	if list.Connections == nil {
 		list.Connections = []Connection{}

@@ -7,11 +7,14 @@ import (
 	gotoken "go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/whispeer-io/whispeer/server/admin"
 )
 
 // registeredRoutes returns "METHOD /path" of every route that the
@@ -106,6 +109,32 @@ func TestOpenAPI_DescribesEveryRoute(t *testing.T) {
 	for _, r := range described {
 		if !slices.Contains(registered, r) {
 			t.Errorf("%s is in docs/openapi.yaml but not served", r)
+		}
+	}
+}
+
+// TestOpenAPI_DescribesEveryField checks that each field of the bodies of
+// the operators' list endpoints is a property in docs/openapi.yaml, so
+// that a field added to one, such as a cluster's missing_nodes, is
+// described too.
+func TestOpenAPI_DescribesEveryField(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(b)
+	for _, v := range []any{admin.Status{}, admin.Rates{}, admin.ClusterStatus{}, admin.TopicList{}, admin.Topic{},
+		admin.ConnectionList{}, admin.Connection{}, admin.Presence{}, admin.PresenceClient{}, admin.Disconnected{},
+		admin.Node{}, admin.NodeList{}} {
+		typ := reflect.TypeOf(v)
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			if !regexp.MustCompile(`(?m)^ +` + regexp.QuoteMeta(name) + `:`).MatchString(spec) {
+				t.Errorf("%s.%s (%q) is not in docs/openapi.yaml", typ.Name(), f.Name, name)
+			}
 		}
 	}
 }

@@ -33,13 +33,16 @@ type Presence struct {
 	Count     int              `json:"count"`     // clients present, listed or not
 	Users     int              `json:"users"`     // distinct users among them
 	Truncated bool             `json:"truncated"` // more clients are present than were listed
+	// MissingNodes are the cluster's nodes that did not answer in time.
+	MissingNodes []string `json:"missing_nodes,omitempty"`
 }
 
 // PresenceClient is one client present in a topic.
 type PresenceClient struct {
 	User     string `json:"user"`
-	ClientID string `json:"client_id"` // the id the client gave, or its connection's
-	Conn     string `json:"conn"`      // the connection's id, as GET /api/connections lists it
+	ClientID string `json:"client_id"`      // the id the client gave, or its connection's
+	Conn     string `json:"conn"`           // the connection's id, as GET /api/connections lists it
+	Node     string `json:"node,omitempty"` // the cluster node it is connected to
 }
 
 // registerPresence mounts GET /api/topics/{topic}/presence on mux. A topic
@@ -64,7 +67,13 @@ func (h *Handler) presence(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	pr, err := p.Presence(r.PathValue("topic"), limit)
+	var pr Presence
+	var err error
+	if cs, ok := h.src.(ClusterSource); ok {
+		pr, err = cs.ClusterPresence(r.Context(), r.PathValue("topic"), limit)
+	} else {
+		pr, err = p.Presence(r.PathValue("topic"), limit)
+	}
 	switch {
 	case errors.Is(err, ErrPresenceDisabled):
 		writeError(w, http.StatusNotFound, strings.TrimPrefix(err.Error(), "whispeer: "))

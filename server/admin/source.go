@@ -39,6 +39,9 @@ type Status struct {
 	FramesOut     uint64    `json:"frames_out"`    // frames written to clients: deliveries and replies
 	Dropped       uint64    `json:"dropped"`       // messages dropped for any subscriber
 	Rates         Rates     `json:"rates"`
+	// Cluster sums the counters of every node of a cluster; absent for a
+	// server alone.
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
 }
 
 // Rates are per-second rates over the window since the previous status
@@ -71,7 +74,8 @@ type Connection struct {
 	User          string    `json:"user,omitempty"`     // once authenticated
 	ConnectedAt   time.Time `json:"connected_at"`
 	Subscriptions int       `json:"subscriptions"`
-	InFlight      int       `json:"in_flight"` // QoS 1 copies awaiting acks
+	InFlight      int       `json:"in_flight"`      // QoS 1 copies awaiting acks
+	Node          string    `json:"node,omitempty"` // the cluster node it is connected to
 }
 
 // The bodies of the list endpoints.
@@ -80,9 +84,15 @@ type (
 	TopicList struct {
 		Topics    []Topic `json:"topics"`
 		Truncated bool    `json:"truncated"` // more topics match than were listed
+		// MissingNodes are the cluster's nodes that did not answer in time.
+		MissingNodes []string `json:"missing_nodes,omitempty"`
 	}
 	// ConnectionList is the body of GET /api/connections.
 	ConnectionList struct {
 		Connections []Connection `json:"connections"`
+		// Truncated reports a node that had more connections than it lists.
+		Truncated bool `json:"truncated,omitempty"`
+		// MissingNodes are the cluster's nodes that did not answer in time.
+		MissingNodes []string `json:"missing_nodes,omitempty"`
 	}
 )

@@ -17,6 +17,9 @@ import (
 type Disconnected struct {
 	User   string `json:"user"`
 	Closed int    `json:"closed"` // connections closed
+	// MissingNodes are the cluster's nodes that did not answer in time:
+	// the user's connections there may be open still.
+	MissingNodes []string `json:"missing_nodes,omitempty"`
 }
 
 // TopicDescriber is a Source that describes one topic: GET
@@ -230,7 +233,13 @@ func (h *Handler) disconnectUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "user must hold 1 to 256 bytes")
 		return
 	}
-	n := b.DisconnectUser(user)
-	h.log.Info("whispeer: a user's connections closed by the admin API", "user", bounded(user), "closed", n, "admin_remote", r.RemoteAddr)
-	writeJSON(w, http.StatusOK, Disconnected{User: user, Closed: n})
+	d := Disconnected{User: user}
+	if cs, ok := h.src.(ClusterSource); ok {
+		d = cs.ClusterDisconnectUser(r.Context(), user)
+	} else {
+		d.Closed = b.DisconnectUser(user)
+	}
+	h.log.Info("whispeer: a user's connections closed by the admin API", "user", bounded(user), "closed", d.Closed,
+		"missing_nodes", len(d.MissingNodes), "admin_remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, d)
 }
