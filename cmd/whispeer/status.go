@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type report struct {
 	Truncated   bool               `json:"truncated"`
 	Connections []admin.Connection `json:"connections,omitempty"`
 	Nodes       []admin.Node       `json:"nodes,omitempty"` // a cluster's
+	// MissingNodes are a cluster's nodes that did not answer the node asked
+	// in time: the topics and connections leave theirs out.
+	MissingNodes []string `json:"missing_nodes,omitempty"`
 }
 
 func newStatusCmd() *cobra.Command {
@@ -61,8 +65,10 @@ func newStatusCmd() *cobra.Command {
 		Long: `Ask a running server's admin API for its status (version, uptime,
 connections, topics, subscriptions, message rates) and its topics with
 their subscribers, and print them as tables, or as JSON with --json.
-A node of a cluster also lists the cluster's nodes, with their
-connections and subscriptions.
+A node of a cluster answers for the whole cluster: its nodes, with their
+connections and subscriptions, the cluster's totals, the topics of every
+node and, with --connections, every node's connections with their node;
+a node that did not answer in time is named.
 With --watch the report is refreshed at that interval until interrupted.
 
 The admin API must be on: the server needs admin.token set. Pass the same
@@ -229,6 +235,10 @@ func (c *adminClient) report(ctx context.Context, o statusOptions) (*report, err
 		return nil, err
 	}
 	r.Topics, r.Truncated = tl.Topics, tl.Truncated
+	r.missing(tl.MissingNodes)
+	if r.Status.Cluster != nil {
+		r.missing(r.Status.Cluster.MissingNodes)
+	}
 	var nl admin.NodeList
 	// A server alone lists itself as "local"; an older one has no /api/nodes.
 	if err := c.get(ctx, "/api/nodes", &nl); err == nil && (len(nl.Nodes) > 1 || len(nl.Nodes) == 1 && nl.Nodes[0].Name != "local") {
@@ -240,8 +250,18 @@ func (c *adminClient) report(ctx context.Context, o statusOptions) (*report, err
 			return nil, err
 		}
 		r.Connections = cl.Connections
+		r.missing(cl.MissingNodes)
 	}
 	return &r, nil
+}
+
+// missing adds nodes to the report's missing nodes.
+func (r *report) missing(nodes []string) {
+	for _, n := range nodes {
+		if !slices.Contains(r.MissingNodes, n) {
+			r.MissingNodes = append(r.MissingNodes, n)
+		}
+	}
 }
 
 // get decodes the JSON that a GET of path answers into v.

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,6 +24,9 @@ func printReport(w io.Writer, r *report, asJSON, indent bool) error {
 		return enc.Encode(r)
 	}
 	printSummary(w, &r.Status)
+	if len(r.MissingNodes) > 0 {
+		fmt.Fprintf(w, "nodes that did not answer: %s\n", strings.Join(r.MissingNodes, ", "))
+	}
 	if r.Nodes != nil {
 		fmt.Fprintln(w)
 		printNodes(w, r.Nodes)
@@ -46,6 +51,14 @@ func printSummary(w io.Writer, s *admin.Status) {
 	fmt.Fprintf(tw, "messages in\t%d\t%s/s\n", s.MessagesIn, rate(s.Rates.MessagesIn))
 	fmt.Fprintf(tw, "frames out\t%d\t%s/s\n", s.FramesOut, rate(s.Rates.FramesOut))
 	fmt.Fprintf(tw, "dropped\t%d\n", s.Dropped)
+	if c := s.Cluster; c != nil {
+		fmt.Fprintf(tw, "cluster\t%d nodes\n", c.Nodes)
+		fmt.Fprintf(tw, "  connections\t%d\n", c.Connections)
+		fmt.Fprintf(tw, "  subscriptions\t%d\n", c.Subscriptions)
+		fmt.Fprintf(tw, "  messages in\t%d\n", c.MessagesIn)
+		fmt.Fprintf(tw, "  frames out\t%d\n", c.FramesOut)
+		fmt.Fprintf(tw, "  dropped\t%d\n", c.Dropped)
+	}
 	tw.Flush()
 }
 
@@ -73,8 +86,15 @@ func printConnections(w io.Writer, conns []admin.Connection) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	cluster := slices.ContainsFunc(conns, func(c admin.Connection) bool { return c.Node != "" })
+	if cluster {
+		fmt.Fprint(tw, "NODE\t")
+	}
 	fmt.Fprintln(tw, "CONNECTION\tREMOTE\tPROTOCOL\tUSER\tSUBSCRIPTIONS\tIN FLIGHT\tCONNECTED")
 	for _, c := range conns {
+		if cluster {
+			fmt.Fprintf(tw, "%s\t", c.Node)
+		}
 		proto := c.Transport
 		if c.Protocol != "" {
 			proto += "/" + c.Protocol

@@ -175,3 +175,52 @@ func TestStatus_TLS(t *testing.T) {
 		t.Errorf("--insecure: %v, %q\n%s", err, errOut, out)
 	}
 }
+
+// clusterSource is a node of a cluster whose other node "ghost" does not
+// answer.
+type clusterSource struct{ fixedSource }
+
+func (clusterSource) ClusterStatus(context.Context) *admin.ClusterStatus {
+	return &admin.ClusterStatus{Nodes: 2, Connections: 5, Subscriptions: 7, MessagesIn: 50, MissingNodes: []string{"ghost"}}
+}
+
+func (c clusterSource) ClusterTopics(_ context.Context, p string, n int) (admin.TopicList, error) {
+	ts, err := c.Topics(p, n)
+	return admin.TopicList{Topics: ts, MissingNodes: []string{"ghost"}}, err
+}
+
+func (clusterSource) ClusterConnections(context.Context, string) admin.ConnectionList {
+	return admin.ConnectionList{Connections: []admin.Connection{
+		{ID: "ws:1", RemoteAddr: "127.0.0.1:5000", Transport: "ws", Protocol: "json", User: "alice", Subscriptions: 2, Node: "n1"},
+		{ID: "ws:1", RemoteAddr: "127.0.0.1:6000", Transport: "ws", Protocol: "json", User: "bob", Subscriptions: 1, Node: "n2"},
+	}, MissingNodes: []string{"ghost"}}
+}
+
+func (clusterSource) ClusterDisconnectUser(context.Context, string) admin.Disconnected {
+	return admin.Disconnected{}
+}
+
+func (clusterSource) ClusterPresence(context.Context, string, int) (admin.Presence, error) {
+	return admin.Presence{}, nil
+}
+
+func TestStatus_Cluster(t *testing.T) {
+	srv := httptest.NewServer(admin.NewHandler(clusterSource{}, admin.Options{Token: testAdminToken}))
+	defer srv.Close()
+	out, _, err := execute(t, context.Background(), "status", "--url", srv.URL, "--token", testAdminToken, "--connections")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"nodes that did not answer: ghost", "cluster          2 nodes", "  connections    5",
+		"NODE  CONNECTION", "n1    ws:1", "n2    ws:1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = execute(t, context.Background(), "status", "--url", srv.URL, "--token", testAdminToken, "--json")
+	if err != nil || !strings.Contains(out, `"missing_nodes": [`) || !strings.Contains(out, `"cluster": {`) {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+}
