@@ -140,8 +140,10 @@ func (c *Control) keep(ctx context.Context, ready chan error) {
 	})
 	unsub := c.st.c.B().Unsubscribe().Channel(c.channel(), c.replyChannel(c.node)).Build()
 	hctx = rueidis.WithOnReceiveReturnHook(hctx, func(err error, cc rueidis.CommandClient) error {
-		if errors.Is(err, context.Canceled) {
-			return cc.Do(context.Background(), unsub).Error()
+		if errors.Is(err, context.Canceled) { // Close: unsubscribe, waiting no longer than a call may
+			uctx, cancel := context.WithTimeout(context.Background(), max(c.st.opt.timeout, time.Second))
+			defer cancel()
+			return cc.Do(uctx, unsub).Error()
 		}
 		return err
 	})
