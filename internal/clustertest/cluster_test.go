@@ -32,6 +32,7 @@ func TestCluster(t *testing.T) {
 			t.Run("ResumeOnAnotherNode", func(t *testing.T) { testResume(t, c) })
 			t.Run("SealedEndToEnd", func(t *testing.T) { testSealed(t, c, b) })
 			t.Run("EveryNodeListsTheNodes", func(t *testing.T) { testNodes(t, c) })
+			t.Run("AdminAnswersForEveryNode", func(t *testing.T) { testAdminAcrossNodes(t, c) })
 		})
 	}
 }
@@ -268,5 +269,60 @@ func testNodes(t *testing.T, c *clustertest.Cluster) {
 		if !slices.Equal(names, want) {
 			t.Errorf("%s /api/nodes lists %v, want %v", nd.Name, names, want)
 		}
+	}
+}
+
+// testAdminAcrossNodes subscribes a JSON client on each node and checks
+// that every node's admin API lists the three in the topic's presence and
+// among the connections, with their nodes.
+func testAdminAcrossNodes(t *testing.T, c *clustertest.Cluster) {
+	tok := c.Token(t)
+	for _, nd := range c.Nodes {
+		j := clustertest.DialJSON(t, nd.WSURL, tok)
+		j.Subscribe(t, "adm/room", map[string]any{"qos": 0})
+	}
+	want := []string{"node-0", "node-1", "node-2"}
+	for _, nd := range c.Nodes {
+		var p struct {
+			Count   int `json:"count"`
+			Clients []struct {
+				Node string `json:"node"`
+			} `json:"clients"`
+			MissingNodes []string `json:"missing_nodes"`
+		}
+		adminJSON(t, nd, "/api/topics/adm%2Froom/presence", &p)
+		var nodes []string
+		for _, cl := range p.Clients {
+			nodes = append(nodes, cl.Node)
+		}
+		slices.Sort(nodes)
+		if p.Count != 3 || !slices.Equal(nodes, want) || len(p.MissingNodes) != 0 {
+			t.Errorf("%s: presence %+v", nd.Name, p)
+		}
+		var cl struct {
+			Connections []struct {
+				Node string `json:"node"`
+			} `json:"connections"`
+		}
+		adminJSON(t, nd, "/api/connections", &cl)
+		seen := map[string]bool{}
+		for _, conn := range cl.Connections {
+			seen[conn.Node] = true
+		}
+		if len(seen) != 3 || !seen["node-0"] || !seen["node-1"] || !seen["node-2"] {
+			t.Errorf("%s: connections on %v, want every node's", nd.Name, seen)
+		}
+	}
+}
+
+// adminJSON GETs path from nd's admin API and decodes its 200 answer into v.
+func adminJSON(t *testing.T, nd *clustertest.Node, path string, v any) {
+	t.Helper()
+	code, body, err := nd.Admin(path)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("%s %s = %d %s, %v", nd.Name, path, code, body, err)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("%s %s: %v: %s", nd.Name, path, err, body)
 	}
 }

@@ -3,6 +3,7 @@ package clustertest_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -70,6 +71,53 @@ func TestCluster_KillANodeUnderQoS1Load(t *testing.T) {
 				t.Fatalf("%s: %d of %d acknowledged messages never arrived", name, len(missing), len(acked.list()))
 			}
 		}
+	}
+}
+
+// TestCluster_KilledNodeNamedMissing kills a node with SIGKILL: until it
+// leaves the list of nodes, the others' admin API answers without it and
+// names it, rather than failing or waiting past cluster.timeout.
+func TestCluster_KilledNodeNamedMissing(t *testing.T) {
+	b := startBackend(t, "redis")
+	c := clustertest.Start(t, 3, clustertest.WithRedis(b.url))
+	asker, victim := c.Nodes[0], c.Nodes[2]
+	victim.Kill()
+	// Asked together: each waits cluster.timeout (5 s) for the victim,
+	// which leaves the list 10 s after its last heartbeat.
+	var wg sync.WaitGroup
+	for _, path := range []string{"/api/connections", "/api/topics", "/api/status"} {
+		wg.Go(func() { checkMissing(t, asker, path, victim.Name) })
+	}
+	wg.Wait()
+}
+
+// checkMissing checks that nd's answer to path names the node missing.
+func checkMissing(t *testing.T, nd *clustertest.Node, path, missingNode string) {
+	var answer struct {
+		MissingNodes []string `json:"missing_nodes"`
+		Cluster      struct {
+			Nodes        int      `json:"nodes"`
+			MissingNodes []string `json:"missing_nodes"`
+		} `json:"cluster"`
+	}
+	code, body, err := nd.Admin(path)
+	if err != nil || code != http.StatusOK {
+		t.Errorf("%s %s = %d %s, %v", nd.Name, path, code, body, err)
+		return
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Errorf("%s %s: %v: %s", nd.Name, path, err, body)
+		return
+	}
+	missing := answer.MissingNodes
+	if path == "/api/status" {
+		missing = answer.Cluster.MissingNodes
+		if answer.Cluster.Nodes != 2 {
+			t.Errorf("%s: %d nodes answered, want 2", path, answer.Cluster.Nodes)
+		}
+	}
+	if len(missing) != 1 || missing[0] != missingNode {
+		t.Errorf("%s: missing %v, want [%s]", path, missing, missingNode)
 	}
 }
 
