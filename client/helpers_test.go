@@ -106,3 +106,9 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// hasHeader reports whether h gives value for key.
+func hasHeader(h client.Headers, key, value string) bool {
+	v, ok := h.Get(key)
+	return ok && v == value
+}

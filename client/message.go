@@ -4,15 +4,17 @@ import (
 	"context"
 	"time"
 
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/tail"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
 
 // Message is one delivery to a subscription, shaped like the broker's
 // [whispeer.Message]. Each delivery is a fresh Message that the handler
-// may keep, unless the subscription borrows (WithBorrow). Its ID and
-// Payload share one allocation with it (two, past about 2 KiB), and so does its
-// Topic, unless that is the subscription's own topic, which it shares.
+// may keep, unless the subscription borrows (WithBorrow). Its ID, Payload
+// and Headers share one allocation with it (two, past about 2 KiB), and so
+// does its Topic, unless that is the subscription's own topic, which it
+// shares.
 type Message struct {
 	// Topic is the concrete topic the message was published to.
 	Topic string
@@ -20,8 +22,10 @@ type Message struct {
 	ID string
 	// Payload is the message body, opened when it was sealed end to end.
 	Payload []byte
-	// Headers are the message's headers; nil when there are none.
-	Headers map[string]string
+	// Headers are the message's headers as the publisher encoded them,
+	// in its order and with its repeated keys, read in place (Get, All,
+	// Len, Map); the zero value when there are none.
+	Headers Headers
 	// QoS is the delivery's guarantee: the lower of the publish's and the
 	// subscription's.
 	QoS QoS
@@ -51,13 +55,17 @@ type Message struct {
 // Clone returns a copy of m with bytes of its own: the way for a handler
 // made WithBorrow to keep a delivery.
 func (m *Message) Clone() *Message {
+	h := m.Headers.Encoded()
 	nt, ni := len(m.Topic), len(m.Topic)+len(m.ID)
-	c, b := allocMessage(ni + len(m.Payload))
+	nh := ni + len(h)
+	c, b := allocMessage(nh + len(m.Payload))
 	copy(b, m.Topic)
 	copy(b[nt:], m.ID)
-	copy(b[ni:], m.Payload)
-	c.Topic, c.ID, c.Payload = stringOf(b[:nt]), stringOf(b[nt:ni]), b[ni:len(b):len(b)]
-	c.Headers, c.QoS, c.Seq, c.Time = m.Headers, m.QoS, m.Seq, m.Time
+	copy(b[ni:], h)
+	copy(b[nh:], m.Payload)
+	c.Topic, c.ID, c.Payload = stringOf(b[:nt]), stringOf(b[nt:ni]), b[nh:len(b):len(b)]
+	c.Headers = headersOf(b[ni:nh])
+	c.QoS, c.Seq, c.Time = m.QoS, m.Seq, m.Time
 	c.Redelivered, c.Replayed, c.Envelope, c.flagged, c.gen = m.Redelivered, m.Replayed, m.Envelope, m.flagged, m.gen
 	return c
 }
@@ -80,7 +88,7 @@ func newMessage(m *wire.Message, topic string, gen uint64) *Message {
 
 // messageBytes returns how many bytes a Message copied from m needs.
 func messageBytes(m *wire.Message, topic string) int {
-	n := len(m.ID) + len(m.Payload)
+	n := len(m.ID) + len(m.Headers.Encoded()) + len(m.Payload)
 	if topic == "" {
 		n += len(m.Topic)
 	}
@@ -108,16 +116,18 @@ func borrowMessage(old *Message, m *wire.Message, topic string, gen uint64) *Mes
 const borrowRoom = 512
 
 // fill copies m into msg, with b, of messageBytes(m, topic) bytes, for its
-// topic, id and payload.
+// topic, id, headers and payload.
 func fill(msg *Message, b []byte, m *wire.Message, topic string, gen uint64) {
 	nt := len(m.Topic)
 	if topic != "" {
 		nt = 0
 	}
 	ni := nt + len(m.ID)
+	nh := ni + len(m.Headers.Encoded())
 	copy(b, m.Topic[:nt])
 	copy(b[nt:], m.ID)
-	copy(b[ni:], m.Payload)
+	copy(b[ni:], m.Headers.Encoded())
+	copy(b[nh:], m.Payload)
 	if topic == "" {
 		topic = stringOf(b[:nt])
 	}
@@ -126,15 +136,26 @@ func fill(msg *Message, b []byte, m *wire.Message, topic string, gen uint64) {
 	// in it while the garbage collector runs.
 	msg.Topic = topic
 	msg.ID = stringOf(b[nt:ni])
-	msg.Payload = b[ni:len(b):len(b)]
-	if m.Headers.Len() > 0 {
-		msg.Headers = m.Headers.Map()
+	msg.Payload = b[nh:len(b):len(b)]
+	if nh > ni {
+		msg.Headers = headersOf(b[ni:nh])
 	}
 	msg.QoS, msg.Seq = QoS(m.QoS), m.Offset
 	msg.Redelivered, msg.Replayed, msg.flagged, msg.gen = m.Dup, m.Replay, m.Envelope, gen
 	if m.Time != 0 {
 		msg.Time = time.Unix(0, m.Time)
 	}
+}
+
+// Headers are a message's headers, the broker's type: see
+// [whispeer.Headers].
+type Headers = whispeer.Headers
+
+// headersOf returns the Headers whose encoded form is b, which a frame's
+// parser has checked already, viewing b.
+func headersOf(b []byte) Headers {
+	h, _ := whispeer.DecodeHeaders(b)
+	return h
 }
 
 // allocMessage returns a new Message and n bytes for it to view: one

@@ -41,7 +41,8 @@ type PublishOption func(*pubConfig)
 type pubConfig struct {
 	qos     QoS
 	id      string
-	headers map[string]string
+	headers map[string]string // WithHeaders
+	encoded Headers           // WithEncodedHeaders
 }
 
 // WithQoS sets the delivery guarantee (default AtMostOnce). At
@@ -57,9 +58,22 @@ func WithQoS(q QoS) PublishOption { return func(p *pubConfig) { p.qos = q } }
 // plain QoS 0 message to the server to name.
 func WithID(id string) PublishOption { return func(p *pubConfig) { p.id = id } }
 
-// WithHeaders attaches headers to the message. Headers are not encrypted:
-// the server sees them, since it may route by them.
-func WithHeaders(h map[string]string) PublishOption { return func(p *pubConfig) { p.headers = h } }
+// WithHeaders attaches headers to the message, encoded with the keys in
+// sorted order. Headers are not encrypted: the server sees them, since it
+// may route by them. It replaces the headers of an earlier
+// WithEncodedHeaders.
+func WithHeaders(h map[string]string) PublishOption {
+	return func(p *pubConfig) { p.headers, p.encoded = h, Headers{} }
+}
+
+// WithEncodedHeaders attaches h to the message as it is, in its order and
+// with its repeated keys: a received Message's Headers, to pass a message
+// on, or headers made with [whispeer.NewHeaders]. Subscribers receive the
+// same bytes. No key may be empty. Like WithHeaders, it replaces the
+// headers of an earlier option.
+func WithEncodedHeaders(h Headers) PublishOption {
+	return func(p *pubConfig) { p.encoded, p.headers = h, nil }
+}
 
 // pending is a QoS 1 publish awaiting its PUBACK, or a QoS 2 one
 // awaiting its PUBREC, then (released) its PUBCOMP.
@@ -99,8 +113,8 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 		return err
 	}
 	p := wire.Publish{Topic: bytesOf(topic), ID: bytesOf(o.id)}
-	if o.headers != nil {
-		h, err := wire.HeadersFromMap(o.headers)
+	if o.headers != nil || o.encoded.Len() > 0 {
+		h, err := wireHeaders(o)
 		if err != nil {
 			return fmt.Errorf("%w: headers: %w", whispeer.ErrInvalidOption, err)
 		}
@@ -122,6 +136,15 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, opts
 	default:
 		return fmt.Errorf("%w: publishing at QoS %d", ErrUnsupported, o.qos)
 	}
+}
+
+// wireHeaders returns the headers that o's options attach, in the wire's
+// form.
+func wireHeaders(o pubConfig) (wire.Headers, error) {
+	if o.headers != nil {
+		return wire.HeadersFromMap(o.headers)
+	}
+	return wire.DecodeHeaders(o.encoded.Encoded())
 }
 
 // validate checks topic's syntax, once while a client publishes to the

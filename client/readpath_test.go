@@ -12,7 +12,21 @@ import (
 // in one goroutine, without a network or a scheduler in the way: parse a
 // 128-byte QoS 0 MSG from the read buffer, make its Message, hand it over
 // to the subscription's inbox, take it and call the handler.
-func BenchmarkClient_ReadPath(b *testing.B) {
+func BenchmarkClient_ReadPath(b *testing.B) { benchReadPath(b, wire.Headers{}) }
+
+// BenchmarkClient_ReadPathHeaders is BenchmarkClient_ReadPath with three
+// headers on every message.
+func BenchmarkClient_ReadPathHeaders(b *testing.B) {
+	h, err := wire.MakeHeaders("trace-id", "4bf92f3577b34da6", "content-type", "application/json", "tenant", "acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchReadPath(b, h)
+}
+
+// benchReadPath runs BenchmarkClient_ReadPath with headers h on every
+// message.
+func benchReadPath(b *testing.B, h wire.Headers) {
 	c := &Client{cfg: defaultConfig(), subs: make(map[uint32]*Subscription)}
 	s, err := c.newSubscription("bench/in", func(context.Context, *Message) error { return nil },
 		[]SubscribeOption{WithMaxQoS(AtMostOnce)})
@@ -27,7 +41,7 @@ func BenchmarkClient_ReadPath(b *testing.B) {
 		frames, err = wire.AppendMessage(frames, &wire.Message{
 			SID: 1, Offset: uint64(i + 1), Time: time.Now().UnixNano(),
 			Topic: []byte("bench/in"), ID: []byte("0123456789abcdefghijkl"),
-			Payload: make([]byte, 128),
+			Headers: h, Payload: make([]byte, 128),
 		})
 		if err != nil {
 			b.Fatal(err)

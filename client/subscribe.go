@@ -29,9 +29,9 @@ type subConfig struct {
 }
 
 // WithBorrow lends each delivery to the handler rather than giving it:
-// the *Message, and the bytes of its Topic, ID and Payload, are valid only
-// until the handler returns, after which the client reuses them for a
-// later delivery. A subscription then receives, and opens end-to-end
+// the *Message, and the bytes of its Topic, ID, Payload and Headers (the
+// strings Get and All return too), are valid only until the handler
+// returns, after which the client reuses them for a later delivery. A subscription then receives, and opens end-to-end
 // envelopes, without allocating. A handler that keeps anything keeps a
 // copy: Message.Clone makes one. So do errors: a DeliveryError about a
 // borrowed message holds copies of its topic and id.

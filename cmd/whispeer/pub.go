@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/client"
 	"github.com/whispeer-io/whispeer/protocol/wire"
 )
@@ -63,8 +64,8 @@ answer within --timeout.`,
 			if id != "" {
 				opts = append(opts, client.WithID(id))
 			}
-			if hdr != nil {
-				opts = append(opts, client.WithHeaders(hdr))
+			if hdr.Len() > 0 {
+				opts = append(opts, client.WithEncodedHeaders(hdr))
 			}
 			w := newWatch(cmd.Context(), cmd.ErrOrStderr(), wire.TypePublish)
 			defer w.cancel(nil)
@@ -113,7 +114,7 @@ answer within --timeout.`,
 	cmd.Flags().StringVar(&clientID, "client-id", "", "the client's stable id, under which the server recognises a QoS 2 message sent again")
 	cmd.Flags().BoolVar(&lines, "lines", false, "publish each line of standard input as a message")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
-	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "a header as key=value (repeatable)")
+	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "a header as key=value (repeatable: sent in order, a repeated key kept)")
 	return cmd
 }
 
@@ -199,17 +200,20 @@ func eachLine(r io.Reader, send func([]byte) error) error {
 	return sc.Err()
 }
 
-func parseHeaders(kvs []string) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	h := make(map[string]string, len(kvs))
+// parseHeaders returns the headers of the key=value flags kvs, in their
+// order, a repeated key kept.
+func parseHeaders(kvs []string) (client.Headers, error) {
+	pairs := make([]string, 0, 2*len(kvs))
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("header %q: want key=value", kv)
+			return client.Headers{}, fmt.Errorf("header %q: want key=value", kv)
 		}
-		h[k] = v
+		pairs = append(pairs, k, v)
+	}
+	h, err := whispeer.NewHeaders(pairs...)
+	if err != nil {
+		return client.Headers{}, fmt.Errorf("headers: %w", err)
 	}
 	return h, nil
 }

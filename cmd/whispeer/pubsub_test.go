@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +213,24 @@ func TestPubSub_Durable(t *testing.T) {
 	}
 	if _, _, err := execute(t, ctx, "sub", "--url", url, "--durable", "orders"); err == nil || !strings.Contains(err.Error(), "--durable needs") {
 		t.Fatalf("sub --durable at QoS 1: %v", err)
+	}
+}
+
+// TestParseHeaders keeps pub's -H flags in their order, a repeated key
+// included.
+func TestParseHeaders(t *testing.T) {
+	h, err := parseHeaders([]string{"b=1", "a=x=y", "b=", "c=3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k, v := range h.All() {
+		got = append(got, k, v)
+	}
+	if want := []string{"b", "1", "a", "x=y", "b", "", "c", "3"}; !slices.Equal(got, want) {
+		t.Errorf("headers %q, want %q", got, want)
+	}
+	if h, err := parseHeaders(nil); err != nil || h.Len() != 0 {
+		t.Errorf("no flags: %d headers, %v", h.Len(), err)
 	}
 }

@@ -129,7 +129,7 @@ type jsonMessage struct {
 	Seq      uint64            `json:"seq"`
 	QoS      uint8             `json:"qos"`
 	Time     time.Time         `json:"time"`
-	Headers  map[string]string `json:"headers,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"` // a repeated key's last value
 	Payload  string            `json:"payload"`
 	Encoding string            `json:"encoding,omitempty"` // "base64" when Payload is not UTF-8 text
 	Replayed bool              `json:"replayed,omitempty"`
@@ -161,7 +161,7 @@ func (p *printer) print(_ context.Context, m *client.Message) error {
 
 func (p *printer) printJSON(m *client.Message) error {
 	jm := jsonMessage{Topic: m.Topic, ID: m.ID, Seq: m.Seq, QoS: uint8(m.QoS), Time: m.Time,
-		Headers: m.Headers, Replayed: m.Replayed}
+		Headers: m.Headers.Map(), Replayed: m.Replayed}
 	if utf8.Valid(m.Payload) {
 		jm.Payload = string(m.Payload)
 	} else {
