@@ -2,7 +2,6 @@ package whispeer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -22,9 +21,8 @@ import (
 // Redis is unreachable, has a method Down() bool that says so: while it
 // reports true, the broker delivers a QoS 0 publish to its own
 // subscriptions only, at once and without an offset (it is in no
-// history, and the other brokers do not receive it), as it does when the
-// store refuses to queue one (CodeUnavailable); a QoS 1 or 2 publish
-// still goes to the store, which fails it.
+// history, and the other brokers do not receive it); a QoS 1 or 2
+// publish still goes to the store, which fails it.
 //
 // A Backplane's methods are safe for concurrent use.
 type Backplane interface {
@@ -186,23 +184,17 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 
 // routeOut appends m to the store, which hands it to the backplane: its
 // subscribers here receive it from the backplane, as on every broker.
-// While the backplane is down, or the store's queue refuses it, a QoS 0
-// message without a receipt reaches this broker's subscriptions only
-// (routeLocal).
+// While the backplane is down, a QoS 0 message without a receipt reaches
+// this broker's subscriptions only (routeLocal).
 func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done func(error), r *Receipt) error {
 	if m.Time.IsZero() {
 		m.Time = b.clock.now()
 	}
-	localOK := m.QoS == AtMostOnce && r == nil
-	if localOK && b.watch.isDown() {
+	if m.QoS == AtMostOnce && r == nil && b.watch.isDown() {
 		return b.routeLocal(ctx, ts, m, done)
 	}
 	if a, ok := b.st.s.(asyncAppender); ok && r == nil && (m.QoS == AtMostOnce || m.QoS == AtLeastOnce && done != nil) {
-		err := b.appendAsync(ctx, a, m, done)
-		if localOK && isUnavailable(err) {
-			return b.routeLocal(ctx, ts, m, done)
-		}
-		return err
+		return b.appendAsync(ctx, a, m, done)
 	}
 	m, durable, err := ts.log.append(ctx, m, done)
 	if err != nil {
@@ -215,7 +207,7 @@ func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done 
 	return b.settled(ctx, m, durable, done)
 }
 
-// routeLocal hands m, a QoS 0 message that the store cannot take now, to
+// routeLocal hands m, a QoS 0 message the backplane cannot carry now, to
 // the broker's own matching subscriptions, as a broker without a store
 // would, but without an offset: it is in no history, cannot be resumed
 // from, moves no durable cursor, and the other brokers do not receive it.
@@ -238,14 +230,6 @@ func (b *Broker) routeLocal(ctx context.Context, ts *topicState, m *Message, don
 		done(nil)
 	}
 	return nil
-}
-
-// isUnavailable reports whether err says the store cannot take a message
-// now (CodeUnavailable), as a full queue while Redis does not answer.
-func isUnavailable(err error) bool {
-	var e *Error
-	return err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrStoreClosed) &&
-		errors.As(err, &e) && e.Code == CodeUnavailable
 }
 
 // startWatching asks the backplane for what s needs; s's topic, when

@@ -615,7 +615,7 @@ type Stats struct {
 	Subscriptions int    // live subscriptions
 	// LocalOnly counts the QoS 0 messages delivered to this broker's
 	// subscriptions only, without an offset, while its backplane was down
-	// or its store's queue full (see [WithBackplane]).
+	// (see [Backplane]).
 	LocalOnly uint64
 }
 
