@@ -398,9 +398,10 @@ func WithSubscriber(id string) SubscribeOption {
 // WithReplay makes a new subscription receive the last n messages of each
 // matching topic, as far as the broker's history reaches (see
 // [WithHistory], or the store: [WithStore]), before any live message, with
-// no gap and no duplicate between the two. An inline subscription's handler gets the replayed messages
-// before Subscribe returns, while the broker holds those topics' locks: it
-// must not publish to them.
+// no gap and no duplicate between the two. An inline subscription's handler
+// gets the replayed messages before Subscribe returns, and the live messages
+// published meanwhile after them. It runs under no lock of the broker's, so
+// it may publish to those topics or call the broker.
 func WithReplay(n int) SubscribeOption { return setting(func(c *subConfig) { c.replay = n }) }
 
 // WithResume makes a subscription to a topic (not a pattern) start after
@@ -434,13 +435,15 @@ func WithDurable(clientID string) SubscribeOption {
 // [Subscription.Ack], as a server does when its client acknowledges.
 func WithManualAck() SubscribeOption { return setting(func(c *subConfig) { c.manualAck = true }) }
 
-// WithPacing makes an inline subscription that has stored messages to catch
-// up on ([WithResume], [WithReplay], [WithDurable] with a store) catch up
-// in a goroutine of the broker's, once Subscribe has returned, rather than
-// in Subscribe: it reads the store a page at a time and hands the handler
-// a message only when p.Room has room for it, so that nothing is queued
-// beyond what the subscriber can take and nothing is dropped. Live messages
-// wait until the catch-up is over, and follow the stored ones in order.
+// WithPacing makes an inline subscription that has history to catch up on
+// ([WithResume], [WithReplay], [WithDurable], from the store or the
+// in-memory history) catch up in a goroutine of the broker's, once
+// Subscribe has returned, rather than in Subscribe: it reads the store a
+// page at a time and hands the handler a message only when p.Room has room
+// for it, so that nothing is queued beyond what the subscriber can take and
+// nothing is dropped. Live messages wait until the catch-up is over (at
+// most 1,024 of them held, the rest read from the store), and follow the
+// stored ones in order.
 func WithPacing(p Pacing) SubscribeOption {
 	return setting(func(c *subConfig) {
 		if p.Context == nil {

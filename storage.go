@@ -191,14 +191,6 @@ type resumeState struct {
 	plans         []*catchup // read by the worker (async) or Subscribe (sync)
 }
 
-// catchup is a subscription's way back to live on one topic: it receives
-// the stored messages from next on, and the topic's live messages skip it
-// while the topic's catching set holds it.
-type catchup struct {
-	ts   *topicState
-	next uint64
-}
-
 // Recovered reports whether a subscription made [WithResume] or
 // [WithDurable] receives every message after the position it resumed from.
 // It is false when the history no longer reached back or its epoch
@@ -303,8 +295,10 @@ func (b *Broker) addStored(s *Subscription) error {
 
 // register plans s's start in every matching topic and adds it, all under
 // the topics' locks, so that no message falls between the stored ones s
-// will read and the live ones it will receive. What enqueuing messages of
-// an in-memory history leaves to do after the locks it returns.
+// will read and the live ones it will receive: from then on, until s has
+// caught up, those live messages wait in s's plan (see catchup). What
+// enqueuing messages of an in-memory history to an async subscription
+// leaves to do after the locks it returns.
 func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 	var topics []*topicState
 	if concrete {
@@ -326,7 +320,7 @@ func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 		defer ts.mu.Unlock()
 	}
 	ctx := context.Background()
-	held, err := b.planAll(ctx, s, topics, concrete)
+	queued, err := b.planAll(ctx, s, topics, concrete)
 	if err != nil {
 		return nil, err
 	}
@@ -335,15 +329,13 @@ func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 	}
 	for _, c := range s.rs.plans {
 		if c.ts.catching == nil {
-			c.ts.catching = make(map[*Subscription]struct{})
+			c.ts.catching = make(map[*Subscription]*catchup)
 		}
-		c.ts.catching[s] = struct{}{}
+		c.ts.catching[s] = c
 	}
 	var later []afterPush
-	for _, m := range held {
-		if s.q == nil {
-			s.deliverReplay(ctx, m)
-		} else if a, ok := s.enqueue(m); ok {
+	for _, m := range queued {
+		if a, ok := s.enqueue(m); ok {
 			later = append(later, a)
 		}
 	}
@@ -351,11 +343,12 @@ func (b *Broker) register(s *Subscription, concrete bool) ([]afterPush, error) {
 }
 
 // planAll plans s's start in topics, whose locks are held. The messages
-// of an in-memory history are read at once and returned, to be handed to
-// s before any live one: that history is bounded, and drops its oldest
-// messages as new ones come, so a later catch-up could find them gone.
+// of an in-memory history are read at once: that history is bounded, and
+// drops its oldest messages as new ones come, so a later catch-up could
+// find them gone. An async subscription's are returned, for its queue; an
+// inline one's wait in its plan, handed to it after the locks.
 func (b *Broker) planAll(ctx context.Context, s *Subscription, topics []*topicState, concrete bool) ([]*Message, error) {
-	var held []*Message
+	var queued []*Message
 	for _, ts := range topics {
 		c, err := b.plan(ctx, s, ts, concrete)
 		switch {
@@ -363,15 +356,22 @@ func (b *Broker) planAll(ctx context.Context, s *Subscription, topics []*topicSt
 			return nil, err
 		case c == nil:
 		case b.st.mem != nil:
-			err = b.readInto(ctx, s, c, 0, noGate, func(m *Message) { held = append(held, m) })
+			var held []*Message
+			err = b.readInto(ctx, s, c, 0, noGate, func(m *Message) error { held = append(held, m); return nil })
 			if err != nil && err != errStopped {
 				return nil, err
+			}
+			if s.q != nil {
+				queued = append(queued, held...)
+			} else {
+				c.held = held
+				s.rs.plans = append(s.rs.plans, c)
 			}
 		default:
 			s.rs.plans = append(s.rs.plans, c)
 		}
 	}
-	return held, nil
+	return queued, nil
 }
 
 // loadTopics gives a broker-side state to every stored topic matching
@@ -424,7 +424,7 @@ func (b *Broker) plan(ctx context.Context, s *Subscription, ts *topicState, conc
 	if from > info.Last {
 		return nil, nil
 	}
-	return &catchup{ts: ts, next: from}, nil
+	return &catchup{ts: ts, next: from, mark: info.Last, last: info.Last}, nil
 }
 
 // firstCursor saves a new durable subscription's position in a topic
@@ -471,148 +471,6 @@ func resumeAt(epoch, offset uint64, info TopicInfo) (uint64, bool) {
 		return info.First, false
 	}
 	return offset + 1, true
-}
-
-// Catching up reads up to catchUpRounds batches outside the topic's lock,
-// until fewer than catchUpSlack messages are left; the rest is read under
-// it.
-const (
-	catchUpRounds = 8
-	catchUpSlack  = 256
-)
-
-// catchUpAll brings s up to the live messages of every topic it has a
-// plan for.
-func (b *Broker) catchUpAll(s *Subscription) {
-	if s.q == nil {
-		defer b.wg.Done() // added by add
-	}
-	for _, c := range s.rs.plans {
-		b.catchUp(s, c)
-	}
-	s.rs.plans = nil
-}
-
-// catchUp delivers the stored messages of c's topic from c.next on, then
-// makes s live in the topic. It reads no further than the topic's gate:
-// a message there is not durable yet, and reaches s from the gate.
-func (b *Broker) catchUp(s *Subscription, c *catchup) {
-	ctx := context.Background()
-	if s.ctx != nil {
-		ctx = s.ctx
-	}
-	deliver := func(m *Message) { s.handle(m) }
-	if s.q == nil {
-		deliver = func(m *Message) { s.deliverReplay(ctx, m) }
-	}
-	var err error
-	for range catchUpRounds {
-		var info TopicInfo
-		if info, err = b.st.s.Topic(ctx, c.ts.name); err != nil || info.Last < c.next+catchUpSlack || b.stopping(s) {
-			break
-		}
-		c.ts.mu.Lock()
-		below := b.readBound(c.ts)
-		c.ts.mu.Unlock()
-		if err = b.readInto(ctx, s, c, int(min(info.Last-c.next+1, 1<<30)), below, deliver); err != nil || c.next >= below {
-			break
-		}
-	}
-	var rest []*Message
-	c.ts.mu.Lock()
-	if err == nil && !b.stopping(s) {
-		collect := func(m *Message) { rest = append(rest, m) }
-		if s.q == nil {
-			collect = deliver
-		}
-		err = b.catchUpLast(ctx, s, c, collect)
-	}
-	delete(c.ts.catching, s)
-	c.ts.mu.Unlock()
-	for i := 0; s.q != nil && i < len(rest) && !b.stopping(s); i++ {
-		deliver(rest[i])
-	}
-	if err != nil && err != errStopped {
-		s.rs.recovered.Store(false)
-		b.log.Warn("whispeer: reading the store failed", "pattern", s.pattern, "topic", c.ts.name, "error", err)
-	}
-}
-
-// catchUpLast reads the last stored messages of c's topic for s, under
-// the topic's lock, up to its gate, whose messages it then has deliver to
-// s too. It reads again what the gate released meanwhile.
-func (b *Broker) catchUpLast(ctx context.Context, s *Subscription, c *catchup, fn func(*Message)) error {
-	for {
-		below := b.readBound(c.ts)
-		if err := b.readInto(ctx, s, c, 0, below, fn); err != nil || below == noGate || b.watch != nil {
-			return err
-		}
-		if c.ts.gate.join(s, below) {
-			return nil
-		}
-	}
-}
-
-// errStopped ends a read when the subscription or the broker stops.
-var errStopped = &Error{CodeUnavailable, "whispeer: subscription stopped"}
-
-// errBelow ends a read that reached its limit.
-var errBelow = &Error{CodeUnavailable, "whispeer: read limit"}
-
-// readInto reads up to max stored messages (all when max is 0) of c's
-// topic from c.next on and below offset below, hands them to fn and
-// advances c.next.
-func (b *Broker) readInto(ctx context.Context, s *Subscription, c *catchup, max int, below uint64, fn func(*Message)) error {
-	err := b.st.s.Read(ctx, c.ts.name, c.next, max, func(m *Message) error {
-		if m.Seq >= below {
-			return errBelow
-		}
-		if d := b.advance(s, c, m); d != nil {
-			fn(d)
-		}
-		if b.stopping(s) {
-			return errStopped
-		}
-		return nil
-	})
-	if err == errBelow {
-		return nil
-	}
-	return err
-}
-
-// advance moves c past m, a message read from the store, and returns it
-// ready to deliver, or nil when it cannot be opened (logged). A message
-// missing before m, trimmed before it could be read, marks s not
-// recovered.
-func (b *Broker) advance(s *Subscription, c *catchup, m *Message) *Message {
-	if m.Seq != c.next {
-		s.rs.recovered.Store(false)
-	}
-	c.next = m.Seq + 1
-	d, err := b.st.fromStore(m)
-	if err != nil {
-		b.log.Warn("whispeer: skipping a stored message", "topic", m.Topic, "seq", m.Seq, "error", err)
-		return nil
-	}
-	return d
-}
-
-// stopping reports whether s should stop catching up.
-func (b *Broker) stopping(s *Subscription) bool {
-	return s.closed.Load() || b.closed.Load() || (s.ctx != nil && s.ctx.Err() != nil)
-}
-
-// live returns subs without those still catching up in ts; ts's lock is
-// held.
-func (ts *topicState) live(subs []*Subscription) []*Subscription {
-	out := make([]*Subscription, 0, len(subs))
-	for _, s := range subs {
-		if _, ok := ts.catching[s]; !ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // TopicInfo describes topic's log in the broker's store, or without one in

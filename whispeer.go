@@ -38,8 +38,8 @@ type Broker struct {
 	// mu guards the fields below it. The lock order is topicsMu, then
 	// topicState.mu (several in name order), then the history's (a ring's
 	// or MemoryStore's mu, never nested, or the store's own), then mu, then the
-	// Sublist's and queue.mu. Handlers run under no lock, except for history
-	// replayed to an inline subscription (see WithReplay).
+	// Sublist's and queue.mu. Handlers run under no lock, replayed history
+	// included (see catchup.go).
 	mu       sync.Mutex
 	all      map[*Subscription]struct{}
 	bySub    map[subKey]*Subscription // subscriptions made WithSubscriber
@@ -72,9 +72,9 @@ type topicState struct {
 	log      topicLog
 	seq      uint64
 	messages uint64 // routed through this broker; seq may start elsewhere
-	// catching holds the subscriptions still reading the topic's stored
-	// messages: its live messages skip them (see catchUp).
-	catching map[*Subscription]struct{}
+	// catching holds the subscriptions still catching up on the topic,
+	// each with its plan: its live messages wait there (see catchup.go).
+	catching map[*Subscription]*catchup
 	gate     *gate // nil until the topic's first ExactlyOnce message with a store
 	// ring is, without a store, the topic's ring in the in-memory history
 	// (log), unless another topicState of the same name made it first: it
@@ -290,14 +290,21 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 		r.Offset, r.Epoch = m.Seq, ts.epoch.Load()
 	}
 	subs := b.subs.Match(ts.name)
-	if len(ts.catching) > 0 {
+	catching := len(ts.catching) > 0
+	if catching {
 		subs = ts.live(subs)
 	}
 	if g := ts.gate; g != nil && (h != nil || g.busy.Load()) && g.push(h, m, subs) {
+		if catching {
+			ts.divert(m, true)
+		}
 		ts.mu.Unlock()
 		b.published.Add(1)
 		g.drain(ctx)
 		return b.settled(ctx, m, durable, done)
+	}
+	if catching {
+		ts.divert(m, false)
 	}
 	var room [4]afterPush // what the enqueues leave to do after the lock
 	later, hasSync := b.enqueue(room[:0], subs, m)

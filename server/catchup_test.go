@@ -144,3 +144,54 @@ func TestCatchUp_IncompleteIsReported(t *testing.T) {
 	}
 	js.expectError("incomplete")
 }
+
+// TestCatchUp_LiveDuringReplay publishes to a topic while a client's
+// resume replays its history, from a store or the broker's own history:
+// the client gets the history, then the live messages, each once, in
+// offset order, the live ones not flagged as replayed.
+func TestCatchUp_LiveDuringReplay(t *testing.T) {
+	const stored, live = 3000, 2000
+	for _, src := range []struct {
+		name string
+		opt  func() whispeer.Option
+	}{
+		{"store", func() whispeer.Option { return whispeer.WithStore(memstore.New()) }},
+		{"history", func() whispeer.Option { return whispeer.WithHistory(stored + live) }},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			b, err := whispeer.New(src.opt())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			ctx := context.Background()
+			publish := func(from, to int) {
+				for i := from; i <= to; i++ {
+					if err := b.Publish(ctx, "t", []byte(strconv.Itoa(i))); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+			publish(1, stored)
+			ts := newTestServer(t, nil, WithBroker(b))
+			sub := ts.nativeAuthed(t, "tcp", "admin")
+			if a := sub.subscribe(1, "t", wire.AtMostOnce, wire.Resume{Mode: wire.ResumeOffset}); !a.Recovered {
+				t.Fatalf("SUBACK %+v", a)
+			}
+			published := make(chan struct{})
+			go func() {
+				defer close(published)
+				publish(stored+1, stored+live)
+			}()
+			for i := 1; i <= stored+live; i++ {
+				m := sub.expectMessage(1, "t", strconv.Itoa(i))
+				if m.Offset != uint64(i) || m.Replay != (i <= stored) {
+					t.Fatalf("MSG %d: %+v", i, m)
+				}
+			}
+			<-published
+			sub.sync() // nothing more
+		})
+	}
+}

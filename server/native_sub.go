@@ -33,8 +33,9 @@ func (n *native) subscribe(sub *wire.Subscribe) {
 		return
 	}
 	req := subscription{key: key, pattern: pattern, subscriber: n.s.id + "/" + sidText(sub.SID)}
+	sid := sub.SID // sub views the read buffer; incomplete may run later
 	req.incomplete = func() {
-		n.sendError(&opError{whispeer.CodeUnavailable, "replay of " + quote(pattern) + " (subscription " + sidText(sub.SID) + ") incomplete: messages were lost"}, false, wire.TypeSubscribe)
+		n.sendError(&opError{whispeer.CodeUnavailable, "replay of " + quote(pattern) + " (subscription " + sidText(sid) + ") incomplete: messages were lost"}, false, wire.TypeSubscribe)
 	}
 	switch sub.Resume.Mode {
 	case wire.ResumeLast:
