@@ -172,7 +172,7 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 		subs := b.subs.Match(ts.name)
 		if len(ts.catching) > 0 {
 			subs = ts.live(subs)
-			ts.divert(m, false)
+			ts.divert(m, false, false) // a store keeps them
 		}
 		later, hasSync := b.enqueue(nil, subs, m)
 		fans = append(fans, fan{m, subs, later, hasSync})

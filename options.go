@@ -441,9 +441,8 @@ func WithManualAck() SubscribeOption { return setting(func(c *subConfig) { c.man
 // Subscribe has returned, rather than in Subscribe: it reads the store a
 // page at a time and hands the handler a message only when p.Room has room
 // for it, so that nothing is queued beyond what the subscriber can take and
-// nothing is dropped. Live messages wait until the catch-up is over (at
-// most 1,024 of them held, the rest read from the store), and follow the
-// stored ones in order.
+// nothing is dropped. Live messages wait until the catch-up is over (see
+// docs/persistence.md for their bound), and follow the stored ones in order.
 func WithPacing(p Pacing) SubscribeOption {
 	return setting(func(c *subConfig) {
 		if p.Context == nil {
