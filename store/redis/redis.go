@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,6 +311,12 @@ func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, er
 	defer end()
 	args := []string{strconv.FormatUint(epoch.New(), 10)}
 	vs, err := infoScript.Exec(ctx, s.c, s.keys(topic), args).ToArray()
+	if err != nil && lostConnection(err) && ctx.Err() == nil {
+		// The script sets only an epoch that is missing, so it may run
+		// again, on the connection that replaces the one that broke (the
+		// first call after Redis came back may meet the old one).
+		vs, err = infoScript.Exec(ctx, s.c, s.keys(topic), args).ToArray()
+	}
 	if err != nil {
 		return whispeer.TopicInfo{}, fmt.Errorf("redis topic: %w", err)
 	}
@@ -328,6 +336,17 @@ func (s *Store) Topic(ctx context.Context, topic string) (whispeer.TopicInfo, er
 	}
 	return whispeer.TopicInfo{Topic: topic, Epoch: ep, Last: uint64(n[0]), First: uint64(n[1]),
 		Messages: int(n[2]), Bytes: n[3]}, nil
+}
+
+// lostConnection reports whether err is a connection to Redis that broke
+// under a call (reset, closed, cut short) rather than Redis's reply or a
+// timeout: a call that may be repeated is worth one more try.
+func lostConnection(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return !ne.Timeout()
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
 
 // Trim removes topic's oldest messages until it is within r, in runs of
