@@ -38,6 +38,9 @@ type node struct {
 	asks  chan struct{} // a slot per client's presence request waiting for the other nodes
 	stop  chan struct{}
 	wg    sync.WaitGroup // the heartbeat and the relay
+	// lease orders the retention lease's renewals before its release:
+	// none is taken once the node stops.
+	lease sync.Mutex
 }
 
 // openNode connects to the cluster's Redis, as c says; its store
@@ -143,6 +146,8 @@ func (s *Server) stopNode() {
 	for range cap(n.asks) {
 		n.asks <- struct{}{}
 	}
+	n.lease.Lock()
+	defer n.lease.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	n.st.Release(ctx, retentionLease, n.name)
 	cancel()
@@ -154,9 +159,18 @@ const retentionLease = "retention"
 // holdLease reports whether this node holds the retention lease, taking
 // it when no node does, for five retention intervals: one node of the
 // cluster trims the topics' logs, and another takes over when it stops
-// renewing the lease.
+// renewing the lease. Once the node stops it holds the lease no more,
+// though its broker may still be running: it never takes the lease again
+// after stopNode gave it up.
 func (n *node) holdLease(interval time.Duration) func(context.Context) bool {
 	return func(ctx context.Context) bool {
+		n.lease.Lock()
+		defer n.lease.Unlock()
+		select {
+		case <-n.stop:
+			return false
+		default:
+		}
 		ctx, cancel := context.WithTimeout(ctx, max(interval, time.Second))
 		defer cancel()
 		ok, err := n.st.Lease(ctx, retentionLease, n.name, max(5*interval, time.Second))

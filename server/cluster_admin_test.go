@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -221,6 +222,30 @@ func TestCluster_RetentionByOneNode(t *testing.T) {
 		adminGet(t, servers[other].httpURL()+"/api/topics/r%2F1", &tp)
 		return tp.FirstOffset, tp.Retained == 2 && tp.FirstOffset == 8
 	})
+}
+
+// TestCluster_LeaseNotTakenAfterStop checks that a node that gave up the
+// retention lease as it stops does not take it again while its broker
+// still runs: the broker stops after the node.
+func TestCluster_LeaseNotTakenAfterStop(t *testing.T) {
+	url := redistest.Start(t).URL()
+	n, err := openNode(config.Cluster{Redis: config.Secret(url), Node: "a", Prefix: "whispeer", Timeout: time.Second}, time.Minute, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.st.Close()
+	defer n.bp.Close()
+	lease := n.holdLease(time.Second)
+	if !lease(context.Background()) {
+		t.Fatal("a node alone did not take the lease")
+	}
+	(&Server{node: n}).stopNode()
+	if lease(context.Background()) {
+		t.Fatal("the stopped node took the lease again")
+	}
+	if h, err := n.st.LeaseHolder(context.Background(), retentionLease); err != nil || h != "" {
+		t.Fatalf("lease holder after stop = %q, %v; want none", h, err)
+	}
 }
 
 // clusterConfig makes c the configuration of node name of a cluster on
