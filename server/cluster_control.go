@@ -15,8 +15,14 @@ import (
 // What a node answers on the control channel, and the presence events it
 // relays to the other nodes and delivers from them.
 
-// maxUserBytes bounds a user name in a request of another node.
-const maxUserBytes = 256
+// Bounds of what another node names in a request or notice: a user name
+// or client id, a connection's id ("ws:" or "tcp:" and a number), and a
+// node's name (cluster.node, at most 128 bytes, or a host name and port).
+const (
+	maxUserBytes = 256
+	maxConnBytes = 64
+	maxNodeBytes = 320
+)
 
 // relayQueue bounds the join and leave events waiting to be sent to the
 // other nodes; one past it is dropped.
@@ -96,18 +102,26 @@ type joinLeave struct {
 }
 
 // Notice handles a notice of another node: a join or leave event in a
-// topic, which this node's watchers of the topic get.
+// topic or pattern (presence is kept by what was subscribed to), which
+// this node's watchers of it get. A notice with a name out of bounds is
+// dropped.
 func (s *Server) Notice(from, kind string, body []byte) {
-	if kind != ctlJoinLeave || s.presence == nil {
+	if kind != ctlJoinLeave || s.presence == nil || !boundedText(from, maxNodeBytes) {
 		return
 	}
 	var e joinLeave
-	if err := json.Unmarshal(body, &e); err != nil || len(e.User) > maxUserBytes || len(e.ClientID) > maxUserBytes ||
-		!utf8.ValidString(e.User) || !utf8.ValidString(e.ClientID) || match.ValidatePattern(e.Topic, match.DefaultLimits) != nil {
+	if err := json.Unmarshal(body, &e); err != nil || !boundedText(e.User, maxUserBytes) || !boundedText(e.ClientID, maxUserBytes) ||
+		e.Conn == "" || !boundedText(e.Conn, maxConnBytes) || match.ValidatePattern(e.Topic, match.DefaultLimits) != nil {
 		return
 	}
 	s.presence.Deliver(presence.Event{Topic: e.Topic, Join: e.Join,
 		Client: presence.Client{User: e.User, ClientID: e.ClientID, Conn: from + "/" + e.Conn}})
+}
+
+// boundedText reports whether s, a name another node sent, is valid
+// UTF-8 of at most n bytes.
+func boundedText(s string, n int) bool {
+	return len(s) <= n && utf8.ValidString(s)
 }
 
 // relayPresence queues e, a join or leave here, for the other nodes; a
