@@ -30,6 +30,12 @@ const (
 // maxPeerConnections bounds the connections one node lists for another.
 const maxPeerConnections = 10000
 
+// maxPeerUsers bounds the users present in a topic that one node lists
+// for another, whatever the request's limit of clients: the cluster's
+// distinct users are counted exactly while every node has at most as
+// many.
+const maxPeerUsers = 10000
+
 // The bodies of the control channel's requests and replies.
 type (
 	topicsRequest struct {
@@ -53,7 +59,13 @@ type (
 	presenceReply struct {
 		Clients []admin.PresenceClient `json:"clients"`
 		Count   int                    `json:"count"`
-		Users   []string               `json:"users"`
+		// Users are the node's users present, at most maxPeerUsers of
+		// them; UserCount is how many there are, listed or not, and
+		// AllUsers reports that Users lists every one (false from a
+		// node that does not say).
+		Users     []string `json:"users"`
+		UserCount int      `json:"user_count"`
+		AllUsers  bool     `json:"all_users"`
 	}
 )
 
@@ -277,12 +289,15 @@ func (s *Server) ClusterPresence(ctx context.Context, topic string, limit int) (
 }
 
 // mergePresence adds the other nodes' presence in p.Topic to p, this
-// node's, listing at most limit clients.
+// node's, listing at most limit clients. Its Users are the distinct users
+// across the nodes, exact when every client is listed or every node lists
+// all its users for the others (at most maxPeerUsers each); otherwise a
+// lower bound, and Truncated is set since more clients are present than
+// are listed.
 func (s *Server) mergePresence(ctx context.Context, p admin.Presence, limit int) admin.Presence {
-	users := make(map[string]struct{})
-	for _, u := range s.presence.Users(p.Topic, limit) {
-		users[u] = struct{}{}
-	}
+	users := userCount{all: true, set: make(map[string]struct{})}
+	own := s.presence.Users(p.Topic, maxPeerUsers)
+	users.add(own, p.Users, len(own) >= p.Users)
 	for i := range p.Clients {
 		p.Clients[i].Node = s.node.name
 	}
@@ -297,18 +312,48 @@ func (s *Server) mergePresence(ctx context.Context, p admin.Presence, limit int)
 			c.Node = r.node
 			p.Clients = append(p.Clients, c)
 		}
-		for _, u := range pr.Users[:min(len(pr.Users), limit)] {
-			users[u] = struct{}{}
-		}
+		users.add(pr.Users[:min(len(pr.Users), maxPeerUsers)], pr.UserCount, pr.AllUsers && len(pr.Users) <= maxPeerUsers)
 	}
 	slices.SortFunc(p.Clients, func(a, b admin.PresenceClient) int {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Conn, b.Conn))
 	})
+	if len(p.Clients) >= p.Count { // every client is listed: count their users
+		users = userCount{all: true, set: make(map[string]struct{})}
+		for _, c := range p.Clients {
+			users.set[c.User] = struct{}{}
+		}
+	}
 	if len(p.Clients) > limit {
 		p.Clients = p.Clients[:limit]
 	}
-	p.Users, p.Truncated, p.MissingNodes = len(users), len(p.Clients) < p.Count, missing
+	p.Users, p.Truncated, p.MissingNodes = users.count(), len(p.Clients) < p.Count, missing
 	return p
+}
+
+// userCount counts the distinct users present in a topic across nodes.
+type userCount struct {
+	set  map[string]struct{} // the users the nodes listed
+	all  bool                // every node listed all its users
+	most int                 // the most users present on one node
+}
+
+// add counts a node's users: the listed ones, how many it has and
+// whether it listed them all.
+func (u *userCount) add(listed []string, n int, all bool) {
+	for _, name := range listed {
+		u.set[name] = struct{}{}
+	}
+	u.all = u.all && all
+	u.most = max(u.most, n, len(listed))
+}
+
+// count returns the distinct users, or when a node did not list all its
+// own, the most that can be told: at least as many as any one node has.
+func (u *userCount) count() int {
+	if u.all {
+		return len(u.set)
+	}
+	return max(len(u.set), u.most)
 }
 
 // truncateName bounds a peer's name or text in logs.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/whispeer-io/whispeer/protocol/wire"
 	"github.com/whispeer-io/whispeer/server/admin"
 	"github.com/whispeer-io/whispeer/server/config"
+	"github.com/whispeer-io/whispeer/server/presence"
 	"github.com/whispeer-io/whispeer/store/redis"
 )
 
@@ -69,6 +71,57 @@ func TestCluster_PresenceAcrossNodes(t *testing.T) {
 	native.expectJoinLeave(7, true, "admin")    // on its own node
 	a.authed(t, "admin").subscribe("chat/room") // a join on a reaches b's watcher
 	native.expectJoinLeave(7, false, "admin")
+}
+
+// TestCluster_PresenceUsersBeyondLimit checks that the distinct users
+// present across the nodes are counted exactly when fewer clients are
+// listed than are present: by the admin API with a small limit and by a
+// JSON presence_stats past presence.list_limit.
+func TestCluster_PresenceUsersBeyondLimit(t *testing.T) {
+	url := redistest.Start(t).URL()
+	small := func(c *config.Config) { clusterConfig(c, url, c.Cluster.Node); c.Presence.ListLimit = 5 }
+	a := newTestServer(t, func(c *config.Config) { c.Cluster.Node = "a"; small(c) })
+	b := newTestServer(t, func(c *config.Config) { c.Cluster.Node = "b"; small(c) })
+	join := func(s *testServer, from, to int) { // users from to to-1, each with two connections
+		for i := from; i < to; i++ {
+			for _, conn := range []string{"ws:" + strconv.Itoa(2*i), "ws:" + strconv.Itoa(2*i+1)} {
+				c := presence.Client{User: "u" + strconv.Itoa(i), ClientID: conn, Conn: conn}
+				s.presence.Join("chat/room", c, presence.Key{SID: 1, Pattern: "chat/room"}, nil)
+			}
+		}
+	}
+	join(a, 0, 30)
+	join(b, 20, 50) // 10 users on both nodes
+	var p admin.Presence
+	if code := adminGet(t, a.httpURL()+"/api/topics/chat%2Froom/presence?limit=3", &p); code != http.StatusOK {
+		t.Fatalf("GET presence: %d", code)
+	}
+	if p.Count != 120 || p.Users != 50 || len(p.Clients) != 3 || !p.Truncated {
+		t.Fatalf("presence with limit 3: count %d users %d clients %d truncated %v; want 120, 50, 3, true",
+			p.Count, p.Users, len(p.Clients), p.Truncated)
+	}
+	alice := b.authed(t, "alice")
+	alice.send(`{"type":"presence_stats","topic":"chat/room"}`)
+	alice.expectRaw(`{"type":"presence_stats","topic":"chat/room","clients":120,"users":50}`)
+}
+
+// TestUserCount checks the distinct users across nodes: exact when every
+// node lists all its own, else at least the most of any one node.
+func TestUserCount(t *testing.T) {
+	u := userCount{all: true, set: map[string]struct{}{}}
+	u.add([]string{"a", "b"}, 2, true)
+	u.add([]string{"b", "c"}, 2, true)
+	if n := u.count(); n != 3 {
+		t.Fatalf("every list complete: %d users, want 3", n)
+	}
+	u.add([]string{"d"}, 7, false)
+	if n := u.count(); n != 7 {
+		t.Fatalf("a node with 7 users listing 1: %d users, want 7 at least", n)
+	}
+	u.add([]string{"e", "f", "g", "h", "i"}, 9, false)
+	if n := u.count(); n != 9 {
+		t.Fatalf("%d users, want 9: the union 9 and the most of one node 9", n)
+	}
 }
 
 // TestCluster_DisconnectUserOnEveryNode closes a user's connections on

@@ -85,7 +85,9 @@ func (s *Server) localPresence(body []byte) (presenceReply, error) {
 	}
 	limit := min(max(req.Limit, 1), admin.MaxPresenceLimit)
 	clients, total := s.presence.List(req.Topic, limit)
-	pr := presenceReply{Clients: make([]admin.PresenceClient, len(clients)), Count: total, Users: s.presence.Users(req.Topic, limit)}
+	users, userCount := s.presence.Users(req.Topic, maxPeerUsers), s.presence.Stats(req.Topic).Users
+	pr := presenceReply{Clients: make([]admin.PresenceClient, len(clients)), Count: total,
+		Users: users, UserCount: userCount, AllUsers: len(users) >= userCount}
 	for i, c := range clients {
 		pr.Clients[i] = admin.PresenceClient{User: c.User, ClientID: c.ClientID, Conn: c.Conn}
 	}
