@@ -172,7 +172,7 @@ func (b *Broker) dispatch(ctx context.Context, ts *topicState, msgs []*Message) 
 		subs := b.subs.Match(ts.name)
 		if len(ts.catching) > 0 {
 			subs = ts.live(subs)
-			ts.divert(m, false, false) // a store keeps them
+			ts.divert(m, false)
 		}
 		later, hasSync := b.enqueue(nil, subs, m)
 		fans = append(fans, fan{m, subs, later, hasSync})
@@ -212,14 +212,17 @@ func (b *Broker) routeOut(ctx context.Context, ts *topicState, m *Message, done 
 // the broker's own matching subscriptions, as a broker without a store
 // would, but without an offset: it is in no history, cannot be resumed
 // from, moves no durable cursor, and the other brokers do not receive it.
-// The topic's position is left alone, so the next message the backplane
-// carries is checked for a gap as before.
+// A subscription still catching up on the topic receives it after the
+// messages held back for it before (divert). The topic's position is left
+// alone, so the next message the backplane carries is checked for a gap
+// as before.
 func (b *Broker) routeLocal(ctx context.Context, ts *topicState, m *Message, done func(error)) error {
 	m.Seq = 0
 	ts.mu.Lock()
 	subs := b.subs.Match(ts.name)
 	if len(ts.catching) > 0 {
 		subs = ts.live(subs)
+		ts.divert(m, false)
 	}
 	var room [4]afterPush
 	later, hasSync := b.enqueue(room[:0], subs, m)

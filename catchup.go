@@ -3,7 +3,6 @@ package whispeer
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // A subscription that replays, resumes or comes back durable catches up
@@ -25,13 +24,16 @@ import (
 //     owed: it then leaves the catching set, live from the next message.
 //
 // The pending list holds at most maxPending messages: past it, the list is
-// let go and those messages are read from the store instead, so a long
-// catch-up costs the topic's publishers no wait and holds no more than that
-// in memory. The in-memory history keeps only its last WithHistory
-// messages: without a store, a publisher that finds the list full waits
-// for the catch-up to take it, after the topic's lock, up to pendingWait,
-// and then lets it go; a message the history no longer holds then leaves a
-// gap, and the subscription is not recovered (Recovered).
+// let go and those messages are read from the store instead, so a
+// catch-up, however slow, costs the topic's publishers no wait and holds
+// no more than that in memory. Without a store, the in-memory history
+// plays the store's part: it keeps only its last WithHistory messages, so
+// a catch-up that falls so far behind that the history has dropped some
+// of those it lets go misses them, and the subscription is not recovered
+// (Recovered). A message without an offset, delivered by this broker alone
+// while its backplane is down (routeLocal), is in no store: it waits in
+// the pending list at its place and is handed over there, or, let go with
+// the list, is missed, as a QoS 0 message may be.
 
 // maxPending bounds the live messages a subscription that catches up on a
 // topic holds back; past it they are read from the store.
@@ -58,79 +60,35 @@ type catchup struct {
 	mark uint64
 
 	// Guarded by ts.mu while the subscription is in ts.catching.
-	last    uint64        // the offset of the newest message it is owed
-	pending []*Message    // live messages routed since, lasting, in offset order
-	taken   chan struct{} // closed when pending is taken; nil unless it is full
+	last    uint64   // the offset of the newest message it is owed
+	pending []pended // live messages routed since, lasting, in order
+}
+
+// pended is a message held back for a catch-up; after, for a message
+// without an offset, is the newest offset routed before it.
+type pended struct {
+	m     *Message
+	after uint64
 }
 
 // divert holds m, a message of ts just routed or received, back for the
 // subscriptions catching up on ts; gated, m waits in the topic's gate and
-// is only counted. ts.mu is held. A pending list at its bound is let go,
-// to be read from the store, unless wait is set (the topic is kept only in
-// the in-memory history, which may drop them first): m is then added all
-// the same, and divert returns the lists the publisher is to wait on.
-func (ts *topicState) divert(m *Message, gated, wait bool) []fullList {
-	var full []fullList
+// is only counted. A message without an offset (routeLocal) owes them
+// nothing from the store. ts.mu is held. A pending list at its bound is
+// let go, to be read from the store or the in-memory history.
+func (ts *topicState) divert(m *Message, gated bool) {
 	for _, c := range ts.catching {
-		c.last = m.Seq
+		if m.Seq != 0 {
+			c.last = m.Seq
+		}
 		if gated {
 			continue
 		}
 		if len(c.pending) >= maxPending {
-			if !wait {
-				clear(c.pending) // read from the store instead
-				c.pending = c.pending[:0]
-			} else {
-				if c.taken == nil {
-					c.taken = make(chan struct{})
-				}
-				full = append(full, fullList{c, c.taken})
-			}
+			clear(c.pending) // read from the store instead
+			c.pending = c.pending[:0]
 		}
-		c.pending = append(c.pending, m.keep())
-	}
-	return full
-}
-
-// pendingWait bounds how long a publisher waits for a catch-up to take a
-// full pending list of a topic kept only in the in-memory history; past
-// it the list is let go, and the catch-up reads what the history holds.
-const pendingWait = time.Second
-
-// fullList is a catch-up's pending list found full by a publisher, and
-// the channel closed when the catch-up takes it.
-type fullList struct {
-	c     *catchup
-	taken chan struct{}
-}
-
-// release lets the publishers waiting on c's pending list go; ts.mu is
-// held.
-func (c *catchup) release() {
-	if c.taken != nil {
-		close(c.taken)
-		c.taken = nil
-	}
-}
-
-// awaitTaken waits, under no lock, until the catch-up of f takes its
-// pending list, or up to pendingWait: then the list is let go.
-func (b *Broker) awaitTaken(ctx context.Context, ts *topicState, f fullList) {
-	t := time.NewTimer(pendingWait)
-	defer t.Stop()
-	select {
-	case <-f.taken:
-		return
-	case <-t.C:
-	case <-ctx.Done():
-	case <-b.st.stop:
-	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if f.c.taken == f.taken { // not taken: let it go
-		clear(f.c.pending)
-		f.c.pending = f.c.pending[:0]
-		f.c.release()
+		c.pending = append(c.pending, pended{m.keep(), c.last})
 	}
 }
 
@@ -215,7 +173,6 @@ func (b *Broker) catchUp(f *feed, c *catchup) (err error) {
 		if err != nil {
 			ts.mu.Lock()
 			delete(ts.catching, s)
-			c.release()
 			ts.mu.Unlock()
 		}
 	}()
@@ -235,7 +192,6 @@ func (b *Broker) catchUp(f *feed, c *catchup) (err error) {
 		}
 		pending := c.pending
 		c.pending = nil
-		c.release()
 		if len(pending) == 0 && c.next >= hi && b.caughtUp(s, c) {
 			delete(ts.catching, s)
 			ts.mu.Unlock()
@@ -263,10 +219,22 @@ func (b *Broker) caughtUp(s *Subscription, c *catchup) bool {
 }
 
 // handOver hands f's subscription the messages its topic held back for
-// it, in order, after the stored ones that come before each.
-func (b *Broker) handOver(f *feed, c *catchup, pending []*Message) error {
-	for i, m := range pending {
-		pending[i] = nil
+// it, in order, after the stored ones that come before each, one without
+// an offset too.
+func (b *Broker) handOver(f *feed, c *catchup, pending []pended) error {
+	for i, p := range pending {
+		pending[i] = pended{}
+		m := p.m
+		if m.Seq == 0 {
+			if err := b.fill(f, c, p.after+1); err != nil {
+				return err
+			}
+			if err := f.wait(); err != nil {
+				return err
+			}
+			f.live(m)
+			continue
+		}
 		if m.Seq < c.next {
 			continue // read from the store already
 		}

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // replaySource is a broker that keeps a topic's messages for a replay:
@@ -229,5 +232,128 @@ func TestReplay_ConcurrentPublishers(t *testing.T) {
 			<-got.all
 			got.check(t)
 		})
+	}
+}
+
+// room is a paced subscriber's window, shut until opened.
+type room struct {
+	open   atomic.Bool
+	opened chan struct{}
+}
+
+func newRoom() *room { return &room{opened: make(chan struct{})} }
+
+func (r *room) room() <-chan struct{} {
+	if r.open.Load() {
+		return nil
+	}
+	return r.opened
+}
+
+func (r *room) let() {
+	r.open.Store(true)
+	close(r.opened)
+}
+
+// A subscriber that never takes its replay holds back no publisher of
+// its topic, even with no store behind the in-memory history: past the
+// messages a catch-up holds back, the oldest are let go, and once the
+// subscriber takes them it receives the rest in order, once each, told
+// (Recovered false) of those the history no longer held.
+func TestReplay_StalledCatchUpHoldsNoPublisher(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(WithHistory(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		publishN(t, b, "t", 1, 10)
+		r := newRoom()
+		done := make(chan bool, 1)
+		var mu sync.Mutex
+		var got []uint64
+		s, err := b.Subscribe("t", func(_ context.Context, m *Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, m.Seq)
+			return nil
+		}, WithInline(), WithReplay(10), WithPacing(Pacing{Room: r.room, Done: func(ok bool) { done <- ok }}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Unsubscribe()
+		const live = 3 * maxPending
+		start := time.Now()
+		publishN(t, b, "t", 11, 10+live)
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("publishers waited %v for a stalled catch-up", waited)
+		}
+		r.let()
+		if <-done {
+			t.Error("recovered, though the history dropped messages the catch-up let go")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Fatalf("offset %d after %d", got[i], got[i-1])
+			}
+		}
+		if len(got) == 0 || got[len(got)-1] != 10+live {
+			t.Fatalf("last offset received %v, want %d", got[max(0, len(got)-1):], 10+live)
+		}
+	})
+}
+
+// outageBackplane is a backplane that carries nothing and is down when
+// told.
+type outageBackplane struct{ down atomic.Bool }
+
+func (*outageBackplane) Start(func(*Message, uint64)) error  { return nil }
+func (*outageBackplane) Watch(context.Context, string) error { return nil }
+func (*outageBackplane) Unwatch(string)                      {}
+func (*outageBackplane) Close() error                        { return nil }
+func (o *outageBackplane) Down() bool                        { return o.down.Load() }
+
+// A QoS 0 message delivered by this broker alone while its backplane is
+// down reaches a subscription still catching up on its topic too, after
+// the messages before it.
+func TestReplay_LocalOnlyReachesCatchUp(t *testing.T) {
+	bp := &outageBackplane{}
+	b, err := New(WithStore(NewMemoryStore(0)), WithBackplane(bp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	publishN(t, b, "t", 1, 5)
+	bp.down.Store(true)
+	r := newRoom()
+	done := make(chan bool, 1)
+	var got []*Message // written by the catch-up until done
+	s, err := b.Subscribe("t", func(_ context.Context, m *Message) error {
+		got = append(got, m.Clone())
+		return nil
+	}, WithInline(), WithReplay(5), WithPacing(Pacing{Room: r.room, Done: func(ok bool) { done <- ok }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Unsubscribe()
+	if err := b.Publish(context.Background(), "t", []byte("local")); err != nil {
+		t.Fatal(err)
+	}
+	r.let()
+	if !<-done {
+		t.Error("not recovered")
+	}
+	if len(got) != 6 {
+		t.Fatalf("received %d messages, want the 5 stored and the local one", len(got))
+	}
+	for i, m := range got[:5] {
+		if m.Seq != uint64(i+1) {
+			t.Fatalf("message %d has offset %d (%q)", i, m.Seq, m.Payload)
+		}
+	}
+	if m := got[5]; m.Seq != 0 || string(m.Payload) != "local" {
+		t.Fatalf("last message: offset %d, payload %q; want the local one", m.Seq, m.Payload)
 	}
 }

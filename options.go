@@ -401,7 +401,10 @@ func WithSubscriber(id string) SubscribeOption {
 // no gap and no duplicate between the two. An inline subscription's handler
 // gets the replayed messages before Subscribe returns, and the live messages
 // published meanwhile after them. It runs under no lock of the broker's, so
-// it may publish to those topics or call the broker.
+// it may publish to those topics or call the broker. Without a store, a
+// subscription that catches up so slowly that the in-memory history drops
+// messages before it reads them misses those, in order all the same, and
+// [Subscription.Recovered] reports false.
 func WithReplay(n int) SubscribeOption { return setting(func(c *subConfig) { c.replay = n }) }
 
 // WithResume makes a subscription to a topic (not a pattern) start after

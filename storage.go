@@ -195,8 +195,9 @@ type resumeState struct {
 // [WithDurable] receives every message after the position it resumed from.
 // It is false when the history no longer reached back or its epoch
 // changed, and may turn false while the subscription catches up, should
-// retention remove messages before they are read. It is true for other
-// subscriptions.
+// retention, or an in-memory history that keeps only its last messages,
+// remove messages before they are read; so too for [WithReplay]. It is
+// true for other subscriptions.
 func (s *Subscription) Recovered() bool { return s.rs == nil || s.rs.recovered.Load() }
 
 // Position returns the epoch and the newest offset of the subscription's

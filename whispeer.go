@@ -296,25 +296,21 @@ func (b *Broker) route(ctx context.Context, ts *topicState, m *Message, done fun
 	}
 	if g := ts.gate; g != nil && (h != nil || g.busy.Load()) && g.push(h, m, subs) {
 		if catching {
-			ts.divert(m, true, false)
+			ts.divert(m, true)
 		}
 		ts.mu.Unlock()
 		b.published.Add(1)
 		g.drain(ctx)
 		return b.settled(ctx, m, durable, done)
 	}
-	var full []fullList // pending lists of catch-ups to wait for
 	if catching {
-		full = ts.divert(m, false, b.st.mem != nil)
+		ts.divert(m, false)
 	}
 	var room [4]afterPush // what the enqueues leave to do after the lock
 	later, hasSync := b.enqueue(room[:0], subs, m)
 	ts.mu.Unlock()
 	b.published.Add(1)
 	b.deliver(ctx, later, hasSync, subs, m)
-	for _, f := range full {
-		b.awaitTaken(ctx, ts, f)
-	}
 	return b.settled(ctx, m, durable, done)
 }
 
