@@ -148,6 +148,9 @@ func (s *Store) keys(topic string) []string {
 	return []string{base + "s", base + "m"}
 }
 
+// streamKey returns the key of topic's stream, the first of keys.
+func (s *Store) streamKey(topic string) string { return s.opt.prefix + ":{" + topic + "}:s" }
+
 // dedupKey returns the key that marks m, an ExactlyOnce message, as
 // appended, in its topic's slot: the lengths keep one publisher's id from
 // reading as another's.
@@ -249,21 +252,24 @@ func (s *Store) AppendEpoch(ctx context.Context, m *whispeer.Message, done func(
 	}
 	m.Seq = r.off
 	if done != nil {
-		s.durable(m, s.keys(m.Topic)[0], done)
+		s.durable(m, done)
 	}
 	return r.ep, nil
 }
 
 // durable calls done once the append is as durable as the options ask.
-func (s *Store) durable(m *whispeer.Message, key string, done func(error)) {
+// It names m's stream key only when it waits for replicas, so that an
+// append that does not wait costs no allocation for it.
+func (s *Store) durable(m *whispeer.Message, done func(error)) {
 	if s.opt.replicas == 0 || m.QoS == whispeer.AtMostOnce {
 		done(nil)
 		return
 	}
 	go func() {
 		ms := s.opt.wait.Milliseconds()
-		// WAIT goes to the node of key's slot, the one that took the append.
-		cmd := s.c.B().Wait().Numreplicas(int64(s.opt.replicas)).Timeout(ms).Build().SetSlot(key)
+		// WAIT goes to the node of the stream's slot, the one that took the
+		// append.
+		cmd := s.c.B().Wait().Numreplicas(int64(s.opt.replicas)).Timeout(ms).Build().SetSlot(s.streamKey(m.Topic))
 		n, err := s.c.Do(context.Background(), cmd).AsInt64()
 		switch {
 		case err != nil:

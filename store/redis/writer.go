@@ -81,7 +81,6 @@ func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message, done func(
 	}
 	defer release()
 	p := s.prepare(m)
-	key := s.keys(m.Topic)[0]
 	p.done = func(_, _ uint64, err error) {
 		switch {
 		case done == nil:
@@ -91,7 +90,7 @@ func (s *Store) AppendAsync(ctx context.Context, m *whispeer.Message, done func(
 		case err != nil:
 			done(fmt.Errorf("redis append: %w", err))
 		default:
-			s.durable(m, key, done)
+			s.durable(m, done)
 		}
 	}
 	if done != nil {
