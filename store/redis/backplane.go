@@ -51,9 +51,11 @@ type Backplane struct {
 	watches  map[string]struct{}
 	patterns map[string]struct{}
 	chans    map[channel]*chanState
-	shards   map[string]*shard // by address; "" for a Redis that is no cluster
-	slots    []slotRange       // a Redis Cluster's masters, by slot
-	down     int               // shards whose connection is lost
+	shards   map[string]*shard    // by address; "" for a Redis that is no cluster
+	slots    []slotRange          // a Redis Cluster's masters, by slot
+	down     int                  // shards whose connection is lost
+	retry    map[channel]struct{} // to subscribe again: retryLater
+	retrying bool                 // a goroutine works on retry
 	closed   bool
 }
 
@@ -89,7 +91,7 @@ func NewBackplane(st *Store, opts ...BackplaneOption) (*Backplane, error) {
 	}
 	b := &Backplane{st: st, log: slog.Default(), stop: make(chan struct{}),
 		watches: make(map[string]struct{}), patterns: make(map[string]struct{}),
-		chans: make(map[channel]*chanState), shards: make(map[string]*shard)}
+		chans: make(map[channel]*chanState), shards: make(map[string]*shard), retry: make(map[channel]struct{})}
 	for _, o := range opts {
 		o(b)
 	}
@@ -208,6 +210,11 @@ func (b *Backplane) Watch(ctx context.Context, topic string) error {
 	// Redis confirms at once: this watch's subscription is then confirmed.
 	if err := b.subscribe(ctx, ch); err != nil {
 		b.Unwatch(topic)
+		b.mu.Lock()
+		if b.chans[ch] != nil { // other watches need it: subscribe it later
+			b.retryLater(ch)
+		}
+		b.mu.Unlock()
 		return fmt.Errorf("redis subscribe: %w", err)
 	}
 	return nil

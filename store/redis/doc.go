@@ -79,7 +79,13 @@
 // topics are watched, the goroutines and connections are as many as the
 // masters. After a lost connection the goroutine connects again, with a
 // backoff up to 2 seconds, and subscribes every channel again in
-// pipelines of 512.
+// pipelines of 512. When it cannot connect to a master that serves no
+// slot any more (it failed over to a replica at another address, or left
+// the cluster), the connection is given up and no longer counts as lost,
+// and its channels are subscribed again where their slots are now. A
+// channel that could not be subscribed again where its slot moved is
+// tried again, with a backoff up to 2 seconds, until it is or no watch
+// needs it.
 //
 // # The nodes of a cluster
 //

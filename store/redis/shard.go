@@ -32,9 +32,11 @@ type slotRange struct {
 // Redis Cluster, that holds the subscriptions of the backplane's channels
 // in the slots it serves, and the goroutine that keeps it (keep): it
 // connects, subscribes every channel again after a lost connection,
-// unsubscribes the channels no watch needs, and moves a channel whose
-// slot Redis moved to another master. Received messages are queued by
-// the connection's own reading goroutine (Backplane.onMessage).
+// unsubscribes the channels no watch needs, and hands a channel whose
+// slot Redis moved to the backplane's retries (retryLater). A shard whose
+// master serves no slot any more retires when it cannot connect. Received
+// messages are queued by the connection's own reading goroutine
+// (Backplane.onMessage).
 type shard struct {
 	b    *Backplane
 	addr string // "" for a Redis that is no cluster
@@ -49,6 +51,7 @@ type shard struct {
 	c     rueidis.DedicatedClient // nil while not connected
 	err   error                   // why c is nil
 	down  bool                    // counted in b.down
+	gone  bool                    // retired: its master serves no slot
 	unsub map[channel]struct{}    // to unsubscribe, if no watch needs them by then
 	lost  map[channel]struct{}    // unsubscribed by Redis itself, as when a slot moves
 }
@@ -72,7 +75,7 @@ func (b *Backplane) subscribe(ctx context.Context, ch channel) error {
 			return err
 		}
 		err = sh.subscribe(ctx, ch)
-		if !moved(err) || attempt == 2 {
+		if !(moved(err) || errors.Is(err, errRetired)) || attempt == 2 {
 			return err
 		}
 		if err := b.refreshSlots(ctx); err != nil {
@@ -92,19 +95,42 @@ func moved(err error) bool {
 }
 
 // shardFor returns the shard ch is subscribed on, started at its first
-// use, once it made its first connection attempt.
+// use, once it made its first connection attempt. In a Redis Cluster, a
+// shard that lost its connection has the cluster's slots read again
+// first, for its master may have failed over or left.
 func (b *Backplane) shardFor(ctx context.Context, ch channel) (*shard, error) {
-	addr := ""
-	if b.st.c.Mode() == rueidis.ClientModeCluster {
-		var err error
-		if addr, err = b.master(ctx, ch); err != nil {
+	cluster := b.st.c.Mode() == rueidis.ClientModeCluster
+	for refreshed := false; ; refreshed = true {
+		addr := ""
+		if cluster {
+			var err error
+			if addr, err = b.master(ctx, ch); err != nil {
+				return nil, err
+			}
+		}
+		sh, down, err := b.shardAt(addr)
+		if err != nil {
 			return nil, err
 		}
+		if cluster && down && !refreshed && b.refreshSlots(ctx) == nil {
+			continue
+		}
+		select {
+		case <-sh.ready:
+			return sh, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
+}
+
+// shardAt returns the shard of the Redis at addr, started if it has none,
+// and whether it lost its connection.
+func (b *Backplane) shardAt(addr string) (*shard, bool, error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
-		b.mu.Unlock()
-		return nil, whispeer.ErrClosed
+		return nil, false, whispeer.ErrClosed
 	}
 	sh := b.shards[addr]
 	if sh == nil {
@@ -114,13 +140,7 @@ func (b *Backplane) shardFor(ctx context.Context, ch channel) (*shard, error) {
 		b.wg.Add(1)
 		go sh.keep()
 	}
-	b.mu.Unlock()
-	select {
-	case <-sh.ready:
-		return sh, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return sh, sh.down, nil
 }
 
 // master returns the address of the Redis Cluster master that holds ch's
@@ -180,27 +200,31 @@ func (b *Backplane) refreshSlots(ctx context.Context) error {
 	return nil
 }
 
+// errRetired is why a shard whose master left subscribes nothing.
+var errRetired = errors.New("redis cluster master serves no slot any more")
+
 // subscribe subscribes ch on the shard's connection and returns once
-// Redis confirmed it.
+// Redis confirmed it. The channel is the shard's before it asks: an
+// unsubscribe, should no watch need it by then, goes to the Redis that
+// may have subscribed it even when the answer failed, and a connection
+// the shard makes again subscribes it.
 func (s *shard) subscribe(ctx context.Context, ch channel) error {
 	b := s.b
 	s.cmd.RLock()
 	defer s.cmd.RUnlock()
 	b.mu.Lock()
-	c, cerr := s.c, s.err
-	b.mu.Unlock()
-	if c == nil {
-		return fmt.Errorf("redis subscriptions being restored: %w", cerr)
-	}
-	if err := c.Do(ctx, b.subscribeCmd(ch)).Error(); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	if cs := b.chans[ch]; cs != nil {
+	c, cerr, gone := s.c, s.err, s.gone
+	if cs := b.chans[ch]; cs != nil && !gone {
 		cs.sh = s
 	}
 	b.mu.Unlock()
-	return nil
+	switch {
+	case gone:
+		return errRetired
+	case c == nil:
+		return fmt.Errorf("redis subscriptions being restored: %w", cerr)
+	}
+	return c.Do(ctx, b.subscribeCmd(ch)).Error()
 }
 
 // keep connects the shard, and connects it again after it lost its
@@ -214,6 +238,9 @@ func (s *shard) keep() {
 	backoff := 10 * time.Millisecond
 	for {
 		if errs == nil {
+			if s.retire() {
+				return
+			}
 			select {
 			case <-s.b.ctx.Done():
 				return
@@ -385,14 +412,129 @@ func (s *shard) tidy() {
 	if len(lost) == 0 {
 		return
 	}
-	if err := b.refreshSlots(b.ctx); err != nil {
-		b.log.Warn("whispeer: reading the redis cluster's slots failed", "error", err)
+	b.mu.Lock()
+	b.retryLater(lost...)
+	b.mu.Unlock()
+}
+
+// retire ends a Redis Cluster shard that failed to connect when its
+// master serves no slot any more, as after a failover to a replica at
+// another address or the master's removal: the shard no longer counts
+// as lost, and its channels are subscribed again where their slots are
+// now (retryLater). It reports whether it did.
+func (s *shard) retire() bool {
+	b := s.b
+	if s.addr == "" || b.refreshSlots(b.ctx) != nil {
+		return false
 	}
-	for _, ch := range lost {
-		if err := b.subscribe(b.ctx, ch); err != nil && b.ctx.Err() == nil {
-			b.log.Warn("whispeer: a redis channel whose slot moved could not be subscribed again", "channel", truncate(ch.name), "error", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.slots) == 0 {
+		return false
+	}
+	for _, r := range b.slots {
+		if r.addr == s.addr {
+			return false
 		}
 	}
+	s.gone = true
+	if b.shards[s.addr] == s {
+		delete(b.shards, s.addr)
+	}
+	b.markUp(s)
+	var chans []channel
+	for ch, cs := range b.chans {
+		if cs.sh == s {
+			cs.sh = nil
+			chans = append(chans, ch)
+		}
+	}
+	b.retryLater(chans...)
+	b.log.Info("whispeer: redis cluster master serves no slot any more; its channels are subscribed where their slots are now",
+		"redis", s.addr, "channels", len(chans))
+	return true
+}
+
+// retryLater has chans subscribed again, where their slots are now, by
+// one goroutine that tries until each succeeds or no watch needs it, its
+// attempts spaced by a backoff up to two seconds. b.mu is held.
+func (b *Backplane) retryLater(chans ...channel) {
+	if b.closed || len(chans) == 0 {
+		return
+	}
+	for _, ch := range chans {
+		b.retry[ch] = struct{}{}
+	}
+	if !b.retrying {
+		b.retrying = true
+		b.wg.Add(1)
+		go b.retryChannels()
+	}
+}
+
+// retryChannels subscribes the channels of b.retry again until it is
+// empty or the backplane closes.
+func (b *Backplane) retryChannels() {
+	defer b.wg.Done()
+	backoff := 10 * time.Millisecond
+	for failing := false; ; {
+		b.mu.Lock()
+		var chans []channel
+		for ch := range b.retry {
+			if b.chans[ch] != nil {
+				chans = append(chans, ch)
+			}
+		}
+		clear(b.retry)
+		if len(chans) == 0 || b.closed {
+			b.retrying = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		if b.st.c.Mode() == rueidis.ClientModeCluster {
+			if err := b.refreshSlots(b.ctx); err != nil && !failing {
+				b.log.Warn("whispeer: reading the redis cluster's slots failed", "error", err)
+			}
+		}
+		failed, err := b.subscribeAll(chans)
+		if b.ctx.Err() != nil {
+			return
+		}
+		switch {
+		case len(failed) > 0 && !failing:
+			b.log.Warn("whispeer: redis channels could not be subscribed again; retrying",
+				"channels", len(failed), "first", truncate(failed[0].name), "error", err)
+		case len(failed) == 0 && failing:
+			b.log.Info("whispeer: redis channels subscribed again", "channels", len(chans))
+		}
+		if failing = len(failed) > 0; !failing {
+			backoff = 10 * time.Millisecond
+			continue
+		}
+		b.mu.Lock()
+		for _, ch := range failed {
+			b.retry[ch] = struct{}{}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// subscribeAll subscribes chans one by one; it returns those that failed
+// and the last error.
+func (b *Backplane) subscribeAll(chans []channel) (failed []channel, err error) {
+	for _, ch := range chans {
+		if e := b.subscribe(b.ctx, ch); e != nil {
+			failed, err = append(failed, ch), e
+		}
+	}
+	return failed, err
 }
 
 // lose records that the shard lost its connection, and closes it.

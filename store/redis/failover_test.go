@@ -1,0 +1,148 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whispeer-io/whispeer"
+	"github.com/whispeer-io/whispeer/internal/redistest"
+	"github.com/whispeer-io/whispeer/store/redis"
+)
+
+// startBackplane opens a publishing store on url with prefix "m" and
+// starts its backplane, whose received messages it returns on a channel.
+func startBackplane(t *testing.T, url string, opts ...redis.Option) (*redis.Backplane, <-chan *whispeer.Message) {
+	t.Helper()
+	st, err := redis.Open(url, append([]redis.Option{redis.WithPrefix("m"), redis.WithPublish()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bp, err := redis.NewBackplane(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *whispeer.Message, 16)
+	if err := bp.Start(func(m *whispeer.Message, _ uint64) { got <- m }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bp.Close() })
+	return bp, got
+}
+
+// TestBackplane_FollowsSlotsOfARemovedMaster removes a master of a Redis
+// Cluster, its slots taken over by another, and checks that the backplane
+// counts itself up again and receives the messages of a topic watched on
+// the removed master, now subscribed where its slot is.
+func TestBackplane_FollowsSlotsOfARemovedMaster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	bp, got := startBackplane(t, c.URL(), redis.WithTimeout(time.Second))
+	pub := node(t, c.URL(), "m")
+	ctx := context.Background()
+	gone, heir, other := c.Nodes[2], c.Nodes[0], c.Nodes[1]
+
+	topic := ""
+	for i := 0; topic == ""; i++ {
+		// A key of another master's slot is MOVED.
+		if _, err := gone.Do("EXISTS", fmt.Sprintf("m:{t/%d}:p", i)); err == nil {
+			topic = fmt.Sprintf("t/%d", i)
+		}
+	}
+	for _, tp := range []string{topic, "a", "b", "c"} {
+		if err := bp.Watch(ctx, tp); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ranges := slotsOf(t, heir, gone.Addr)
+	id := mustDo(t, gone, "CLUSTER", "MYID").(string)
+	gone.Kill()
+	for _, s := range []*redistest.Server{heir, other} {
+		mustDo(t, s, "CLUSTER", "FORGET", id)
+	}
+	mustDo(t, heir, append([]string{"CLUSTER", "ADDSLOTSRANGE"}, ranges...)...)
+	mustDo(t, heir, "CLUSTER", "BUMPEPOCH")
+	waitFor(t, "the other master to see every slot served", func() bool {
+		info, _ := mustDo(t, other, "CLUSTER", "INFO").(string)
+		return strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_slots_ok:16384")
+	})
+
+	waitFor(t, "the backplane to be up again", bp.Up)
+	waitFor(t, "a message of the moved topic", func() bool {
+		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
+			return false
+		}
+		select {
+		case m := <-got:
+			return m.Topic == topic
+		case <-time.After(time.Second):
+			return false
+		}
+	})
+}
+
+// TestBackplane_FailedWatchLeavesNoChannel makes a watch's subscribe time
+// out while Redis holds it back, then subscribes it, and checks that the
+// channel does not stay subscribed once no watch needs it.
+func TestBackplane_FailedWatchLeavesNoChannel(t *testing.T) {
+	s := redistest.Start(t)
+	bp, _ := startBackplane(t, s.URL(), redis.WithTimeout(300*time.Millisecond))
+	ctx := context.Background()
+	if err := bp.Watch(ctx, "first"); err != nil { // connects the shard
+		t.Fatal(err)
+	}
+	mustDo(t, s, "CLIENT", "PAUSE", "1500", "ALL")
+	if err := bp.Watch(ctx, "late"); err == nil {
+		t.Fatal("a watch held back past the store's timeout succeeded")
+	}
+	// Redis answers in order: once this one is subscribed, so was "late".
+	waitFor(t, "Redis to answer again", func() bool { return bp.Watch(ctx, "after") == nil })
+	bp.Unwatch("first")
+	bp.Unwatch("after")
+	waitFor(t, "every channel to be unsubscribed", func() bool {
+		return shardChannels(t, []*redistest.Server{s}) == 0
+	})
+}
+
+// slotsOf returns the slot ranges that s says the master at addr serves,
+// as "from", "to" pairs.
+func slotsOf(t *testing.T, s *redistest.Server, addr string) []string {
+	t.Helper()
+	var ranges []string
+	for _, r := range mustDo(t, s, "CLUSTER", "SLOTS").([]any) {
+		e := r.([]any)
+		n := e[2].([]any)
+		if fmt.Sprintf("%s:%d", n[0], n[1]) == addr {
+			ranges = append(ranges, fmt.Sprint(e[0]), fmt.Sprint(e[1]))
+		}
+	}
+	if len(ranges) == 0 {
+		t.Fatalf("no slot served by %s", addr)
+	}
+	return ranges
+}
+
+// mustDo sends one command to s and fails the test on an error.
+func mustDo(t *testing.T, s *redistest.Server, args ...string) any {
+	t.Helper()
+	r, err := s.Do(args...)
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return r
+}
+
+// waitFor polls ok until it holds, failing the test after 30 seconds.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
