@@ -15,9 +15,14 @@ import (
 	"github.com/whispeer-io/whispeer/internal/match"
 )
 
-// DefaultQueue bounds the messages a Backplane has received and not yet
-// handed to its broker.
+// DefaultQueue bounds the payloads a Backplane has received and not yet
+// handed to its broker: each is one message, or a run of up to 64
+// messages of one topic appended together.
 const DefaultQueue = 1 << 16
+
+// DefaultQueueBytes bounds the bytes of the payloads a Backplane has
+// received and not yet handed to its broker.
+const DefaultQueueBytes = 64 << 20
 
 // Backplane is a [whispeer.Backplane] on Redis Pub/Sub: it receives what
 // a [Store] made [WithPublish] publishes. A concrete topic is received on
@@ -28,14 +33,17 @@ const DefaultQueue = 1 << 16
 // one that holds the channel's slot), and one goroutine per connection
 // keeps them, subscribing them all again after a lost connection; a watch
 // costs no goroutine. Received messages wait in a bounded queue for one
-// goroutine that hands them to the broker; when it is full they are
-// dropped and counted (Dropped), and the broker reads them from the store
-// when the topic's next message shows the gap.
+// goroutine that hands them to the broker, at most [DefaultQueue]
+// payloads and [DefaultQueueBytes] bytes of them; past either bound they
+// are dropped and counted (Dropped), and the broker reads them from the
+// store when the topic's next message shows the gap.
 type Backplane struct {
 	st  *Store
 	log *slog.Logger
 
 	q         chan received
+	maxBytes  int64
+	queued    atomic.Int64 // bytes of the payloads in q
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	dropped   atomic.Uint64
@@ -73,10 +81,17 @@ type chanState struct {
 // BackplaneOption configures a Backplane.
 type BackplaneOption func(*Backplane)
 
-// WithQueue bounds the messages received and not yet delivered (default
+// WithQueue bounds the payloads received and not yet delivered (default
 // [DefaultQueue]).
 func WithQueue(n int) BackplaneOption {
 	return func(b *Backplane) { b.q = make(chan received, max(n, 1)) }
+}
+
+// WithQueueBytes bounds the bytes of the payloads received and not yet
+// delivered (default [DefaultQueueBytes]); a payload larger than n is
+// queued only when the queue is empty.
+func WithQueueBytes(n int) BackplaneOption {
+	return func(b *Backplane) { b.maxBytes = int64(max(n, 1)) }
 }
 
 // WithBackplaneLogger sets where the backplane reports lost subscriptions
@@ -89,7 +104,7 @@ func NewBackplane(st *Store, opts ...BackplaneOption) (*Backplane, error) {
 	if !st.opt.publish {
 		return nil, fmt.Errorf("%w: redis backplane: the store does not publish (WithPublish)", whispeer.ErrInvalidOption)
 	}
-	b := &Backplane{st: st, log: slog.Default(), stop: make(chan struct{}),
+	b := &Backplane{st: st, log: slog.Default(), stop: make(chan struct{}), maxBytes: DefaultQueueBytes,
 		watches: make(map[string]struct{}), patterns: make(map[string]struct{}),
 		chans: make(map[channel]*chanState), shards: make(map[string]*shard), retry: make(map[channel]struct{})}
 	for _, o := range opts {
@@ -149,6 +164,7 @@ func (b *Backplane) run(r func(*whispeer.Message, uint64)) {
 		case <-b.stop:
 			return
 		case msg := <-b.q:
+			b.queued.Add(-int64(len(msg.payload)))
 			msgs, ep, err := decodePublished(msg.payload)
 			if err != nil {
 				b.damaged(msg.channel, err)
@@ -287,11 +303,19 @@ func (b *Backplane) unsubscribeCmd(ch channel) rueidis.Completed {
 }
 
 // onMessage queues what a connection received, dropping it when the
-// queue is full; it runs on the connection's reading goroutine.
+// queue is full, in payloads or in bytes; it runs on the connection's
+// reading goroutine.
 func (b *Backplane) onMessage(m rueidis.PubSubMessage) {
+	n := int64(len(m.Message))
+	if q := b.queued.Add(n); q > b.maxBytes && q != n {
+		b.queued.Add(-n)
+		b.dropped.Add(1)
+		return
+	}
 	select {
 	case b.q <- received{m.Channel, m.Message}:
 	default:
+		b.queued.Add(-n)
 		b.dropped.Add(1)
 	}
 }
@@ -306,7 +330,7 @@ func (b *Backplane) Up() bool { return b.up.Load() }
 // own QoS 0 publishes to its own subscriptions only.
 func (b *Backplane) Down() bool { return !b.up.Load() || !b.reachable.Load() }
 
-// Dropped returns how many received messages the full queue dropped.
+// Dropped returns how many received payloads the full queue dropped.
 func (b *Backplane) Dropped() uint64 { return b.dropped.Load() }
 
 // Close ends every subscription and stops delivering.

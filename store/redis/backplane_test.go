@@ -367,3 +367,46 @@ func benchNode(b *testing.B, url string) *whispeer.Broker {
 	b.Cleanup(func() { br.Close() })
 	return br
 }
+
+// TestBackplane_QueueBoundedInBytes holds the backplane's delivery back
+// and checks that payloads past WithQueueBytes are dropped and counted,
+// though far fewer than WithQueue's bound wait.
+func TestBackplane_QueueBoundedInBytes(t *testing.T) {
+	s := redistest.Start(t)
+	st, err := redis.Open(s.URL(), redis.WithPrefix("m"), redis.WithPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bp, err := redis.NewBackplane(st, redis.WithQueueBytes(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	if err := bp.Start(func(*whispeer.Message, uint64) { <-release }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bp.Close() })
+	t.Cleanup(func() { close(release) })
+	pub := node(t, s.URL(), "m")
+	ctx := context.Background()
+	const topics = 5
+	for i := range topics {
+		if err := bp.Watch(ctx, fmt.Sprintf("t/%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range topics {
+		if err := pub.Publish(ctx, fmt.Sprintf("t/%d", i), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One payload is being delivered, one may wait: the others are dropped.
+	deadline := time.Now().Add(20 * time.Second)
+	for bp.Dropped() < topics-2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d payloads dropped, want at least %d", bp.Dropped(), topics-2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

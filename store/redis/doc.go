@@ -87,6 +87,11 @@
 // tried again, with a backoff up to 2 seconds, until it is or no watch
 // needs it.
 //
+// Received payloads, each one message or a run of up to 64 messages of
+// one topic, wait for the broker in a queue bounded in payloads
+// ([DefaultQueue], [WithQueue]) and in bytes ([DefaultQueueBytes],
+// [WithQueueBytes]).
+//
 // # The nodes of a cluster
 //
 // Besides messages, the nodes of a cluster share through the store: the
