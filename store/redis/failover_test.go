@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -146,3 +147,82 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestBackplane_RetriesAChannelWhoseSlotMoved moves the slot of a watched
+// topic while the masters disagree on who holds it, so that subscribing
+// its channel again fails at first, then settles the move, and checks
+// that the backplane subscribes the channel where the slot went.
+func TestBackplane_RetriesAChannelWhoseSlotMoved(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	from, to, other := c.Nodes[1], c.Nodes[2], c.Nodes[0]
+	warned := make(chan struct{}, 1)
+	log := slog.New(&warnHook{warned: warned})
+	st, err := redis.Open(c.URL(), redis.WithPrefix("m"), redis.WithPublish(), redis.WithTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bp, err := redis.NewBackplane(st, redis.WithBackplaneLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *whispeer.Message, 16)
+	if err := bp.Start(func(m *whispeer.Message, _ uint64) { got <- m }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bp.Close() })
+	ctx := context.Background()
+
+	topic := ""
+	for i := 0; topic == ""; i++ {
+		if _, err := from.Do("EXISTS", fmt.Sprintf("m:{t/%d}:p", i)); err == nil {
+			topic = fmt.Sprintf("t/%d", i)
+		}
+	}
+	if err := bp.Watch(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+	slot := fmt.Sprint(mustDo(t, from, "CLUSTER", "KEYSLOT", "m:{"+topic+"}:p"))
+	id := mustDo(t, to, "CLUSTER", "MYID").(string)
+	// The master gives the slot up, and unsubscribes its channels; the
+	// new one does not take it yet, and sends the backplane back.
+	mustDo(t, from, "CLUSTER", "SETSLOT", slot, "NODE", id)
+	select {
+	case <-warned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no warning that the channel could not be subscribed again")
+	}
+	for _, s := range []*redistest.Server{to, other} {
+		mustDo(t, s, "CLUSTER", "SETSLOT", slot, "NODE", id)
+	}
+	mustDo(t, to, "CLUSTER", "BUMPEPOCH")
+
+	pub := node(t, c.URL(), "m")
+	waitFor(t, "a message of the moved topic", func() bool {
+		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
+			return false
+		}
+		select {
+		case m := <-got:
+			return m.Topic == topic
+		case <-time.After(time.Second):
+			return false
+		}
+	})
+}
+
+// warnHook is a slog handler that signals warned at each warning.
+type warnHook struct{ warned chan struct{} }
+
+func (h *warnHook) Enabled(context.Context, slog.Level) bool { return true }
+func (h *warnHook) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && strings.Contains(r.Message, "could not be subscribed again") {
+		select {
+		case h.warned <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+func (h *warnHook) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *warnHook) WithGroup(string) slog.Handler      { return h }
