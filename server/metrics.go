@@ -88,7 +88,7 @@ func (s *Server) clusterCollectors() []prometheus.Collector {
 		metrics.CounterFunc("cluster_local_only_total", "QoS 0 publishes delivered to this node's subscribers only, without an offset, while Redis was unreachable.", func() uint64 {
 			return s.broker.Stats().LocalOnly
 		}),
-		metrics.CounterFunc("cluster_received_dropped_total", "Messages from Redis dropped for a full receive queue (then read from the store).", func() uint64 {
+		metrics.CounterFunc("cluster_received_dropped_total", "Payloads from Redis (a message, or a run of up to 64 of one topic) dropped for a full receive queue (their messages then read from the store).", func() uint64 {
 			if s.node == nil {
 				return 0
 			}
