@@ -34,6 +34,24 @@ func startBackplane(t *testing.T, url string, opts ...redis.Option) (*redis.Back
 	return bp, got
 }
 
+// receivedOnce publishes to topic through pub until a message of topic
+// comes out of got: the topic's channel is subscribed again.
+func receivedOnce(t *testing.T, pub *whispeer.Broker, topic string, got <-chan *whispeer.Message) {
+	t.Helper()
+	ctx := context.Background()
+	waitFor(t, "a message of the moved topic", func() bool {
+		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
+			return false
+		}
+		select {
+		case m := <-got:
+			return m.Topic == topic
+		case <-time.After(time.Second):
+			return false
+		}
+	})
+}
+
 // TestBackplane_FollowsSlotsOfARemovedMaster removes a master of a Redis
 // Cluster, its slots taken over by another, and checks that the backplane
 // counts itself up again and receives the messages of a topic watched on
@@ -72,17 +90,7 @@ func TestBackplane_FollowsSlotsOfARemovedMaster(t *testing.T) {
 	})
 
 	waitFor(t, "the backplane to be up again", bp.Up)
-	waitFor(t, "a message of the moved topic", func() bool {
-		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
-			return false
-		}
-		select {
-		case m := <-got:
-			return m.Topic == topic
-		case <-time.After(time.Second):
-			return false
-		}
-	})
+	receivedOnce(t, pub, topic, got)
 }
 
 // TestBackplane_FailedWatchLeavesNoChannel makes a watch's subscribe time
@@ -198,17 +206,7 @@ func TestBackplane_RetriesAChannelWhoseSlotMoved(t *testing.T) {
 	mustDo(t, to, "CLUSTER", "BUMPEPOCH")
 
 	pub := node(t, c.URL(), "m")
-	waitFor(t, "a message of the moved topic", func() bool {
-		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
-			return false
-		}
-		select {
-		case m := <-got:
-			return m.Topic == topic
-		case <-time.After(time.Second):
-			return false
-		}
-	})
+	receivedOnce(t, pub, topic, got)
 }
 
 // warnHook is a slog handler that signals warned at each warning.

@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whispeer-io/whispeer"
 	"github.com/whispeer-io/whispeer/internal/redistest"
-	"github.com/whispeer-io/whispeer/store/redis"
 )
 
 // TestBackplane_ManyTopicsShareConnections watches 2,000 topics and
@@ -32,20 +30,7 @@ func TestBackplane_ManyTopicsShareConnections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, servers := tc.start(t)
-			st, err := redis.Open(url, redis.WithPrefix("m"), redis.WithPublish())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			bp, err := redis.NewBackplane(st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := make(chan *whispeer.Message, 16)
-			if err := bp.Start(func(m *whispeer.Message, _ uint64) { got <- m }); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { bp.Close() })
+			bp, got := startBackplane(t, url)
 			pub := node(t, url, "m")
 			ctx := context.Background()
 
